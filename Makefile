@@ -1,0 +1,66 @@
+# The two commands a newcomer runs: `make run` and `make test`. Everything they need is installed
+# by `make deps` (Debian packages, through apt-get, as root) and, for the end-to-end tests, by
+# `make e2e-deps` (the OpenTelemetry JS SDK from the npm registry, into tests/e2e/node_modules).
+
+BUILD_DIR   ?= build
+BUILD_TYPE  ?= Release
+CONFIG      ?= config/tailtrace.yaml
+JOBS        ?= $(shell nproc)
+
+DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev \
+  librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev \
+  libspdlog-dev libboost-dev libboost-system-dev libyaml-cpp-dev rapidjson-dev \
+  libgtest-dev libgmock-dev
+
+.PHONY: all deps build run test unit-test e2e-test e2e-deps bench format clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing="$$missing nodejs npm"; fi; \
+	if [ -z "$$missing" ]; then echo "deps: all system packages present"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  if command -v sudo >/dev/null; then SUDO=sudo; else \
+	    echo "deps: missing packages:$$missing"; \
+	    echo "deps: run 'make deps' as root (or install them with apt-get) and try again"; exit 1; fi; \
+	fi; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	@mkdir -p data
+	$(BUILD_DIR)/daemon/tailtraced --config $(CONFIG)
+
+unit-test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+e2e-deps:
+	@cd tests/e2e && if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then \
+	  npm install --no-audit --no-fund --loglevel=error && touch node_modules; fi
+
+e2e-test: build e2e-deps
+	TAILTRACED=$(abspath $(BUILD_DIR))/daemon/tailtraced node --test tests/e2e/
+
+test: unit-test e2e-test
+
+bench: build
+	bench/run.sh $(BUILD_DIR)
+
+format:
+	find collector common config daemon proto query storage bench tests \
+	  \( -name '*.h' -o -name '*.cc' \) -not -path '*/node_modules/*' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tailtrace::collector {
+
+struct GrpcReceiverOptions {
+  // Default: true
+  bool enabled = true;
+  // host:port of the OTLP/gRPC TraceService.
+  // Default: 0.0.0.0:4317
+  std::string endpoint = "0.0.0.0:4317";
+  // Largest request accepted (after decompression); above it RESOURCE_EXHAUSTED.
+  // Default: 64 MiB
+  uint64_t max_recv_msg_size_bytes = 64ull << 20;
+};
+
+struct HttpReceiverOptions {
+  // Default: true
+  bool enabled = true;
+  // host:port of OTLP/HTTP (POST /v1/traces).
+  // Default: 0.0.0.0:4318
+  std::string endpoint = "0.0.0.0:4318";
+  // Largest request body accepted, checked after gzip decompression; above it 413.
+  // Default: 64 MiB
+  uint64_t max_request_body_bytes = 64ull << 20;
+  // I/O threads of the HTTP server.
+  // Default: 2
+  int num_threads = 2;
+};
+
+struct PipelineOptions {
+  // Sampler shards (one thread each); 0 means one per CPU core.
+  // Default: 0
+  uint32_t num_shards = 0;
+  // A trace is decided this long after its first span arrived.
+  // Default: 10s
+  int64_t decision_wait_ns = 10'000'000'000;
+  // ... or this long after its root span arrived, whichever is earlier.
+  // Default: 2s
+  int64_t decision_wait_after_root_received_ns = 2'000'000'000;
+  // Bytes of spans handed to the shards but not yet buffered, per shard. A full queue makes the
+  // receivers answer UNAVAILABLE / 503 with a retry delay.
+  // Default: 64 MiB
+  uint64_t max_queue_bytes_per_shard = 64ull << 20;
+  // Bytes of spans held in the trace buffers across all shards; at the bound the oldest traces
+  // are decided early.
+  // Default: 512 MiB
+  uint64_t max_buffer_bytes = 512ull << 20;
+  // Trace IDs remembered after a decision so that late spans follow it.
+  // Default: 100000
+  uint64_t decision_cache_size = 100'000;
+  // How often each shard looks for traces whose decision time has come.
+  // Default: 100 ms
+  int64_t tick_interval_ns = 100'000'000;
+};
+
+}  // namespace tailtrace::collector

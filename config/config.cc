@@ -1,0 +1,1 @@
+// Written by the config work in progress.

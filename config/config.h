@@ -1,0 +1,61 @@
+#pragma once
+
+// The daemon's configuration: one YAML file (keys as in DESIGN.md's config contract) turned into
+// the option structs of each component. This is the only code that sees YAML.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "collector/options.h"
+#include "query/options.h"
+#include "storage/options.h"
+
+namespace tailtrace::config {
+
+struct AdminOptions {
+  // host:port serving /healthz, /readyz and /metrics.
+  // Default: 0.0.0.0:8888
+  std::string endpoint = "0.0.0.0:8888";
+};
+
+struct LogOptions {
+  // One of trace, debug, info, warn, error.
+  // Default: info
+  std::string level = "info";
+};
+
+struct DaemonConfig {
+  collector::GrpcReceiverOptions grpc;
+  collector::HttpReceiverOptions http;
+  collector::PipelineOptions sampling;
+  storage::StoreOptions storage;
+  query::QueryOptions query;
+  AdminOptions admin;
+  LogOptions log;
+};
+
+// Looks up an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// Parses YAML text. `source_name` (a file path, usually) prefixes every error, which also names
+// the key and its line: "tailtrace.yaml:7: storage.retention: invalid duration \"7 days\"".
+// `${env:VAR}` and `${env:VAR:-default}` in scalar values are expanded through `env`
+// (the process environment when null) before the value is interpreted.
+[[nodiscard]] absl::StatusOr<DaemonConfig> ParseConfig(std::string_view yaml,
+                                                       std::string_view source_name,
+                                                       const EnvLookup& env = nullptr);
+
+// Reads and parses a file.
+[[nodiscard]] absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
+                                                          const EnvLookup& env = nullptr);
+
+// Parses "10s", "250ms", "1.5h", "168h", "2m30s", "100us", "5ns" into nanoseconds.
+[[nodiscard]] absl::StatusOr<int64_t> ParseDuration(std::string_view text);
+
+// Parses "64MiB", "512 MiB", "1GB", "1024" (bytes) into bytes.
+[[nodiscard]] absl::StatusOr<uint64_t> ParseBytes(std::string_view text);
+
+}  // namespace tailtrace::config

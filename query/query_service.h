@@ -1,0 +1,26 @@
+#pragma once
+
+// The query API over a TraceStore: Jaeger's HTTP JSON API (/api/...) and the OTLP-JSON API
+// (/api/v3/...). Transport-neutral: it maps an http::Request to an http::Response; the daemon
+// mounts it on an HttpServer.
+
+#include "common/clock.h"
+#include "common/http_server.h"
+#include "storage/trace_store.h"
+
+namespace tailtrace::query {
+
+class QueryService {
+ public:
+  // `store` and `clock` must outlive the service.
+  QueryService(storage::TraceStore* store, Clock* clock) : store_(store), clock_(clock) {}
+
+  // Thread-safe.
+  http::Response Handle(const http::Request& request) const;
+
+ private:
+  storage::TraceStore* store_;
+  Clock* clock_;
+};
+
+}  // namespace tailtrace::query
