@@ -1,1 +1,242 @@
-// Written by the config work in progress.
+// ParseConfig and LoadConfigFile: the config file's sections, their keys and their validation.
+// The YAML walking and the typed values are in yaml_reader.cc, the `${env:...}` expansion in
+// env_expand.cc, the sampling policies in policies.cc, and the duration/size syntax in units.cc.
+
+#include "config/config.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "config/env_expand_internal.h"
+#include "config/policies_internal.h"
+#include "config/yaml_reader_internal.h"
+#include "yaml-cpp/yaml.h"
+
+namespace tailtrace::config {
+namespace {
+
+using internal::Field;
+using internal::MapReader;
+using internal::ParseContext;
+
+constexpr int64_t kNanosPerMinute = 60'000'000'000;
+constexpr uint64_t kMaxBytes = std::numeric_limits<uint64_t>::max();
+constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
+// gRPC takes the message size limit as an int.
+constexpr uint64_t kMaxGrpcMessageBytes = std::numeric_limits<int32_t>::max();
+constexpr int64_t kMaxThreads = 1024;
+constexpr int64_t kMaxShards = 1024;
+
+// A listening endpoint, remembered to detect two servers configured on the same port.
+struct EndpointUse {
+  std::string path;      // dotted key
+  std::string endpoint;  // as configured
+  int line0 = -1;        // -1 when it is the built-in default
+};
+
+class EndpointList {
+ public:
+  // Reads `key` of `map` as an endpoint into `*out`, and remembers it when `listening` (the server
+  // is enabled) for ReportConflicts.
+  void Read(MapReader& map, std::string_view key, bool listening, std::string* out) {
+    int line0 = -1;
+    if (std::optional<Field> field = map.Take(key)) {
+      if (std::optional<std::string> value = internal::ReadEndpoint(map.context(), *field)) {
+        *out = *std::move(value);
+        line0 = field->line();
+      }
+    }
+    if (listening) uses_.push_back(EndpointUse{map.ChildPath(key), *out, line0});
+  }
+
+  // Reports two enabled servers on one port (port 0, "any free port", never conflicts).
+  void ReportConflicts(ParseContext& ctx) const {
+    for (size_t i = 0; i < uses_.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (!Conflict(uses_[i].endpoint, uses_[j].endpoint)) continue;
+        const EndpointUse& at = uses_[i].line0 >= 0 ? uses_[i] : uses_[j];
+        const EndpointUse& other = &at == &uses_[i] ? uses_[j] : uses_[i];
+        ctx.AddError(at.line0, at.path,
+                     absl::StrCat("\"", at.endpoint, "\" uses the same port as ", other.path,
+                                  " (\"", other.endpoint, "\")"));
+      }
+    }
+  }
+
+ private:
+  static bool IsWildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+  static bool Conflict(const std::string& a, const std::string& b) {
+    absl::StatusOr<internal::HostPort> pa = internal::ParseHostPort(a);
+    absl::StatusOr<internal::HostPort> pb = internal::ParseHostPort(b);
+    if (!pa.ok() || !pb.ok() || pa->port == 0 || pa->port != pb->port) return false;
+    return pa->host == pb->host || IsWildcard(pa->host) || IsWildcard(pb->host);
+  }
+
+  std::vector<EndpointUse> uses_;
+};
+
+void ParseGrpc(MapReader map, EndpointList* endpoints, collector::GrpcReceiverOptions* out) {
+  map.Bool("enabled", &out->enabled);
+  endpoints->Read(map, "endpoint", out->enabled, &out->endpoint);
+  map.Bytes("max_recv_msg_size", 1, kMaxGrpcMessageBytes, &out->max_recv_msg_size_bytes);
+  map.ReportUnknownKeys();
+}
+
+void ParseHttp(MapReader map, EndpointList* endpoints, collector::HttpReceiverOptions* out) {
+  map.Bool("enabled", &out->enabled);
+  endpoints->Read(map, "endpoint", out->enabled, &out->endpoint);
+  map.Bytes("max_request_body_size", 1, kMaxBytes, &out->max_request_body_bytes);
+  map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
+  map.ReportUnknownKeys();
+}
+
+void ParseReceivers(MapReader receivers, EndpointList* endpoints, DaemonConfig* config) {
+  MapReader otlp = receivers.Map("otlp");
+  MapReader protocols = otlp.Map("protocols");
+  ParseGrpc(protocols.Map("grpc"), endpoints, &config->grpc);
+  ParseHttp(protocols.Map("http"), endpoints, &config->http);
+  protocols.ReportUnknownKeys();
+  otlp.ReportUnknownKeys();
+  receivers.ReportUnknownKeys();
+}
+
+void ParseSampling(MapReader map, DaemonConfig* config) {
+  collector::PipelineOptions& out = config->sampling;
+  map.Duration("decision_wait", 1, &out.decision_wait_ns);
+  // May exceed decision_wait: the earlier of the two deadlines applies.
+  map.Duration("decision_wait_after_root_received", 1, &out.decision_wait_after_root_received_ns);
+  map.Int("num_shards", 0, kMaxShards, &out.num_shards);
+  map.Bytes("max_queue_bytes_per_shard", 1, kMaxBytes, &out.max_queue_bytes_per_shard);
+  map.Bytes("max_buffer_bytes", 1, kMaxBytes, &out.max_buffer_bytes);
+  {
+    MapReader cache = map.Map("decision_cache");
+    cache.Int("sampled_cache_size", 1, kMaxCount, &out.decision_cache_size);
+    cache.ReportUnknownKeys();
+  }
+  map.Duration("tick_interval", 1, &out.tick_interval_ns);
+  if (std::optional<Field> policies = map.Take("policies")) {
+    internal::ParseSamplingPolicies(map.context(), *policies, config);
+  }
+  map.ReportUnknownKeys();
+}
+
+void ParseStorage(MapReader map, storage::StoreOptions* out) {
+  map.NonEmptyString("path", &out->path);
+  map.Duration("retention", kNanosPerMinute, &out->retention_ns);
+  map.Bytes("block_cache_size", 1, kMaxBytes, &out->block_cache_bytes);
+  map.Bytes("write_buffer_size", 1, kMaxBytes, &out->write_buffer_bytes);
+  map.ReportUnknownKeys();
+}
+
+void ParseQuery(MapReader map, EndpointList* endpoints, query::QueryOptions* out) {
+  endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
+  map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
+  map.ReportUnknownKeys();
+}
+
+void ParseAdmin(MapReader map, EndpointList* endpoints, AdminOptions* out) {
+  endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
+  map.ReportUnknownKeys();
+}
+
+void ParseLog(MapReader map, LogOptions* out) {
+  map.Enum("level", {"trace", "debug", "info", "warn", "error"}, &out->level);
+  map.ReportUnknownKeys();
+}
+
+void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) {
+  MapReader map(ctx, "", root, root.Mark().line);
+  EndpointList endpoints;
+  ParseReceivers(map.Map("receivers"), &endpoints, config);
+  ParseSampling(map.Map("sampling"), config);
+  ParseStorage(map.Map("storage"), &config->storage);
+  ParseQuery(map.Map("query"), &endpoints, &config->query);
+  ParseAdmin(map.Map("admin"), &endpoints, &config->admin);
+  ParseLog(map.Map("log"), &config->log);
+  map.ReportUnknownKeys();
+  if (ctx.ok()) endpoints.ReportConflicts(ctx);
+}
+
+// A hint for the usual causes of a YAML syntax error on line `line0`, or "".
+std::string SyntaxHint(std::string_view yaml, int line0) {
+  if (line0 < 0) return "";
+  size_t begin = 0;
+  for (int i = 0; i < line0; ++i) {
+    begin = yaml.find('\n', begin);
+    if (begin == std::string_view::npos) return "";
+    ++begin;
+  }
+  const std::string_view line = yaml.substr(begin, yaml.find('\n', begin) - begin);
+  const size_t indent_end = line.find_first_not_of(" \t");
+  if (line.substr(0, indent_end).find('\t') != std::string_view::npos) {
+    return " (YAML does not allow tabs for indentation; use spaces)";
+  }
+  if (line.find("${") != std::string_view::npos && line.find('{') < line.find("${")) {
+    return " (inside { } put a value that uses ${...} in quotes)";
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<DaemonConfig> ParseConfig(std::string_view yaml, std::string_view source_name,
+                                         const EnvLookup& env) {
+  ParseContext ctx(std::string(source_name), env ? env : EnvLookup(&internal::ProcessEnvLookup));
+  DaemonConfig config;
+  // The one place where yaml-cpp exceptions are caught.
+  try {
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    if (documents.size() > 1) {
+      ctx.AddError(documents[1].Mark().line, "",
+                   "the file holds more than one YAML document (\"---\"); write one");
+    } else if (!documents.empty()) {
+      ParseRoot(ctx, documents.front(), &config);
+    }
+  } catch (const YAML::ParserException& e) {
+    ctx.AddError(e.mark.line, "",
+                 absl::StrCat("invalid YAML at column ", e.mark.column + 1, ": ", e.msg,
+                              SyntaxHint(yaml, e.mark.line)));
+  } catch (const YAML::Exception& e) {
+    ctx.AddError(e.mark.line, "", absl::StrCat("invalid YAML: ", e.msg));
+  } catch (const std::exception& e) {
+    ctx.AddError(-1, "", absl::StrCat("cannot parse the config: ", e.what()));
+  }
+  if (!ctx.ok()) return ctx.ToStatus();
+  return config;
+}
+
+absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  const auto read_error = [&path](int error_number) {
+    return absl::Status(
+        absl::ErrnoToStatusCode(error_number),
+        absl::StrCat("cannot read config file \"", path, "\": ", std::strerror(error_number)));
+  };
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (file == nullptr) return read_error(errno);
+  std::string content;
+  char buffer[8192];
+  while (true) {
+    const size_t n = std::fread(buffer, 1, sizeof(buffer), file.get());
+    content.append(buffer, n);
+    if (n < sizeof(buffer)) {
+      if (std::ferror(file.get())) return read_error(errno);
+      break;
+    }
+  }
+  return ParseConfig(content, path, env);
+}
+
+}  // namespace tailtrace::config

@@ -42,13 +42,17 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 
 // Parses YAML text. `source_name` (a file path, usually) prefixes every error, which also names
 // the key and its line: "tailtrace.yaml:7: storage.retention: invalid duration \"7 days\"".
+// All problems found are reported in one InvalidArgument status, one per line of its message,
+// in line order. An empty document (or only comments) gives the defaults. config/README.md is
+// the reference of every key.
 // `${env:VAR}` and `${env:VAR:-default}` in scalar values are expanded through `env`
 // (the process environment when null) before the value is interpreted.
 [[nodiscard]] absl::StatusOr<DaemonConfig> ParseConfig(std::string_view yaml,
                                                        std::string_view source_name,
                                                        const EnvLookup& env = nullptr);
 
-// Reads and parses a file.
+// Reads and parses a file; errors are prefixed with `path`. A file that cannot be read gives an
+// error naming the path (NotFound when it does not exist).
 [[nodiscard]] absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
                                                           const EnvLookup& env = nullptr);
 

@@ -19,10 +19,15 @@ namespace tailtrace::otlp_json {
 // InvalidArgument whose message names the JSON path of the offending field, e.g.
 // "resourceSpans[0].scopeSpans[1].spans[3].traceId: expected 32 hex digits, got 30".
 [[nodiscard]] absl::Status ParseExportRequest(
-    std::string_view json, opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest* out);
+    std::string_view json,
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest* out);
 
 // {"resourceSpans":[...]} for the given data.
 std::string TracesDataToJson(const opentelemetry::proto::trace::v1::TracesData& data);
+
+// The same rendering for a request (the body an OTLP/HTTP JSON client sends).
+std::string ExportRequestToJson(
+    const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request);
 
 // {"partialSuccess":{...}} or {} when there is nothing to report.
 std::string ExportResponseToJson(

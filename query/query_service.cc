@@ -1,1 +1,422 @@
-// Written by the query work in progress.
+#include "query/query_service.h"
+
+#include <algorithm>
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "proto/otlp_ids.h"
+#include "proto/otlp_json.h"
+#include "query/jaeger_json.h"
+#include "spdlog/spdlog.h"
+
+// Routes (GET only; another method on a known path is 405):
+//   Jaeger API, envelope {"data","total","limit","offset","errors"}:
+//     /api/traces/{traceID}              one trace (jaeger_json.h)
+//     /api/services                      service names
+//     /api/services/{service}/operations operation names, deduplicated and sorted
+//     /api/operations?service=&spanKind= [{"name","spanKind"}]
+//   OTLP-JSON API (jaeger api_v3 HTTP gateway), errors as {"error":{"grpcCode","httpCode",
+//   "message","httpStatus"}}:
+//     /api/v3/traces/{traceID}           {"result":{"resourceSpans":[...]}}
+//     /api/v3/services                   {"services":[...]}
+//     /api/v3/operations?service=&span_kind=  {"operations":[{"name","spanKind"}]}
+// Trace search (/api/traces, /api/v3/traces without an ID) answers 501 until it is implemented.
+
+namespace tailtrace::query {
+namespace {
+
+constexpr std::string_view kJaegerPrefix = "/api/";
+constexpr std::string_view kV3Prefix = "/api/v3/";
+
+enum class Api { kJaeger, kV3 };
+
+// The first query parameter of that name (http::Request::Param without the link dependency).
+std::optional<std::string_view> Param(const http::Request& request, std::string_view name) {
+  for (const auto& [key, value] : request.query) {
+    if (key == name) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
+std::string_view HttpStatusText(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Internal Server Error";
+  }
+}
+
+// The gRPC status code grpc-gateway reports next to an HTTP status.
+int GrpcCodeOf(int http_status) {
+  switch (http_status) {
+    case 400:
+      return 3;  // INVALID_ARGUMENT
+    case 404:
+      return 5;  // NOT_FOUND
+    case 405:
+    case 501:
+      return 12;  // UNIMPLEMENTED
+    case 503:
+      return 14;  // UNAVAILABLE
+    default:
+      return 13;  // INTERNAL
+  }
+}
+
+void WriteString(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+http::Response JsonResponse(int status, const rapidjson::StringBuffer& buf) {
+  http::Response response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body.assign(buf.GetString(), buf.GetSize());
+  return response;
+}
+
+// {"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":status,"msg":message}]}
+// A Status message as std::string_view (Debian's absl::string_view is a distinct type).
+std::string_view MessageOf(const absl::Status& status) {
+  return std::string_view(status.message().data(), status.message().size());
+}
+
+http::Response JaegerError(int status, std::string_view message) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("data");
+  w.Null();
+  w.Key("total");
+  w.Int(0);
+  w.Key("limit");
+  w.Int(0);
+  w.Key("offset");
+  w.Int(0);
+  w.Key("errors");
+  w.StartArray();
+  w.StartObject();
+  w.Key("code");
+  w.Int(status);
+  w.Key("msg");
+  WriteString(w, message);
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+  return JsonResponse(status, buf);
+}
+
+// {"error":{"grpcCode":..,"httpCode":status,"message":message,"httpStatus":"Not Found"}}
+http::Response V3Error(int status, std::string_view message) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("error");
+  w.StartObject();
+  w.Key("grpcCode");
+  w.Int(GrpcCodeOf(status));
+  w.Key("httpCode");
+  w.Int(status);
+  w.Key("message");
+  WriteString(w, message);
+  w.Key("httpStatus");
+  WriteString(w, HttpStatusText(status));
+  w.EndObject();
+  w.EndObject();
+  return JsonResponse(status, buf);
+}
+
+http::Response Error(Api api, int status, std::string_view message) {
+  return api == Api::kV3 ? V3Error(status, message) : JaegerError(status, message);
+}
+
+// A failed store call: 503 for a retryable failure, 500 otherwise.
+http::Response StoreError(Api api, std::string_view what, const absl::Status& status) {
+  const bool retryable = absl::IsUnavailable(status) || absl::IsResourceExhausted(status) ||
+                         absl::IsDeadlineExceeded(status) || absl::IsAborted(status);
+  const std::string message =
+      absl::StrCat("trace store failed while ", std::string(what), ": ", status.ToString());
+  spdlog::warn("query: {}", message);
+  return Error(api, retryable ? 503 : 500, message);
+}
+
+// Starts the Jaeger envelope; the caller writes the "data" value next, then calls EndJaegerOk.
+void BeginJaegerOk(JsonWriter& w) {
+  w.StartObject();
+  w.Key("data");
+}
+
+http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, size_t total) {
+  w.Key("total");
+  w.Uint64(total);
+  w.Key("limit");
+  w.Int(0);
+  w.Key("offset");
+  w.Int(0);
+  w.Key("errors");
+  w.Null();
+  w.EndObject();
+  return JsonResponse(200, buf);
+}
+
+// 1..32 hex digits, case-insensitive; shorter IDs are left-padded with zeros as Jaeger does.
+absl::StatusOr<TraceId> ParseTraceId(std::string_view hex, std::string_view param_name) {
+  const bool all_hex = std::all_of(hex.begin(), hex.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+  if (hex.empty() || hex.size() > 2 * kTraceIdBytes || !all_hex) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed parameter ", std::string(param_name),
+                                                   ": \"", std::string(hex),
+                                                   "\" is not a trace ID of 1 to 32 hex digits"));
+  }
+  absl::StatusOr<std::string> bytes = HexDecode(hex, kTraceIdBytes, /*allow_short=*/true);
+  if (!bytes.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed parameter ", std::string(param_name),
+                                                   ": ", bytes.status().message()));
+  }
+  return TraceId::FromBytes(*bytes);
+}
+
+struct OperationsQuery {
+  std::string service;
+  int span_kind = -1;  // -1: every kind
+};
+
+// `service` (required) and the span-kind filter named `kind_param` (optional; absent or empty
+// means every kind).
+absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& request,
+                                                     std::string_view kind_param) {
+  OperationsQuery query;
+  const std::optional<std::string_view> service = Param(request, "service");
+  if (!service.has_value() || service->empty()) {
+    return absl::InvalidArgumentError("missing required parameter service");
+  }
+  query.service = std::string(*service);
+  const std::optional<std::string_view> kind = Param(request, kind_param);
+  if (kind.has_value() && !kind->empty()) {
+    const std::optional<int> parsed = ParseSpanKind(*kind);
+    if (!parsed.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "malformed parameter ", std::string(kind_param), ": unknown span kind \"",
+          std::string(*kind),
+          "\" (expected server, client, producer, consumer, internal or unspecified)"));
+    }
+    query.span_kind = *parsed;
+  }
+  return query;
+}
+
+class Router {
+ public:
+  explicit Router(storage::TraceStore* store) : store_(store) {}
+
+  http::Response Route(const http::Request& request) const {
+    std::string_view path = request.path;
+    while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    const Api api = (path == "/api/v3" || path.starts_with(kV3Prefix)) ? Api::kV3 : Api::kJaeger;
+    const bool get = request.method == "GET";
+    auto method_not_allowed = [&] {
+      http::Response r = Error(api, 405,
+                               absl::StrCat("method ", request.method, " not allowed on ",
+                                            std::string(path), "; use GET"));
+      r.headers.emplace_back("Allow", "GET");
+      return r;
+    };
+
+    if (api == Api::kV3) {
+      const std::string_view rest = path.substr(std::min(path.size(), kV3Prefix.size()));
+      if (rest == "services") return get ? V3Services() : method_not_allowed();
+      if (rest == "operations") return get ? V3Operations(request) : method_not_allowed();
+      if (rest == "traces") {
+        return get ? V3Error(501, "trace search is not implemented yet") : method_not_allowed();
+      }
+      if (std::optional<std::string_view> id = Segment(rest, "traces/")) {
+        return get ? V3Trace(*id) : method_not_allowed();
+      }
+      return V3Error(404, absl::StrCat("unknown path ", std::string(path)));
+    }
+
+    if (path.starts_with(kJaegerPrefix)) {
+      const std::string_view rest = path.substr(kJaegerPrefix.size());
+      if (rest == "services") return get ? JaegerServices() : method_not_allowed();
+      if (rest == "operations") return get ? JaegerOperations(request) : method_not_allowed();
+      if (rest == "traces") {
+        return get ? JaegerError(501, "trace search is not implemented yet") : method_not_allowed();
+      }
+      if (std::optional<std::string_view> id = Segment(rest, "traces/")) {
+        return get ? JaegerTrace(*id) : method_not_allowed();
+      }
+      if (std::optional<std::string_view> service = ServiceOfOperationsPath(rest)) {
+        return get ? JaegerServiceOperations(*service) : method_not_allowed();
+      }
+    }
+    return JaegerError(404, absl::StrCat("unknown path ", std::string(path)));
+  }
+
+ private:
+  // `rest` = "services/{service}/operations" with a non-empty service (which may contain '/', from
+  // a percent-encoded %2F): the service.
+  static std::optional<std::string_view> ServiceOfOperationsPath(std::string_view rest) {
+    constexpr std::string_view kBegin = "services/";
+    constexpr std::string_view kEnd = "/operations";
+    if (rest.size() <= kBegin.size() + kEnd.size() || !rest.starts_with(kBegin) ||
+        !rest.ends_with(kEnd)) {
+      return std::nullopt;
+    }
+    return rest.substr(kBegin.size(), rest.size() - kBegin.size() - kEnd.size());
+  }
+
+  // `rest` = prefix + one non-empty segment without '/': that segment.
+  static std::optional<std::string_view> Segment(std::string_view rest, std::string_view prefix) {
+    if (!rest.starts_with(prefix)) return std::nullopt;
+    const std::string_view segment = rest.substr(prefix.size());
+    if (segment.empty() || segment.find('/') != std::string_view::npos) return std::nullopt;
+    return segment;
+  }
+
+  http::Response JaegerTrace(std::string_view id_hex) const {
+    absl::StatusOr<TraceId> id = ParseTraceId(id_hex, "traceID");
+    if (!id.ok()) return JaegerError(400, MessageOf(id.status()));
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(*id);
+    if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
+    if (!trace->has_value()) return JaegerError(404, "trace not found");
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    BeginJaegerOk(w);
+    w.StartArray();
+    WriteJaegerTrace(**trace, w);
+    w.EndArray();
+    return EndJaegerOk(w, buf, 1);
+  }
+
+  http::Response JaegerServices() const {
+    absl::StatusOr<std::vector<std::string>> services = store_->GetServices();
+    if (!services.ok()) return StoreError(Api::kJaeger, "listing services", services.status());
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    BeginJaegerOk(w);
+    w.StartArray();
+    for (const std::string& s : *services) WriteString(w, s);
+    w.EndArray();
+    return EndJaegerOk(w, buf, services->size());
+  }
+
+  http::Response JaegerServiceOperations(std::string_view service) const {
+    absl::StatusOr<std::vector<storage::Operation>> ops =
+        store_->GetOperations(std::string(service), -1);
+    if (!ops.ok()) return StoreError(Api::kJaeger, "listing operations", ops.status());
+    std::vector<std::string_view> names;
+    names.reserve(ops->size());
+    for (const storage::Operation& op : *ops) names.push_back(op.name);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    BeginJaegerOk(w);
+    w.StartArray();
+    for (std::string_view name : names) WriteString(w, name);
+    w.EndArray();
+    return EndJaegerOk(w, buf, names.size());
+  }
+
+  static void WriteOperation(JsonWriter& w, const storage::Operation& op) {
+    w.StartObject();
+    w.Key("name");
+    WriteString(w, op.name);
+    w.Key("spanKind");
+    WriteString(w, SpanKindName(op.span_kind));
+    w.EndObject();
+  }
+
+  http::Response JaegerOperations(const http::Request& request) const {
+    absl::StatusOr<OperationsQuery> query = ParseOperationsQuery(request, "spanKind");
+    if (!query.ok()) return JaegerError(400, MessageOf(query.status()));
+    absl::StatusOr<std::vector<storage::Operation>> ops =
+        store_->GetOperations(query->service, query->span_kind);
+    if (!ops.ok()) return StoreError(Api::kJaeger, "listing operations", ops.status());
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    BeginJaegerOk(w);
+    w.StartArray();
+    for (const storage::Operation& op : *ops) WriteOperation(w, op);
+    w.EndArray();
+    return EndJaegerOk(w, buf, ops->size());
+  }
+
+  http::Response V3Trace(std::string_view id_hex) const {
+    absl::StatusOr<TraceId> id = ParseTraceId(id_hex, "trace_id");
+    if (!id.ok()) return V3Error(400, MessageOf(id.status()));
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(*id);
+    if (!trace.ok()) return StoreError(Api::kV3, "reading a trace", trace.status());
+    if (!trace->has_value()) return V3Error(404, "trace not found");
+    http::Response response;
+    response.content_type = "application/json";
+    const std::string data = otlp_json::TracesDataToJson((*trace)->data);
+    response.body.reserve(data.size() + 12);
+    response.body.append("{\"result\":").append(data).append("}");
+    return response;
+  }
+
+  http::Response V3Services() const {
+    absl::StatusOr<std::vector<std::string>> services = store_->GetServices();
+    if (!services.ok()) return StoreError(Api::kV3, "listing services", services.status());
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("services");
+    w.StartArray();
+    for (const std::string& s : *services) WriteString(w, s);
+    w.EndArray();
+    w.EndObject();
+    return JsonResponse(200, buf);
+  }
+
+  http::Response V3Operations(const http::Request& request) const {
+    absl::StatusOr<OperationsQuery> query = ParseOperationsQuery(request, "span_kind");
+    if (!query.ok()) return V3Error(400, MessageOf(query.status()));
+    absl::StatusOr<std::vector<storage::Operation>> ops =
+        store_->GetOperations(query->service, query->span_kind);
+    if (!ops.ok()) return StoreError(Api::kV3, "listing operations", ops.status());
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("operations");
+    w.StartArray();
+    for (const storage::Operation& op : *ops) WriteOperation(w, op);
+    w.EndArray();
+    w.EndObject();
+    return JsonResponse(200, buf);
+  }
+
+  storage::TraceStore* store_;
+};
+
+}  // namespace
+
+http::Response QueryService::Handle(const http::Request& request) const {
+  // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
+  // turned into an answer instead of taking the server thread down.
+  try {
+    return Router(store_).Route(request);
+  } catch (const std::exception& e) {
+    spdlog::error("query: {} {} failed: {}", request.method, request.path, e.what());
+    return JaegerError(500, absl::StrCat("internal error: ", e.what()));
+  }
+}
+
+}  // namespace tailtrace::query

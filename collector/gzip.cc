@@ -1,0 +1,156 @@
+#include "collector/gzip.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace tailtrace::collector {
+namespace {
+
+constexpr uint64_t kOutputChunkBytes = 64 * 1024;
+constexpr uInt kMaxInputChunk = UINT_MAX;
+
+class Inflater {
+ public:
+  Inflater() = default;
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+  ~Inflater() {
+    if (initialized_) inflateEnd(&z_);
+  }
+  bool Init(int window_bits) {
+    initialized_ = inflateInit2(&z_, window_bits) == Z_OK;
+    return initialized_;
+  }
+  z_stream* z() { return &z_; }
+
+ private:
+  z_stream z_{};
+  bool initialized_ = false;
+};
+
+// True when `data` starts with a valid RFC 1950 (zlib) header.
+bool HasZlibHeader(std::string_view data) {
+  if (data.size() < 2) return false;
+  const auto cmf = static_cast<unsigned char>(data[0]);
+  const auto flg = static_cast<unsigned char>(data[1]);
+  return (cmf & 0x0f) == Z_DEFLATED && (cmf >> 4) <= 7 && (cmf * 256u + flg) % 31 == 0;
+}
+
+absl::StatusOr<std::string> Inflate(std::string_view in, int window_bits, bool multi_member,
+                                    const char* format, uint64_t max_output_bytes) {
+  Inflater inflater;
+  if (!inflater.Init(window_bits)) {
+    return absl::ResourceExhaustedError(absl::StrCat(format, ": cannot initialize zlib"));
+  }
+  z_stream* z = inflater.z();
+  size_t fed = 0;  // bytes of `in` handed to zlib so far
+  auto feed = [&] {
+    if (z->avail_in != 0 || fed == in.size()) return;
+    const size_t n = std::min<size_t>(in.size() - fed, kMaxInputChunk);
+    z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + fed));
+    z->avail_in = static_cast<uInt>(n);
+    fed += n;
+  };
+  auto input_left = [&] { return z->avail_in > 0 || fed < in.size(); };
+
+  std::string out;
+  for (;;) {
+    feed();
+    const uint64_t allowed = max_output_bytes - out.size();  // out.size() <= max_output_bytes
+    // One byte beyond the limit is enough to detect that the output would exceed it.
+    const uint64_t room = allowed >= kOutputChunkBytes ? kOutputChunkBytes : allowed + 1;
+    const size_t old_size = out.size();
+    out.resize(old_size + room);
+    z->next_out = reinterpret_cast<Bytef*>(out.data() + old_size);
+    z->avail_out = static_cast<uInt>(room);
+    const int rc = inflate(z, Z_NO_FLUSH);
+    out.resize(old_size + room - z->avail_out);
+    if (out.size() > max_output_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          format, ": decompressed data exceeds the limit of ", max_output_bytes, " bytes"));
+    }
+    switch (rc) {
+      case Z_STREAM_END:
+        if (!input_left()) return out;
+        if (!multi_member) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(format, ": unexpected bytes after the end of the compressed stream"));
+        }
+        if (inflateReset(z) != Z_OK) {
+          return absl::InvalidArgumentError(absl::StrCat(format, ": cannot reset zlib"));
+        }
+        continue;
+      case Z_OK:
+        if (z->avail_out == 0 || input_left()) continue;
+        return absl::InvalidArgumentError(
+            absl::StrCat(format, ": data is truncated (input ends inside the compressed stream)"));
+      case Z_BUF_ERROR:
+        if (input_left()) continue;
+        return absl::InvalidArgumentError(
+            absl::StrCat(format, ": data is truncated (input ends inside the compressed stream)"));
+      case Z_NEED_DICT:
+        return absl::InvalidArgumentError(
+            absl::StrCat(format, ": data needs a preset dictionary, which is not supported"));
+      case Z_MEM_ERROR:
+        return absl::ResourceExhaustedError(absl::StrCat(format, ": out of memory"));
+      default: {
+        const std::string detail = z->msg != nullptr ? z->msg : absl::StrCat("code ", rc);
+        return absl::InvalidArgumentError(
+            absl::StrCat(format, ": data is corrupt (zlib: ", detail, ")"));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Decompress(std::string_view compressed, Compression compression,
+                                       uint64_t max_output_bytes) {
+  switch (compression) {
+    case Compression::kGzip:
+      return Inflate(compressed, 16 + MAX_WBITS, /*multi_member=*/true, "gzip", max_output_bytes);
+    case Compression::kDeflate:
+      return Inflate(compressed, HasZlibHeader(compressed) ? MAX_WBITS : -MAX_WBITS,
+                     /*multi_member=*/false, "deflate", max_output_bytes);
+  }
+  return absl::InvalidArgumentError("unknown compression");
+}
+
+absl::StatusOr<std::string> Gunzip(std::string_view compressed, uint64_t max_output_bytes) {
+  return Decompress(compressed, Compression::kGzip, max_output_bytes);
+}
+
+std::string Gzip(std::string_view data) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    return "";
+  }
+  std::string out;
+  size_t fed = 0;
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (z.avail_in == 0 && fed < data.size()) {
+      const size_t n = std::min<size_t>(data.size() - fed, kMaxInputChunk);
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + fed));
+      z.avail_in = static_cast<uInt>(n);
+      fed += n;
+    }
+    const size_t old_size = out.size();
+    out.resize(old_size + kOutputChunkBytes);
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + old_size);
+    z.avail_out = static_cast<uInt>(kOutputChunkBytes);
+    rc = deflate(&z, fed == data.size() ? Z_FINISH : Z_NO_FLUSH);
+    out.resize(old_size + kOutputChunkBytes - z.avail_out);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) break;
+  }
+  deflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "";
+}
+
+}  // namespace tailtrace::collector

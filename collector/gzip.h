@@ -1,0 +1,33 @@
+#pragma once
+
+// gzip / deflate decompression with a bound on the output size (decompression bombs), and gzip
+// compression. zlib underneath. Thread-safe: every function is pure.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace tailtrace::collector {
+
+enum class Compression {
+  kGzip,     // RFC 1952 (Content-Encoding: gzip); concatenated members are all decoded
+  kDeflate,  // Content-Encoding: deflate: RFC 1950 zlib stream, raw RFC 1951 also accepted
+};
+
+// Decompresses `compressed`. Errors:
+//   ResourceExhausted when the output would exceed `max_output_bytes` (decoding stops there);
+//   InvalidArgument when the input is corrupt or truncated (the message says which).
+[[nodiscard]] absl::StatusOr<std::string> Decompress(std::string_view compressed,
+                                                     Compression compression,
+                                                     uint64_t max_output_bytes);
+
+// Shorthand for Decompress(compressed, Compression::kGzip, max_output_bytes).
+[[nodiscard]] absl::StatusOr<std::string> Gunzip(std::string_view compressed,
+                                                 uint64_t max_output_bytes);
+
+// gzip-compresses `data` (e.g. for responses to "Accept-Encoding: gzip", and tests).
+[[nodiscard]] std::string Gzip(std::string_view data);
+
+}  // namespace tailtrace::collector

@@ -1,0 +1,398 @@
+#include "collector/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "collector/shard.h"
+#include "spdlog/spdlog.h"
+
+namespace tailtrace::collector {
+
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using opentelemetry::proto::trace::v1::ResourceSpans;
+using opentelemetry::proto::trace::v1::ScopeSpans;
+
+namespace {
+
+int64_t CountSpans(const ExportTraceServiceRequest& request) {
+  int64_t n = 0;
+  for (const auto& rs : request.resource_spans()) {
+    for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
+  }
+  return n;
+}
+
+struct PipelineMetrics {
+  Counter* stored_traces;
+  Counter* stored_spans;
+  Counter* store_errors;
+  Counter* late_kept;
+  Counter* late_dropped;
+  Counter* early_memory;
+  Gauge* buffered_traces;
+  Gauge* buffered_bytes;
+  Histogram* write_latency;
+};
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// One sampler shard: a thread that owns a ShardCore. Other threads talk to it only through its
+// queue (admission is accounted in bytes so that the queue is bounded).
+class Shard {
+ public:
+  Shard(uint32_t index, const PipelineOptions& options, const ShardOptions& shard_options,
+        std::unique_ptr<Sampler> sampler, storage::TraceStore* store, Clock* clock,
+        PipelineMetrics metrics)
+      : index_(index),
+        options_(options),
+        core_(shard_options, std::move(sampler)),
+        store_(store),
+        clock_(clock),
+        metrics_(metrics) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~Shard() { Stop(); }
+
+  // Reserves room for `bytes` in the queue; false when it is full. An empty queue admits any
+  // single request, so one request larger than the bound is not refused forever.
+  bool TryReserve(uint64_t bytes) {
+    uint64_t current = queued_bytes_.load(std::memory_order_relaxed);
+    while (true) {
+      if (current != 0 && current + bytes > options_.max_queue_bytes_per_shard) return false;
+      if (queued_bytes_.compare_exchange_weak(current, current + bytes,
+                                              std::memory_order_acq_rel)) {
+        return true;
+      }
+    }
+  }
+  void Release(uint64_t bytes) { queued_bytes_.fetch_sub(bytes, std::memory_order_acq_rel); }
+
+  // Requires a successful TryReserve(bytes). `arrival_ns` (monotonic) starts the trace's wait.
+  void Push(ExportTraceServiceRequest&& request, uint64_t bytes, int64_t arrival_ns) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(Batch{std::move(request), bytes, arrival_ns});
+    }
+    cv_.notify_one();
+  }
+
+  void Sync() {
+    std::promise<void> done;
+    std::future<void> future = done.get_future();
+    {
+      std::lock_guard lock(mu_);
+      if (draining_) return;
+      queue_.push_back(Barrier{&done});
+    }
+    cv_.notify_one();
+    future.wait();
+  }
+
+  // Decides everything, writes (retrying until `deadline_ns` of SteadyNanos()), joins.
+  absl::Status Drain(int64_t deadline_ns) {
+    {
+      std::lock_guard lock(mu_);
+      drain_deadline_ns_ = deadline_ns;
+      draining_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    return drain_status_;
+  }
+
+  void Stop() {
+    if (thread_.joinable()) (void)Drain(SteadyNanos());
+  }
+
+ private:
+  struct Batch {
+    ExportTraceServiceRequest request;
+    uint64_t bytes;
+    int64_t arrival_ns;
+  };
+  struct Barrier {
+    std::promise<void>* done;
+  };
+  using Item = std::variant<Batch, Barrier>;
+
+  void Run() {
+    std::deque<Item> items;
+    while (true) {
+      bool draining = false;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval_ns),
+                     [this] { return !queue_.empty() || draining_; });
+        items.swap(queue_);
+        draining = draining_;
+      }
+      std::vector<Barrier> barriers;
+      for (Item& item : items) {
+        if (auto* batch = std::get_if<Batch>(&item)) {
+          core_.Add(std::move(batch->request), batch->arrival_ns, &ready_);
+          Release(batch->bytes);
+        } else {
+          barriers.push_back(std::get<Barrier>(item));
+        }
+      }
+      items.clear();
+      const int64_t now = clock_->MonotonicNanos();
+      if (draining) {
+        core_.DecideAll(now, &ready_);
+      } else {
+        core_.DecideDue(now, &ready_);
+      }
+      WriteReady();
+      PublishStats();
+      for (Barrier& b : barriers) b.done->set_value();
+      if (draining) {
+        // The shutdown deadline is operational wall time, not the injected clock.
+        while (!ready_.empty() && SteadyNanos() < drain_deadline_ns_) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          WriteReady();
+        }
+        if (!ready_.empty()) {
+          uint64_t spans = 0;
+          for (const DecidedTrace& t : ready_) spans += t.span_count;
+          drain_status_ = absl::UnavailableError(
+              absl::StrCat("shard ", index_, ": ", ready_.size(), " traces (", spans,
+                           " spans) could not be written before the shutdown deadline: ",
+                           std::string(last_write_error_.message())));
+        }
+        // Anyone still waiting on a barrier is released.
+        std::lock_guard lock(mu_);
+        for (Item& item : queue_) {
+          if (auto* b = std::get_if<Barrier>(&item)) b->done->set_value();
+        }
+        queue_.clear();
+        return;
+      }
+    }
+  }
+
+  void WriteReady() {
+    if (ready_.empty()) return;
+    std::vector<storage::TraceWrite> writes;
+    writes.reserve(ready_.size());
+    uint64_t spans = 0;
+    for (const DecidedTrace& t : ready_) {
+      writes.push_back(storage::TraceWrite{t.trace_id, &t.spans, t.policy, t.sample_rate});
+      spans += t.span_count;
+    }
+    const int64_t start = clock_->MonotonicNanos();
+    absl::Status status = store_->Write(writes);
+    metrics_.write_latency->Observe(
+        static_cast<double>(clock_->MonotonicNanos() - start) / 1e9);
+    if (!status.ok()) {
+      // Acknowledged spans are never dropped: keep them and retry on the next tick. The buffer
+      // grows meanwhile and backpressure reaches the clients.
+      metrics_.store_errors->Increment();
+      if (last_write_error_.ok() || last_write_error_.code() != status.code()) {
+        spdlog::error("shard {}: store write of {} traces failed, will retry: {}", index_,
+                      ready_.size(), std::string(status.message()));
+      }
+      last_write_error_ = status;
+      return;
+    }
+    if (!last_write_error_.ok()) spdlog::info("shard {}: store writes succeed again", index_);
+    last_write_error_ = absl::OkStatus();
+    metrics_.stored_traces->Increment(ready_.size());
+    metrics_.stored_spans->Increment(spans);
+    ready_.clear();
+  }
+
+  void PublishStats() {
+    const ShardStats& s = core_.stats();
+    metrics_.late_kept->Increment(s.late_spans_kept - published_.late_spans_kept);
+    metrics_.late_dropped->Increment(s.late_spans_dropped - published_.late_spans_dropped);
+    metrics_.early_memory->Increment(s.early_decisions_memory - published_.early_decisions_memory);
+    published_ = s;
+    const auto traces = static_cast<int64_t>(core_.buffered_traces());
+    const auto bytes = static_cast<int64_t>(core_.buffered_bytes());
+    metrics_.buffered_traces->Add(traces - published_traces_);
+    metrics_.buffered_bytes->Add(bytes - published_bytes_);
+    published_traces_ = traces;
+    published_bytes_ = bytes;
+  }
+
+  const uint32_t index_;
+  const PipelineOptions options_;
+  ShardCore core_;  // only touched by thread_
+  storage::TraceStore* store_;
+  Clock* clock_;
+  PipelineMetrics metrics_;
+
+  std::atomic<uint64_t> queued_bytes_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;  // guarded by mu_
+  bool draining_ = false;   // guarded by mu_
+  int64_t drain_deadline_ns_ = 0;
+
+  // Owned by thread_.
+  std::vector<DecidedTrace> ready_;
+  absl::Status last_write_error_;
+  absl::Status drain_status_;
+  ShardStats published_;
+  int64_t published_traces_ = 0;
+  int64_t published_bytes_ = 0;
+
+  std::thread thread_;
+};
+
+Pipeline::Pipeline(const PipelineOptions& options, Clock* clock, MetricsRegistry* metrics)
+    : options_(options),
+      clock_(clock),
+      refused_spans_(metrics->GetCounter("tailtrace_pipeline_refused_spans_total",
+                                         "Spans refused because the pipeline was full.")) {}
+
+absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& options,
+                                                           storage::TraceStore* store,
+                                                           SamplerFactory sampler_factory,
+                                                           Clock* clock,
+                                                           MetricsRegistry* metrics) {
+  if (store == nullptr || clock == nullptr || metrics == nullptr) {
+    return absl::InvalidArgumentError("pipeline: store, clock and metrics are required");
+  }
+  if (options.decision_wait_ns <= 0) {
+    return absl::InvalidArgumentError("sampling.decision_wait must be positive");
+  }
+  uint32_t n = options.num_shards;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  if (!sampler_factory) {
+    sampler_factory = [] { return std::make_unique<KeepAllSampler>(); };
+  }
+  PipelineMetrics m{
+      metrics->GetCounter("tailtrace_stored_traces_total",
+                          "Trace writes to the store (late spans of a kept trace count again)."),
+      metrics->GetCounter("tailtrace_stored_spans_total", "Spans written to the store."),
+      metrics->GetCounter("tailtrace_store_write_errors_total",
+                          "Failed store writes (retried; nothing acknowledged is dropped)."),
+      metrics->GetCounter("tailtrace_sampler_late_spans_total",
+                          "Spans that arrived after their trace was decided.",
+                          {{"decision", "kept"}}),
+      metrics->GetCounter("tailtrace_sampler_late_spans_total",
+                          "Spans that arrived after their trace was decided.",
+                          {{"decision", "dropped"}}),
+      metrics->GetCounter("tailtrace_sampler_early_decisions_total",
+                          "Traces decided before their time.", {{"cause", "memory"}}),
+      metrics->GetGauge("tailtrace_sampler_traces_buffered", "Undecided traces held."),
+      metrics->GetGauge("tailtrace_sampler_buffered_bytes", "Bytes of undecided spans held."),
+      metrics->GetHistogram("tailtrace_store_write_duration_seconds",
+                            "Latency of one store write batch.",
+                            MetricsRegistry::LatencyBuckets()),
+  };
+  ShardOptions shard_options;
+  shard_options.decision_wait_ns = options.decision_wait_ns;
+  shard_options.decision_wait_after_root_received_ns =
+      options.decision_wait_after_root_received_ns;
+  shard_options.max_buffer_bytes = std::max<uint64_t>(1, options.max_buffer_bytes / n);
+  shard_options.decision_cache_size = std::max<uint64_t>(1, options.decision_cache_size / n);
+
+  std::unique_ptr<Pipeline> pipeline(new Pipeline(options, clock, metrics));
+  pipeline->options_.num_shards = n;
+  for (uint32_t i = 0; i < n; ++i) {
+    pipeline->shards_.push_back(std::make_unique<Shard>(i, pipeline->options_, shard_options,
+                                                        sampler_factory(), store, clock, m));
+  }
+  return pipeline;
+}
+
+Pipeline::~Pipeline() { (void)Shutdown(0); }
+
+uint32_t Pipeline::ShardOf(const std::string& trace_id) const {
+  const TraceId id = TraceId::FromBytes(trace_id);
+  // Fibonacci hashing of the random low half of the ID.
+  const uint64_t h = id.Low64() * 0x9E3779B97F4A7C15ull;
+  return static_cast<uint32_t>((h >> 32) % shards_.size());
+}
+
+absl::Status Pipeline::Consume(ExportTraceServiceRequest&& request) {
+  if (!accepting_.load(std::memory_order_acquire)) {
+    return absl::FailedPreconditionError("tailtraced is shutting down");
+  }
+  const size_t n = shards_.size();
+  if (n == 1) {
+    const uint64_t bytes = request.ByteSizeLong();
+    if (!shards_[0]->TryReserve(bytes)) {
+      refused_spans_->Increment(CountSpans(request));
+      return absl::UnavailableError("pipeline full: the sampler queue is at its byte limit");
+    }
+    shards_[0]->Push(std::move(request), bytes, clock_->MonotonicNanos());
+    return absl::OkStatus();
+  }
+
+  // Split by shard, copying resource and scope once per shard per group.
+  std::vector<ExportTraceServiceRequest> parts(n);
+  std::vector<ScopeSpans*> dest(n);
+  for (ResourceSpans& rs : *request.mutable_resource_spans()) {
+    for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
+      std::fill(dest.begin(), dest.end(), nullptr);
+      for (auto& span : *ss.mutable_spans()) {
+        const uint32_t s = ShardOf(span.trace_id());
+        if (dest[s] == nullptr) {
+          ResourceSpans* out_rs = parts[s].add_resource_spans();
+          *out_rs->mutable_resource() = rs.resource();
+          out_rs->set_schema_url(rs.schema_url());
+          dest[s] = out_rs->add_scope_spans();
+          *dest[s]->mutable_scope() = ss.scope();
+          dest[s]->set_schema_url(ss.schema_url());
+        }
+        *dest[s]->add_spans() = std::move(span);
+      }
+    }
+  }
+  std::vector<uint64_t> bytes(n, 0);
+  size_t reserved = 0;
+  for (; reserved < n; ++reserved) {
+    if (parts[reserved].resource_spans_size() == 0) continue;
+    bytes[reserved] = parts[reserved].ByteSizeLong();
+    if (!shards_[reserved]->TryReserve(bytes[reserved])) break;
+  }
+  if (reserved < n) {
+    for (size_t i = 0; i < reserved; ++i) {
+      if (bytes[i] != 0) shards_[i]->Release(bytes[i]);
+    }
+    int64_t spans = 0;
+    for (const auto& part : parts) spans += CountSpans(part);
+    refused_spans_->Increment(spans);
+    return absl::UnavailableError(absl::StrCat(
+        "pipeline full: sampler shard ", reserved, " is at its queue byte limit; retry later"));
+  }
+  const int64_t now = clock_->MonotonicNanos();
+  for (size_t i = 0; i < n; ++i) {
+    if (bytes[i] != 0) shards_[i]->Push(std::move(parts[i]), bytes[i], now);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::Shutdown(int64_t deadline_ms) {
+  accepting_.store(false, std::memory_order_release);
+  const int64_t deadline = SteadyNanos() + deadline_ms * 1'000'000;
+  absl::Status result;
+  for (auto& shard : shards_) {
+    absl::Status s = shard->Drain(deadline);
+    if (!s.ok() && result.ok()) result = s;
+  }
+  return result;
+}
+
+void Pipeline::SyncForTest() {
+  for (auto& shard : shards_) shard->Sync();
+}
+
+}  // namespace tailtrace::collector

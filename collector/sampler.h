@@ -1,0 +1,39 @@
+#pragma once
+
+// The sampling seam. A sampler shard asks its Sampler, once per trace, whether to keep the whole
+// trace. The tail-sampling policies (the OpenTelemetry tail_sampling syntax) implement Sampler;
+// until policies are configured every trace is kept.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "collector/trace_buffer.h"
+
+namespace tailtrace::collector {
+
+struct SamplingDecision {
+  bool keep = true;
+  // The policy that decided ("" when no policy is configured).
+  std::string policy;
+  // 1 / probability with which traces like this one are kept (1 keeps all of them).
+  double sample_rate = 1.0;
+};
+
+// Owned by one shard and called only from its thread: needs no locking.
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  virtual SamplingDecision Decide(const TraceBuffer& trace, int64_t now_ns) = 0;
+};
+
+// Keeps every trace: the behaviour with no policies configured.
+class KeepAllSampler final : public Sampler {
+ public:
+  SamplingDecision Decide(const TraceBuffer&, int64_t) override { return {}; }
+};
+
+// Makes one Sampler per shard.
+using SamplerFactory = std::function<std::unique_ptr<Sampler>()>;
+
+}  // namespace tailtrace::collector

@@ -1,0 +1,194 @@
+#include "collector/shard.h"
+
+#include <algorithm>
+
+namespace tailtrace::collector {
+
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using opentelemetry::proto::trace::v1::ResourceSpans;
+using opentelemetry::proto::trace::v1::ScopeSpans;
+using opentelemetry::proto::trace::v1::TracesData;
+
+ShardCore::ShardCore(const ShardOptions& options, std::unique_ptr<Sampler> sampler)
+    : options_(options), sampler_(std::move(sampler)) {
+  policy_names_.emplace_back();
+}
+
+namespace {
+
+// The ScopeSpans of `data` that receives spans of the current (resource, scope) group, creating
+// the group (with copies of resource and scope) on first use.
+ScopeSpans* GroupFor(TracesData* data, const ResourceSpans& rs, const ScopeSpans& ss,
+                     uint64_t* bytes) {
+  ResourceSpans* out_rs = data->add_resource_spans();
+  *out_rs->mutable_resource() = rs.resource();
+  out_rs->set_schema_url(rs.schema_url());
+  ScopeSpans* out_ss = out_rs->add_scope_spans();
+  *out_ss->mutable_scope() = ss.scope();
+  out_ss->set_schema_url(ss.schema_url());
+  *bytes += rs.resource().ByteSizeLong() + ss.scope().ByteSizeLong() + rs.schema_url().size() +
+            ss.schema_url().size() + 8;
+  return out_ss;
+}
+
+}  // namespace
+
+void ShardCore::Add(ExportTraceServiceRequest&& request, int64_t now_ns,
+                    std::vector<DecidedTrace>* out) {
+  absl::flat_hash_map<TraceId, size_t> late_index;
+  absl::flat_hash_map<TraceId, Route> routes;
+
+  for (ResourceSpans& rs : *request.mutable_resource_spans()) {
+    for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
+      routes.clear();
+      for (auto& span : *ss.mutable_spans()) {
+        const TraceId id = TraceId::FromBytes(span.trace_id());
+        auto [route_it, new_route] = routes.try_emplace(id);
+        Route& route = route_it->second;
+        if (new_route) route = NewRoute(id, rs, ss, now_ns, &late_index, out);
+        if (route.dest == nullptr) {
+          ++stats_.late_spans_dropped;
+          continue;
+        }
+        if (route.buffer != nullptr) {
+          TraceBuffer& trace = *route.buffer;
+          const uint64_t span_bytes = span.ByteSizeLong() + 4;
+          trace.bytes += span_bytes;
+          buffered_bytes_ += span_bytes;
+          ++trace.span_count;
+          trace.last_arrival_ns = now_ns;
+          if (span.parent_span_id().empty() && trace.root_arrival_ns < 0) {
+            trace.root_arrival_ns = now_ns;
+            const int64_t root_deadline = now_ns + options_.decision_wait_after_root_received_ns;
+            if (root_deadline < trace.deadline_ns) {
+              deadlines_.erase({trace.deadline_ns, id});
+              trace.deadline_ns = root_deadline;
+              deadlines_.emplace(root_deadline, id);
+            }
+          }
+        } else {
+          ++stats_.late_spans_kept;
+          ++(*out)[route.late_index].span_count;
+        }
+        *route.dest->add_spans() = std::move(span);
+      }
+    }
+  }
+}
+
+ShardCore::Route ShardCore::NewRoute(const TraceId& id, const ResourceSpans& rs,
+                                     const ScopeSpans& ss, int64_t now_ns,
+                                     absl::flat_hash_map<TraceId, size_t>* late_index,
+                                     std::vector<DecidedTrace>* out) {
+  Route route;
+  auto cached = decisions_.find(id);
+  if (cached != decisions_.end()) {
+    if (!cached->second.keep) return route;
+    auto [it, inserted] = late_index->try_emplace(id, out->size());
+    if (inserted) {
+      DecidedTrace& late = out->emplace_back();
+      late.trace_id = id;
+      late.policy = policy_names_[cached->second.policy_index];
+      late.sample_rate = cached->second.sample_rate;
+    }
+    uint64_t ignored = 0;
+    route.late_index = it->second;
+    route.dest = GroupFor(&(*out)[it->second].spans, rs, ss, &ignored);
+    return route;
+  }
+  auto [it, inserted] = traces_.try_emplace(id);
+  TraceBuffer& trace = it->second;
+  if (inserted) {
+    trace.trace_id = id;
+    trace.first_arrival_ns = now_ns;
+    trace.deadline_ns = now_ns + options_.decision_wait_ns;
+    deadlines_.emplace(trace.deadline_ns, id);
+    arrivals_.emplace_back(now_ns, id);
+  }
+  const uint64_t before = trace.bytes;
+  route.dest = GroupFor(&trace.spans, rs, ss, &trace.bytes);
+  buffered_bytes_ += trace.bytes - before;
+  route.buffer = &trace;
+  return route;
+}
+
+void ShardCore::DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out) {
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now_ns) {
+    const TraceId id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto it = traces_.find(id);
+    TraceBuffer trace = std::move(it->second);
+    traces_.erase(it);
+    Decide(std::move(trace), now_ns, out);
+  }
+  while (buffered_bytes_ > options_.max_buffer_bytes && !arrivals_.empty()) {
+    const auto [arrival, id] = arrivals_.front();
+    arrivals_.pop_front();
+    auto it = traces_.find(id);
+    if (it == traces_.end() || it->second.first_arrival_ns != arrival) continue;
+    TraceBuffer trace = std::move(it->second);
+    traces_.erase(it);
+    deadlines_.erase({trace.deadline_ns, id});
+    ++stats_.early_decisions_memory;
+    Decide(std::move(trace), now_ns, out);
+  }
+  // Keep the arrival queue from growing with entries of traces decided by deadline.
+  while (!arrivals_.empty()) {
+    auto it = traces_.find(arrivals_.front().second);
+    if (it != traces_.end() && it->second.first_arrival_ns == arrivals_.front().first) break;
+    arrivals_.pop_front();
+  }
+}
+
+void ShardCore::DecideAll(int64_t now_ns, std::vector<DecidedTrace>* out) {
+  while (!deadlines_.empty()) {
+    const TraceId id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto it = traces_.find(id);
+    TraceBuffer trace = std::move(it->second);
+    traces_.erase(it);
+    Decide(std::move(trace), now_ns, out);
+  }
+  arrivals_.clear();
+}
+
+void ShardCore::Decide(TraceBuffer&& trace, int64_t now_ns, std::vector<DecidedTrace>* out) {
+  buffered_bytes_ -= std::min(buffered_bytes_, trace.bytes);
+  SamplingDecision decision = sampler_->Decide(trace, now_ns);
+  Remember(trace.trace_id, decision);
+  if (!decision.keep) {
+    ++stats_.traces_dropped;
+    stats_.spans_dropped += trace.span_count;
+    return;
+  }
+  ++stats_.traces_kept;
+  stats_.spans_kept += trace.span_count;
+  DecidedTrace& kept = out->emplace_back();
+  kept.trace_id = trace.trace_id;
+  kept.spans = std::move(trace.spans);
+  kept.policy = std::move(decision.policy);
+  kept.sample_rate = decision.sample_rate;
+  kept.span_count = trace.span_count;
+}
+
+void ShardCore::Remember(const TraceId& id, const SamplingDecision& decision) {
+  if (options_.decision_cache_size == 0) return;
+  auto [it, inserted] = decisions_.try_emplace(
+      id, CachedDecision{decision.keep, InternPolicy(decision.policy), decision.sample_rate});
+  if (!inserted) return;
+  decision_order_.push_back(id);
+  while (decision_order_.size() > options_.decision_cache_size) {
+    decisions_.erase(decision_order_.front());
+    decision_order_.pop_front();
+  }
+}
+
+uint32_t ShardCore::InternPolicy(const std::string& name) {
+  for (uint32_t i = 0; i < policy_names_.size(); ++i) {
+    if (policy_names_[i] == name) return i;
+  }
+  policy_names_.push_back(name);
+  return static_cast<uint32_t>(policy_names_.size() - 1);
+}
+
+}  // namespace tailtrace::collector

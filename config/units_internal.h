@@ -1,0 +1,13 @@
+#pragma once
+
+// Helpers shared by the config parser's files; not part of the public API.
+
+#include <cstdint>
+#include <string>
+
+namespace tailtrace::config::internal {
+
+// The shortest exact spelling of a duration for messages: 60000000000 -> "1m", 1500000 -> "1500us".
+[[nodiscard]] std::string FormatDuration(int64_t ns);
+
+}  // namespace tailtrace::config::internal

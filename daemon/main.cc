@@ -1,0 +1,229 @@
+// tailtraced: wires the components together and runs until SIGINT/SIGTERM.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "collector/pipeline.h"
+#include "collector/receivers.h"
+#include "common/admin.h"
+#include "common/clock.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
+#include "config/config.h"
+#include "query/query_service.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+#include "storage/rocks_trace_store.h"
+
+namespace tailtrace {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: tailtraced [--config FILE]\n"
+    "\n"
+    "Receives OpenTelemetry traces over OTLP (gRPC and HTTP), samples them at the tail, stores\n"
+    "them in an embedded RocksDB store and serves Jaeger-compatible query APIs.\n"
+    "\n"
+    "  --config FILE   YAML configuration (see config/README.md); built-in defaults without it\n"
+    "  --version       print the version and exit\n"
+    "  --help          print this help and exit\n";
+
+struct Flags {
+  std::optional<std::string> config_path;
+};
+
+// Returns nullopt after printing help/version (exit 0) and sets *exit_code on a usage error.
+std::optional<Flags> ParseFlags(int argc, char** argv, int* exit_code) {
+  Flags flags;
+  *exit_code = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return std::nullopt;
+    }
+    if (arg == "--version") {
+      std::cout << "tailtraced " << TAILTRACE_VERSION << "\n";
+      return std::nullopt;
+    }
+    if (arg == "--config" || arg == "-c") {
+      if (i + 1 >= argc) {
+        std::cerr << "tailtraced: " << arg << " needs a file argument\n" << kUsage;
+        *exit_code = 2;
+        return std::nullopt;
+      }
+      flags.config_path = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      flags.config_path = arg.substr(std::strlen("--config="));
+    } else {
+      std::cerr << "tailtraced: unknown argument '" << arg << "'\n" << kUsage;
+      *exit_code = 2;
+      return std::nullopt;
+    }
+  }
+  return flags;
+}
+
+// "0.0.0.0:0" with the bound port -> "0.0.0.0:4317".
+std::string BoundEndpoint(const std::string& endpoint, int port) {
+  const size_t colon = endpoint.rfind(':');
+  return endpoint.substr(0, colon) + ":" + std::to_string(port);
+}
+
+// A host that a client on this machine can reach for a wildcard listen address.
+std::string Reachable(const std::string& bound) {
+  if (bound.rfind("0.0.0.0:", 0) == 0) return "localhost" + bound.substr(7);
+  if (bound.rfind("[::]:", 0) == 0) return "localhost" + bound.substr(4);
+  return bound;
+}
+
+int Run(const config::DaemonConfig& cfg) {
+  // Signals are taken synchronously by the main thread; every thread started below inherits
+  // the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Clock* clock = Clock::Real();
+  MetricsRegistry metrics;
+  std::atomic<bool> ready{false};
+
+  auto store = storage::RocksTraceStore::Open(cfg.storage, clock);
+  if (!store.ok()) {
+    spdlog::critical("cannot open the store: {}", std::string(store.status().message()));
+    return 1;
+  }
+  storage::TraceStore* store_ptr = store->get();
+  metrics.SetCallbackGauge("tailtrace_store_disk_bytes", "Bytes of the store on disk.", {},
+                           [store_ptr] { return static_cast<double>(store_ptr->Stats().disk_bytes); });
+
+  auto pipeline = collector::Pipeline::Create(cfg.sampling, store_ptr, nullptr, clock, &metrics);
+  if (!pipeline.ok()) {
+    spdlog::critical("cannot start the pipeline: {}", std::string(pipeline.status().message()));
+    return 1;
+  }
+
+  query::QueryService query_service(store_ptr, clock);
+  http::HttpServerOptions query_options;
+  query_options.endpoint = cfg.query.endpoint;
+  query_options.num_threads = cfg.query.num_threads;
+  query_options.max_body_bytes = 1 << 20;
+  query_options.name = "query";
+  auto query_server = http::HttpServer::Create(
+      query_options, [&query_service](const http::Request& r) { return query_service.Handle(r); });
+  if (!query_server.ok()) {
+    spdlog::critical("query.endpoint: {}", std::string(query_server.status().message()));
+    return 1;
+  }
+
+  http::HttpServerOptions admin_options;
+  admin_options.endpoint = cfg.admin.endpoint;
+  admin_options.num_threads = 1;
+  admin_options.max_body_bytes = 64 << 10;
+  admin_options.name = "admin";
+  auto admin_server = http::HttpServer::Create(
+      admin_options, MakeAdminHandler(&metrics, [&ready]() -> std::string {
+        return ready.load() ? "" : "starting or shutting down";
+      }));
+  if (!admin_server.ok()) {
+    spdlog::critical("admin.endpoint: {}", std::string(admin_server.status().message()));
+    return 1;
+  }
+
+  std::unique_ptr<collector::GrpcReceiver> grpc;
+  std::unique_ptr<collector::HttpReceiver> http_receiver;
+  std::string grpc_at = "disabled";
+  std::string http_at = "disabled";
+  if (cfg.grpc.enabled) {
+    auto r = collector::GrpcReceiver::Create(cfg.grpc, pipeline->get(), &metrics);
+    if (!r.ok()) {
+      spdlog::critical("receivers.otlp.protocols.grpc: {}", std::string(r.status().message()));
+      return 1;
+    }
+    grpc = std::move(*r);
+    grpc_at = BoundEndpoint(cfg.grpc.endpoint, grpc->port());
+  }
+  if (cfg.http.enabled) {
+    auto r = collector::HttpReceiver::Create(cfg.http, pipeline->get(), &metrics);
+    if (!r.ok()) {
+      spdlog::critical("receivers.otlp.protocols.http: {}", std::string(r.status().message()));
+      return 1;
+    }
+    http_receiver = std::move(*r);
+    http_at = BoundEndpoint(cfg.http.endpoint, http_receiver->port());
+  }
+  const std::string query_at = BoundEndpoint(cfg.query.endpoint, (*query_server)->port());
+  const std::string admin_at = BoundEndpoint(cfg.admin.endpoint, (*admin_server)->port());
+  ready.store(true);
+
+  spdlog::info("tailtraced {} started; store at {}", TAILTRACE_VERSION, cfg.storage.path);
+  spdlog::info("send OTLP to grpc://{} (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) or http://{}/v1/traces",
+               Reachable(grpc_at), Reachable(http_at));
+  spdlog::info("query API (Jaeger /api, OTLP JSON /api/v3) at http://{}; metrics at http://{}/metrics",
+               Reachable(query_at), Reachable(admin_at));
+  // One machine-readable line for scripts and tests.
+  std::printf("tailtraced ready grpc=%s http=%s query=%s admin=%s\n", grpc_at.c_str(),
+              http_at.c_str(), query_at.c_str(), admin_at.c_str());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}, shutting down: draining the pipeline into the store",
+               signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  ready.store(false);
+
+  // Stop taking spans first, then decide and write everything held, then close the store.
+  if (grpc) grpc->Shutdown(5000);
+  if (http_receiver) http_receiver->Shutdown();
+  int exit_code = 0;
+  absl::Status drained = (*pipeline)->Shutdown(30'000);
+  if (!drained.ok()) {
+    spdlog::error("shutdown: {}", std::string(drained.message()));
+    exit_code = 1;
+  }
+  (*query_server)->Shutdown();
+  (*admin_server)->Shutdown();
+  absl::Status flushed = store_ptr->Flush();
+  if (!flushed.ok()) {
+    spdlog::error("shutdown: store flush failed: {}", std::string(flushed.message()));
+    exit_code = 1;
+  }
+  pipeline->reset();
+  store->reset();
+  spdlog::info("tailtraced stopped");
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace tailtrace
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  std::optional<tailtrace::Flags> flags = tailtrace::ParseFlags(argc, argv, &exit_code);
+  if (!flags) return exit_code;
+
+  tailtrace::config::DaemonConfig cfg;
+  if (flags->config_path) {
+    auto loaded = tailtrace::config::LoadConfigFile(*flags->config_path);
+    if (!loaded.ok()) {
+      std::cerr << "tailtraced: invalid configuration: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    cfg = *std::move(loaded);
+  }
+  // Logs go to stderr; stdout carries only the ready line.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tailtraced"));
+  spdlog::set_level(spdlog::level::from_str(cfg.log.level));
+  return tailtrace::Run(cfg);
+}

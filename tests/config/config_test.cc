@@ -1,0 +1,704 @@
+// ParseConfig and LoadConfigFile: keys, defaults, errors with their lines, env expansion, and the
+// default config file.
+
+#include "config/config.h"
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tailtrace::config {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kS = 1'000'000'000;
+constexpr int64_t kM = 60 * kS;
+constexpr int64_t kH = 60 * kM;
+
+// Field by field, so that a failure names the field.
+void ExpectConfigEq(const DaemonConfig& a, const DaemonConfig& b) {
+  EXPECT_EQ(a.grpc.enabled, b.grpc.enabled);
+  EXPECT_EQ(a.grpc.endpoint, b.grpc.endpoint);
+  EXPECT_EQ(a.grpc.max_recv_msg_size_bytes, b.grpc.max_recv_msg_size_bytes);
+  EXPECT_EQ(a.http.enabled, b.http.enabled);
+  EXPECT_EQ(a.http.endpoint, b.http.endpoint);
+  EXPECT_EQ(a.http.max_request_body_bytes, b.http.max_request_body_bytes);
+  EXPECT_EQ(a.http.num_threads, b.http.num_threads);
+  EXPECT_EQ(a.sampling.num_shards, b.sampling.num_shards);
+  EXPECT_EQ(a.sampling.decision_wait_ns, b.sampling.decision_wait_ns);
+  EXPECT_EQ(a.sampling.decision_wait_after_root_received_ns,
+            b.sampling.decision_wait_after_root_received_ns);
+  EXPECT_EQ(a.sampling.max_queue_bytes_per_shard, b.sampling.max_queue_bytes_per_shard);
+  EXPECT_EQ(a.sampling.max_buffer_bytes, b.sampling.max_buffer_bytes);
+  EXPECT_EQ(a.sampling.decision_cache_size, b.sampling.decision_cache_size);
+  EXPECT_EQ(a.sampling.tick_interval_ns, b.sampling.tick_interval_ns);
+  EXPECT_EQ(a.storage.path, b.storage.path);
+  EXPECT_EQ(a.storage.retention_ns, b.storage.retention_ns);
+  EXPECT_EQ(a.storage.block_cache_bytes, b.storage.block_cache_bytes);
+  EXPECT_EQ(a.storage.write_buffer_bytes, b.storage.write_buffer_bytes);
+  EXPECT_EQ(a.query.endpoint, b.query.endpoint);
+  EXPECT_EQ(a.query.num_threads, b.query.num_threads);
+  EXPECT_EQ(a.admin.endpoint, b.admin.endpoint);
+  EXPECT_EQ(a.log.level, b.log.level);
+}
+
+// An environment with exactly these variables.
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const EnvLookup kEmptyEnv = FakeEnv({});
+
+DaemonConfig Parse(std::string_view yaml, const EnvLookup& env = kEmptyEnv) {
+  absl::StatusOr<DaemonConfig> config = ParseConfig(yaml, "test.yaml", env);
+  EXPECT_TRUE(config.ok()) << config.status();
+  return config.ok() ? *config : DaemonConfig{};
+}
+
+// The whole error message of a config that must be rejected.
+std::string Error(std::string_view yaml, const EnvLookup& env = kEmptyEnv) {
+  absl::StatusOr<DaemonConfig> config = ParseConfig(yaml, "test.yaml", env);
+  EXPECT_FALSE(config.ok()) << "accepted:\n" << yaml;
+  if (config.ok()) return "";
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(config.status().message());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Defaults and every key
+
+TEST(ParseConfigTest, EmptyInputGivesDefaults) {
+  ExpectConfigEq(Parse(""), DaemonConfig{});
+  ExpectConfigEq(Parse("# only a comment\n\n   # and another\n"), DaemonConfig{});
+  ExpectConfigEq(Parse("---\n"), DaemonConfig{});
+}
+
+TEST(ParseConfigTest, DefaultsMatchTheDocumentedValues) {
+  const DaemonConfig d;
+  EXPECT_TRUE(d.grpc.enabled);
+  EXPECT_EQ(d.grpc.endpoint, "0.0.0.0:4317");
+  EXPECT_EQ(d.http.endpoint, "0.0.0.0:4318");
+  EXPECT_EQ(d.sampling.decision_wait_ns, 10 * kS);
+  EXPECT_EQ(d.storage.path, "./data");
+  EXPECT_EQ(d.storage.retention_ns, 168 * kH);
+  EXPECT_EQ(d.query.endpoint, "0.0.0.0:16686");
+  EXPECT_EQ(d.admin.endpoint, "0.0.0.0:8888");
+  EXPECT_EQ(d.log.level, "info");
+}
+
+TEST(ParseConfigTest, EveryKey) {
+  const DaemonConfig c = Parse(R"(
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:14317
+        max_recv_msg_size: 16MiB
+        enabled: false
+      http:
+        endpoint: "[::1]:14318"
+        max_request_body_size: 8MB
+        enabled: no
+        num_threads: 4
+sampling:
+  decision_wait: 30s
+  decision_wait_after_root_received: 1.5s
+  num_shards: 8
+  max_queue_bytes_per_shard: 1KiB
+  max_buffer_bytes: 2GiB
+  decision_cache:
+    sampled_cache_size: 5000
+  tick_interval: 250ms
+  policies: []
+storage:
+  path: /var/lib/tailtrace
+  retention: 2h30m
+  block_cache_size: 1GB
+  write_buffer_size: 32 MiB
+query:
+  endpoint: localhost:26686
+  num_threads: 3
+admin:
+  endpoint: 0.0.0.0:19888
+log:
+  level: debug
+)");
+  EXPECT_FALSE(c.grpc.enabled);
+  EXPECT_EQ(c.grpc.endpoint, "127.0.0.1:14317");
+  EXPECT_EQ(c.grpc.max_recv_msg_size_bytes, 16ull << 20);
+  EXPECT_FALSE(c.http.enabled);
+  EXPECT_EQ(c.http.endpoint, "[::1]:14318");
+  EXPECT_EQ(c.http.max_request_body_bytes, 8'000'000u);
+  EXPECT_EQ(c.http.num_threads, 4);
+  EXPECT_EQ(c.sampling.decision_wait_ns, 30 * kS);
+  EXPECT_EQ(c.sampling.decision_wait_after_root_received_ns, 1500 * kMs);
+  EXPECT_EQ(c.sampling.num_shards, 8u);
+  EXPECT_EQ(c.sampling.max_queue_bytes_per_shard, 1024u);
+  EXPECT_EQ(c.sampling.max_buffer_bytes, 2ull << 30);
+  EXPECT_EQ(c.sampling.decision_cache_size, 5000u);
+  EXPECT_EQ(c.sampling.tick_interval_ns, 250 * kMs);
+  EXPECT_EQ(c.storage.path, "/var/lib/tailtrace");
+  EXPECT_EQ(c.storage.retention_ns, 150 * kM);
+  EXPECT_EQ(c.storage.block_cache_bytes, 1'000'000'000u);
+  EXPECT_EQ(c.storage.write_buffer_bytes, 32ull << 20);
+  EXPECT_EQ(c.query.endpoint, "localhost:26686");
+  EXPECT_EQ(c.query.num_threads, 3);
+  EXPECT_EQ(c.admin.endpoint, "0.0.0.0:19888");
+  EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST(ParseConfigTest, ContractSnippetInFlowStyle) {
+  const DaemonConfig c = Parse(R"(
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: 0.0.0.0:5317, max_recv_msg_size: 64MiB, enabled: true }
+      http: { endpoint: 0.0.0.0:5318, max_request_body_size: 64MiB, enabled: true, num_threads: 2 }
+sampling:
+  decision_wait: 5s
+  decision_cache: { sampled_cache_size: 7 }
+  policies: []
+storage:
+  path: ./data
+  retention: 24h
+)");
+  EXPECT_EQ(c.grpc.endpoint, "0.0.0.0:5317");
+  EXPECT_EQ(c.http.endpoint, "0.0.0.0:5318");
+  EXPECT_EQ(c.sampling.decision_wait_ns, 5 * kS);
+  EXPECT_EQ(c.sampling.decision_cache_size, 7u);
+  EXPECT_EQ(c.storage.retention_ns, 24 * kH);
+}
+
+TEST(ParseConfigTest, UnsetKeysKeepTheirDefaults) {
+  const DaemonConfig c = Parse("storage:\n  retention: 1h\n");
+  DaemonConfig expected;
+  expected.storage.retention_ns = kH;
+  ExpectConfigEq(c, expected);
+}
+
+TEST(ParseConfigTest, EmptySectionsKeepTheDefaults) {
+  // As in OpenTelemetry Collector configs: `grpc:` with nothing under it means "with defaults".
+  ExpectConfigEq(Parse(R"(
+receivers:
+  otlp:
+    protocols:
+      grpc:
+      http:
+sampling:
+  decision_cache:
+  policies:
+storage:
+query: {}
+admin:
+log:
+)"),
+                 DaemonConfig{});
+}
+
+TEST(ParseConfigTest, SizesAcceptIntegersAndStrings) {
+  const DaemonConfig c = Parse(R"(
+sampling:
+  max_queue_bytes_per_shard: 4096
+  max_buffer_bytes: "1 GiB"
+storage:
+  block_cache_size: 1000000
+)");
+  EXPECT_EQ(c.sampling.max_queue_bytes_per_shard, 4096u);
+  EXPECT_EQ(c.sampling.max_buffer_bytes, 1ull << 30);
+  EXPECT_EQ(c.storage.block_cache_bytes, 1'000'000u);
+}
+
+TEST(ParseConfigTest, BooleanSpellings) {
+  for (const char* yes : {"true", "True", "TRUE", "yes", "Yes", "on", "\"true\""}) {
+    const std::string yaml =
+        std::string("receivers: {otlp: {protocols: {grpc: {enabled: ") + yes + "}}}}";
+    EXPECT_TRUE(Parse(yaml).grpc.enabled) << yes;
+  }
+  for (const char* no : {"false", "False", "FALSE", "no", "No", "off", "OFF"}) {
+    const std::string yaml =
+        std::string("receivers: {otlp: {protocols: {grpc: {enabled: ") + no + "}}}}";
+    EXPECT_FALSE(Parse(yaml).grpc.enabled) << no;
+  }
+}
+
+TEST(ParseConfigTest, DecisionWaitAfterRootMayExceedDecisionWait) {
+  const DaemonConfig c =
+      Parse("sampling:\n  decision_wait: 1s\n  decision_wait_after_root_received: 5s\n");
+  EXPECT_EQ(c.sampling.decision_wait_ns, kS);
+  EXPECT_EQ(c.sampling.decision_wait_after_root_received_ns, 5 * kS);
+}
+
+TEST(ParseConfigTest, BoundaryValuesAreAccepted) {
+  const DaemonConfig c = Parse(R"(
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "0.0.0.0:0", max_recv_msg_size: 2147483647 }
+      http: { endpoint: "0.0.0.0:65535", num_threads: 1 }
+sampling:
+  num_shards: 1024
+  decision_wait: 1ns
+storage:
+  retention: 1m
+query: { endpoint: "[::]:0" }
+admin: { endpoint: "example.com:0" }
+)");
+  EXPECT_EQ(c.grpc.endpoint, "0.0.0.0:0");
+  EXPECT_EQ(c.grpc.max_recv_msg_size_bytes, 2147483647u);
+  EXPECT_EQ(c.http.endpoint, "0.0.0.0:65535");
+  EXPECT_EQ(c.http.num_threads, 1);
+  EXPECT_EQ(c.sampling.num_shards, 1024u);
+  EXPECT_EQ(c.sampling.decision_wait_ns, 1);
+  EXPECT_EQ(c.storage.retention_ns, kM);
+  EXPECT_EQ(c.query.endpoint, "[::]:0");
+  EXPECT_EQ(c.admin.endpoint, "example.com:0");
+}
+
+TEST(ParseConfigTest, LogLevels) {
+  for (const char* level : {"trace", "debug", "info", "warn", "error"}) {
+    EXPECT_EQ(Parse(std::string("log: {level: ") + level + "}").log.level, level);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Errors: each names the source, the 1-based line and the full dotted key.
+
+TEST(ParseConfigErrorTest, UnknownKeyWithSuggestion) {
+  EXPECT_EQ(Error("storage:\n  path: ./x\n  pth: ./y\n"),
+            "test.yaml:3: storage.pth: unknown key (did you mean \"path\"?)");
+}
+
+TEST(ParseConfigErrorTest, UnknownKeyWithoutCloseMatchListsTheKnownKeys) {
+  EXPECT_EQ(Error("log:\n  colour: red\n"),
+            "test.yaml:2: log.colour: unknown key (known keys: level)");
+}
+
+TEST(ParseConfigErrorTest, UnknownKeysAtEveryLevel) {
+  EXPECT_EQ(Error("storag:\n  path: x\n"),
+            "test.yaml:1: storag: unknown key (did you mean \"storage\"?)");
+  EXPECT_EQ(Error("receivers:\n  otlp:\n    protocols:\n      grpcc: {}\n"),
+            "test.yaml:4: receivers.otlp.protocols.grpcc: unknown key (did you mean \"grpc\"?)");
+  EXPECT_THAT(Error("receivers:\n  otlp:\n    protocols:\n      grpc:\n        port: 1\n"),
+              HasSubstr("test.yaml:5: receivers.otlp.protocols.grpc.port: unknown key"));
+  EXPECT_THAT(Error("sampling:\n  decision_cache:\n    non_sampled_cache_size: 5\n"),
+              HasSubstr("test.yaml:3: sampling.decision_cache.non_sampled_cache_size: unknown "
+                        "key"));
+  EXPECT_THAT(Error("receivers:\n  jaeger: {}\n"),
+              HasSubstr("test.yaml:2: receivers.jaeger: unknown key"));
+}
+
+TEST(ParseConfigErrorTest, MappingWhereAScalarIsExpected) {
+  EXPECT_EQ(Error("storage:\n  retention:\n    hours: 5\n"),
+            "test.yaml:3: storage.retention: expected a duration (e.g. \"10s\"), got a mapping");
+  EXPECT_EQ(Error("storage:\n  path: [a, b]\n"),
+            "test.yaml:2: storage.path: expected a string, got a list");
+}
+
+TEST(ParseConfigErrorTest, ScalarWhereAMappingIsExpected) {
+  EXPECT_EQ(Error("storage: ./data\n"),
+            "test.yaml:1: storage: expected a mapping of keys to values, got a scalar "
+            "\"./data\"");
+  EXPECT_EQ(Error("query:\n  - endpoint: x\n"),
+            "test.yaml:2: query: expected a mapping of keys to values, got a list");
+  EXPECT_EQ(Error("just text\n"),
+            "test.yaml:1: expected a mapping of keys to values, got a scalar \"just text\"");
+}
+
+TEST(ParseConfigErrorTest, MissingValue) {
+  EXPECT_EQ(Error("storage:\n  retention:\nquery: {}\n"),
+            "test.yaml:2: storage.retention: missing value (expected a duration (e.g. \"10s\"))");
+}
+
+TEST(ParseConfigErrorTest, NotAnInteger) {
+  EXPECT_EQ(Error("sampling:\n  num_shards: abc\n"),
+            "test.yaml:2: sampling.num_shards: expected an integer, got \"abc\"");
+  EXPECT_THAT(Error("sampling:\n  num_shards: 1.5\n"), HasSubstr("expected an integer"));
+  EXPECT_THAT(Error("sampling:\n  num_shards: 0x10\n"), HasSubstr("expected an integer"));
+  EXPECT_THAT(Error("query:\n  num_threads: \"\"\n"), HasSubstr("expected an integer, got \"\""));
+}
+
+TEST(ParseConfigErrorTest, NotABoolean) {
+  EXPECT_EQ(Error("receivers:\n  otlp:\n    protocols:\n      http:\n        enabled: maybe\n"),
+            "test.yaml:5: receivers.otlp.protocols.http.enabled: expected a boolean (true or "
+            "false), got \"maybe\"");
+  EXPECT_THAT(Error("receivers: {otlp: {protocols: {http: {enabled: 1}}}}"),
+              HasSubstr("expected a boolean"));
+}
+
+TEST(ParseConfigErrorTest, IntegerRanges) {
+  EXPECT_EQ(Error("sampling:\n  num_shards: 1025\n"),
+            "test.yaml:2: sampling.num_shards: must be at most 1024, got 1025");
+  EXPECT_EQ(Error("sampling:\n  num_shards: -1\n"),
+            "test.yaml:2: sampling.num_shards: must be at least 0, got -1");
+  EXPECT_EQ(Error("sampling:\n  num_shards: 99999999999999999999\n"),
+            "test.yaml:2: sampling.num_shards: must be at most 1024, got 99999999999999999999");
+  EXPECT_EQ(Error("query:\n  num_threads: -99999999999999999999\n"),
+            "test.yaml:2: query.num_threads: must be at least 1, got -99999999999999999999");
+  EXPECT_EQ(Error("query:\n  num_threads: 0\n"),
+            "test.yaml:2: query.num_threads: must be at least 1, got 0");
+  EXPECT_THAT(Error("receivers: {otlp: {protocols: {http: {num_threads: 0}}}}"),
+              HasSubstr("receivers.otlp.protocols.http.num_threads: must be at least 1"));
+  EXPECT_EQ(Error("sampling:\n  decision_cache:\n    sampled_cache_size: 0\n"),
+            "test.yaml:3: sampling.decision_cache.sampled_cache_size: must be at least 1, got 0");
+}
+
+TEST(ParseConfigErrorTest, Durations) {
+  EXPECT_EQ(Error("sampling:\n  decision_wait: 10\n"),
+            "test.yaml:2: sampling.decision_wait: invalid duration \"10\": missing unit (use ns, "
+            "us (or \xC2\xB5s), ms, s, m or h, e.g. \"10s\")");
+  EXPECT_EQ(Error("sampling:\n  decision_wait: 0s\n"),
+            "test.yaml:2: sampling.decision_wait: must be greater than 0, got \"0s\"");
+  EXPECT_EQ(Error("sampling:\n  decision_wait: -1s\n"),
+            "test.yaml:2: sampling.decision_wait: invalid duration \"-1s\": must not be negative");
+  EXPECT_THAT(Error("sampling:\n  decision_wait_after_root_received: 0ms\n"),
+              HasSubstr("test.yaml:2: sampling.decision_wait_after_root_received: must be greater "
+                        "than 0"));
+  EXPECT_THAT(Error("sampling:\n  tick_interval: 0s\n"),
+              HasSubstr("test.yaml:2: sampling.tick_interval: must be greater than 0"));
+  EXPECT_EQ(Error("storage:\n  retention: 7 days\n"),
+            "test.yaml:2: storage.retention: invalid duration \"7 days\": unknown unit \" days\" "
+            "(use ns, us (or \xC2\xB5s), ms, s, m or h)");
+  EXPECT_EQ(Error("storage:\n  retention: 59s\n"),
+            "test.yaml:2: storage.retention: must be at least 1m, got \"59s\"");
+}
+
+TEST(ParseConfigErrorTest, Sizes) {
+  EXPECT_EQ(Error("storage:\n  block_cache_size: 0\n"),
+            "test.yaml:2: storage.block_cache_size: must be greater than 0");
+  EXPECT_THAT(Error("storage:\n  write_buffer_size: 0MiB\n"),
+              HasSubstr("test.yaml:2: storage.write_buffer_size: must be greater than 0"));
+  EXPECT_THAT(Error("sampling:\n  max_buffer_bytes: 0\n"),
+              HasSubstr("sampling.max_buffer_bytes: must be greater than 0"));
+  EXPECT_THAT(Error("sampling:\n  max_queue_bytes_per_shard: 0\n"),
+              HasSubstr("sampling.max_queue_bytes_per_shard: must be greater than 0"));
+  EXPECT_THAT(Error("receivers: {otlp: {protocols: {http: {max_request_body_size: 0}}}}"),
+              HasSubstr("receivers.otlp.protocols.http.max_request_body_size: must be greater"));
+  EXPECT_EQ(Error("receivers:\n  otlp:\n    protocols:\n      grpc:\n        max_recv_msg_size: "
+                  "2GiB\n"),
+            "test.yaml:5: receivers.otlp.protocols.grpc.max_recv_msg_size: must be at most "
+            "2147483647 bytes, got 2147483648");
+  EXPECT_EQ(Error("storage:\n  block_cache_size: 64 mb\n"),
+            "test.yaml:2: storage.block_cache_size: invalid size \"64 mb\": unknown unit \"mb\" "
+            "(use B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024))");
+}
+
+TEST(ParseConfigErrorTest, Endpoints) {
+  EXPECT_EQ(Error("query:\n  endpoint: localhost\n"),
+            "test.yaml:2: query.endpoint: invalid endpoint \"localhost\": expected host:port, "
+            "e.g. \"0.0.0.0:4317\"");
+  EXPECT_EQ(Error("admin:\n  endpoint: 0.0.0.0:65536\n"),
+            "test.yaml:2: admin.endpoint: invalid endpoint \"0.0.0.0:65536\": the port must be a "
+            "number from 0 to 65535");
+  EXPECT_THAT(Error("admin: {endpoint: \"0.0.0.0:-1\"}"), HasSubstr("the port must be"));
+  EXPECT_THAT(Error("admin: {endpoint: \"0.0.0.0:\"}"), HasSubstr("the port must be"));
+  EXPECT_THAT(Error("admin: {endpoint: \"0.0.0.0:http\"}"), HasSubstr("the port must be"));
+  EXPECT_THAT(Error("admin: {endpoint: \":8888\"}"), HasSubstr("missing host"));
+  EXPECT_THAT(Error("admin: {endpoint: \"::1:8888\"}"), HasSubstr("in brackets"));
+  EXPECT_THAT(Error("admin: {endpoint: \"[::1:8888\"}"), HasSubstr("in brackets"));
+  EXPECT_THAT(Error("admin: {endpoint: \"[]:8888\"}"), HasSubstr("in brackets"));
+  EXPECT_THAT(Error("admin: {endpoint: \"my host:8888\"}"), HasSubstr("invalid character"));
+  EXPECT_THAT(Error("admin: {endpoint: \"\"}"), HasSubstr("admin.endpoint: invalid endpoint"));
+  EXPECT_THAT(
+      Error("receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 4317\n"),
+      HasSubstr("test.yaml:5: receivers.otlp.protocols.grpc.endpoint: invalid endpoint \"4317\""));
+}
+
+TEST(ParseConfigErrorTest, TwoServersOnOnePort) {
+  EXPECT_EQ(Error("query:\n  endpoint: 0.0.0.0:4317\n"),
+            "test.yaml:2: query.endpoint: \"0.0.0.0:4317\" uses the same port as "
+            "receivers.otlp.protocols.grpc.endpoint (\"0.0.0.0:4317\")");
+  EXPECT_THAT(Error("admin:\n  endpoint: 127.0.0.1:16686\n"),
+              HasSubstr("test.yaml:2: admin.endpoint: \"127.0.0.1:16686\" uses the same port as "
+                        "query.endpoint"));
+  // Different concrete addresses, port 0, or a disabled receiver do not conflict.
+  Parse("query: {endpoint: \"127.0.0.1:9000\"}\nadmin: {endpoint: \"127.0.0.2:9000\"}\n");
+  Parse("query: {endpoint: \"0.0.0.0:0\"}\nadmin: {endpoint: \"0.0.0.0:0\"}\n");
+  Parse(
+      "receivers: {otlp: {protocols: {grpc: {enabled: false}}}}\n"
+      "query: {endpoint: \"0.0.0.0:4317\"}\n");
+}
+
+TEST(ParseConfigErrorTest, LogLevel) {
+  EXPECT_EQ(Error("log:\n  level: verbose\n"),
+            "test.yaml:2: log.level: expected one of trace, debug, info, warn, error, got "
+            "\"verbose\"");
+  EXPECT_THAT(Error("log:\n  level: INFO\n"), HasSubstr("got \"INFO\""));
+}
+
+TEST(ParseConfigErrorTest, EmptyPath) {
+  EXPECT_EQ(Error("storage:\n  path: \"\"\n"), "test.yaml:2: storage.path: must not be empty");
+}
+
+TEST(ParseConfigErrorTest, YamlSyntaxErrorHasItsLine) {
+  EXPECT_THAT(Error("storage:\n  path: ./data\nquery: [1\nadmin: {}\n"),
+              HasSubstr("test.yaml:4: invalid YAML at column"));
+  EXPECT_THAT(Error("storage:\n\tpath: x\n"), HasSubstr("test.yaml:2: invalid YAML"));
+  EXPECT_THAT(Error("storage:\n  path: \"a\\q\"\n"),
+              HasSubstr("test.yaml:2: invalid YAML at column"));
+}
+
+TEST(ParseConfigErrorTest, SyntaxErrorHints) {
+  EXPECT_THAT(Error("storage:\n\tpath: x\n"),
+              HasSubstr("(YAML does not allow tabs for indentation; use spaces)"));
+  EXPECT_THAT(Error("query: { endpoint: ${env:HOST:-0.0.0.0}:16686 }\n"),
+              HasSubstr("test.yaml:1: invalid YAML at column"));
+  EXPECT_THAT(Error("query: { endpoint: ${env:HOST:-0.0.0.0}:16686 }\n"),
+              HasSubstr("(inside { } put a value that uses ${...} in quotes)"));
+  // Quoted, it works.
+  EXPECT_EQ(Parse("query: { endpoint: \"${env:HOST:-0.0.0.0}:16686\" }\n").query.endpoint,
+            "0.0.0.0:16686");
+}
+
+TEST(ParseConfigErrorTest, DuplicateKey) {
+  EXPECT_EQ(Error("storage:\n  path: a\n  retention: 1h\n  path: b\n"),
+            "test.yaml:4: storage.path: duplicate key (first set at line 2)");
+}
+
+TEST(ParseConfigErrorTest, NonScalarKey) {
+  EXPECT_THAT(Error("storage:\n  ? [a, b]\n  : 1\n"), HasSubstr("storage: keys must be strings"));
+}
+
+TEST(ParseConfigErrorTest, MoreThanOneDocument) {
+  EXPECT_THAT(Error("log: {level: info}\n---\nlog: {level: debug}\n"),
+              HasSubstr("test.yaml:3: the file holds more than one YAML document"));
+}
+
+TEST(ParseConfigErrorTest, AllErrorsAreReportedInLineOrder) {
+  EXPECT_EQ(Error("query:\n  endpoint: nope\nstorage:\n  retention: 1\n  pth: x\nlog:\n  level: "
+                  "x\n"),
+            "test.yaml:2: query.endpoint: invalid endpoint \"nope\": expected host:port, e.g. "
+            "\"0.0.0.0:4317\"\n"
+            "test.yaml:4: storage.retention: invalid duration \"1\": missing unit (use ns, us (or "
+            "\xC2\xB5s), ms, s, m or h, e.g. \"10s\")\n"
+            "test.yaml:5: storage.pth: unknown key (did you mean \"path\"?)\n"
+            "test.yaml:7: log.level: expected one of trace, debug, info, warn, error, got \"x\"");
+}
+
+TEST(ParseConfigErrorTest, ManyErrorsAreCapped) {
+  std::string yaml = "storage:\n";
+  for (int i = 0; i < 25; ++i) yaml += "  unknown" + std::to_string(i) + ": 1\n";
+  const std::string message = Error(yaml);
+  EXPECT_THAT(message, HasSubstr("storage.unknown19: unknown key"));
+  EXPECT_THAT(message, Not(HasSubstr("storage.unknown20")));
+  EXPECT_THAT(message, HasSubstr("... and 5 more errors"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// sampling.policies
+
+TEST(ParseConfigPoliciesTest, EmptyListOrNothingIsAccepted) {
+  ExpectConfigEq(Parse("sampling:\n  policies: []\n"), DaemonConfig{});
+  ExpectConfigEq(Parse("sampling:\n  policies:\n"), DaemonConfig{});
+}
+
+TEST(ParseConfigPoliciesTest, NonEmptyListIsNotSupportedYet) {
+  EXPECT_EQ(Error("sampling:\n  decision_wait: 5s\n  policies:\n    - name: errors\n      type: "
+                  "status_code\n"),
+            "test.yaml:4: sampling.policies: policies are not supported by this build yet");
+  EXPECT_EQ(Error("sampling:\n  policies: [{name: a, type: always_sample}]\n"),
+            "test.yaml:2: sampling.policies: policies are not supported by this build yet");
+}
+
+TEST(ParseConfigPoliciesTest, NotAList) {
+  EXPECT_EQ(Error("sampling:\n  policies:\n    name: a\n"),
+            "test.yaml:3: sampling.policies: expected a list of policies, got a mapping");
+  EXPECT_EQ(Error("sampling:\n  policies: all\n"),
+            "test.yaml:2: sampling.policies: expected a list of policies, got a scalar");
+}
+
+// ------------------------------------------------------------------------------------------------
+// ${env:...} expansion
+
+TEST(ParseConfigEnvTest, ExpandsVariables) {
+  const DaemonConfig c = Parse(R"(
+storage:
+  path: ${env:DATA_DIR}
+  retention: ${env:RETENTION}
+query:
+  endpoint: ${env:HOST:-0.0.0.0}:${env:QUERY_PORT}
+  num_threads: ${env:THREADS}
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        enabled: ${env:GRPC_ON}
+)",
+                               FakeEnv({{"DATA_DIR", "/srv/traces"},
+                                        {"RETENTION", "72h"},
+                                        {"QUERY_PORT", "9999"},
+                                        {"THREADS", "7"},
+                                        {"GRPC_ON", "false"}}));
+  EXPECT_EQ(c.storage.path, "/srv/traces");
+  EXPECT_EQ(c.storage.retention_ns, 72 * kH);
+  EXPECT_EQ(c.query.endpoint, "0.0.0.0:9999");
+  EXPECT_EQ(c.query.num_threads, 7);
+  EXPECT_FALSE(c.grpc.enabled);
+}
+
+TEST(ParseConfigEnvTest, DefaultIsUsedWhenUnsetOrEmpty) {
+  const std::string yaml = "query:\n  endpoint: \"${env:HOST:-127.0.0.1}:16686\"\n";
+  EXPECT_EQ(Parse(yaml, FakeEnv({})).query.endpoint, "127.0.0.1:16686");
+  EXPECT_EQ(Parse(yaml, FakeEnv({{"HOST", ""}})).query.endpoint, "127.0.0.1:16686");
+  EXPECT_EQ(Parse(yaml, FakeEnv({{"HOST", "10.0.0.1"}})).query.endpoint, "10.0.0.1:16686");
+  // An empty default.
+  EXPECT_EQ(Parse("storage: {path: \"/a${env:SUFFIX:-}\"}").storage.path, "/a");
+}
+
+TEST(ParseConfigEnvTest, SeveralVariablesAndSurroundingText) {
+  const DaemonConfig c = Parse("storage:\n  path: /base/${env:A}-${env:B}/x${env:A}\n",
+                               FakeEnv({{"A", "one"}, {"B", "two"}}));
+  EXPECT_EQ(c.storage.path, "/base/one-two/xone");
+}
+
+TEST(ParseConfigEnvTest, ExpandedValuesAreNotExpandedAgain) {
+  const DaemonConfig c =
+      Parse("storage:\n  path: ${env:A}\n", FakeEnv({{"A", "${env:B}"}, {"B", "no"}}));
+  EXPECT_EQ(c.storage.path, "${env:B}");
+}
+
+TEST(ParseConfigEnvTest, DollarDollarBraceIsALiteral) {
+  EXPECT_EQ(Parse("storage:\n  path: /a/$${env:X}/b\n").storage.path, "/a/${env:X}/b");
+  EXPECT_EQ(Parse("storage:\n  path: /a/$b/$$c\n").storage.path, "/a/$b/$$c");
+}
+
+TEST(ParseConfigEnvTest, UnsetVariableNamesVariableKeyAndLine) {
+  EXPECT_EQ(Error("log:\n  level: info\nstorage:\n  path: ${env:TT_DATA}/x\n"),
+            "test.yaml:4: storage.path: environment variable TT_DATA is not set (write "
+            "${env:TT_DATA:-default} to give a default)");
+}
+
+TEST(ParseConfigEnvTest, BadSubstitutions) {
+  EXPECT_THAT(Error("storage:\n  path: ${HOME}/x\n"),
+              HasSubstr("test.yaml:2: storage.path: unsupported substitution \"${HOME}\""));
+  EXPECT_THAT(Error("storage:\n  path: ${env:HOME\n"),
+              HasSubstr("test.yaml:2: storage.path: unterminated \"${\""));
+  EXPECT_THAT(Error("storage:\n  path: ${env:1X}\n"),
+              HasSubstr("test.yaml:2: storage.path: invalid environment variable name \"1X\""));
+  EXPECT_THAT(Error("storage:\n  path: ${env:}\n"),
+              HasSubstr("invalid environment variable name \"\""));
+}
+
+TEST(ParseConfigEnvTest, ExpandedValueIsValidatedAndTheErrorShowsTheOriginal) {
+  EXPECT_EQ(Error("sampling:\n  num_shards: ${env:SHARDS}\n", FakeEnv({{"SHARDS", "many"}})),
+            "test.yaml:2: sampling.num_shards: expected an integer, got \"many\" (value as "
+            "written: \"${env:SHARDS}\")");
+  EXPECT_THAT(Error("sampling:\n  decision_wait: ${env:W:-10}\n"),
+              HasSubstr("invalid duration \"10\": missing unit"));
+}
+
+TEST(ParseConfigEnvTest, KeysAreNotExpanded) {
+  EXPECT_THAT(Error("storage:\n  ${env:K}: x\n", FakeEnv({{"K", "path"}})),
+              HasSubstr("test.yaml:2: storage.${env:K}: unknown key"));
+}
+
+TEST(ParseConfigEnvTest, NullLookupReadsTheProcessEnvironment) {
+  const std::string name = "TAILTRACE_CONFIG_TEST_" + std::to_string(::getpid());
+  ASSERT_EQ(::setenv(name.c_str(), "/from/process/env", 1), 0);
+  absl::StatusOr<DaemonConfig> c =
+      ParseConfig("storage:\n  path: ${env:" + name + "}\n", "test.yaml", nullptr);
+  ::unsetenv(name.c_str());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->storage.path, "/from/process/env");
+  absl::StatusOr<DaemonConfig> unset =
+      ParseConfig("storage:\n  path: ${env:" + name + "}\n", "test.yaml");
+  EXPECT_THAT(unset.status().message(), HasSubstr(name + " is not set"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Files
+
+class LoadConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tailtrace_config_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& content) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << content;
+    return path;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(LoadConfigFileTest, ReadsAFile) {
+  const std::string path = Write("a.yaml", "storage:\n  path: ${env:D}\n");
+  absl::StatusOr<DaemonConfig> c = LoadConfigFile(path, FakeEnv({{"D", "/d"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->storage.path, "/d");
+}
+
+TEST_F(LoadConfigFileTest, ErrorsAreNamedByThePath) {
+  const std::string path = Write("bad.yaml", "# comment\nstorage:\n  pth: x\n");
+  absl::StatusOr<DaemonConfig> c = LoadConfigFile(path, kEmptyEnv);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), path + ":3: storage.pth: unknown key (did you mean \"path\"?)");
+}
+
+TEST_F(LoadConfigFileTest, ReadsALargeFile) {
+  std::string content;
+  while (content.size() < 100'000) content += "# a comment line that makes the file long\n";
+  content += "log:\n  level: warn\n";
+  absl::StatusOr<DaemonConfig> c = LoadConfigFile(Write("large.yaml", content), kEmptyEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->log.level, "warn");
+}
+
+TEST_F(LoadConfigFileTest, EmptyFileGivesDefaults) {
+  absl::StatusOr<DaemonConfig> c = LoadConfigFile(Write("empty.yaml", ""), kEmptyEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ExpectConfigEq(*c, DaemonConfig{});
+}
+
+TEST_F(LoadConfigFileTest, MissingFileNamesThePath) {
+  const std::string path = (dir_ / "missing.yaml").string();
+  absl::StatusOr<DaemonConfig> c = LoadConfigFile(path, kEmptyEnv);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(c.status().message(), HasSubstr("cannot read config file \"" + path + "\""));
+}
+
+TEST_F(LoadConfigFileTest, DirectoryIsAnError) {
+  absl::StatusOr<DaemonConfig> c = LoadConfigFile(dir_.string(), kEmptyEnv);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("cannot read config file \"" + dir_.string()));
+}
+
+// The shipped config/tailtrace.yaml documents the built-in defaults and must stay equal to them.
+TEST(DefaultConfigFileTest, EqualsTheBuiltInDefaults) {
+  const char* source_dir = std::getenv("TAILTRACE_SOURCE_DIR");
+  const std::string root = source_dir != nullptr ? source_dir : TAILTRACE_SOURCE_DIR_FALLBACK;
+  const std::string path = root + "/config/tailtrace.yaml";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+  // No variables set: the default file must not depend on the environment.
+  absl::StatusOr<DaemonConfig> c = LoadConfigFile(path, kEmptyEnv);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ExpectConfigEq(*c, DaemonConfig{});
+}
+
+}  // namespace
+}  // namespace tailtrace::config
