@@ -48,9 +48,19 @@ struct PipelineOptions {
   // are decided early.
   // Default: 512 MiB
   uint64_t max_buffer_bytes = 512ull << 20;
-  // Trace IDs remembered after a decision so that late spans follow it.
+  // Undecided traces held across all shards; at the bound the oldest traces are decided early.
+  // Default: 50000
+  uint64_t num_traces = 50'000;
+  // A trace whose buffered spans exceed this is decided at once; its later spans follow that
+  // decision.
+  // Default: 32 MiB
+  uint64_t maximum_trace_size_bytes = 32ull << 20;
+  // Kept trace IDs remembered after the decision, so late spans are stored with their trace.
   // Default: 100000
-  uint64_t decision_cache_size = 100'000;
+  uint64_t sampled_cache_size = 100'000;
+  // Dropped trace IDs remembered (as compact fingerprints), so late spans are dropped too.
+  // Default: 1000000
+  uint64_t non_sampled_cache_size = 1'000'000;
   // How often each shard looks for traces whose decision time has come.
   // Default: 100 ms
   int64_t tick_interval_ns = 100'000'000;

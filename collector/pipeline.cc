@@ -274,7 +274,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
   uint32_t n = options.num_shards;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   if (!sampler_factory) {
-    sampler_factory = [] { return std::make_unique<KeepAllSampler>(); };
+    sampler_factory = [](uint32_t, uint32_t) { return std::make_unique<KeepAllSampler>(); };
   }
   PipelineMetrics m{
       metrics->GetCounter("tailtrace_stored_traces_total",
@@ -301,13 +301,13 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
   shard_options.decision_wait_after_root_received_ns =
       options.decision_wait_after_root_received_ns;
   shard_options.max_buffer_bytes = std::max<uint64_t>(1, options.max_buffer_bytes / n);
-  shard_options.decision_cache_size = std::max<uint64_t>(1, options.decision_cache_size / n);
+  shard_options.decision_cache_size = std::max<uint64_t>(1, options.sampled_cache_size / n);
 
   std::unique_ptr<Pipeline> pipeline(new Pipeline(options, clock, metrics));
   pipeline->options_.num_shards = n;
   for (uint32_t i = 0; i < n; ++i) {
     pipeline->shards_.push_back(std::make_unique<Shard>(i, pipeline->options_, shard_options,
-                                                        sampler_factory(), store, clock, m));
+                                                        sampler_factory(i, n), store, clock, m));
   }
   return pipeline;
 }

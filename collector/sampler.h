@@ -33,7 +33,9 @@ class KeepAllSampler final : public Sampler {
   SamplingDecision Decide(const TraceBuffer&, int64_t) override { return {}; }
 };
 
-// Makes one Sampler per shard.
-using SamplerFactory = std::function<std::unique_ptr<Sampler>()>;
+// Makes the Sampler of shard `shard_index` of `num_shards` (a rate-limiting sampler takes its
+// share of the rate).
+using SamplerFactory =
+    std::function<std::unique_ptr<Sampler>(uint32_t shard_index, uint32_t num_shards)>;
 
 }  // namespace tailtrace::collector

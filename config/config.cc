@@ -122,7 +122,7 @@ void ParseSampling(MapReader map, DaemonConfig* config) {
   map.Bytes("max_buffer_bytes", 1, kMaxBytes, &out.max_buffer_bytes);
   {
     MapReader cache = map.Map("decision_cache");
-    cache.Int("sampled_cache_size", 1, kMaxCount, &out.decision_cache_size);
+    cache.Int("sampled_cache_size", 1, kMaxCount, &out.sampled_cache_size);
     cache.ReportUnknownKeys();
   }
   map.Duration("tick_interval", 1, &out.tick_interval_ns);

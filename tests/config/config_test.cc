@@ -44,7 +44,7 @@ void ExpectConfigEq(const DaemonConfig& a, const DaemonConfig& b) {
             b.sampling.decision_wait_after_root_received_ns);
   EXPECT_EQ(a.sampling.max_queue_bytes_per_shard, b.sampling.max_queue_bytes_per_shard);
   EXPECT_EQ(a.sampling.max_buffer_bytes, b.sampling.max_buffer_bytes);
-  EXPECT_EQ(a.sampling.decision_cache_size, b.sampling.decision_cache_size);
+  EXPECT_EQ(a.sampling.sampled_cache_size, b.sampling.sampled_cache_size);
   EXPECT_EQ(a.sampling.tick_interval_ns, b.sampling.tick_interval_ns);
   EXPECT_EQ(a.storage.path, b.storage.path);
   EXPECT_EQ(a.storage.retention_ns, b.storage.retention_ns);
@@ -153,7 +153,7 @@ log:
   EXPECT_EQ(c.sampling.num_shards, 8u);
   EXPECT_EQ(c.sampling.max_queue_bytes_per_shard, 1024u);
   EXPECT_EQ(c.sampling.max_buffer_bytes, 2ull << 30);
-  EXPECT_EQ(c.sampling.decision_cache_size, 5000u);
+  EXPECT_EQ(c.sampling.sampled_cache_size, 5000u);
   EXPECT_EQ(c.sampling.tick_interval_ns, 250 * kMs);
   EXPECT_EQ(c.storage.path, "/var/lib/tailtrace");
   EXPECT_EQ(c.storage.retention_ns, 150 * kM);
@@ -183,7 +183,7 @@ storage:
   EXPECT_EQ(c.grpc.endpoint, "0.0.0.0:5317");
   EXPECT_EQ(c.http.endpoint, "0.0.0.0:5318");
   EXPECT_EQ(c.sampling.decision_wait_ns, 5 * kS);
-  EXPECT_EQ(c.sampling.decision_cache_size, 7u);
+  EXPECT_EQ(c.sampling.sampled_cache_size, 7u);
   EXPECT_EQ(c.storage.retention_ns, 24 * kH);
 }
 
