@@ -36,6 +36,10 @@ struct PipelineMetrics {
   Counter* late_kept;
   Counter* late_dropped;
   Counter* early_memory;
+  Counter* early_trace_count;
+  Counter* early_trace_size;
+  Counter* cache_hits_kept;
+  Counter* cache_hits_dropped;
   Gauge* buffered_traces;
   Gauge* buffered_bytes;
   Histogram* write_latency;
@@ -220,6 +224,14 @@ class Shard {
     metrics_.late_kept->Increment(s.late_spans_kept - published_.late_spans_kept);
     metrics_.late_dropped->Increment(s.late_spans_dropped - published_.late_spans_dropped);
     metrics_.early_memory->Increment(s.early_decisions_memory - published_.early_decisions_memory);
+    metrics_.early_trace_count->Increment(s.early_decisions_trace_count -
+                                          published_.early_decisions_trace_count);
+    metrics_.early_trace_size->Increment(s.early_decisions_trace_size -
+                                         published_.early_decisions_trace_size);
+    metrics_.cache_hits_kept->Increment(s.decision_cache_hits_kept -
+                                        published_.decision_cache_hits_kept);
+    metrics_.cache_hits_dropped->Increment(s.decision_cache_hits_dropped -
+                                           published_.decision_cache_hits_dropped);
     published_ = s;
     const auto traces = static_cast<int64_t>(core_.buffered_traces());
     const auto bytes = static_cast<int64_t>(core_.buffered_bytes());
@@ -290,6 +302,16 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
                           {{"decision", "dropped"}}),
       metrics->GetCounter("tailtrace_sampler_early_decisions_total",
                           "Traces decided before their time.", {{"cause", "memory"}}),
+      metrics->GetCounter("tailtrace_sampler_early_decisions_total",
+                          "Traces decided before their time.", {{"cause", "trace_count"}}),
+      metrics->GetCounter("tailtrace_sampler_early_decisions_total",
+                          "Traces decided before their time.", {{"cause", "trace_size"}}),
+      metrics->GetCounter("tailtrace_sampler_decision_cache_hits_total",
+                          "Late spans whose trace's decision was found in the cache.",
+                          {{"decision", "kept"}}),
+      metrics->GetCounter("tailtrace_sampler_decision_cache_hits_total",
+                          "Late spans whose trace's decision was found in the cache.",
+                          {{"decision", "dropped"}}),
       metrics->GetGauge("tailtrace_sampler_traces_buffered", "Undecided traces held."),
       metrics->GetGauge("tailtrace_sampler_buffered_bytes", "Bytes of undecided spans held."),
       metrics->GetHistogram("tailtrace_store_write_duration_seconds",
@@ -301,7 +323,14 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
   shard_options.decision_wait_after_root_received_ns =
       options.decision_wait_after_root_received_ns;
   shard_options.max_buffer_bytes = std::max<uint64_t>(1, options.max_buffer_bytes / n);
-  shard_options.decision_cache_size = std::max<uint64_t>(1, options.sampled_cache_size / n);
+  shard_options.max_traces = std::max<uint64_t>(1, options.num_traces / n);
+  shard_options.maximum_trace_size_bytes = options.maximum_trace_size_bytes;
+  shard_options.sampled_cache_size = options.sampled_cache_size / n;
+  shard_options.non_sampled_cache_size = options.non_sampled_cache_size / n;
+  shard_options.decision_latency = metrics->GetHistogram(
+      "tailtrace_sampler_decision_latency_seconds",
+      "Time from a trace's first span to its sampling decision.",
+      {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60});
 
   std::unique_ptr<Pipeline> pipeline(new Pipeline(options, clock, metrics));
   pipeline->options_.num_shards = n;

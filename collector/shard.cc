@@ -10,9 +10,9 @@ using opentelemetry::proto::trace::v1::ScopeSpans;
 using opentelemetry::proto::trace::v1::TracesData;
 
 ShardCore::ShardCore(const ShardOptions& options, std::unique_ptr<Sampler> sampler)
-    : options_(options), sampler_(std::move(sampler)) {
-  policy_names_.emplace_back();
-}
+    : options_(options),
+      sampler_(std::move(sampler)),
+      decisions_(options.sampled_cache_size, options.non_sampled_cache_size) {}
 
 namespace {
 
@@ -37,6 +37,7 @@ void ShardCore::Add(ExportTraceServiceRequest&& request, int64_t now_ns,
                     std::vector<DecidedTrace>* out) {
   absl::flat_hash_map<TraceId, size_t> late_index;
   absl::flat_hash_map<TraceId, Route> routes;
+  std::vector<TraceId> oversized;
 
   for (ResourceSpans& rs : *request.mutable_resource_spans()) {
     for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
@@ -48,6 +49,7 @@ void ShardCore::Add(ExportTraceServiceRequest&& request, int64_t now_ns,
         if (new_route) route = NewRoute(id, rs, ss, now_ns, &late_index, out);
         if (route.dest == nullptr) {
           ++stats_.late_spans_dropped;
+          ++stats_.decision_cache_hits_dropped;
           continue;
         }
         if (route.buffer != nullptr) {
@@ -57,6 +59,10 @@ void ShardCore::Add(ExportTraceServiceRequest&& request, int64_t now_ns,
           buffered_bytes_ += span_bytes;
           ++trace.span_count;
           trace.last_arrival_ns = now_ns;
+          if (trace.bytes > options_.maximum_trace_size_bytes &&
+              trace.bytes - span_bytes <= options_.maximum_trace_size_bytes) {
+            oversized.push_back(id);
+          }
           if (span.parent_span_id().empty() && trace.root_arrival_ns < 0) {
             trace.root_arrival_ns = now_ns;
             const int64_t root_deadline = now_ns + options_.decision_wait_after_root_received_ns;
@@ -68,11 +74,18 @@ void ShardCore::Add(ExportTraceServiceRequest&& request, int64_t now_ns,
           }
         } else {
           ++stats_.late_spans_kept;
+          ++stats_.decision_cache_hits_kept;
           ++(*out)[route.late_index].span_count;
         }
         *route.dest->add_spans() = std::move(span);
       }
     }
+  }
+  // Huge traces are decided now, on what they have; their later spans follow the decision.
+  for (const TraceId& id : oversized) {
+    if (!traces_.contains(id)) continue;
+    ++stats_.early_decisions_trace_size;
+    DecideNow(id, now_ns, out);
   }
 }
 
@@ -81,30 +94,33 @@ ShardCore::Route ShardCore::NewRoute(const TraceId& id, const ResourceSpans& rs,
                                      absl::flat_hash_map<TraceId, size_t>* late_index,
                                      std::vector<DecidedTrace>* out) {
   Route route;
-  auto cached = decisions_.find(id);
-  if (cached != decisions_.end()) {
-    if (!cached->second.keep) return route;
-    auto [it, inserted] = late_index->try_emplace(id, out->size());
-    if (inserted) {
-      DecidedTrace& late = out->emplace_back();
-      late.trace_id = id;
-      late.policy = policy_names_[cached->second.policy_index];
-      late.sample_rate = cached->second.sample_rate;
+  auto buffered = traces_.find(id);
+  if (buffered == traces_.end()) {
+    if (const DecisionCache::Kept* kept = decisions_.FindKept(id)) {
+      auto [it, inserted] = late_index->try_emplace(id, out->size());
+      if (inserted) {
+        DecidedTrace& late = out->emplace_back();
+        late.trace_id = id;
+        late.policy = decisions_.policy_name(kept->policy_index);
+        late.sample_rate = kept->sample_rate;
+      }
+      uint64_t ignored = 0;
+      route.late_index = it->second;
+      route.dest = GroupFor(&(*out)[it->second].spans, rs, ss, &ignored);
+      return route;
     }
-    uint64_t ignored = 0;
-    route.late_index = it->second;
-    route.dest = GroupFor(&(*out)[it->second].spans, rs, ss, &ignored);
-    return route;
+    if (decisions_.WasDropped(id)) return route;
   }
-  auto [it, inserted] = traces_.try_emplace(id);
-  TraceBuffer& trace = it->second;
-  if (inserted) {
-    trace.trace_id = id;
-    trace.first_arrival_ns = now_ns;
-    trace.deadline_ns = now_ns + options_.decision_wait_ns;
-    deadlines_.emplace(trace.deadline_ns, id);
+  if (buffered == traces_.end()) {
+    buffered = traces_.try_emplace(id).first;
+    TraceBuffer& fresh = buffered->second;
+    fresh.trace_id = id;
+    fresh.first_arrival_ns = now_ns;
+    fresh.deadline_ns = now_ns + options_.decision_wait_ns;
+    deadlines_.emplace(fresh.deadline_ns, id);
     arrivals_.emplace_back(now_ns, id);
   }
+  TraceBuffer& trace = buffered->second;
   const uint64_t before = trace.bytes;
   route.dest = GroupFor(&trace.spans, rs, ss, &trace.bytes);
   buffered_bytes_ += trace.bytes - before;
@@ -114,23 +130,21 @@ ShardCore::Route ShardCore::NewRoute(const TraceId& id, const ResourceSpans& rs,
 
 void ShardCore::DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out) {
   while (!deadlines_.empty() && deadlines_.begin()->first <= now_ns) {
-    const TraceId id = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
-    auto it = traces_.find(id);
-    TraceBuffer trace = std::move(it->second);
-    traces_.erase(it);
-    Decide(std::move(trace), now_ns, out);
+    DecideNow(deadlines_.begin()->second, now_ns, out);
   }
-  while (buffered_bytes_ > options_.max_buffer_bytes && !arrivals_.empty()) {
+  // Over a bound: decide the oldest traces early, on what they have (never drop them undecided).
+  while ((buffered_bytes_ > options_.max_buffer_bytes || traces_.size() > options_.max_traces) &&
+         !arrivals_.empty()) {
     const auto [arrival, id] = arrivals_.front();
     arrivals_.pop_front();
     auto it = traces_.find(id);
     if (it == traces_.end() || it->second.first_arrival_ns != arrival) continue;
-    TraceBuffer trace = std::move(it->second);
-    traces_.erase(it);
-    deadlines_.erase({trace.deadline_ns, id});
-    ++stats_.early_decisions_memory;
-    Decide(std::move(trace), now_ns, out);
+    if (buffered_bytes_ > options_.max_buffer_bytes) {
+      ++stats_.early_decisions_memory;
+    } else {
+      ++stats_.early_decisions_trace_count;
+    }
+    DecideNow(id, now_ns, out);
   }
   // Keep the arrival queue from growing with entries of traces decided by deadline.
   while (!arrivals_.empty()) {
@@ -141,26 +155,32 @@ void ShardCore::DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out) {
 }
 
 void ShardCore::DecideAll(int64_t now_ns, std::vector<DecidedTrace>* out) {
-  while (!deadlines_.empty()) {
-    const TraceId id = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
-    auto it = traces_.find(id);
-    TraceBuffer trace = std::move(it->second);
-    traces_.erase(it);
-    Decide(std::move(trace), now_ns, out);
-  }
+  while (!deadlines_.empty()) DecideNow(deadlines_.begin()->second, now_ns, out);
   arrivals_.clear();
+}
+
+void ShardCore::DecideNow(const TraceId& id, int64_t now_ns, std::vector<DecidedTrace>* out) {
+  auto it = traces_.find(id);
+  TraceBuffer trace = std::move(it->second);
+  traces_.erase(it);
+  deadlines_.erase({trace.deadline_ns, id});
+  Decide(std::move(trace), now_ns, out);
 }
 
 void ShardCore::Decide(TraceBuffer&& trace, int64_t now_ns, std::vector<DecidedTrace>* out) {
   buffered_bytes_ -= std::min(buffered_bytes_, trace.bytes);
+  if (options_.decision_latency != nullptr) {
+    options_.decision_latency->Observe(static_cast<double>(now_ns - trace.first_arrival_ns) /
+                                       1e9);
+  }
   SamplingDecision decision = sampler_->Decide(trace, now_ns);
-  Remember(trace.trace_id, decision);
   if (!decision.keep) {
+    decisions_.RememberDropped(trace.trace_id);
     ++stats_.traces_dropped;
     stats_.spans_dropped += trace.span_count;
     return;
   }
+  decisions_.RememberKept(trace.trace_id, decision.policy, decision.sample_rate);
   ++stats_.traces_kept;
   stats_.spans_kept += trace.span_count;
   DecidedTrace& kept = out->emplace_back();
@@ -169,26 +189,6 @@ void ShardCore::Decide(TraceBuffer&& trace, int64_t now_ns, std::vector<DecidedT
   kept.policy = std::move(decision.policy);
   kept.sample_rate = decision.sample_rate;
   kept.span_count = trace.span_count;
-}
-
-void ShardCore::Remember(const TraceId& id, const SamplingDecision& decision) {
-  if (options_.decision_cache_size == 0) return;
-  auto [it, inserted] = decisions_.try_emplace(
-      id, CachedDecision{decision.keep, InternPolicy(decision.policy), decision.sample_rate});
-  if (!inserted) return;
-  decision_order_.push_back(id);
-  while (decision_order_.size() > options_.decision_cache_size) {
-    decisions_.erase(decision_order_.front());
-    decision_order_.pop_front();
-  }
-}
-
-uint32_t ShardCore::InternPolicy(const std::string& name) {
-  for (uint32_t i = 0; i < policy_names_.size(); ++i) {
-    if (policy_names_[i] == name) return i;
-  }
-  policy_names_.push_back(name);
-  return static_cast<uint32_t>(policy_names_.size() - 1);
 }
 
 }  // namespace tailtrace::collector

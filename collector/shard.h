@@ -14,7 +14,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "collector/decision_cache.h"
 #include "collector/sampler.h"
+#include "common/metrics.h"
 #include "collector/trace_buffer.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
@@ -28,9 +30,20 @@ struct ShardOptions {
   // Buffered bytes above which the oldest traces are decided early.
   // Default: 512 MiB
   uint64_t max_buffer_bytes = 512ull << 20;
-  // Decisions remembered for late spans.
+  // Buffered traces above which the oldest traces are decided early.
+  // Default: 50000
+  uint64_t max_traces = 50'000;
+  // A trace whose buffered bytes exceed this is decided at once.
+  // Default: 32 MiB
+  uint64_t maximum_trace_size_bytes = 32ull << 20;
+  // Kept decisions remembered for late spans (exact trace IDs).
   // Default: 100000
-  uint64_t decision_cache_size = 100'000;
+  uint64_t sampled_cache_size = 100'000;
+  // Dropped decisions remembered for late spans (4-byte fingerprints).
+  // Default: 1000000
+  uint64_t non_sampled_cache_size = 1'000'000;
+  // Observes seconds from a trace's first span to its decision; may be null.
+  Histogram* decision_latency = nullptr;
 };
 
 // A decided trace (or a batch of late spans of a kept trace) ready to be written.
@@ -49,7 +62,13 @@ struct ShardStats {
   uint64_t spans_dropped = 0;
   uint64_t late_spans_kept = 0;
   uint64_t late_spans_dropped = 0;
+  // Traces decided before their time, by cause.
   uint64_t early_decisions_memory = 0;
+  uint64_t early_decisions_trace_count = 0;
+  uint64_t early_decisions_trace_size = 0;
+  // Spans whose trace was found in the decision cache (late spans).
+  uint64_t decision_cache_hits_kept = 0;
+  uint64_t decision_cache_hits_dropped = 0;
 };
 
 class ShardCore {
@@ -58,12 +77,13 @@ class ShardCore {
 
   // Takes the spans of `request` (all of traces this shard owns) at time `now_ns`. Spans of
   // traces decided earlier follow that decision: kept ones are appended to `out` at once,
-  // dropped ones are counted and discarded.
+  // dropped ones are counted and discarded. A trace that grows past maximum_trace_size_bytes is
+  // decided at once.
   void Add(opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&& request,
            int64_t now_ns, std::vector<DecidedTrace>* out);
 
   // Decides every trace whose deadline is <= now_ns, then the oldest traces while the buffer is
-  // over its byte budget. Kept traces are appended to `out`.
+  // over its byte or trace-count budget. Kept traces are appended to `out`.
   void DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out);
 
   // Decides every buffered trace (shutdown).
@@ -74,12 +94,6 @@ class ShardCore {
   const ShardStats& stats() const { return stats_; }
 
  private:
-  struct CachedDecision {
-    bool keep;
-    uint32_t policy_index;
-    double sample_rate;
-  };
-
   struct Route {
     // Null when the trace was dropped earlier: its spans are discarded.
     opentelemetry::proto::trace::v1::ScopeSpans* dest = nullptr;
@@ -90,9 +104,9 @@ class ShardCore {
   Route NewRoute(const TraceId& id, const opentelemetry::proto::trace::v1::ResourceSpans& rs,
                  const opentelemetry::proto::trace::v1::ScopeSpans& ss, int64_t now_ns,
                  absl::flat_hash_map<TraceId, size_t>* late_index, std::vector<DecidedTrace>* out);
+  // Removes the trace from the buffer and decides it.
+  void DecideNow(const TraceId& id, int64_t now_ns, std::vector<DecidedTrace>* out);
   void Decide(TraceBuffer&& trace, int64_t now_ns, std::vector<DecidedTrace>* out);
-  void Remember(const TraceId& id, const SamplingDecision& decision);
-  uint32_t InternPolicy(const std::string& name);
 
   ShardOptions options_;
   std::unique_ptr<Sampler> sampler_;
@@ -103,10 +117,7 @@ class ShardCore {
   // (first arrival, trace) in arrival order; entries of decided traces are skipped lazily.
   std::deque<std::pair<int64_t, TraceId>> arrivals_;
   uint64_t buffered_bytes_ = 0;
-  // Recent decisions, evicted first-in first-out.
-  absl::flat_hash_map<TraceId, CachedDecision> decisions_;
-  std::deque<TraceId> decision_order_;
-  std::vector<std::string> policy_names_;
+  DecisionCache decisions_;
   ShardStats stats_;
 };
 

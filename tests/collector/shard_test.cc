@@ -162,7 +162,7 @@ TEST(ShardCoreTest, LateSpansOfDroppedTraceAreDroppedAndCounted) {
 
 TEST(ShardCoreTest, ForgottenDecisionBuffersLateSpansAsNewTrace) {
   ShardOptions o = Options();
-  o.decision_cache_size = 1;
+  o.sampled_cache_size = 1;
   ShardCore core(o, std::make_unique<FixedSampler>(true));
   std::vector<DecidedTrace> out;
   for (uint64_t t : {1, 2}) {
@@ -222,6 +222,114 @@ TEST(ShardCoreTest, ByteBudgetStopsOnceUnderIt) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].trace_id.view(), TestTraceId(1));
   EXPECT_EQ(core.buffered_traces(), 2u);
+}
+
+TEST(ShardCoreTest, TraceCountBoundDecidesOldestEarly) {
+  ShardOptions o = Options();
+  o.max_traces = 3;
+  ShardCore core(o, std::make_unique<FixedSampler>(true));
+  std::vector<DecidedTrace> out;
+  for (uint64_t t = 1; t <= 5; ++t) {
+    ExportTraceServiceRequest req;
+    AddSpan(&req, "a", t, 1, 2);
+    core.Add(std::move(req), static_cast<int64_t>(t), &out);
+  }
+  core.DecideDue(5, &out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].trace_id.view(), TestTraceId(1));
+  EXPECT_EQ(out[1].trace_id.view(), TestTraceId(2));
+  EXPECT_EQ(core.buffered_traces(), 3u);
+  EXPECT_EQ(core.stats().early_decisions_trace_count, 2u);
+  EXPECT_EQ(core.stats().early_decisions_memory, 0u);
+}
+
+TEST(ShardCoreTest, HugeTraceIsDecidedAtOnceAndLaterSpansFollow) {
+  ShardOptions o = Options();
+  o.maximum_trace_size_bytes = 2000;
+  ShardCore core(o, std::make_unique<FixedSampler>(true));
+  std::vector<DecidedTrace> out;
+  ExportTraceServiceRequest small;
+  AddSpan(&small, "a", 2, 1, 0);  // an ordinary trace beside it is not affected
+  core.Add(std::move(small), 0, &out);
+  ExportTraceServiceRequest big;
+  for (uint64_t s = 1; s <= 30; ++s) {
+    AddSpan(&big, "a", 1, s, s + 100)->set_name(std::string(100, 'x'));
+  }
+  core.Add(std::move(big), 0, &out);
+  ASSERT_EQ(out.size(), 1u) << "decided in the same Add, before any deadline";
+  EXPECT_EQ(out[0].trace_id.view(), TestTraceId(1));
+  EXPECT_EQ(out[0].span_count, 30u) << "every span of the request is part of the decision";
+  EXPECT_EQ(core.stats().early_decisions_trace_size, 1u);
+  EXPECT_EQ(core.buffered_traces(), 1u);
+  out.clear();
+
+  ExportTraceServiceRequest later;
+  AddSpan(&later, "a", 1, 99, 1);
+  core.Add(std::move(later), 1, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].span_count, 1u);
+  EXPECT_EQ(core.stats().decision_cache_hits_kept, 1u);
+}
+
+TEST(ShardCoreTest, DecisionLatencyIsObserved) {
+  Histogram latency({1, 5, 20});
+  ShardOptions o = Options();
+  o.decision_latency = &latency;
+  ShardCore core(o, std::make_unique<FixedSampler>(true));
+  std::vector<DecidedTrace> out;
+  ExportTraceServiceRequest req;
+  AddSpan(&req, "a", 1, 1, 2);
+  core.Add(std::move(req), 0, &out);
+  core.DecideDue(10 * kSecond, &out);
+  const Histogram::Snapshot s = latency.Snap();
+  EXPECT_EQ(s.count, 1u);
+  EXPECT_DOUBLE_EQ(s.sum, 10.0);
+  EXPECT_EQ(s.counts[2], 1u);  // in (5, 20]
+}
+
+TEST(DecisionCacheTest, KeptIsExactAndBounded) {
+  DecisionCache cache(2, 0);
+  const TraceId a = TraceId::FromBytes(TestTraceId(1));
+  const TraceId b = TraceId::FromBytes(TestTraceId(2));
+  const TraceId c = TraceId::FromBytes(TestTraceId(3));
+  cache.RememberKept(a, "errors", 1.0);
+  cache.RememberKept(b, "p10", 10.0);
+  ASSERT_NE(cache.FindKept(b), nullptr);
+  EXPECT_EQ(cache.policy_name(cache.FindKept(b)->policy_index), "p10");
+  EXPECT_EQ(cache.FindKept(b)->sample_rate, 10.0);
+  cache.RememberKept(c, "errors", 1.0);
+  EXPECT_EQ(cache.FindKept(a), nullptr) << "oldest evicted";
+  EXPECT_NE(cache.FindKept(c), nullptr);
+  EXPECT_FALSE(cache.WasDropped(a)) << "dropped half disabled";
+}
+
+TEST(DecisionCacheTest, DroppedFingerprintsRememberRecentTracesWithoutFalsePositives) {
+  constexpr uint64_t kCapacity = 10'000;
+  DecisionCache cache(0, kCapacity);
+  for (uint64_t t = 0; t < kCapacity / 2; ++t) {
+    cache.RememberDropped(TraceId::FromBytes(TestTraceId(t)));
+  }
+  int remembered = 0;
+  for (uint64_t t = 0; t < kCapacity / 2; ++t) {
+    remembered += cache.WasDropped(TraceId::FromBytes(TestTraceId(t)));
+  }
+  // Half full: with two candidate buckets per trace practically nothing overflows.
+  EXPECT_GT(remembered, static_cast<int>(kCapacity / 2 * 0.995));
+  int false_positives = 0;
+  for (uint64_t t = 1'000'000; t < 1'200'000; ++t) {
+    false_positives += cache.WasDropped(TraceId::FromBytes(TestTraceId(t)));
+  }
+  EXPECT_EQ(false_positives, 0);
+  EXPECT_EQ(cache.FindKept(TraceId::FromBytes(TestTraceId(0))), nullptr);
+}
+
+TEST(DecisionCacheTest, DroppedCacheForgetsOldestWhenFull) {
+  DecisionCache cache(0, 4);  // one bucket of four slots (both candidates are the same)
+  for (uint64_t t = 0; t < 5; ++t) cache.RememberDropped(TraceId::FromBytes(TestTraceId(t)));
+  EXPECT_FALSE(cache.WasDropped(TraceId::FromBytes(TestTraceId(0))));
+  for (uint64_t t = 1; t < 5; ++t) {
+    EXPECT_TRUE(cache.WasDropped(TraceId::FromBytes(TestTraceId(t)))) << t;
+  }
 }
 
 TEST(ShardCoreTest, DecideAllDecidesEverything) {
