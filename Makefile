@@ -46,9 +46,10 @@ run: build
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# package-lock.json pins every transitive package; `npm ci` installs exactly that.
 e2e-deps:
-	@cd tests/e2e && if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then \
-	  npm install --no-audit --no-fund --loglevel=error && touch node_modules; fi
+	@cd tests/e2e && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch node_modules; fi
 
 e2e-test: build e2e-deps
 	TAILTRACED=$(abspath $(BUILD_DIR))/daemon/tailtraced node --test tests/e2e/
