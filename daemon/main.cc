@@ -1,7 +1,10 @@
 // tailtraced: wires the components together and runs until SIGINT/SIGTERM.
 
-#include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <cstdio>
@@ -85,15 +88,44 @@ std::string Reachable(const std::string& bound) {
   return bound;
 }
 
-int Run(const config::DaemonConfig& cfg) {
-  // Signals are taken synchronously by the main thread; every thread started below inherits
-  // the blocked mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+// SIGINT/SIGTERM may be delivered to any thread (libraries start threads before main), so the
+// handler only writes the signal number into a pipe that the main thread reads.
+int g_signal_pipe[2] = {-1, -1};
+
+void OnSignal(int signal_number) {
+  const char byte = static_cast<char>(signal_number);
+  [[maybe_unused]] ssize_t n = ::write(g_signal_pipe[1], &byte, 1);
+}
+
+absl::Status InstallSignalHandlers() {
+  if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+    return absl::InternalError(std::string("pipe2: ") + std::strerror(errno));
+  }
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  return absl::OkStatus();
+}
+
+int WaitForSignal() {
+  char byte = 0;
+  while (true) {
+    const ssize_t n = ::read(g_signal_pipe[0], &byte, 1);
+    if (n == 1) return byte;
+    if (n < 0 && errno == EINTR) continue;
+    return SIGTERM;
+  }
+}
+
+int Run(const config::DaemonConfig& cfg) {
+  if (absl::Status s = InstallSignalHandlers(); !s.ok()) {
+    spdlog::critical("cannot install signal handlers: {}", std::string(s.message()));
+    return 1;
+  }
 
   Clock* clock = Clock::Real();
   MetricsRegistry metrics;
@@ -177,8 +209,7 @@ int Run(const config::DaemonConfig& cfg) {
               http_at.c_str(), query_at.c_str(), admin_at.c_str());
   std::fflush(stdout);
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = WaitForSignal();
   spdlog::info("received {}, shutting down: draining the pipeline into the store",
                signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   ready.store(false);
