@@ -37,6 +37,9 @@ constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
 constexpr uint64_t kMaxGrpcMessageBytes = std::numeric_limits<int32_t>::max();
 constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxShards = 1024;
+// storage: one column family per retention bucket; index keys up to 64 KiB.
+constexpr int64_t kMaxRetentionBuckets = 1000;
+constexpr int64_t kMaxIndexValueLength = 65536;
 
 // A listening endpoint, remembered to detect two servers configured on the same port.
 struct EndpointUse {
@@ -120,14 +123,50 @@ void ParseSampling(MapReader map, DaemonConfig* config) {
   map.Int("num_shards", 0, kMaxShards, &out.num_shards);
   map.Bytes("max_queue_bytes_per_shard", 1, kMaxBytes, &out.max_queue_bytes_per_shard);
   map.Bytes("max_buffer_bytes", 1, kMaxBytes, &out.max_buffer_bytes);
+  map.Int("num_traces", 1, kMaxCount, &out.num_traces);
+  map.Bytes("maximum_trace_size_bytes", 1, kMaxBytes, &out.maximum_trace_size_bytes);
   {
     MapReader cache = map.Map("decision_cache");
-    cache.Int("sampled_cache_size", 1, kMaxCount, &out.sampled_cache_size);
+    cache.Int("sampled_cache_size", 0, kMaxCount, &out.sampled_cache_size);
+    cache.Int("non_sampled_cache_size", 0, kMaxCount, &out.non_sampled_cache_size);
     cache.ReportUnknownKeys();
   }
   map.Duration("tick_interval", 1, &out.tick_interval_ns);
+  map.Bool("sample_on_first_match", &config->sample_on_first_match);
   if (std::optional<Field> policies = map.Take("policies")) {
     internal::ParseSamplingPolicies(map.context(), *policies, config);
+  }
+  map.ReportUnknownKeys();
+}
+
+// storage.index.exclude_keys: a list of attribute keys (an empty value is an empty list).
+void ParseExcludeKeys(ParseContext& ctx, const Field& field, std::vector<std::string>* out) {
+  if (field.value.IsNull()) {
+    out->clear();
+    return;
+  }
+  if (!field.value.IsSequence()) {
+    ctx.AddError(field.line(), field.path,
+                 "expected a list of attribute keys, e.g. [http.url, user.email]");
+    return;
+  }
+  std::vector<std::string> keys;
+  bool ok = true;
+  for (size_t i = 0; i < field.value.size(); ++i) {
+    const Field element{absl::StrCat(field.path, "[", i, "]"), field.key, field.value[i]};
+    if (std::optional<std::string> key = internal::ReadNonEmptyString(ctx, element)) {
+      keys.push_back(*std::move(key));
+    } else {
+      ok = false;
+    }
+  }
+  if (ok) *out = std::move(keys);
+}
+
+void ParseStorageIndex(MapReader map, storage::IndexOptions* out) {
+  map.Int("max_value_length", 1, kMaxIndexValueLength, &out->max_value_length);
+  if (std::optional<Field> f = map.Take("exclude_keys")) {
+    ParseExcludeKeys(map.context(), *f, &out->exclude_keys);
   }
   map.ReportUnknownKeys();
 }
@@ -135,8 +174,11 @@ void ParseSampling(MapReader map, DaemonConfig* config) {
 void ParseStorage(MapReader map, storage::StoreOptions* out) {
   map.NonEmptyString("path", &out->path);
   map.Duration("retention", kNanosPerMinute, &out->retention_ns);
+  map.Int("retention_buckets", 1, kMaxRetentionBuckets, &out->retention_buckets);
+  map.Bytes("max_disk_bytes", 0, kMaxBytes, &out->max_disk_bytes);
   map.Bytes("block_cache_size", 1, kMaxBytes, &out->block_cache_bytes);
   map.Bytes("write_buffer_size", 1, kMaxBytes, &out->write_buffer_bytes);
+  ParseStorageIndex(map.Map("index"), &out->index);
   map.ReportUnknownKeys();
 }
 

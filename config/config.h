@@ -7,9 +7,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "collector/options.h"
+#include "collector/policy_config.h"
 #include "query/options.h"
 #include "storage/options.h"
 
@@ -31,6 +33,11 @@ struct DaemonConfig {
   collector::GrpcReceiverOptions grpc;
   collector::HttpReceiverOptions http;
   collector::PipelineOptions sampling;
+  // sampling.policies, in order (collector::MakePolicySamplerFactory builds the samplers).
+  std::vector<collector::PolicyConfig> policies;
+  // sampling.sample_on_first_match: stop evaluating policies at the first that keeps the trace.
+  // Default: false
+  bool sample_on_first_match = false;
   storage::StoreOptions storage;
   query::QueryOptions query;
   AdminOptions admin;

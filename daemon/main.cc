@@ -15,6 +15,7 @@
 #include <string>
 
 #include "collector/pipeline.h"
+#include "collector/policies.h"
 #include "collector/receivers.h"
 #include "common/admin.h"
 #include "common/clock.h"
@@ -140,7 +141,14 @@ int Run(const config::DaemonConfig& cfg) {
   metrics.SetCallbackGauge("tailtrace_store_disk_bytes", "Bytes of the store on disk.", {},
                            [store_ptr] { return static_cast<double>(store_ptr->Stats().disk_bytes); });
 
-  auto pipeline = collector::Pipeline::Create(cfg.sampling, store_ptr, nullptr, clock, &metrics);
+  absl::StatusOr<collector::SamplerFactory> sampler_factory =
+      collector::MakePolicySamplerFactory(cfg.policies, cfg.sample_on_first_match, &metrics);
+  if (!sampler_factory.ok()) {
+    spdlog::critical("sampling.policies: {}", std::string(sampler_factory.status().message()));
+    return 1;
+  }
+  auto pipeline = collector::Pipeline::Create(cfg.sampling, store_ptr, *std::move(sampler_factory),
+                                              clock, &metrics);
   if (!pipeline.ok()) {
     spdlog::critical("cannot start the pipeline: {}", std::string(pipeline.status().message()));
     return 1;

@@ -5,9 +5,11 @@
 // the key with a matching value. With invert_match it votes kInvertNotSampled when anything
 // matches and kInvertSampled otherwise (also when no span has the key).
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -100,7 +102,9 @@ class RegexStringPolicy final : public NamedPolicy {
   bool Matches(const std::string& value) {
     const std::string_view input =
         std::string_view(value).substr(0, std::min(value.size(), kMaxRegexInputBytes));
-    if (auto it = cache_.find(input); it != cache_.end()) return it->second;
+    if (auto it = cache_.find(absl::string_view(input.data(), input.size())); it != cache_.end()) {
+      return it->second;
+    }
     bool matched = false;
     for (const std::regex& pattern : patterns_) {
       // std::regex reports running out of resources (error_complexity, error_stack) by throwing;
@@ -205,7 +209,7 @@ class TraceStatePolicy final : public NamedPolicy {
   PolicyResult Evaluate(const TraceBuffer& trace, int64_t) override {
     const bool matched = AnySpan(trace, [&](const Resource&, const Span& span) {
       std::optional<std::string_view> value = TraceStateValue(span.trace_state(), key_);
-      return value.has_value() && values_.contains(*value);
+      return value.has_value() && values_.contains(absl::string_view(value->data(), value->size()));
     });
     return {matched ? PolicyDecision::kSampled : PolicyDecision::kNotSampled, 1.0};
   }
@@ -215,8 +219,7 @@ class TraceStatePolicy final : public NamedPolicy {
   absl::flat_hash_set<std::string> values_;
 };
 
-absl::Status CheckKey(const PolicyConfig& config, const BuildContext& ctx,
-                      const std::string& key) {
+absl::Status CheckKey(const PolicyConfig& config, const BuildContext& ctx, const std::string& key) {
   if (key.empty()) return FieldError(ctx, config.type, "key", "must not be empty");
   return absl::OkStatus();
 }
@@ -243,9 +246,9 @@ absl::StatusOr<std::unique_ptr<Policy>> BuildAttributePolicy(const PolicyConfig&
         try {
           patterns.emplace_back(c.values[i], std::regex::ECMAScript | std::regex::optimize);
         } catch (const std::regex_error& e) {
-          return FieldError(ctx, config.type, absl::StrCat("values[", i, "]"),
-                            absl::StrCat("invalid regular expression \"", c.values[i],
-                                         "\": ", e.what()));
+          return FieldError(
+              ctx, config.type, absl::StrCat("values[", i, "]"),
+              absl::StrCat("invalid regular expression \"", c.values[i], "\": ", e.what()));
         }
       }
       return std::make_unique<RegexStringPolicy>(config.name, c, std::move(patterns));
@@ -257,9 +260,9 @@ absl::StatusOr<std::unique_ptr<Policy>> BuildAttributePolicy(const PolicyConfig&
         return FieldError(ctx, config.type, "", "set min_value, max_value or both");
       }
       if (c.min_value && c.max_value && *c.min_value > *c.max_value) {
-        return FieldError(ctx, config.type, "max_value",
-                          absl::StrCat("must be at least min_value (", *c.min_value, "), got ",
-                                       *c.max_value));
+        return FieldError(
+            ctx, config.type, "max_value",
+            absl::StrCat("must be at least min_value (", *c.min_value, "), got ", *c.max_value));
       }
       return std::make_unique<NumericAttributePolicy>(config.name, c);
     }

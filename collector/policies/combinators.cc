@@ -173,9 +173,9 @@ absl::StatusOr<std::unique_ptr<Policy>> BuildComposite(const PolicyConfig& confi
   for (size_t i = 0; i < c.policy_order.size(); ++i) {
     auto it = index.find(c.policy_order[i]);
     if (it == index.end()) {
-      return FieldError(ctx, config.type, absl::StrCat("policy_order[", i, "]"),
-                        absl::StrCat("\"", c.policy_order[i],
-                                     "\" is not the name of a composite_sub_policy"));
+      return FieldError(
+          ctx, config.type, absl::StrCat("policy_order[", i, "]"),
+          absl::StrCat("\"", c.policy_order[i], "\" is not the name of a composite_sub_policy"));
     }
     if (placed[it->second]) {
       return FieldError(ctx, config.type, absl::StrCat("policy_order[", i, "]"),
@@ -245,13 +245,13 @@ absl::StatusOr<std::unique_ptr<Policy>> BuildCombinator(const PolicyConfig& conf
     }
     case PolicyType::kNot: {
       if (config.sub_policies.size() != 1) {
-        return FieldError(ctx, config.type, "not_sub_policy",
-                          absl::StrCat("must be exactly one policy, got ",
-                                       config.sub_policies.size()));
+        return FieldError(
+            ctx, config.type, "not_sub_policy",
+            absl::StrCat("must be exactly one policy, got ", config.sub_policies.size()));
       }
       BuildContext sub_ctx = ctx;
-      sub_ctx.path = SubPath(ctx, config.type, "not_sub_policy", SIZE_MAX,
-                             config.sub_policies[0].name);
+      sub_ctx.path =
+          SubPath(ctx, config.type, "not_sub_policy", SIZE_MAX, config.sub_policies[0].name);
       sub_ctx.depth = ctx.depth + 1;
       absl::StatusOr<std::unique_ptr<Policy>> sub = Build(config.sub_policies[0], sub_ctx);
       if (!sub.ok()) return sub.status();

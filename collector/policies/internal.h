@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,8 +57,8 @@ inline constexpr int kMaxDepth = 8;
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Policy>> BuildCombinator(const PolicyConfig& config,
                                                                       const BuildContext& ctx);
 // dynamic (dynamic_policy.cc)
-[[nodiscard]] absl::StatusOr<std::unique_ptr<Policy>> BuildDynamicPolicy(
-    const PolicyConfig& config, const BuildContext& ctx);
+[[nodiscard]] absl::StatusOr<std::unique_ptr<Policy>> BuildDynamicPolicy(const PolicyConfig& config,
+                                                                         const BuildContext& ctx);
 
 inline bool IsSampled(PolicyDecision d) {
   return d == PolicyDecision::kSampled || d == PolicyDecision::kInvertSampled;
@@ -74,8 +75,8 @@ class NamedPolicy : public Policy {
 };
 
 // The value of attribute `key` in `attributes`, or null.
-const AnyValue* FindAttribute(
-    const google::protobuf::RepeatedPtrField<KeyValue>& attributes, std::string_view key);
+const AnyValue* FindAttribute(const google::protobuf::RepeatedPtrField<KeyValue>& attributes,
+                              std::string_view key);
 
 // Calls f(resource, span) for every span of the trace until f returns true; returns whether it
 // did.

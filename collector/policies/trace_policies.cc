@@ -45,10 +45,10 @@ class LatencyPolicy final : public NamedPolicy {
     if (!any) return {};
     const uint64_t duration_ns = max_end > min_start ? max_end - min_start : 0;
     const int64_t duration_ms = static_cast<int64_t>(duration_ns / 1'000'000);
-    const bool match = config_.upper_threshold_ms == 0
-                           ? duration_ms >= config_.threshold_ms
-                           : config_.threshold_ms < duration_ms &&
-                                 duration_ms <= config_.upper_threshold_ms;
+    const bool match =
+        config_.upper_threshold_ms == 0
+            ? duration_ms >= config_.threshold_ms
+            : config_.threshold_ms < duration_ms && duration_ms <= config_.upper_threshold_ms;
     return {match ? PolicyDecision::kSampled : PolicyDecision::kNotSampled, 1.0};
   }
 
@@ -81,8 +81,7 @@ class SpanCountPolicy final : public NamedPolicy {
 
   PolicyResult Evaluate(const TraceBuffer& trace, int64_t) override {
     const int64_t n = trace.span_count;
-    const bool match =
-        n >= config_.min_spans && (config_.max_spans == 0 || n <= config_.max_spans);
+    const bool match = n >= config_.min_spans && (config_.max_spans == 0 || n <= config_.max_spans);
     return {match ? PolicyDecision::kSampled : PolicyDecision::kNotSampled, 1.0};
   }
 
@@ -142,9 +141,9 @@ absl::StatusOr<std::unique_ptr<Policy>> BuildTracePolicy(const PolicyConfig& con
         } else if (names[i] == "UNSET") {
           codes.push_back(Status::STATUS_CODE_UNSET);
         } else {
-          return FieldError(ctx, config.type, absl::StrCat("status_codes[", i, "]"),
-                            absl::StrCat("expected one of OK, ERROR, UNSET, got \"", names[i],
-                                         "\""));
+          return FieldError(
+              ctx, config.type, absl::StrCat("status_codes[", i, "]"),
+              absl::StrCat("expected one of OK, ERROR, UNSET, got \"", names[i], "\""));
         }
       }
       return std::make_unique<StatusCodePolicy>(config.name, std::move(codes));
@@ -160,9 +159,9 @@ absl::StatusOr<std::unique_ptr<Policy>> BuildTracePolicy(const PolicyConfig& con
                           absl::StrCat("must be at least 0, got ", c.max_spans));
       }
       if (c.max_spans != 0 && c.max_spans < c.min_spans) {
-        return FieldError(ctx, config.type, "max_spans",
-                          absl::StrCat("must be at least min_spans (", c.min_spans, "), got ",
-                                       c.max_spans));
+        return FieldError(
+            ctx, config.type, "max_spans",
+            absl::StrCat("must be at least min_spans (", c.min_spans, "), got ", c.max_spans));
       }
       return std::make_unique<SpanCountPolicy>(config.name, c);
     }

@@ -45,6 +45,9 @@ void ExpectConfigEq(const DaemonConfig& a, const DaemonConfig& b) {
   EXPECT_EQ(a.sampling.max_queue_bytes_per_shard, b.sampling.max_queue_bytes_per_shard);
   EXPECT_EQ(a.sampling.max_buffer_bytes, b.sampling.max_buffer_bytes);
   EXPECT_EQ(a.sampling.sampled_cache_size, b.sampling.sampled_cache_size);
+  EXPECT_EQ(a.sampling.non_sampled_cache_size, b.sampling.non_sampled_cache_size);
+  EXPECT_EQ(a.sampling.num_traces, b.sampling.num_traces);
+  EXPECT_EQ(a.sampling.maximum_trace_size_bytes, b.sampling.maximum_trace_size_bytes);
   EXPECT_EQ(a.sampling.tick_interval_ns, b.sampling.tick_interval_ns);
   EXPECT_EQ(a.storage.path, b.storage.path);
   EXPECT_EQ(a.storage.retention_ns, b.storage.retention_ns);
@@ -124,8 +127,11 @@ sampling:
   num_shards: 8
   max_queue_bytes_per_shard: 1KiB
   max_buffer_bytes: 2GiB
+  num_traces: 1234
+  maximum_trace_size_bytes: 4MiB
   decision_cache:
     sampled_cache_size: 5000
+    non_sampled_cache_size: 0
   tick_interval: 250ms
   policies: []
 storage:
@@ -154,6 +160,9 @@ log:
   EXPECT_EQ(c.sampling.max_queue_bytes_per_shard, 1024u);
   EXPECT_EQ(c.sampling.max_buffer_bytes, 2ull << 30);
   EXPECT_EQ(c.sampling.sampled_cache_size, 5000u);
+  EXPECT_EQ(c.sampling.non_sampled_cache_size, 0u);
+  EXPECT_EQ(c.sampling.num_traces, 1234u);
+  EXPECT_EQ(c.sampling.maximum_trace_size_bytes, 4ull << 20);
   EXPECT_EQ(c.sampling.tick_interval_ns, 250 * kMs);
   EXPECT_EQ(c.storage.path, "/var/lib/tailtrace");
   EXPECT_EQ(c.storage.retention_ns, 150 * kM);
@@ -298,9 +307,8 @@ TEST(ParseConfigErrorTest, UnknownKeysAtEveryLevel) {
             "test.yaml:4: receivers.otlp.protocols.grpcc: unknown key (did you mean \"grpc\"?)");
   EXPECT_THAT(Error("receivers:\n  otlp:\n    protocols:\n      grpc:\n        port: 1\n"),
               HasSubstr("test.yaml:5: receivers.otlp.protocols.grpc.port: unknown key"));
-  EXPECT_THAT(Error("sampling:\n  decision_cache:\n    non_sampled_cache_size: 5\n"),
-              HasSubstr("test.yaml:3: sampling.decision_cache.non_sampled_cache_size: unknown "
-                        "key"));
+  EXPECT_THAT(Error("sampling:\n  decision_cache:\n    sampled_cache: 5\n"),
+              HasSubstr("test.yaml:3: sampling.decision_cache.sampled_cache: unknown key"));
   EXPECT_THAT(Error("receivers:\n  jaeger: {}\n"),
               HasSubstr("test.yaml:2: receivers.jaeger: unknown key"));
 }
@@ -356,8 +364,10 @@ TEST(ParseConfigErrorTest, IntegerRanges) {
             "test.yaml:2: query.num_threads: must be at least 1, got 0");
   EXPECT_THAT(Error("receivers: {otlp: {protocols: {http: {num_threads: 0}}}}"),
               HasSubstr("receivers.otlp.protocols.http.num_threads: must be at least 1"));
-  EXPECT_EQ(Error("sampling:\n  decision_cache:\n    sampled_cache_size: 0\n"),
-            "test.yaml:3: sampling.decision_cache.sampled_cache_size: must be at least 1, got 0");
+  EXPECT_EQ(Error("sampling:\n  decision_cache:\n    sampled_cache_size: -1\n"),
+            "test.yaml:3: sampling.decision_cache.sampled_cache_size: must be at least 0, got -1");
+  EXPECT_EQ(Error("sampling:\n  num_traces: 0\n"),
+            "test.yaml:2: sampling.num_traces: must be at least 1, got 0");
 }
 
 TEST(ParseConfigErrorTest, Durations) {
@@ -507,14 +517,6 @@ TEST(ParseConfigErrorTest, ManyErrorsAreCapped) {
 TEST(ParseConfigPoliciesTest, EmptyListOrNothingIsAccepted) {
   ExpectConfigEq(Parse("sampling:\n  policies: []\n"), DaemonConfig{});
   ExpectConfigEq(Parse("sampling:\n  policies:\n"), DaemonConfig{});
-}
-
-TEST(ParseConfigPoliciesTest, NonEmptyListIsNotSupportedYet) {
-  EXPECT_EQ(Error("sampling:\n  decision_wait: 5s\n  policies:\n    - name: errors\n      type: "
-                  "status_code\n"),
-            "test.yaml:4: sampling.policies: policies are not supported by this build yet");
-  EXPECT_EQ(Error("sampling:\n  policies: [{name: a, type: always_sample}]\n"),
-            "test.yaml:2: sampling.policies: policies are not supported by this build yet");
 }
 
 TEST(ParseConfigPoliciesTest, NotAList) {

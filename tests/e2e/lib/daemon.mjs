@@ -40,8 +40,13 @@ export function daemonBinary() {
   return bin;
 }
 
-// The YAML config for one test daemon. `sampling` keys override the short test defaults.
-export function daemonConfigYaml(dir, { decisionWait = '1s', decisionWaitAfterRoot = '200ms' } = {}) {
+// The YAML config for one test daemon. `sampling` keys override the short test defaults;
+// `samplingYaml` is extra text appended inside the `sampling:` section (e.g. a policies list,
+// indented by two spaces).
+export function daemonConfigYaml(
+  dir,
+  { decisionWait = '1s', decisionWaitAfterRoot = '200ms', samplingYaml = '' } = {},
+) {
   return [
     'receivers:',
     '  otlp:',
@@ -51,6 +56,7 @@ export function daemonConfigYaml(dir, { decisionWait = '1s', decisionWaitAfterRo
     'sampling:',
     `  decision_wait: ${decisionWait}`,
     `  decision_wait_after_root_received: ${decisionWaitAfterRoot}`,
+    ...(samplingYaml ? [samplingYaml.replace(/\n+$/, '')] : []),
     'storage:',
     `  path: ${JSON.stringify(path.join(dir, 'data'))}`,
     'query:',

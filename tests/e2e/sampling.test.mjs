@@ -1,0 +1,218 @@
+// End-to-end tail sampling: real OpenTelemetry JS SDK clients send a mix of ordinary, slow and
+// failed three-service traces, each service in its own requests (and over its own OTLP transport),
+// to a tailtraced configured with "errors + latency > 2s + 10% probabilistic". Every failed and
+// every slow trace must be stored complete; the ordinary ones at about 10%, each complete and
+// labelled with the policy and sample rate that kept it.
+//
+// Run from the repo root:
+//   TAILTRACED=/abs/path/to/build/daemon/tailtraced node --test tests/e2e/
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { SpanKind, SpanStatusCode, trace, ROOT_CONTEXT } from '@opentelemetry/api';
+
+import { getJson, httpGet, pollUntil, startDaemon } from './lib/daemon.mjs';
+import { ServiceClient } from './lib/sdk.mjs';
+
+const POLICIES = `
+  policies:
+    - name: errors
+      type: status_code
+      status_code: { status_codes: [ERROR] }
+    - name: slow
+      type: latency
+      latency: { threshold_ms: 2000 }
+    - name: ten-percent
+      type: probabilistic
+      probabilistic: { sampling_percentage: 10 }
+`;
+
+const ORDINARY = 400;
+const FAILED = 25;
+const SLOW = 25;
+const TOTAL = ORDINARY + FAILED + SLOW;
+
+// Binomial(ORDINARY, 0.1) within 4.5 standard deviations: a false alarm about once in 150,000 runs.
+const MEAN = ORDINARY * 0.1;
+const SIGMA = Math.sqrt(ORDINARY * 0.1 * 0.9);
+const LOW = Math.floor(MEAN - 4.5 * SIGMA);
+const HIGH = Math.ceil(MEAN + 4.5 * SIGMA);
+
+const MS = 1_000_000; // ns
+
+// Makes one frontend -> checkout -> inventory trace with explicit timestamps (no waiting), and
+// returns its trace ID. `kind` is 'ordinary' (300 ms), 'slow' (2.5 s) or 'failed' (inventory
+// span with ERROR status, 300 ms).
+function makeTrace(services, kind, baseMs) {
+  const durationMs = kind === 'slow' ? 2500 : 300;
+  const t = (ms) => [Math.floor((baseMs + ms) / 1000), ((baseMs + ms) % 1000) * MS];
+  const root = services.frontend.tracer.startSpan(
+    'GET /checkout',
+    { kind: SpanKind.SERVER, startTime: t(0), attributes: { 'http.route': '/checkout' } },
+    ROOT_CONTEXT,
+  );
+  const rootCtx = trace.setSpan(ROOT_CONTEXT, root);
+  const call = services.checkout.tracer.startSpan(
+    'checkout.Submit',
+    { kind: SpanKind.SERVER, startTime: t(10) },
+    rootCtx,
+  );
+  const callCtx = trace.setSpan(ROOT_CONTEXT, call);
+  const reserve = services.inventory.tracer.startSpan(
+    'inventory.Reserve',
+    { kind: SpanKind.SERVER, startTime: t(20) },
+    callCtx,
+  );
+  if (kind === 'failed') {
+    reserve.setStatus({ code: SpanStatusCode.ERROR, message: 'out of stock' });
+  }
+  reserve.end(t(durationMs - 20));
+  call.end(t(durationMs - 10));
+  root.end(t(durationMs));
+  return root.spanContext().traceId;
+}
+
+function tagValue(span, key) {
+  return span.tags.find((tag) => tag.key === key)?.value;
+}
+
+// Sum of the daemon's decision counter (all policies, kept and dropped) and its buffered traces.
+async function samplerProgress(daemon) {
+  const text = (await httpGet(daemon.adminUrl('/metrics'))).body;
+  let buffered = null;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^tailtrace_sampler_traces_buffered(?:\{[^}]*\})? (\d+)/);
+    if (m) buffered = (buffered ?? 0) + Number(m[1]);
+  }
+  return { buffered, text };
+}
+
+describe('tail sampling: errors + latency > 2s + 10% probabilistic', () => {
+  let daemon;
+  const ids = { ordinary: [], slow: [], failed: [] };
+
+  before(async () => {
+    daemon = await startDaemon({
+      decisionWait: '5s',
+      decisionWaitAfterRoot: '300ms',
+      samplingYaml: POLICIES,
+    });
+    const services = {
+      frontend: new ServiceClient({
+        serviceName: 'frontend',
+        protocol: 'grpc',
+        endpoints: daemon.endpoints,
+      }),
+      checkout: new ServiceClient({
+        serviceName: 'checkout',
+        protocol: 'http/protobuf',
+        endpoints: daemon.endpoints,
+      }),
+      inventory: new ServiceClient({
+        serviceName: 'inventory',
+        protocol: 'http/json',
+        endpoints: daemon.endpoints,
+      }),
+    };
+    try {
+      const base = Date.now() - 60_000;
+      const kinds = [
+        ...Array(ORDINARY).fill('ordinary'),
+        ...Array(SLOW).fill('slow'),
+        ...Array(FAILED).fill('failed'),
+      ];
+      kinds.forEach((kind, i) => ids[kind].push(makeTrace(services, kind, base + i * 5)));
+      // Leaf services first: each trace's root arrives last, in its own request.
+      for (const name of ['inventory', 'checkout', 'frontend']) await services[name].flush();
+    } finally {
+      await Promise.all(Object.values(services).map((s) => s.shutdown()));
+    }
+  });
+
+  after(async () => {
+    await daemon?.cleanup();
+  });
+
+  async function fetchTrace(id) {
+    const r = await httpGet(daemon.queryUrl(`/api/traces/${id}`));
+    if (r.status === 404) return null;
+    assert.equal(r.status, 200, `GET /api/traces/${id}: ${r.body}`);
+    return r.json.data[0];
+  }
+
+  test('every failed and every slow trace is stored complete', async () => {
+    for (const kind of ['failed', 'slow']) {
+      for (const id of ids[kind]) {
+        const stored = await pollUntil(
+          `${kind} trace ${id} with 3 spans`,
+          async (seen) => {
+            const t = await fetchTrace(id);
+            seen(t ? `${t.spans.length} spans` : '404');
+            return t && t.spans.length === 3 ? t : undefined;
+          },
+          { daemon },
+        );
+        const root = stored.spans.find((s) => s.references.length === 0);
+        assert.ok(root, `${kind} trace ${id} has a root span`);
+        assert.equal(tagValue(root, 'sampling.policy'), kind === 'failed' ? 'errors' : 'slow');
+        assert.equal(tagValue(root, 'sampling.rate'), 1);
+        const services = Object.values(stored.processes).map((p) => p.serviceName).sort();
+        assert.deepEqual(services, ['checkout', 'frontend', 'inventory']);
+      }
+    }
+  });
+
+  test('about 10% of the ordinary traces are kept, each complete, with sample rate 10', async () => {
+    // All roots arrived together; wait until the sampler holds nothing any more.
+    await pollUntil(
+      'the sampler to decide every trace',
+      async (seen) => {
+        const { buffered } = await samplerProgress(daemon);
+        seen(`tailtrace_sampler_traces_buffered=${buffered}`);
+        return buffered === 0 ? true : undefined;
+      },
+      { daemon, timeoutMs: 15_000 },
+    );
+    let kept = 0;
+    for (const id of ids.ordinary) {
+      const t = await fetchTrace(id);
+      if (!t) continue;
+      kept += 1;
+      assert.equal(t.spans.length, 3, `kept ordinary trace ${id} is complete`);
+      const root = t.spans.find((s) => s.references.length === 0);
+      assert.equal(tagValue(root, 'sampling.policy'), 'ten-percent');
+      assert.equal(tagValue(root, 'sampling.rate'), 10);
+    }
+    assert.ok(
+      kept >= LOW && kept <= HIGH,
+      `kept ${kept} of ${ORDINARY} ordinary traces; expected ${LOW}..${HIGH} (10% +- 4.5 sigma)`,
+    );
+  });
+
+  test('the decisions are counted per policy in /metrics', async () => {
+    const text = (await httpGet(daemon.adminUrl('/metrics'))).body;
+    // name{labels} value lines of the decision counter, labels in any order.
+    const counts = [];
+    for (const line of text.split('\n')) {
+      const m = line.match(/^otelcol_processor_tail_sampling_count_traces_sampled\{([^}]*)\} (\d+)/);
+      if (!m) continue;
+      const labels = Object.fromEntries(
+        [...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
+      );
+      counts.push({ labels, value: Number(m[2]) });
+    }
+    const sampled = (policy, value) =>
+      counts
+        .filter((c) => c.labels.policy === policy && c.labels.sampled === value)
+        .reduce((sum, c) => sum + c.value, 0);
+    assert.ok(sampled('errors', 'true') >= FAILED, text);
+    assert.ok(sampled('slow', 'true') >= SLOW, text);
+    const total = (policy) => sampled(policy, 'true') + sampled(policy, 'false');
+    assert.equal(total('ten-percent'), TOTAL, 'every trace was evaluated by the probabilistic policy');
+  });
+
+  test('services and operations of the sampled traces are listed', async () => {
+    const services = await getJson(daemon.queryUrl('/api/services'));
+    assert.deepEqual([...services.data].sort(), ['checkout', 'frontend', 'inventory']);
+  });
+});
