@@ -223,7 +223,9 @@ int Run(const config::DaemonConfig& cfg) {
   ready.store(false);
 
   // Stop taking spans first, then decide and write everything held, then close the store.
-  if (grpc) grpc->Shutdown(5000);
+  // Export never blocks, so calls in flight end within milliseconds; gRPC also waits out the
+  // deadline for idle connected channels (every SDK keeps one open), so keep it short.
+  if (grpc) grpc->Shutdown(500);
   if (http_receiver) http_receiver->Shutdown();
   int exit_code = 0;
   absl::Status drained = (*pipeline)->Shutdown(30'000);
