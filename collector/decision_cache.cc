@@ -29,17 +29,14 @@ DecisionCache::DecisionCache(uint64_t sampled_capacity, uint64_t non_sampled_cap
   policy_names_.emplace_back();
 }
 
-uint64_t DecisionCache::BucketOf(const TraceId& id) const {
-  return Mix(id.Low64()) % num_buckets_;
-}
+uint64_t DecisionCache::BucketOf(const TraceId& id) const { return Mix(id.Low64()) % num_buckets_; }
 
 uint32_t DecisionCache::FingerprintOf(const TraceId& id) {
   const auto fp = static_cast<uint32_t>(Mix(High64(id) ^ (id.Low64() * 0x9E3779B97F4A7C15ull)));
   return fp == 0 ? 1 : fp;
 }
 
-void DecisionCache::RememberKept(const TraceId& id, const std::string& policy,
-                                 double sample_rate) {
+void DecisionCache::RememberKept(const TraceId& id, const std::string& policy, double sample_rate) {
   if (sampled_capacity_ == 0) return;
   auto [it, inserted] = kept_.try_emplace(id, Kept{InternPolicy(policy), sample_rate});
   if (!inserted) return;

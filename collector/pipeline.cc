@@ -199,8 +199,7 @@ class Shard {
     }
     const int64_t start = clock_->MonotonicNanos();
     absl::Status status = store_->Write(writes);
-    metrics_.write_latency->Observe(
-        static_cast<double>(clock_->MonotonicNanos() - start) / 1e9);
+    metrics_.write_latency->Observe(static_cast<double>(clock_->MonotonicNanos() - start) / 1e9);
     if (!status.ok()) {
       // Acknowledged spans are never dropped: keep them and retry on the next tick. The buffer
       // grows meanwhile and backpressure reaches the clients.
@@ -275,8 +274,7 @@ Pipeline::Pipeline(const PipelineOptions& options, Clock* clock, MetricsRegistry
 absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& options,
                                                            storage::TraceStore* store,
                                                            SamplerFactory sampler_factory,
-                                                           Clock* clock,
-                                                           MetricsRegistry* metrics) {
+                                                           Clock* clock, MetricsRegistry* metrics) {
   if (store == nullptr || clock == nullptr || metrics == nullptr) {
     return absl::InvalidArgumentError("pipeline: store, clock and metrics are required");
   }
@@ -315,22 +313,20 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
       metrics->GetGauge("tailtrace_sampler_traces_buffered", "Undecided traces held."),
       metrics->GetGauge("tailtrace_sampler_buffered_bytes", "Bytes of undecided spans held."),
       metrics->GetHistogram("tailtrace_store_write_duration_seconds",
-                            "Latency of one store write batch.",
-                            MetricsRegistry::LatencyBuckets()),
+                            "Latency of one store write batch.", MetricsRegistry::LatencyBuckets()),
   };
   ShardOptions shard_options;
   shard_options.decision_wait_ns = options.decision_wait_ns;
-  shard_options.decision_wait_after_root_received_ns =
-      options.decision_wait_after_root_received_ns;
+  shard_options.decision_wait_after_root_received_ns = options.decision_wait_after_root_received_ns;
   shard_options.max_buffer_bytes = std::max<uint64_t>(1, options.max_buffer_bytes / n);
   shard_options.max_traces = std::max<uint64_t>(1, options.num_traces / n);
   shard_options.maximum_trace_size_bytes = options.maximum_trace_size_bytes;
   shard_options.sampled_cache_size = options.sampled_cache_size / n;
   shard_options.non_sampled_cache_size = options.non_sampled_cache_size / n;
-  shard_options.decision_latency = metrics->GetHistogram(
-      "tailtrace_sampler_decision_latency_seconds",
-      "Time from a trace's first span to its sampling decision.",
-      {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60});
+  shard_options.decision_latency =
+      metrics->GetHistogram("tailtrace_sampler_decision_latency_seconds",
+                            "Time from a trace's first span to its sampling decision.",
+                            {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60});
 
   std::unique_ptr<Pipeline> pipeline(new Pipeline(options, clock, metrics));
   pipeline->options_.num_shards = n;
@@ -399,8 +395,8 @@ absl::Status Pipeline::Consume(ExportTraceServiceRequest&& request) {
     int64_t spans = 0;
     for (const auto& part : parts) spans += CountSpans(part);
     refused_spans_->Increment(spans);
-    return absl::UnavailableError(absl::StrCat(
-        "pipeline full: sampler shard ", reserved, " is at its queue byte limit; retry later"));
+    return absl::UnavailableError(absl::StrCat("pipeline full: sampler shard ", reserved,
+                                               " is at its queue byte limit; retry later"));
   }
   const int64_t now = clock_->MonotonicNanos();
   for (size_t i = 0; i < n; ++i) {

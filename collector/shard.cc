@@ -170,8 +170,7 @@ void ShardCore::DecideNow(const TraceId& id, int64_t now_ns, std::vector<Decided
 void ShardCore::Decide(TraceBuffer&& trace, int64_t now_ns, std::vector<DecidedTrace>* out) {
   buffered_bytes_ -= std::min(buffered_bytes_, trace.bytes);
   if (options_.decision_latency != nullptr) {
-    options_.decision_latency->Observe(static_cast<double>(now_ns - trace.first_arrival_ns) /
-                                       1e9);
+    options_.decision_latency->Observe(static_cast<double>(now_ns - trace.first_arrival_ns) / 1e9);
   }
   SamplingDecision decision = sampler_->Decide(trace, now_ns);
   if (!decision.keep) {

@@ -16,8 +16,8 @@
 #include "absl/container/node_hash_map.h"
 #include "collector/decision_cache.h"
 #include "collector/sampler.h"
-#include "common/metrics.h"
 #include "collector/trace_buffer.h"
+#include "common/metrics.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace tailtrace::collector {

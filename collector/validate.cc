@@ -47,8 +47,7 @@ ValidationResult ValidateAndStrip(
         ++result.rejected_spans;
         if (reported < kMaxReportedProblems) {
           absl::StrAppend(&result.error_message, result.error_message.empty() ? "" : "; ",
-                          "resource_spans[", r, "].scope_spans[", s, "].spans[", i,
-                          "]: ", problem);
+                          "resource_spans[", r, "].scope_spans[", s, "].spans[", i, "]: ", problem);
           ++reported;
         }
       }

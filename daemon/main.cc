@@ -138,8 +138,9 @@ int Run(const config::DaemonConfig& cfg) {
     return 1;
   }
   storage::TraceStore* store_ptr = store->get();
-  metrics.SetCallbackGauge("tailtrace_store_disk_bytes", "Bytes of the store on disk.", {},
-                           [store_ptr] { return static_cast<double>(store_ptr->Stats().disk_bytes); });
+  metrics.SetCallbackGauge(
+      "tailtrace_store_disk_bytes", "Bytes of the store on disk.", {},
+      [store_ptr] { return static_cast<double>(store_ptr->Stats().disk_bytes); });
 
   absl::StatusOr<collector::SamplerFactory> sampler_factory =
       collector::MakePolicySamplerFactory(cfg.policies, cfg.sample_on_first_match, &metrics);
@@ -172,10 +173,10 @@ int Run(const config::DaemonConfig& cfg) {
   admin_options.num_threads = 1;
   admin_options.max_body_bytes = 64 << 10;
   admin_options.name = "admin";
-  auto admin_server = http::HttpServer::Create(
-      admin_options, MakeAdminHandler(&metrics, [&ready]() -> std::string {
-        return ready.load() ? "" : "starting or shutting down";
-      }));
+  auto admin_server =
+      http::HttpServer::Create(admin_options, MakeAdminHandler(&metrics, [&ready]() -> std::string {
+                                 return ready.load() ? "" : "starting or shutting down";
+                               }));
   if (!admin_server.ok()) {
     spdlog::critical("admin.endpoint: {}", std::string(admin_server.status().message()));
     return 1;
@@ -210,8 +211,9 @@ int Run(const config::DaemonConfig& cfg) {
   spdlog::info("tailtraced {} started; store at {}", TAILTRACE_VERSION, cfg.storage.path);
   spdlog::info("send OTLP to grpc://{} (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) or http://{}/v1/traces",
                Reachable(grpc_at), Reachable(http_at));
-  spdlog::info("query API (Jaeger /api, OTLP JSON /api/v3) at http://{}; metrics at http://{}/metrics",
-               Reachable(query_at), Reachable(admin_at));
+  spdlog::info(
+      "query API (Jaeger /api, OTLP JSON /api/v3) at http://{}; metrics at http://{}/metrics",
+      Reachable(query_at), Reachable(admin_at));
   // One machine-readable line for scripts and tests.
   std::printf("tailtraced ready grpc=%s http=%s query=%s admin=%s\n", grpc_at.c_str(),
               http_at.c_str(), query_at.c_str(), admin_at.c_str());

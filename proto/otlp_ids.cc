@@ -58,7 +58,8 @@ absl::StatusOr<std::string> HexDecode(std::string_view hex, size_t expected_byte
     const int hi = HexNibble(hex[2 * i]);
     const int lo = HexNibble(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid hex digit in \"", std::string(hex), "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid hex digit in \"", std::string(hex), "\""));
     }
     out[i] = static_cast<char>((hi << 4) | lo);
   }

@@ -40,8 +40,7 @@ TEST(AdminHandlerTest, MetricsRendersRegistry) {
   http::Response r = handler(Get("/metrics"));
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.content_type.find("version=0.0.4"), std::string::npos);
-  EXPECT_NE(r.body.find("otelcol_receiver_accepted_spans{transport=\"grpc\"} 7"),
-            std::string::npos)
+  EXPECT_NE(r.body.find("otelcol_receiver_accepted_spans{transport=\"grpc\"} 7"), std::string::npos)
       << r.body;
 }
 
