@@ -11,20 +11,28 @@
 #include "proto/otlp_ids.h"
 #include "proto/otlp_json.h"
 #include "query/jaeger_json.h"
+#include "query/search_params.h"
 #include "spdlog/spdlog.h"
 
 // Routes (GET only; another method on a known path is 405):
 //   Jaeger API, envelope {"data","total","limit","offset","errors"}:
+//     /api/traces?service=&tags=&...     trace search (search_params.h): full traces, newest first
+//     /api/traces?traceID=..&traceID=..  these traces; missing ones are listed in "errors"
 //     /api/traces/{traceID}              one trace (jaeger_json.h)
 //     /api/services                      service names
 //     /api/services/{service}/operations operation names, deduplicated and sorted
 //     /api/operations?service=&spanKind= [{"name","spanKind"}]
+//     /api/dependencies?endTs=&lookback= [{"parent","child","callCount"}]
 //   OTLP-JSON API (jaeger api_v3 HTTP gateway), errors as {"error":{"grpcCode","httpCode",
 //   "message","httpStatus"}}:
+//     /api/v3/traces?query.service_name=&...  {"result":{"resourceSpans":[...]}}, every resource
+//                                        span of the found traces, newest trace first
+//     /api/v3/trace-summaries?(same)     {"summaries":[...]}: summaries only, no span is loaded
 //     /api/v3/traces/{traceID}           {"result":{"resourceSpans":[...]}}
 //     /api/v3/services                   {"services":[...]}
 //     /api/v3/operations?service=&span_kind=  {"operations":[{"name","spanKind"}]}
-// Trace search (/api/traces, /api/v3/traces without an ID) answers 501 until it is implemented.
+// A bad parameter is a 400 naming it; a search that matches nothing (e.g. an unknown service) is
+// an empty result, not an error.
 
 namespace tailtrace::query {
 namespace {
@@ -161,7 +169,9 @@ void BeginJaegerOk(JsonWriter& w) {
   w.Key("data");
 }
 
-http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, size_t total) {
+// Ends the envelope; `missing` trace IDs are listed in "errors" (null when there is none).
+http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, size_t total,
+                           const std::vector<TraceId>& missing = {}) {
   w.Key("total");
   w.Uint64(total);
   w.Key("limit");
@@ -169,27 +179,67 @@ http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, si
   w.Key("offset");
   w.Int(0);
   w.Key("errors");
-  w.Null();
+  if (missing.empty()) {
+    w.Null();
+  } else {
+    w.StartArray();
+    for (const TraceId& id : missing) {
+      w.StartObject();
+      w.Key("code");
+      w.Int(404);
+      w.Key("msg");
+      w.String("trace not found");
+      w.Key("traceID");
+      WriteString(w, id.Hex());
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   return JsonResponse(200, buf);
 }
 
-// 1..32 hex digits, case-insensitive; shorter IDs are left-padded with zeros as Jaeger does.
-absl::StatusOr<TraceId> ParseTraceId(std::string_view hex, std::string_view param_name) {
-  const bool all_hex = std::all_of(hex.begin(), hex.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  });
-  if (hex.empty() || hex.size() > 2 * kTraceIdBytes || !all_hex) {
-    return absl::InvalidArgumentError(absl::StrCat("malformed parameter ", std::string(param_name),
-                                                   ": \"", std::string(hex),
-                                                   "\" is not a trace ID of 1 to 32 hex digits"));
+// A failed search: 400 for a query the store refuses, the StoreError mapping otherwise.
+http::Response SearchError(Api api, const absl::Status& status) {
+  if (absl::IsInvalidArgument(status)) return Error(api, 400, MessageOf(status));
+  return StoreError(api, "searching traces", status);
+}
+
+void WriteSummary(JsonWriter& w, const storage::TraceSummary& s) {
+  w.StartObject();
+  w.Key("traceId");
+  WriteString(w, s.trace_id.Hex());
+  w.Key("rootServiceName");
+  WriteString(w, s.root_service);
+  w.Key("rootOperationName");
+  WriteString(w, s.root_operation);
+  // Nanosecond strings, as OTLP JSON writes 64-bit integers.
+  w.Key("minStartTimeUnixNano");
+  WriteString(w, std::to_string(s.start_ns));
+  w.Key("maxEndTimeUnixNano");
+  WriteString(w, std::to_string(s.start_ns + s.duration_ns));
+  w.Key("durationNano");
+  WriteString(w, std::to_string(s.duration_ns));
+  w.Key("spanCount");
+  w.Uint(s.span_count);
+  w.Key("errorSpanCount");
+  w.Uint(s.error_count);
+  w.Key("orphanSpanCount");
+  w.Uint(s.orphan_span_count);
+  w.Key("services");
+  w.StartArray();
+  for (const storage::ServiceSummary& svc : s.services) {
+    w.StartObject();
+    w.Key("name");
+    WriteString(w, svc.name);
+    w.Key("spanCount");
+    w.Uint(svc.span_count);
+    w.Key("errorSpanCount");
+    w.Uint(svc.error_count);
+    w.EndObject();
   }
-  absl::StatusOr<std::string> bytes = HexDecode(hex, kTraceIdBytes, /*allow_short=*/true);
-  if (!bytes.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("malformed parameter ", std::string(param_name),
-                                                   ": ", bytes.status().message()));
-  }
-  return TraceId::FromBytes(*bytes);
+  w.EndArray();
+  w.EndObject();
 }
 
 struct OperationsQuery {
@@ -223,7 +273,7 @@ absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& reques
 
 class Router {
  public:
-  explicit Router(storage::TraceStore* store) : store_(store) {}
+  Router(storage::TraceStore* store, Clock* clock) : store_(store), clock_(clock) {}
 
   http::Response Route(const http::Request& request) const {
     std::string_view path = request.path;
@@ -242,9 +292,8 @@ class Router {
       const std::string_view rest = path.substr(std::min(path.size(), kV3Prefix.size()));
       if (rest == "services") return get ? V3Services() : method_not_allowed();
       if (rest == "operations") return get ? V3Operations(request) : method_not_allowed();
-      if (rest == "traces") {
-        return get ? V3Error(501, "trace search is not implemented yet") : method_not_allowed();
-      }
+      if (rest == "traces") return get ? V3Search(request) : method_not_allowed();
+      if (rest == "trace-summaries") return get ? V3Summaries(request) : method_not_allowed();
       if (std::optional<std::string_view> id = Segment(rest, "traces/")) {
         return get ? V3Trace(*id) : method_not_allowed();
       }
@@ -255,9 +304,8 @@ class Router {
       const std::string_view rest = path.substr(kJaegerPrefix.size());
       if (rest == "services") return get ? JaegerServices() : method_not_allowed();
       if (rest == "operations") return get ? JaegerOperations(request) : method_not_allowed();
-      if (rest == "traces") {
-        return get ? JaegerError(501, "trace search is not implemented yet") : method_not_allowed();
-      }
+      if (rest == "traces") return get ? JaegerSearch(request) : method_not_allowed();
+      if (rest == "dependencies") return get ? JaegerDependencies(request) : method_not_allowed();
       if (std::optional<std::string_view> id = Segment(rest, "traces/")) {
         return get ? JaegerTrace(*id) : method_not_allowed();
       }
@@ -290,7 +338,7 @@ class Router {
   }
 
   http::Response JaegerTrace(std::string_view id_hex) const {
-    absl::StatusOr<TraceId> id = ParseTraceId(id_hex, "traceID");
+    absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "traceID");
     if (!id.ok()) return JaegerError(400, MessageOf(id.status()));
     absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(*id);
     if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
@@ -359,7 +407,7 @@ class Router {
   }
 
   http::Response V3Trace(std::string_view id_hex) const {
-    absl::StatusOr<TraceId> id = ParseTraceId(id_hex, "trace_id");
+    absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "trace_id");
     if (!id.ok()) return V3Error(400, MessageOf(id.status()));
     absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(*id);
     if (!trace.ok()) return StoreError(Api::kV3, "reading a trace", trace.status());
@@ -403,7 +451,128 @@ class Router {
     return JsonResponse(200, buf);
   }
 
+  // The traces of `summaries` that are still stored (retention may remove one in between).
+  absl::StatusOr<std::vector<storage::StoredTrace>> LoadTraces(
+      const std::vector<storage::TraceSummary>& summaries) const {
+    std::vector<storage::StoredTrace> traces;
+    traces.reserve(summaries.size());
+    for (const storage::TraceSummary& s : summaries) {
+      absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(s.trace_id);
+      if (!trace.ok()) return trace.status();
+      if (trace->has_value()) traces.push_back(std::move(**trace));
+    }
+    return traces;
+  }
+
+  http::Response JaegerSearch(const http::Request& request) const {
+    absl::StatusOr<query::JaegerSearch> search = ParseJaegerSearch(request, clock_->UnixNanos());
+    if (!search.ok()) return JaegerError(400, MessageOf(search.status()));
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    if (!search->trace_ids.empty()) {
+      std::vector<TraceId> missing;
+      size_t found = 0;
+      BeginJaegerOk(w);
+      w.StartArray();
+      for (const TraceId& id : search->trace_ids) {
+        absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(id);
+        if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
+        if (!trace->has_value()) {
+          missing.push_back(id);
+          continue;
+        }
+        WriteJaegerTrace(**trace, w);
+        ++found;
+      }
+      w.EndArray();
+      return EndJaegerOk(w, buf, found, missing);
+    }
+    absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
+        store_->FindTraces(search->query);
+    if (!summaries.ok()) return SearchError(Api::kJaeger, summaries.status());
+    absl::StatusOr<std::vector<storage::StoredTrace>> traces = LoadTraces(*summaries);
+    if (!traces.ok()) return StoreError(Api::kJaeger, "reading traces", traces.status());
+    BeginJaegerOk(w);
+    w.StartArray();
+    for (const storage::StoredTrace& t : *traces) WriteJaegerTrace(t, w);
+    w.EndArray();
+    return EndJaegerOk(w, buf, traces->size());
+  }
+
+  http::Response JaegerDependencies(const http::Request& request) const {
+    absl::StatusOr<DependenciesQuery> query = ParseDependenciesQuery(request, clock_->UnixNanos());
+    if (!query.ok()) return JaegerError(400, MessageOf(query.status()));
+    absl::StatusOr<std::vector<storage::DependencyLink>> links =
+        store_->GetDependencies(query->end_ns, query->lookback_ns);
+    if (!links.ok()) {
+      if (absl::IsInvalidArgument(links.status())) {
+        return JaegerError(400, MessageOf(links.status()));
+      }
+      return StoreError(Api::kJaeger, "computing dependencies", links.status());
+    }
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    BeginJaegerOk(w);
+    w.StartArray();
+    size_t total = 0;
+    for (const storage::DependencyLink& link : *links) {
+      if (!query->service.empty() && link.parent != query->service &&
+          link.child != query->service) {
+        continue;
+      }
+      w.StartObject();
+      w.Key("parent");
+      WriteString(w, link.parent);
+      w.Key("child");
+      WriteString(w, link.child);
+      w.Key("callCount");
+      w.Uint64(link.call_count);
+      w.EndObject();
+      ++total;
+    }
+    w.EndArray();
+    return EndJaegerOk(w, buf, total);
+  }
+
+  http::Response V3Search(const http::Request& request) const {
+    absl::StatusOr<storage::TraceQuery> query = ParseV3Search(request, clock_->UnixNanos());
+    if (!query.ok()) return V3Error(400, MessageOf(query.status()));
+    absl::StatusOr<std::vector<storage::TraceSummary>> summaries = store_->FindTraces(*query);
+    if (!summaries.ok()) return SearchError(Api::kV3, summaries.status());
+    absl::StatusOr<std::vector<storage::StoredTrace>> traces = LoadTraces(*summaries);
+    if (!traces.ok()) return StoreError(Api::kV3, "reading traces", traces.status());
+    opentelemetry::proto::trace::v1::TracesData all;
+    for (storage::StoredTrace& t : *traces) {
+      for (auto& rs : *t.data.mutable_resource_spans()) {
+        all.mutable_resource_spans()->Add(std::move(rs));
+      }
+    }
+    http::Response response;
+    response.content_type = "application/json";
+    const std::string data = otlp_json::TracesDataToJson(all);
+    response.body.reserve(data.size() + 12);
+    response.body.append("{\"result\":").append(data).append("}");
+    return response;
+  }
+
+  http::Response V3Summaries(const http::Request& request) const {
+    absl::StatusOr<storage::TraceQuery> query = ParseV3Search(request, clock_->UnixNanos());
+    if (!query.ok()) return V3Error(400, MessageOf(query.status()));
+    absl::StatusOr<std::vector<storage::TraceSummary>> summaries = store_->FindTraces(*query);
+    if (!summaries.ok()) return SearchError(Api::kV3, summaries.status());
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("summaries");
+    w.StartArray();
+    for (const storage::TraceSummary& s : *summaries) WriteSummary(w, s);
+    w.EndArray();
+    w.EndObject();
+    return JsonResponse(200, buf);
+  }
+
   storage::TraceStore* store_;
+  Clock* clock_;
 };
 
 }  // namespace
@@ -412,7 +581,7 @@ http::Response QueryService::Handle(const http::Request& request) const {
   // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
   // turned into an answer instead of taking the server thread down.
   try {
-    return Router(store_).Route(request);
+    return Router(store_, clock_).Route(request);
   } catch (const std::exception& e) {
     spdlog::error("query: {} {} failed: {}", request.method, request.path, e.what());
     return JaegerError(500, absl::StrCat("internal error: ", e.what()));

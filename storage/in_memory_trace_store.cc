@@ -1,20 +1,72 @@
 #include "storage/in_memory_trace_store.h"
 
-namespace tailtrace::storage {
+#include <algorithm>
+#include <limits>
 
-std::string ServiceNameOf(const opentelemetry::proto::trace::v1::ResourceSpans& rs) {
-  for (const auto& kv : rs.resource().attributes()) {
-    if (kv.key() == "service.name" && kv.value().has_string_value()) {
-      return kv.value().string_value();
+#include "absl/strings/str_cat.h"
+
+namespace tailtrace::storage {
+namespace {
+
+using opentelemetry::proto::trace::v1::TracesData;
+
+bool InRange(int64_t v, const std::optional<int64_t>& min, const std::optional<int64_t>& max) {
+  return (!min || v >= *min) && (!max || v <= *max);
+}
+
+// Whether the trace matches every condition of `query` except the time range (trace_store.h).
+bool Matches(const TracesData& data, const TraceQuery& query, const IndexOptions& options) {
+  bool service_seen = false;
+  bool operation_seen = query.operation.empty();
+  const bool want_duration = query.duration_min_ns || query.duration_max_ns;
+  bool duration_seen = !want_duration;
+  std::vector<bool> tag_seen(query.attributes.size(), false);
+  for (const auto& rs : data.resource_spans()) {
+    const std::string service = ServiceNameOf(rs);
+    if (!query.service.empty() && service != query.service) continue;
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& span : ss.spans()) {
+        service_seen = true;
+        const bool operation_match = query.operation.empty() || span.name() == query.operation;
+        if (operation_match) operation_seen = true;
+        if (want_duration && operation_match &&
+            InRange(SpanDurationNs(span), query.duration_min_ns, query.duration_max_ns)) {
+          duration_seen = true;
+        }
+        if (query.attributes.empty()) continue;
+        ForEachSpanTag(rs, ss, span, [&](std::string_view key, std::string_view value) {
+          if (!IsIndexedTag(key, value, options)) return;
+          for (size_t i = 0; i < query.attributes.size(); ++i) {
+            if (query.attributes[i].first == key && query.attributes[i].second == value) {
+              tag_seen[i] = true;
+            }
+          }
+        });
+      }
     }
   }
-  return "unknown_service";
+  return service_seen && operation_seen && duration_seen &&
+         std::all_of(tag_seen.begin(), tag_seen.end(), [](bool b) { return b; });
 }
+
+}  // namespace
 
 absl::Status InMemoryTraceStore::Write(std::span<const TraceWrite> traces) {
   std::lock_guard lock(mu_);
   if (!write_failure_.ok()) return write_failure_;
+  for (size_t i = 0; i < traces.size(); ++i) {
+    if (traces[i].spans == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("TraceWrite[", i, "] for trace ",
+                                                     traces[i].trace_id.Hex(), ": spans is null"));
+    }
+  }
   for (const TraceWrite& w : traces) {
+    size_t spans = 0;
+    for (const auto& rs : w.spans->resource_spans()) {
+      for (const auto& ss : rs.scope_spans()) spans += ss.spans_size();
+    }
+    // As in RocksTraceStore: a write without spans stores nothing.
+    if (spans == 0) continue;
     StoredTrace& t = traces_[w.trace_id];
     t.trace_id = w.trace_id;
     if (!w.sampling_policy.empty() || t.sampling_policy.empty()) {
@@ -58,6 +110,61 @@ absl::StatusOr<std::vector<Operation>> InMemoryTraceStore::GetOperations(const s
   if (it == operations_.end()) return out;
   for (const Operation& op : it->second) {
     if (span_kind < 0 || op.span_kind == span_kind) out.push_back(op);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<TraceSummary>> InMemoryTraceStore::FindTraces(const TraceQuery& query) {
+  if (absl::Status valid = ValidateTraceQuery(query, index_options_); !valid.ok()) return valid;
+  std::lock_guard lock(mu_);
+  std::vector<TraceSummary> found;
+  for (const auto& [id, trace] : traces_) {
+    int64_t start = std::numeric_limits<int64_t>::max();
+    for (const auto& rs : trace.data.resource_spans()) {
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& span : ss.spans()) start = std::min(start, SpanStartNs(span));
+      }
+    }
+    if (!InRange(start, query.start_time_min_ns, query.start_time_max_ns)) continue;
+    if (!Matches(trace.data, query, index_options_)) continue;
+    const TracesData* data = &trace.data;
+    found.push_back(ComputeSummary(id, TraceChunks(&data, 1)));
+  }
+  std::sort(found.begin(), found.end(), [](const TraceSummary& a, const TraceSummary& b) {
+    if (a.start_ns != b.start_ns) return a.start_ns > b.start_ns;
+    return a.trace_id > b.trace_id;
+  });
+  if (found.size() > static_cast<size_t>(query.limit)) found.resize(query.limit);
+  return found;
+}
+
+absl::StatusOr<std::vector<DependencyLink>> InMemoryTraceStore::GetDependencies(
+    int64_t end_ns, int64_t lookback_ns) {
+  if (lookback_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lookback must not be negative, got ", lookback_ns, " ns"));
+  }
+  const int64_t begin_ns = end_ns < std::numeric_limits<int64_t>::min() + lookback_ns
+                               ? std::numeric_limits<int64_t>::min()
+                               : end_ns - lookback_ns;
+  const int64_t first_slot = DependencySlot(begin_ns);
+  const int64_t last_slot = DependencySlot(end_ns);
+  std::map<std::pair<std::string, std::string>, int64_t> sums;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, trace] : traces_) {
+      const TracesData* data = &trace.data;
+      for (const auto& [key, count] : ComputeDependencyCalls(TraceChunks(&data, 1))) {
+        if (key.slot >= first_slot && key.slot <= last_slot) {
+          sums[{key.parent, key.child}] += count;
+        }
+      }
+    }
+  }
+  std::vector<DependencyLink> out;
+  for (const auto& [edge, count] : sums) {
+    if (count > 0)
+      out.push_back(DependencyLink{edge.first, edge.second, static_cast<uint64_t>(count)});
   }
   return out;
 }

@@ -1,24 +1,37 @@
 #pragma once
 
 // A TraceStore in a map, for unit tests of code above the storage seam. Not for production: it
-// holds everything in memory and forgets it at exit.
+// holds everything in memory, forgets it at exit and never expires anything.
+//
+// Its FindTraces and GetDependencies evaluate the definitions of trace_store.h directly over every
+// stored trace (a brute-force scan): they are the reference that RocksTraceStore's indexes are
+// tested against.
 
 #include <map>
 #include <mutex>
 #include <set>
 
 #include "absl/base/thread_annotations.h"
+#include "storage/options.h"
+#include "storage/trace_analysis.h"
 #include "storage/trace_store.h"
 
 namespace tailtrace::storage {
 
 class InMemoryTraceStore final : public TraceStore {
  public:
+  // `index_options` decides which tags are searchable, as in RocksTraceStore.
+  explicit InMemoryTraceStore(IndexOptions index_options = {})
+      : index_options_(std::move(index_options)) {}
+
   absl::Status Write(std::span<const TraceWrite> traces) override;
   absl::StatusOr<std::optional<StoredTrace>> GetTrace(const TraceId& id) override;
   absl::StatusOr<std::vector<std::string>> GetServices() override;
   absl::StatusOr<std::vector<Operation>> GetOperations(const std::string& service,
                                                        int span_kind) override;
+  absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override;
+  absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
+                                                              int64_t lookback_ns) override;
   absl::Status Flush() override { return absl::OkStatus(); }
   StoreStats Stats() const override;
 
@@ -26,14 +39,12 @@ class InMemoryTraceStore final : public TraceStore {
   void FailWritesForTest(absl::Status status);
 
  private:
+  const IndexOptions index_options_;
   mutable std::mutex mu_;
   std::map<TraceId, StoredTrace> traces_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<Operation>> operations_ ABSL_GUARDED_BY(mu_);
   StoreStats stats_ ABSL_GUARDED_BY(mu_);
   absl::Status write_failure_ ABSL_GUARDED_BY(mu_);
 };
-
-// The service.name resource attribute, or "unknown_service" (the SDKs' default) when absent.
-std::string ServiceNameOf(const opentelemetry::proto::trace::v1::ResourceSpans& rs);
 
 }  // namespace tailtrace::storage

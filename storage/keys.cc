@@ -1,6 +1,33 @@
 #include "storage/keys.h"
 
+#include <charconv>
+
+#include "absl/strings/str_cat.h"
+
 namespace tailtrace::storage {
+namespace {
+
+constexpr std::string_view kBucketPrefix = "bucket-";
+constexpr uint8_t kSummaryVersion = 1;
+
+uint8_t KindByte(int span_kind) {
+  return (span_kind < 0 || span_kind > 255) ? 0 : static_cast<uint8_t>(span_kind);
+}
+
+std::string IndexStream(char type) {
+  std::string s;
+  s.push_back(kIndexTag);
+  s.push_back(type);
+  return s;
+}
+
+bool ParseInt64(std::string_view s, int64_t* out) {
+  if (s.empty()) return false;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+}  // namespace
 
 void PutFixed64BE(std::string* dst, uint64_t v) {
   char buf[8];
@@ -17,13 +44,7 @@ uint64_t DecodeFixed64BE(std::string_view src) {
   return v;
 }
 
-void PutVarint32(std::string* dst, uint32_t v) {
-  while (v >= 0x80) {
-    dst->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  dst->push_back(static_cast<char>(v));
-}
+void PutVarint32(std::string* dst, uint32_t v) { PutVarint64(dst, v); }
 
 bool GetVarint32(std::string_view* src, uint32_t* v) {
   uint32_t result = 0;
@@ -42,6 +63,44 @@ bool GetVarint32(std::string_view* src, uint32_t* v) {
   return false;
 }
 
+void PutVarint64(std::string* dst, uint64_t v) {
+  while (v >= 0x80) {
+    dst->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  dst->push_back(static_cast<char>(v));
+}
+
+bool GetVarint64(std::string_view* src, uint64_t* v) {
+  uint64_t result = 0;
+  for (size_t i = 0; i < 10; ++i) {
+    if (i >= src->size()) return false;
+    const uint8_t byte = static_cast<uint8_t>((*src)[i]);
+    // The tenth byte may only carry the top bit of a 64-bit value.
+    if (i == 9 && byte > 0x01) return false;
+    result |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      src->remove_prefix(i + 1);
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+void PutLengthPrefixed(std::string* dst, std::string_view s) {
+  PutVarint32(dst, static_cast<uint32_t>(s.size()));
+  dst->append(s);
+}
+
+bool GetLengthPrefixed(std::string_view* src, std::string_view* s) {
+  uint32_t len = 0;
+  if (!GetVarint32(src, &len) || src->size() < len) return false;
+  *s = src->substr(0, len);
+  src->remove_prefix(len);
+  return true;
+}
+
 std::string PrefixSuccessor(std::string_view prefix) {
   std::string out(prefix);
   while (!out.empty()) {
@@ -54,23 +113,116 @@ std::string PrefixSuccessor(std::string_view prefix) {
   return out;
 }
 
-std::string SpanKey(const TraceId& trace_id, uint64_t chunk_seq) {
+// ---- Buckets ----
+
+std::string BucketColumnFamilyName(int64_t start_ns, int64_t end_ns) {
+  return absl::StrCat(std::string(kBucketPrefix), start_ns, "-", end_ns);
+}
+
+std::optional<BucketRange> ParseBucketColumnFamilyName(std::string_view name) {
+  if (!name.starts_with(kBucketPrefix)) return std::nullopt;
+  name.remove_prefix(kBucketPrefix.size());
+  // The start is never negative, so the first '-' separates start and end.
+  const size_t dash = name.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  BucketRange range;
+  if (!ParseInt64(name.substr(0, dash), &range.start_ns) ||
+      !ParseInt64(name.substr(dash + 1), &range.end_ns) || range.start_ns < 0 ||
+      range.start_ns >= range.end_ns) {
+    return std::nullopt;
+  }
+  return range;
+}
+
+// ---- Spans and summaries ----
+
+std::string SpanKeyPrefix(const TraceId& trace_id) {
   std::string key;
   key.reserve(kSpanKeyBytes);
+  key.push_back(kSpanTag);
   key.append(trace_id.view());
+  return key;
+}
+
+std::string SpanKey(const TraceId& trace_id, uint64_t chunk_seq) {
+  std::string key = SpanKeyPrefix(trace_id);
   PutFixed64BE(&key, chunk_seq);
   return key;
 }
 
-std::string_view SpanKeyPrefix(const TraceId& trace_id) { return trace_id.view(); }
-
 std::optional<SpanKeyParts> DecodeSpanKey(std::string_view key) {
-  if (key.size() != kSpanKeyBytes) return std::nullopt;
+  if (key.size() != kSpanKeyBytes || key[0] != kSpanTag) return std::nullopt;
   SpanKeyParts parts;
-  parts.trace_id = TraceId::FromBytes(key.substr(0, kTraceIdBytes));
-  parts.chunk_seq = DecodeFixed64BE(key.substr(kTraceIdBytes));
+  parts.trace_id = TraceId::FromBytes(key.substr(1, kTraceIdBytes));
+  parts.chunk_seq = DecodeFixed64BE(key.substr(kTracePrefixBytes));
   return parts;
 }
+
+std::string SummaryKey(const TraceId& trace_id) {
+  std::string key;
+  key.reserve(kTracePrefixBytes);
+  key.push_back(kSummaryTag);
+  key.append(trace_id.view());
+  return key;
+}
+
+std::string EncodeSummary(const TraceSummary& s) {
+  std::string out;
+  out.push_back(static_cast<char>(kSummaryVersion));
+  PutVarint64(&out, static_cast<uint64_t>(s.start_ns));
+  PutVarint64(&out, static_cast<uint64_t>(s.duration_ns));
+  PutVarint32(&out, s.span_count);
+  PutVarint32(&out, s.error_count);
+  PutVarint32(&out, s.orphan_span_count);
+  PutLengthPrefixed(&out, s.root_service);
+  PutLengthPrefixed(&out, s.root_operation);
+  PutVarint32(&out, static_cast<uint32_t>(s.services.size()));
+  for (const ServiceSummary& svc : s.services) {
+    PutLengthPrefixed(&out, svc.name);
+    PutVarint32(&out, svc.span_count);
+    PutVarint32(&out, svc.error_count);
+  }
+  return out;
+}
+
+std::optional<TraceSummary> DecodeSummary(const TraceId& trace_id, std::string_view in) {
+  if (in.empty() || static_cast<uint8_t>(in[0]) != kSummaryVersion) return std::nullopt;
+  in.remove_prefix(1);
+  TraceSummary s;
+  s.trace_id = trace_id;
+  uint64_t start = 0;
+  uint64_t duration = 0;
+  std::string_view root_service;
+  std::string_view root_operation;
+  uint32_t n = 0;
+  if (!GetVarint64(&in, &start) || !GetVarint64(&in, &duration) ||
+      !GetVarint32(&in, &s.span_count) || !GetVarint32(&in, &s.error_count) ||
+      !GetVarint32(&in, &s.orphan_span_count) || !GetLengthPrefixed(&in, &root_service) ||
+      !GetLengthPrefixed(&in, &root_operation) || !GetVarint32(&in, &n)) {
+    return std::nullopt;
+  }
+  s.start_ns = static_cast<int64_t>(start);
+  s.duration_ns = static_cast<int64_t>(duration);
+  s.root_service = std::string(root_service);
+  s.root_operation = std::string(root_operation);
+  // Each service takes at least 3 bytes: a bound that keeps a corrupt count from allocating.
+  if (n > in.size()) return std::nullopt;
+  s.services.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view name;
+    ServiceSummary svc;
+    if (!GetLengthPrefixed(&in, &name) || !GetVarint32(&in, &svc.span_count) ||
+        !GetVarint32(&in, &svc.error_count)) {
+      return std::nullopt;
+    }
+    svc.name = std::string(name);
+    s.services.push_back(std::move(svc));
+  }
+  if (!in.empty()) return std::nullopt;
+  return s;
+}
+
+// ---- Names ----
 
 std::string ServiceKey(std::string_view service) {
   std::string key = ServiceKeyPrefix();
@@ -85,14 +237,6 @@ std::optional<std::string> DecodeServiceKey(std::string_view key) {
   return std::string(key.substr(1));
 }
 
-namespace {
-
-uint8_t KindByte(int span_kind) {
-  return (span_kind < 0 || span_kind > 255) ? 0 : static_cast<uint8_t>(span_kind);
-}
-
-}  // namespace
-
 std::string OperationKey(std::string_view service, int span_kind, std::string_view name) {
   std::string key = OperationKeyPrefix(service, KindByte(span_kind));
   key.append(name);
@@ -101,8 +245,7 @@ std::string OperationKey(std::string_view service, int span_kind, std::string_vi
 
 std::string OperationKeyPrefix(std::string_view service, int span_kind) {
   std::string key(1, kOperationTag);
-  PutVarint32(&key, static_cast<uint32_t>(service.size()));
-  key.append(service);
+  PutLengthPrefixed(&key, service);
   if (span_kind >= 0) key.push_back(static_cast<char>(KindByte(span_kind)));
   return key;
 }
@@ -110,15 +253,146 @@ std::string OperationKeyPrefix(std::string_view service, int span_kind) {
 std::optional<OperationKeyParts> DecodeOperationKey(std::string_view key) {
   if (key.empty() || key[0] != kOperationTag) return std::nullopt;
   key.remove_prefix(1);
-  uint32_t service_len = 0;
-  if (!GetVarint32(&key, &service_len)) return std::nullopt;
+  std::string_view service;
   // The service, then at least the kind byte.
-  if (key.size() < static_cast<size_t>(service_len) + 1) return std::nullopt;
+  if (!GetLengthPrefixed(&key, &service) || key.empty()) return std::nullopt;
   OperationKeyParts parts;
-  parts.service = std::string(key.substr(0, service_len));
-  parts.span_kind = static_cast<uint8_t>(key[service_len]);
-  parts.name = std::string(key.substr(service_len + 1));
+  parts.service = std::string(service);
+  parts.span_kind = static_cast<uint8_t>(key[0]);
+  parts.name = std::string(key.substr(1));
   return parts;
+}
+
+// ---- Index ----
+
+std::string TimeStream() { return IndexStream(kTimeIndex); }
+
+std::string ServiceStream(std::string_view service) {
+  std::string s = IndexStream(kServiceIndex);
+  PutLengthPrefixed(&s, service);
+  return s;
+}
+
+std::string OperationStream(std::string_view service, std::string_view operation) {
+  std::string s = IndexStream(kOperationIndex);
+  PutLengthPrefixed(&s, service);
+  PutLengthPrefixed(&s, operation);
+  return s;
+}
+
+std::string ServiceTagStream(std::string_view service, std::string_view key,
+                             std::string_view value) {
+  std::string s = IndexStream(kServiceTagIndex);
+  PutLengthPrefixed(&s, service);
+  PutLengthPrefixed(&s, key);
+  PutLengthPrefixed(&s, value);
+  return s;
+}
+
+std::string TagStream(std::string_view key, std::string_view value) {
+  std::string s = IndexStream(kTagIndex);
+  PutLengthPrefixed(&s, key);
+  PutLengthPrefixed(&s, value);
+  return s;
+}
+
+std::string DurationStream(const DurationTerm& term) {
+  std::string s = IndexStream(term.fine ? kFineDurationIndex : kDurationIndex);
+  s.push_back(static_cast<char>(term.scope));
+  if (term.scope != DurationScope::kAny) PutLengthPrefixed(&s, term.service);
+  if (term.scope == DurationScope::kOperation) PutLengthPrefixed(&s, term.operation);
+  s.push_back(static_cast<char>(term.duration_class));
+  return s;
+}
+
+std::string IndexPosition(int64_t start_ns, const TraceId& trace_id) {
+  std::string s;
+  s.reserve(kIndexPositionBytes);
+  PutFixed64BE(&s, start_ns < 0 ? 0 : static_cast<uint64_t>(start_ns));
+  s.append(trace_id.view());
+  return s;
+}
+
+std::string IndexKey(std::string_view stream, int64_t start_ns, const TraceId& trace_id) {
+  std::string key;
+  key.reserve(stream.size() + kIndexPositionBytes);
+  key.append(stream);
+  key.append(IndexPosition(start_ns, trace_id));
+  return key;
+}
+
+std::optional<IndexPositionParts> DecodeIndexPosition(std::string_view key) {
+  if (key.size() < kIndexPositionBytes) return std::nullopt;
+  key.remove_prefix(key.size() - kIndexPositionBytes);
+  IndexPositionParts parts;
+  parts.start_ns = static_cast<int64_t>(DecodeFixed64BE(key));
+  parts.trace_id = TraceId::FromBytes(key.substr(8));
+  return parts;
+}
+
+std::string EncodeDurations(const std::vector<int64_t>& ascending) {
+  std::string out;
+  PutVarint32(&out, static_cast<uint32_t>(ascending.size()));
+  // Deltas keep the common case (one or a few close durations) small.
+  int64_t previous = 0;
+  for (int64_t d : ascending) {
+    PutVarint64(&out, static_cast<uint64_t>(d - previous));
+    previous = d;
+  }
+  return out;
+}
+
+bool DecodeDurations(std::string_view value, std::vector<int64_t>* out) {
+  out->clear();
+  uint32_t n = 0;
+  if (!GetVarint32(&value, &n) || n > value.size()) return false;
+  out->reserve(n);
+  uint64_t previous = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint64_t delta = 0;
+    if (!GetVarint64(&value, &delta)) return false;
+    previous += delta;
+    out->push_back(static_cast<int64_t>(previous));
+  }
+  return value.empty();
+}
+
+// ---- Dependencies ----
+
+std::string DependencySlotPrefix(int64_t slot) {
+  std::string key(1, kDependencyTag);
+  PutFixed64BE(&key, slot < 0 ? 0 : static_cast<uint64_t>(slot));
+  return key;
+}
+
+std::string DependencyKeyOf(const DependencyKey& k) {
+  std::string key = DependencySlotPrefix(k.slot);
+  PutLengthPrefixed(&key, k.parent);
+  key.append(k.child);
+  return key;
+}
+
+std::optional<DependencyKey> DecodeDependencyKey(std::string_view key) {
+  if (key.size() < 9 || key[0] != kDependencyTag) return std::nullopt;
+  DependencyKey k;
+  k.slot = static_cast<int64_t>(DecodeFixed64BE(key.substr(1)));
+  key.remove_prefix(9);
+  std::string_view parent;
+  if (!GetLengthPrefixed(&key, &parent)) return std::nullopt;
+  k.parent = std::string(parent);
+  k.child = std::string(key);
+  return k;
+}
+
+std::string EncodeCount(int64_t count) {
+  std::string out;
+  PutFixed64BE(&out, static_cast<uint64_t>(count));
+  return out;
+}
+
+std::optional<int64_t> DecodeCount(std::string_view value) {
+  if (value.size() != 8) return std::nullopt;
+  return static_cast<int64_t>(DecodeFixed64BE(value));
 }
 
 }  // namespace tailtrace::storage

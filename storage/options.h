@@ -1,17 +1,53 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tailtrace::storage {
+
+// Which span and resource attributes go into the search index (see trace_store.h, "Search").
+struct IndexOptions {
+  // Attribute keys and values (as stringified for the index) longer than this many bytes are not
+  // indexed; a search on such a key or value is refused as InvalidArgument.
+  // Default: 256
+  size_t max_value_length = 256;
+  // Attribute keys that are never indexed (exact, case-sensitive match); a search on one is
+  // refused as InvalidArgument.
+  // Default: none
+  std::vector<std::string> exclude_keys;
+};
 
 struct StoreOptions {
   // Directory of the RocksDB store; created if missing.
   // Default: ./data
   std::string path = "./data";
-  // Traces older than this are removed (by whole time buckets, never by a scan).
+  // Traces are removed this long after they were first written, by whole time buckets (RocksDB
+  // column families dropped at once, never a scan): a trace disappears between `retention_ns` and
+  // `retention_ns` + one bucket width after its first write.
   // Default: 168h
   int64_t retention_ns = 168ll * 3600 * 1'000'000'000;
+  // Time buckets per retention period: bucket width = retention_ns / retention_buckets. More
+  // buckets return disk space in smaller steps but cost one more probe per trace lookup each.
+  // Default: 7 (one bucket per day with the default retention)
+  int retention_buckets = 7;
+  // When the store's SST files exceed this many bytes, whole buckets are dropped, oldest first,
+  // before their retention ends (the bucket being written is never dropped). 0 = no limit.
+  // Default: 0
+  uint64_t max_disk_bytes = 0;
+  // How often a background thread enforces retention and max_disk_bytes (with the store's clock
+  // deciding what is old). Retention is also enforced whenever a write opens a new bucket.
+  // 0 = no background thread (tests call RocksTraceStore::EnforceRetentionForTest()).
+  // Default: 60 s
+  int64_t retention_check_interval_ms = 60'000;
+  // What the search indexes hold.
+  IndexOptions index;
+  // Memory for the index state of recently written traces, so that a late chunk of such a trace
+  // is indexed from that state instead of reading the whole trace back (a trace written in n
+  // chunks then costs O(n), not O(n^2)). 0 = no cache.
+  // Default: 64 MiB
+  uint64_t trace_terms_cache_bytes = 64ull << 20;
   // RocksDB block cache for data and index blocks.
   // Default: 256 MiB
   uint64_t block_cache_bytes = 256ull << 20;

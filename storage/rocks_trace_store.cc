@@ -1,5 +1,6 @@
-// RocksTraceStore: opening, options, closing, flushing, statistics and status mapping. Writes are
-// in rocks_trace_store_write.cc, reads in rocks_trace_store_read.cc.
+// RocksTraceStore: opening, options, buckets and retention, closing, flushing, statistics and
+// status mapping. Writes are in rocks_trace_store_write.cc, trace and name reads in
+// rocks_trace_store_read.cc, searches and dependencies in rocks_trace_store_search.cc.
 
 #include "storage/rocks_trace_store.h"
 
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <system_error>
 
 #include "absl/strings/numbers.h"
@@ -17,6 +19,7 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -24,6 +27,8 @@
 #include "rocksdb/transaction_log.h"
 #include "spdlog/spdlog.h"
 #include "storage/keys.h"
+#include "storage/rocks_bucket.h"
+#include "storage/trace_terms_cache.h"
 
 namespace tailtrace::storage {
 namespace {
@@ -34,7 +39,41 @@ constexpr uint64_t kChunkSeqReserveWindow = 60ull * 1'000'000'000;
 
 // Below this RocksDB's memtables make no sense; it is far below any sane configuration.
 constexpr uint64_t kMinWriteBufferBytes = 64 << 10;
-constexpr uint64_t kMetaWriteBufferBytes = 8 << 20;
+constexpr uint64_t kDefaultWriteBufferBytes = 8 << 20;
+// Retention buckets narrower than this make no sense (one column family each).
+constexpr int64_t kMinBucketWidthNs = 1'000'000;  // 1 ms
+constexpr int kMaxRetentionBuckets = 10'000;
+
+// Sums the signed 8-byte dependency counts (EncodeCount) of the 'D' keys.
+class CountAddOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    std::optional<int64_t> base = existing ? DecodeCount(existing->ToStringView()) : 0;
+    std::optional<int64_t> add = DecodeCount(value.ToStringView());
+    if (!base || !add) return false;
+    // Wrapping addition (never reached in practice) instead of signed overflow.
+    *new_value = EncodeCount(
+        static_cast<int64_t>(static_cast<uint64_t>(*base) + static_cast<uint64_t>(*add)));
+    return true;
+  }
+  const char* Name() const override { return "tailtrace.CountAdd"; }
+};
+
+// The bloom filter prefix of a bucket: tag + trace ID of span and summary keys. Other keys are
+// outside the domain (no filter entries); Transform still answers for them because RocksDB's
+// prefix_same_as_start iteration calls it on whatever key comes next.
+class TracePrefixTransform final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "tailtrace.TracePrefix17"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return key.size() >= kTracePrefixBytes ? rocksdb::Slice(key.data(), kTracePrefixBytes) : key;
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() >= kTracePrefixBytes && (key[0] == kSpanTag || key[0] == kSummaryTag);
+  }
+};
 
 const char* CompressionName(rocksdb::CompressionType type) {
   switch (type) {
@@ -137,8 +176,11 @@ absl::Status RocksTraceStore::FromRocks(const rocksdb::Status& s, std::string_vi
   return absl::InternalError(std::move(msg));
 }
 
-RocksTraceStore::RocksTraceStore(std::string path, Clock* clock)
-    : path_(std::move(path)), clock_(clock) {}
+RocksTraceStore::RocksTraceStore(const StoreOptions& options, Clock* clock)
+    : path_(options.path),
+      options_(options),
+      bucket_width_ns_(options.retention_ns / options.retention_buckets),
+      clock_(clock) {}
 
 RocksTraceStore::~RocksTraceStore() {
   absl::Status s = Close();
@@ -153,6 +195,28 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
     return absl::InvalidArgumentError(
         absl::StrCat("storage write_buffer_bytes ", options.write_buffer_bytes,
                      " is too small (minimum ", kMinWriteBufferBytes, ")"));
+  }
+  if (options.retention_ns <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("storage.retention must be greater than 0, got ",
+                                                   options.retention_ns, " ns"));
+  }
+  if (options.retention_buckets < 1 || options.retention_buckets > kMaxRetentionBuckets) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("storage.retention_buckets must be between 1 and ", kMaxRetentionBuckets,
+                     ", got ", options.retention_buckets));
+  }
+  if (options.retention_ns / options.retention_buckets < kMinBucketWidthNs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("storage.retention / storage.retention_buckets must be at least 1ms, got ",
+                     options.retention_ns / options.retention_buckets, " ns"));
+  }
+  if (options.index.max_value_length < 1) {
+    return absl::InvalidArgumentError("storage.index.max_value_length must be at least 1");
+  }
+  if (options.retention_check_interval_ms < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("storage retention_check_interval_ms must not be negative, got ",
+                     options.retention_check_interval_ms));
   }
   const std::string& path = options.path;
 
@@ -185,34 +249,46 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  // "meta" is written rarely; without this its memtable would keep old WAL files alive until the
-  // default limit of 4x the sum of all write buffers.
+  // Old buckets get a late chunk now and then; without this their memtables would keep old WAL
+  // files alive until the default limit of 4x the sum of all write buffers.
   db_options.max_total_wal_size = 2 * options.write_buffer_bytes;
   db_options.keep_log_file_num = 5;
   db_options.max_log_file_size = 16 << 20;
   db_options.bytes_per_sync = 1 << 20;
 
-  // "spans": looked up by trace ID prefix only, so the bloom filter covers the 16-byte prefix.
-  rocksdb::ColumnFamilyOptions spans_options = BaseColumnFamilyOptions(options, compression);
-  spans_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kTraceIdBytes));
-  spans_options.memtable_prefix_bloom_size_ratio = 0.02;
-  rocksdb::BlockBasedTableOptions spans_table = BaseTableOptions(cache);
-  spans_table.whole_key_filtering = false;
-  spans_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(spans_table));
+  // Buckets: spans and summaries are looked up by tag + trace ID, so the bloom filter covers that
+  // 17-byte prefix; index and dependency keys are range-scanned (total order).
+  auto bucket_options = std::make_unique<RocksBucketOptions>();
+  rocksdb::ColumnFamilyOptions& bucket_cf = bucket_options->cf;
+  bucket_cf = BaseColumnFamilyOptions(options, compression);
+  bucket_cf.prefix_extractor = std::make_shared<TracePrefixTransform>();
+  bucket_cf.memtable_prefix_bloom_size_ratio = 0.02;
+  bucket_cf.merge_operator = std::make_shared<CountAddOperator>();
+  rocksdb::BlockBasedTableOptions bucket_table = BaseTableOptions(cache);
+  bucket_table.whole_key_filtering = false;
+  bucket_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bucket_table));
 
-  // "meta" and "default": small, read by whole key or short prefix scans.
+  // "default": a few bookkeeping keys.
   rocksdb::ColumnFamilyOptions small_options = BaseColumnFamilyOptions(options, compression);
   small_options.write_buffer_size =
-      std::min<uint64_t>(options.write_buffer_bytes, kMetaWriteBufferBytes);
+      std::min<uint64_t>(options.write_buffer_bytes, kDefaultWriteBufferBytes);
   small_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(BaseTableOptions(cache)));
 
+  std::vector<std::string> names;
+  if (!rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok()) {
+    names.clear();  // no database yet
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, small_options},
-      {kSpansColumnFamily, spans_options},
-      {kMetaColumnFamily, small_options},
-  };
+      {rocksdb::kDefaultColumnFamilyName, small_options}};
+  for (const std::string& name : names) {
+    if (name == rocksdb::kDefaultColumnFamilyName) continue;
+    // Column families of another layout are opened as they are; Init refuses their version.
+    descriptors.emplace_back(name, ParseBucketColumnFamilyName(name) ? bucket_cf : small_options);
+  }
 
-  std::unique_ptr<RocksTraceStore> store(new RocksTraceStore(path, clock));
+  std::unique_ptr<RocksTraceStore> store(new RocksTraceStore(options, clock));
+  store->bucket_options_ = std::move(bucket_options);
+  store->terms_cache_ = std::make_unique<TraceTermsCache>(options.trace_terms_cache_bytes);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &db);
@@ -226,12 +302,39 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   }
   store->db_ = db;
   store->default_cf_ = handles[0];
-  store->spans_cf_ = handles[1];
-  store->meta_cf_ = handles[2];
+  std::vector<rocksdb::ColumnFamilyHandle*> foreign;
+  {
+    std::lock_guard lock(store->buckets_mu_);
+    for (size_t i = 1; i < handles.size(); ++i) {
+      if (std::optional<BucketRange> range = ParseBucketColumnFamilyName(handles[i]->GetName())) {
+        store->buckets_.push_back(std::make_shared<RocksBucket>(db, handles[i], *range));
+      } else {
+        foreign.push_back(handles[i]);
+      }
+    }
+    std::sort(store->buckets_.begin(), store->buckets_.end(),
+              [](const BucketPtr& a, const BucketPtr& b) {
+                return a->range().start_ns < b->range().start_ns;
+              });
+  }
+  for (rocksdb::ColumnFamilyHandle* h : foreign)
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
 
   if (absl::Status init = store->Init(); !init.ok()) return init;  // ~RocksTraceStore closes
-  spdlog::info("storage: opened {} (compression {} upper levels, {} bottommost)", path,
-               CompressionName(compression.upper), CompressionName(compression.bottommost));
+  for (const BucketPtr& bucket : store->SnapshotBuckets()) {
+    if (absl::Status loaded = store->LoadBucket(*bucket); !loaded.ok()) return loaded;
+  }
+  // Data that expired while the store was closed goes now.
+  if (absl::StatusOr<int> dropped = store->EnforceRetention(); !dropped.ok()) {
+    return dropped.status();
+  }
+  if (options.retention_check_interval_ms > 0) {
+    store->retention_thread_ = std::thread([s = store.get()] { s->RetentionLoop(); });
+  }
+  spdlog::info(
+      "storage: opened {} ({} buckets of {} s; compression {} upper levels, {} bottommost)", path,
+      store->SnapshotBuckets().size(), store->bucket_width_ns_ / 1'000'000'000,
+      CompressionName(compression.upper), CompressionName(compression.bottommost));
   return store;
 }
 
@@ -249,9 +352,9 @@ absl::Status RocksTraceStore::Init() {
   } else {
     int version = 0;
     if (!absl::SimpleAtoi(value, &version) || version != kStoreFormatVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(where, " holds store format version '",
-                                                        value, "'; this build reads version ",
-                                                        kStoreFormatVersion));
+      return absl::FailedPreconditionError(absl::StrCat(
+          where, " holds store format version '", value, "'; this build reads version ",
+          kStoreFormatVersion, " (move the directory away or point storage.path elsewhere)"));
     }
   }
 
@@ -267,13 +370,52 @@ absl::Status RocksTraceStore::Init() {
   } else if (!s.IsNotFound()) {
     return FromRocks(s, absl::StrCat("reading ", kChunkSeqReservedKey, " in ", where));
   }
+  return absl::OkStatus();
+}
 
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
-  std::lock_guard lock(meta_mu_);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    known_meta_keys_.insert(it->key().ToString());
+absl::Status RocksTraceStore::LoadBucket(RocksBucket& bucket) {
+  const std::string where =
+      absl::StrCat("bucket ", bucket.handle()->GetName(), " of storage.path ", path_);
+  // The trace start range: the first and last key of the time index.
+  {
+    const std::string lower = TimeStream();
+    const std::string upper = PrefixSuccessor(lower);
+    const rocksdb::Slice lower_slice(lower);
+    const rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    for (bool last : {false, true}) {
+      if (last) {
+        it->SeekToLast();
+      } else {
+        it->SeekToFirst();
+      }
+      if (!it->Valid()) break;
+      if (std::optional<IndexPositionParts> pos = DecodeIndexPosition(it->key().ToStringView())) {
+        bucket.ExtendStartRange(pos->start_ns);
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), absl::StrCat("loading ", where));
   }
-  return FromRocks(it->status(), absl::StrCat("loading services and operations of ", where));
+  // Service and operation names.
+  for (char tag : {kServiceTag, kOperationTag}) {
+    const std::string lower(1, tag);
+    const std::string upper = PrefixSuccessor(lower);
+    const rocksdb::Slice lower_slice(lower);
+    const rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) bucket.AddName(it->key().ToString());
+    if (!it->status().ok())
+      return FromRocks(it->status(), absl::StrCat("loading names of ", where));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> RocksTraceStore::AllocateChunkSeqs(uint64_t n) {
@@ -299,6 +441,37 @@ absl::StatusOr<uint64_t> RocksTraceStore::AllocateChunkSeqs(uint64_t n) {
   return first;
 }
 
+absl::StatusOr<RocksTraceStore::BucketPtr> RocksTraceStore::BucketForNewTraces(int64_t now_ns,
+                                                                               bool* created) {
+  *created = false;
+  if (now_ns < 0) now_ns = 0;
+  std::lock_guard lock(buckets_mu_);
+  // A clock that went back keeps writing into the newest bucket.
+  if (!buckets_.empty() && now_ns < buckets_.back()->range().end_ns) return buckets_.back();
+  BucketRange range;
+  range.start_ns = now_ns / bucket_width_ns_ * bucket_width_ns_;
+  // Buckets never overlap, also when the width changed since the newest one was created.
+  if (!buckets_.empty()) range.start_ns = std::max(range.start_ns, buckets_.back()->range().end_ns);
+  range.end_ns = now_ns / bucket_width_ns_ * bucket_width_ns_;
+  range.end_ns = range.end_ns > std::numeric_limits<int64_t>::max() - bucket_width_ns_
+                     ? std::numeric_limits<int64_t>::max()
+                     : range.end_ns + bucket_width_ns_;
+  const std::string name = BucketColumnFamilyName(range.start_ns, range.end_ns);
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(bucket_options_->cf, name, &handle);
+  if (!s.ok()) {
+    return FromRocks(s, absl::StrCat("creating bucket ", name, " in storage.path ", path_));
+  }
+  buckets_.push_back(std::make_shared<RocksBucket>(db_, handle, range));
+  *created = true;
+  return buckets_.back();
+}
+
+std::vector<RocksTraceStore::BucketPtr> RocksTraceStore::SnapshotBuckets() const {
+  std::lock_guard lock(buckets_mu_);
+  return buckets_;
+}
+
 absl::Status RocksTraceStore::CheckOpen() const {
   if (closed_.load(std::memory_order_acquire) || db_ == nullptr) {
     return absl::FailedPreconditionError(
@@ -307,12 +480,102 @@ absl::Status RocksTraceStore::CheckOpen() const {
   return absl::OkStatus();
 }
 
-absl::Status RocksTraceStore::Close() {
-  if (db_ == nullptr || closed_.exchange(true)) return absl::OkStatus();
-  for (rocksdb::ColumnFamilyHandle* h : {default_cf_, spans_cf_, meta_cf_}) {
-    if (h != nullptr) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+void RocksTraceStore::AcquireTraces(const std::vector<TraceId>& ids) {
+  std::unique_lock lock(inflight_mu_);
+  inflight_cv_.wait(lock, [&] {
+    for (const TraceId& id : ids) {
+      if (inflight_.contains(id)) return false;
+    }
+    return true;
+  });
+  for (const TraceId& id : ids) inflight_.insert(id);
+}
+
+void RocksTraceStore::ReleaseTraces(const std::vector<TraceId>& ids) {
+  {
+    std::lock_guard lock(inflight_mu_);
+    for (const TraceId& id : ids) inflight_.erase(id);
   }
-  default_cf_ = spans_cf_ = meta_cf_ = nullptr;
+  inflight_cv_.notify_all();
+}
+
+absl::StatusOr<int> RocksTraceStore::EnforceRetention() {
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  std::unique_lock drop_lock(drop_mu_);
+  const int64_t now = clock_->UnixNanos();
+  const int64_t cutoff = now < std::numeric_limits<int64_t>::min() + options_.retention_ns
+                             ? std::numeric_limits<int64_t>::min()
+                             : now - options_.retention_ns;
+  std::vector<BucketPtr> buckets = SnapshotBuckets();  // oldest first
+  size_t drop = 0;
+  while (drop < buckets.size() && buckets[drop]->range().end_ns <= cutoff) ++drop;
+  const size_t expired = drop;
+  if (options_.max_disk_bytes > 0) {
+    std::vector<uint64_t> sizes(buckets.size(), 0);
+    uint64_t total = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      db_->GetIntProperty(buckets[i]->handle(), rocksdb::DB::Properties::kLiveSstFilesSize,
+                          &sizes[i]);
+      if (i >= drop) total += sizes[i];
+    }
+    // Never the newest bucket: it is the one being written.
+    while (total > options_.max_disk_bytes && drop + 1 < buckets.size()) {
+      total -= sizes[drop];
+      ++drop;
+    }
+  }
+  for (size_t i = 0; i < drop; ++i) {
+    RocksBucket& bucket = *buckets[i];
+    const std::string name = bucket.handle()->GetName();
+    rocksdb::Status s = db_->DropColumnFamily(bucket.handle());
+    if (!s.ok()) {
+      return FromRocks(s, absl::StrCat("dropping bucket ", name, " of storage.path ", path_));
+    }
+    {
+      std::lock_guard lock(buckets_mu_);
+      buckets_.erase(std::find(buckets_.begin(), buckets_.end(), buckets[i]));
+    }
+    terms_cache_->ForgetBucket(&bucket);
+    buckets_dropped_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("storage: dropped bucket {} ({})", name,
+                 i < expired ? "retention passed" : "storage.max_disk_bytes exceeded");
+  }
+  // The handles (and with them the dropped files) go when the last reader releases them.
+  return static_cast<int>(drop);
+}
+
+void RocksTraceStore::RetentionLoop() {
+  std::unique_lock lock(retention_mu_);
+  while (!stop_retention_) {
+    // Waking is operational wall time; what is old is decided by the store clock.
+    retention_cv_.wait_for(lock, std::chrono::milliseconds(options_.retention_check_interval_ms),
+                           [this] { return stop_retention_; });
+    if (stop_retention_) break;
+    lock.unlock();
+    absl::StatusOr<int> dropped = EnforceRetention();
+    if (!dropped.ok())
+      spdlog::error("storage: enforcing retention: {}", dropped.status().ToString());
+    lock.lock();
+  }
+}
+
+absl::Status RocksTraceStore::Close() {
+  {
+    std::lock_guard lock(retention_mu_);
+    stop_retention_ = true;
+  }
+  retention_cv_.notify_all();
+  if (retention_thread_.joinable()) retention_thread_.join();
+  if (db_ == nullptr || closed_.exchange(true)) return absl::OkStatus();
+  // The cache holds buckets too; then the handles go (no call is in progress, see the class
+  // comment).
+  if (terms_cache_) terms_cache_->Clear();
+  {
+    std::lock_guard lock(buckets_mu_);
+    buckets_.clear();
+  }
+  if (default_cf_ != nullptr) db_->DestroyColumnFamilyHandle(default_cf_).PermitUncheckedError();
+  default_cf_ = nullptr;
   rocksdb::Status s = db_->Close();
   delete db_;
   db_ = nullptr;
@@ -321,9 +584,12 @@ absl::Status RocksTraceStore::Close() {
 
 absl::Status RocksTraceStore::Flush() {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  const std::vector<BucketPtr> buckets = SnapshotBuckets();
+  std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_};
+  for (const BucketPtr& b : buckets) handles.push_back(b->handle());
   rocksdb::FlushOptions fo;
   fo.wait = true;
-  rocksdb::Status s = db_->Flush(fo, {default_cf_, spans_cf_, meta_cf_});
+  rocksdb::Status s = db_->Flush(fo, handles);
   return FromRocks(s, absl::StrCat("flushing RocksDB store at storage.path ", path_));
 }
 
@@ -331,7 +597,10 @@ StoreStats RocksTraceStore::Stats() const {
   StoreStats stats;
   stats.traces_written = traces_written_.load(std::memory_order_relaxed);
   stats.spans_written = spans_written_.load(std::memory_order_relaxed);
+  stats.buckets_dropped = buckets_dropped_.load(std::memory_order_relaxed);
+  stats.trace_rereads = trace_rereads_.load(std::memory_order_relaxed);
   if (!CheckOpen().ok()) return stats;
+  stats.buckets = SnapshotBuckets().size();
   uint64_t sst_bytes = 0;
   if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &sst_bytes)) {
     stats.disk_bytes += sst_bytes;
@@ -347,7 +616,10 @@ absl::Status RocksTraceStore::CompactForTest() {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  for (rocksdb::ColumnFamilyHandle* h : {default_cf_, spans_cf_, meta_cf_}) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_};
+  const std::vector<BucketPtr> buckets = SnapshotBuckets();
+  for (const BucketPtr& b : buckets) handles.push_back(b->handle());
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
     rocksdb::Status s = db_->CompactRange(options, h, nullptr, nullptr);
     if (!s.ok()) return FromRocks(s, "CompactForTest");
   }
@@ -356,11 +628,21 @@ absl::Status RocksTraceStore::CompactForTest() {
 
 absl::StatusOr<std::vector<std::string>> RocksTraceStore::SpanFileCompressionsForTest() {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
-  rocksdb::TablePropertiesCollection props;
-  rocksdb::Status s = db_->GetPropertiesOfAllTables(spans_cf_, &props);
-  if (!s.ok()) return FromRocks(s, "SpanFileCompressionsForTest");
   std::vector<std::string> out;
-  for (const auto& [file, p] : props) out.push_back(p->compression_name);
+  for (const BucketPtr& b : SnapshotBuckets()) {
+    rocksdb::TablePropertiesCollection props;
+    rocksdb::Status s = db_->GetPropertiesOfAllTables(b->handle(), &props);
+    if (!s.ok()) return FromRocks(s, "SpanFileCompressionsForTest");
+    for (const auto& [file, p] : props) out.push_back(p->compression_name);
+  }
+  return out;
+}
+
+std::vector<RocksTraceStore::BucketInfo> RocksTraceStore::BucketsForTest() const {
+  std::vector<BucketInfo> out;
+  for (const BucketPtr& b : SnapshotBuckets()) {
+    out.push_back(BucketInfo{b->handle()->GetName(), b->range().start_ns, b->range().end_ns});
+  }
   return out;
 }
 

@@ -6,13 +6,31 @@
 // Durability: every Write goes through the write-ahead log before it returns OK, so acknowledged
 // spans survive a crash of the process (the WAL is not fsynced per write: a power loss may lose
 // the last writes since the most recent Flush() or background flush).
+//
+// Retention: traces are stored in time buckets (one column family each) by the store clock's time
+// of their first write; bucket width = retention_ns / retention_buckets. A bucket is dropped whole
+// once its end is retention_ns in the past, or earlier (oldest first, never the newest) while the
+// SST files exceed max_disk_bytes. Retention runs at Open, whenever a write opens a new bucket,
+// and every retention_check_interval_ms on a background thread; it never scans keys.
+//
+// Writes: one WriteBatch per Write call holding, per trace, the span chunk, the merged summary,
+// the index entries that changed and the dependency count deltas, so that summary, index entries
+// and calls are always exactly those of the whole trace. A late chunk of a trace already stored
+// continues from the trace's index state (TraceTermsBuilder) kept in memory for recently written
+// traces (StoreOptions::trace_terms_cache_bytes), or else reads the trace's earlier chunks (one
+// prefix scan) to rebuild it. When a late chunk moves the trace start earlier, every index entry
+// of the trace is rewritten at the new start (the old ones are deleted). Writes of the same trace
+// ID are serialized; writes of different traces run concurrently.
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -24,18 +42,25 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Snapshot;
 class Status;
 }  // namespace rocksdb
 
 namespace tailtrace::storage {
 
+class RocksBucket;
+struct RocksBucketOptions;
+class TraceTermsCache;
+
 // Thread-safe, except that Close() (and destruction) must not run concurrently with other calls.
 class RocksTraceStore final : public TraceStore {
  public:
   // Opens (creating if missing) the store at options.path. `clock` is not owned and must outlive
-  // the store. Errors: FailedPrecondition when the path is a regular file or another process (or
-  // another store in this process) holds the RocksDB LOCK; PermissionDenied when the directory
-  // cannot be created or written; DataLoss for a corrupt database; each naming the path.
+  // the store. Errors: InvalidArgument for impossible options (naming the option);
+  // FailedPrecondition when the path is a regular file, another process (or another store in this
+  // process) holds the RocksDB LOCK, or the directory holds another store format version;
+  // PermissionDenied when the directory cannot be created or written; DataLoss for a corrupt
+  // database; each naming the path.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<RocksTraceStore>> Open(
       const StoreOptions& options, Clock* clock);
 
@@ -47,13 +72,26 @@ class RocksTraceStore final : public TraceStore {
 
   absl::Status Write(std::span<const TraceWrite> traces) override;
   absl::StatusOr<std::optional<StoredTrace>> GetTrace(const TraceId& id) override;
+  // Names of the live buckets: a service or operation not seen within retention disappears.
   absl::StatusOr<std::vector<std::string>> GetServices() override;
   absl::StatusOr<std::vector<Operation>> GetOperations(const std::string& service,
                                                        int span_kind = -1) override;
+  // Intersects the index streams of the query newest first in each bucket (buckets newest
+  // first, stopping once no older bucket can contribute) and stops at `limit`; then reads one
+  // summary per result. A query without service, tags or duration reads the time index.
+  absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override;
+  // Reads the per-slot call counts of the requested slots in every bucket.
+  absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
+                                                              int64_t lookback_ns) override;
   absl::Status Flush() override;
   // traces_written and spans_written count since Open; disk_bytes is the live SST files of all
   // column families plus the WAL files.
   StoreStats Stats() const override;
+
+  // Drops every bucket whose retention has passed by the store clock and, with max_disk_bytes,
+  // the oldest buckets until the SST files fit (never the newest bucket). Returns the number of
+  // buckets dropped. Waits for writes in progress; reads in progress finish on the dropped data.
+  [[nodiscard]] absl::StatusOr<int> EnforceRetention();
 
   // Releases the database (and its LOCK). Idempotent. Afterwards every other method returns
   // FailedPrecondition (Stats() returns the counters with disk_bytes 0).
@@ -63,42 +101,84 @@ class RocksTraceStore final : public TraceStore {
 
   // Compacts every column family down to its last level (so bottommost compression applies).
   [[nodiscard]] absl::Status CompactForTest();
-  // The compression algorithm names ("LZ4", "ZSTD", ...) of the live SST files of the "spans"
-  // column family, one entry per file.
+  // The compression algorithm names ("LZ4", "ZSTD", ...) of the live SST files of the bucket
+  // column families, one entry per file.
   [[nodiscard]] absl::StatusOr<std::vector<std::string>> SpanFileCompressionsForTest();
+  struct BucketInfo {
+    std::string column_family;
+    int64_t start_ns = 0;
+    int64_t end_ns = 0;
+  };
+  // The live buckets, oldest first.
+  std::vector<BucketInfo> BucketsForTest() const;
 
  private:
-  RocksTraceStore(std::string path, Clock* clock);
+  using BucketPtr = std::shared_ptr<RocksBucket>;
 
-  // Reads or writes the format version and the chunk_seq reservation; loads known meta keys.
+  RocksTraceStore(const StoreOptions& options, Clock* clock);
+
+  // Reads or writes the format version and the chunk_seq reservation.
   absl::Status Init();
+  // Loads what a bucket keeps in memory (trace start range, names) from its column family.
+  absl::Status LoadBucket(RocksBucket& bucket);
   // Returns the first of `n` consecutive new chunk sequence numbers.
   absl::StatusOr<uint64_t> AllocateChunkSeqs(uint64_t n);
+  // The bucket new traces go to at `now_ns`, creating it if needed (`*created` tells).
+  absl::StatusOr<BucketPtr> BucketForNewTraces(int64_t now_ns, bool* created);
+  // Live buckets, oldest first.
+  std::vector<BucketPtr> SnapshotBuckets() const;
   absl::Status CheckOpen() const;
   // Maps a RocksDB status to absl: retryable failures (I/O, no space, busy, timed out, try again)
   // to Unavailable, Corruption to DataLoss; the message is `context`: RocksDB's message.
   static absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
+  // Searches one bucket; positions (IndexPosition) of the matches, newest first, at most
+  // query.limit.
+  absl::StatusOr<std::vector<std::string>> SearchBucket(const RocksBucket& bucket,
+                                                        const TraceQuery& query,
+                                                        const rocksdb::Snapshot* snapshot) const;
+
+  // Blocks until no other Write holds one of `ids`, then holds them until Release.
+  void AcquireTraces(const std::vector<TraceId>& ids);
+  void ReleaseTraces(const std::vector<TraceId>& ids);
+
+  void RetentionLoop();
+
   const std::string path_;
+  const StoreOptions options_;
+  const int64_t bucket_width_ns_;
   Clock* const clock_;
 
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* spans_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  std::unique_ptr<RocksBucketOptions> bucket_options_;
+  std::unique_ptr<TraceTermsCache> terms_cache_;
   std::atomic<bool> closed_{false};
+
+  mutable std::mutex buckets_mu_;
+  std::vector<BucketPtr> buckets_ ABSL_GUARDED_BY(buckets_mu_);  // by start, oldest first
+  // Writes hold it shared; dropping buckets holds it exclusively, so a write never targets a
+  // bucket that is being dropped.
+  std::shared_mutex drop_mu_;
+
+  std::mutex inflight_mu_;
+  std::condition_variable inflight_cv_;
+  absl::flat_hash_set<TraceId> inflight_ ABSL_GUARDED_BY(inflight_mu_);
 
   std::mutex seq_mu_;
   uint64_t last_seq_ ABSL_GUARDED_BY(seq_mu_) = 0;
   // Persisted upper bound of handed-out sequence numbers (kChunkSeqReservedKey).
   uint64_t reserved_seq_ ABSL_GUARDED_BY(seq_mu_) = 0;
 
-  // Encoded "meta" keys known to be stored, so a write only Puts new ones.
-  std::mutex meta_mu_;
-  absl::flat_hash_set<std::string> known_meta_keys_ ABSL_GUARDED_BY(meta_mu_);
+  std::mutex retention_mu_;
+  std::condition_variable retention_cv_;
+  bool stop_retention_ ABSL_GUARDED_BY(retention_mu_) = false;
+  std::thread retention_thread_;
 
   std::atomic<uint64_t> traces_written_{0};
   std::atomic<uint64_t> spans_written_{0};
+  std::atomic<uint64_t> buckets_dropped_{0};
+  std::atomic<uint64_t> trace_rereads_{0};
 };
 
 }  // namespace tailtrace::storage

@@ -1,15 +1,27 @@
-// RocksTraceStore::Write: one WriteBatch per call with a span chunk per trace and the service and
-// operation keys not stored yet.
+// RocksTraceStore::Write: one WriteBatch per call holding, per trace, its span chunk, merged
+// summary, changed index entries, dependency count deltas and the names not stored yet. The index
+// state of a trace comes from TraceTermsBuilder (incremental, cached for recent traces); traces
+// with repeated span IDs are recomputed from all their chunks with ComputeIndexTerms.
 
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
-#include "storage/in_memory_trace_store.h"
+#include "spdlog/spdlog.h"
 #include "storage/keys.h"
+#include "storage/rocks_bucket.h"
 #include "storage/rocks_trace_store.h"
+#include "storage/trace_analysis.h"
+#include "storage/trace_terms_builder.h"
+#include "storage/trace_terms_cache.h"
 #include "tailtrace/storage/v1/records.pb.h"
 
 namespace tailtrace::storage {
@@ -20,7 +32,8 @@ using tailtrace::storage::v1::SpanChunk;
 
 // A SpanChunk is serialized as the TracesData bytes followed by a SpanChunk holding only the
 // policy and rate: protobuf parses concatenated messages as one, and both messages keep their
-// ResourceSpans in field 1, so the spans are serialized once without being copied.
+// ResourceSpans in field 1, so the spans are serialized once without being copied (and a stored
+// chunk parses as a TracesData too, with the policy and rate as unknown fields).
 static_assert(static_cast<int>(TracesData::kResourceSpansFieldNumber) ==
               static_cast<int>(SpanChunk::kResourceSpansFieldNumber));
 
@@ -32,6 +45,40 @@ size_t CountSpans(const TracesData& data) {
   return n;
 }
 
+// Every index entry of a trace: key -> value.
+std::map<std::string, std::string> IndexEntries(const TraceIndexTerms& terms, const TraceId& id) {
+  std::map<std::string, std::string> out;
+  const int64_t start = terms.summary.start_ns;
+  out.emplace(IndexKey(TimeStream(), start, id), "");
+  for (const std::string& service : terms.services) {
+    out.emplace(IndexKey(ServiceStream(service), start, id), "");
+  }
+  for (const auto& [service, operation] : terms.operations) {
+    out.emplace(IndexKey(OperationStream(service, operation), start, id), "");
+  }
+  for (const auto& [service, key, value] : terms.service_tags) {
+    out.emplace(IndexKey(ServiceTagStream(service, key, value), start, id), "");
+  }
+  for (const auto& [key, value] : terms.tags) {
+    out.emplace(IndexKey(TagStream(key, value), start, id), "");
+  }
+  for (const DurationTerm& term : terms.coarse_durations) {
+    out.emplace(IndexKey(DurationStream(term), start, id), "");
+  }
+  for (const auto& [term, durations] : terms.durations) {
+    out.emplace(IndexKey(DurationStream(term), start, id), EncodeDurations(durations));
+  }
+  return out;
+}
+
+// The writes of one trace ID within a Write call.
+struct TraceGroup {
+  TraceId id;
+  std::vector<size_t> writes;  // indexes into the Write call's traces, in call order
+  std::shared_ptr<RocksBucket> bucket;
+  bool existing = false;
+};
+
 }  // namespace
 
 absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
@@ -40,6 +87,8 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
   std::vector<size_t> span_counts(traces.size(), 0);
   uint64_t chunks = 0;
   uint64_t spans = 0;
+  std::vector<TraceGroup> groups;
+  absl::flat_hash_map<TraceId, size_t> group_of;
   for (size_t i = 0; i < traces.size(); ++i) {
     if (traces[i].spans == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("TraceWrite[", i, "] for trace ",
@@ -48,67 +97,248 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
     span_counts[i] = CountSpans(*traces[i].spans);
     spans += span_counts[i];
     // A write without spans stores nothing: GetTrace must not find a trace that has no span.
-    if (span_counts[i] > 0) ++chunks;
+    if (span_counts[i] == 0) continue;
+    ++chunks;
+    auto [it, inserted] = group_of.emplace(traces[i].trace_id, groups.size());
+    if (inserted) groups.push_back(TraceGroup{traces[i].trace_id, {}, nullptr, false});
+    groups[it->second].writes.push_back(i);
   }
   if (chunks == 0) return absl::OkStatus();
 
-  absl::StatusOr<uint64_t> first_seq = AllocateChunkSeqs(chunks);
-  if (!first_seq.ok()) return first_seq.status();
-  uint64_t seq = *first_seq;
+  std::vector<TraceId> ids;
+  ids.reserve(groups.size());
+  for (const TraceGroup& g : groups) ids.push_back(g.id);
+  AcquireTraces(ids);
+  bool new_bucket = false;
+  absl::Status status = [&]() -> absl::Status {
+    std::shared_lock drop_lock(drop_mu_);
+    absl::StatusOr<BucketPtr> current = BucketForNewTraces(clock_->UnixNanos(), &new_bucket);
+    if (!current.ok()) return current.status();
 
-  rocksdb::WriteBatch batch;
-  absl::flat_hash_set<std::string> meta_keys;
-  std::string value;
-  for (size_t i = 0; i < traces.size(); ++i) {
-    if (span_counts[i] == 0) continue;
-    const TraceWrite& w = traces[i];
-    value.clear();
-    if (!w.spans->AppendToString(&value)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("TraceWrite[", i, "] for trace ", w.trace_id.Hex(),
-                       ": spans cannot be serialized (missing fields or over 2 GiB)"));
-    }
-    SpanChunk tail;
-    tail.set_sampling_policy(w.sampling_policy);
-    tail.set_sample_rate(w.sample_rate);
-    tail.AppendToString(&value);
-    rocksdb::Status s = batch.Put(spans_cf_, SpanKey(w.trace_id, seq++), value);
-    if (!s.ok()) return FromRocks(s, absl::StrCat("batching trace ", w.trace_id.Hex()));
-
-    for (const auto& rs : w.spans->resource_spans()) {
-      const std::string service = ServiceNameOf(rs);
-      meta_keys.insert(ServiceKey(service));
-      for (const auto& ss : rs.scope_spans()) {
-        for (const auto& span : ss.spans()) {
-          meta_keys.insert(OperationKey(service, static_cast<int>(span.kind()), span.name()));
+    // Which traces are stored already, and where: a summary lookup per live bucket, newest first
+    // (the prefix bloom filter answers most misses without reading a block).
+    std::vector<BucketPtr> buckets = SnapshotBuckets();
+    std::vector<size_t> unresolved(groups.size());
+    for (size_t i = 0; i < groups.size(); ++i) unresolved[i] = i;
+    for (auto b = buckets.rbegin(); b != buckets.rend() && !unresolved.empty(); ++b) {
+      if (!(*b)->has_traces()) continue;
+      std::vector<std::string> keys;
+      keys.reserve(unresolved.size());
+      for (size_t g : unresolved) keys.push_back(SummaryKey(groups[g].id));
+      std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+      std::vector<rocksdb::ColumnFamilyHandle*> handles(keys.size(), (*b)->handle());
+      std::vector<std::string> values;
+      std::vector<rocksdb::Status> found =
+          db_->MultiGet(rocksdb::ReadOptions(), handles, slices, &values);
+      std::vector<size_t> still;
+      for (size_t k = 0; k < unresolved.size(); ++k) {
+        if (found[k].ok()) {
+          groups[unresolved[k]].bucket = *b;
+          groups[unresolved[k]].existing = true;
+        } else if (found[k].IsNotFound()) {
+          still.push_back(unresolved[k]);
+        } else {
+          return FromRocks(found[k],
+                           absl::StrCat("looking up trace ", groups[unresolved[k]].id.Hex(),
+                                        " in storage.path ", path_));
         }
       }
+      unresolved = std::move(still);
     }
-  }
+    for (size_t g : unresolved) groups[g].bucket = *current;
 
-  std::vector<std::string> new_meta_keys;
-  {
-    std::lock_guard lock(meta_mu_);
-    for (const std::string& key : meta_keys) {
-      if (!known_meta_keys_.contains(key)) new_meta_keys.push_back(key);
+    absl::StatusOr<uint64_t> first_seq = AllocateChunkSeqs(chunks);
+    if (!first_seq.ok()) return first_seq.status();
+    uint64_t seq = *first_seq;
+
+    rocksdb::WriteBatch batch;
+    // The index state of each trace, cached once the batch is stored.
+    std::vector<std::pair<TraceId, TraceTermsCache::Entry>> to_cache;
+    // Names put by this batch, per bucket, to remember once the batch is stored.
+    std::map<BucketPtr, absl::flat_hash_set<std::string>> new_names;
+    std::string value;
+    for (TraceGroup& g : groups) {
+      RocksBucket& bucket = *g.bucket;
+      rocksdb::ColumnFamilyHandle* cf = bucket.handle();
+      const std::string trace_hex = g.id.Hex();
+
+      // The earlier chunks of a stored trace, in write order (read only when needed).
+      std::vector<TracesData> old_chunks;
+      bool old_chunks_read = false;
+      auto read_old_chunks = [&]() -> absl::Status {
+        old_chunks_read = true;
+        trace_rereads_.fetch_add(1, std::memory_order_relaxed);
+        rocksdb::ReadOptions ro;
+        ro.prefix_same_as_start = true;
+        std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+        const std::string prefix = SpanKeyPrefix(g.id);
+        for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+          TracesData& chunk = old_chunks.emplace_back();
+          if (!chunk.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+            return absl::DataLossError(absl::StrCat("trace ", trace_hex, ": a span chunk in ",
+                                                    "storage.path ", path_,
+                                                    " is not a valid SpanChunk"));
+          }
+        }
+        return FromRocks(it->status(),
+                         absl::StrCat("reading trace ", trace_hex, " from storage.path ", path_));
+      };
+
+      // The trace's index state: cached, rebuilt from its chunks, or new.
+      std::unique_ptr<TraceTermsBuilder> builder;
+      if (std::optional<TraceTermsCache::Entry> cached = terms_cache_->Take(g.id)) {
+        if (g.existing && cached->bucket == g.bucket) builder = std::move(cached->builder);
+      }
+      if (builder == nullptr) {
+        builder = std::make_unique<TraceTermsBuilder>(g.id, options_.index);
+        if (g.existing) {
+          if (absl::Status read = read_old_chunks(); !read.ok()) return read;
+          TraceTermsBuilder::Delta ignored;
+          for (const TracesData& chunk : old_chunks) {
+            if (!builder->Add(chunk, &ignored)) {
+              builder.reset();  // repeated span IDs: the full recomputation below
+              break;
+            }
+          }
+        }
+      }
+
+      int64_t chunk_start = std::numeric_limits<int64_t>::max();
+      for (size_t i : g.writes) {
+        for (const auto& rs : traces[i].spans->resource_spans()) {
+          for (const auto& ss : rs.scope_spans()) {
+            for (const auto& span : ss.spans())
+              chunk_start = std::min(chunk_start, SpanStartNs(span));
+          }
+        }
+      }
+      const bool had_spans = builder != nullptr && !builder->empty();
+      const int64_t old_start = had_spans ? builder->summary().start_ns : 0;
+      const bool start_moves = had_spans && chunk_start < old_start;
+      std::map<std::string, std::string> old_streams;
+      if (start_moves) old_streams = builder->Streams();
+      TraceTermsBuilder::Delta delta;
+      for (size_t i : g.writes) {
+        if (builder != nullptr && !builder->Add(*traces[i].spans, &delta)) builder.reset();
+      }
+
+      TraceSummary summary;
+      if (builder != nullptr) {
+        // Incremental: only what changed (everything for a new trace or a moved start).
+        summary = builder->summary();
+        const int64_t start = summary.start_ns;
+        if (!had_spans || start_moves) {
+          for (const auto& [stream, v] : old_streams)
+            batch.Delete(cf, IndexKey(stream, old_start, g.id));
+          for (const auto& [stream, v] : builder->Streams()) {
+            batch.Put(cf, IndexKey(stream, start, g.id), v);
+          }
+        } else {
+          for (const std::string& stream : delta.streams) {
+            batch.Put(cf, IndexKey(stream, start, g.id), rocksdb::Slice());
+          }
+          for (const DurationTerm& term : delta.durations) {
+            batch.Put(cf, IndexKey(DurationStream(term), start, g.id),
+                      builder->DurationValue(term));
+          }
+        }
+        for (const auto& [key, count] : delta.calls) {
+          batch.Merge(cf, DependencyKeyOf(key), EncodeCount(count));
+        }
+      } else {
+        // Repeated span IDs: recompute the old and the new state from every chunk and write the
+        // difference.
+        if (g.existing && !old_chunks_read) {
+          if (absl::Status read = read_old_chunks(); !read.ok()) return read;
+        }
+        std::vector<const TracesData*> all;
+        for (const TracesData& c : old_chunks) all.push_back(&c);
+        const size_t old_count = all.size();
+        for (size_t i : g.writes) all.push_back(traces[i].spans);
+        const TraceIndexTerms terms =
+            ComputeIndexTerms(g.id, TraceChunks(all.data(), all.size()), options_.index);
+        std::map<std::string, std::string> entries = IndexEntries(terms, g.id);
+        std::map<DependencyKey, int64_t> call_deltas = terms.calls;
+        if (old_count > 0) {
+          const TraceIndexTerms old_terms =
+              ComputeIndexTerms(g.id, TraceChunks(all.data(), old_count), options_.index);
+          for (const auto& [key, old_value] : IndexEntries(old_terms, g.id)) {
+            auto it = entries.find(key);
+            if (it == entries.end()) {
+              batch.Delete(cf, key);
+            } else if (it->second == old_value) {
+              entries.erase(it);  // unchanged: nothing to write
+            }
+          }
+          for (const auto& [key, count] : old_terms.calls) call_deltas[key] -= count;
+        }
+        for (const auto& [key, v] : entries) batch.Put(cf, key, v);
+        for (const auto& [key, d] : call_deltas) {
+          if (d != 0) batch.Merge(cf, DependencyKeyOf(key), EncodeCount(d));
+        }
+        summary = terms.summary;
+      }
+      batch.Put(cf, SummaryKey(g.id), EncodeSummary(summary));
+      bucket.ExtendStartRange(summary.start_ns);
+      if (builder != nullptr)
+        to_cache.emplace_back(g.id, TraceTermsCache::Entry{g.bucket, std::move(builder)});
+
+      absl::flat_hash_set<std::string> name_keys;
+      for (size_t i : g.writes) {
+        const TraceWrite& w = traces[i];
+        value.clear();
+        if (!w.spans->AppendToString(&value)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("TraceWrite[", i, "] for trace ", trace_hex,
+                           ": spans cannot be serialized (missing fields or over 2 GiB)"));
+        }
+        SpanChunk tail;
+        tail.set_sampling_policy(w.sampling_policy);
+        tail.set_sample_rate(w.sample_rate);
+        tail.AppendToString(&value);
+        batch.Put(cf, SpanKey(g.id, seq++), value);
+
+        for (const auto& rs : w.spans->resource_spans()) {
+          const std::string service = ServiceNameOf(rs);
+          name_keys.insert(ServiceKey(service));
+          for (const auto& ss : rs.scope_spans()) {
+            for (const auto& span : ss.spans()) {
+              name_keys.insert(OperationKey(service, static_cast<int>(span.kind()), span.name()));
+            }
+          }
+        }
+      }
+      absl::flat_hash_set<std::string>& queued = new_names[g.bucket];
+      for (const std::string& key : name_keys) {
+        if (queued.contains(key) || bucket.HasName(key)) continue;
+        batch.Put(cf, key, rocksdb::Slice());
+        queued.insert(key);
+      }
     }
-  }
-  for (const std::string& key : new_meta_keys) {
-    rocksdb::Status s = batch.Put(meta_cf_, key, rocksdb::Slice());
-    if (!s.ok()) return FromRocks(s, "batching service and operation names");
-  }
 
-  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
-  if (!s.ok()) {
-    return FromRocks(s, absl::StrCat("writing ", traces.size(), " traces to storage.path ", path_));
-  }
-  // Only now are the keys stored; a concurrent write may have stored the same ones (harmless).
-  {
-    std::lock_guard lock(meta_mu_);
-    for (std::string& key : new_meta_keys) known_meta_keys_.insert(std::move(key));
-  }
+    rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+    if (!s.ok()) {
+      return FromRocks(s,
+                       absl::StrCat("writing ", traces.size(), " traces to storage.path ", path_));
+    }
+    // Only now are the names stored; a concurrent write may have stored the same ones (harmless).
+    for (auto& [bucket, keys] : new_names) {
+      for (const std::string& key : keys) bucket->AddName(key);
+    }
+    for (auto& [id, entry] : to_cache) terms_cache_->Put(id, std::move(entry));
+    return absl::OkStatus();
+  }();
+  ReleaseTraces(ids);
+  if (!status.ok()) return status;
+
   traces_written_.fetch_add(chunks, std::memory_order_relaxed);
   spans_written_.fetch_add(spans, std::memory_order_relaxed);
+  if (new_bucket) {
+    absl::StatusOr<int> dropped = EnforceRetention();
+    if (!dropped.ok()) {
+      spdlog::error("storage: enforcing retention: {}", dropped.status().ToString());
+    }
+  }
   return absl::OkStatus();
 }
 

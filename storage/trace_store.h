@@ -2,19 +2,70 @@
 
 // The storage seam: everything the collector writes and the query API reads goes through
 // TraceStore. The RocksDB implementation is RocksTraceStore (rocks_trace_store.h); unit tests use
-// InMemoryTraceStore (in_memory_trace_store.h).
+// InMemoryTraceStore (in_memory_trace_store.h), whose search is the brute-force reference that
+// RocksTraceStore's indexes must reproduce exactly.
+//
+// ---- Search semantics (FindTraces), shared by every implementation ----
+//
+// Definitions, over all spans ever written for a trace (every chunk):
+// - A span's service is the service.name string attribute of its resource, else
+//   "unknown_service" (ServiceNameOf). Its duration is end - start in nanoseconds (0 when the end
+//   is before the start). Times above INT64_MAX nanoseconds are taken as INT64_MAX.
+// - The trace start is the earliest span start; the trace end is the latest span end (or start,
+//   whichever is later); trace duration = end - start.
+// - A span's tags are (key, value) string pairs: each span attribute and each resource attribute
+//   except service.name, with the value stringified by IndexValueString (strings as they are,
+//   "true"/"false", decimal integers, doubles as printf "%.10g" like Jaeger's AsString, bytes as
+//   base64, arrays and maps as the JSON our Jaeger API renders for them); plus the tags our Jaeger
+//   API adds: "error"="true" when the status is ERROR, "otel.status_code"="OK"/"ERROR" when the
+//   status is set, "span.kind"="server"/"client"/"producer"/"consumer"/"internal" when the kind is
+//   specified, "otel.status_description" when an ERROR status has a message, and
+//   "otel.scope.name"/"otel.scope.version" when not empty. A tag is indexed unless its key is in
+//   IndexOptions::exclude_keys or its key or value is longer than IndexOptions::max_value_length
+//   (IsIndexedTag). Event attributes and links are not tags.
+//
+// A trace matches a TraceQuery when every condition that is set holds. Let "scope spans" be the
+// spans of `service` (every span when `service` is empty):
+// - service:    the trace has a span of `service`.
+// - operation:  a span of `service` is named `operation` (operation requires service).
+// - attributes: for EACH (key, value), some scope span has that tag. Different pairs may be
+//               satisfied by different spans.
+// - duration:   some scope span (also named `operation` when that is set) has
+//               duration_min_ns <= duration <= duration_max_ns (a missing bound is open).
+// - time:       start_time_min_ns <= trace start <= start_time_max_ns (a missing bound is open).
+//               Time bounds apply to the trace start, not to the start of individual spans.
+// Results are ordered newest first: by trace start descending, then by trace ID descending
+// (bytewise); the first `limit` of that order are returned.
+//
+// FindTraces refuses (InvalidArgument, naming the field) a query with limit <= 0, an operation
+// without a service, a negative duration bound, duration_min > duration_max, start_time_min >
+// start_time_max, an empty attribute key, or an attribute that can never be indexed (excluded
+// key, key or value longer than max_value_length): see ValidateTraceQuery.
+//
+// ---- Dependency semantics (GetDependencies) ----
+//
+// A call parent -> child is a span C with a parent_span_id such that a span P of the same trace
+// has that span ID and a different service (when several spans share P's span ID, the smallest
+// service name among them is P's service). Calls are counted per dependency time slot
+// (kDependencySlotNs) of C's start time. GetDependencies(end, lookback) sums the calls whose slot
+// is between the slot of (end - lookback) and the slot of end, inclusive. Links are not calls.
+// A parent and its child may arrive in different writes of the trace (in either order): the call
+// counts once both are stored. A child whose parent never arrives (or whose parent was in a part
+// of the trace that retention already removed) is no call.
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/otlp_ids.h"
+#include "storage/options.h"
 
 namespace tailtrace::storage {
 
@@ -49,8 +100,67 @@ struct Operation {
 struct StoreStats {
   uint64_t traces_written = 0;  // trace writes (a late-span write counts again)
   uint64_t spans_written = 0;
-  uint64_t disk_bytes = 0;  // live SST + WAL bytes on disk
+  uint64_t disk_bytes = 0;       // live SST + WAL bytes on disk
+  uint64_t buckets = 0;          // live retention buckets (RocksTraceStore only)
+  uint64_t buckets_dropped = 0;  // buckets dropped by retention or max_disk_bytes since open
+  // Late chunks whose trace had to be read back to index them (not in the index state cache).
+  uint64_t trace_rereads = 0;
 };
+
+// A trace search; see "Search semantics" above. Times and durations in nanoseconds.
+struct TraceQuery {
+  // "" = any service.
+  std::string service;
+  // "" = any operation; requires `service`.
+  std::string operation;
+  // (key, value) tags, all of which must match (AND).
+  std::vector<std::pair<std::string, std::string>> attributes;
+  std::optional<int64_t> start_time_min_ns;
+  std::optional<int64_t> start_time_max_ns;
+  std::optional<int64_t> duration_min_ns;
+  std::optional<int64_t> duration_max_ns;
+  // At most this many traces, newest first. Must be > 0.
+  int limit = 100;
+};
+
+struct ServiceSummary {
+  std::string name;
+  uint32_t span_count = 0;
+  uint32_t error_count = 0;  // spans with status ERROR
+  friend bool operator==(const ServiceSummary&, const ServiceSummary&) = default;
+};
+
+// What a search lists without loading whole traces.
+struct TraceSummary {
+  TraceId trace_id;
+  // Service and name of the root span: the earliest (then smallest span ID) span without a
+  // parent; if every span has a parent, the earliest orphan (parent not in the trace); if there
+  // is none either, the earliest span.
+  std::string root_service;
+  std::string root_operation;
+  int64_t start_ns = 0;     // trace start (earliest span start)
+  int64_t duration_ns = 0;  // trace end - trace start
+  uint32_t span_count = 0;
+  uint32_t error_count = 0;              // spans with status ERROR
+  uint32_t orphan_span_count = 0;        // spans whose parent span is not in the trace
+  std::vector<ServiceSummary> services;  // sorted by name
+  friend bool operator==(const TraceSummary&, const TraceSummary&) = default;
+};
+
+// Calls from spans of `parent` to spans of `child`.
+struct DependencyLink {
+  std::string parent;
+  std::string child;
+  uint64_t call_count = 0;
+  friend bool operator==(const DependencyLink&, const DependencyLink&) = default;
+};
+
+// Calls are counted per slot of this width (of the child span's start time).
+inline constexpr int64_t kDependencySlotNs = 60ll * 1'000'000'000;
+
+// OK, or InvalidArgument naming the offending field (see "Search semantics").
+[[nodiscard]] absl::Status ValidateTraceQuery(const TraceQuery& query,
+                                              const IndexOptions& index_options);
 
 // Thread-safe: every method may be called concurrently.
 class TraceStore {
@@ -70,6 +180,25 @@ class TraceStore {
   // The operations of `service`, sorted by name then kind; `span_kind` < 0 means every kind.
   [[nodiscard]] virtual absl::StatusOr<std::vector<Operation>> GetOperations(
       const std::string& service, int span_kind = -1) = 0;
+
+  // The summaries of the traces matching `query`, newest first (see "Search semantics").
+  // InvalidArgument for a query ValidateTraceQuery refuses. The default implementation answers
+  // Unimplemented (for test doubles).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<TraceSummary>> FindTraces(
+      const TraceQuery& query) {
+    (void)query;
+    return absl::UnimplementedError("this trace store cannot search traces");
+  }
+
+  // Calls between services whose child span started in [end_ns - lookback_ns, end_ns] (at slot
+  // granularity, see "Dependency semantics"), sorted by parent then child. InvalidArgument when
+  // lookback_ns < 0. The default implementation answers Unimplemented (for test doubles).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<DependencyLink>> GetDependencies(
+      int64_t end_ns, int64_t lookback_ns) {
+    (void)end_ns;
+    (void)lookback_ns;
+    return absl::UnimplementedError("this trace store cannot compute dependencies");
+  }
 
   // Makes everything written so far durable (memtables flushed).
   [[nodiscard]] virtual absl::Status Flush() = 0;

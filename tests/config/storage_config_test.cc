@@ -66,8 +66,8 @@ storage:
 }
 
 TEST(StorageConfigTest, BlockListsEmptyValuesAndEnvironmentVariablesWork) {
-  storage::StoreOptions s = Parse("storage:\n  index:\n    exclude_keys:\n      - a\n      - b\n")
-                                .storage;
+  storage::StoreOptions s =
+      Parse("storage:\n  index:\n    exclude_keys:\n      - a\n      - b\n").storage;
   EXPECT_THAT(s.index.exclude_keys, ElementsAre("a", "b"));
   s = Parse("storage:\n  index:\n    exclude_keys:\n").storage;
   EXPECT_THAT(s.index.exclude_keys, IsEmpty());
@@ -102,7 +102,8 @@ TEST(StorageConfigTest, BadValuesNameTheKeyAndLine) {
   EXPECT_EQ(Error("storage:\n  index:\n    max_value_lenght: 5\n"),
             "test.yaml:3: storage.index.max_value_lenght: unknown key (did you mean "
             "\"max_value_length\"?)");
-  EXPECT_THAT(Error("storage:\n  index: 5\n"), HasSubstr("test.yaml:2: storage.index: expected a mapping"));
+  EXPECT_THAT(Error("storage:\n  index: 5\n"),
+              HasSubstr("test.yaml:2: storage.index: expected a mapping"));
 }
 
 // The shipped config/tailtrace.yaml holds the new storage keys with their default values.

@@ -275,9 +275,12 @@ TEST_F(QueryServiceTest, UnknownPathsAre404) {
   V3ErrorMessage(Call(Get("/api/v3")), 404, 5);
 }
 
-TEST_F(QueryServiceTest, SearchNotImplementedYet) {
-  EXPECT_EQ(Call(Get("/api/traces", {{"service", "frontend"}})).status, 501);
-  EXPECT_EQ(Call(Get("/api/v3/traces")).status, 501);
+// The searches themselves are tested in query_search_test.cc.
+TEST_F(QueryServiceTest, SearchEndpointsAnswer) {
+  EXPECT_EQ(Call(Get("/api/traces", {{"service", "frontend"}})).status, 200);
+  EXPECT_EQ(Call(Get("/api/v3/traces")).status, 200);
+  EXPECT_EQ(Call(Get("/api/v3/trace-summaries")).status, 200);
+  EXPECT_EQ(Call(Get("/api/dependencies")).status, 200);
 }
 
 TEST_F(QueryServiceTest, V3Services) {

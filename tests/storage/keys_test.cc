@@ -1,6 +1,7 @@
 #include "storage/keys.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -68,16 +69,18 @@ TEST(PrefixSuccessorTest, IncrementsLastByteWithCarry) {
   EXPECT_EQ(PrefixSuccessor(std::string("\xff\xff", 2)), "");
   EXPECT_EQ(PrefixSuccessor(""), "");
   // Every key with the prefix sorts below the successor.
-  const std::string prefix("O\x03svc", 5);
+  const std::string prefix("o\x03svc", 5);
   EXPECT_LT(prefix + std::string("\xff\xff\xff", 3), PrefixSuccessor(prefix));
 }
 
-TEST(SpanKeyTest, RoundTripsWithTraceIdPrefix) {
+TEST(SpanKeyTest, RoundTripsWithTagAndTraceIdPrefix) {
   const TraceId id = MakeId(0xab, 0x01);
   const std::string key = SpanKey(id, 42);
   ASSERT_EQ(key.size(), kSpanKeyBytes);
-  EXPECT_EQ(key.substr(0, kTraceIdBytes), id.view());
-  EXPECT_EQ(SpanKeyPrefix(id), id.view());
+  EXPECT_EQ(key[0], kSpanTag);
+  EXPECT_EQ(key.substr(1, kTraceIdBytes), id.view());
+  EXPECT_EQ(SpanKeyPrefix(id), std::string(1, kSpanTag) + std::string(id.view()));
+  EXPECT_EQ(SpanKeyPrefix(id).size(), kTracePrefixBytes);
   auto parts = DecodeSpanKey(key);
   ASSERT_TRUE(parts.has_value());
   EXPECT_EQ(parts->trace_id, id);
@@ -90,13 +93,15 @@ TEST(SpanKeyTest, ChunksOfATraceSortNewestLastAndStayTogether) {
   const std::vector<std::string> keys = {SpanKey(a, 1), SpanKey(a, 255), SpanKey(a, 256),
                                          SpanKey(a, ~0ull), SpanKey(b, 0)};
   EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
-  EXPECT_NE(keys.back().substr(0, kTraceIdBytes), SpanKeyPrefix(a));
+  EXPECT_NE(keys.back().substr(0, kTracePrefixBytes), SpanKeyPrefix(a));
 }
 
 TEST(SpanKeyTest, DecodeRejectsWrongLength) {
   EXPECT_FALSE(DecodeSpanKey("").has_value());
   EXPECT_FALSE(DecodeSpanKey(std::string(kSpanKeyBytes - 1, 'x')).has_value());
   EXPECT_FALSE(DecodeSpanKey(std::string(kSpanKeyBytes + 1, 'x')).has_value());
+  // Right length, wrong key space.
+  EXPECT_FALSE(DecodeSpanKey(std::string(kSpanKeyBytes, 'x')).has_value());
 }
 
 TEST(ServiceKeyTest, RoundTripsAndSortsByName) {
@@ -124,7 +129,7 @@ TEST(OperationKeyTest, RoundTripsWithBinaryNames) {
 }
 
 TEST(OperationKeyTest, ServicesThatArePrefixesOfEachOtherDoNotCollide) {
-  // Concatenated without lengths these two would both be "O" "ab" kind "x".
+  // Concatenated without lengths these two would both be "o" "ab" kind "x".
   const std::string a = OperationKey("a", 0, "bx");
   const std::string ab = OperationKey("ab", 0, "x");
   EXPECT_NE(a, ab);
@@ -163,11 +168,205 @@ TEST(OperationKeyTest, DecodeRejectsMalformedKeys) {
   EXPECT_FALSE(DecodeOperationKey("").has_value());
   EXPECT_FALSE(DecodeOperationKey(ServiceKey("svc")).has_value());
   // Length says 5 but only 3 service bytes and no kind byte follow.
-  EXPECT_FALSE(DecodeOperationKey(std::string("O\x05svc", 5)).has_value());
+  EXPECT_FALSE(DecodeOperationKey(std::string("o\x05svc", 5)).has_value());
   // Service complete but the kind byte is missing.
-  EXPECT_FALSE(DecodeOperationKey(std::string("O\x03svc", 5)).has_value());
+  EXPECT_FALSE(DecodeOperationKey(std::string("o\x03svc", 5)).has_value());
   // Truncated varint.
-  EXPECT_FALSE(DecodeOperationKey(std::string("O\x80", 2)).has_value());
+  EXPECT_FALSE(DecodeOperationKey(std::string("o\x80", 2)).has_value());
+}
+
+TEST(Varint64Test, RoundTripsAndRejectsOverlong) {
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 1ull << 35, 1'700'000'000'000'000'000ull, ~0ull}) {
+    std::string s;
+    PutVarint64(&s, v);
+    s.append("x");
+    std::string_view in = s;
+    uint64_t out = 0;
+    ASSERT_TRUE(GetVarint64(&in, &out)) << v;
+    EXPECT_EQ(out, v);
+    EXPECT_EQ(in, "x");
+  }
+  const std::string overlong("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 10);
+  std::string_view in = overlong;
+  uint64_t v = 0;
+  EXPECT_FALSE(GetVarint64(&in, &v));
+}
+
+TEST(LengthPrefixedTest, RoundTripsAndRejectsTruncated) {
+  std::string s;
+  PutLengthPrefixed(&s, std::string("a\0b", 3));
+  PutLengthPrefixed(&s, "");
+  std::string_view in = s;
+  std::string_view a;
+  std::string_view b;
+  ASSERT_TRUE(GetLengthPrefixed(&in, &a));
+  ASSERT_TRUE(GetLengthPrefixed(&in, &b));
+  EXPECT_EQ(a, std::string_view("a\0b", 3));
+  EXPECT_EQ(b, "");
+  EXPECT_TRUE(in.empty());
+  std::string_view truncated(
+      "\x05"
+      "ab",
+      3);
+  EXPECT_FALSE(GetLengthPrefixed(&truncated, &a));
+}
+
+TEST(BucketNameTest, RoundTripsAndRejectsOtherNames) {
+  const std::string name =
+      BucketColumnFamilyName(1'700'000'000'000'000'000, 1'700'086'400'000'000'000);
+  EXPECT_EQ(name, "bucket-1700000000000000000-1700086400000000000");
+  auto range = ParseBucketColumnFamilyName(name);
+  ASSERT_TRUE(range.has_value());
+  EXPECT_EQ(range->start_ns, 1'700'000'000'000'000'000);
+  EXPECT_EQ(range->end_ns, 1'700'086'400'000'000'000);
+  EXPECT_TRUE(ParseBucketColumnFamilyName("bucket-0-1").has_value());
+  for (const char* bad : {"default", "spans", "meta", "bucket-", "bucket-1", "bucket-5-5",
+                          "bucket-6-5", "bucket-a-5", "bucket-1-5x", "bucket--1-5", "bucket-1-"}) {
+    EXPECT_FALSE(ParseBucketColumnFamilyName(bad).has_value()) << bad;
+  }
+}
+
+TEST(KeySpaceTest, SpanAndSummaryKeysShareTheBloomPrefixLengthButNotTheirSpace) {
+  const TraceId id = MakeId(7, 9);
+  EXPECT_EQ(SummaryKey(id).size(), kTracePrefixBytes);
+  EXPECT_EQ(SummaryKey(id)[0], kSummaryTag);
+  EXPECT_EQ(SummaryKey(id).substr(1), id.view());
+  EXPECT_FALSE(SpanKey(id, 1).starts_with(SummaryKey(id)));
+  // Every key space starts with its own tag.
+  const std::vector<std::string> keys = {SpanKey(id, 1),
+                                         SummaryKey(id),
+                                         ServiceKey("s"),
+                                         OperationKey("s", 1, "o"),
+                                         IndexKey(TimeStream(), 5, id),
+                                         DependencyKeyOf({1, "a", "b"})};
+  std::vector<char> tags;
+  for (const std::string& k : keys) tags.push_back(k[0]);
+  std::sort(tags.begin(), tags.end());
+  EXPECT_EQ(std::adjacent_find(tags.begin(), tags.end()), tags.end());
+}
+
+TraceSummary SampleSummary(const TraceId& id) {
+  TraceSummary s;
+  s.trace_id = id;
+  s.root_service = "frontend";
+  s.root_operation = std::string("GET /\0x", 7);
+  s.start_ns = 1'700'000'000'123'456'789;
+  s.duration_ns = 3'000'000'001;
+  s.span_count = 12;
+  s.error_count = 2;
+  s.orphan_span_count = 1;
+  s.services = {{"checkout", 5, 2}, {"frontend", 7, 0}};
+  return s;
+}
+
+TEST(SummaryEncodingTest, RoundTrips) {
+  const TraceId id = MakeId(3, 4);
+  const TraceSummary s = SampleSummary(id);
+  auto decoded = DecodeSummary(id, EncodeSummary(s));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, s);
+  TraceSummary empty;
+  empty.trace_id = id;
+  EXPECT_EQ(DecodeSummary(id, EncodeSummary(empty)), empty);
+}
+
+TEST(SummaryEncodingTest, RejectsTruncatedTrailingAndForeignVersions) {
+  const TraceId id = MakeId(3, 4);
+  const std::string encoded = EncodeSummary(SampleSummary(id));
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    EXPECT_FALSE(DecodeSummary(id, encoded.substr(0, n)).has_value()) << n;
+  }
+  EXPECT_FALSE(DecodeSummary(id, encoded + "x").has_value());
+  std::string other_version = encoded;
+  other_version[0] = 9;
+  EXPECT_FALSE(DecodeSummary(id, other_version).has_value());
+}
+
+TEST(IndexKeyTest, StreamsSortByStartThenTraceIdAndDecode) {
+  const std::string stream = ServiceStream("checkout");
+  const std::vector<std::string> keys = {
+      IndexKey(stream, 0, MakeId(9, 9)), IndexKey(stream, 255, MakeId(0, 1)),
+      IndexKey(stream, 256, MakeId(0, 1)), IndexKey(stream, 256, MakeId(0, 2)),
+      IndexKey(stream, 1'700'000'000'000'000'000, MakeId(0, 0))};
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  for (const std::string& k : keys) EXPECT_TRUE(k.starts_with(stream));
+  auto pos = DecodeIndexPosition(keys[3]);
+  ASSERT_TRUE(pos.has_value());
+  EXPECT_EQ(pos->start_ns, 256);
+  EXPECT_EQ(pos->trace_id, MakeId(0, 2));
+  EXPECT_EQ(IndexPosition(256, MakeId(0, 2)), keys[3].substr(stream.size()));
+  EXPECT_EQ(IndexPosition(-5, MakeId(0, 2)), IndexPosition(0, MakeId(0, 2)));
+  EXPECT_FALSE(DecodeIndexPosition("short").has_value());
+}
+
+TEST(IndexKeyTest, NoStreamIsAPrefixOfAnother) {
+  // Pairs that would collide if the fields were concatenated without lengths.
+  DurationTerm op_term{DurationScope::kOperation, "a", "bc", 3};
+  DurationTerm op_term2{DurationScope::kOperation, "ab", "c", 3};
+  DurationTerm svc_term{DurationScope::kService, "a", "", 3};
+  DurationTerm any_term{DurationScope::kAny, "", "", 3};
+  const std::vector<std::string> streams = {
+      TimeStream(),
+      ServiceStream("a"),
+      ServiceStream("ab"),
+      OperationStream("a", "bc"),
+      OperationStream("ab", "c"),
+      ServiceTagStream("a", "b", "c"),
+      ServiceTagStream("a", "bc", ""),
+      ServiceTagStream("ab", "", "c"),
+      TagStream("a", "bc"),
+      TagStream("ab", "c"),
+      TagStream("k", std::string(300, 'v')),
+      DurationStream(op_term),
+      DurationStream(op_term2),
+      DurationStream(svc_term),
+      DurationStream(any_term),
+      DurationStream(DurationTerm{DurationScope::kAny, "", "", 4}),
+      DurationStream(DurationTerm{DurationScope::kAny, "", "", 3, true}),
+      DurationStream(DurationTerm{DurationScope::kOperation, "a", "bc", 3, true}),
+  };
+  for (size_t i = 0; i < streams.size(); ++i) {
+    for (size_t j = 0; j < streams.size(); ++j) {
+      if (i == j) continue;
+      EXPECT_FALSE(streams[j].starts_with(streams[i])) << i << " is a prefix of " << j;
+    }
+  }
+}
+
+TEST(DurationEncodingTest, RoundTripsAscendingListsAndRejectsGarbage) {
+  for (const std::vector<int64_t>& v :
+       {std::vector<int64_t>{}, std::vector<int64_t>{0}, std::vector<int64_t>{5, 6, 1'000'000'000},
+        std::vector<int64_t>{std::numeric_limits<int64_t>::max()}}) {
+    std::vector<int64_t> out;
+    ASSERT_TRUE(DecodeDurations(EncodeDurations(v), &out));
+    EXPECT_EQ(out, v);
+  }
+  std::vector<int64_t> out;
+  EXPECT_FALSE(DecodeDurations("", &out));
+  EXPECT_FALSE(DecodeDurations(std::string("\x02\x01", 2), &out));  // says 2, holds 1
+  EXPECT_FALSE(DecodeDurations(EncodeDurations({1}) + "x", &out));
+}
+
+TEST(DependencyKeyTest, RoundTripsAndSortsBySlot) {
+  const DependencyKey k{42, "front\0end", "check/out"};
+  auto decoded = DecodeDependencyKey(DependencyKeyOf(k));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, k);
+  // Parent "a" child "bc" differs from parent "ab" child "c".
+  EXPECT_NE(DependencyKeyOf({1, "a", "bc"}), DependencyKeyOf({1, "ab", "c"}));
+  EXPECT_LT(DependencyKeyOf({1, "zzz", "zzz"}), DependencyKeyOf({2, "a", "a"}));
+  EXPECT_LE(DependencySlotPrefix(2), DependencyKeyOf({2, "", ""}));
+  EXPECT_LT(DependencyKeyOf({1, "zzz", "zzz"}), DependencySlotPrefix(2));
+  EXPECT_EQ(DependencySlotPrefix(-4), DependencySlotPrefix(0));
+  EXPECT_FALSE(DecodeDependencyKey("D").has_value());
+  EXPECT_FALSE(DecodeDependencyKey(ServiceKey("x")).has_value());
+}
+
+TEST(CountEncodingTest, RoundTripsSignedCounts) {
+  for (int64_t v : {int64_t{0}, int64_t{1}, int64_t{-1}, std::numeric_limits<int64_t>::max()}) {
+    EXPECT_EQ(DecodeCount(EncodeCount(v)), v);
+  }
+  EXPECT_FALSE(DecodeCount("1234567").has_value());
 }
 
 }  // namespace

@@ -1,0 +1,387 @@
+#include "storage/trace_analysis.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <tuple>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace tailtrace::storage {
+namespace {
+
+namespace common = opentelemetry::proto::common::v1;
+namespace trace_v1 = opentelemetry::proto::trace::v1;
+
+constexpr std::string_view kServiceNameKey = "service.name";
+
+using Json = rapidjson::Writer<rapidjson::StringBuffer>;
+
+int64_t ClampNs(uint64_t ns) {
+  return ns > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+             ? std::numeric_limits<int64_t>::max()
+             : static_cast<int64_t>(ns);
+}
+
+std::string_view NonFiniteName(double d) {
+  if (std::isnan(d)) return "NaN";
+  return d > 0 ? "Infinity" : "-Infinity";
+}
+
+// The plain JSON of a value inside an array or map, as query/jaeger_json.cc renders it.
+void WritePlainJson(Json& w, const common::AnyValue& v) {
+  switch (v.value_case()) {
+    case common::AnyValue::kStringValue:
+      w.String(v.string_value().data(), static_cast<rapidjson::SizeType>(v.string_value().size()));
+      return;
+    case common::AnyValue::kBoolValue:
+      w.Bool(v.bool_value());
+      return;
+    case common::AnyValue::kIntValue:
+      w.Int64(v.int_value());
+      return;
+    case common::AnyValue::kDoubleValue:
+      if (std::isfinite(v.double_value())) {
+        w.Double(v.double_value());
+      } else {
+        const std::string_view name = NonFiniteName(v.double_value());
+        w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+      }
+      return;
+    case common::AnyValue::kBytesValue: {
+      const std::string b64 = absl::Base64Escape(v.bytes_value());
+      w.String(b64.data(), static_cast<rapidjson::SizeType>(b64.size()));
+      return;
+    }
+    case common::AnyValue::kArrayValue:
+      w.StartArray();
+      for (const auto& e : v.array_value().values()) WritePlainJson(w, e);
+      w.EndArray();
+      return;
+    case common::AnyValue::kKvlistValue:
+      w.StartObject();
+      for (const auto& kv : v.kvlist_value().values()) {
+        w.Key(kv.key().data(), static_cast<rapidjson::SizeType>(kv.key().size()));
+        WritePlainJson(w, kv.value());
+      }
+      w.EndObject();
+      return;
+    case common::AnyValue::VALUE_NOT_SET:
+      break;
+  }
+  w.Null();
+}
+
+std::string_view KindName(int kind) {
+  switch (kind) {
+    case trace_v1::Span::SPAN_KIND_INTERNAL:
+      return "internal";
+    case trace_v1::Span::SPAN_KIND_SERVER:
+      return "server";
+    case trace_v1::Span::SPAN_KIND_CLIENT:
+      return "client";
+    case trace_v1::Span::SPAN_KIND_PRODUCER:
+      return "producer";
+    case trace_v1::Span::SPAN_KIND_CONSUMER:
+      return "consumer";
+    default:
+      return "";
+  }
+}
+
+// The resource attribute that names the service (the first string service.name), or null.
+const common::KeyValue* ServiceAttribute(const trace_v1::ResourceSpans& rs) {
+  for (const auto& kv : rs.resource().attributes()) {
+    if (kv.key() == kServiceNameKey && kv.value().has_string_value()) return &kv;
+  }
+  return nullptr;
+}
+
+struct SpanView {
+  const trace_v1::ResourceSpans* rs;
+  const trace_v1::ScopeSpans* ss;
+  const trace_v1::Span* span;
+  const std::string* service;
+};
+
+template <typename Fn>
+void ForEachSpan(TraceChunks chunks, Fn&& fn) {
+  for (const trace_v1::TracesData* data : chunks) {
+    for (const auto& rs : data->resource_spans()) {
+      const std::string service = ServiceNameOf(rs);
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& span : ss.spans()) fn(SpanView{&rs, &ss, &span, &service});
+      }
+    }
+  }
+}
+
+// span_id -> the service of the span with that ID (the smallest service name on duplicates).
+absl::flat_hash_map<std::string, std::string> SpanServices(TraceChunks chunks) {
+  absl::flat_hash_map<std::string, std::string> out;
+  ForEachSpan(chunks, [&](const SpanView& s) {
+    auto [it, inserted] = out.emplace(s.span->span_id(), *s.service);
+    if (!inserted && *s.service < it->second) it->second = *s.service;
+  });
+  return out;
+}
+
+}  // namespace
+
+std::string ServiceNameOf(const trace_v1::ResourceSpans& rs) {
+  const common::KeyValue* kv = ServiceAttribute(rs);
+  return kv != nullptr ? kv->value().string_value() : "unknown_service";
+}
+
+int64_t SpanStartNs(const trace_v1::Span& span) { return ClampNs(span.start_time_unix_nano()); }
+
+int64_t SpanEndNs(const trace_v1::Span& span) { return ClampNs(span.end_time_unix_nano()); }
+
+int64_t SpanDurationNs(const trace_v1::Span& span) {
+  const int64_t start = SpanStartNs(span);
+  const int64_t end = SpanEndNs(span);
+  return end > start ? end - start : 0;
+}
+
+std::string IndexValueString(const common::AnyValue& v) {
+  switch (v.value_case()) {
+    case common::AnyValue::kStringValue:
+      return v.string_value();
+    case common::AnyValue::kBoolValue:
+      return v.bool_value() ? "true" : "false";
+    case common::AnyValue::kIntValue:
+      return std::to_string(v.int_value());
+    case common::AnyValue::kDoubleValue: {
+      const double d = v.double_value();
+      if (!std::isfinite(d)) return std::string(NonFiniteName(d));
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.10g", d);
+      return buf;
+    }
+    case common::AnyValue::kBytesValue:
+      return absl::Base64Escape(v.bytes_value());
+    case common::AnyValue::kArrayValue:
+    case common::AnyValue::kKvlistValue: {
+      rapidjson::StringBuffer buf;
+      Json w(buf);
+      WritePlainJson(w, v);
+      return std::string(buf.GetString(), buf.GetSize());
+    }
+    case common::AnyValue::VALUE_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptions& options) {
+  if (key.size() > options.max_value_length || value.size() > options.max_value_length) {
+    return false;
+  }
+  return std::find(options.exclude_keys.begin(), options.exclude_keys.end(), key) ==
+         options.exclude_keys.end();
+}
+
+void ForEachSpanTag(const trace_v1::ResourceSpans& rs, const trace_v1::ScopeSpans& ss,
+                    const trace_v1::Span& span,
+                    const std::function<void(std::string_view, std::string_view)>& fn) {
+  for (const auto& kv : span.attributes()) fn(kv.key(), IndexValueString(kv.value()));
+  const common::KeyValue* service = ServiceAttribute(rs);
+  for (const auto& kv : rs.resource().attributes()) {
+    if (&kv != service) fn(kv.key(), IndexValueString(kv.value()));
+  }
+  if (ss.has_scope()) {
+    if (!ss.scope().name().empty()) fn("otel.scope.name", ss.scope().name());
+    if (!ss.scope().version().empty()) fn("otel.scope.version", ss.scope().version());
+  }
+  const std::string_view kind = KindName(static_cast<int>(span.kind()));
+  if (!kind.empty()) fn("span.kind", kind);
+  switch (span.status().code()) {
+    case trace_v1::Status::STATUS_CODE_OK:
+      fn("otel.status_code", "OK");
+      break;
+    case trace_v1::Status::STATUS_CODE_ERROR:
+      fn("otel.status_code", "ERROR");
+      fn("error", "true");
+      if (!span.status().message().empty()) {
+        fn("otel.status_description", span.status().message());
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+TraceSummary ComputeSummary(const TraceId& id, TraceChunks chunks) {
+  TraceSummary summary;
+  summary.trace_id = id;
+  absl::flat_hash_map<std::string, std::string> span_services = SpanServices(chunks);
+  std::map<std::string, ServiceSummary> services;
+  int64_t start = std::numeric_limits<int64_t>::max();
+  int64_t end = 0;
+  // Root candidates in rank order: 0 = no parent, 1 = orphan, 2 = any other span.
+  using RootKey = std::tuple<int, int64_t, std::string, std::string, std::string>;
+  std::optional<RootKey> root;
+  ForEachSpan(chunks, [&](const SpanView& s) {
+    const trace_v1::Span& span = *s.span;
+    const int64_t span_start = SpanStartNs(span);
+    start = std::min(start, span_start);
+    end = std::max({end, span_start, SpanEndNs(span)});
+    ++summary.span_count;
+    const bool error = span.status().code() == trace_v1::Status::STATUS_CODE_ERROR;
+    if (error) ++summary.error_count;
+    ServiceSummary& svc = services[*s.service];
+    svc.name = *s.service;
+    ++svc.span_count;
+    if (error) ++svc.error_count;
+    int rank = 2;
+    if (span.parent_span_id().empty()) {
+      rank = 0;
+    } else if (!span_services.contains(span.parent_span_id())) {
+      rank = 1;
+      ++summary.orphan_span_count;
+    }
+    RootKey key{rank, span_start, span.span_id(), *s.service, span.name()};
+    if (!root || key < *root) {
+      root = key;
+      summary.root_service = *s.service;
+      summary.root_operation = span.name();
+    }
+  });
+  if (summary.span_count == 0) return summary;
+  summary.start_ns = start;
+  summary.duration_ns = end - start;
+  for (auto& [name, svc] : services) summary.services.push_back(std::move(svc));
+  return summary;
+}
+
+int64_t DependencySlot(int64_t time_ns) {
+  // Floor division (times are never negative in practice, but stay correct if they are).
+  int64_t q = time_ns / kDependencySlotNs;
+  if (time_ns % kDependencySlotNs < 0) --q;
+  return q;
+}
+
+std::map<DependencyKey, int64_t> ComputeDependencyCalls(TraceChunks chunks) {
+  absl::flat_hash_map<std::string, std::string> span_services = SpanServices(chunks);
+  std::map<DependencyKey, int64_t> calls;
+  ForEachSpan(chunks, [&](const SpanView& s) {
+    const std::string& parent_id = s.span->parent_span_id();
+    if (parent_id.empty()) return;
+    auto it = span_services.find(parent_id);
+    if (it == span_services.end() || it->second == *s.service) return;
+    ++calls[DependencyKey{DependencySlot(SpanStartNs(*s.span)), it->second, *s.service}];
+  });
+  return calls;
+}
+
+int DurationClass(int64_t duration_ns) {
+  if (duration_ns <= 0) return 0;
+  const int width = std::bit_width(static_cast<uint64_t>(duration_ns));  // 1..63
+  return (width + 1) / 2;
+}
+
+int FineDurationClass(int64_t duration_ns) {
+  if (duration_ns <= 0) return 0;
+  const uint64_t d = static_cast<uint64_t>(duration_ns);
+  const int width = std::bit_width(d);  // 1..63
+  const uint64_t next_two_bits = width >= 3 ? (d >> (width - 3)) & 3 : (d << (3 - width)) & 3;
+  return 4 * (width - 1) + 1 + static_cast<int>(next_two_bits);
+}
+
+int FirstFineClass(int coarse_class) { return coarse_class <= 0 ? 0 : 8 * (coarse_class - 1) + 1; }
+
+int LastFineClass(int coarse_class) { return coarse_class <= 0 ? 0 : 8 * coarse_class; }
+
+TraceIndexTerms ComputeIndexTerms(const TraceId& id, TraceChunks chunks,
+                                  const IndexOptions& options) {
+  TraceIndexTerms terms;
+  terms.summary = ComputeSummary(id, chunks);
+  terms.calls = ComputeDependencyCalls(chunks);
+  ForEachSpan(chunks, [&](const SpanView& s) {
+    const std::string& service = *s.service;
+    const std::string& name = s.span->name();
+    terms.services.insert(service);
+    terms.operations.emplace(service, name);
+    ForEachSpanTag(*s.rs, *s.ss, *s.span, [&](std::string_view key, std::string_view value) {
+      if (!IsIndexedTag(key, value, options)) return;
+      terms.service_tags.emplace(service, std::string(key), std::string(value));
+      terms.tags.emplace(std::string(key), std::string(value));
+    });
+    const int64_t duration = SpanDurationNs(*s.span);
+    const int coarse = DurationClass(duration);
+    const int fine = FineDurationClass(duration);
+    for (DurationTerm term :
+         {DurationTerm{DurationScope::kAny, "", "", coarse, false},
+          DurationTerm{DurationScope::kService, service, "", coarse, false},
+          DurationTerm{DurationScope::kOperation, service, name, coarse, false}}) {
+      terms.coarse_durations.insert(term);
+      term.duration_class = fine;
+      term.fine = true;
+      terms.durations[std::move(term)].push_back(duration);
+    }
+  });
+  for (auto& [term, values] : terms.durations) {
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+  }
+  return terms;
+}
+
+absl::Status ValidateTraceQuery(const TraceQuery& query, const IndexOptions& index_options) {
+  if (query.limit <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be greater than 0, got ", query.limit));
+  }
+  if (!query.operation.empty() && query.service.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("operation \"", query.operation, "\" requires a service"));
+  }
+  if (query.duration_min_ns && *query.duration_min_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("duration_min must not be negative, got ", *query.duration_min_ns, " ns"));
+  }
+  if (query.duration_max_ns && *query.duration_max_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("duration_max must not be negative, got ", *query.duration_max_ns, " ns"));
+  }
+  if (query.duration_min_ns && query.duration_max_ns &&
+      *query.duration_min_ns > *query.duration_max_ns) {
+    return absl::InvalidArgumentError(absl::StrCat("duration_min (", *query.duration_min_ns,
+                                                   " ns) is greater than duration_max (",
+                                                   *query.duration_max_ns, " ns)"));
+  }
+  if (query.start_time_min_ns && query.start_time_max_ns &&
+      *query.start_time_min_ns > *query.start_time_max_ns) {
+    return absl::InvalidArgumentError(absl::StrCat("start_time_min (", *query.start_time_min_ns,
+                                                   " ns) is after start_time_max (",
+                                                   *query.start_time_max_ns, " ns)"));
+  }
+  for (const auto& [key, value] : query.attributes) {
+    if (key.empty()) return absl::InvalidArgumentError("attribute key must not be empty");
+    if (std::find(index_options.exclude_keys.begin(), index_options.exclude_keys.end(), key) !=
+        index_options.exclude_keys.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attribute \"", key, "\" is not searchable: it is in storage.index.exclude_keys"));
+    }
+    if (key.size() > index_options.max_value_length) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attribute key \"", key.substr(0, 64), "...\" is not searchable: it is longer than ",
+          "storage.index.max_value_length (", index_options.max_value_length, " bytes)"));
+    }
+    if (value.size() > index_options.max_value_length) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attribute \"", key, "\" value is not searchable: it is ", value.size(),
+                       " bytes, longer than storage.index.max_value_length (",
+                       index_options.max_value_length, " bytes)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tailtrace::storage

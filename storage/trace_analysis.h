@@ -1,0 +1,114 @@
+#pragma once
+
+// Pure functions that derive searchable facts from a trace's spans: tags as the index sees them,
+// the trace summary, the dependency calls, and (for RocksTraceStore) the full set of index terms.
+// The definitions are those of "Search semantics" and "Dependency semantics" in trace_store.h.
+// Thread-safe (no state).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "storage/options.h"
+#include "storage/trace_store.h"
+
+namespace tailtrace::storage {
+
+using TraceChunks = std::span<const opentelemetry::proto::trace::v1::TracesData* const>;
+
+// The service.name resource attribute, or "unknown_service" (the SDKs' default) when absent.
+std::string ServiceNameOf(const opentelemetry::proto::trace::v1::ResourceSpans& rs);
+
+// Span times in nanoseconds, clamped to [0, INT64_MAX].
+int64_t SpanStartNs(const opentelemetry::proto::trace::v1::Span& span);
+int64_t SpanEndNs(const opentelemetry::proto::trace::v1::Span& span);
+// end - start, or 0 when the end is before the start.
+int64_t SpanDurationNs(const opentelemetry::proto::trace::v1::Span& span);
+
+// An attribute value as the index stores it and a tag search compares it (see trace_store.h).
+std::string IndexValueString(const opentelemetry::proto::common::v1::AnyValue& value);
+
+// Whether a tag is indexed under `options` (key not excluded, key and value not too long).
+bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptions& options);
+
+// Calls `fn(key, value)` for every tag of `span` (span attributes, resource attributes except
+// service.name, then the synthetic tags), indexed or not, possibly with repeated keys.
+void ForEachSpanTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
+                    const opentelemetry::proto::trace::v1::ScopeSpans& ss,
+                    const opentelemetry::proto::trace::v1::Span& span,
+                    const std::function<void(std::string_view key, std::string_view value)>& fn);
+
+// The summary of the trace made of all spans in `chunks`; requires at least one span.
+TraceSummary ComputeSummary(const TraceId& id, TraceChunks chunks);
+
+// A dependency count key: calls parent -> child whose child span started in slot `slot`
+// (start_ns / kDependencySlotNs, rounded down).
+struct DependencyKey {
+  int64_t slot = 0;
+  std::string parent;
+  std::string child;
+  friend auto operator<=>(const DependencyKey&, const DependencyKey&) = default;
+  friend bool operator==(const DependencyKey&, const DependencyKey&) = default;
+};
+
+// The calls of the trace made of all spans in `chunks`, counted per key.
+std::map<DependencyKey, int64_t> ComputeDependencyCalls(TraceChunks chunks);
+
+// The dependency slot of a time.
+int64_t DependencySlot(int64_t time_ns);
+
+// Durations are indexed in classes at two granularities. A coarse class covers a factor of 4:
+// class 0 holds 0 ns, class c >= 1 holds [4^(c-1), 4^c - 1] ns; kDurationClasses classes cover
+// every int64 duration. A fine class covers a factor of 2^(1/4): fine class 0 holds 0 ns, and
+// for a duration with bit width w >= 1 the fine class is 4(w-1) + 1 + the two bits after the
+// leading one. Coarse class c is exactly fine classes FirstFineClass(c)..LastFineClass(c) (some
+// of which are empty for the smallest durations). A search reads coarse classes inside its
+// range, and fine classes (whose entries hold the exact durations) at its edges.
+inline constexpr int kDurationClasses = 33;
+inline constexpr int kFineDurationClasses = 253;
+int DurationClass(int64_t duration_ns);
+int FineDurationClass(int64_t duration_ns);
+int FirstFineClass(int coarse_class);
+int LastFineClass(int coarse_class);
+
+// Scopes of the duration index: every span, the spans of one service, or of one operation.
+enum class DurationScope : char { kAny = '*', kService = 's', kOperation = 'o' };
+
+struct DurationTerm {
+  DurationScope scope = DurationScope::kAny;
+  std::string service;    // "" for kAny
+  std::string operation;  // "" unless kOperation
+  int duration_class = 0;
+  bool fine = false;  // a fine class (else coarse)
+  friend auto operator<=>(const DurationTerm&, const DurationTerm&) = default;
+  friend bool operator==(const DurationTerm&, const DurationTerm&) = default;
+};
+
+// Everything RocksTraceStore indexes for one trace, as a pure function of all its spans.
+struct TraceIndexTerms {
+  TraceSummary summary;
+  std::set<std::string> services;
+  std::set<std::pair<std::string, std::string>> operations;  // (service, span name)
+  // Indexed tags per service, and over every service.
+  std::set<std::tuple<std::string, std::string, std::string>> service_tags;  // (service, k, v)
+  std::set<std::pair<std::string, std::string>> tags;                        // (k, v)
+  // Coarse duration terms (their index entries have no value).
+  std::set<DurationTerm> coarse_durations;
+  // Fine duration terms with the distinct span durations of each, ascending.
+  std::map<DurationTerm, std::vector<int64_t>> durations;
+  std::map<DependencyKey, int64_t> calls;
+};
+
+// Requires at least one span in `chunks`.
+TraceIndexTerms ComputeIndexTerms(const TraceId& id, TraceChunks chunks,
+                                  const IndexOptions& options);
+
+}  // namespace tailtrace::storage

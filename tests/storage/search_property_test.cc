@@ -1,0 +1,282 @@
+// Property test: random traces (several services, operations, tags, durations and start times,
+// many written in several chunks interleaved with other traces, across several retention
+// buckets) and random queries. RocksTraceStore's index-based answers must equal the brute-force
+// answers of InMemoryTraceStore: same traces, same summaries, same order, same limit behaviour;
+// and the same dependency counts.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/clock.h"
+#include "gtest/gtest.h"
+#include "storage/in_memory_trace_store.h"
+#include "storage/rocks_trace_store.h"
+#include "tests/storage/trace_builder.h"
+
+namespace tailtrace::storage {
+namespace {
+
+using opentelemetry::proto::trace::v1::TracesData;
+using testing::AttrValue;
+using testing::BuildChunk;
+using testing::MakeTraceId;
+using testing::SpanSpec;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kSec = 1'000 * kMs;
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+
+const std::vector<std::string> kServices = {"a", "ab", "b", "checkout"};
+const std::vector<std::string> kOperations = {"x", "xy", "GET /", ""};
+const std::vector<std::string> kTagKeys = {"user", "code", "flag", "ratio"};
+const std::vector<std::string> kUsers = {"ann", "bob", "cy"};
+// Durations around class edges (4^k) and a few everyday values.
+const std::vector<int64_t> kDurations = {
+    0,       1,       3,       4,         1023,     1024,     4095,         4096,
+    999'999, 1 * kMs, 5 * kMs, 100 * kMs, 1 * kSec, 3 * kSec, 3 * kSec + 1, 10 * kSec};
+
+class Random {
+ public:
+  explicit Random(uint32_t seed) : gen_(seed) {}
+  int Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(gen_); }
+  bool Chance(double p) { return std::bernoulli_distribution(p)(gen_); }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) {
+    return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))];
+  }
+  std::mt19937& gen() { return gen_; }
+
+ private:
+  std::mt19937 gen_;
+};
+
+AttrValue RandomTagValue(Random& r, const std::string& key) {
+  if (key == "user") return r.Pick(kUsers);
+  if (key == "code") return int64_t{r.Chance(0.5) ? 200 : 503};
+  if (key == "flag") return r.Chance(0.5);
+  return r.Chance(0.5) ? 0.25 : 1.5;
+}
+
+std::string TagValueString(const AttrValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  return std::get<double>(v) == 0.25 ? "0.25" : "1.5";
+}
+
+struct GeneratedTrace {
+  TraceId id;
+  std::vector<std::vector<SpanSpec>> chunks;
+};
+
+GeneratedTrace RandomTrace(Random& r, uint64_t n) {
+  GeneratedTrace t;
+  // A few trace IDs share their low half so ID ordering is exercised across all bytes.
+  t.id = MakeTraceId(static_cast<uint64_t>(r.Int(0, 3)), n);
+  // Starts from a small set so that equal trace starts (ID tie-breaks) happen.
+  const int64_t base = kT0 + static_cast<int64_t>(r.Int(0, 40)) * 7 * kSec;
+  const int spans = r.Int(1, 7);
+  std::vector<SpanSpec> all;
+  for (int i = 1; i <= spans; ++i) {
+    SpanSpec s;
+    s.service = r.Pick(kServices);
+    s.name = r.Pick(kOperations);
+    // Now and then a span ID repeats (broken instrumentation happens): the store then recomputes
+    // the trace from all its chunks instead of continuing from its index state.
+    s.span_id = static_cast<uint64_t>(i > 1 && r.Chance(0.03) ? r.Int(1, i - 1) : i);
+    if (i > 1 || r.Chance(0.2)) {
+      // A parent in the trace, or (rarely) one that never arrives.
+      s.parent_id = r.Chance(0.9) ? static_cast<uint64_t>(r.Int(1, i == 1 ? 1 : i - 1)) : 1000;
+      if (s.parent_id == s.span_id) s.parent_id = 1000;
+    }
+    s.start_ns = base + (i == 1 ? 0 : static_cast<int64_t>(r.Int(-2, 30)) * kSec);
+    s.duration_ns = r.Pick(kDurations);
+    s.kind = r.Int(0, 5);
+    s.error = r.Chance(0.15);
+    for (const std::string& key : kTagKeys) {
+      if (r.Chance(0.3)) s.attributes.emplace_back(key, RandomTagValue(r, key));
+    }
+    if (r.Chance(0.5))
+      s.resource_attributes.emplace_back("region", std::string(r.Chance(0.5) ? "eu" : "us"));
+    all.push_back(std::move(s));
+  }
+  std::shuffle(all.begin(), all.end(), r.gen());
+  const int chunks = std::min<int>(spans, r.Int(1, 3));
+  t.chunks.resize(static_cast<size_t>(chunks));
+  for (size_t i = 0; i < all.size(); ++i) {
+    // Every chunk gets at least one span.
+    const size_t c =
+        i < static_cast<size_t>(chunks) ? i : static_cast<size_t>(r.Int(0, chunks - 1));
+    t.chunks[c].push_back(all[i]);
+  }
+  return t;
+}
+
+TraceQuery RandomQuery(Random& r) {
+  TraceQuery q;
+  if (r.Chance(0.7)) q.service = r.Chance(0.95) ? r.Pick(kServices) : "unknown";
+  if (!q.service.empty() && r.Chance(0.4)) q.operation = r.Pick(kOperations);
+  const int tags = r.Chance(0.5) ? r.Int(1, 2) : 0;
+  for (int i = 0; i < tags; ++i) {
+    if (r.Chance(0.25)) {
+      q.attributes.emplace_back("error", "true");
+    } else if (r.Chance(0.15)) {
+      q.attributes.emplace_back("region", r.Chance(0.5) ? "eu" : "us");
+    } else {
+      const std::string& key = r.Pick(kTagKeys);
+      q.attributes.emplace_back(key, TagValueString(RandomTagValue(r, key)));
+    }
+  }
+  if (r.Chance(0.4)) {
+    int64_t a = r.Pick(kDurations) + (r.Chance(0.3) ? 1 : 0);
+    int64_t b = r.Pick(kDurations);
+    if (a > b) std::swap(a, b);
+    if (r.Chance(0.7)) q.duration_min_ns = a;
+    if (r.Chance(0.5)) q.duration_max_ns = b;
+  }
+  if (r.Chance(0.4)) {
+    int64_t a = kT0 + static_cast<int64_t>(r.Int(-5, 45)) * 7 * kSec;
+    int64_t b = kT0 + static_cast<int64_t>(r.Int(-5, 45)) * 7 * kSec;
+    if (a > b) std::swap(a, b);
+    if (r.Chance(0.7)) q.start_time_min_ns = a;
+    if (r.Chance(0.7)) q.start_time_max_ns = b;
+  }
+  const std::vector<int> limits = {1, 2, 5, 20, 1000};
+  q.limit = r.Pick(limits);
+  return q;
+}
+
+std::string Describe(const TraceQuery& q) {
+  std::string s = "service=" + q.service + " operation=" + q.operation;
+  for (const auto& [k, v] : q.attributes) s += " " + k + "=" + v;
+  if (q.duration_min_ns) s += " dmin=" + std::to_string(*q.duration_min_ns);
+  if (q.duration_max_ns) s += " dmax=" + std::to_string(*q.duration_max_ns);
+  if (q.start_time_min_ns) s += " tmin=" + std::to_string(*q.start_time_min_ns - kT0);
+  if (q.start_time_max_ns) s += " tmax=" + std::to_string(*q.start_time_max_ns - kT0);
+  return s + " limit=" + std::to_string(q.limit);
+}
+
+std::string Ids(const std::vector<TraceSummary>& v) {
+  std::string s;
+  for (const TraceSummary& t : v)
+    s += t.trace_id.Hex().substr(14) + "@" + std::to_string((t.start_ns - kT0) / kSec) + " ";
+  return s;
+}
+
+// (seed, with the trace terms cache): without the cache every late chunk re-reads its trace.
+class SearchPropertyTest : public ::testing::TestWithParam<std::tuple<uint32_t, bool>> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("tailtrace_search_property_" + std::to_string(std::get<0>(GetParam())) +
+            (std::get<1>(GetParam()) ? "_cache_" : "_nocache_") + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    options_.path = (dir_ / "db").string();
+    options_.block_cache_bytes = 1 << 20;
+    options_.write_buffer_bytes = 256 << 10;
+    options_.retention_check_interval_ms = 0;
+    // One-hour buckets and a long retention: traces spread over several buckets, none expire.
+    options_.retention_ns = 1000ll * 3600 * kSec;
+    options_.retention_buckets = 1000;
+    if (!std::get<1>(GetParam())) options_.trace_terms_cache_bytes = 0;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void CompareQueries(Random& r, RocksTraceStore& rocks, int count) {
+    for (int i = 0; i < count; ++i) {
+      const TraceQuery q = RandomQuery(r);
+      absl::StatusOr<std::vector<TraceSummary>> want = memory_.FindTraces(q);
+      absl::StatusOr<std::vector<TraceSummary>> got = rocks.FindTraces(q);
+      ASSERT_EQ(want.status(), got.status()) << Describe(q);
+      if (!want.ok()) continue;
+      ASSERT_EQ(*want, *got) << Describe(q) << "\n want: " << Ids(*want)
+                             << "\n got:  " << Ids(*got);
+      ++compared_;
+      if (!want->empty()) ++non_empty_;
+    }
+    for (int i = 0; i < 20; ++i) {
+      const int64_t end =
+          kT0 + static_cast<int64_t>(r.Int(-2, 8)) * 60 * kSec + r.Int(0, 59) * kSec;
+      const int64_t lookback = static_cast<int64_t>(r.Int(0, 10)) * 60 * kSec;
+      auto want = memory_.GetDependencies(end, lookback);
+      auto got = rocks.GetDependencies(end, lookback);
+      ASSERT_TRUE(want.ok() && got.ok());
+      ASSERT_EQ(*want, *got) << "end=" << end - kT0 << " lookback=" << lookback;
+    }
+  }
+
+  std::filesystem::path dir_;
+  StoreOptions options_;
+  FakeClock clock_{kT0};
+  InMemoryTraceStore memory_;
+  int compared_ = 0;
+  int non_empty_ = 0;
+};
+
+TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
+  Random r(std::get<0>(GetParam()));
+  auto opened = RocksTraceStore::Open(options_, &clock_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<RocksTraceStore> rocks = std::move(*opened);
+
+  constexpr int kTraces = 250;
+  std::vector<GeneratedTrace> traces;
+  for (int i = 0; i < kTraces; ++i) traces.push_back(RandomTrace(r, static_cast<uint64_t>(i + 1)));
+  // Every chunk is a pending write; batches take random pending chunks (a trace's chunks stay in
+  // order), so late chunks come after writes of other traces and sometimes in the same batch.
+  std::vector<std::pair<size_t, size_t>> pending;  // (trace, next chunk)
+  for (size_t t = 0; t < traces.size(); ++t) pending.emplace_back(t, 0);
+  std::vector<TracesData> keep_alive;
+  keep_alive.reserve(1000);
+  while (!pending.empty()) {
+    std::vector<TraceWrite> batch;
+    std::vector<TracesData> datas;
+    datas.reserve(8);
+    const int n = r.Int(1, 6);
+    for (int i = 0; i < n && !pending.empty(); ++i) {
+      const size_t p = static_cast<size_t>(r.Int(0, static_cast<int>(pending.size()) - 1));
+      auto& [t, c] = pending[p];
+      datas.push_back(BuildChunk(traces[t].id, traces[t].chunks[c]));
+      batch.push_back(TraceWrite{traces[t].id, nullptr, c == 0 ? "policy" : "", 1.0});
+      if (++c == traces[t].chunks.size()) pending.erase(pending.begin() + static_cast<long>(p));
+    }
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].spans = &datas[i];
+    ASSERT_TRUE(memory_.Write(batch).ok());
+    ASSERT_TRUE(rocks->Write(batch).ok());
+    // Minutes pass between batches: writes spread over several one-hour buckets.
+    clock_.Advance(static_cast<int64_t>(r.Int(0, 4)) * 60 * kSec);
+  }
+  EXPECT_GT(rocks->BucketsForTest().size(), 2u);
+
+  CompareQueries(r, *rocks, 400);
+  if (HasFatalFailure()) return;
+  // Everything the store keeps in memory about buckets is rebuilt correctly on reopen.
+  ASSERT_TRUE(rocks->Close().ok());
+  rocks.reset();
+  opened = RocksTraceStore::Open(options_, &clock_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  rocks = std::move(*opened);
+  CompareQueries(r, *rocks, 200);
+  // The comparison must not be vacuous.
+  EXPECT_GT(non_empty_, compared_ / 3) << non_empty_ << " of " << compared_;
+  auto services = rocks->GetServices();
+  auto want_services = memory_.GetServices();
+  ASSERT_TRUE(services.ok() && want_services.ok());
+  EXPECT_EQ(*services, *want_services);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, SearchPropertyTest,
+                         ::testing::Combine(::testing::Values(1u, 2u, 3u), ::testing::Bool()),
+                         [](const auto& info) {
+                           return "seed" + std::to_string(std::get<0>(info.param)) +
+                                  (std::get<1>(info.param) ? "_cache" : "_nocache");
+                         });
+
+}  // namespace
+}  // namespace tailtrace::storage
