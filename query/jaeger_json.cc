@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "proto/otlp_ids.h"
 
 namespace tailtrace::query {
@@ -285,7 +286,8 @@ void WriteSpan(JsonWriter& w, const SpanRef& ref, const std::string& trace_hex, 
   w.EndArray();
 
   WriteKey(w, "processID");
-  WriteString(w, "p" + std::to_string(ref.process + 1));
+  // StrCat rather than "p" + std::to_string(...), which trips GCC 12's -Wrestrict false positive.
+  WriteString(w, absl::StrCat("p", ref.process + 1));
   WriteKey(w, "warnings");
   w.Null();
   WriteKey(w, "flags");
@@ -360,7 +362,7 @@ void WriteJaegerTrace(const storage::StoredTrace& trace, JsonWriter& w) {
   WriteKey(w, "processes");
   w.StartObject();
   for (size_t i = 0; i < process_json.size(); ++i) {
-    WriteKey(w, "p" + std::to_string(i + 1));
+    WriteKey(w, absl::StrCat("p", i + 1));
     w.RawValue(process_json[i].data(), process_json[i].size(), rapidjson::kObjectType);
   }
   w.EndObject();
