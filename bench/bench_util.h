@@ -1,0 +1,88 @@
+#pragma once
+
+// Small helpers shared by the benchmark binaries: a command-line flag parser, CPU and wall clocks,
+// percentiles and a flat JSON line writer. Benchmarks print exactly one JSON summary line on
+// stdout (last line) so that bench/run.sh can pick figures out of it with sed.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tailtrace::bench {
+
+// --name=value or --name value; --flag alone is "true". Unknown flags are an error, reported with
+// the flag's name and the list of known ones.
+class Flags {
+ public:
+  // `known`: flag name (without dashes) -> help text (shown by --help).
+  Flags(std::string program, std::string summary, std::map<std::string, std::string> known);
+
+  // Parses argv. Returns false after printing help (exit 0, *exit_code = 0) or an error
+  // (*exit_code = 2).
+  [[nodiscard]] bool Parse(int argc, char** argv, int* exit_code);
+
+  bool Has(std::string_view name) const;
+  std::string String(std::string_view name, std::string_view def) const;
+  // Exit(2) with a message naming the flag when the value is not a number.
+  int64_t Int(std::string_view name, int64_t def) const;
+  double Double(std::string_view name, double def) const;
+  bool Bool(std::string_view name, bool def) const;
+  // "10s", "500ms", "2m", "1h", "100us" or a bare number of seconds.
+  double Seconds(std::string_view name, double def) const;
+
+  // The command line as given, for the results table.
+  const std::string& command_line() const { return command_line_; }
+
+ private:
+  [[noreturn]] void Fail(std::string_view name, std::string_view why) const;
+
+  std::string program_;
+  std::string summary_;
+  std::map<std::string, std::string> known_;
+  std::map<std::string, std::string, std::less<>> values_;
+  std::string command_line_;
+};
+
+// CPU seconds (user + system) of the whole process, all threads.
+double ProcessCpuSeconds();
+// CPU seconds of the calling thread.
+double ThreadCpuSeconds();
+// Monotonic wall clock in seconds.
+double WallSeconds();
+// Wall clock in Unix nanoseconds.
+int64_t UnixNanos();
+
+// Peak resident set size of this process (VmHWM) in bytes; 0 if unknown.
+uint64_t PeakRssBytes();
+// Bytes of heap in use (mallinfo2().uordblks + hblkhd).
+uint64_t HeapInUseBytes();
+
+// p in [0, 100]; nearest-rank on a copy sorted by the caller. Empty input gives 0.
+double Percentile(const std::vector<double>& sorted, double p);
+
+// One flat JSON object built field by field, e.g. {"bench":"floor","spans":100}.
+class JsonLine {
+ public:
+  JsonLine& Add(std::string_view key, std::string_view value);
+  JsonLine& Add(std::string_view key, const char* value) {
+    return Add(key, std::string_view(value));
+  }
+  JsonLine& Add(std::string_view key, double value);
+  JsonLine& Add(std::string_view key, int64_t value);
+  JsonLine& Add(std::string_view key, uint64_t value);
+  JsonLine& Add(std::string_view key, int value) { return Add(key, static_cast<int64_t>(value)); }
+  JsonLine& Add(std::string_view key, bool value);
+  std::string str() const { return "{" + body_ + "}"; }
+
+ private:
+  void Key(std::string_view key);
+  std::string body_;
+};
+
+// JSON string escaping (quotes included).
+std::string JsonQuote(std::string_view s);
+
+}  // namespace tailtrace::bench

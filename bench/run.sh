@@ -1,0 +1,609 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR: every benchmark of bench/README.md, on this machine, in one run.
+# Called by `make bench` after the build; builds nothing itself. Writes a results table with the
+# exact command and config of every figure to bench/results/latest.md (latest-small.md with
+# SMALL=1) and prints it.
+#
+# Environment:
+#   SMALL=1          quick run (about a minute) with small sizes, for development
+#   RESULTS=FILE     where to write the table
+#   KEEP_WORK=1      keep the temporary directory (daemon logs, stores)
+#   QUERY_STORE=DIR  build the query benchmark's store there and reuse it when the parameters match
+#   INGEST_SPANS MEMORY_SPANS FLOOR_SPANS SAMPLER_SPANS QUERY_SPANS LOOKUPS SEARCHES: sizes
+#   CALIBRATE=0|1    size the ingest runs from a 100k-span calibration run so that each costs the
+#                    daemon about INGEST_CPU_BUDGET (default 40) CPU-seconds, at most INGEST_SPANS
+#   QUERY_BUILD_BUDGET  stop building the query store after this long (default 240s) and measure
+#                    the smaller store (its size is in the table)
+#   LOADGEN_FLAGS    extra flags for every tailtrace-loadgen run (e.g. "--connections 4")
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${1:-build}
+if ! BUILD=$(cd "$BUILD_DIR" 2>/dev/null && pwd); then
+  echo "bench/run.sh: build directory '$BUILD_DIR' does not exist; run 'make build' first" >&2
+  exit 2
+fi
+DAEMON=$BUILD/daemon/tailtraced
+LOADGEN=$BUILD/bench/tailtrace-loadgen
+SAMPLER=$BUILD/bench/tailtrace-bench-sampler
+FLOOR=$BUILD/bench/tailtrace-bench-floor
+QUERY=$BUILD/bench/tailtrace-bench-query
+STORETOOL=$BUILD/bench/tailtrace-bench-storetool
+for bin in "$DAEMON" "$LOADGEN" "$SAMPLER" "$FLOOR" "$QUERY" "$STORETOOL"; do
+  if [[ ! -x $bin ]]; then
+    echo "bench/run.sh: $bin is missing; build it first (make build BUILD_DIR=$BUILD_DIR)" >&2
+    exit 2
+  fi
+done
+
+SMALL=${SMALL:-0}
+if [[ $SMALL == 1 ]]; then
+  : "${INGEST_SPANS:=50000}" "${MEMORY_SPANS:=100000}" "${FLOOR_SPANS:=200000}"
+  : "${SAMPLER_SPANS:=200000}" "${QUERY_SPANS:=300000}" "${LOOKUPS:=200}" "${SEARCHES:=30}"
+  : "${QUERY_BUILD_BUDGET:=20s}" "${CALIBRATE:=0}"
+  : "${RESULTS:=$ROOT/bench/results/latest-small.md}"
+else
+  : "${INGEST_SPANS:=2000000}" "${MEMORY_SPANS:=800000}" "${FLOOR_SPANS:=2000000}"
+  : "${SAMPLER_SPANS:=1000000}" "${QUERY_SPANS:=10000000}" "${LOOKUPS:=1000}" "${SEARCHES:=100}"
+  : "${QUERY_BUILD_BUDGET:=240s}" "${CALIBRATE:=1}"
+  : "${RESULTS:=$ROOT/bench/results/latest.md}"
+fi
+LOADGEN_FLAGS=${LOADGEN_FLAGS:-}
+CLK_TCK=$(getconf CLK_TCK)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tailtrace-bench.XXXXXX")
+DPID=""
+cleanup() {
+  if [[ -n $DPID ]] && kill -0 "$DPID" 2>/dev/null; then
+    kill -TERM "$DPID" 2>/dev/null
+    wait "$DPID" 2>/dev/null
+  fi
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then
+    echo "bench/run.sh: work directory kept: $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+# jget JSON KEY: the value of a top-level key of a flat JSON line (strings without quotes).
+jget() {
+  local v
+  v=$(sed -n "s/.*\"$2\":\(\"\([^\"\\\\]\|\\\\.\)*\"\|[-0-9.eE+]*\|null\|true\|false\).*/\1/p" <<<"$1")
+  v=${v#\"}
+  v=${v%\"}
+  v=${v//\\\"/\"}
+  printf '%s' "$v"
+}
+
+# fmt VALUE [DECIMALS]: a number with thousands separators (empty stays empty).
+fmt() {
+  [[ -z ${1:-} || $1 == null ]] && { printf 'n/a'; return; }
+  awk -v v="$1" -v d="${2:-0}" 'BEGIN {
+    s = sprintf("%." d "f", v); neg = (s ~ /^-/); if (neg) s = substr(s, 2)
+    split(s, p, "."); i = p[1]; out = ""
+    while (length(i) > 3) { out = "," substr(i, length(i) - 2) out; i = substr(i, 1, length(i) - 3) }
+    out = i out; if (d > 0) out = out "." p[2]; if (neg) out = "-" out; print out }'
+}
+
+# calc EXPR: floating-point arithmetic.
+calc() { awk "BEGIN { v = $1; printf \"%.6f\", v }"; }
+
+# verdict VALUE OP TARGET: "met" / "MISSED" (OP is >= or <=), "n/a" without a value.
+verdict() {
+  [[ -z ${1:-} || $1 == null || $1 == n/a ]] && { printf 'n/a'; return; }
+  awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
+    ok = (op == ">=") ? (v >= t) : (v <= t); print ok ? "met" : "**MISSED**" }'
+}
+
+# query_verdict WALL_P99 CPU_P99 TARGET: the wall-time verdict, noting when only waiting (not the
+# calling thread's own work) put the p99 over the target.
+query_verdict() {
+  local v
+  v=$(verdict "$1" '<=' "$3")
+  if [[ $v == "**MISSED**" && $(verdict "$2" '<=' "$3") == met ]]; then
+    v="**MISSED** on wall time; CPU-time p99 met (waiting: preemption or I/O)"
+  fi
+  printf '%s' "$v"
+}
+
+# The admin server's /metrics, through bash's /dev/tcp (no curl needed).
+fetch_metrics() {
+  local host=${1%:*} port=${1##*:}
+  exec 3<>"/dev/tcp/$host/$port" || return 1
+  printf 'GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$1" >&3
+  timeout 5 cat <&3
+  exec 3<&- 3>&-
+}
+# metric TEXT NAME: the value of an unlabelled sample.
+metric() { awk -v n="$2" '$1 == n { printf "%.0f", $2; exit }' <<<"$1"; }
+
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# reachable HOST:PORT: a wildcard listen address as a connectable one.
+reachable() {
+  case $1 in
+    0.0.0.0:*) echo "127.0.0.1:${1##*:}" ;;
+    "[::]":*) echo "[::1]:${1##*:}" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# start_daemon NAME CONFIG: starts tailtraced; sets DPID GRPC_ADDR HTTP_ADDR ADMIN_ADDR, or
+# DAEMON_ERROR and returns 1.
+start_daemon() {
+  local out=$WORK/$1.stdout err=$WORK/$1.stderr
+  DAEMON_ERROR=""
+  "$DAEMON" --config "$2" >"$out" 2>"$err" &
+  DPID=$!
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if grep -q '^tailtraced ready' "$out" 2>/dev/null; then
+      local line
+      line=$(grep '^tailtraced ready' "$out")
+      GRPC_ADDR=$(reachable "$(sed -n 's/.* grpc=\([^ ]*\).*/\1/p' <<<"$line")")
+      HTTP_ADDR=$(reachable "$(sed -n 's/.* http=\([^ ]*\).*/\1/p' <<<"$line")")
+      ADMIN_ADDR=$(reachable "$(sed -n 's/.* admin=\([^ ]*\).*/\1/p' <<<"$line")")
+      return 0
+    fi
+    if ! kill -0 "$DPID" 2>/dev/null; then
+      wait "$DPID" 2>/dev/null
+      DAEMON_ERROR=$(grep -v '^\s*$' "$err" | head -5 | tr '\n' ' ' | cut -c1-400)
+      [[ -z $DAEMON_ERROR ]] && DAEMON_ERROR="tailtraced exited before it was ready"
+      DPID=""
+      return 1
+    fi
+    sleep 0.1
+  done
+  DAEMON_ERROR="tailtraced was not ready within 30 s"
+  stop_daemon
+  return 1
+}
+
+# stop_daemon: SIGTERM, wait up to 120 s for the drain, then SIGKILL.
+stop_daemon() {
+  [[ -z $DPID ]] && return 0
+  kill -TERM "$DPID" 2>/dev/null
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    kill -0 "$DPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$DPID" 2>/dev/null; then
+    log "tailtraced (pid $DPID) did not exit within 120 s of SIGTERM; killing it"
+    kill -KILL "$DPID" 2>/dev/null
+  fi
+  wait "$DPID" 2>/dev/null
+  STOP_STATUS=$?
+  DPID=""
+}
+
+# wait_settled TIMEOUT: until no trace is buffered and the stored span count stayed put for two
+# polls 0.5 s apart (everything accepted is decided and written). Sets SETTLED_METRICS.
+wait_settled() {
+  local deadline=$((SECONDS + $1)) last="" stable=0 m buffered stored
+  while ((SECONDS < deadline)); do
+    m=$(fetch_metrics "$ADMIN_ADDR")
+    buffered=$(metric "$m" tailtrace_sampler_traces_buffered)
+    stored=$(metric "$m" tailtrace_stored_spans_total)
+    if [[ $buffered == 0 && -n $stored && $stored == "$last" ]]; then
+      stable=$((stable + 1))
+      if ((stable >= 2)); then
+        SETTLED_METRICS=$m
+        return 0
+      fi
+    else
+      stable=0
+    fi
+    last=$stored
+    sleep 0.5
+  done
+  SETTLED_METRICS=$(fetch_metrics "$ADMIN_ADDR")
+  return 1
+}
+
+# config_file NAME EXTRA_SAMPLING_YAML: a daemon config on free ports with the store in WORK.
+config_file() {
+  local f=$WORK/$1.yaml
+  cat >"$f" <<EOF
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: 127.0.0.1:0 }
+      http: { endpoint: 127.0.0.1:0 }
+query: { endpoint: 127.0.0.1:0 }
+admin: { endpoint: 127.0.0.1:0 }
+storage: { path: $WORK/$1-data }
+log: { level: warn }
+EOF
+  [[ -n ${2:-} ]] && printf 'sampling:\n%s\n' "$2" >>"$f"
+  echo "$f"
+}
+
+# Commands and configs for the report, in order of use.
+CMDS=()
+add_cmd() {
+  CMDS+=("$1")
+  CMD_INDEX=${#CMDS[@]}
+}
+# Replaces the temporary directory by a placeholder in reported commands.
+scrub() { sed "s#$WORK#\$WORK#g" <<<"$1"; }
+
+LOADGEN_COMMON="--protocol grpc --connections 2 --inflight 4 $LOADGEN_FLAGS"
+
+mkdir -p "$(dirname "$RESULTS")"
+
+# ---- 1. ingest end-to-end ---------------------------------------------------------------------
+
+# run_ingest NAME CONFIG SPANS: sets I_* results or I_SKIPPED.
+declare -A R
+run_ingest() {
+  local name=$1 cfg=$2 spans=$3
+  log "ingest ($name): $spans spans over OTLP/gRPC"
+  if ! start_daemon "$name" "$cfg"; then
+    R[$name.skipped]="skipped: $DAEMON_ERROR"
+    log "ingest ($name) ${R[$name.skipped]}"
+    return
+  fi
+  local pid=$DPID
+  local c0 c1 t0 t1 lg
+  c0=$(cpu_ticks "$pid")
+  t0=$(date +%s.%N)
+  local cmd="tailtrace-loadgen --target $GRPC_ADDR $LOADGEN_COMMON --spans $spans"
+  lg=$("$LOADGEN" --target "$GRPC_ADDR" $LOADGEN_COMMON --spans "$spans" 2>"$WORK/$name.loadgen.stderr" | tail -1)
+  if ! wait_settled 120; then
+    R[$name.note]="the pipeline did not settle within 120 s after the load (figures taken then)"
+  fi
+  t1=$(date +%s.%N)
+  c1=$(cpu_ticks "$pid")
+  local hwm
+  hwm=$(status_kb "$pid" VmHWM)
+  local m=$SETTLED_METRICS
+  R[$name.stored_spans]=$(metric "$m" tailtrace_stored_spans_total)
+  R[$name.metric_disk]=$(metric "$m" tailtrace_store_disk_bytes)
+  stop_daemon
+  R[$name.exit]=$STOP_STATUS
+  R[$name.du]=$(du -sb "$WORK/$name-data" | cut -f1)
+  local st
+  st=$("$STORETOOL" --path "$WORK/$name-data" --breakdown 2>"$WORK/$name.storetool.stderr" | tail -1)
+  R[$name.storetool]=$st
+  R[$name.sst_flushed]=$(jget "$st" sst_bytes_before)
+  R[$name.sst_compacted]=$(jget "$st" sst_bytes_after_compaction)
+  R[$name.compact_s]=$(jget "$st" compact_seconds)
+  R[$name.cpu_s]=$(calc "($c1 - $c0) / $CLK_TCK")
+  R[$name.accepted]=$(jget "$lg" spans_accepted)
+  R[$name.wall_rate]=$(jget "$lg" spans_per_second)
+  R[$name.settle_s]=$(calc "$t1 - $t0")
+  R[$name.p50]=$(jget "$lg" latency_p50_ms)
+  R[$name.p99]=$(jget "$lg" latency_p99_ms)
+  R[$name.errors]=$(jget "$lg" errors)
+  R[$name.retries]=$(jget "$lg" retries)
+  R[$name.failed]=$(jget "$lg" spans_failed)
+  R[$name.wire]=$(jget "$lg" wire_bytes_per_span)
+  R[$name.hwm_mb]=$(calc "${hwm:-0} / 1024")
+  add_cmd "$(scrub "$cmd")  (config: $(scrub "$cfg"))"
+  R[$name.cmd]=$CMD_INDEX
+  if [[ -z ${R[$name.accepted]} || ${R[$name.accepted]} == 0 ]]; then
+    R[$name.skipped]="failed: loadgen: $(tail -3 "$WORK/$name.loadgen.stderr" | tr '\n' ' ' | cut -c1-300)"
+    return
+  fi
+  R[$name.per_cpu]=$(calc "${R[$name.accepted]} / (${R[$name.cpu_s]} > 0 ? ${R[$name.cpu_s]} : 1e-9)")
+  local stored=${R[$name.stored_spans]:-0}
+  if [[ $stored -gt 0 ]]; then
+    R[$name.bps_flushed]=$(calc "${R[$name.sst_flushed]:-0} / $stored")
+    R[$name.bps_compacted]=$(calc "${R[$name.sst_compacted]:-0} / $stored")
+  fi
+  log "ingest ($name): ${R[$name.accepted]} spans accepted, daemon CPU ${R[$name.cpu_s]} s" \
+      "= $(fmt "${R[$name.per_cpu]}") spans/CPU-s; ${R[$name.stored_spans]} stored"
+}
+
+KEEPALL_CFG=$(config_file keepall "")
+INGEST_NOTE="every ingest run sends INGEST_SPANS=$INGEST_SPANS spans"
+if [[ $CALIBRATE == 1 ]]; then
+  CAL_CFG=$(config_file calibrate "")
+  run_ingest calibrate "$CAL_CFG" 100000
+  if [[ -n ${R[calibrate.per_cpu]:-} ]]; then
+    budget=${INGEST_CPU_BUDGET:-40}
+    sized=$(awk -v r="${R[calibrate.per_cpu]}" -v b="$budget" -v max="$INGEST_SPANS" 'BEGIN {
+      n = int(r * b / 100000) * 100000; if (n < 100000) n = 100000; if (n > max) n = max; print n }')
+    INGEST_NOTE="ingest runs sized from a 100,000-span calibration run ($(fmt "${R[calibrate.per_cpu]}") spans per daemon CPU-s) to about ${budget} daemon CPU-seconds each, at most INGEST_SPANS=$(fmt "$INGEST_SPANS"): $(fmt "$sized") spans"
+    INGEST_SPANS=$sized
+  fi
+  CMDS=()
+fi
+log "$INGEST_NOTE"
+P10_POLICY='  policies: [{name: p10, type: probabilistic, probabilistic: {sampling_percentage: 10}}]'
+P10_CFG=$(config_file p10 "$P10_POLICY")
+run_ingest keepall "$KEEPALL_CFG" "$INGEST_SPANS"
+run_ingest p10 "$P10_CFG" "$INGEST_SPANS"
+if [[ -z ${R[p10.skipped]:-} && -n ${R[p10.stored_spans]:-} && -n ${R[p10.accepted]:-} ]] &&
+  awk -v s="${R[p10.stored_spans]}" -v a="${R[p10.accepted]}" 'BEGIN { exit !(s > 0.5 * a) }'; then
+  R[p10.note]="the 10% policy was not applied: $(fmt "${R[p10.stored_spans]}") of $(fmt "${R[p10.accepted]}") spans were stored (this daemon build accepts sampling.policies but keeps every trace)"
+fi
+
+# ---- 1b. memory per buffered span (nothing decided while loading) ----------------------------
+
+MEM_SAMPLING='  decision_wait: 1h
+  decision_wait_after_root_received: 1h
+  max_buffer_bytes: 16GiB'
+MEM_CFG=$(config_file memory "$MEM_SAMPLING")
+log "memory: $MEMORY_SPANS spans held in the sampler buffers"
+if start_daemon memory "$MEM_CFG"; then
+  rss0=$(status_kb "$DPID" VmRSS)
+  cmd="tailtrace-loadgen --target $GRPC_ADDR $LOADGEN_COMMON --spans $MEMORY_SPANS"
+  lg=$("$LOADGEN" --target "$GRPC_ADDR" $LOADGEN_COMMON --spans "$MEMORY_SPANS" 2>"$WORK/memory.loadgen.stderr" | tail -1)
+  # Until the queues have drained into the buffers.
+  last=""
+  for ((i = 0; i < 120; i++)); do
+    m=$(fetch_metrics "$ADMIN_ADDR")
+    b=$(metric "$m" tailtrace_sampler_buffered_bytes)
+    [[ -n $b && $b == "$last" ]] && break
+    last=$b
+    sleep 0.5
+  done
+  rss1=$(status_kb "$DPID" VmRSS)
+  R[mem.buffered_bytes]=$(metric "$m" tailtrace_sampler_buffered_bytes)
+  R[mem.buffered_traces]=$(metric "$m" tailtrace_sampler_traces_buffered)
+  # Nothing of this run is measured after this point: skip the drain (it would write every
+  # buffered span to the store).
+  kill -KILL "$DPID" 2>/dev/null
+  wait "$DPID" 2>/dev/null
+  DPID=""
+  R[mem.accepted]=$(jget "$lg" spans_accepted)
+  R[mem.wire_bytes]=$(jget "$lg" bytes_accepted)
+  R[mem.rss_growth]=$(( (rss1 - rss0) * 1024 ))
+  if [[ -n ${R[mem.wire_bytes]} && ${R[mem.wire_bytes]} != 0 ]]; then
+    R[mem.ratio]=$(calc "${R[mem.rss_growth]} / ${R[mem.wire_bytes]}")
+    R[mem.accounted_ratio]=$(calc "${R[mem.buffered_bytes]:-0} / ${R[mem.wire_bytes]}")
+  fi
+  add_cmd "$(scrub "$cmd")  (config: $(scrub "$MEM_CFG"))"
+  R[mem.cmd]=$CMD_INDEX
+else
+  R[mem.skipped]="skipped: $DAEMON_ERROR"
+fi
+
+# ---- 2. the floor -----------------------------------------------------------------------------
+
+log "floor: $FLOOR_SPANS spans, protobuf parse + raw RocksDB blobs"
+cmd="tailtrace-bench-floor --spans $FLOOR_SPANS --path \$WORK/floor"
+FL=$("$FLOOR" --spans "$FLOOR_SPANS" --path "$WORK/floor" 2>"$WORK/floor.stderr" | tail -1)
+R[floor.per_cpu]=$(jget "$FL" spans_per_cpu_second)
+R[floor.wall]=$(jget "$FL" spans_per_wall_second)
+add_cmd "$cmd"
+R[floor.cmd]=$CMD_INDEX
+[[ -z ${R[floor.per_cpu]} ]] && R[floor.skipped]="failed: $(tail -2 "$WORK/floor.stderr" | tr '\n' ' ')"
+
+# ---- 3. the sampler alone ---------------------------------------------------------------------
+
+for s in keep-all p10; do
+  log "sampler alone ($s): $SAMPLER_SPANS spans"
+  cmd="tailtrace-bench-sampler --spans $SAMPLER_SPANS --sampler $s"
+  SM=$("$SAMPLER" --spans "$SAMPLER_SPANS" --sampler "$s" 2>"$WORK/sampler-$s.stderr" | tail -1)
+  R[sampler.$s.per_cpu]=$(jget "$SM" spans_per_cpu_second)
+  R[sampler.$s.skipped]=$(jget "$SM" skipped)
+  R[sampler.$s.kept]=$(jget "$SM" spans_kept)
+  R[sampler.$s.spans]=$(jget "$SM" spans)
+  R[sampler.$s.heap]=$(jget "$SM" memory_heap_per_wire_byte)
+  R[sampler.$s.accounted]=$(jget "$SM" memory_accounted_per_wire_byte)
+  add_cmd "$cmd"
+  R[sampler.$s.cmd]=$CMD_INDEX
+done
+
+# ---- 4. query ---------------------------------------------------------------------------------
+
+if [[ -n ${QUERY_STORE:-} ]]; then
+  QPATH=$QUERY_STORE
+  QREUSE="--reuse"
+else
+  QPATH=$WORK/query
+  QREUSE=""
+fi
+log "query: a store of $QUERY_SPANS spans (50-span traces), $LOOKUPS lookups, $SEARCHES searches each"
+cmd="tailtrace-bench-query --spans $QUERY_SPANS --build-budget $QUERY_BUILD_BUDGET --lookups $LOOKUPS --searches $SEARCHES --path $(scrub "$QPATH") $QREUSE"
+QR=$("$QUERY" --spans "$QUERY_SPANS" --build-budget "$QUERY_BUILD_BUDGET" --lookups "$LOOKUPS" --searches "$SEARCHES" --path "$QPATH" $QREUSE 2>"$WORK/query.stderr" | tail -1)
+add_cmd "$cmd"
+R[query.cmd]=$CMD_INDEX
+[[ -z $QR ]] && R[query.skipped]="failed: $(tail -3 "$WORK/query.stderr" | tr '\n' ' ')"
+
+# ---- report -----------------------------------------------------------------------------------
+
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+MEM_TOTAL=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -1) ]]; then GIT="$GIT (with uncommitted changes)"; fi
+WIRE=${R[keepall.wire]:-$(jget "$FL" wire_bytes_per_span)}
+
+# row FIGURE VALUE TARGET VERDICT CMD_INDEX
+ROWS=""
+row() { ROWS+="| $1 | $2 | $3 | $4 | [$5] |"$'\n'; }
+
+for name in keepall p10; do
+  label="keep-all"
+  [[ $name == p10 ]] && label="10% probabilistic policy"
+  c=${R[$name.cmd]:-?}
+  if [[ -n ${R[$name.skipped]:-} ]]; then
+    row "Ingest, $label" "${R[$name.skipped]}" "" "" "$c"
+    continue
+  fi
+  row "Ingest, $label: spans per daemon CPU-second" "**$(fmt "${R[$name.per_cpu]}")** ($(fmt "${R[$name.accepted]}") spans / $(fmt "${R[$name.cpu_s]}" 2) CPU-s user+sys)" "≥ 250,000 (aim 500,000)" "$(verdict "${R[$name.per_cpu]}" '>=' 250000)" "$c"
+  row "Ingest, $label: wall throughput while sending" "$(fmt "${R[$name.wall_rate]}") spans/s" "" "" "$c"
+  row "Ingest, $label: request latency p50 / p99 (512 spans)" "$(fmt "${R[$name.p50]}" 2) / $(fmt "${R[$name.p99]}" 2) ms" "" "" "$c"
+  row "Ingest, $label: refusals retried (UNAVAILABLE) / spans given up" "${R[$name.retries]:-0} retries ${R[$name.errors]:+(${R[$name.errors]})} / ${R[$name.failed]:-0}" "" "" "$c"
+  row "Ingest, $label: daemon peak RSS (VmHWM)" "$(fmt "${R[$name.hwm_mb]}") MiB" "" "" "$c"
+  row "Ingest, $label: spans stored" "$(fmt "${R[$name.stored_spans]}")" "" "" "$c"
+  row "Ingest, $label: bytes on disk per stored span, after the shutdown flush (SST files)" "$(fmt "${R[$name.bps_flushed]:-}" 1)" "≤ 60" "$(verdict "${R[$name.bps_flushed]:-}" '<=' 60)" "$c"
+  row "Ingest, $label: bytes on disk per stored span, after a full compaction" "$(fmt "${R[$name.bps_compacted]:-}" 1)" "≤ 60" "$(verdict "${R[$name.bps_compacted]:-}" '<=' 60)" "$c"
+  [[ -n ${R[$name.note]:-} ]] && row "Ingest, $label: note" "${R[$name.note]}" "" "" "$c"
+done
+
+if [[ -n ${R[floor.skipped]:-} ]]; then
+  row "Floor" "${R[floor.skipped]}" "" "" "${R[floor.cmd]}"
+else
+  row "Floor: protobuf parse + raw blobs by trace ID in RocksDB, spans per CPU-second" "**$(fmt "${R[floor.per_cpu]}")** ($(fmt "${R[floor.wall]}") per wall-s)" "" "" "${R[floor.cmd]}"
+  if [[ -n ${R[keepall.per_cpu]:-} ]]; then
+    ratio=$(calc "${R[keepall.per_cpu]} / ${R[floor.per_cpu]}")
+    row "Ratio ingest keep-all / floor" "**$(fmt "$ratio" 2)**" "≥ 0.5" "$(verdict "$ratio" '>=' 0.5)" "${R[keepall.cmd]}, ${R[floor.cmd]}"
+  fi
+  if [[ -n ${R[p10.per_cpu]:-} ]]; then
+    ratio=$(calc "${R[p10.per_cpu]} / ${R[floor.per_cpu]}")
+    row "Ratio ingest 10% policy / floor" "$(fmt "$ratio" 2)" "≥ 0.5" "$(verdict "$ratio" '>=' 0.5)" "${R[p10.cmd]}, ${R[floor.cmd]}"
+  fi
+fi
+
+if [[ -n ${R[mem.skipped]:-} ]]; then
+  row "Buffered spans in memory (daemon)" "${R[mem.skipped]}" "" "" "${R[mem.cmd]:-?}"
+else
+  row "Buffered spans in memory (daemon): RSS growth / wire bytes, $(fmt "${R[mem.accepted]}") spans held" "**$(fmt "${R[mem.ratio]:-}" 2)×** ($(fmt "$(calc "${R[mem.rss_growth]} / 1048576")") MiB for $(fmt "$(calc "${R[mem.wire_bytes]:-0} / 1048576")") MiB)" "≤ 1.5×" "$(verdict "${R[mem.ratio]:-}" '<=' 1.5)" "${R[mem.cmd]}"
+  row "Buffered spans in memory (daemon): the sampler's own byte accounting / wire bytes" "$(fmt "${R[mem.accounted_ratio]:-}" 2)×" "" "" "${R[mem.cmd]}"
+fi
+for s in keep-all p10; do
+  c=${R[sampler.$s.cmd]}
+  if [[ -n ${R[sampler.$s.skipped]:-} ]]; then
+    row "Sampler alone ($s)" "skipped: ${R[sampler.$s.skipped]}" "" "" "$c"
+    continue
+  fi
+  row "Sampler alone ($s): spans per CPU-second, one core (ShardCore Add + DecideDue + freeing decided traces)" "**$(fmt "${R[sampler.$s.per_cpu]}")** ($(fmt "${R[sampler.$s.kept]}") of $(fmt "${R[sampler.$s.spans]}") spans kept)" "millions (issue 3)" "$(verdict "${R[sampler.$s.per_cpu]}" '>=' 1000000)" "$c"
+  if [[ $s == keep-all ]]; then
+    row "Buffered spans in memory (ShardCore alone): heap bytes / wire bytes" "**$(fmt "${R[sampler.$s.heap]}" 2)×** (the shard accounts $(fmt "${R[sampler.$s.accounted]}" 2)×)" "≤ 1.5×" "$(verdict "${R[sampler.$s.heap]}" '<=' 1.5)" "$c"
+  fi
+done
+
+c=${R[query.cmd]}
+if [[ -n ${R[query.skipped]:-} ]]; then
+  row "Query" "${R[query.skipped]}" "" "" "$c"
+else
+  qspans=$(jget "$QR" spans)
+  qplanned=$(jget "$QR" planned_spans)
+  qsize="$(fmt "$qspans") spans ($(fmt "$(jget "$QR" traces)") traces of 50 spans)"
+  if [[ $qspans != "$qplanned" ]]; then
+    qsize+=", of $(fmt "$qplanned") planned: the build stopped at its QUERY_BUILD_BUDGET of $QUERY_BUILD_BUDGET"
+  fi
+  [[ $(jget "$QR" reused) == true ]] && qsize+=" (reused store)"
+  row "Query store size" "$qsize" "≥ 10,000,000 spans, or a stated smaller store" "$(verdict "$qspans" '>=' 10000000)" "$c"
+  row "Query store build: spans per CPU-second through RocksTraceStore::Write (2 writer threads, 32 traces per Write)" "$(fmt "$(jget "$QR" build_spans_per_cpu_second)") ($(fmt "$(jget "$QR" build_wall_seconds)" 1) s wall, $(fmt "$(jget "$QR" build_cpu_seconds)" 1) CPU-s)" "" "" "$c"
+  row "Query store: bytes on disk per span (compacted)" "$(fmt "$(jget "$QR" disk_bytes_per_span)" 1)" "≤ 60" "$(verdict "$(jget "$QR" disk_bytes_per_span)" '<=' 60)" "$c"
+  qrow() {  # KEY LABEL TARGET_MS
+    local key=$1 label=$2 target=$3 sk
+    sk=$(jget "$QR" "${key}_skipped")
+    if [[ -n $sk ]]; then
+      row "$label" "skipped: $sk" "" "" "$c"
+      return
+    fi
+    local p50 p99 cpu99 avg req
+    p50=$(jget "$QR" "${key}_p50_ms")
+    p99=$(jget "$QR" "${key}_p99_ms")
+    cpu99=$(jget "$QR" "${key}_cpu_p99_ms")
+    avg=$(jget "$QR" "${key}_avg_results")
+    req=$(jget "$QR" "${key}_request")
+    row "$label${req:+ \`$req\`}" "p50 $(fmt "$p50" 3) ms, p99 **$(fmt "$p99" 3) ms** (CPU time p99 $(fmt "$cpu99" 3) ms; $(fmt "$avg" 1) results avg)" "p99 < $target ms" "$(query_verdict "$p99" "$cpu99" "$target")" "$c"
+  }
+  qrow get_trace "Trace by ID, 50 spans: TraceStore::GetTrace" 2
+  qrow api_get_trace "Trace by ID, 50 spans: Jaeger API (in process, JSON included)" 2
+  qrow find_service_min_duration "Search service + minDuration 2s, limit 20: TraceStore::FindTraces" 20
+  qrow api_search_service_min_duration "Search service + minDuration 2s, limit 20: Jaeger API" 20
+  qrow find_service_attribute "Search service + attribute (user.id), limit 20: TraceStore::FindTraces" 20
+  qrow api_search_service_attribute "Search service + attribute (user.id), limit 20: Jaeger API" 20
+  qrow find_time_only "Search time only (15 min window), limit 20: TraceStore::FindTraces" 20
+  qrow api_search_time_only "Search time only (15 min window), limit 20: API" 20
+fi
+
+# Where the bytes of the keep-all ingest store go, per key space (storage/keys.h).
+BREAKDOWN=""
+st=${R[keepall.storetool]:-}
+stored=${R[keepall.stored_spans]:-0}
+if [[ -n $st && $stored -gt 0 && -n $(jget "$st" key_spaces) ]]; then
+  BREAKDOWN+="| Key space | What (storage/keys.h) | Keys per span | Raw key+value bytes per span | Disk bytes per span (compacted, approx.) |"$'\n'
+  BREAKDOWN+="|---|---|---|---|---|"$'\n'
+  IFS=, read -r -a spaces <<<"$(jget "$st" key_spaces)"
+  for ks in "${spaces[@]}"; do
+    case $ks in
+      T) what="span chunks" ;;
+      S) what="trace summaries" ;;
+      s) what="service names" ;;
+      o) what="operation names" ;;
+      D) what="dependency counts" ;;
+      I.t) what="index: time" ;;
+      I.s) what="index: service" ;;
+      I.o) what="index: service + operation" ;;
+      I.a) what="index: service + tag" ;;
+      I.A) what="index: tag (any service)" ;;
+      I.d) what="index: duration classes" ;;
+      I.e) what="index: fine duration classes" ;;
+      *) what="" ;;
+    esac
+    keys=$(jget "$st" "ks_${ks}_keys")
+    raw=$(calc "($(jget "$st" "ks_${ks}_key_bytes") + $(jget "$st" "ks_${ks}_value_bytes")) / $stored")
+    disk=$(calc "$(jget "$st" "ks_${ks}_disk_bytes") / $stored")
+    BREAKDOWN+="| \`$ks\` | $what | $(fmt "$(calc "$keys / $stored")" 2) | $(fmt "$raw" 1) | $(fmt "$disk" 1) |"$'\n'
+  done
+fi
+
+{
+  echo "# tailtraced benchmark results"
+  echo
+  echo "Produced by \`make bench\` (bench/run.sh$([[ $SMALL == 1 ]] && echo ', SMALL=1: reduced sizes')) on $(date -u '+%Y-%m-%d %H:%M UTC'), tree at $GIT."
+  echo
+  echo "**Machine:** $(nproc) CPUs ($CPU_MODEL), $MEM_TOTAL RAM, $(uname -sr). Every process shares these"
+  echo "cores: the load generator runs next to the daemon, so wall throughput is bounded by both; the"
+  echo "per-CPU-second figures count the daemon's (or the benchmark process's) own CPU time only."
+  echo
+  echo "**Workload** (the canonical one of issue 5): $(jget "$FL" workload) —"
+  echo "10 services, 20 spans per trace (50 in the query store), 10 attributes per span, $(fmt "$WIRE" 1) bytes per"
+  echo "span on the wire, 512 spans per request (one service per request, as an SDK exporter sends"
+  echo "them), 5% failed and 2% slow traces; OTLP/gRPC, 2 connections with 4 requests in flight each."
+  echo
+  echo "Ingest size: $INGEST_NOTE."
+  echo
+  echo "| Figure | Value | Target | Verdict | Command |"
+  echo "|---|---|---|---|---|"
+  printf '%s' "$ROWS"
+  if [[ -n $BREAKDOWN ]]; then
+    echo
+    echo "### Bytes on disk by key space (keep-all ingest store, after the full compaction)"
+    echo
+    echo "From \`tailtrace-bench-storetool --breakdown\` (key counts and raw sizes by iteration,"
+    echo "disk bytes from RocksDB's GetApproximateSizes), divided by the $(fmt "$stored") spans stored."
+    echo
+    printf '%s' "$BREAKDOWN"
+  fi
+  echo
+  echo "## Commands"
+  echo
+  echo "Binaries are in \`$BUILD_DIR/bench/\` and \`$BUILD_DIR/daemon/\`; \`\$WORK\` is a temporary directory."
+  echo
+  for i in "${!CMDS[@]}"; do
+    entry=${CMDS[$i]}
+    extra=""
+    if [[ $entry == *"  (config: "* ]]; then
+      extra=" with config \`${entry#*  (config: }"
+      extra="${extra%)}\`"
+    fi
+    echo "$((i + 1)). \`${entry%%  (config: *}\`$extra"
+  done
+  echo
+  echo "## Configs"
+  for f in keepall p10 memory; do
+    [[ -f $WORK/$f.yaml ]] || continue
+    echo
+    echo "\`\$WORK/$f.yaml\`:"
+    echo '```yaml'
+    scrub "$(cat "$WORK/$f.yaml")"
+    echo '```'
+  done
+  echo
+  echo "Ingest: the daemon's CPU time (utime+stime from /proc/PID/stat) is read after it is ready and"
+  echo "again once every accepted span is decided and written (no trace buffered, stored-span count"
+  echo "steady), so it covers receiving, sampling and storing every span, and not start-up or"
+  echo "shutdown. Bytes per span: the SST files of the store divided by the spans stored, as the"
+  echo "daemon left them after its shutdown flush, and after tailtrace-bench-storetool compacted"
+  echo "every column family (bottommost ZSTD). See bench/README.md for what each figure means."
+} >"$RESULTS.tmp"
+mv "$RESULTS.tmp" "$RESULTS"
+cat "$RESULTS"
+log "results written to $RESULTS"
