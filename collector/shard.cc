@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "collector/memory_estimate.h"
+
 namespace tailtrace::collector {
 
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -26,8 +28,10 @@ ScopeSpans* GroupFor(TracesData* data, const ResourceSpans& rs, const ScopeSpans
   ScopeSpans* out_ss = out_rs->add_scope_spans();
   *out_ss->mutable_scope() = ss.scope();
   out_ss->set_schema_url(ss.schema_url());
-  *bytes += rs.resource().ByteSizeLong() + ss.scope().ByteSizeLong() + rs.schema_url().size() +
-            ss.schema_url().size() + 8;
+  // The group's own messages: a ResourceSpans and a ScopeSpans with their copies.
+  *bytes += EstimateMemoryBytes(rs.resource()) + EstimateMemoryBytes(ss.scope()) +
+            sizeof(ResourceSpans) + sizeof(ScopeSpans) + rs.schema_url().size() +
+            ss.schema_url().size() + 64;
   return out_ss;
 }
 
@@ -54,7 +58,7 @@ void ShardCore::Add(ExportTraceServiceRequest&& request, int64_t now_ns,
         }
         if (route.buffer != nullptr) {
           TraceBuffer& trace = *route.buffer;
-          const uint64_t span_bytes = span.ByteSizeLong() + 4;
+          const uint64_t span_bytes = EstimateMemoryBytes(span);
           trace.bytes += span_bytes;
           buffered_bytes_ += span_bytes;
           ++trace.span_count;

@@ -332,6 +332,58 @@ TEST(DecisionCacheTest, DroppedCacheForgetsOldestWhenFull) {
   }
 }
 
+// A span like an instrumented HTTP handler's: ten attributes of mixed types, an event, a link.
+opentelemetry::proto::trace::v1::Span* AddTypicalSpan(ExportTraceServiceRequest* req,
+                                                      uint64_t trace, uint64_t span) {
+  auto* s = AddSpan(req, "checkout", trace, span, span + 1000, "POST /api/checkout/{id}");
+  auto attr = [s](const std::string& key) {
+    auto* kv = s->add_attributes();
+    kv->set_key(key);
+    return kv->mutable_value();
+  };
+  attr("http.request.method")->set_string_value("POST");
+  attr("http.route")->set_string_value("/api/checkout/{id}");
+  attr("url.full")->set_string_value("https://shop.example.com/api/checkout/8c1d0e3f?x=1");
+  attr("http.response.status_code")->set_int_value(200);
+  attr("server.address")->set_string_value("shop.example.com");
+  attr("user.id")->set_string_value("user-482");
+  attr("order.total")->set_double_value(129.5);
+  attr("cache.hit")->set_bool_value(false);
+  attr("net.peer.port")->set_int_value(44312);
+  auto* tags = attr("order.tags")->mutable_array_value();
+  tags->add_values()->set_string_value("gift");
+  tags->add_values()->set_string_value("express");
+  auto* event = s->add_events();
+  event->set_name("order.validated");
+  event->set_time_unix_nano(s->start_time_unix_nano() + 100);
+  auto* link = s->add_links();
+  link->set_trace_id(TestTraceId(trace + 1));
+  link->set_span_id(testing::TestSpanId(7));
+  s->mutable_status()->set_code(opentelemetry::proto::trace::v1::Status::STATUS_CODE_OK);
+  return s;
+}
+
+TEST(ShardCoreTest, BufferedBytesTrackHeapMemoryNotWireSize) {
+  ShardCore core(Options(), std::make_unique<FixedSampler>(true));
+  std::vector<DecidedTrace> out;
+  ExportTraceServiceRequest req;
+  for (uint64_t s = 1; s <= 50; ++s) AddTypicalSpan(&req, 1, s);
+  const uint64_t wire = req.ByteSizeLong();
+  core.Add(std::move(req), 0, &out);
+  core.DecideAll(0, &out);
+  ASSERT_EQ(out.size(), 1u);
+  // What protobuf itself reports for the buffered objects (reflection; exact up to malloc).
+  const auto used = static_cast<double>(out[0].spans.SpaceUsedLong());
+  ShardCore again(Options(), std::make_unique<FixedSampler>(true));
+  ExportTraceServiceRequest same;
+  for (uint64_t s = 1; s <= 50; ++s) AddTypicalSpan(&same, 1, s);
+  again.Add(std::move(same), 0, &out);
+  const auto accounted = static_cast<double>(again.buffered_bytes());
+  EXPECT_GT(accounted, 2.0 * static_cast<double>(wire)) << "counts objects, not wire bytes";
+  EXPECT_GT(accounted, 0.75 * used) << "accounted " << accounted << " vs SpaceUsedLong " << used;
+  EXPECT_LT(accounted, 1.5 * used) << "accounted " << accounted << " vs SpaceUsedLong " << used;
+}
+
 TEST(ShardCoreTest, DecideAllDecidesEverything) {
   ShardCore core(Options(), std::make_unique<FixedSampler>(true));
   std::vector<DecidedTrace> out;
