@@ -31,26 +31,6 @@ constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 // Deepest nesting of and/not accepted (as collector::ValidatePolicies).
 constexpr int kMaxDepth = 8;
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-int LineOf(const YAML::Node& node) { return node.IsDefined() ? node.Mark().line : -1; }
-
-std::string_view KindName(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Null:
-      return "an empty value";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
-
 struct TypeName {
   std::string_view name;
   PolicyType type;

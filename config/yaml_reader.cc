@@ -16,26 +16,6 @@
 namespace tailtrace::config::internal {
 namespace {
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-int LineOf(const YAML::Node& node) { return node.IsDefined() ? node.Mark().line : -1; }
-
-std::string_view KindName(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Null:
-      return "an empty value";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
-
 // Levenshtein distance, for "did you mean".
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -56,6 +36,26 @@ std::string MessageOf(const absl::Status& status) { return std::string(status.me
 std::string Quote(std::string_view s) { return absl::StrCat("\"", AbslView(s), "\""); }
 
 }  // namespace
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+int LineOf(const YAML::Node& node) { return node.IsDefined() ? node.Mark().line : -1; }
+
+std::string_view KindName(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "an empty value";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
 
 // ---------------------------------------------------------------------------------------------
 // ParseContext

@@ -61,6 +61,13 @@ struct Field {
 // the value as written, before expansion.
 void ReportValueError(ParseContext& ctx, const Field& field, std::string_view what);
 
+// Debian's Abseil has its own string_view: what absl::StrCat takes.
+absl::string_view AbslView(std::string_view s);
+// The node's 0-based line, or -1 when it is undefined.
+int LineOf(const YAML::Node& node);
+// "a mapping", "a list", "a scalar", "an empty value" or "nothing", for error messages.
+std::string_view KindName(const YAML::Node& node);
+
 // The scalar text of `field` after `${env:...}` expansion. On a mapping, a list, an empty value or
 // a failed expansion it reports an error (using `expected`, e.g. "an integer") and returns nullopt.
 [[nodiscard]] std::optional<std::string> ReadScalar(ParseContext& ctx, const Field& field,

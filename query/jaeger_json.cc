@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "proto/otlp_ids.h"
+#include "proto/span_kind.h"
 
 namespace tailtrace::query {
 namespace {
@@ -298,20 +299,7 @@ void WriteSpan(JsonWriter& w, const SpanRef& ref, const std::string& trace_hex, 
 }  // namespace
 
 std::string_view SpanKindName(int otlp_span_kind) {
-  switch (otlp_span_kind) {
-    case trace_v1::Span::SPAN_KIND_INTERNAL:
-      return "internal";
-    case trace_v1::Span::SPAN_KIND_SERVER:
-      return "server";
-    case trace_v1::Span::SPAN_KIND_CLIENT:
-      return "client";
-    case trace_v1::Span::SPAN_KIND_PRODUCER:
-      return "producer";
-    case trace_v1::Span::SPAN_KIND_CONSUMER:
-      return "consumer";
-    default:
-      return "";
-  }
+  return tailtrace::SpanKindName(otlp_span_kind);
 }
 
 std::optional<int> ParseSpanKind(std::string_view name) {

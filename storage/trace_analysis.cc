@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proto/span_kind.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -76,23 +77,6 @@ void WritePlainJson(Json& w, const common::AnyValue& v) {
       break;
   }
   w.Null();
-}
-
-std::string_view KindName(int kind) {
-  switch (kind) {
-    case trace_v1::Span::SPAN_KIND_INTERNAL:
-      return "internal";
-    case trace_v1::Span::SPAN_KIND_SERVER:
-      return "server";
-    case trace_v1::Span::SPAN_KIND_CLIENT:
-      return "client";
-    case trace_v1::Span::SPAN_KIND_PRODUCER:
-      return "producer";
-    case trace_v1::Span::SPAN_KIND_CONSUMER:
-      return "consumer";
-    default:
-      return "";
-  }
 }
 
 // The resource attribute that names the service (the first string service.name), or null.
@@ -199,7 +183,7 @@ void ForEachSpanTag(const trace_v1::ResourceSpans& rs, const trace_v1::ScopeSpan
     if (!ss.scope().name().empty()) fn("otel.scope.name", ss.scope().name());
     if (!ss.scope().version().empty()) fn("otel.scope.version", ss.scope().version());
   }
-  const std::string_view kind = KindName(static_cast<int>(span.kind()));
+  const std::string_view kind = SpanKindName(static_cast<int>(span.kind()));
   if (!kind.empty()) fn("span.kind", kind);
   switch (span.status().code()) {
     case trace_v1::Status::STATUS_CODE_OK:
