@@ -252,6 +252,7 @@ std::string DaemonSettings::ToYaml() const {
   if (!max_queue_bytes_per_shard.empty()) {
     absl::StrAppend(&yaml, "  max_queue_bytes_per_shard: ", max_queue_bytes_per_shard, "\n");
   }
+  absl::StrAppend(&yaml, extra_sampling_yaml);
   absl::StrAppend(&yaml, "storage:\n  path: \"", storage_path, "\"\n");
   absl::StrAppend(&yaml, "query:\n  endpoint: 127.0.0.1:0\n  num_threads: 1\n");
   absl::StrAppend(&yaml, "admin:\n  endpoint: 127.0.0.1:0\n");

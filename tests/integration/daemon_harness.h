@@ -60,6 +60,8 @@ struct DaemonSettings {
   int num_shards = 2;
   // sampling.max_queue_bytes_per_shard; empty keeps the daemon's default. Default: ""
   std::string max_queue_bytes_per_shard;
+  // More keys of the sampling section, each line indented by two spaces. Default: ""
+  std::string extra_sampling_yaml;
   // receivers.otlp.protocols.http.max_request_body_size; empty keeps the default. Default: ""
   std::string http_max_request_body_size;
   // receivers.otlp.protocols.grpc.max_recv_msg_size; empty keeps the default. Default: ""
