@@ -2,12 +2,14 @@
 // summary, changed index entries, dependency count deltas and the names not stored yet. The index
 // state of a trace comes from TraceTermsBuilder (incremental, cached for recent traces); traces
 // with repeated span IDs are recomputed from all their chunks with ComputeIndexTerms.
+// The batch's operations are sorted by key before they go to RocksDB (SortedBatch).
 
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -70,6 +72,79 @@ std::map<std::string, std::string> IndexEntries(const TraceIndexTerms& terms, co
   }
   return out;
 }
+
+// The operations of one Write call, applied to the WriteBatch in key order per column family:
+// RocksDB's skiplist memtable remembers where its last insert went, so inserting a batch in key
+// order walks far less of the skiplist than inserting it in the order it was built (index keys of
+// one trace are spread over the whole index). Operations on the same key keep their order, so
+// the batch means the same as the unsorted one.
+class SortedBatch {
+ public:
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) {
+    Add(Op::kPut, cf, key, value);
+  }
+  void Delete(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+    Add(Op::kDelete, cf, key, {});
+  }
+  void Merge(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) {
+    Add(Op::kMerge, cf, key, value);
+  }
+
+  // Sorts the operations and appends them to `*batch`.
+  void AppendTo(rocksdb::WriteBatch* batch) {
+    std::vector<uint32_t> order(entries_.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) {
+      const Entry& x = entries_[a];
+      const Entry& y = entries_[b];
+      if (x.cf_id != y.cf_id) return x.cf_id < y.cf_id;
+      const int c = KeyOf(x).compare(KeyOf(y));
+      if (c != 0) return c < 0;
+      return a < b;  // same key: call order
+    });
+    for (uint32_t i : order) {
+      const Entry& e = entries_[i];
+      const std::string_view k = KeyOf(e);
+      const rocksdb::Slice key(k.data(), k.size());
+      const rocksdb::Slice value(bytes_.data() + e.key_offset + e.key_size, e.value_size);
+      switch (e.op) {
+        case Op::kPut:
+          batch->Put(e.cf, key, value);
+          break;
+        case Op::kDelete:
+          batch->Delete(e.cf, key);
+          break;
+        case Op::kMerge:
+          batch->Merge(e.cf, key, value);
+          break;
+      }
+    }
+  }
+
+ private:
+  enum class Op : uint8_t { kPut, kDelete, kMerge };
+  struct Entry {
+    rocksdb::ColumnFamilyHandle* cf = nullptr;
+    uint32_t cf_id = 0;
+    size_t key_offset = 0;  // into bytes_; the value follows the key
+    uint32_t key_size = 0;
+    uint32_t value_size = 0;
+    Op op = Op::kPut;
+  };
+
+  void Add(Op op, rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) {
+    entries_.push_back(Entry{cf, cf->GetID(), bytes_.size(), static_cast<uint32_t>(key.size()),
+                             static_cast<uint32_t>(value.size()), op});
+    bytes_.append(key);
+    bytes_.append(value);
+  }
+  std::string_view KeyOf(const Entry& e) const {
+    return std::string_view(bytes_.data() + e.key_offset, e.key_size);
+  }
+
+  std::vector<Entry> entries_;
+  std::string bytes_;
+};
 
 // The writes of one trace ID within a Write call.
 struct TraceGroup {
@@ -151,7 +226,7 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
     if (!first_seq.ok()) return first_seq.status();
     uint64_t seq = *first_seq;
 
-    rocksdb::WriteBatch batch;
+    SortedBatch batch;
     // The index state of each trace, cached once the batch is stored.
     std::vector<std::pair<TraceId, TraceTermsCache::Entry>> to_cache;
     // Names put by this batch, per bucket, to remember once the batch is stored.
@@ -235,7 +310,7 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
           }
         } else {
           for (const std::string& stream : delta.streams) {
-            batch.Put(cf, IndexKey(stream, start, g.id), rocksdb::Slice());
+            batch.Put(cf, IndexKey(stream, start, g.id), std::string_view());
           }
           for (const DurationTerm& term : delta.durations) {
             batch.Put(cf, IndexKey(DurationStream(term), start, g.id),
@@ -311,12 +386,14 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
       absl::flat_hash_set<std::string>& queued = new_names[g.bucket];
       for (const std::string& key : name_keys) {
         if (queued.contains(key) || bucket.HasName(key)) continue;
-        batch.Put(cf, key, rocksdb::Slice());
+        batch.Put(cf, key, std::string_view());
         queued.insert(key);
       }
     }
 
-    rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+    rocksdb::WriteBatch write_batch;
+    batch.AppendTo(&write_batch);
+    rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &write_batch);
     if (!s.ok()) {
       return FromRocks(s,
                        absl::StrCat("writing ", traces.size(), " traces to storage.path ", path_));
