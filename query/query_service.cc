@@ -42,14 +42,6 @@ constexpr std::string_view kV3Prefix = "/api/v3/";
 
 enum class Api { kJaeger, kV3 };
 
-// The first query parameter of that name (http::Request::Param without the link dependency).
-std::optional<std::string_view> Param(const http::Request& request, std::string_view name) {
-  for (const auto& [key, value] : request.query) {
-    if (key == name) return std::string_view(value);
-  }
-  return std::nullopt;
-}
-
 std::string_view HttpStatusText(int status) {
   switch (status) {
     case 200:
@@ -252,12 +244,12 @@ struct OperationsQuery {
 absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& request,
                                                      std::string_view kind_param) {
   OperationsQuery query;
-  const std::optional<std::string_view> service = Param(request, "service");
+  const std::optional<std::string_view> service = request.Param("service");
   if (!service.has_value() || service->empty()) {
     return absl::InvalidArgumentError("missing required parameter service");
   }
   query.service = std::string(*service);
-  const std::optional<std::string_view> kind = Param(request, kind_param);
+  const std::optional<std::string_view> kind = request.Param(kind_param);
   if (kind.has_value() && !kind->empty()) {
     const std::optional<int> parsed = ParseSpanKind(*kind);
     if (!parsed.has_value()) {
