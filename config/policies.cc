@@ -2,18 +2,15 @@
 // into collector::PolicyConfig, with every problem reported at its line. docs/sampling.md and
 // config/README.md describe the syntax.
 
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "collector/policy_config.h"
@@ -26,8 +23,6 @@ using collector::PolicyConfig;
 using collector::PolicyType;
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
-constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 // Deepest nesting of and/not accepted (as collector::ValidatePolicies).
 constexpr int kMaxDepth = 8;
 
@@ -75,78 +70,6 @@ std::string PolicyPath(const std::string& base, const YAML::Node& node) {
     }
   }
   return base;
-}
-
-// The entry `key` of `map`, reporting "missing (required)" at `line0` when absent.
-std::optional<Field> Required(MapReader& map, std::string_view key, int line0) {
-  std::optional<Field> f = map.Take(key);
-  if (!f) map.context().AddError(line0, map.ChildPath(key), "missing (required)");
-  return f;
-}
-
-// The elements of a list value, as fields "<path>[i]". Reports anything but a list.
-std::optional<std::vector<Field>> ReadList(ParseContext& ctx, const Field& field,
-                                           std::string_view of_what) {
-  if (!field.value.IsSequence()) {
-    ctx.AddError(field.line(), field.path,
-                 field.value.IsNull()
-                     ? absl::StrCat("missing value (expected a list of ", AbslView(of_what), ")")
-                     : absl::StrCat("expected a list of ", AbslView(of_what), ", got ",
-                                    AbslView(KindName(field.value))));
-    return std::nullopt;
-  }
-  std::vector<Field> elements;
-  for (size_t i = 0; i < field.value.size(); ++i) {
-    elements.push_back(Field{absl::StrCat(field.path, "[", i, "]"), field.key, field.value[i]});
-  }
-  return elements;
-}
-
-// A non-empty list of strings (each may be empty only when `allow_empty_strings`).
-struct StringList {
-  std::vector<std::string> values;
-  std::vector<Field> fields;
-};
-std::optional<StringList> ReadStringList(ParseContext& ctx, const Field& field,
-                                         bool allow_empty_strings) {
-  std::optional<std::vector<Field>> elements = ReadList(ctx, field, "strings");
-  if (!elements) return std::nullopt;
-  if (elements->empty()) {
-    ReportValueError(ctx, field, "must list at least one value");
-    return std::nullopt;
-  }
-  StringList out;
-  bool ok = true;
-  for (Field& e : *elements) {
-    std::optional<std::string> s =
-        allow_empty_strings ? ReadScalar(ctx, e, "a string") : ReadNonEmptyString(ctx, e);
-    if (!s) {
-      ok = false;
-      continue;
-    }
-    out.values.push_back(*std::move(s));
-    out.fields.push_back(std::move(e));
-  }
-  if (!ok) return std::nullopt;
-  return out;
-}
-
-std::optional<double> ReadNumber(ParseContext& ctx, const Field& field) {
-  std::optional<std::string> text = ReadScalar(ctx, field, "a number");
-  if (!text) return std::nullopt;
-  double value = 0;
-  if (!absl::SimpleAtod(*text, &value) || !std::isfinite(value)) {
-    ReportValueError(ctx, field, absl::StrCat("expected a number, got \"", *text, "\""));
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<int64_t> ReadIntField(MapReader& map, std::string_view key, int64_t min, int64_t max,
-                                    bool required, int line0) {
-  std::optional<Field> f = required ? Required(map, key, line0) : map.Take(key);
-  if (!f) return std::nullopt;
-  return ReadInt(map.context(), *f, min, max);
 }
 
 class PolicyParser {
@@ -266,34 +189,34 @@ class PolicyParser {
     bool ok = false;
     switch (out->type) {
       case PolicyType::kLatency:
-        ok = Latency(b, line, &out->latency);
+        ok = ParseLatencyPolicy(b, line, &out->latency);
         break;
       case PolicyType::kStatusCode:
-        ok = StatusCode(b, line, &out->status_code);
+        ok = ParseStatusCodePolicy(b, line, &out->status_code);
         break;
       case PolicyType::kStringAttribute:
-        ok = StringAttribute(b, line, &out->string_attribute);
+        ok = ParseStringAttributePolicy(b, line, &out->string_attribute);
         break;
       case PolicyType::kNumericAttribute:
-        ok = NumericAttribute(b, line, &out->numeric_attribute);
+        ok = ParseNumericAttributePolicy(b, line, &out->numeric_attribute);
         break;
       case PolicyType::kBooleanAttribute:
-        ok = BooleanAttribute(b, line, &out->boolean_attribute);
+        ok = ParseBooleanAttributePolicy(b, line, &out->boolean_attribute);
         break;
       case PolicyType::kProbabilistic:
-        ok = Probabilistic(b, line, &out->probabilistic);
+        ok = ParseProbabilisticPolicy(b, line, &out->probabilistic);
         break;
       case PolicyType::kRateLimiting:
-        ok = RateLimiting(b, line, &out->rate_limiting);
+        ok = ParseRateLimitingPolicy(b, line, &out->rate_limiting);
         break;
       case PolicyType::kBytesLimiting:
-        ok = BytesLimiting(b, line, &out->bytes_limiting);
+        ok = ParseBytesLimitingPolicy(b, line, &out->bytes_limiting);
         break;
       case PolicyType::kSpanCount:
-        ok = SpanCount(b, line, &out->span_count);
+        ok = ParseSpanCountPolicy(b, line, &out->span_count);
         break;
       case PolicyType::kTraceState:
-        ok = TraceState(b, line, &out->trace_state);
+        ok = ParseTraceStatePolicy(b, line, &out->trace_state);
         break;
       case PolicyType::kAnd:
         ok = SubPolicyList(b, "and_sub_policy", line, depth, &out->sub_policies);
@@ -308,230 +231,13 @@ class PolicyParser {
         ok = Composite(b, line, depth, out);
         break;
       case PolicyType::kDynamic:
-        ok = Dynamic(b, line, &out->dynamic);
+        ok = ParseDynamicPolicy(b, line, &out->dynamic);
         break;
       case PolicyType::kAlwaysSample:
       case PolicyType::kTraceFlags:
         break;
     }
     b.ReportUnknownKeys();
-    return ok;
-  }
-
-  bool Latency(MapReader& b, int line, collector::LatencyPolicyConfig* out) {
-    std::optional<Field> lower = b.Take("threshold_ms");
-    std::optional<Field> upper = b.Take("upper_threshold_ms");
-    if (!lower && !upper) {
-      ctx_.AddError(line, b.ChildPath("threshold_ms"),
-                    "missing (set threshold_ms, upper_threshold_ms or both)");
-      return false;
-    }
-    bool ok = true;
-    if (lower) {
-      std::optional<int64_t> v = ReadInt(ctx_, *lower, 0, kInt64Max);
-      if (v) out->threshold_ms = *v;
-      ok = ok && v.has_value();
-    }
-    if (upper) {
-      std::optional<int64_t> v = ReadInt(ctx_, *upper, 0, kInt64Max);
-      if (v) out->upper_threshold_ms = *v;
-      ok = ok && v.has_value();
-    }
-    if (ok && out->upper_threshold_ms != 0 && out->upper_threshold_ms <= out->threshold_ms) {
-      ReportValueError(ctx_, *upper,
-                       absl::StrCat("must be greater than threshold_ms (", out->threshold_ms,
-                                    "), got ", out->upper_threshold_ms));
-      return false;
-    }
-    return ok;
-  }
-
-  bool StatusCode(MapReader& b, int line, collector::StatusCodePolicyConfig* out) {
-    std::optional<Field> f = Required(b, "status_codes", line);
-    if (!f) return false;
-    std::optional<std::vector<Field>> elements = ReadList(ctx_, *f, "status codes");
-    if (!elements) return false;
-    if (elements->empty()) {
-      ReportValueError(ctx_, *f, "must list at least one of OK, ERROR, UNSET");
-      return false;
-    }
-    bool ok = true;
-    for (const Field& e : *elements) {
-      std::optional<std::string> code = ReadEnum(ctx_, e, {"OK", "ERROR", "UNSET"});
-      if (code) {
-        out->status_codes.push_back(*std::move(code));
-      } else {
-        ok = false;
-      }
-    }
-    return ok;
-  }
-
-  bool Key(MapReader& b, int line, std::string* out) {
-    std::optional<Field> f = Required(b, "key", line);
-    if (!f) return false;
-    std::optional<std::string> key = ReadNonEmptyString(ctx_, *f);
-    if (key) *out = *std::move(key);
-    return key.has_value();
-  }
-
-  // Bool that leaves `*out` alone when absent; false after an error.
-  bool OptionalBool(MapReader& b, std::string_view key, bool* out) {
-    std::optional<Field> f = b.Take(key);
-    if (!f) return true;
-    std::optional<bool> v = ReadBool(ctx_, *f);
-    if (v) *out = *v;
-    return v.has_value();
-  }
-
-  bool StringAttribute(MapReader& b, int line, collector::StringAttributePolicyConfig* out) {
-    bool ok = Key(b, line, &out->key);
-    std::optional<StringList> values;
-    if (std::optional<Field> f = Required(b, "values", line)) {
-      values = ReadStringList(ctx_, *f, /*allow_empty_strings=*/true);
-    }
-    if (values) {
-      out->values = values->values;
-    } else {
-      ok = false;
-    }
-    ok = OptionalBool(b, "enabled_regex_matching", &out->enabled_regex_matching) && ok;
-    if (std::optional<Field> f = b.Take("cache_max_size")) {
-      std::optional<int64_t> v = ReadInt(ctx_, *f, 0, kInt32Max);
-      if (v) out->cache_max_size = *v;
-      ok = ok && v.has_value();
-    }
-    ok = OptionalBool(b, "invert_match", &out->invert_match) && ok;
-    if (values && out->enabled_regex_matching) {
-      for (size_t i = 0; i < values->values.size(); ++i) {
-        // std::regex reports a bad pattern by throwing; compiled as the sampler will.
-        try {
-          std::regex pattern(values->values[i], std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-          ReportValueError(
-              ctx_, values->fields[i],
-              absl::StrCat("invalid regular expression \"", values->values[i], "\": ", e.what()));
-          ok = false;
-        }
-      }
-    }
-    return ok;
-  }
-
-  bool NumericAttribute(MapReader& b, int line, collector::NumericAttributePolicyConfig* out) {
-    bool ok = Key(b, line, &out->key);
-    std::optional<Field> min = b.Take("min_value");
-    std::optional<Field> max = b.Take("max_value");
-    if (!min && !max) {
-      ctx_.AddError(line, b.ChildPath("min_value"), "missing (set min_value, max_value or both)");
-      return false;
-    }
-    if (min) {
-      out->min_value = ReadInt(ctx_, *min, kInt64Min, kInt64Max);
-      ok = ok && out->min_value.has_value();
-    }
-    if (max) {
-      out->max_value = ReadInt(ctx_, *max, kInt64Min, kInt64Max);
-      ok = ok && out->max_value.has_value();
-    }
-    ok = OptionalBool(b, "invert_match", &out->invert_match) && ok;
-    if (ok && min && max && *out->min_value > *out->max_value) {
-      ReportValueError(ctx_, *max,
-                       absl::StrCat("must be at least min_value (", *out->min_value, "), got ",
-                                    *out->max_value));
-      return false;
-    }
-    return ok;
-  }
-
-  bool BooleanAttribute(MapReader& b, int line, collector::BooleanAttributePolicyConfig* out) {
-    bool ok = Key(b, line, &out->key);
-    if (std::optional<Field> f = Required(b, "value", line)) {
-      std::optional<bool> v = ReadBool(ctx_, *f);
-      if (v) out->value = *v;
-      ok = ok && v.has_value();
-    } else {
-      ok = false;
-    }
-    return OptionalBool(b, "invert_match", &out->invert_match) && ok;
-  }
-
-  bool Probabilistic(MapReader& b, int line, collector::ProbabilisticPolicyConfig* out) {
-    bool ok = true;
-    if (std::optional<Field> f = b.Take("hash_salt")) {
-      std::optional<std::string> salt = ReadScalar(ctx_, *f, "a string");
-      if (salt) out->hash_salt = *std::move(salt);
-      ok = salt.has_value();
-    }
-    std::optional<Field> f = Required(b, "sampling_percentage", line);
-    if (!f) return false;
-    std::optional<double> p = ReadNumber(ctx_, *f);
-    if (!p) return false;
-    if (*p < 0 || *p > 100) {
-      ReportValueError(ctx_, *f, absl::StrCat("must be from 0 to 100, got ", *p));
-      return false;
-    }
-    out->sampling_percentage = *p;
-    return ok;
-  }
-
-  bool RateLimiting(MapReader& b, int line, collector::RateLimitingPolicyConfig* out) {
-    std::optional<int64_t> v = ReadIntField(b, "spans_per_second", 1, kInt64Max, true, line);
-    if (v) out->spans_per_second = *v;
-    return v.has_value();
-  }
-
-  bool BytesLimiting(MapReader& b, int line, collector::BytesLimitingPolicyConfig* out) {
-    bool ok = false;
-    if (std::optional<Field> f = Required(b, "bytes_per_second", line)) {
-      std::optional<uint64_t> v = ReadBytes(ctx_, *f, 1, kInt64Max);
-      if (v) out->bytes_per_second = static_cast<int64_t>(*v);
-      ok = v.has_value();
-    }
-    if (std::optional<Field> f = b.Take("burst_capacity")) {
-      std::optional<uint64_t> v = ReadBytes(ctx_, *f, 1, kInt64Max);
-      if (v) out->burst_capacity = static_cast<int64_t>(*v);
-      ok = ok && v.has_value();
-    }
-    return ok;
-  }
-
-  bool SpanCount(MapReader& b, int line, collector::SpanCountPolicyConfig* out) {
-    std::optional<Field> min = b.Take("min_spans");
-    std::optional<Field> max = b.Take("max_spans");
-    if (!min && !max) {
-      ctx_.AddError(line, b.ChildPath("min_spans"), "missing (set min_spans, max_spans or both)");
-      return false;
-    }
-    bool ok = true;
-    if (min) {
-      std::optional<int64_t> v = ReadInt(ctx_, *min, 0, kInt32Max);
-      if (v) out->min_spans = *v;
-      ok = ok && v.has_value();
-    }
-    if (max) {
-      std::optional<int64_t> v = ReadInt(ctx_, *max, 0, kInt32Max);
-      if (v) out->max_spans = *v;
-      ok = ok && v.has_value();
-    }
-    if (ok && out->max_spans != 0 && out->max_spans < out->min_spans) {
-      ReportValueError(
-          ctx_, *max,
-          absl::StrCat("must be at least min_spans (", out->min_spans, "), got ", out->max_spans));
-      return false;
-    }
-    return ok;
-  }
-
-  bool TraceState(MapReader& b, int line, collector::TraceStatePolicyConfig* out) {
-    bool ok = Key(b, line, &out->key);
-    if (std::optional<Field> f = Required(b, "values", line)) {
-      std::optional<StringList> values = ReadStringList(ctx_, *f, /*allow_empty_strings=*/false);
-      if (values) out->values = std::move(values->values);
-      ok = ok && values.has_value();
-    } else {
-      ok = false;
-    }
     return ok;
   }
 
@@ -662,56 +368,6 @@ class PolicyParser {
                       absl::StrCat("the percents add up to ", percent_sum, ", more than 100"));
         ok = false;
       }
-    }
-    return ok;
-  }
-
-  bool Dynamic(MapReader& b, int line, collector::DynamicPolicyConfig* out) {
-    bool ok = false;
-    if (std::optional<Field> f = Required(b, "key_fields", line)) {
-      std::optional<StringList> fields = ReadStringList(ctx_, *f, /*allow_empty_strings=*/false);
-      if (fields) out->key_fields = std::move(fields->values);
-      ok = fields.has_value();
-    }
-    std::optional<Field> rate = b.Take("goal_sample_rate");
-    std::optional<Field> throughput = b.Take("goal_throughput_per_sec");
-    if (rate.has_value() == throughput.has_value()) {
-      ctx_.AddError(rate ? throughput->key_line() : line,
-                    b.ChildPath(rate ? "goal_throughput_per_sec" : "goal_sample_rate"),
-                    rate ? "set only one of goal_sample_rate and goal_throughput_per_sec"
-                         : "missing (set goal_sample_rate or goal_throughput_per_sec)");
-      ok = false;
-    } else if (rate) {
-      std::optional<double> v = ReadNumber(ctx_, *rate);
-      if (v && *v < 1) {
-        ReportValueError(ctx_, *rate, absl::StrCat("must be at least 1, got ", *v));
-        v.reset();
-      }
-      if (v) out->goal_sample_rate = *v;
-      ok = ok && v.has_value();
-    } else {
-      std::optional<double> v = ReadNumber(ctx_, *throughput);
-      if (v && *v <= 0) {
-        ReportValueError(ctx_, *throughput, absl::StrCat("must be greater than 0, got ", *v));
-        v.reset();
-      }
-      if (v) out->goal_throughput_per_sec = *v;
-      ok = ok && v.has_value();
-    }
-    if (std::optional<Field> f = b.Take("adjustment_interval")) {
-      std::optional<int64_t> v = ReadDuration(ctx_, *f, 1);
-      if (v) out->adjustment_interval_ns = *v;
-      ok = ok && v.has_value();
-    }
-    if (std::optional<Field> f = b.Take("clear_frequency")) {
-      std::optional<int64_t> v = ReadDuration(ctx_, *f, 0);
-      if (v) out->clear_frequency_ns = *v;
-      ok = ok && v.has_value();
-    }
-    if (std::optional<Field> f = b.Take("max_keys")) {
-      std::optional<int64_t> v = ReadInt(ctx_, *f, 1, kInt64Max);
-      if (v) out->max_keys = *v;
-      ok = ok && v.has_value();
     }
     return ok;
   }
