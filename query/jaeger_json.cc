@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proto/any_value_text.h"
 #include "proto/otlp_ids.h"
 #include "proto/span_kind.h"
 
@@ -30,60 +31,6 @@ void WriteKey(JsonWriter& w, std::string_view s) {
 }
 
 std::string Base64(const std::string& bytes) { return absl::Base64Escape(bytes); }
-
-// "NaN", "Infinity" or "-Infinity" for a non-finite double.
-std::string_view NonFiniteName(double d) {
-  if (std::isnan(d)) return "NaN";
-  return d > 0 ? "Infinity" : "-Infinity";
-}
-
-// The value as plain JSON (["a",1], {"k":"v"}), used inside array and kvlist tags.
-void WritePlainValue(JsonWriter& w, const common::AnyValue& v) {
-  switch (v.value_case()) {
-    case common::AnyValue::kStringValue:
-      WriteString(w, v.string_value());
-      return;
-    case common::AnyValue::kBoolValue:
-      w.Bool(v.bool_value());
-      return;
-    case common::AnyValue::kIntValue:
-      w.Int64(v.int_value());
-      return;
-    case common::AnyValue::kDoubleValue:
-      if (std::isfinite(v.double_value())) {
-        w.Double(v.double_value());
-      } else {
-        WriteString(w, NonFiniteName(v.double_value()));
-      }
-      return;
-    case common::AnyValue::kBytesValue:
-      WriteString(w, Base64(v.bytes_value()));
-      return;
-    case common::AnyValue::kArrayValue:
-      w.StartArray();
-      for (const auto& e : v.array_value().values()) WritePlainValue(w, e);
-      w.EndArray();
-      return;
-    case common::AnyValue::kKvlistValue:
-      w.StartObject();
-      for (const auto& kv : v.kvlist_value().values()) {
-        WriteKey(w, kv.key());
-        WritePlainValue(w, kv.value());
-      }
-      w.EndObject();
-      return;
-    case common::AnyValue::VALUE_NOT_SET:
-      break;
-  }
-  w.Null();
-}
-
-std::string PlainValueJson(const common::AnyValue& v) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  WritePlainValue(w, v);
-  return std::string(buf.GetString(), buf.GetSize());
-}
 
 void BeginTag(JsonWriter& w, std::string_view key, std::string_view type) {
   w.StartObject();
@@ -141,7 +88,7 @@ void WriteAttributeTag(JsonWriter& w, const common::KeyValue& kv) {
       return;
     case common::AnyValue::kArrayValue:
     case common::AnyValue::kKvlistValue:
-      WriteStringTag(w, kv.key(), PlainValueJson(v));
+      WriteStringTag(w, kv.key(), PlainJson(v));
       return;
     case common::AnyValue::VALUE_NOT_SET:
       break;

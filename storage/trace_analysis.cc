@@ -10,9 +10,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proto/any_value_text.h"
 #include "proto/span_kind.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 
 namespace tailtrace::storage {
 namespace {
@@ -22,61 +21,10 @@ namespace trace_v1 = opentelemetry::proto::trace::v1;
 
 constexpr std::string_view kServiceNameKey = "service.name";
 
-using Json = rapidjson::Writer<rapidjson::StringBuffer>;
-
 int64_t ClampNs(uint64_t ns) {
   return ns > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
              ? std::numeric_limits<int64_t>::max()
              : static_cast<int64_t>(ns);
-}
-
-std::string_view NonFiniteName(double d) {
-  if (std::isnan(d)) return "NaN";
-  return d > 0 ? "Infinity" : "-Infinity";
-}
-
-// The plain JSON of a value inside an array or map, as query/jaeger_json.cc renders it.
-void WritePlainJson(Json& w, const common::AnyValue& v) {
-  switch (v.value_case()) {
-    case common::AnyValue::kStringValue:
-      w.String(v.string_value().data(), static_cast<rapidjson::SizeType>(v.string_value().size()));
-      return;
-    case common::AnyValue::kBoolValue:
-      w.Bool(v.bool_value());
-      return;
-    case common::AnyValue::kIntValue:
-      w.Int64(v.int_value());
-      return;
-    case common::AnyValue::kDoubleValue:
-      if (std::isfinite(v.double_value())) {
-        w.Double(v.double_value());
-      } else {
-        const std::string_view name = NonFiniteName(v.double_value());
-        w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-      }
-      return;
-    case common::AnyValue::kBytesValue: {
-      const std::string b64 = absl::Base64Escape(v.bytes_value());
-      w.String(b64.data(), static_cast<rapidjson::SizeType>(b64.size()));
-      return;
-    }
-    case common::AnyValue::kArrayValue:
-      w.StartArray();
-      for (const auto& e : v.array_value().values()) WritePlainJson(w, e);
-      w.EndArray();
-      return;
-    case common::AnyValue::kKvlistValue:
-      w.StartObject();
-      for (const auto& kv : v.kvlist_value().values()) {
-        w.Key(kv.key().data(), static_cast<rapidjson::SizeType>(kv.key().size()));
-        WritePlainJson(w, kv.value());
-      }
-      w.EndObject();
-      return;
-    case common::AnyValue::VALUE_NOT_SET:
-      break;
-  }
-  w.Null();
 }
 
 // The resource attribute that names the service (the first string service.name), or null.
@@ -151,12 +99,8 @@ std::string IndexValueString(const common::AnyValue& v) {
     case common::AnyValue::kBytesValue:
       return absl::Base64Escape(v.bytes_value());
     case common::AnyValue::kArrayValue:
-    case common::AnyValue::kKvlistValue: {
-      rapidjson::StringBuffer buf;
-      Json w(buf);
-      WritePlainJson(w, v);
-      return std::string(buf.GetString(), buf.GetSize());
-    }
+    case common::AnyValue::kKvlistValue:
+      return PlainJson(v);
     case common::AnyValue::VALUE_NOT_SET:
       break;
   }
