@@ -1,0 +1,167 @@
+// RocksTraceStore: retention buckets (creating, loading, listing) and retention enforcement.
+// Opening, options, closing and statistics are in rocks_trace_store.cc.
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "spdlog/spdlog.h"
+#include "storage/keys.h"
+#include "storage/rocks_bucket.h"
+#include "storage/rocks_trace_store.h"
+#include "storage/trace_terms_cache.h"
+
+namespace tailtrace::storage {
+
+absl::Status RocksTraceStore::LoadBucket(RocksBucket& bucket) {
+  const std::string where =
+      absl::StrCat("bucket ", bucket.handle()->GetName(), " of storage.path ", path_);
+  // The trace start range: the first and last key of the time index.
+  {
+    const std::string lower = TimeStream();
+    const std::string upper = PrefixSuccessor(lower);
+    const rocksdb::Slice lower_slice(lower);
+    const rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    for (bool last : {false, true}) {
+      if (last) {
+        it->SeekToLast();
+      } else {
+        it->SeekToFirst();
+      }
+      if (!it->Valid()) break;
+      if (std::optional<IndexPositionParts> pos = DecodeIndexPosition(it->key().ToStringView())) {
+        bucket.ExtendStartRange(pos->start_ns);
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), absl::StrCat("loading ", where));
+  }
+  // Service and operation names.
+  for (char tag : {kServiceTag, kOperationTag}) {
+    const std::string lower(1, tag);
+    const std::string upper = PrefixSuccessor(lower);
+    const rocksdb::Slice lower_slice(lower);
+    const rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) bucket.AddName(it->key().ToString());
+    if (!it->status().ok())
+      return FromRocks(it->status(), absl::StrCat("loading names of ", where));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RocksTraceStore::BucketPtr> RocksTraceStore::BucketForNewTraces(int64_t now_ns,
+                                                                               bool* created) {
+  *created = false;
+  if (now_ns < 0) now_ns = 0;
+  std::lock_guard lock(buckets_mu_);
+  // A clock that went back keeps writing into the newest bucket.
+  if (!buckets_.empty() && now_ns < buckets_.back()->range().end_ns) return buckets_.back();
+  BucketRange range;
+  range.start_ns = now_ns / bucket_width_ns_ * bucket_width_ns_;
+  // Buckets never overlap, also when the width changed since the newest one was created.
+  if (!buckets_.empty()) range.start_ns = std::max(range.start_ns, buckets_.back()->range().end_ns);
+  range.end_ns = now_ns / bucket_width_ns_ * bucket_width_ns_;
+  range.end_ns = range.end_ns > std::numeric_limits<int64_t>::max() - bucket_width_ns_
+                     ? std::numeric_limits<int64_t>::max()
+                     : range.end_ns + bucket_width_ns_;
+  const std::string name = BucketColumnFamilyName(range.start_ns, range.end_ns);
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(bucket_options_->cf, name, &handle);
+  if (!s.ok()) {
+    return FromRocks(s, absl::StrCat("creating bucket ", name, " in storage.path ", path_));
+  }
+  buckets_.push_back(std::make_shared<RocksBucket>(db_, handle, range));
+  *created = true;
+  return buckets_.back();
+}
+
+std::vector<RocksTraceStore::BucketPtr> RocksTraceStore::SnapshotBuckets() const {
+  std::lock_guard lock(buckets_mu_);
+  return buckets_;
+}
+
+absl::StatusOr<int> RocksTraceStore::EnforceRetention() {
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  std::unique_lock drop_lock(drop_mu_);
+  const int64_t now = clock_->UnixNanos();
+  const int64_t cutoff = now < std::numeric_limits<int64_t>::min() + options_.retention_ns
+                             ? std::numeric_limits<int64_t>::min()
+                             : now - options_.retention_ns;
+  std::vector<BucketPtr> buckets = SnapshotBuckets();  // oldest first
+  size_t drop = 0;
+  while (drop < buckets.size() && buckets[drop]->range().end_ns <= cutoff) ++drop;
+  const size_t expired = drop;
+  if (options_.max_disk_bytes > 0) {
+    std::vector<uint64_t> sizes(buckets.size(), 0);
+    uint64_t total = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      db_->GetIntProperty(buckets[i]->handle(), rocksdb::DB::Properties::kLiveSstFilesSize,
+                          &sizes[i]);
+      if (i >= drop) total += sizes[i];
+    }
+    // Never the newest bucket: it is the one being written.
+    while (total > options_.max_disk_bytes && drop + 1 < buckets.size()) {
+      total -= sizes[drop];
+      ++drop;
+    }
+  }
+  for (size_t i = 0; i < drop; ++i) {
+    RocksBucket& bucket = *buckets[i];
+    const std::string name = bucket.handle()->GetName();
+    rocksdb::Status s = db_->DropColumnFamily(bucket.handle());
+    if (!s.ok()) {
+      return FromRocks(s, absl::StrCat("dropping bucket ", name, " of storage.path ", path_));
+    }
+    {
+      std::lock_guard lock(buckets_mu_);
+      buckets_.erase(std::find(buckets_.begin(), buckets_.end(), buckets[i]));
+    }
+    terms_cache_->ForgetBucket(&bucket);
+    buckets_dropped_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("storage: dropped bucket {} ({})", name,
+                 i < expired ? "retention passed" : "storage.max_disk_bytes exceeded");
+  }
+  // The handles (and with them the dropped files) go when the last reader releases them.
+  return static_cast<int>(drop);
+}
+
+void RocksTraceStore::RetentionLoop() {
+  std::unique_lock lock(retention_mu_);
+  while (!stop_retention_) {
+    // Waking is operational wall time; what is old is decided by the store clock.
+    retention_cv_.wait_for(lock, std::chrono::milliseconds(options_.retention_check_interval_ms),
+                           [this] { return stop_retention_; });
+    if (stop_retention_) break;
+    lock.unlock();
+    absl::StatusOr<int> dropped = EnforceRetention();
+    if (!dropped.ok())
+      spdlog::error("storage: enforcing retention: {}", dropped.status().ToString());
+    lock.lock();
+  }
+}
+
+std::vector<RocksTraceStore::BucketInfo> RocksTraceStore::BucketsForTest() const {
+  std::vector<BucketInfo> out;
+  for (const BucketPtr& b : SnapshotBuckets()) {
+    out.push_back(BucketInfo{b->handle()->GetName(), b->range().start_ns, b->range().end_ns});
+  }
+  return out;
+}
+
+}  // namespace tailtrace::storage
