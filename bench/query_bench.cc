@@ -24,6 +24,7 @@
 #include "bench/workload.h"
 #include "common/clock.h"
 #include "common/http_server.h"
+#include "query/jaeger_json.h"
 #include "query/query_service.h"
 #include "rapidjson/document.h"
 #include "storage/rocks_trace_store.h"
@@ -194,6 +195,33 @@ size_t CountSpans(const TracesData& data) {
   return n;
 }
 
+// One sample of each --detail series for `trace` (already loaded, so its memory is warm).
+void MeasureDetail(const storage::StoredTrace& trace, Series* render, Series* decode_heap,
+                   Series* decode_arena) {
+  auto sample = [](Series* s, auto&& fn) {
+    const double c0 = ThreadCpuSeconds();
+    const double t0 = WallSeconds();
+    fn();
+    s->ms.push_back((WallSeconds() - t0) * 1e3);
+    s->cpu_ms.push_back((ThreadCpuSeconds() - c0) * 1e3);
+    s->results_sum += 1;
+  };
+  sample(render, [&] {
+    query::JsonBuffer out;
+    query::AppendJaegerTrace(trace, out);
+  });
+  const std::string bytes = trace.data.SerializeAsString();
+  sample(decode_heap, [&] {
+    TracesData data;
+    if (!data.ParseFromString(bytes)) std::abort();
+  });
+  sample(decode_arena, [&] {
+    google::protobuf::Arena arena;
+    auto* data = google::protobuf::Arena::CreateMessage<TracesData>(&arena);
+    if (!data->ParseFromString(bytes)) std::abort();
+  });
+}
+
 int Main(int argc, char** argv) {
   std::map<std::string, std::string> known = {
       {"spans", "spans in the store (default 10000000)"},
@@ -205,6 +233,9 @@ int Main(int argc, char** argv) {
       {"lookups", "trace-by-ID lookups measured (default 1000)"},
       {"searches", "runs of each search measured (default 100)"},
       {"compact", "compact the store fully before measuring (default true)"},
+      {"detail",
+       "also measure, per looked-up trace, its Jaeger rendering alone and the protobuf decoding "
+       "of its spans on the heap and on an Arena (default false)"},
       {"build-budget",
        "stop writing after this long (e.g. 240s) and measure the smaller store; 0 = no limit "
        "(default 0)"},
@@ -230,6 +261,7 @@ int Main(int argc, char** argv) {
   const double hours = flags.Double("hours", 2);
   const int lookups = static_cast<int>(flags.Int("lookups", 1000));
   const int searches = static_cast<int>(flags.Int("searches", 100));
+  const bool detail = flags.Bool("detail", false);
   const double budget = flags.Seconds("build-budget", 0);
 
   // ---- Build (or reuse) ----
@@ -350,6 +382,11 @@ int Main(int argc, char** argv) {
   Series get{"get_trace"};
   Series api_get{"api_get_trace"};
   api_get.how = "GET /api/traces/{traceID}";
+  // --detail: where the CPU of a trace-by-ID goes (render alone; decode on heap vs Arena, the
+  // decode including freeing the decoded objects).
+  Series render{"detail_render_jaeger"};
+  Series decode_heap{"detail_decode_heap"};
+  Series decode_arena{"detail_decode_arena"};
   for (int i = -20; i < lookups; ++i) {
     const uint64_t k = pick(rng);
     const TraceId id = TraceId::FromBytes(gen.TraceIdBytes(k));
@@ -374,6 +411,9 @@ int Main(int argc, char** argv) {
       get.ms.push_back(ms);
       get.cpu_ms.push_back(cms);
       get.results_sum += 1;
+    }
+    if (detail && i >= 0) {
+      MeasureDetail(**trace, &render, &decode_heap, &decode_arena);
     }
     const http::Request req = MakeRequest("/api/traces/" + id.Hex(), {});
     const double ac0 = ThreadCpuSeconds();
@@ -480,6 +520,11 @@ int Main(int argc, char** argv) {
 
   get.Print();
   api_get.Print();
+  if (detail) {
+    render.Print();
+    decode_heap.Print();
+    decode_arena.Print();
+  }
   for (const Series& s : results) s.Print();
   std::fprintf(stderr, "query: store %.1f MB on disk = %.1f bytes/span\n",
                static_cast<double>(disk_bytes) / 1e6,
@@ -503,6 +548,11 @@ int Main(int argc, char** argv) {
            static_cast<double>(disk_bytes) / static_cast<double>(stored_spans));
   get.AddTo(&json);
   api_get.AddTo(&json);
+  if (detail) {
+    render.AddTo(&json);
+    decode_heap.AddTo(&json);
+    decode_arena.AddTo(&json);
+  }
   for (const Series& s : results) s.AddTo(&json);
   std::printf("%s\n", json.str().c_str());
   if (absl::Status s = store->Close(); !s.ok()) {

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "query/json_buffer.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "storage/trace_store.h"
@@ -40,8 +41,16 @@ namespace tailtrace::query {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// Appends `trace` as one Jaeger trace object to `out`, without a separator (the hot path: the
+// query service writes its responses with JsonBuffer).
+void AppendJaegerTrace(const storage::StoredTrace& trace, JsonBuffer& out);
+
+// About the bytes AppendJaegerTrace writes for `trace` (an upper estimate for plain text; strings
+// needing many escapes can exceed it). Walks the spans and attributes, no rendering.
+size_t EstimateJaegerTraceBytes(const storage::StoredTrace& trace);
+
 // Writes `trace` as one Jaeger trace object into `writer` (e.g. as an element of an array being
-// written by the caller).
+// written by the caller). The same bytes as AppendJaegerTrace.
 void WriteJaegerTrace(const storage::StoredTrace& trace, JsonWriter& writer);
 
 // `trace` as a Jaeger trace object.

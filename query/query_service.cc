@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "proto/otlp_ids.h"
 #include "proto/otlp_json.h"
+#include "query/jaeger_envelope.h"
 #include "query/jaeger_json.h"
 #include "query/search_params.h"
 #include "spdlog/spdlog.h"
@@ -335,13 +336,9 @@ class Router {
     absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(*id);
     if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
     if (!trace->has_value()) return JaegerError(404, "trace not found");
-    rapidjson::StringBuffer buf;
-    JsonWriter w(buf);
-    BeginJaegerOk(w);
-    w.StartArray();
-    WriteJaegerTrace(**trace, w);
-    w.EndArray();
-    return EndJaegerOk(w, buf, 1);
+    JaegerTracesWriter out(1);
+    out.Add(**trace);
+    return out.Finish();
   }
 
   http::Response JaegerServices() const {
@@ -459,13 +456,9 @@ class Router {
   http::Response JaegerSearch(const http::Request& request) const {
     absl::StatusOr<query::JaegerSearch> search = ParseJaegerSearch(request, clock_->UnixNanos());
     if (!search.ok()) return JaegerError(400, MessageOf(search.status()));
-    rapidjson::StringBuffer buf;
-    JsonWriter w(buf);
     if (!search->trace_ids.empty()) {
+      JaegerTracesWriter out(search->trace_ids.size());
       std::vector<TraceId> missing;
-      size_t found = 0;
-      BeginJaegerOk(w);
-      w.StartArray();
       for (const TraceId& id : search->trace_ids) {
         absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(id);
         if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
@@ -473,22 +466,22 @@ class Router {
           missing.push_back(id);
           continue;
         }
-        WriteJaegerTrace(**trace, w);
-        ++found;
+        out.Add(**trace);
       }
-      w.EndArray();
-      return EndJaegerOk(w, buf, found, missing);
+      return out.Finish(missing);
     }
     absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
         store_->FindTraces(search->query);
     if (!summaries.ok()) return SearchError(Api::kJaeger, summaries.status());
-    absl::StatusOr<std::vector<storage::StoredTrace>> traces = LoadTraces(*summaries);
-    if (!traces.ok()) return StoreError(Api::kJaeger, "reading traces", traces.status());
-    BeginJaegerOk(w);
-    w.StartArray();
-    for (const storage::StoredTrace& t : *traces) WriteJaegerTrace(t, w);
-    w.EndArray();
-    return EndJaegerOk(w, buf, traces->size());
+    // Each trace is rendered as soon as it is loaded (and freed before the next is read); a
+    // trace retention removed in between is skipped, as LoadTraces does.
+    JaegerTracesWriter out(summaries->size());
+    for (const storage::TraceSummary& s : *summaries) {
+      absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(s.trace_id);
+      if (!trace.ok()) return StoreError(Api::kJaeger, "reading traces", trace.status());
+      if (trace->has_value()) out.Add(**trace);
+    }
+    return out.Finish();
   }
 
   http::Response JaegerDependencies(const http::Request& request) const {

@@ -24,6 +24,11 @@ absl::StatusOr<std::optional<StoredTrace>> RocksTraceStore::GetTrace(const Trace
   const std::vector<BucketPtr> buckets = SnapshotBuckets();
   const std::string prefix = SpanKeyPrefix(id);
   const rocksdb::Slice prefix_slice(prefix);
+  // The first key after every key starting with `prefix`. With it as the iterator's upper bound,
+  // RocksDB stops at the index entry of the block after the trace's last chunk instead of
+  // reading (and decompressing) that block to find its first key is past the prefix.
+  const std::string upper = PrefixSuccessor(prefix);  // never empty: the prefix starts with 'T'
+  const rocksdb::Slice upper_slice(upper);
   tailtrace::storage::v1::SpanChunk chunk;
   for (auto b = buckets.rbegin(); b != buckets.rend(); ++b) {
     if (!(*b)->has_traces()) continue;
@@ -31,6 +36,7 @@ absl::StatusOr<std::optional<StoredTrace>> RocksTraceStore::GetTrace(const Trace
     rocksdb::ReadOptions ro;
     ro.prefix_same_as_start = true;
     ro.total_order_seek = false;
+    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*b)->handle()));
     std::optional<StoredTrace> trace;
     bool have_policy = false;
