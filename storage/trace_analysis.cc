@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -25,14 +26,6 @@ int64_t ClampNs(uint64_t ns) {
   return ns > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
              ? std::numeric_limits<int64_t>::max()
              : static_cast<int64_t>(ns);
-}
-
-// The resource attribute that names the service (the first string service.name), or null.
-const common::KeyValue* ServiceAttribute(const trace_v1::ResourceSpans& rs) {
-  for (const auto& kv : rs.resource().attributes()) {
-    if (kv.key() == kServiceNameKey && kv.value().has_string_value()) return &kv;
-  }
-  return nullptr;
 }
 
 struct SpanView {
@@ -66,8 +59,15 @@ absl::flat_hash_map<std::string, std::string> SpanServices(TraceChunks chunks) {
 
 }  // namespace
 
+const common::KeyValue* ServiceNameAttribute(const trace_v1::ResourceSpans& rs) {
+  for (const auto& kv : rs.resource().attributes()) {
+    if (kv.key() == kServiceNameKey && kv.value().has_string_value()) return &kv;
+  }
+  return nullptr;
+}
+
 std::string ServiceNameOf(const trace_v1::ResourceSpans& rs) {
-  const common::KeyValue* kv = ServiceAttribute(rs);
+  const common::KeyValue* kv = ServiceNameAttribute(rs);
   return kv != nullptr ? kv->value().string_value() : "unknown_service";
 }
 
@@ -82,25 +82,39 @@ int64_t SpanDurationNs(const trace_v1::Span& span) {
 }
 
 std::string IndexValueString(const common::AnyValue& v) {
+  std::string scratch;
+  const std::string_view view = IndexValueView(v, &scratch);
+  if (view.data() == scratch.data()) return scratch;
+  return std::string(view);
+}
+
+std::string_view IndexValueView(const common::AnyValue& v, std::string* scratch) {
   switch (v.value_case()) {
     case common::AnyValue::kStringValue:
       return v.string_value();
     case common::AnyValue::kBoolValue:
       return v.bool_value() ? "true" : "false";
-    case common::AnyValue::kIntValue:
-      return std::to_string(v.int_value());
+    case common::AnyValue::kIntValue: {
+      char buf[24];
+      const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v.int_value());
+      scratch->assign(buf, end);
+      return *scratch;
+    }
     case common::AnyValue::kDoubleValue: {
       const double d = v.double_value();
-      if (!std::isfinite(d)) return std::string(NonFiniteName(d));
+      if (!std::isfinite(d)) return NonFiniteName(d);
       char buf[64];
-      std::snprintf(buf, sizeof(buf), "%.10g", d);
-      return buf;
+      const int n = std::snprintf(buf, sizeof(buf), "%.10g", d);
+      scratch->assign(buf, static_cast<size_t>(std::clamp(n, 0, 63)));
+      return *scratch;
     }
     case common::AnyValue::kBytesValue:
-      return absl::Base64Escape(v.bytes_value());
+      *scratch = absl::Base64Escape(v.bytes_value());
+      return *scratch;
     case common::AnyValue::kArrayValue:
     case common::AnyValue::kKvlistValue:
-      return PlainJson(v);
+      *scratch = PlainJson(v);
+      return *scratch;
     case common::AnyValue::VALUE_NOT_SET:
       break;
   }
@@ -113,36 +127,6 @@ bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptio
   }
   return std::find(options.exclude_keys.begin(), options.exclude_keys.end(), key) ==
          options.exclude_keys.end();
-}
-
-void ForEachSpanTag(const trace_v1::ResourceSpans& rs, const trace_v1::ScopeSpans& ss,
-                    const trace_v1::Span& span,
-                    const std::function<void(std::string_view, std::string_view)>& fn) {
-  for (const auto& kv : span.attributes()) fn(kv.key(), IndexValueString(kv.value()));
-  const common::KeyValue* service = ServiceAttribute(rs);
-  for (const auto& kv : rs.resource().attributes()) {
-    if (&kv != service) fn(kv.key(), IndexValueString(kv.value()));
-  }
-  if (ss.has_scope()) {
-    if (!ss.scope().name().empty()) fn("otel.scope.name", ss.scope().name());
-    if (!ss.scope().version().empty()) fn("otel.scope.version", ss.scope().version());
-  }
-  const std::string_view kind = SpanKindName(static_cast<int>(span.kind()));
-  if (!kind.empty()) fn("span.kind", kind);
-  switch (span.status().code()) {
-    case trace_v1::Status::STATUS_CODE_OK:
-      fn("otel.status_code", "OK");
-      break;
-    case trace_v1::Status::STATUS_CODE_ERROR:
-      fn("otel.status_code", "ERROR");
-      fn("error", "true");
-      if (!span.status().message().empty()) {
-        fn("otel.status_description", span.status().message());
-      }
-      break;
-    default:
-      break;
-  }
 }
 
 TraceSummary ComputeSummary(const TraceId& id, TraceChunks chunks) {

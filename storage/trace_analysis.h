@@ -6,7 +6,6 @@
 // Thread-safe (no state).
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <set>
 #include <span>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "proto/span_kind.h"
 #include "storage/options.h"
 #include "storage/trace_store.h"
 
@@ -36,15 +36,90 @@ int64_t SpanDurationNs(const opentelemetry::proto::trace::v1::Span& span);
 // An attribute value as the index stores it and a tag search compares it (see trace_store.h).
 std::string IndexValueString(const opentelemetry::proto::common::v1::AnyValue& value);
 
+// The same text as IndexValueString, without a copy where possible: a view of the string value
+// itself, of a constant, or of `*scratch` (overwritten) for values that are rendered. The view
+// is valid until `value` or `*scratch` changes.
+std::string_view IndexValueView(const opentelemetry::proto::common::v1::AnyValue& value,
+                                std::string* scratch);
+
 // Whether a tag is indexed under `options` (key not excluded, key and value not too long).
 bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptions& options);
 
-// Calls `fn(key, value)` for every tag of `span` (span attributes, resource attributes except
-// service.name, then the synthetic tags), indexed or not, possibly with repeated keys.
+// The resource attribute that names the service (the first one with key service.name and a
+// string value), or null. ServiceNameOf is its value.
+const opentelemetry::proto::common::v1::KeyValue* ServiceNameAttribute(
+    const opentelemetry::proto::trace::v1::ResourceSpans& rs);
+
+// The parts of ForEachSpanTag, each calling `fn(key, value)` in ForEachSpanTag's order. The
+// value passed may point into `*scratch`: it is valid during the call only.
+//   span attributes:
+template <typename Fn>
+void ForEachSpanAttributeTag(const opentelemetry::proto::trace::v1::Span& span,
+                             std::string* scratch, Fn&& fn) {
+  for (const auto& kv : span.attributes()) {
+    const auto& v = kv.value();
+    const std::string_view value =
+        v.has_string_value() ? std::string_view(v.string_value()) : IndexValueView(v, scratch);
+    fn(std::string_view(kv.key()), value);
+  }
+}
+//   resource attributes except the service name attribute (the same for every span of `rs`):
+template <typename Fn>
+void ForEachResourceTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
+                        std::string* scratch, Fn&& fn) {
+  const opentelemetry::proto::common::v1::KeyValue* service = ServiceNameAttribute(rs);
+  for (const auto& kv : rs.resource().attributes()) {
+    if (&kv == service) continue;
+    const auto& v = kv.value();
+    const std::string_view value =
+        v.has_string_value() ? std::string_view(v.string_value()) : IndexValueView(v, scratch);
+    fn(std::string_view(kv.key()), value);
+  }
+}
+//   the scope's name and version (the same for every span of `ss`):
+template <typename Fn>
+void ForEachScopeTag(const opentelemetry::proto::trace::v1::ScopeSpans& ss, Fn&& fn) {
+  if (!ss.has_scope()) return;
+  if (!ss.scope().name().empty())
+    fn(std::string_view("otel.scope.name"), std::string_view(ss.scope().name()));
+  if (!ss.scope().version().empty()) {
+    fn(std::string_view("otel.scope.version"), std::string_view(ss.scope().version()));
+  }
+}
+//   span.kind, otel.status_code, error and otel.status_description:
+template <typename Fn>
+void ForEachSyntheticSpanTag(const opentelemetry::proto::trace::v1::Span& span, Fn&& fn) {
+  const std::string_view kind = SpanKindName(static_cast<int>(span.kind()));
+  if (!kind.empty()) fn(std::string_view("span.kind"), kind);
+  switch (span.status().code()) {
+    case opentelemetry::proto::trace::v1::Status::STATUS_CODE_OK:
+      fn(std::string_view("otel.status_code"), std::string_view("OK"));
+      break;
+    case opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR:
+      fn(std::string_view("otel.status_code"), std::string_view("ERROR"));
+      fn(std::string_view("error"), std::string_view("true"));
+      if (!span.status().message().empty()) {
+        fn(std::string_view("otel.status_description"), std::string_view(span.status().message()));
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// Calls `fn(key, value)` (both std::string_view, valid during the call only) for every tag of
+// `span`: span attributes, resource attributes except service.name, then the synthetic tags
+// (scope name and version, span.kind, status), indexed or not, possibly with repeated keys.
+template <typename Fn>
 void ForEachSpanTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
                     const opentelemetry::proto::trace::v1::ScopeSpans& ss,
-                    const opentelemetry::proto::trace::v1::Span& span,
-                    const std::function<void(std::string_view key, std::string_view value)>& fn);
+                    const opentelemetry::proto::trace::v1::Span& span, Fn&& fn) {
+  std::string scratch;
+  ForEachSpanAttributeTag(span, &scratch, fn);
+  ForEachResourceTag(rs, &scratch, fn);
+  ForEachScopeTag(ss, fn);
+  ForEachSyntheticSpanTag(span, fn);
+}
 
 // The summary of the trace made of all spans in `chunks`; requires at least one span.
 TraceSummary ComputeSummary(const TraceId& id, TraceChunks chunks);
