@@ -14,10 +14,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "collector/buffered_trace.h"
 #include "collector/decision_cache.h"
+#include "collector/intern_pool.h"
 #include "collector/sampler.h"
 #include "collector/trace_buffer.h"
+#include "collector/trace_index.h"
 #include "common/metrics.h"
+#include "google/protobuf/arena.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace tailtrace::collector {
@@ -27,13 +31,15 @@ struct ShardOptions {
   int64_t decision_wait_ns = 10'000'000'000;
   // Default: 2s
   int64_t decision_wait_after_root_received_ns = 2'000'000'000;
-  // Buffered bytes above which the oldest traces are decided early.
+  // Buffered bytes (heap held by buffered spans, see ShardCore) above which the oldest traces
+  // are decided early.
   // Default: 512 MiB
   uint64_t max_buffer_bytes = 512ull << 20;
   // Buffered traces above which the oldest traces are decided early.
   // Default: 50000
   uint64_t max_traces = 50'000;
-  // A trace whose buffered bytes exceed this is decided at once.
+  // A trace whose buffered bytes (its own heap, see BufferedTrace::bytes) exceed this is decided
+  // at once.
   // Default: 32 MiB
   uint64_t maximum_trace_size_bytes = 32ull << 20;
   // Kept decisions remembered for late spans (exact trace IDs).
@@ -47,8 +53,24 @@ struct ShardOptions {
 };
 
 // A decided trace (or a batch of late spans of a kept trace) ready to be written.
+//
+// The objects of a kept trace's `spans` live on `arena` (parsed there from the buffered bytes:
+// one free per trace instead of one per field), so `spans` is valid only while its DecidedTrace
+// lives: read or copy it, but do not move or swap it into a message that outlives the
+// DecidedTrace. Moving DecidedTraces (e.g. in a std::vector) is safe. Late-span batches have
+// no arena.
 struct DecidedTrace {
+  DecidedTrace() = default;
+  DecidedTrace(DecidedTrace&& other) noexcept { Swap(other); }
+  DecidedTrace& operator=(DecidedTrace&& other) noexcept {
+    Swap(other);  // `other` takes the old contents, with their arena
+    return *this;
+  }
+  void Swap(DecidedTrace& other) noexcept;
+
   TraceId trace_id;
+  // Owns the memory of `spans` when set. Declared first: destroyed after `spans`.
+  std::unique_ptr<google::protobuf::Arena> arena;
   opentelemetry::proto::trace::v1::TracesData spans;
   std::string policy;
   double sample_rate = 1.0;
@@ -71,14 +93,26 @@ struct ShardStats {
   uint64_t decision_cache_hits_dropped = 0;
 };
 
+// Buffers spans as serialized bytes (collector/buffered_trace.h): Add keeps the wire encoding of
+// each span and a reference to its interned resource and scope; a trace's spans become protobuf
+// objects only when it is decided, just before the Sampler sees them.
+//
+// Byte accounting: buffered_bytes() is the heap the buffer really holds (every trace's span
+// blocks and bookkeeping, plus each interned resource and scope once), so max_buffer_bytes bounds
+// the memory of the buffered spans. Not counted: scratch state of bounded size that the shard
+// reuses between calls (per-span routing tables sized for the largest ScopeSpans seen, up to
+// 1 MiB of free span blocks and a parse buffer of up to 1 MiB). A decided trace is parsed onto
+// an arena of its own, which a kept trace's DecidedTrace takes along.
 class ShardCore {
  public:
   ShardCore(const ShardOptions& options, std::unique_ptr<Sampler> sampler);
+  ~ShardCore();
 
   // Takes the spans of `request` (all of traces this shard owns) at time `now_ns`. Spans of
   // traces decided earlier follow that decision: kept ones are appended to `out` at once,
   // dropped ones are counted and discarded. A trace that grows past maximum_trace_size_bytes is
-  // decided at once.
+  // decided at once. The spans of undecided traces are copied (serialized): `request` is left
+  // in a valid but unspecified state.
   void Add(opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&& request,
            int64_t now_ns, std::vector<DecidedTrace>* out);
 
@@ -90,35 +124,73 @@ class ShardCore {
   void DecideAll(int64_t now_ns, std::vector<DecidedTrace>* out);
 
   size_t buffered_traces() const { return traces_.size(); }
-  uint64_t buffered_bytes() const { return buffered_bytes_; }
+  // Heap bytes held by the buffered spans (see the class comment).
+  uint64_t buffered_bytes() const { return trace_bytes_ + interned_.heap_bytes(); }
+  // Distinct resources and scopes held for the buffered traces.
+  size_t interned_count() const { return interned_.size(); }
+  // Span blocks kept for reuse (BlockPool::kHeapBytes each; not in buffered_bytes()).
+  size_t free_span_blocks() const { return blocks_.free_blocks(); }
   const ShardStats& stats() const { return stats_; }
 
  private:
+  // Where the spans of one trace in the current ScopeSpans go.
   struct Route {
-    // Null when the trace was dropped earlier: its spans are discarded.
-    opentelemetry::proto::trace::v1::ScopeSpans* dest = nullptr;
-    // Set while the trace is buffered; otherwise the spans are late ones of a kept trace.
-    TraceBuffer* buffer = nullptr;
-    size_t late_index = 0;  // index in `out` of that trace's late-span batch
+    enum class Kind : uint8_t { kDropped, kLateKept, kBuffered };
+    Kind kind = Kind::kDropped;
+    bool has_root = false;
+    uint32_t spans = 0;
+    // kLateKept: the group in out[late_index] receiving the spans.
+    opentelemetry::proto::trace::v1::ScopeSpans* late_dest = nullptr;
+    size_t late_index = 0;
+    // kBuffered: the trace and the entry bytes of its spans here.
+    BufferedTrace* trace = nullptr;
+    uint64_t bytes = 0;
   };
+  // Per span of the current ScopeSpans: its route and serialized size (unused if not buffered).
+  struct SpanSlot {
+    uint32_t route;
+    uint32_t size;
+  };
+
+  void AddScopeSpans(opentelemetry::proto::trace::v1::ResourceSpans& rs,
+                     opentelemetry::proto::trace::v1::ScopeSpans& ss,
+                     const InternPool::Entry** resource, int64_t now_ns,
+                     absl::flat_hash_map<TraceId, size_t>* late_index,
+                     std::vector<DecidedTrace>* out);
   Route NewRoute(const TraceId& id, const opentelemetry::proto::trace::v1::ResourceSpans& rs,
                  const opentelemetry::proto::trace::v1::ScopeSpans& ss, int64_t now_ns,
                  absl::flat_hash_map<TraceId, size_t>* late_index, std::vector<DecidedTrace>* out);
   // Removes the trace from the buffer and decides it.
   void DecideNow(const TraceId& id, int64_t now_ns, std::vector<DecidedTrace>* out);
-  void Decide(TraceBuffer&& trace, int64_t now_ns, std::vector<DecidedTrace>* out);
+  void Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<DecidedTrace>* out);
 
   ShardOptions options_;
   std::unique_ptr<Sampler> sampler_;
-  // node_hash_map: Route keeps pointers to buffers while others are inserted.
-  absl::node_hash_map<TraceId, TraceBuffer> traces_;
+  // Declared before traces_: outlive the traces that refer to their entries and blocks.
+  InternPool interned_;
+  BlockPool blocks_;
+  // node_hash_map: Route keeps pointers to buffered traces while others are inserted.
+  absl::node_hash_map<TraceId, BufferedTrace> traces_;
   // (deadline, trace) of every buffered trace, earliest first.
   std::set<std::pair<int64_t, TraceId>> deadlines_;
   // (first arrival, trace) in arrival order; entries of decided traces are skipped lazily.
   std::deque<std::pair<int64_t, TraceId>> arrivals_;
-  uint64_t buffered_bytes_ = 0;
+  // Sum of BufferedTrace::bytes.
+  uint64_t trace_bytes_ = 0;
   DecisionCache decisions_;
   ShardStats stats_;
+
+  // Scratch state reused between calls (owned by the shard's thread).
+  TraceIndex trace_index_;
+  std::vector<Route> routes_;
+  std::vector<SpanSlot> span_slots_;
+  std::vector<TraceId> oversized_;
+  std::string resource_key_;
+  std::string scope_key_;
+  std::string span_buffer_;
+  std::string materialize_buffer_;
+  // What the Sampler sees of the trace being decided (its spans are lent from the trace's arena).
+  TraceBuffer decide_view_;
 };
 
 }  // namespace tailtrace::collector

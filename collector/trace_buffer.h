@@ -7,8 +7,12 @@
 
 namespace tailtrace::collector {
 
-// The spans of one undecided trace held by its shard, grouped by resource and scope as they
-// arrived (one ResourceSpans per trace per request). Owned by the shard's thread.
+// What a Sampler sees of one trace when it is decided. A shard buffers an undecided trace as
+// serialized bytes (collector/buffered_trace.h) and fills a TraceBuffer, spans included, only
+// just before asking its Sampler: `spans` holds one ResourceSpans (with one ScopeSpans) per
+// (request, resource, scope) the trace's spans arrived in, in arrival order. The TraceBuffer
+// and its spans are valid only during Sampler::Decide (the shard reuses them). Owned by the
+// shard's thread.
 struct TraceBuffer {
   TraceId trace_id;
   // Monotonic clock readings.
@@ -19,7 +23,8 @@ struct TraceBuffer {
   // When the trace is to be decided (min of the decision_wait rules).
   int64_t deadline_ns = 0;
   uint32_t span_count = 0;
-  // Serialized size of the buffered spans (resource and scope included once per group).
+  // Heap bytes the trace held in the shard's buffer: about its spans' wire size, plus block and
+  // bookkeeping overhead (see BufferedTrace::bytes; shared resources and scopes not included).
   uint64_t bytes = 0;
   opentelemetry::proto::trace::v1::TracesData spans;
 };

@@ -1,0 +1,259 @@
+#include "collector/buffered_trace.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "collector/memory_estimate.h"
+#include "google/protobuf/io/coded_stream.h"
+
+namespace tailtrace::collector {
+
+using google::protobuf::io::CodedOutputStream;
+using opentelemetry::proto::trace::v1::ResourceSpans;
+using opentelemetry::proto::trace::v1::ScopeSpans;
+using opentelemetry::proto::trace::v1::Span;
+using opentelemetry::proto::trace::v1::TracesData;
+
+namespace {
+
+// Wire tags (field number << 3 | wire type 2, length-delimited). Field 1 is `resource_spans`
+// in TracesData, `resource` in ResourceSpans and `scope` in ScopeSpans; field 2 is
+// `scope_spans` in ResourceSpans and `spans` in ScopeSpans; field 3 is `schema_url` in both.
+constexpr uint8_t kField1 = (1 << 3) | 2;
+constexpr uint8_t kField2 = (2 << 3) | 2;
+constexpr uint8_t kField3 = (3 << 3) | 2;
+
+// Above this, the materialization buffer is parsed in pieces and not kept for reuse.
+constexpr size_t kScratchBytes = 1 << 20;
+
+void AppendVarint(uint64_t value, std::string* out) {
+  uint8_t buf[10];
+  const uint8_t* end = CodedOutputStream::WriteVarint64ToArray(value, buf);
+  out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(end - buf));
+}
+
+void AppendMessageField(uint8_t tag, const google::protobuf::MessageLite& message,
+                        std::string* out) {
+  const size_t size = message.ByteSizeLong();
+  out->push_back(static_cast<char>(tag));
+  AppendVarint(size, out);
+  const size_t at = out->size();
+  out->resize(at + size);
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out->data() + at));
+}
+
+void AppendBytesField(uint8_t tag, const std::string& value, std::string* out) {
+  out->push_back(static_cast<char>(tag));
+  AppendVarint(value.size(), out);
+  out->append(value);
+}
+
+}  // namespace
+
+// ---- BlockPool ----
+
+const uint64_t BlockPool::kHeapBytes = MallocBytes(BlockPool::kAllocBytes);
+
+BlockPool::~BlockPool() {
+  while (free_ != nullptr) std::free(std::exchange(free_, free_->next));
+}
+
+BlockPool::Block* BlockPool::Allocate() {
+  if (free_ != nullptr) {
+    --free_count_;
+    return std::exchange(free_, free_->next);
+  }
+  void* memory = std::malloc(kAllocBytes);
+  if (memory == nullptr) std::abort();  // like operator new without exceptions
+  return static_cast<Block*>(memory);
+}
+
+void BlockPool::Free(Block* head, Block* tail, size_t count) {
+  if (head == nullptr) return;
+  tail->next = free_;
+  free_ = head;
+  free_count_ += count;
+  while (free_count_ > kMaxFreeBlocks) {
+    std::free(std::exchange(free_, free_->next));
+    --free_count_;
+  }
+}
+
+// ---- SpanRope ----
+
+SpanRope::SpanRope(SpanRope&& other) noexcept
+    : head_(std::exchange(other.head_, nullptr)),
+      tail_(std::exchange(other.tail_, nullptr)),
+      tail_used_(std::exchange(other.tail_used_, 0)),
+      blocks_(std::exchange(other.blocks_, 0)) {}
+
+SpanRope& SpanRope::operator=(SpanRope&& other) noexcept {
+  if (this != &other) {
+    FreeBlocks();
+    head_ = std::exchange(other.head_, nullptr);
+    tail_ = std::exchange(other.tail_, nullptr);
+    tail_used_ = std::exchange(other.tail_used_, 0);
+    blocks_ = std::exchange(other.blocks_, 0);
+  }
+  return *this;
+}
+
+SpanRope::~SpanRope() { FreeBlocks(); }
+
+void SpanRope::FreeBlocks() {
+  for (BlockPool::Block* b = head_; b != nullptr;) std::free(std::exchange(b, b->next));
+  head_ = tail_ = nullptr;
+  tail_used_ = blocks_ = 0;
+}
+
+void SpanRope::Append(const void* data, size_t n, BlockPool* pool) {
+  const char* in = static_cast<const char*>(data);
+  while (n > 0) {
+    if (tail_ == nullptr || tail_used_ == BlockPool::kDataBytes) {
+      BlockPool::Block* b = pool->Allocate();
+      b->next = nullptr;
+      if (tail_ == nullptr) {
+        head_ = b;
+      } else {
+        tail_->next = b;
+      }
+      tail_ = b;
+      tail_used_ = 0;
+      ++blocks_;
+    }
+    const size_t take = std::min(n, BlockPool::kDataBytes - tail_used_);
+    std::memcpy(tail_->data() + tail_used_, in, take);
+    tail_used_ += take;
+    in += take;
+    n -= take;
+  }
+}
+
+void SpanRope::Release(BlockPool* pool) {
+  pool->Free(head_, tail_, blocks_);
+  head_ = tail_ = nullptr;
+  tail_used_ = blocks_ = 0;
+}
+
+template <typename F>
+bool SpanRope::Reader::Consume(size_t n, F&& f) {
+  // Check first that n bytes remain, so that a short read consumes nothing.
+  size_t available = 0;
+  for (const BlockPool::Block* b = block_; b != nullptr && available < n; b = b->next) {
+    available += (b == rope_->tail_ ? rope_->tail_used_ : BlockPool::kDataBytes) -
+                 (b == block_ ? offset_ : 0);
+  }
+  if (available < n) return false;
+  while (n > 0) {
+    const size_t end = block_ == rope_->tail_ ? rope_->tail_used_ : BlockPool::kDataBytes;
+    if (offset_ == end) {
+      block_ = block_->next;
+      offset_ = 0;
+      continue;
+    }
+    const size_t take = std::min(n, end - offset_);
+    f(block_->data() + offset_, take);
+    offset_ += take;
+    n -= take;
+  }
+  return true;
+}
+
+bool SpanRope::Reader::Read(void* out, size_t n) {
+  char* to = static_cast<char*>(out);
+  return Consume(n, [&to](const char* p, size_t k) {
+    std::memcpy(to, p, k);
+    to += k;
+  });
+}
+
+bool SpanRope::Reader::AppendTo(std::string* out, size_t n) {
+  return Consume(n, [out](const char* p, size_t k) { out->append(p, k); });
+}
+
+bool SpanRope::Reader::Skip(size_t n) {
+  return Consume(n, [](const char*, size_t) {});
+}
+
+bool SpanRope::Reader::AtEnd() const {
+  for (const BlockPool::Block* b = block_; b != nullptr; b = b->next) {
+    const size_t end = b == rope_->tail_ ? rope_->tail_used_ : BlockPool::kDataBytes;
+    if ((b == block_ ? offset_ : 0) < end) return false;
+  }
+  return true;
+}
+
+// ---- Wire encoding ----
+
+void EncodeResourceKey(const ResourceSpans& rs, std::string* out) {
+  out->clear();
+  if (rs.has_resource()) AppendMessageField(kField1, rs.resource(), out);
+  if (!rs.schema_url().empty()) AppendBytesField(kField3, rs.schema_url(), out);
+}
+
+void EncodeScopeKey(const ScopeSpans& ss, std::string* out) {
+  out->clear();
+  if (ss.has_scope()) AppendMessageField(kField1, ss.scope(), out);
+  if (!ss.schema_url().empty()) AppendBytesField(kField3, ss.schema_url(), out);
+}
+
+uint64_t SpanEntryBytes(uint64_t span_size) {
+  return 1 + CodedOutputStream::VarintSize64(span_size) + span_size;
+}
+
+char* WriteSpanEntry(const Span& span, uint64_t span_size, char* target) {
+  auto* p = reinterpret_cast<uint8_t*>(target);
+  *p++ = kField2;
+  p = CodedOutputStream::WriteVarint64ToArray(span_size, p);
+  p = span.SerializeWithCachedSizesToArray(p);
+  return reinterpret_cast<char*>(p);
+}
+
+void ReleaseInterned(const SpanRope& rope, InternPool* pool) {
+  SpanRope::Reader reader(rope);
+  GroupHeader header;
+  while (reader.Read(&header, sizeof(header))) {
+    pool->Release(header.resource);
+    pool->Release(header.scope);
+    if (!reader.Skip(header.span_bytes)) break;
+  }
+}
+
+bool MaterializeSpans(const SpanRope& rope, std::string* scratch, TracesData* out) {
+  out->Clear();
+  scratch->clear();
+  bool ok = true;
+  auto flush = [&] {
+    if (scratch->empty()) return;
+    ok = out->MergeFromString(*scratch) && ok;
+    scratch->clear();
+  };
+  // The TracesData wire encoding of each group: resource_spans { <resource key>
+  // scope_spans { <scope key> <span entries> } }, parsed in one go (or in pieces of about
+  // kScratchBytes for huge traces).
+  SpanRope::Reader reader(rope);
+  GroupHeader g;
+  while (reader.Read(&g, sizeof(g))) {
+    const uint64_t scope_len = g.scope->bytes.size() + g.span_bytes;
+    const uint64_t resource_len =
+        g.resource->bytes.size() + 1 + CodedOutputStream::VarintSize64(scope_len) + scope_len;
+    if (!scratch->empty() && scratch->size() + resource_len > kScratchBytes) flush();
+    scratch->push_back(static_cast<char>(kField1));
+    AppendVarint(resource_len, scratch);
+    scratch->append(g.resource->bytes);
+    scratch->push_back(static_cast<char>(kField2));
+    AppendVarint(scope_len, scratch);
+    scratch->append(g.scope->bytes);
+    if (!reader.AppendTo(scratch, g.span_bytes)) {
+      ok = false;
+      scratch->clear();  // a truncated group would not parse
+      break;
+    }
+  }
+  flush();
+  if (scratch->capacity() > kScratchBytes) std::string().swap(*scratch);
+  return ok;
+}
+
+}  // namespace tailtrace::collector

@@ -1,0 +1,163 @@
+#pragma once
+
+// How a shard holds the spans of an undecided trace: as serialized bytes, not protobuf objects.
+// A trace's spans are one byte stream (a SpanRope of fixed-size blocks from the shard's
+// BlockPool) of groups, one per (request, resource, scope) the trace's spans came in: a header
+// naming the group's interned resource and scope (InternPool entries) and its size, then the
+// wire encoding of the group's spans as `ScopeSpans.spans` field entries. Protobuf objects are
+// made only when the trace is decided (MaterializeSpans), so a buffered span costs about its
+// wire size.
+//
+// Single-threaded: owned by one shard.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "collector/intern_pool.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "proto/otlp_ids.h"
+
+namespace tailtrace::collector {
+
+// Fixed-size heap blocks for buffered span bytes. Freed blocks are kept for reuse (up to
+// kMaxFreeBlocks, the rest go back to malloc), so a shard in a steady state does not call
+// malloc for span bytes at all; every block is one small malloc of the same size, which keeps
+// glibc away from its slow large-chunk paths.
+class BlockPool {
+ public:
+  struct Block {
+    Block* next;
+    char* data() { return reinterpret_cast<char*>(this + 1); }
+    const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+  };
+  // What one block asks of malloc, and the span bytes it holds.
+  static constexpr size_t kAllocBytes = 504;
+  static constexpr size_t kDataBytes = kAllocBytes - sizeof(Block);
+  // Heap bytes of one block (its malloc chunk).
+  static const uint64_t kHeapBytes;
+  // Free blocks kept for reuse: 1 MiB of heap.
+  static constexpr size_t kMaxFreeBlocks = 2048;
+
+  BlockPool() = default;
+  BlockPool(const BlockPool&) = delete;
+  BlockPool& operator=(const BlockPool&) = delete;
+  ~BlockPool();
+
+  Block* Allocate();
+  // Takes back the chain head..tail of `count` blocks.
+  void Free(Block* head, Block* tail, size_t count);
+
+  size_t free_blocks() const { return free_count_; }
+
+ private:
+  Block* free_ = nullptr;
+  size_t free_count_ = 0;
+};
+
+// An append-only byte stream in BlockPool blocks. Move-only. Release returns the blocks to the
+// pool; a rope destroyed while holding blocks frees them to malloc.
+class SpanRope {
+ public:
+  SpanRope() = default;
+  SpanRope(SpanRope&& other) noexcept;
+  SpanRope& operator=(SpanRope&& other) noexcept;
+  ~SpanRope();
+
+  void Append(const void* data, size_t n, BlockPool* pool);
+  // Where up to `n` bytes can be written contiguously at the end, or null if the last block
+  // has less room (then Append them instead). Commit(n) takes them.
+  char* ContiguousTail(size_t n) {
+    return tail_ != nullptr && BlockPool::kDataBytes - tail_used_ >= n ? tail_->data() + tail_used_
+                                                                       : nullptr;
+  }
+  void Commit(size_t n) { tail_used_ += n; }
+
+  void Release(BlockPool* pool);
+
+  size_t blocks() const { return blocks_; }
+  bool empty() const { return head_ == nullptr; }
+
+  // Reads a rope from the start.
+  class Reader {
+   public:
+    explicit Reader(const SpanRope& rope) : rope_(&rope), block_(rope.head_), offset_(0) {}
+    // False if fewer than `n` bytes remain (nothing is read then).
+    bool Read(void* out, size_t n);
+    bool AppendTo(std::string* out, size_t n);
+    bool Skip(size_t n);
+    bool AtEnd() const;
+
+   private:
+    template <typename F>
+    bool Consume(size_t n, F&& f);
+    const SpanRope* rope_;
+    const BlockPool::Block* block_;
+    size_t offset_;
+  };
+
+ private:
+  // Frees the blocks to malloc (not to a pool).
+  void FreeBlocks();
+
+  BlockPool::Block* head_ = nullptr;
+  BlockPool::Block* tail_ = nullptr;
+  size_t tail_used_ = 0;
+  size_t blocks_ = 0;
+};
+
+// The header of a group in a trace's rope; the group's `span_bytes` of span entries follow.
+struct GroupHeader {
+  // The ResourceSpans wire bytes without scope_spans (resource and schema_url).
+  const InternPool::Entry* resource;
+  // The ScopeSpans wire bytes without spans (scope and schema_url).
+  const InternPool::Entry* scope;
+  uint64_t span_bytes;
+};
+
+// An undecided trace as the shard buffers it.
+struct BufferedTrace {
+  TraceId trace_id;
+  // Monotonic clock readings.
+  int64_t first_arrival_ns = 0;
+  int64_t last_arrival_ns = 0;
+  // When a span without parent (the root) arrived; -1 if none yet.
+  int64_t root_arrival_ns = -1;
+  // When the trace is to be decided (min of the decision_wait rules).
+  int64_t deadline_ns = 0;
+  uint32_t span_count = 0;
+  // Heap bytes held for this trace: its rope's blocks plus its bookkeeping in the shard (its
+  // node in the trace map, its deadline and arrival entries). The interned resources and scopes
+  // are not included: the shard counts each of them once.
+  uint64_t bytes = 0;
+  // Bytes written to the rope (group headers and span entries).
+  uint64_t stream_bytes = 0;
+  SpanRope rope;
+};
+
+// ---- Wire encoding ----
+
+// Sets `out` to the wire bytes of `rs` without its scope_spans: the key of its interned entry.
+void EncodeResourceKey(const opentelemetry::proto::trace::v1::ResourceSpans& rs, std::string* out);
+// Sets `out` to the wire bytes of `ss` without its spans: the key of its interned entry.
+void EncodeScopeKey(const opentelemetry::proto::trace::v1::ScopeSpans& ss, std::string* out);
+
+// Bytes of the `ScopeSpans.spans` entry of a span whose ByteSizeLong() is `span_size`.
+uint64_t SpanEntryBytes(uint64_t span_size);
+// Writes the `ScopeSpans.spans` entry of `span` (SpanEntryBytes(span_size) bytes) at `target`
+// and returns the end. Requires that span.ByteSizeLong() was called (it is `span_size`) and
+// the span not changed since.
+char* WriteSpanEntry(const opentelemetry::proto::trace::v1::Span& span, uint64_t span_size,
+                     char* target);
+
+// Drops the references the groups of `rope` hold on interned entries.
+void ReleaseInterned(const SpanRope& rope, InternPool* pool);
+
+// Parses the groups of `rope` into `out` (cleared first; objects it already holds are reused),
+// one ResourceSpans with one ScopeSpans per group, in arrival order. `scratch` is a reusable
+// buffer. False if some bytes did not parse (not expected: they were serialized from parsed
+// messages); `out` then holds what did.
+[[nodiscard]] bool MaterializeSpans(const SpanRope& rope, std::string* scratch,
+                                    opentelemetry::proto::trace::v1::TracesData* out);
+
+}  // namespace tailtrace::collector
