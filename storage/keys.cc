@@ -313,14 +313,6 @@ std::string IndexPosition(int64_t start_ns, const TraceId& trace_id) {
   return s;
 }
 
-std::string IndexKey(std::string_view stream, int64_t start_ns, const TraceId& trace_id) {
-  std::string key;
-  key.reserve(stream.size() + kIndexPositionBytes);
-  key.append(stream);
-  key.append(IndexPosition(start_ns, trace_id));
-  return key;
-}
-
 std::optional<IndexPositionParts> DecodeIndexPosition(std::string_view key) {
   if (key.size() < kIndexPositionBytes) return std::nullopt;
   key.remove_prefix(key.size() - kIndexPositionBytes);
@@ -328,6 +320,103 @@ std::optional<IndexPositionParts> DecodeIndexPosition(std::string_view key) {
   parts.start_ns = static_cast<int64_t>(DecodeFixed64BE(key));
   parts.trace_id = TraceId::FromBytes(key.substr(8));
   return parts;
+}
+
+int64_t IndexSlot(int64_t start_ns) { return start_ns < 0 ? 0 : start_ns / kIndexSlotNs; }
+
+std::string SegmentSuffix(int64_t slot, uint64_t segment) {
+  std::string s;
+  s.reserve(16);
+  PutFixed64BE(&s, static_cast<uint64_t>(slot < 0 ? 0 : slot));
+  PutFixed64BE(&s, segment);
+  return s;
+}
+
+std::optional<SegmentRef> DecodeSegmentSuffix(std::string_view key) {
+  if (key.size() < 16) return std::nullopt;
+  key.remove_prefix(key.size() - 16);
+  SegmentRef ref;
+  ref.slot = static_cast<int64_t>(DecodeFixed64BE(key));
+  ref.segment = DecodeFixed64BE(key.substr(8));
+  return ref;
+}
+
+std::string PostingKey(std::string_view stream, int64_t slot, uint64_t segment) {
+  std::string key;
+  key.reserve(stream.size() + 16);
+  key.append(stream);
+  key.append(SegmentSuffix(slot, segment));
+  return key;
+}
+
+std::string SegmentTableKey(int64_t slot, uint64_t segment) {
+  std::string key(1, kSegmentTableTag);
+  key.append(SegmentSuffix(slot, segment));
+  return key;
+}
+
+std::string SegmentMarkerPrefix(uint64_t segment) {
+  std::string key(1, kSegmentMarkerTag);
+  PutFixed64BE(&key, segment);
+  return key;
+}
+
+std::string SegmentMarkerKey(uint64_t segment, const TraceId& trace_id) {
+  std::string key = SegmentMarkerPrefix(segment);
+  key.append(trace_id.view());
+  return key;
+}
+
+std::optional<std::pair<uint64_t, TraceId>> DecodeSegmentMarkerKey(std::string_view key) {
+  if (key.size() != 1 + 8 + kTraceIdBytes || key[0] != kSegmentMarkerTag) return std::nullopt;
+  return std::make_pair(DecodeFixed64BE(key.substr(1)), TraceId::FromBytes(key.substr(9)));
+}
+
+bool StreamHasValues(std::string_view stream) {
+  return stream.size() >= 2 && stream[0] == kIndexTag && stream[1] == kFineDurationIndex;
+}
+
+std::string EncodePosting(const std::vector<uint32_t>& ordinals,
+                          const std::vector<std::string_view>* values) {
+  std::string out;
+  out.reserve(ordinals.size() + 4);
+  PutVarint32(&out, static_cast<uint32_t>(ordinals.size()));
+  uint32_t previous = 0;
+  for (size_t i = 0; i < ordinals.size(); ++i) {
+    // The first ordinal as it is, then gaps (>= 1).
+    PutVarint32(&out, i == 0 ? ordinals[i] : ordinals[i] - previous);
+    previous = ordinals[i];
+  }
+  if (values != nullptr) {
+    for (std::string_view v : *values) PutLengthPrefixed(&out, v);
+  }
+  return out;
+}
+
+bool DecodePosting(std::string_view value, std::vector<uint32_t>* ordinals,
+                   std::vector<std::string_view>* values) {
+  ordinals->clear();
+  uint32_t n = 0;
+  if (!GetVarint32(&value, &n) || n > value.size()) return false;
+  ordinals->reserve(n);
+  uint64_t current = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t v = 0;
+    if (!GetVarint32(&value, &v) || (i > 0 && v == 0)) return false;
+    current = i == 0 ? v : current + v;
+    if (current > UINT32_MAX) return false;
+    ordinals->push_back(static_cast<uint32_t>(current));
+  }
+  if (values != nullptr) {
+    values->clear();
+    values->reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      std::string_view v;
+      if (!GetLengthPrefixed(&value, &v)) return false;
+      values->push_back(v);
+    }
+  }
+  return true;
 }
 
 std::string EncodeDurations(const std::vector<int64_t>& ascending) {

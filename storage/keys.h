@@ -25,15 +25,35 @@
 //   'S' | trace_id(16)                                     ->  EncodeSummary(TraceSummary)
 //   's' | service                                          ->  "" (service name exists)
 //   'o' | varint32 len(service) | service | kind(1) | name ->  "" (operation name exists)
-//   'I' | stream | start_ns(8 BE) | trace_id(16)           ->  index entry (see below)
-//   'D' | slot(8 BE) | varint32 len(parent) | parent | child  ->  calls, int64 8 bytes BE, summed
+//   'I' | stream | slot(8 BE) | segment(8 BE)              ->  EncodePosting (see below)
+//   'G' | slot(8 BE) | segment(8 BE)                       ->  the segment's trace table
+//   'U' | segment(8 BE) | trace_id(16)                     ->  "" (trace not yet in a sealed
+//   segment) 'D' | slot(8 BE) | varint32 len(parent) | parent | child  ->  calls, int64 8 bytes BE,
+//   summed
 //       by the bucket's merge operator (slot = child span start / kDependencySlotNs).
 //
-// Index streams: every index entry of a trace ends with the trace's start time (big-endian, so
-// byte order is time order) and its trace ID; a stream (the bytes before them) is therefore
-// sorted by (trace start, trace ID), and a reverse scan of a stream yields newest first. Streams
-// are self-delimiting (every variable field is length-prefixed), so no stream is a prefix of
-// another. One entry per distinct value per trace:
+// ---- The search index: posting lists per index segment ----
+//
+// Traces are indexed in segments. A segment collects, in memory, the traces written (first or
+// again) within a short time whose start falls in one index slot (start / kIndexSlotNs): their
+// positions (start, trace ID) and, per index stream, the list of its traces that have the stream.
+// When a segment is sealed (full, old, or on Flush/Close) it is written once: its trace table
+// ('G': the positions sorted newest first; a trace's ordinal is its index there) and one posting
+// list per stream ('I': the ordinals of the traces with that stream, ascending, i.e. newest
+// first). So a stream costs one key per segment, not one per trace, and the keys of a sealed
+// segment go to RocksDB in key order. Each trace write also puts a marker 'U' | segment | trace;
+// the seal deletes the segment's markers (one range deletion), and Open re-indexes the traces of
+// the markers left by a crash.
+//
+// An entry holds the trace's complete set of streams at the time of the write. A late write of a
+// trace adds a new, complete entry (to the open segment of its possibly earlier start); the older
+// entries stay. They are subsets of the newest one (a trace only gains streams), so they never
+// make a trace match that does not; an entry whose start is no longer the trace's start (the
+// summary's) is skipped by the search. Within one segment only the newest entry of a trace is
+// written.
+//
+// Streams are self-delimiting (every variable field is length-prefixed), so no stream is a prefix
+// of another. One entry per distinct value per trace:
 //
 //   'I' 't'                                      time: every trace
 //   'I' 's' | v(service)                         the trace has spans of service
@@ -41,17 +61,13 @@
 //   'I' 'a' | v(service) | v(key) | v(value)     ... a span of service with tag key=value
 //   'I' 'A' | v(key) | v(value)                  ... any span with tag key=value
 //   'I' 'd' | scope | [v(service) [| v(op)]] | class(1)  ... spans of the scope whose duration is
-//   in
-//       coarse duration class `class` (trace_analysis.h); scope '*' = every span, 's' = one service
-//       (with v(service)), 'o' = one operation (with v(service) and v(op)). No value.
-//   'I' 'e' | scope | [v(service) [| v(op)]] | class(1)  the same for a fine duration class; the
-//       value is EncodeDurations: the distinct span durations of that scope and fine class,
-//       ascending, so a search checks its exact bounds in the fine classes at the edges of its
-//       range (and reads the coarse classes strictly inside it without looking at values).
+//       in coarse duration class `class` (trace_analysis.h); scope '*' = every span, 's' = one
+//       service (with v(service)), 'o' = one operation (with v(service) and v(op)).
+//   'I' 'e' | scope | [v(service) [| v(op)]] | class(1)  the same for a fine duration class; each
+//       posting carries EncodeDurations of the distinct span durations of that scope and fine
+//       class, so a search checks its exact bounds in the fine classes at the edges of its range
+//       (and reads the coarse classes strictly inside it without looking at values).
 //   v(x) = varint32 length of x, then x.
-//
-// When a late chunk changes what a trace indexes, the writer deletes the trace's entries that are
-// no longer produced (all of them when the trace start moved) and puts the new ones.
 
 #include <cstdint>
 #include <optional>
@@ -65,7 +81,7 @@
 
 namespace tailtrace::storage {
 
-inline constexpr int kStoreFormatVersion = 2;
+inline constexpr int kStoreFormatVersion = 3;
 
 inline constexpr char kFormatVersionKey[] = "format_version";
 inline constexpr char kChunkSeqReservedKey[] = "chunk_seq_reserved";
@@ -77,6 +93,8 @@ inline constexpr char kServiceTag = 's';
 inline constexpr char kOperationTag = 'o';
 inline constexpr char kIndexTag = 'I';
 inline constexpr char kDependencyTag = 'D';
+inline constexpr char kSegmentTableTag = 'G';
+inline constexpr char kSegmentMarkerTag = 'U';
 
 // Index stream types (the byte after kIndexTag).
 inline constexpr char kTimeIndex = 't';
@@ -90,8 +108,10 @@ inline constexpr char kFineDurationIndex = 'e';
 // Tag + trace ID: the prefix of span and summary keys, and the bucket prefix extractor's length.
 inline constexpr size_t kTracePrefixBytes = 1 + kTraceIdBytes;
 inline constexpr size_t kSpanKeyBytes = kTracePrefixBytes + 8;
-// start_ns(8) + trace_id(16) at the end of every index key.
+// start_ns(8) + trace_id(16): a trace's position in the index (trace table records).
 inline constexpr size_t kIndexPositionBytes = 8 + kTraceIdBytes;
+// Width of an index slot: a segment holds traces whose start lies in one slot.
+inline constexpr int64_t kIndexSlotNs = 10ll * 1'000'000'000;
 
 // ---- Big-endian and varint helpers ----
 
@@ -175,16 +195,47 @@ std::string ServiceTagStream(std::string_view service, std::string_view key,
 std::string TagStream(std::string_view key, std::string_view value);
 std::string DurationStream(const DurationTerm& term);
 
-// start_ns (clamped at 0) big-endian, then the trace ID: the sort position within a stream.
+// start_ns (clamped at 0) big-endian, then the trace ID: the sort position of a trace.
 std::string IndexPosition(int64_t start_ns, const TraceId& trace_id);
-std::string IndexKey(std::string_view stream, int64_t start_ns, const TraceId& trace_id);
 
 struct IndexPositionParts {
   int64_t start_ns = 0;
   TraceId trace_id;
 };
-// The position at the end of an index key (or of a bare 24-byte position); nullopt if too short.
+// The position at the end of `key` (or a bare 24-byte position); nullopt if too short.
 std::optional<IndexPositionParts> DecodeIndexPosition(std::string_view key);
+
+// The index slot of a trace start (start clamped at 0).
+int64_t IndexSlot(int64_t start_ns);
+
+// slot(8 BE) | segment(8 BE): where a segment sorts within a stream.
+std::string SegmentSuffix(int64_t slot, uint64_t segment);
+struct SegmentRef {
+  int64_t slot = 0;
+  uint64_t segment = 0;
+  friend auto operator<=>(const SegmentRef&, const SegmentRef&) = default;
+  friend bool operator==(const SegmentRef&, const SegmentRef&) = default;
+};
+// The segment at the end of a posting or trace table key; nullopt if too short.
+std::optional<SegmentRef> DecodeSegmentSuffix(std::string_view key);
+
+std::string PostingKey(std::string_view stream, int64_t slot, uint64_t segment);
+std::string SegmentTableKey(int64_t slot, uint64_t segment);
+std::string SegmentMarkerKey(uint64_t segment, const TraceId& trace_id);
+// The first marker key of `segment` (every marker of later segments sorts at or after the next).
+std::string SegmentMarkerPrefix(uint64_t segment);
+// nullopt unless `key` is a well-formed marker key.
+std::optional<std::pair<uint64_t, TraceId>> DecodeSegmentMarkerKey(std::string_view key);
+
+// Whether the postings of `stream` carry a value per trace (fine duration streams).
+bool StreamHasValues(std::string_view stream);
+
+// A posting list: strictly ascending ordinals, and (for streams with values) one value each.
+std::string EncodePosting(const std::vector<uint32_t>& ordinals,
+                          const std::vector<std::string_view>* values);
+// false when `value` is malformed; `values` (views into `value`) only when not null.
+bool DecodePosting(std::string_view value, std::vector<uint32_t>* ordinals,
+                   std::vector<std::string_view>* values);
 
 std::string EncodeDurations(const std::vector<int64_t>& ascending_durations_ns);
 // false when `value` is malformed.

@@ -48,6 +48,13 @@ struct StoreOptions {
   // chunks then costs O(n), not O(n^2)). 0 = no cache.
   // Default: 64 MiB
   uint64_t trace_terms_cache_bytes = 64ull << 20;
+  // An index segment (keys.h, "The search index") is sealed, i.e. written as posting lists, once
+  // it holds this many traces ...
+  // Default: 4096
+  uint32_t index_segment_max_traces = 4096;
+  // ... or once it is this old by the store clock (until then searches read it from memory).
+  // Default: 5 s
+  int64_t index_segment_max_age_ns = 5'000'000'000;
   // RocksDB block cache for data and index blocks.
   // Default: 256 MiB
   uint64_t block_cache_bytes = 256ull << 20;

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "storage/index_segments.h"
 #include "storage/keys.h"
 
 namespace tailtrace::storage {
@@ -23,8 +24,9 @@ namespace tailtrace::storage {
 // with it the dropped bucket's files) is released by the destructor.
 class RocksBucket {
  public:
-  RocksBucket(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* handle, BucketRange range)
-      : db_(db), handle_(handle), range_(range) {}
+  RocksBucket(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* handle, BucketRange range,
+              const IndexSegments::Options& segment_options = {})
+      : db_(db), handle_(handle), range_(range), segments_(segment_options) {}
   ~RocksBucket() { db_->DestroyColumnFamilyHandle(handle_).PermitUncheckedError(); }
 
   RocksBucket(const RocksBucket&) = delete;
@@ -32,6 +34,10 @@ class RocksBucket {
 
   rocksdb::ColumnFamilyHandle* handle() const { return handle_; }
   const BucketRange& range() const { return range_; }
+
+  // The bucket's unsealed index segments.
+  IndexSegments& segments() { return segments_; }
+  const IndexSegments& segments() const { return segments_; }
 
   // The trace starts indexed in this bucket lie within [min_start(), max_start()] (a superset:
   // the range only grows). Empty (min > max) when no trace was written.
@@ -66,6 +72,7 @@ class RocksBucket {
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const handle_;
   const BucketRange range_;
+  IndexSegments segments_;
   std::atomic<int64_t> min_start_{std::numeric_limits<int64_t>::max()};
   std::atomic<int64_t> max_start_{std::numeric_limits<int64_t>::min()};
   mutable std::mutex names_mu_;

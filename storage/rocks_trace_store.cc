@@ -211,6 +211,12 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
         absl::StrCat("storage.retention / storage.retention_buckets must be at least 1ms, got ",
                      options.retention_ns / options.retention_buckets, " ns"));
   }
+  if (options.index_segment_max_traces < 1 || options.index_segment_max_age_ns < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "storage index_segment_max_traces must be at least 1 and index_segment_max_age_ns not "
+        "negative, got ",
+        options.index_segment_max_traces, " and ", options.index_segment_max_age_ns));
+  }
   if (options.index.max_value_length < 1) {
     return absl::InvalidArgumentError("storage.index.max_value_length must be at least 1");
   }
@@ -308,7 +314,8 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
     std::lock_guard lock(store->buckets_mu_);
     for (size_t i = 1; i < handles.size(); ++i) {
       if (std::optional<BucketRange> range = ParseBucketColumnFamilyName(handles[i]->GetName())) {
-        store->buckets_.push_back(std::make_shared<RocksBucket>(db, handles[i], *range));
+        store->buckets_.push_back(
+            std::make_shared<RocksBucket>(db, handles[i], *range, store->SegmentOptions()));
       } else {
         foreign.push_back(handles[i]);
       }
@@ -424,14 +431,22 @@ void RocksTraceStore::ReleaseTraces(const std::vector<TraceId>& ids) {
   inflight_cv_.notify_all();
 }
 
-absl::Status RocksTraceStore::Close() {
+absl::Status RocksTraceStore::Close() { return CloseImpl(/*seal=*/true); }
+
+absl::Status RocksTraceStore::CloseWithoutSealingForTest() { return CloseImpl(/*seal=*/false); }
+
+absl::Status RocksTraceStore::CloseImpl(bool seal) {
   {
     std::lock_guard lock(retention_mu_);
     stop_retention_ = true;
   }
   retention_cv_.notify_all();
   if (retention_thread_.joinable()) retention_thread_.join();
-  if (db_ == nullptr || closed_.exchange(true)) return absl::OkStatus();
+  if (db_ == nullptr || closed_.load()) return absl::OkStatus();
+  if (seal) {
+    for (const BucketPtr& b : SnapshotBuckets()) SealSegments(*b, /*all=*/true);
+  }
+  if (closed_.exchange(true)) return absl::OkStatus();
   // The cache holds buckets too; then the handles go (no call is in progress, see the class
   // comment).
   if (terms_cache_) terms_cache_->Clear();
@@ -450,6 +465,7 @@ absl::Status RocksTraceStore::Close() {
 absl::Status RocksTraceStore::Flush() {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
   const std::vector<BucketPtr> buckets = SnapshotBuckets();
+  for (const BucketPtr& b : buckets) SealSegments(*b, /*all=*/true);
   std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_};
   for (const BucketPtr& b : buckets) handles.push_back(b->handle());
   rocksdb::FlushOptions fo;

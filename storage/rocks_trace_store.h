@@ -14,13 +14,16 @@
 // and every retention_check_interval_ms on a background thread; it never scans keys.
 //
 // Writes: one WriteBatch per Write call holding, per trace, the span chunk, the merged summary,
-// the index entries that changed and the dependency count deltas, so that summary, index entries
-// and calls are always exactly those of the whole trace. A late chunk of a trace already stored
+// the dependency count deltas and an index segment marker, so that summary and calls are always
+// exactly those of the whole trace. The trace's complete set of index streams then goes to an open
+// index segment of its bucket (keys.h, "The search index"), which searches read from memory until
+// it is sealed: written as one trace table and one posting list per stream, when it holds 4096
+// traces, is 5 s old (store clock), on Flush() and on Close(). A crash loses no index entry: Open
+// re-indexes the traces whose markers no seal removed. A late chunk of a trace already stored
 // continues from the trace's index state (TraceTermsBuilder) kept in memory for recently written
 // traces (StoreOptions::trace_terms_cache_bytes), or else reads the trace's earlier chunks (one
-// prefix scan) to rebuild it. When a late chunk moves the trace start earlier, every index entry
-// of the trace is rewritten at the new start (the old ones are deleted). Writes of the same trace
-// ID are serialized; writes of different traces run concurrently.
+// prefix scan) to rebuild it. Writes of the same trace ID are serialized; writes of different
+// traces run concurrently.
 
 #include <atomic>
 #include <condition_variable>
@@ -36,6 +39,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "common/clock.h"
+#include "storage/index_segments.h"
 #include "storage/options.h"
 #include "storage/trace_store.h"
 
@@ -93,8 +97,13 @@ class RocksTraceStore final : public TraceStore {
   // buckets dropped. Waits for writes in progress; reads in progress finish on the dropped data.
   [[nodiscard]] absl::StatusOr<int> EnforceRetention();
 
-  // Releases the database (and its LOCK). Idempotent. Afterwards every other method returns
-  // FailedPrecondition (Stats() returns the counters with disk_bytes 0).
+  // Releases the database (and its LOCK) without sealing the open index segments, as a crash
+  // would leave it (their traces are re-indexed by the next Open).
+  [[nodiscard]] absl::Status CloseWithoutSealingForTest();
+
+  // Seals every open index segment, then releases the database (and its LOCK). Idempotent.
+  // Afterwards every other method returns FailedPrecondition (Stats() returns the counters with
+  // disk_bytes 0).
   [[nodiscard]] absl::Status Close();
 
   const std::string& path() const { return path_; }
@@ -132,11 +141,19 @@ class RocksTraceStore final : public TraceStore {
   // to Unavailable, Corruption to DataLoss; the message is `context`: RocksDB's message.
   static absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
-  // Searches one bucket; positions (IndexPosition) of the matches, newest first, at most
-  // query.limit.
-  absl::StatusOr<std::vector<std::string>> SearchBucket(const RocksBucket& bucket,
-                                                        const TraceQuery& query,
-                                                        const rocksdb::Snapshot* snapshot) const;
+  // Searches one bucket: the summaries of the matches, newest first, at most query.limit.
+  absl::StatusOr<std::vector<TraceSummary>> SearchBucket(const RocksBucket& bucket,
+                                                         const TraceQuery& query) const;
+  // Seals the bucket's index segments that are due (every unpinned one with `all`). A failed
+  // seal is logged and retried by a later call; the segment stays searchable in memory.
+  void SealSegments(RocksBucket& bucket, bool all);
+  // Re-indexes the traces whose segment markers were left by a crash, and seals them.
+  absl::Status RecoverSegments(RocksBucket& bucket);
+  absl::Status CloseImpl(bool seal);
+  IndexSegments::Options SegmentOptions() const {
+    return IndexSegments::Options{options_.index_segment_max_traces,
+                                  options_.index_segment_max_age_ns};
+  }
 
   // Blocks until no other Write holds one of `ids`, then holds them until Release.
   void AcquireTraces(const std::vector<TraceId>& ids);
@@ -179,6 +196,7 @@ class RocksTraceStore final : public TraceStore {
   std::atomic<uint64_t> spans_written_{0};
   std::atomic<uint64_t> buckets_dropped_{0};
   std::atomic<uint64_t> trace_rereads_{0};
+  std::atomic<uint64_t> segments_sealed_{0};
 };
 
 }  // namespace tailtrace::storage

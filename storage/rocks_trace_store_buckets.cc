@@ -12,10 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
+#include "storage/index_segments.h"
 #include "storage/keys.h"
 #include "storage/rocks_bucket.h"
 #include "storage/rocks_trace_store.h"
+#include "storage/trace_analysis.h"
 #include "storage/trace_terms_cache.h"
 
 namespace tailtrace::storage {
@@ -23,9 +26,9 @@ namespace tailtrace::storage {
 absl::Status RocksTraceStore::LoadBucket(RocksBucket& bucket) {
   const std::string where =
       absl::StrCat("bucket ", bucket.handle()->GetName(), " of storage.path ", path_);
-  // The trace start range: the first and last key of the time index.
+  // The trace start range: the slots of the first and last segment trace table.
   {
-    const std::string lower = TimeStream();
+    const std::string lower(1, kSegmentTableTag);
     const std::string upper = PrefixSuccessor(lower);
     const rocksdb::Slice lower_slice(lower);
     const rocksdb::Slice upper_slice(upper);
@@ -41,8 +44,14 @@ absl::Status RocksTraceStore::LoadBucket(RocksBucket& bucket) {
         it->SeekToFirst();
       }
       if (!it->Valid()) break;
-      if (std::optional<IndexPositionParts> pos = DecodeIndexPosition(it->key().ToStringView())) {
-        bucket.ExtendStartRange(pos->start_ns);
+      if (std::optional<SegmentRef> ref = DecodeSegmentSuffix(it->key().ToStringView())) {
+        const int64_t first = ref->slot > std::numeric_limits<int64_t>::max() / kIndexSlotNs
+                                  ? std::numeric_limits<int64_t>::max()
+                                  : ref->slot * kIndexSlotNs;
+        const int64_t end = first > std::numeric_limits<int64_t>::max() - kIndexSlotNs
+                                ? std::numeric_limits<int64_t>::max()
+                                : first + kIndexSlotNs - 1;
+        bucket.ExtendStartRange(last ? end : first);
       }
     }
     if (!it->status().ok()) return FromRocks(it->status(), absl::StrCat("loading ", where));
@@ -62,7 +71,79 @@ absl::Status RocksTraceStore::LoadBucket(RocksBucket& bucket) {
     if (!it->status().ok())
       return FromRocks(it->status(), absl::StrCat("loading names of ", where));
   }
-  return absl::OkStatus();
+  return RecoverSegments(bucket);
+}
+
+absl::Status RocksTraceStore::RecoverSegments(RocksBucket& bucket) {
+  const std::string where =
+      absl::StrCat("bucket ", bucket.handle()->GetName(), " of storage.path ", path_);
+  std::vector<TraceId> ids;
+  {
+    const std::string lower(1, kSegmentMarkerTag);
+    const std::string upper = PrefixSuccessor(lower);
+    const rocksdb::Slice lower_slice(lower);
+    const rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (auto marker = DecodeSegmentMarkerKey(it->key().ToStringView())) {
+        ids.push_back(marker->second);
+      }
+    }
+    if (!it->status().ok()) {
+      return FromRocks(it->status(), absl::StrCat("reading index markers of ", where));
+    }
+  }
+  if (ids.empty()) return absl::OkStatus();
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+
+  // Each trace's complete entry, from all its chunks, into fresh segments sealed at once; the
+  // seal's range deletion covers only the new segments, so the old markers go separately.
+  for (const TraceId& id : ids) {
+    std::vector<opentelemetry::proto::trace::v1::TracesData> chunks;
+    rocksdb::ReadOptions ro;
+    ro.prefix_same_as_start = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    const std::string prefix = SpanKeyPrefix(id);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (!chunks.emplace_back().ParseFromArray(it->value().data(),
+                                                static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(absl::StrCat("trace ", id.Hex(), ": a span chunk in ", where,
+                                                " is not a valid SpanChunk"));
+      }
+    }
+    if (!it->status().ok()) {
+      return FromRocks(it->status(), absl::StrCat("re-indexing trace ", id.Hex(), " of ", where));
+    }
+    if (chunks.empty()) continue;
+    std::vector<const opentelemetry::proto::trace::v1::TracesData*> all;
+    for (const auto& c : chunks) all.push_back(&c);
+    const TraceIndexTerms terms =
+        ComputeIndexTerms(id, TraceChunks(all.data(), all.size()), options_.index);
+    absl::StatusOr<uint64_t> segment =
+        bucket.segments().Pin(IndexSlot(terms.summary.start_ns), clock_->UnixNanos(),
+                              [this]() { return AllocateChunkSeqs(1); });
+    if (!segment.ok()) return segment.status();
+    bucket.segments().Add(*segment, terms.summary.start_ns, id, StreamsOf(terms));
+    bucket.ExtendStartRange(terms.summary.start_ns);
+  }
+  SealSegments(bucket, /*all=*/true);
+  if (bucket.segments().unsealed() > 0) {
+    return absl::UnavailableError(
+        absl::StrCat("re-indexing ", ids.size(), " traces of ", where, ": a seal failed"));
+  }
+  // Open runs alone: every marker left is one just recovered.
+  const std::string first_marker(1, kSegmentMarkerTag);
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(bucket.handle(), first_marker, PrefixSuccessor(first_marker));
+  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+  spdlog::info("storage: re-indexed {} traces of {} left unsealed by the last run", ids.size(),
+               where);
+  return FromRocks(s, absl::StrCat("removing index markers of ", where));
 }
 
 absl::StatusOr<RocksTraceStore::BucketPtr> RocksTraceStore::BucketForNewTraces(int64_t now_ns,
@@ -86,7 +167,7 @@ absl::StatusOr<RocksTraceStore::BucketPtr> RocksTraceStore::BucketForNewTraces(i
   if (!s.ok()) {
     return FromRocks(s, absl::StrCat("creating bucket ", name, " in storage.path ", path_));
   }
-  buckets_.push_back(std::make_shared<RocksBucket>(db_, handle, range));
+  buckets_.push_back(std::make_shared<RocksBucket>(db_, handle, range, SegmentOptions()));
   *created = true;
   return buckets_.back();
 }
@@ -149,6 +230,8 @@ void RocksTraceStore::RetentionLoop() {
                            [this] { return stop_retention_; });
     if (stop_retention_) break;
     lock.unlock();
+    // Segments of buckets no write touches any more would otherwise wait for Flush or Close.
+    for (const BucketPtr& b : SnapshotBuckets()) SealSegments(*b, /*all=*/false);
     absl::StatusOr<int> dropped = EnforceRetention();
     if (!dropped.ok())
       spdlog::error("storage: enforcing retention: {}", dropped.status().ToString());

@@ -1,5 +1,7 @@
 // RocksTraceStore::Write: one WriteBatch per call holding, per trace, its span chunk, merged
-// summary, changed index entries, dependency count deltas and the names not stored yet. The index
+// summary, index segment marker, dependency count deltas and the names not stored yet; then each
+// trace's complete set of index streams goes to an open index segment of its bucket (keys.h, "The
+// search index"), and the segments that are due are sealed (one more WriteBatch each). The index
 // state of a trace comes from TraceTermsBuilder (incremental, cached for recent traces); traces
 // with repeated span IDs are recomputed from all their chunks with ComputeIndexTerms.
 // The batch's operations are sorted by key before they go to RocksDB (SortedBatch).
@@ -45,32 +47,6 @@ size_t CountSpans(const TracesData& data) {
     for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
   }
   return n;
-}
-
-// Every index entry of a trace: key -> value.
-std::map<std::string, std::string> IndexEntries(const TraceIndexTerms& terms, const TraceId& id) {
-  std::map<std::string, std::string> out;
-  const int64_t start = terms.summary.start_ns;
-  out.emplace(IndexKey(TimeStream(), start, id), "");
-  for (const std::string& service : terms.services) {
-    out.emplace(IndexKey(ServiceStream(service), start, id), "");
-  }
-  for (const auto& [service, operation] : terms.operations) {
-    out.emplace(IndexKey(OperationStream(service, operation), start, id), "");
-  }
-  for (const auto& [service, key, value] : terms.service_tags) {
-    out.emplace(IndexKey(ServiceTagStream(service, key, value), start, id), "");
-  }
-  for (const auto& [key, value] : terms.tags) {
-    out.emplace(IndexKey(TagStream(key, value), start, id), "");
-  }
-  for (const DurationTerm& term : terms.coarse_durations) {
-    out.emplace(IndexKey(DurationStream(term), start, id), "");
-  }
-  for (const auto& [term, durations] : terms.durations) {
-    out.emplace(IndexKey(DurationStream(term), start, id), EncodeDurations(durations));
-  }
-  return out;
 }
 
 // The operations of one Write call, applied to the WriteBatch in key order per column family:
@@ -144,6 +120,15 @@ class SortedBatch {
 
   std::vector<Entry> entries_;
   std::string bytes_;
+};
+
+// A trace's index entry waiting for its batch to be stored.
+struct PendingEntry {
+  std::shared_ptr<RocksBucket> bucket;
+  uint64_t segment = 0;
+  int64_t start_ns = 0;
+  TraceId trace_id;
+  std::map<std::string, std::string> streams;
 };
 
 // The writes of one trace ID within a Write call.
@@ -227,6 +212,18 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
     uint64_t seq = *first_seq;
 
     SortedBatch batch;
+    // The index entries of this batch's traces, added to their segments once the batch is stored
+    // (each pins its segment until then; unpinned if the write fails).
+    std::vector<PendingEntry> entries;
+    bool entries_added = false;
+    struct Unpinner {
+      std::vector<PendingEntry>* entries;
+      bool* added;
+      ~Unpinner() {
+        if (*added) return;
+        for (const PendingEntry& e : *entries) e.bucket->segments().Unpin(e.segment);
+      }
+    } unpinner{&entries, &entries_added};
     // The index state of each trace, cached once the batch is stored.
     std::vector<std::pair<TraceId, TraceTermsCache::Entry>> to_cache;
     // Names put by this batch, per bucket, to remember once the batch is stored.
@@ -278,51 +275,21 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
         }
       }
 
-      int64_t chunk_start = std::numeric_limits<int64_t>::max();
-      for (size_t i : g.writes) {
-        for (const auto& rs : traces[i].spans->resource_spans()) {
-          for (const auto& ss : rs.scope_spans()) {
-            for (const auto& span : ss.spans())
-              chunk_start = std::min(chunk_start, SpanStartNs(span));
-          }
-        }
-      }
-      const bool had_spans = builder != nullptr && !builder->empty();
-      const int64_t old_start = had_spans ? builder->summary().start_ns : 0;
-      const bool start_moves = had_spans && chunk_start < old_start;
-      std::map<std::string, std::string> old_streams;
-      if (start_moves) old_streams = builder->Streams();
+      TraceSummary summary;
+      std::map<std::string, std::string> streams;
       TraceTermsBuilder::Delta delta;
       for (size_t i : g.writes) {
         if (builder != nullptr && !builder->Add(*traces[i].spans, &delta)) builder.reset();
       }
-
-      TraceSummary summary;
       if (builder != nullptr) {
-        // Incremental: only what changed (everything for a new trace or a moved start).
         summary = builder->summary();
-        const int64_t start = summary.start_ns;
-        if (!had_spans || start_moves) {
-          for (const auto& [stream, v] : old_streams)
-            batch.Delete(cf, IndexKey(stream, old_start, g.id));
-          for (const auto& [stream, v] : builder->Streams()) {
-            batch.Put(cf, IndexKey(stream, start, g.id), v);
-          }
-        } else {
-          for (const std::string& stream : delta.streams) {
-            batch.Put(cf, IndexKey(stream, start, g.id), std::string_view());
-          }
-          for (const DurationTerm& term : delta.durations) {
-            batch.Put(cf, IndexKey(DurationStream(term), start, g.id),
-                      builder->DurationValue(term));
-          }
-        }
+        streams = builder->Streams();
         for (const auto& [key, count] : delta.calls) {
           batch.Merge(cf, DependencyKeyOf(key), EncodeCount(count));
         }
       } else {
-        // Repeated span IDs: recompute the old and the new state from every chunk and write the
-        // difference.
+        // Repeated span IDs: recompute the trace from every chunk; the dependency counts change
+        // by the difference between the old and the new state.
         if (g.existing && !old_chunks_read) {
           if (absl::Status read = read_old_chunks(); !read.ok()) return read;
         }
@@ -330,29 +297,29 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
         for (const TracesData& c : old_chunks) all.push_back(&c);
         const size_t old_count = all.size();
         for (size_t i : g.writes) all.push_back(traces[i].spans);
-        const TraceIndexTerms terms =
+        TraceIndexTerms terms =
             ComputeIndexTerms(g.id, TraceChunks(all.data(), all.size()), options_.index);
-        std::map<std::string, std::string> entries = IndexEntries(terms, g.id);
         std::map<DependencyKey, int64_t> call_deltas = terms.calls;
         if (old_count > 0) {
           const TraceIndexTerms old_terms =
               ComputeIndexTerms(g.id, TraceChunks(all.data(), old_count), options_.index);
-          for (const auto& [key, old_value] : IndexEntries(old_terms, g.id)) {
-            auto it = entries.find(key);
-            if (it == entries.end()) {
-              batch.Delete(cf, key);
-            } else if (it->second == old_value) {
-              entries.erase(it);  // unchanged: nothing to write
-            }
-          }
           for (const auto& [key, count] : old_terms.calls) call_deltas[key] -= count;
         }
-        for (const auto& [key, v] : entries) batch.Put(cf, key, v);
         for (const auto& [key, d] : call_deltas) {
           if (d != 0) batch.Merge(cf, DependencyKeyOf(key), EncodeCount(d));
         }
-        summary = terms.summary;
+        streams = StreamsOf(terms);
+        summary = std::move(terms.summary);
       }
+      // The trace's complete entry goes to an open segment of its start's slot once the batch is
+      // stored; the marker lets Open re-index it should the process die before the seal.
+      absl::StatusOr<uint64_t> segment =
+          bucket.segments().Pin(IndexSlot(summary.start_ns), clock_->UnixNanos(),
+                                [this]() { return AllocateChunkSeqs(1); });
+      if (!segment.ok()) return segment.status();
+      entries.push_back(
+          PendingEntry{g.bucket, *segment, summary.start_ns, g.id, std::move(streams)});
+      batch.Put(cf, SegmentMarkerKey(*segment, g.id), std::string_view());
       batch.Put(cf, SummaryKey(g.id), EncodeSummary(summary));
       bucket.ExtendStartRange(summary.start_ns);
       if (builder != nullptr)
@@ -403,6 +370,15 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
       for (const std::string& key : keys) bucket->AddName(key);
     }
     for (auto& [id, entry] : to_cache) terms_cache_->Put(id, std::move(entry));
+    std::vector<BucketPtr> touched;
+    for (const PendingEntry& e : entries) {
+      e.bucket->segments().Add(e.segment, e.start_ns, e.trace_id, e.streams);
+      if (std::find(touched.begin(), touched.end(), e.bucket) == touched.end()) {
+        touched.push_back(e.bucket);
+      }
+    }
+    entries_added = true;
+    for (const BucketPtr& b : touched) SealSegments(*b, /*all=*/false);
     return absl::OkStatus();
   }();
   ReleaseTraces(ids);
@@ -417,6 +393,25 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
     }
   }
   return absl::OkStatus();
+}
+
+void RocksTraceStore::SealSegments(RocksBucket& bucket, bool all) {
+  for (SealedSegment& sealed : bucket.segments().TakeDue(clock_->UnixNanos(), all)) {
+    rocksdb::WriteBatch batch;
+    rocksdb::ColumnFamilyHandle* cf = bucket.handle();
+    for (const auto& [key, value] : sealed.puts) batch.Put(cf, key, value);
+    batch.DeleteRange(cf, sealed.marker_begin, sealed.marker_end);
+    rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+    if (s.ok()) {
+      bucket.segments().Sealed(sealed.ref);
+      segments_sealed_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      // The segment stays searchable in memory and its markers stay on disk; a later seal retries.
+      bucket.segments().SealFailed(sealed.ref);
+      spdlog::warn("storage: sealing index segment {} of bucket {} failed: {}", sealed.ref.segment,
+                   cf->GetName(), s.ToString());
+    }
+  }
 }
 
 }  // namespace tailtrace::storage

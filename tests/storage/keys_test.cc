@@ -237,7 +237,9 @@ TEST(KeySpaceTest, SpanAndSummaryKeysShareTheBloomPrefixLengthButNotTheirSpace) 
                                          SummaryKey(id),
                                          ServiceKey("s"),
                                          OperationKey("s", 1, "o"),
-                                         IndexKey(TimeStream(), 5, id),
+                                         PostingKey(TimeStream(), 5, 1),
+                                         SegmentTableKey(5, 1),
+                                         SegmentMarkerKey(1, id),
                                          DependencyKeyOf({1, "a", "b"})};
   std::vector<char> tags;
   for (const std::string& k : keys) tags.push_back(k[0]);
@@ -282,21 +284,75 @@ TEST(SummaryEncodingTest, RejectsTruncatedTrailingAndForeignVersions) {
   EXPECT_FALSE(DecodeSummary(id, other_version).has_value());
 }
 
-TEST(IndexKeyTest, StreamsSortByStartThenTraceIdAndDecode) {
+TEST(IndexKeyTest, PostingKeysSortBySlotThenSegmentAndDecode) {
   const std::string stream = ServiceStream("checkout");
-  const std::vector<std::string> keys = {
-      IndexKey(stream, 0, MakeId(9, 9)), IndexKey(stream, 255, MakeId(0, 1)),
-      IndexKey(stream, 256, MakeId(0, 1)), IndexKey(stream, 256, MakeId(0, 2)),
-      IndexKey(stream, 1'700'000'000'000'000'000, MakeId(0, 0))};
+  const std::vector<std::string> keys = {PostingKey(stream, 0, 9), PostingKey(stream, 1, 0),
+                                         PostingKey(stream, 1, 1), PostingKey(stream, 255, 0),
+                                         PostingKey(stream, 256, 7)};
   EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
   for (const std::string& k : keys) EXPECT_TRUE(k.starts_with(stream));
-  auto pos = DecodeIndexPosition(keys[3]);
+  // Another service's stream never interleaves (streams are self-delimiting).
+  EXPECT_FALSE(PostingKey(ServiceStream("checkoutx"), 0, 0).starts_with(stream));
+  auto ref = DecodeSegmentSuffix(keys[2]);
+  ASSERT_TRUE(ref.has_value());
+  EXPECT_EQ(ref->slot, 1);
+  EXPECT_EQ(ref->segment, 1u);
+  EXPECT_EQ(DecodeSegmentSuffix(SegmentTableKey(256, 7)), (SegmentRef{256, 7}));
+  EXPECT_FALSE(DecodeSegmentSuffix("short").has_value());
+  EXPECT_EQ(IndexSlot(-5), 0);
+  EXPECT_EQ(IndexSlot(kIndexSlotNs * 3 + 1), 3);
+}
+
+TEST(IndexKeyTest, PositionsSortByStartThenTraceIdAndDecode) {
+  const std::vector<std::string> positions = {
+      IndexPosition(0, MakeId(9, 9)), IndexPosition(255, MakeId(0, 1)),
+      IndexPosition(256, MakeId(0, 1)), IndexPosition(256, MakeId(0, 2)),
+      IndexPosition(1'700'000'000'000'000'000, MakeId(0, 0))};
+  EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()));
+  auto pos = DecodeIndexPosition(positions[3]);
   ASSERT_TRUE(pos.has_value());
   EXPECT_EQ(pos->start_ns, 256);
   EXPECT_EQ(pos->trace_id, MakeId(0, 2));
-  EXPECT_EQ(IndexPosition(256, MakeId(0, 2)), keys[3].substr(stream.size()));
   EXPECT_EQ(IndexPosition(-5, MakeId(0, 2)), IndexPosition(0, MakeId(0, 2)));
   EXPECT_FALSE(DecodeIndexPosition("short").has_value());
+}
+
+TEST(IndexKeyTest, MarkersOfOneSegmentShareAPrefixAndDecode) {
+  const TraceId id = MakeId(4, 2);
+  const std::string key = SegmentMarkerKey(12, id);
+  EXPECT_TRUE(key.starts_with(SegmentMarkerPrefix(12)));
+  EXPECT_LT(key, SegmentMarkerPrefix(13));
+  auto decoded = DecodeSegmentMarkerKey(key);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->first, 12u);
+  EXPECT_EQ(decoded->second, id);
+  EXPECT_FALSE(DecodeSegmentMarkerKey(key.substr(1)).has_value());
+}
+
+TEST(PostingEncodingTest, RoundTripsWithAndWithoutValues) {
+  const std::vector<uint32_t> ordinals = {0, 1, 5, 300, 70000};
+  std::vector<uint32_t> decoded;
+  ASSERT_TRUE(DecodePosting(EncodePosting(ordinals, nullptr), &decoded, nullptr));
+  EXPECT_EQ(decoded, ordinals);
+  const std::vector<std::string> owned = {"a", "", "ccc", std::string(200, 'x'), "e"};
+  const std::vector<std::string_view> values(owned.begin(), owned.end());
+  const std::string encoded = EncodePosting(ordinals, &values);
+  std::vector<std::string_view> decoded_values;
+  ASSERT_TRUE(DecodePosting(encoded, &decoded, &decoded_values));
+  EXPECT_EQ(decoded, ordinals);
+  EXPECT_EQ(decoded_values, values);
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    EXPECT_FALSE(DecodePosting(encoded.substr(0, n), &decoded, &decoded_values)) << n;
+  }
+  // A repeated ordinal (gap 0) is malformed.
+  std::string repeated;
+  PutVarint32(&repeated, 2);
+  PutVarint32(&repeated, 3);
+  PutVarint32(&repeated, 0);
+  EXPECT_FALSE(DecodePosting(repeated, &decoded, nullptr));
+  EXPECT_TRUE(StreamHasValues(DurationStream({DurationScope::kAny, "", "", 3, true})));
+  EXPECT_FALSE(StreamHasValues(DurationStream({DurationScope::kAny, "", "", 3, false})));
+  EXPECT_FALSE(StreamHasValues(TimeStream()));
 }
 
 TEST(IndexKeyTest, NoStreamIsAPrefixOfAnother) {

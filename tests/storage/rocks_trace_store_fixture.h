@@ -128,6 +128,28 @@ class RocksTraceStoreTest : public ::testing::Test {
     delete db;
   }
 
+  // Counts the keys starting with `prefix` in every bucket column family of the (closed) store.
+  size_t CountRaw(const std::string& prefix) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options_.path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& name : names) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    EXPECT_TRUE(
+        rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), options_.path, cfs, &handles, &db).ok());
+    if (db == nullptr) return 0;
+    size_t n = 0;
+    for (auto* h : handles) {
+      if (!h->GetName().starts_with("bucket-")) continue;
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+    }
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+    return n;
+  }
+
   std::filesystem::path dir_;
   StoreOptions options_;
   FakeClock clock_;

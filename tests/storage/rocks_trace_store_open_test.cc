@@ -227,6 +227,54 @@ TEST_F(RocksTraceStoreTest, CorruptChunkIsDataLossNamingTheTrace) {
   EXPECT_THAT(got.status().message(), HasSubstr(id.Hex()));
 }
 
+TEST_F(RocksTraceStoreTest, CloseSealsIndexSegmentsAndRemovesTheirMarkers) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  TracesData data;
+  AddResource(&data, MakeId(1), "checkout", {{"pay"}});
+  const TraceWrite w = MakeWrite(MakeId(1), &data);
+  ASSERT_TRUE(store->Write({&w, 1}).ok());
+  ASSERT_TRUE(store->Close().ok());
+  EXPECT_EQ(CountRaw(std::string(1, kSegmentMarkerTag)), 0u);
+  EXPECT_EQ(CountRaw(std::string(1, kSegmentTableTag)), 1u);
+  EXPECT_EQ(CountRaw(ServiceStream("checkout")), 1u);
+}
+
+TEST_F(RocksTraceStoreTest, UnsealedIndexSegmentsAreReindexedAfterACrash) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  TracesData first;
+  AddResource(&first, MakeId(1), "checkout", {{"pay"}});
+  TracesData late;  // a late chunk of the same trace, from another service
+  AddResource(&late, MakeId(1), "cart", {{"add"}});
+  const TraceWrite w1 = MakeWrite(MakeId(1), &first);
+  const TraceWrite w2 = MakeWrite(MakeId(1), &late);
+  ASSERT_TRUE(store->Write({&w1, 1}).ok());
+  ASSERT_TRUE(store->Write({&w2, 1}).ok());
+  ASSERT_TRUE(store->CloseWithoutSealingForTest().ok());
+  store.reset();
+  // One marker per trace and segment (both writes went to the same open segment).
+  EXPECT_EQ(CountRaw(std::string(1, kSegmentMarkerTag)), 1u);
+  EXPECT_EQ(CountRaw(std::string(1, kSegmentTableTag)), 0u);
+
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (const char* service : {"checkout", "cart"}) {
+    TraceQuery q;
+    q.service = service;
+    auto found = store->FindTraces(q);
+    ASSERT_TRUE(found.ok()) << found.status();
+    ASSERT_EQ(found->size(), 1u) << service;
+    EXPECT_EQ((*found)[0].trace_id, MakeId(1));
+    EXPECT_EQ((*found)[0].span_count, 2u);
+  }
+  ASSERT_TRUE(store->Close().ok());
+  store.reset();
+  // Re-indexed once: the markers are gone and the next open has nothing to redo.
+  EXPECT_EQ(CountRaw(std::string(1, kSegmentMarkerTag)), 0u);
+  EXPECT_EQ(CountRaw(std::string(1, kSegmentTableTag)), 1u);
+}
+
 TEST_F(RocksTraceStoreTest, ForeignFormatVersionIsRefused) {
   {
     auto store = OpenStore();

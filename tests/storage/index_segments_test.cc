@@ -1,0 +1,136 @@
+#include "storage/index_segments.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace tailtrace::storage {
+namespace {
+
+TraceId Id(uint8_t n) {
+  TraceId id;
+  id.bytes[15] = n;
+  return id;
+}
+
+std::map<std::string, std::string> Streams(std::vector<std::string> names) {
+  std::map<std::string, std::string> out;
+  for (std::string& n : names) out.emplace(ServiceStream(n), "");
+  out.emplace(TimeStream(), "");
+  return out;
+}
+
+absl::StatusOr<uint64_t> NextId(uint64_t* next) { return (*next)++; }
+
+TEST(IndexSegmentsTest, SealWritesTheTableNewestFirstAndPostingsInSealedOrdinals) {
+  IndexSegments segments({/*max_traces=*/100, /*max_age_ns=*/1000});
+  uint64_t next = 7;
+  auto seg = segments.Pin(3, 0, [&] { return NextId(&next); });
+  ASSERT_TRUE(seg.ok());
+  segments.Add(*seg, 30, Id(1), Streams({"a"}));
+  ASSERT_EQ(*segments.Pin(3, 0, [&] { return NextId(&next); }), *seg);
+  segments.Add(*seg, 50, Id(2), Streams({"b"}));
+  ASSERT_EQ(*segments.Pin(3, 0, [&] { return NextId(&next); }), *seg);
+  segments.Add(*seg, 40, Id(3), Streams({"a", "b"}));
+
+  EXPECT_TRUE(segments.TakeDue(999, false).empty());  // not old, not full
+  std::vector<SealedSegment> sealed = segments.TakeDue(1000, false);
+  ASSERT_EQ(sealed.size(), 1u);
+  const SealedSegment& s = sealed[0];
+  EXPECT_EQ(s.ref, (SegmentRef{3, 7}));
+  EXPECT_EQ(s.traces, 3u);
+  std::map<std::string, std::string> puts(s.puts.begin(), s.puts.end());
+  ASSERT_EQ(puts.size(), s.puts.size());
+  EXPECT_TRUE(std::is_sorted(s.puts.begin(), s.puts.end()));
+  // Table: start 50 (trace 2), 40 (trace 3), 30 (trace 1).
+  const std::string table = puts.at(SegmentTableKey(3, 7));
+  EXPECT_EQ(table, IndexPosition(50, Id(2)) + IndexPosition(40, Id(3)) + IndexPosition(30, Id(1)));
+  std::vector<uint32_t> ordinals;
+  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(ServiceStream("a"), 3, 7)), &ordinals, nullptr));
+  EXPECT_EQ(ordinals, (std::vector<uint32_t>{1, 2}));
+  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(ServiceStream("b"), 3, 7)), &ordinals, nullptr));
+  EXPECT_EQ(ordinals, (std::vector<uint32_t>{0, 1}));
+  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(TimeStream(), 3, 7)), &ordinals, nullptr));
+  EXPECT_EQ(ordinals, (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(s.marker_begin, SegmentMarkerPrefix(7));
+  EXPECT_EQ(s.marker_end, SegmentMarkerPrefix(8));
+
+  // Sealing in progress: still searchable, not sealed twice; then gone.
+  EXPECT_EQ(segments.Snapshot(0, 10, {TimeStream()}).size(), 1u);
+  EXPECT_TRUE(segments.TakeDue(5000, true).empty());
+  segments.Sealed(s.ref);
+  EXPECT_EQ(segments.unsealed(), 0u);
+}
+
+TEST(IndexSegmentsTest, OnlyTheNewestEntryOfATraceIsSealedAndSeen) {
+  IndexSegments segments({100, 1000});
+  uint64_t next = 1;
+  auto seg = *segments.Pin(0, 0, [&] { return NextId(&next); });
+  segments.Add(seg, 20, Id(1), Streams({"a"}));
+  ASSERT_EQ(*segments.Pin(0, 0, [&] { return NextId(&next); }), seg);
+  segments.Add(seg, 10, Id(1), Streams({"a", "b"}));  // a late write moved the start
+
+  std::vector<SegmentView> views = segments.Snapshot(0, 0, {ServiceStream("a")});
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].postings.at(ServiceStream("a")).ordinals, (std::vector<uint32_t>{1}));
+
+  std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
+  ASSERT_EQ(sealed.size(), 1u);
+  std::map<std::string, std::string> puts(sealed[0].puts.begin(), sealed[0].puts.end());
+  EXPECT_EQ(puts.at(SegmentTableKey(0, seg)), IndexPosition(10, Id(1)));
+  std::vector<uint32_t> ordinals;
+  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(ServiceStream("a"), 0, seg)), &ordinals, nullptr));
+  EXPECT_EQ(ordinals, (std::vector<uint32_t>{0}));
+}
+
+TEST(IndexSegmentsTest, PinnedSegmentsWaitAndFullOnesOpenANewSegment) {
+  IndexSegments segments({/*max_traces=*/1, /*max_age_ns=*/0});
+  uint64_t next = 1;
+  auto first = *segments.Pin(0, 0, [&] { return NextId(&next); });
+  // Pinned: not sealed even though due by age.
+  EXPECT_TRUE(segments.TakeDue(10, true).empty());
+  segments.Add(first, 5, Id(1), Streams({"a"}));
+  // Full: the next write of the slot gets a new segment; another slot has its own.
+  auto second = *segments.Pin(0, 0, [&] { return NextId(&next); });
+  auto other_slot = *segments.Pin(1, 0, [&] { return NextId(&next); });
+  EXPECT_NE(second, first);
+  EXPECT_NE(other_slot, second);
+  segments.Unpin(second);
+  segments.Unpin(other_slot);
+  // Segments whose writes were all released hold nothing: dropped, not sealed.
+  std::vector<SealedSegment> sealed = segments.TakeDue(10, false);
+  ASSERT_EQ(sealed.size(), 1u);
+  EXPECT_EQ(sealed[0].ref.segment, first);
+  EXPECT_EQ(segments.unsealed(), 1u);
+  // A failed seal is retried later.
+  segments.SealFailed(sealed[0].ref);
+  EXPECT_EQ(segments.TakeDue(10, false).size(), 1u);
+}
+
+TEST(IndexSegmentsTest, FineDurationStreamsKeepTheirValues) {
+  IndexSegments segments({100, 1000});
+  uint64_t next = 1;
+  DurationTerm term;
+  term.fine = true;
+  term.duration_class = 9;
+  const std::string stream = DurationStream(term);
+  auto seg = *segments.Pin(0, 0, [&] { return NextId(&next); });
+  segments.Add(seg, 1, Id(1), {{stream, EncodeDurations({5, 6})}});
+  ASSERT_EQ(*segments.Pin(0, 0, [&] { return NextId(&next); }), seg);
+  segments.Add(seg, 2, Id(2), {{stream, EncodeDurations({7})}});
+  std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
+  ASSERT_EQ(sealed.size(), 1u);
+  std::map<std::string, std::string> puts(sealed[0].puts.begin(), sealed[0].puts.end());
+  std::vector<uint32_t> ordinals;
+  std::vector<std::string_view> values;
+  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(stream, 0, seg)), &ordinals, &values));
+  EXPECT_EQ(ordinals, (std::vector<uint32_t>{0, 1}));
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0], EncodeDurations({7}));  // trace 2 starts later: ordinal 0
+  EXPECT_EQ(values[1], EncodeDurations({5, 6}));
+}
+
+}  // namespace
+}  // namespace tailtrace::storage
