@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 namespace tailtrace::storage {
@@ -27,7 +28,7 @@ TraceId IndexPosTraceId(const IndexPos& pos) {
 }
 
 void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
-                        const std::map<std::string, std::string>& streams) {
+                        const StoredStreams& streams) {
   std::lock_guard lock(mu_);
   for (const auto& s : segments_) {
     if (s->ref.segment != segment) continue;
@@ -182,23 +183,60 @@ size_t IndexSegments::unsealed() const {
   return segments_.size();
 }
 
-// Every index stream of a trace -> its value ("" but for fine duration streams).
-std::map<std::string, std::string> StreamsOf(const TraceIndexTerms& terms) {
-  std::map<std::string, std::string> out;
-  out.emplace(TimeStream(), "");
-  for (const std::string& service : terms.services) out.emplace(ServiceStream(service), "");
+bool StoredStreamsBuilder::Add(std::string_view stream, std::string_view value) {
+  if (stream.size() < 2 || stream[0] != kIndexTag) return true;
+  const char type = stream[1];
+  if (type == kDurationIndex) return true;  // the coarse classes add nothing to the ranges
+  if (type == kFineDurationIndex) {
+    if (!DecodeDurations(value, &durations_)) return false;
+    if (durations_.empty()) return true;
+    // The scope: the stream without 'I' 'e' and the class byte.
+    const std::string_view scope = stream.substr(2, stream.size() - 3);
+    auto [it, inserted] =
+        ranges_.try_emplace(std::string(scope), durations_.front(), durations_.back());
+    if (!inserted) {
+      it->second.first = std::min(it->second.first, durations_.front());
+      it->second.second = std::max(it->second.second, durations_.back());
+    }
+    return true;
+  }
+  if (!StreamHasValues(stream)) {
+    out_.emplace_back(stream, std::string());
+    return true;
+  }
+  // The scope key of the time ('*'), service ('s' | v(service)) or operation
+  // ('o' | v(service) | v(name)) stream, as the fine duration streams spell it.
+  key_.assign(1, type == kTimeIndex      ? static_cast<char>(DurationScope::kAny)
+                 : type == kServiceIndex ? static_cast<char>(DurationScope::kService)
+                                         : static_cast<char>(DurationScope::kOperation));
+  key_.append(stream.substr(2));
+  auto it = ranges_.find(key_);
+  // Every span has a duration, so a scope without one cannot happen; an unknown range would
+  // only make searches check the trace itself.
+  const auto [min, max] = it != ranges_.end()
+                              ? it->second
+                              : std::pair<int64_t, int64_t>{0, std::numeric_limits<int64_t>::max()};
+  out_.emplace_back(stream, EncodeDurationRange(min, max));
+  return true;
+}
+
+StoredStreams StoredStreamsOf(const TraceIndexTerms& terms) {
+  std::map<std::string, std::string> all;
+  all.emplace(TimeStream(), "");
+  for (const std::string& service : terms.services) all.emplace(ServiceStream(service), "");
   for (const auto& [service, operation] : terms.operations) {
-    out.emplace(OperationStream(service, operation), "");
+    all.emplace(OperationStream(service, operation), "");
   }
   for (const auto& [service, key, value] : terms.service_tags) {
-    out.emplace(ServiceTagStream(service, key, value), "");
+    all.emplace(ServiceTagStream(service, key, value), "");
   }
-  for (const auto& [key, value] : terms.tags) out.emplace(TagStream(key, value), "");
-  for (const DurationTerm& term : terms.coarse_durations) out.emplace(DurationStream(term), "");
+  for (const auto& [key, value] : terms.tags) all.emplace(TagStream(key, value), "");
   for (const auto& [term, durations] : terms.durations) {
-    out.emplace(DurationStream(term), EncodeDurations(durations));
+    all.emplace(DurationStream(term), EncodeDurations(durations));
   }
-  return out;
+  StoredStreamsBuilder builder;
+  for (const auto& [stream, value] : all) builder.Add(stream, value);
+  return builder.Finish();
 }
 
 }  // namespace tailtrace::storage

@@ -25,8 +25,29 @@
 
 namespace tailtrace::storage {
 
-// Every index stream of a trace (keys.h) -> its value ("" but for fine duration streams).
-std::map<std::string, std::string> StreamsOf(const TraceIndexTerms& terms);
+// What a trace's segment entry holds: every stored stream and its value (keys.h).
+using StoredStreams = std::vector<std::pair<std::string, std::string>>;
+
+// Turns a trace's index streams (TraceTermsBuilder's, fed in ascending byte order) into the
+// streams a segment stores: the duration-class streams ('I' 'd', 'I' 'e') are folded into the
+// duration range value of the time, service and operation streams.
+class StoredStreamsBuilder {
+ public:
+  // `value` is the stream's value (EncodeDurations for fine duration streams, else "").
+  // false when a fine duration value is malformed.
+  bool Add(std::string_view stream, std::string_view value);
+  StoredStreams Finish() { return std::move(out_); }
+
+ private:
+  // Duration ranges by scope key (the fine duration stream without 'I' 'e' and class).
+  absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> ranges_;
+  std::vector<int64_t> durations_;
+  std::string key_;
+  StoredStreams out_;
+};
+
+// The stored streams of a trace computed from scratch.
+StoredStreams StoredStreamsOf(const TraceIndexTerms& terms);
 
 // A trace's position in the index: start (8 bytes big-endian) then trace ID, so that the
 // bytewise (unsigned) order is the order by (start, trace ID).
@@ -97,7 +118,7 @@ class IndexSegments {
   // Adds the entry of a trace (every stream it has -> value, "" for streams without values) to
   // the pinned segment `segment` and unpins it.
   void Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
-           const std::map<std::string, std::string>& streams);
+           const StoredStreams& streams);
   // Releases a pin without adding (the write failed).
   void Unpin(uint64_t segment);
 

@@ -373,7 +373,27 @@ std::optional<std::pair<uint64_t, TraceId>> DecodeSegmentMarkerKey(std::string_v
 }
 
 bool StreamHasValues(std::string_view stream) {
-  return stream.size() >= 2 && stream[0] == kIndexTag && stream[1] == kFineDurationIndex;
+  return stream.size() >= 2 && stream[0] == kIndexTag &&
+         (stream[1] == kTimeIndex || stream[1] == kServiceIndex || stream[1] == kOperationIndex);
+}
+
+std::string EncodeDurationRange(int64_t min_ns, int64_t max_ns) {
+  std::string out;
+  PutVarint64(&out, static_cast<uint64_t>(min_ns));
+  PutVarint64(&out, static_cast<uint64_t>(max_ns - min_ns));
+  return out;
+}
+
+bool DecodeDurationRange(std::string_view value, int64_t* min_ns, int64_t* max_ns) {
+  uint64_t min = 0;
+  uint64_t span = 0;
+  if (!GetVarint64(&value, &min) || !GetVarint64(&value, &span) || !value.empty()) return false;
+  if (min > static_cast<uint64_t>(INT64_MAX) || span > static_cast<uint64_t>(INT64_MAX) - min) {
+    return false;
+  }
+  *min_ns = static_cast<int64_t>(min);
+  *max_ns = static_cast<int64_t>(min + span);
+  return true;
 }
 
 std::string EncodePosting(const std::vector<uint32_t>& ordinals,

@@ -60,13 +60,13 @@
 //   'I' 'o' | v(service) | v(operation)          ... a span of service named operation
 //   'I' 'a' | v(service) | v(key) | v(value)     ... a span of service with tag key=value
 //   'I' 'A' | v(key) | v(value)                  ... any span with tag key=value
-//   'I' 'd' | scope | [v(service) [| v(op)]] | class(1)  ... spans of the scope whose duration is
-//       in coarse duration class `class` (trace_analysis.h); scope '*' = every span, 's' = one
-//       service (with v(service)), 'o' = one operation (with v(service) and v(op)).
-//   'I' 'e' | scope | [v(service) [| v(op)]] | class(1)  the same for a fine duration class; each
-//       posting carries EncodeDurations of the distinct span durations of that scope and fine
-//       class, so a search checks its exact bounds in the fine classes at the edges of its range
-//       (and reads the coarse classes strictly inside it without looking at values).
+//   ('I' 'd' and 'I' 'e', the duration-class streams TraceTermsBuilder produces, are not stored.)
+//
+// Durations are not streams of their own: the postings of the time, service and operation streams
+// carry, per trace, the range [min, max] of the durations of the spans of that scope (every span;
+// the spans of the service; the spans of the service with that name), EncodeDurationRange. A
+// search with only a lower (upper) duration bound is decided by max (min) alone; one with both
+// bounds, when min < lower and max > upper, reads the trace to look for a span in between.
 //   v(x) = varint32 length of x, then x.
 
 #include <cstdint>
@@ -227,8 +227,14 @@ std::string SegmentMarkerPrefix(uint64_t segment);
 // nullopt unless `key` is a well-formed marker key.
 std::optional<std::pair<uint64_t, TraceId>> DecodeSegmentMarkerKey(std::string_view key);
 
-// Whether the postings of `stream` carry a value per trace (fine duration streams).
+// Whether the postings of `stream` carry a value per trace: the duration range of the time,
+// service and operation streams.
 bool StreamHasValues(std::string_view stream);
+
+// The durations of a scope's spans, min <= max, both >= 0.
+std::string EncodeDurationRange(int64_t min_ns, int64_t max_ns);
+// false when `value` is malformed.
+bool DecodeDurationRange(std::string_view value, int64_t* min_ns, int64_t* max_ns);
 
 // A posting list: strictly ascending ordinals, and (for streams with values) one value each.
 std::string EncodePosting(const std::vector<uint32_t>& ordinals,

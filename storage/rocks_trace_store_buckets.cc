@@ -128,7 +128,7 @@ absl::Status RocksTraceStore::RecoverSegments(RocksBucket& bucket) {
         bucket.segments().Pin(IndexSlot(terms.summary.start_ns), clock_->UnixNanos(),
                               [this]() { return AllocateChunkSeqs(1); });
     if (!segment.ok()) return segment.status();
-    bucket.segments().Add(*segment, terms.summary.start_ns, id, StreamsOf(terms));
+    bucket.segments().Add(*segment, terms.summary.start_ns, id, StoredStreamsOf(terms));
     bucket.ExtendStartRange(terms.summary.start_ns);
   }
   SealSegments(bucket, /*all=*/true);

@@ -5,8 +5,9 @@
 // backwards (newest slot first) and intersected by leapfrogging over segments: the smallest
 // current segment is the candidate, every stream seeks to the last segment at or before it, and
 // when all land on it their ordinal lists are intersected (one ordinal space per segment). A
-// duration condition is the union of the duration-class streams its range covers, whose edge
-// classes are checked against the exact durations stored in the postings. The matching ordinals
+// duration condition filters the postings of the time, service or operation stream by the
+// duration range each carries; a trace whose range straddles both bounds of the query is checked
+// against its spans (read once it is a result candidate). The matching ordinals
 // are mapped to trace positions through the segment's trace table; once a slot is complete, its
 // matches are ordered newest first and checked against the trace summaries (an entry whose start
 // is no longer the trace's start is skipped), and the search stops at `limit`. Unsealed segments
@@ -19,6 +20,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,6 +34,7 @@
 #include "storage/keys.h"
 #include "storage/rocks_bucket.h"
 #include "storage/rocks_trace_store.h"
+#include "storage/trace_analysis.h"
 
 namespace tailtrace::storage {
 namespace {
@@ -56,27 +59,19 @@ struct SearchContext {
   }
 };
 
-// A condition: per segment (newest first), the ordinals of the traces that satisfy it.
-class SegmentStream {
- public:
-  virtual ~SegmentStream() = default;
-  // Positions at the last segment <= `ref` (or invalid when there is none).
-  virtual void SeekAtOrBefore(const SegmentRef& ref) = 0;
-  // Moves to the previous (older) segment.
-  virtual void Prev() = 0;
-  virtual bool Valid() const = 0;
-  // Requires Valid().
-  virtual SegmentRef Current() const = 0;
-  // The current segment's matching ordinals, ascending; false when a posting is malformed.
-  virtual bool Ordinals(std::vector<uint32_t>* out) = 0;
-  virtual rocksdb::Status status() const = 0;
+// A duration condition: some span of the stream's scope lasts between min_ns and max_ns.
+struct DurationFilter {
+  int64_t min_ns = 0;
+  int64_t max_ns = std::numeric_limits<int64_t>::max();
 };
 
-// One index stream: its postings on disk merged with those of the unsealed segments.
-class PostingStream final : public SegmentStream {
+// One index stream, per segment newest first: its postings on disk merged with those of the
+// unsealed segments.
+class PostingStream {
  public:
-  PostingStream(const SearchContext& ctx, std::string stream)
-      : ctx_(ctx), stream_(std::move(stream)) {
+  PostingStream(const SearchContext& ctx, std::string stream,
+                std::optional<DurationFilter> filter = std::nullopt)
+      : ctx_(ctx), stream_(std::move(stream)), filter_(filter) {
     for (const SegmentView& v : ctx.memory) {
       auto it = v.postings.find(stream_);
       if (it != v.postings.end()) mem_.push_back({v.ref, &it->second});
@@ -95,7 +90,8 @@ class PostingStream final : public SegmentStream {
     it_.reset(ctx.db->NewIterator(ro, ctx.cf));
   }
 
-  void SeekAtOrBefore(const SegmentRef& ref) override {
+  // Positions at the last segment <= `ref` (or invalid when there is none).
+  void SeekAtOrBefore(const SegmentRef& ref) {
     seek_key_ = PostingKey(stream_, ref.slot, ref.segment);
     it_->SeekForPrev(seek_key_);
     SkipShadowed();
@@ -103,7 +99,8 @@ class PostingStream final : public SegmentStream {
                                   [](const SegmentRef& r, const Mem& m) { return r < m.ref; }) -
                  mem_.begin() - 1;
   }
-  void Prev() override {
+  // Moves to the previous (older) segment.
+  void Prev() {
     const SegmentRef current = Current();
     if (DiskValid() && DiskRef() == current) {
       it_->Prev();
@@ -111,25 +108,48 @@ class PostingStream final : public SegmentStream {
     }
     if (mem_index_ >= 0 && mem_[mem_index_].ref == current) --mem_index_;
   }
-  bool Valid() const override { return DiskValid() || mem_index_ >= 0; }
-  SegmentRef Current() const override {
+  bool Valid() const { return DiskValid() || mem_index_ >= 0; }
+  // Requires Valid().
+  SegmentRef Current() const {
     if (!DiskValid()) return mem_[mem_index_].ref;
     if (mem_index_ < 0) return DiskRef();
     return std::max(DiskRef(), mem_[mem_index_].ref);
   }
-  bool Ordinals(std::vector<uint32_t>* out) override { return Entries(out, nullptr); }
-  // The current segment's ordinals and (for streams with values) their values.
-  bool Entries(std::vector<uint32_t>* ordinals, std::vector<std::string_view>* values) {
+  // The current segment's ordinals that satisfy the stream (and its duration filter),
+  // ascending; `ambiguous` gets those whose duration range straddles both bounds of the filter
+  // (also in `out`). false when a posting is malformed.
+  bool Ordinals(std::vector<uint32_t>* out, std::vector<uint32_t>* ambiguous) {
+    ambiguous->clear();
     const SegmentRef current = Current();
-    if (mem_index_ >= 0 && mem_[mem_index_].ref == current) {
-      const Posting& p = *mem_[mem_index_].posting;
-      *ordinals = p.ordinals;
-      if (values != nullptr) values->assign(p.values.begin(), p.values.end());
-      return values == nullptr || values->size() == ordinals->size();
+    const bool from_memory = mem_index_ >= 0 && mem_[mem_index_].ref == current;
+    if (!filter_) {
+      if (from_memory) {
+        *out = mem_[mem_index_].posting->ordinals;
+        return true;
+      }
+      return DecodePosting(it_->value().ToStringView(), out, nullptr);
     }
-    return DecodePosting(it_->value().ToStringView(), ordinals, values);
+    if (from_memory) {
+      ordinals_ = mem_[mem_index_].posting->ordinals;
+      values_.assign(mem_[mem_index_].posting->values.begin(),
+                     mem_[mem_index_].posting->values.end());
+    } else if (!DecodePosting(it_->value().ToStringView(), &ordinals_, &values_)) {
+      return false;
+    }
+    if (values_.size() != ordinals_.size()) return false;
+    out->clear();
+    for (size_t i = 0; i < ordinals_.size(); ++i) {
+      int64_t min = 0;
+      int64_t max = 0;
+      if (!DecodeDurationRange(values_[i], &min, &max)) return false;
+      if (max < filter_->min_ns || min > filter_->max_ns) continue;
+      out->push_back(ordinals_[i]);
+      // With min or max inside the bounds that span matches; otherwise one may lie between.
+      if (min < filter_->min_ns && max > filter_->max_ns) ambiguous->push_back(ordinals_[i]);
+    }
+    return true;
   }
-  rocksdb::Status status() const override { return it_->status(); }
+  rocksdb::Status status() const { return it_->status(); }
 
  private:
   struct Mem {
@@ -146,6 +166,7 @@ class PostingStream final : public SegmentStream {
 
   const SearchContext& ctx_;
   const std::string stream_;
+  const std::optional<DurationFilter> filter_;
   std::vector<Mem> mem_;  // ascending by ref
   std::ptrdiff_t mem_index_ = -1;
   std::string lower_;
@@ -154,110 +175,25 @@ class PostingStream final : public SegmentStream {
   rocksdb::Slice upper_slice_;
   std::string seek_key_;
   std::unique_ptr<rocksdb::Iterator> it_;
-};
-
-// The union of the duration-class streams of one scope covering [min, max], keeping only traces
-// with a duration in range: coarse classes strictly inside the range (taken as they are), and
-// fine classes at its edges, whose postings hold the exact durations to check (only the
-// outermost fine classes need the check).
-class DurationUnion final : public SegmentStream {
- public:
-  DurationUnion(const SearchContext& ctx, DurationTerm term, int64_t min_ns, int64_t max_ns)
-      : min_ns_(min_ns), max_ns_(max_ns) {
-    for (auto& [stream, check] : Streams(term, min_ns, max_ns)) {
-      subs_.push_back(Sub{std::make_unique<PostingStream>(ctx, stream), check});
-    }
-  }
-
-  // The streams of the union and whether each needs the exact check.
-  static std::vector<std::pair<std::string, bool>> Streams(DurationTerm term, int64_t min_ns,
-                                                           int64_t max_ns) {
-    std::vector<std::pair<std::string, bool>> out;
-    const int cmin = DurationClass(min_ns);
-    const int cmax = DurationClass(max_ns);
-    const int fmin = FineDurationClass(min_ns);
-    const int fmax = FineDurationClass(max_ns);
-    auto add = [&](bool fine, int cls, bool check) {
-      term.fine = fine;
-      term.duration_class = cls;
-      out.emplace_back(DurationStream(term), check);
-    };
-    if (cmin == cmax) {
-      for (int f = fmin; f <= fmax; ++f) add(true, f, f == fmin || f == fmax);
-    } else {
-      for (int f = fmin; f <= LastFineClass(cmin); ++f) add(true, f, f == fmin);
-      for (int c = cmin + 1; c < cmax; ++c) add(false, c, false);
-      for (int f = FirstFineClass(cmax); f <= fmax; ++f) add(true, f, f == fmax);
-    }
-    return out;
-  }
-
-  void SeekAtOrBefore(const SegmentRef& ref) override {
-    for (Sub& sub : subs_) sub.stream->SeekAtOrBefore(ref);
-  }
-  void Prev() override {
-    const SegmentRef current = Current();
-    for (Sub& sub : subs_) {
-      if (sub.stream->Valid() && sub.stream->Current() == current) sub.stream->Prev();
-    }
-  }
-  bool Valid() const override {
-    for (const Sub& sub : subs_) {
-      if (sub.stream->Valid()) return true;
-    }
-    return false;
-  }
-  SegmentRef Current() const override {
-    SegmentRef best{};
-    bool any = false;
-    for (const Sub& sub : subs_) {
-      if (!sub.stream->Valid()) continue;
-      const SegmentRef r = sub.stream->Current();
-      if (!any || r > best) best = r;
-      any = true;
-    }
-    return best;
-  }
-  bool Ordinals(std::vector<uint32_t>* out) override {
-    out->clear();
-    const SegmentRef current = Current();
-    for (Sub& sub : subs_) {
-      if (!sub.stream->Valid() || sub.stream->Current() != current) continue;
-      if (!sub.stream->Entries(&ordinals_, sub.check ? &values_ : nullptr)) return false;
-      for (size_t i = 0; i < ordinals_.size(); ++i) {
-        if (sub.check) {
-          if (!DecodeDurations(values_[i], &durations_)) return false;
-          // Ascending: the first duration >= min decides.
-          auto it = std::lower_bound(durations_.begin(), durations_.end(), min_ns_);
-          if (it == durations_.end() || *it > max_ns_) continue;
-        }
-        out->push_back(ordinals_[i]);
-      }
-    }
-    std::sort(out->begin(), out->end());
-    out->erase(std::unique(out->begin(), out->end()), out->end());
-    return true;
-  }
-  rocksdb::Status status() const override {
-    for (const Sub& sub : subs_) {
-      if (!sub.stream->status().ok()) return sub.stream->status();
-    }
-    return rocksdb::Status::OK();
-  }
-
- private:
-  struct Sub {
-    std::unique_ptr<PostingStream> stream;
-    bool check = true;
-  };
-
-  const int64_t min_ns_;
-  const int64_t max_ns_;
-  std::vector<Sub> subs_;
   std::vector<uint32_t> ordinals_;
   std::vector<std::string_view> values_;
-  std::vector<int64_t> durations_;
 };
+
+// Whether a span of the query's scope (service, and name) lasts between the duration bounds.
+bool HasScopeSpanInRange(const StoredTrace& trace, const TraceQuery& query,
+                         const DurationFilter& filter) {
+  for (const auto& rs : trace.data.resource_spans()) {
+    if (!query.service.empty() && ServiceNameOf(rs) != query.service) continue;
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& span : ss.spans()) {
+        if (!query.operation.empty() && span.name() != query.operation) continue;
+        const int64_t d = SpanDurationNs(span);
+        if (d >= filter.min_ns && d <= filter.max_ns) return true;
+      }
+    }
+  }
+  return false;
+}
 
 // Intersects ascending `other` into ascending `*acc`.
 void IntersectInto(std::vector<uint32_t>* acc, const std::vector<uint32_t>& other) {
@@ -286,37 +222,27 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
   rocksdb::ColumnFamilyHandle* cf = bucket.handle();
   const std::string where = absl::StrCat("bucket ", cf->GetName(), " of storage.path ", path_);
 
-  // The streams of the conditions. Streams that another stream implies are left out: a duration
-  // stream is scoped to the service (and operation), a service-scoped tag stream to the service.
-  std::vector<std::string> plain;
+  // The streams of the conditions. Streams that another stream implies are left out (a tag
+  // stream of the service implies the service stream); a duration condition filters the stream
+  // of its scope (the operation, the service, or the time stream for every span).
   const bool has_duration = query.duration_min_ns || query.duration_max_ns;
-  if (!query.operation.empty() && !has_duration) {
-    plain.push_back(OperationStream(query.service, query.operation));
-  } else if (!query.service.empty() && !has_duration && query.attributes.empty()) {
-    plain.push_back(ServiceStream(query.service));
-  }
-  for (const auto& [key, value] : query.attributes) {
-    plain.push_back(query.service.empty() ? TagStream(key, value)
-                                          : ServiceTagStream(query.service, key, value));
-  }
-  DurationTerm term;
-  const int64_t duration_min = query.duration_min_ns.value_or(0);
-  const int64_t duration_max = query.duration_max_ns.value_or(std::numeric_limits<int64_t>::max());
-  if (!query.operation.empty()) {
-    term.scope = DurationScope::kOperation;
-    term.service = query.service;
-    term.operation = query.operation;
-  } else if (!query.service.empty()) {
-    term.scope = DurationScope::kService;
-    term.service = query.service;
-  }
-  // No condition but time: the time stream lists every trace.
-  if (plain.empty() && !has_duration) plain.push_back(TimeStream());
-  std::vector<std::string> all_streams = plain;
+  std::vector<std::string> names;
+  std::optional<DurationFilter> filter;
   if (has_duration) {
-    for (auto& [stream, check] : DurationUnion::Streams(term, duration_min, duration_max)) {
-      all_streams.push_back(std::move(stream));
-    }
+    filter = DurationFilter{query.duration_min_ns.value_or(0),
+                            query.duration_max_ns.value_or(std::numeric_limits<int64_t>::max())};
+  }
+  if (!query.operation.empty()) {
+    names.push_back(OperationStream(query.service, query.operation));
+  } else if (!query.service.empty() && (has_duration || query.attributes.empty())) {
+    names.push_back(ServiceStream(query.service));
+  } else if (has_duration || query.attributes.empty()) {
+    names.push_back(TimeStream());
+  }
+  const bool first_is_scope = !names.empty();
+  for (const auto& [key, value] : query.attributes) {
+    names.push_back(query.service.empty() ? TagStream(key, value)
+                                          : ServiceTagStream(query.service, key, value));
   }
 
   // Memory first, then the RocksDB snapshot: a segment sealed in between is on disk by then.
@@ -325,7 +251,7 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
   ctx.cf = cf;
   ctx.min_slot = IndexSlot(min_start);
   ctx.max_slot = IndexSlot(max_start);
-  ctx.memory = bucket.segments().Snapshot(ctx.min_slot, ctx.max_slot, all_streams);
+  ctx.memory = bucket.segments().Snapshot(ctx.min_slot, ctx.max_slot, names);
   std::sort(ctx.memory.begin(), ctx.memory.end(),
             [](const SegmentView& a, const SegmentView& b) { return a.ref < b.ref; });
   ctx.snapshot = db_->GetSnapshot();
@@ -337,24 +263,28 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
   rocksdb::ReadOptions ro;
   ro.snapshot = ctx.snapshot;
 
-  std::vector<std::unique_ptr<SegmentStream>> streams;
-  for (std::string& stream : plain) {
-    streams.push_back(std::make_unique<PostingStream>(ctx, std::move(stream)));
-  }
-  if (has_duration) {
-    streams.push_back(std::make_unique<DurationUnion>(ctx, term, duration_min, duration_max));
+  std::vector<std::unique_ptr<PostingStream>> streams;
+  for (size_t i = 0; i < names.size(); ++i) {
+    streams.push_back(std::make_unique<PostingStream>(
+        ctx, names[i], i == 0 && first_is_scope ? filter : std::nullopt));
   }
 
   const size_t limit = static_cast<size_t>(query.limit);
   absl::flat_hash_set<TraceId> seen;
-  std::vector<IndexPos> slot_matches;
+  struct Candidate {
+    IndexPos pos;
+    bool check_spans = false;  // the duration condition needs the trace's spans
+  };
+  std::vector<Candidate> slot_matches;
   std::string table;
   std::string summary_value;
   // Orders the matches of one slot newest first and keeps those whose summary confirms them.
   auto finish_slot = [&]() -> absl::Status {
-    std::sort(slot_matches.begin(), slot_matches.end(), std::greater<>());
-    for (const IndexPos& pos : slot_matches) {
+    std::sort(slot_matches.begin(), slot_matches.end(),
+              [](const Candidate& a, const Candidate& b) { return a.pos > b.pos; });
+    for (const Candidate& c : slot_matches) {
       if (out.size() >= limit) break;
+      const IndexPos& pos = c.pos;
       const TraceId id = IndexPosTraceId(pos);
       if (seen.contains(id)) continue;
       rocksdb::Status s = db_->Get(ro, cf, SummaryKey(id), &summary_value);
@@ -371,6 +301,12 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
       // An older entry of a trace whose start moved since: its current entry is elsewhere.
       if (std::max<int64_t>(0, summary->start_ns) != IndexPosStart(pos)) continue;
       seen.insert(id);
+      if (c.check_spans) {
+        absl::StatusOr<std::optional<StoredTrace>> trace =
+            const_cast<RocksTraceStore*>(this)->GetTrace(id);
+        if (!trace.ok()) return trace.status();
+        if (!trace->has_value() || !HasScopeSpanInRange(**trace, query, *filter)) continue;
+      }
       out.push_back(std::move(*summary));
     }
     slot_matches.clear();
@@ -379,7 +315,9 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
 
   for (auto& s : streams) s->SeekAtOrBefore(kTopSegment);
   std::vector<uint32_t> matched;
+  std::vector<uint32_t> ambiguous;  // of streams[0]
   std::vector<uint32_t> other;
+  std::vector<uint32_t> unused;
   int64_t current_slot = std::numeric_limits<int64_t>::max();
   bool corrupt = false;
   while (out.size() < limit) {
@@ -406,12 +344,12 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
       if (out.size() >= limit) break;
       current_slot = candidate.slot;
     }
-    if (!streams[0]->Ordinals(&matched)) {
+    if (!streams[0]->Ordinals(&matched, &ambiguous)) {
       corrupt = true;
       break;
     }
     for (size_t i = 1; i < streams.size() && !matched.empty(); ++i) {
-      if (!streams[i]->Ordinals(&other)) {
+      if (!streams[i]->Ordinals(&other, &unused)) {
         corrupt = true;
         break;
       }
@@ -445,7 +383,10 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
           std::memcpy(pos.data(), table.data() + size_t{o} * kIndexPositionBytes, pos.size());
         }
         const int64_t start = IndexPosStart(pos);
-        if (start >= min_start && start <= max_start) slot_matches.push_back(pos);
+        if (start >= min_start && start <= max_start) {
+          slot_matches.push_back(
+              Candidate{pos, std::binary_search(ambiguous.begin(), ambiguous.end(), o)});
+        }
       }
       if (corrupt) break;
     }

@@ -20,6 +20,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
+#include "storage/index_segments.h"
 #include "storage/keys.h"
 #include "storage/rocks_bucket.h"
 #include "storage/rocks_trace_store.h"
@@ -128,7 +129,7 @@ struct PendingEntry {
   uint64_t segment = 0;
   int64_t start_ns = 0;
   TraceId trace_id;
-  std::map<std::string, std::string> streams;
+  StoredStreams streams;
 };
 
 // The writes of one trace ID within a Write call.
@@ -276,14 +277,21 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
       }
 
       TraceSummary summary;
-      std::map<std::string, std::string> streams;
+      StoredStreams streams;
       TraceTermsBuilder::Delta delta;
       for (size_t i : g.writes) {
         if (builder != nullptr && !builder->Add(*traces[i].spans, &delta)) builder.reset();
       }
       if (builder != nullptr) {
         summary = builder->summary();
-        streams = builder->Streams();
+        StoredStreamsBuilder stored;
+        for (const auto& [stream, v] : builder->Streams()) {
+          if (!stored.Add(stream, v)) {
+            return absl::InternalError(
+                absl::StrCat("trace ", trace_hex, ": malformed duration index term"));
+          }
+        }
+        streams = stored.Finish();
         for (const auto& [key, count] : delta.calls) {
           batch.Merge(cf, DependencyKeyOf(key), EncodeCount(count));
         }
@@ -308,7 +316,7 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
         for (const auto& [key, d] : call_deltas) {
           if (d != 0) batch.Merge(cf, DependencyKeyOf(key), EncodeCount(d));
         }
-        streams = StreamsOf(terms);
+        streams = StoredStreamsOf(terms);
         summary = std::move(terms.summary);
       }
       // The trace's complete entry goes to an open segment of its start's slot once the batch is

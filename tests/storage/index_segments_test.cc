@@ -15,10 +15,11 @@ TraceId Id(uint8_t n) {
   return id;
 }
 
-std::map<std::string, std::string> Streams(std::vector<std::string> names) {
-  std::map<std::string, std::string> out;
-  for (std::string& n : names) out.emplace(ServiceStream(n), "");
-  out.emplace(TimeStream(), "");
+// Tag streams "k=<name>" (no values) and the time stream (a duration range value).
+StoredStreams Streams(std::vector<std::string> names) {
+  StoredStreams out;
+  for (std::string& n : names) out.emplace_back(TagStream("k", n), "");
+  out.emplace_back(TimeStream(), EncodeDurationRange(1, 2));
   return out;
 }
 
@@ -48,9 +49,9 @@ TEST(IndexSegmentsTest, SealWritesTheTableNewestFirstAndPostingsInSealedOrdinals
   const std::string table = puts.at(SegmentTableKey(3, 7));
   EXPECT_EQ(table, IndexPosition(50, Id(2)) + IndexPosition(40, Id(3)) + IndexPosition(30, Id(1)));
   std::vector<uint32_t> ordinals;
-  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(ServiceStream("a"), 3, 7)), &ordinals, nullptr));
+  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(TagStream("k", "a"), 3, 7)), &ordinals, nullptr));
   EXPECT_EQ(ordinals, (std::vector<uint32_t>{1, 2}));
-  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(ServiceStream("b"), 3, 7)), &ordinals, nullptr));
+  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(TagStream("k", "b"), 3, 7)), &ordinals, nullptr));
   EXPECT_EQ(ordinals, (std::vector<uint32_t>{0, 1}));
   ASSERT_TRUE(DecodePosting(puts.at(PostingKey(TimeStream(), 3, 7)), &ordinals, nullptr));
   EXPECT_EQ(ordinals, (std::vector<uint32_t>{0, 1, 2}));
@@ -72,16 +73,16 @@ TEST(IndexSegmentsTest, OnlyTheNewestEntryOfATraceIsSealedAndSeen) {
   ASSERT_EQ(*segments.Pin(0, 0, [&] { return NextId(&next); }), seg);
   segments.Add(seg, 10, Id(1), Streams({"a", "b"}));  // a late write moved the start
 
-  std::vector<SegmentView> views = segments.Snapshot(0, 0, {ServiceStream("a")});
+  std::vector<SegmentView> views = segments.Snapshot(0, 0, {TagStream("k", "a")});
   ASSERT_EQ(views.size(), 1u);
-  EXPECT_EQ(views[0].postings.at(ServiceStream("a")).ordinals, (std::vector<uint32_t>{1}));
+  EXPECT_EQ(views[0].postings.at(TagStream("k", "a")).ordinals, (std::vector<uint32_t>{1}));
 
   std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
   ASSERT_EQ(sealed.size(), 1u);
   std::map<std::string, std::string> puts(sealed[0].puts.begin(), sealed[0].puts.end());
   EXPECT_EQ(puts.at(SegmentTableKey(0, seg)), IndexPosition(10, Id(1)));
   std::vector<uint32_t> ordinals;
-  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(ServiceStream("a"), 0, seg)), &ordinals, nullptr));
+  ASSERT_TRUE(DecodePosting(puts.at(PostingKey(TagStream("k", "a"), 0, seg)), &ordinals, nullptr));
   EXPECT_EQ(ordinals, (std::vector<uint32_t>{0}));
 }
 
@@ -109,17 +110,14 @@ TEST(IndexSegmentsTest, PinnedSegmentsWaitAndFullOnesOpenANewSegment) {
   EXPECT_EQ(segments.TakeDue(10, false).size(), 1u);
 }
 
-TEST(IndexSegmentsTest, FineDurationStreamsKeepTheirValues) {
+TEST(IndexSegmentsTest, DurationRangesTravelWithTheirOrdinals) {
   IndexSegments segments({100, 1000});
   uint64_t next = 1;
-  DurationTerm term;
-  term.fine = true;
-  term.duration_class = 9;
-  const std::string stream = DurationStream(term);
+  const std::string stream = ServiceStream("checkout");
   auto seg = *segments.Pin(0, 0, [&] { return NextId(&next); });
-  segments.Add(seg, 1, Id(1), {{stream, EncodeDurations({5, 6})}});
+  segments.Add(seg, 1, Id(1), {{stream, EncodeDurationRange(5, 6)}});
   ASSERT_EQ(*segments.Pin(0, 0, [&] { return NextId(&next); }), seg);
-  segments.Add(seg, 2, Id(2), {{stream, EncodeDurations({7})}});
+  segments.Add(seg, 2, Id(2), {{stream, EncodeDurationRange(7, 7)}});
   std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
   ASSERT_EQ(sealed.size(), 1u);
   std::map<std::string, std::string> puts(sealed[0].puts.begin(), sealed[0].puts.end());
@@ -128,8 +126,41 @@ TEST(IndexSegmentsTest, FineDurationStreamsKeepTheirValues) {
   ASSERT_TRUE(DecodePosting(puts.at(PostingKey(stream, 0, seg)), &ordinals, &values));
   EXPECT_EQ(ordinals, (std::vector<uint32_t>{0, 1}));
   ASSERT_EQ(values.size(), 2u);
-  EXPECT_EQ(values[0], EncodeDurations({7}));  // trace 2 starts later: ordinal 0
-  EXPECT_EQ(values[1], EncodeDurations({5, 6}));
+  EXPECT_EQ(values[0], EncodeDurationRange(7, 7));  // trace 2 starts later: ordinal 0
+  EXPECT_EQ(values[1], EncodeDurationRange(5, 6));
+}
+
+TEST(StoredStreamsTest, DurationClassesFoldIntoTheRangesOfTheirScopes) {
+  StoredStreamsBuilder builder;
+  DurationTerm any{DurationScope::kAny, "", "", 0, true};
+  DurationTerm svc{DurationScope::kService, "cart", "", 0, true};
+  DurationTerm op{DurationScope::kOperation, "cart", "add", 0, true};
+  std::map<std::string, std::string> in;  // sorted, as TraceTermsBuilder feeds them
+  any.duration_class = FineDurationClass(100);
+  in.emplace(DurationStream(any), EncodeDurations({100, 101}));
+  any.duration_class = FineDurationClass(9000);
+  in.emplace(DurationStream(any), EncodeDurations({9000}));
+  svc.duration_class = FineDurationClass(100);
+  in.emplace(DurationStream(svc), EncodeDurations({101}));
+  op.duration_class = FineDurationClass(100);
+  in.emplace(DurationStream(op), EncodeDurations({101}));
+  DurationTerm coarse = any;
+  coarse.fine = false;
+  in.emplace(DurationStream(coarse), "");
+  in.emplace(TimeStream(), "");
+  in.emplace(ServiceStream("cart"), "");
+  in.emplace(OperationStream("cart", "add"), "");
+  in.emplace(TagStream("k", "v"), "");
+  for (const auto& [stream, value] : in) ASSERT_TRUE(builder.Add(stream, value));
+  const StoredStreams out = builder.Finish();
+  const std::map<std::string, std::string> got(out.begin(), out.end());
+  const std::map<std::string, std::string> want = {
+      {TimeStream(), EncodeDurationRange(100, 9000)},
+      {ServiceStream("cart"), EncodeDurationRange(101, 101)},
+      {OperationStream("cart", "add"), EncodeDurationRange(101, 101)},
+      {TagStream("k", "v"), ""}};
+  EXPECT_EQ(got, want);
+  EXPECT_FALSE(StoredStreamsBuilder().Add(DurationStream(any), "\xff"));
 }
 
 }  // namespace

@@ -350,9 +350,33 @@ TEST(PostingEncodingTest, RoundTripsWithAndWithoutValues) {
   PutVarint32(&repeated, 3);
   PutVarint32(&repeated, 0);
   EXPECT_FALSE(DecodePosting(repeated, &decoded, nullptr));
-  EXPECT_TRUE(StreamHasValues(DurationStream({DurationScope::kAny, "", "", 3, true})));
-  EXPECT_FALSE(StreamHasValues(DurationStream({DurationScope::kAny, "", "", 3, false})));
-  EXPECT_FALSE(StreamHasValues(TimeStream()));
+  // The streams whose postings carry duration ranges.
+  EXPECT_TRUE(StreamHasValues(TimeStream()));
+  EXPECT_TRUE(StreamHasValues(ServiceStream("s")));
+  EXPECT_TRUE(StreamHasValues(OperationStream("s", "o")));
+  EXPECT_FALSE(StreamHasValues(ServiceTagStream("s", "k", "v")));
+  EXPECT_FALSE(StreamHasValues(TagStream("k", "v")));
+}
+
+TEST(PostingEncodingTest, DurationRangesRoundTripAndRejectMalformedValues) {
+  int64_t min = -1;
+  int64_t max = -1;
+  for (auto [lo, hi] : std::vector<std::pair<int64_t, int64_t>>{
+           {0, 0}, {5, 9}, {0, INT64_MAX}, {INT64_MAX, INT64_MAX}}) {
+    ASSERT_TRUE(DecodeDurationRange(EncodeDurationRange(lo, hi), &min, &max)) << lo;
+    EXPECT_EQ(min, lo);
+    EXPECT_EQ(max, hi);
+  }
+  const std::string encoded = EncodeDurationRange(300, 70000);
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    EXPECT_FALSE(DecodeDurationRange(encoded.substr(0, n), &min, &max)) << n;
+  }
+  EXPECT_FALSE(DecodeDurationRange(encoded + "x", &min, &max));
+  // max beyond INT64_MAX.
+  std::string overflow;
+  PutVarint64(&overflow, 10);
+  PutVarint64(&overflow, static_cast<uint64_t>(INT64_MAX));
+  EXPECT_FALSE(DecodeDurationRange(overflow, &min, &max));
 }
 
 TEST(IndexKeyTest, NoStreamIsAPrefixOfAnother) {

@@ -242,6 +242,31 @@ TEST_P(SearchTest, DurationAppliesToSpansOfTheServiceAndOperation) {
   EXPECT_TRUE(Find(q).empty());
 }
 
+TEST_P(SearchTest, BothDurationBoundsFindASpanBetweenTheShortestAndTheLongest) {
+  // Both traces have spans shorter and longer than the range; only kB has one inside it.
+  Write(kA, {{.service = "front", .span_id = 1, .duration_ns = 1 * kMs},
+             {.service = "front", .span_id = 2, .parent_id = 1, .duration_ns = 10 * kSec}});
+  Write(kB, {{.service = "front", .span_id = 1, .start_ns = kT0 + 1, .duration_ns = 1 * kMs},
+             {.service = "front",
+              .span_id = 2,
+              .parent_id = 1,
+              .start_ns = kT0 + 1,
+              .duration_ns = 5 * kMs},
+             {.service = "front",
+              .span_id = 3,
+              .parent_id = 1,
+              .start_ns = kT0 + 1,
+              .duration_ns = 10 * kSec}});
+  TraceQuery q = Service("front");
+  q.duration_min_ns = 3 * kMs;
+  q.duration_max_ns = 9 * kMs;
+  EXPECT_THAT(Find(q), ElementsAre(kB));
+  q.service = "";
+  EXPECT_THAT(Find(q), ElementsAre(kB));
+  q.duration_max_ns = 10 * kSec;  // the longest span now lies within
+  EXPECT_THAT(Find(q), ElementsAre(kB, kA));
+}
+
 TEST_P(SearchTest, DurationBoundsAreInclusiveAndExact) {
   // 1000 ns and 1023 ns are in the same duration class; the class is checked exactly.
   Write(kA, {{.span_id = 1, .duration_ns = 1000}});
