@@ -99,6 +99,11 @@ const char* CompressionName(rocksdb::CompressionType type) {
   }
 }
 
+// Span chunk blocks: see the bucket options in Open.
+constexpr size_t kBucketBlockBytes = 64 << 10;
+constexpr int kBottommostZstdLevel = 6;
+constexpr uint32_t kZstdDictionaryBytes = 64 << 10;
+
 struct CompressionChoice {
   rocksdb::CompressionType upper = rocksdb::kNoCompression;
   rocksdb::CompressionType bottommost = rocksdb::kNoCompression;
@@ -273,6 +278,17 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   bucket_cf.merge_operator = std::make_shared<CountAddOperator>();
   rocksdb::BlockBasedTableOptions bucket_table = BaseTableOptions(cache);
   bucket_table.whole_key_filtering = false;
+  // Blocks of several traces: resources, scopes, names and attribute keys repeat from trace to
+  // trace, and a block compresses them together. A trace read decompresses one or two blocks.
+  bucket_table.block_size = kBucketBlockBytes;
+  if (compression.bottommost == rocksdb::kZSTD) {
+    // The bottommost level holds most data: a stronger level and a dictionary trained per file
+    // on its own blocks (what repeats across blocks: resource attributes, SQL, routes).
+    bucket_cf.bottommost_compression_opts.enabled = true;
+    bucket_cf.bottommost_compression_opts.level = kBottommostZstdLevel;
+    bucket_cf.bottommost_compression_opts.max_dict_bytes = kZstdDictionaryBytes;
+    bucket_cf.bottommost_compression_opts.zstd_max_train_bytes = 100 * kZstdDictionaryBytes;
+  }
   bucket_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bucket_table));
 
   // "default": a few bookkeeping keys.
