@@ -377,22 +377,37 @@ bool StreamHasValues(std::string_view stream) {
          (stream[1] == kTimeIndex || stream[1] == kServiceIndex || stream[1] == kOperationIndex);
 }
 
-std::string EncodeDurationRange(int64_t min_ns, int64_t max_ns) {
-  std::string out;
-  PutVarint64(&out, static_cast<uint64_t>(min_ns));
-  PutVarint64(&out, static_cast<uint64_t>(max_ns - min_ns));
-  return out;
+uint8_t DurationBucketCode(int64_t duration_ns) {
+  if (duration_ns < 16) return static_cast<uint8_t>(duration_ns < 0 ? 0 : duration_ns);
+  const uint64_t d = static_cast<uint64_t>(duration_ns);
+  const int e = 63 - __builtin_clzll(d);  // 4..62
+  const int m = static_cast<int>((d >> (e - 2)) & 3);
+  return static_cast<uint8_t>(16 + (e - 4) * 4 + m);
 }
 
-bool DecodeDurationRange(std::string_view value, int64_t* min_ns, int64_t* max_ns) {
-  uint64_t min = 0;
-  uint64_t span = 0;
-  if (!GetVarint64(&value, &min) || !GetVarint64(&value, &span) || !value.empty()) return false;
-  if (min > static_cast<uint64_t>(INT64_MAX) || span > static_cast<uint64_t>(INT64_MAX) - min) {
-    return false;
-  }
-  *min_ns = static_cast<int64_t>(min);
-  *max_ns = static_cast<int64_t>(min + span);
+DurationBucket DurationBucketOf(uint8_t code) {
+  if (code < 16) return {code, code};
+  const int e = 4 + (code - 16) / 4;
+  const int m = (code - 16) % 4;
+  if (e > 62) return {INT64_MAX, INT64_MAX};  // no duration has such a code
+  const uint64_t lo = static_cast<uint64_t>(4 + m) << (e - 2);
+  const uint64_t next = static_cast<uint64_t>(5 + m) << (e - 2);  // at most 2^63
+  return {static_cast<int64_t>(lo),
+          next > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(next - 1)};
+}
+
+std::string EncodeDurationRange(int64_t min_ns, int64_t max_ns) {
+  return {static_cast<char>(DurationBucketCode(min_ns)),
+          static_cast<char>(DurationBucketCode(max_ns))};
+}
+
+bool DecodeDurationRange(std::string_view value, DurationBucket* min, DurationBucket* max) {
+  if (value.size() != 2) return false;
+  const auto min_code = static_cast<uint8_t>(value[0]);
+  const auto max_code = static_cast<uint8_t>(value[1]);
+  if (min_code > max_code || max_code > DurationBucketCode(INT64_MAX)) return false;
+  *min = DurationBucketOf(min_code);
+  *max = DurationBucketOf(max_code);
   return true;
 }
 

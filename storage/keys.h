@@ -231,10 +231,20 @@ std::optional<std::pair<uint64_t, TraceId>> DecodeSegmentMarkerKey(std::string_v
 // service and operation streams.
 bool StreamHasValues(std::string_view stream);
 
-// The durations of a scope's spans, min <= max, both >= 0.
+// A duration index value is approximate: one byte per duration, naming the bucket that holds it.
+// Durations 0..15 ns have a bucket each; above, a bucket covers a quarter of a power of two
+// ([4+m, 5+m) << (e-2) for a duration of bit width e+1), so it is at most 25% wide.
+struct DurationBucket {
+  int64_t lo = 0;  // inclusive
+  int64_t hi = 0;  // inclusive
+};
+uint8_t DurationBucketCode(int64_t duration_ns);  // negative durations count as 0
+DurationBucket DurationBucketOf(uint8_t code);
+
+// The durations of a scope's spans, min <= max: the buckets of min and max (2 bytes).
 std::string EncodeDurationRange(int64_t min_ns, int64_t max_ns);
 // false when `value` is malformed.
-bool DecodeDurationRange(std::string_view value, int64_t* min_ns, int64_t* max_ns);
+bool DecodeDurationRange(std::string_view value, DurationBucket* min, DurationBucket* max);
 
 // A posting list: strictly ascending ordinals, and (for streams with values) one value each.
 std::string EncodePosting(const std::vector<uint32_t>& ordinals,

@@ -6,7 +6,8 @@
 // current segment is the candidate, every stream seeks to the last segment at or before it, and
 // when all land on it their ordinal lists are intersected (one ordinal space per segment). A
 // duration condition filters the postings of the time, service or operation stream by the
-// duration range each carries; a trace whose range straddles both bounds of the query is checked
+// duration range each carries (buckets of its shortest and longest span, keys.h); a trace those
+// buckets cannot decide is checked
 // against its spans (read once it is a result candidate). The matching ordinals
 // are mapped to trace positions through the segment's trace table; once a slot is complete, its
 // matches are ordered newest first and checked against the trace summaries (an entry whose start
@@ -116,8 +117,8 @@ class PostingStream {
     return std::max(DiskRef(), mem_[mem_index_].ref);
   }
   // The current segment's ordinals that satisfy the stream (and its duration filter),
-  // ascending; `ambiguous` gets those whose duration range straddles both bounds of the filter
-  // (also in `out`). false when a posting is malformed.
+  // ascending; `ambiguous` gets those (also in `out`) whose duration range cannot decide the
+  // filter: their spans do. false when a posting is malformed.
   bool Ordinals(std::vector<uint32_t>* out, std::vector<uint32_t>* ambiguous) {
     ambiguous->clear();
     const SegmentRef current = Current();
@@ -139,13 +140,16 @@ class PostingStream {
     if (values_.size() != ordinals_.size()) return false;
     out->clear();
     for (size_t i = 0; i < ordinals_.size(); ++i) {
-      int64_t min = 0;
-      int64_t max = 0;
+      DurationBucket min;
+      DurationBucket max;
       if (!DecodeDurationRange(values_[i], &min, &max)) return false;
-      if (max < filter_->min_ns || min > filter_->max_ns) continue;
+      // No span of the scope can be in range.
+      if (max.hi < filter_->min_ns || min.lo > filter_->max_ns) continue;
       out->push_back(ordinals_[i]);
-      // With min or max inside the bounds that span matches; otherwise one may lie between.
-      if (min < filter_->min_ns && max > filter_->max_ns) ambiguous->push_back(ordinals_[i]);
+      // The shortest or the longest span is in range for sure; otherwise look at the spans.
+      const bool certain = (min.lo >= filter_->min_ns && min.hi <= filter_->max_ns) ||
+                           (max.lo >= filter_->min_ns && max.hi <= filter_->max_ns);
+      if (!certain) ambiguous->push_back(ordinals_[i]);
     }
     return true;
   }

@@ -358,25 +358,57 @@ TEST(PostingEncodingTest, RoundTripsWithAndWithoutValues) {
   EXPECT_FALSE(StreamHasValues(TagStream("k", "v")));
 }
 
+TEST(PostingEncodingTest, DurationBucketsCoverEveryDurationAndAreAtMostAQuarterWide) {
+  std::vector<int64_t> samples = {0,
+                                  1,
+                                  15,
+                                  16,
+                                  17,
+                                  19,
+                                  20,
+                                  23,
+                                  24,
+                                  1000,
+                                  999'999,
+                                  1'000'000,
+                                  2'000'000'000,
+                                  INT64_MAX - 1,
+                                  INT64_MAX};
+  for (int64_t d = 1; d < INT64_MAX / 3; d *= 3) samples.push_back(d);
+  for (int64_t d : samples) {
+    const uint8_t code = DurationBucketCode(d);
+    const DurationBucket b = DurationBucketOf(code);
+    EXPECT_LE(b.lo, d) << d;
+    EXPECT_GE(b.hi, d) << d;
+    if (d >= 16) {
+      EXPECT_LE(b.hi - b.lo, b.lo / 4) << d;
+    }
+    // Adjacent buckets leave no gap.
+    if (code > 0) {
+      EXPECT_EQ(DurationBucketOf(code - 1).hi + 1, b.lo) << d;
+    }
+  }
+  EXPECT_EQ(DurationBucketCode(-5), 0);
+  EXPECT_EQ(DurationBucketOf(DurationBucketCode(INT64_MAX)).hi, INT64_MAX);
+}
+
 TEST(PostingEncodingTest, DurationRangesRoundTripAndRejectMalformedValues) {
-  int64_t min = -1;
-  int64_t max = -1;
+  DurationBucket min;
+  DurationBucket max;
   for (auto [lo, hi] : std::vector<std::pair<int64_t, int64_t>>{
-           {0, 0}, {5, 9}, {0, INT64_MAX}, {INT64_MAX, INT64_MAX}}) {
-    ASSERT_TRUE(DecodeDurationRange(EncodeDurationRange(lo, hi), &min, &max)) << lo;
-    EXPECT_EQ(min, lo);
-    EXPECT_EQ(max, hi);
+           {0, 0}, {5, 9}, {0, INT64_MAX}, {INT64_MAX, INT64_MAX}, {300, 70000}}) {
+    const std::string encoded = EncodeDurationRange(lo, hi);
+    EXPECT_EQ(encoded.size(), 2u);
+    ASSERT_TRUE(DecodeDurationRange(encoded, &min, &max)) << lo;
+    EXPECT_TRUE(min.lo <= lo && lo <= min.hi) << lo;
+    EXPECT_TRUE(max.lo <= hi && hi <= max.hi) << hi;
   }
   const std::string encoded = EncodeDurationRange(300, 70000);
-  for (size_t n = 0; n < encoded.size(); ++n) {
-    EXPECT_FALSE(DecodeDurationRange(encoded.substr(0, n), &min, &max)) << n;
-  }
+  EXPECT_FALSE(DecodeDurationRange(encoded.substr(0, 1), &min, &max));
   EXPECT_FALSE(DecodeDurationRange(encoded + "x", &min, &max));
-  // max beyond INT64_MAX.
-  std::string overflow;
-  PutVarint64(&overflow, 10);
-  PutVarint64(&overflow, static_cast<uint64_t>(INT64_MAX));
-  EXPECT_FALSE(DecodeDurationRange(overflow, &min, &max));
+  // min after max, and a code no duration has.
+  EXPECT_FALSE(DecodeDurationRange(EncodeDurationRange(70000, 300), &min, &max));
+  EXPECT_FALSE(DecodeDurationRange(std::string("\x01\xff", 2), &min, &max));
 }
 
 TEST(IndexKeyTest, NoStreamIsAPrefixOfAnother) {
