@@ -528,13 +528,13 @@ if [[ -n $st && $stored -gt 0 && -n $(jget "$st" key_spaces) ]]; then
       s) what="service names" ;;
       o) what="operation names" ;;
       D) what="dependency counts" ;;
-      I.t) what="index: time" ;;
-      I.s) what="index: service" ;;
-      I.o) what="index: service + operation" ;;
-      I.a) what="index: service + tag" ;;
-      I.A) what="index: tag (any service)" ;;
-      I.d) what="index: duration classes" ;;
-      I.e) what="index: fine duration classes" ;;
+      G) what="index segments: trace tables" ;;
+      U) what="index segments: markers of unsealed traces" ;;
+      I.t) what="postings: time (+ duration ranges)" ;;
+      I.s) what="postings: service (+ duration ranges)" ;;
+      I.o) what="postings: service + operation (+ duration ranges)" ;;
+      I.a) what="postings: service + tag" ;;
+      I.A) what="postings: tag (any service)" ;;
       *) what="" ;;
     esac
     keys=$(jget "$st" "ks_${ks}_keys")
