@@ -267,6 +267,7 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
         if (g.existing) {
           if (absl::Status read = read_old_chunks(); !read.ok()) return read;
           TraceTermsBuilder::Delta ignored;
+          ignored.recording = TraceTermsBuilder::Delta::Recording::kNone;
           for (const TracesData& chunk : old_chunks) {
             if (!builder->Add(chunk, &ignored)) {
               builder.reset();  // repeated span IDs: the full recomputation below
@@ -278,18 +279,22 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
 
       TraceSummary summary;
       StoredStreams streams;
+      // Every write stores the trace's complete set of streams, so the delta needs only calls.
       TraceTermsBuilder::Delta delta;
+      delta.recording = TraceTermsBuilder::Delta::Recording::kNone;
       for (size_t i : g.writes) {
         if (builder != nullptr && !builder->Add(*traces[i].spans, &delta)) builder.reset();
       }
       if (builder != nullptr) {
         summary = builder->summary();
         StoredStreamsBuilder stored;
-        for (const auto& [stream, v] : builder->Streams()) {
-          if (!stored.Add(stream, v)) {
-            return absl::InternalError(
-                absl::StrCat("trace ", trace_hex, ": malformed duration index term"));
-          }
+        bool well_formed = true;
+        builder->ForEachStream([&](std::string_view stream, std::string_view v) {
+          well_formed = stored.Add(stream, v) && well_formed;
+        });
+        if (!well_formed) {
+          return absl::InternalError(
+              absl::StrCat("trace ", trace_hex, ": malformed duration index term"));
         }
         streams = stored.Finish();
         for (const auto& [key, count] : delta.calls) {
