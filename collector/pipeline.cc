@@ -53,6 +53,9 @@ int64_t SteadyNanos() {
 
 }  // namespace
 
+// Kept spans decided per store write: bounds the memory of decided traces waiting to be written.
+constexpr uint64_t kWriteBatchSpans = 16384;
+
 // One sampler shard: a thread that owns a ShardCore. Other threads talk to it only through its
 // queue (admission is accounted in bytes so that the queue is bounded).
 class Shard {
@@ -155,26 +158,27 @@ class Shard {
       }
       items.clear();
       const int64_t now = clock_->MonotonicNanos();
-      if (draining) {
-        core_.DecideAll(now, &ready_);
-      } else {
-        core_.DecideDue(now, &ready_);
-      }
-      WriteReady();
+      // Decided traces are parsed back into objects several times their buffered size, so they
+      // are decided and written a bounded batch at a time.
+      // A failed write leaves ready_ non-empty: the rest waits for the next tick.
+      bool more = DecideAndWrite(now, draining);
       PublishStats();
       for (Barrier& b : barriers) b.done->set_value();
       if (draining) {
         // The shutdown deadline is operational wall time, not the injected clock.
-        while (!ready_.empty() && SteadyNanos() < drain_deadline_ns_) {
+        while ((more || !ready_.empty()) && SteadyNanos() < drain_deadline_ns_) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
           WriteReady();
+          if (ready_.empty()) more = DecideAndWrite(now, /*all=*/true);
         }
-        if (!ready_.empty()) {
+        if (more || !ready_.empty()) {
           uint64_t spans = 0;
           for (const DecidedTrace& t : ready_) spans += t.span_count;
+          const std::string undecided =
+              more ? absl::StrCat(" and ", core_.buffered_traces(), " undecided traces") : "";
           drain_status_ = absl::UnavailableError(
-              absl::StrCat("shard ", index_, ": ", ready_.size(), " traces (", spans,
-                           " spans) could not be written before the shutdown deadline: ",
+              absl::StrCat("shard ", index_, ": ", ready_.size(), " traces (", spans, " spans)",
+                           undecided, " could not be written before the shutdown deadline: ",
                            std::string(last_write_error_.message())));
         }
         // Anyone still waiting on a barrier is released.
@@ -185,6 +189,18 @@ class Shard {
         queue_.clear();
         return;
       }
+    }
+  }
+
+  // Decides due traces (every trace with `all`) and writes the kept ones, a batch of at most
+  // kWriteBatchSpans kept spans at a time, until none is due or a write fails. Returns whether
+  // traces that are due are left undecided.
+  bool DecideAndWrite(int64_t now, bool all) {
+    while (true) {
+      const bool more = all ? core_.DecideAll(now, &ready_, kWriteBatchSpans)
+                            : core_.DecideDue(now, &ready_, kWriteBatchSpans);
+      WriteReady();
+      if (!more || !ready_.empty()) return more;
     }
   }
 

@@ -216,13 +216,29 @@ ShardCore::Route ShardCore::NewRoute(const TraceId& id, const ResourceSpans& rs,
   return route;
 }
 
-void ShardCore::DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out) {
+namespace {
+
+uint64_t SpansIn(const std::vector<DecidedTrace>& out) {
+  uint64_t n = 0;
+  for (const DecidedTrace& t : out) n += t.span_count;
+  return n;
+}
+
+}  // namespace
+
+bool ShardCore::DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out, uint64_t max_out_spans) {
+  uint64_t out_spans = SpansIn(*out);
+  auto full = [&] { return out_spans >= max_out_spans; };
   while (!deadlines_.empty() && deadlines_.begin()->first <= now_ns) {
+    if (full()) return true;
+    const size_t before = out->size();
     DecideNow(deadlines_.begin()->second, now_ns, out);
+    if (out->size() > before) out_spans += out->back().span_count;
   }
   // Over a bound: decide the oldest traces early, on what they have (never drop them undecided).
   while ((buffered_bytes() > options_.max_buffer_bytes || traces_.size() > options_.max_traces) &&
          !arrivals_.empty()) {
+    if (full()) return true;
     const auto [arrival, id] = arrivals_.front();
     arrivals_.pop_front();
     auto it = traces_.find(id);
@@ -232,7 +248,9 @@ void ShardCore::DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out) {
     } else {
       ++stats_.early_decisions_trace_count;
     }
+    const size_t before = out->size();
     DecideNow(id, now_ns, out);
+    if (out->size() > before) out_spans += out->back().span_count;
   }
   // Keep the arrival queue from growing with entries of traces decided by deadline.
   while (!arrivals_.empty()) {
@@ -240,11 +258,19 @@ void ShardCore::DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out) {
     if (it != traces_.end() && it->second.first_arrival_ns == arrivals_.front().first) break;
     arrivals_.pop_front();
   }
+  return false;
 }
 
-void ShardCore::DecideAll(int64_t now_ns, std::vector<DecidedTrace>* out) {
-  while (!deadlines_.empty()) DecideNow(deadlines_.begin()->second, now_ns, out);
+bool ShardCore::DecideAll(int64_t now_ns, std::vector<DecidedTrace>* out, uint64_t max_out_spans) {
+  uint64_t out_spans = SpansIn(*out);
+  while (!deadlines_.empty()) {
+    if (out_spans >= max_out_spans) return true;
+    const size_t before = out->size();
+    DecideNow(deadlines_.begin()->second, now_ns, out);
+    if (out->size() > before) out_spans += out->back().span_count;
+  }
   arrivals_.clear();
+  return false;
 }
 
 void ShardCore::DecideNow(const TraceId& id, int64_t now_ns, std::vector<DecidedTrace>* out) {

@@ -117,11 +117,16 @@ class ShardCore {
            int64_t now_ns, std::vector<DecidedTrace>* out);
 
   // Decides every trace whose deadline is <= now_ns, then the oldest traces while the buffer is
-  // over its byte or trace-count budget. Kept traces are appended to `out`.
-  void DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out);
+  // over its byte or trace-count budget. Kept traces are appended to `out`. Stops early, once
+  // the kept traces in `out` hold `max_out_spans` spans or more, so that the caller writes them
+  // before more are parsed back (a decided trace costs several times its buffered bytes):
+  // returns true when it stopped with due traces left.
+  bool DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out,
+                 uint64_t max_out_spans = UINT64_MAX);
 
-  // Decides every buffered trace (shutdown).
-  void DecideAll(int64_t now_ns, std::vector<DecidedTrace>* out);
+  // Decides every buffered trace (shutdown); stops early like DecideDue.
+  bool DecideAll(int64_t now_ns, std::vector<DecidedTrace>* out,
+                 uint64_t max_out_spans = UINT64_MAX);
 
   size_t buffered_traces() const { return traces_.size(); }
   // Heap bytes held by the buffered spans (see the class comment).

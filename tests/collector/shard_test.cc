@@ -395,5 +395,36 @@ TEST(ShardCoreTest, DecideAllDecidesEverything) {
   EXPECT_EQ(core.buffered_bytes(), 0u);
 }
 
+TEST(ShardCoreTest, DecisionsStopAtTheSpanBudgetAndResume) {
+  ShardCore core(Options(), std::make_unique<FixedSampler>(true));
+  std::vector<DecidedTrace> out;
+  ExportTraceServiceRequest req;
+  auto* ss = req.add_resource_spans()->add_scope_spans();
+  for (int t = 0; t < 5; ++t) {
+    for (int s = 0; s < 3; ++s) {
+      auto* span = ss->add_spans();
+      span->set_trace_id(TestTraceId(t));
+      span->set_span_id(testing::TestSpanId(t * 10 + s));
+    }
+  }
+  core.Add(std::move(req), 0, &out);
+  // 3 spans per trace, budget 4: two traces, then the caller writes them out.
+  EXPECT_TRUE(core.DecideDue(10 * kSecond, &out, 4));
+  EXPECT_EQ(out.size(), 2u);
+  EXPECT_EQ(core.buffered_traces(), 3u);
+  // Spans already waiting in `out` count against the budget.
+  EXPECT_TRUE(core.DecideDue(10 * kSecond, &out, 4));
+  EXPECT_EQ(out.size(), 2u);
+  out.clear();
+  EXPECT_TRUE(core.DecideAll(10 * kSecond, &out, 6));
+  EXPECT_EQ(out.size(), 2u);
+  out.clear();
+  EXPECT_FALSE(core.DecideDue(10 * kSecond, &out, 4));
+  EXPECT_EQ(out.size(), 1u);
+  EXPECT_EQ(core.buffered_traces(), 0u);
+  // Nothing due: nothing left.
+  EXPECT_FALSE(core.DecideDue(10 * kSecond, &out, 0));
+}
+
 }  // namespace
 }  // namespace tailtrace::collector
