@@ -22,21 +22,40 @@
 #include "storage/trace_terms_cache.h"
 
 namespace tailtrace::storage {
+namespace {
+
+// An iterator over one key space (the keys whose first byte is `tag`) of a bucket.
+class KeySpaceIterator {
+ public:
+  KeySpaceIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, char tag)
+      : lower_(1, tag),
+        upper_(PrefixSuccessor(lower_)),
+        lower_slice_(lower_),
+        upper_slice_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.iterate_lower_bound = &lower_slice_;
+    ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db->NewIterator(ro, cf));
+  }
+  rocksdb::Iterator* operator->() const { return it_.get(); }
+
+ private:
+  const std::string lower_;
+  const std::string upper_;
+  const rocksdb::Slice lower_slice_;
+  const rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
 
 absl::Status RocksTraceStore::LoadBucket(RocksBucket& bucket) {
   const std::string where =
       absl::StrCat("bucket ", bucket.handle()->GetName(), " of storage.path ", path_);
   // The trace start range: the slots of the first and last segment trace table.
   {
-    const std::string lower(1, kSegmentTableTag);
-    const std::string upper = PrefixSuccessor(lower);
-    const rocksdb::Slice lower_slice(lower);
-    const rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.total_order_seek = true;
-    ro.iterate_lower_bound = &lower_slice;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    KeySpaceIterator it(db_, bucket.handle(), kSegmentTableTag);
     for (bool last : {false, true}) {
       if (last) {
         it->SeekToLast();
@@ -58,15 +77,7 @@ absl::Status RocksTraceStore::LoadBucket(RocksBucket& bucket) {
   }
   // Service and operation names.
   for (char tag : {kServiceTag, kOperationTag}) {
-    const std::string lower(1, tag);
-    const std::string upper = PrefixSuccessor(lower);
-    const rocksdb::Slice lower_slice(lower);
-    const rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.total_order_seek = true;
-    ro.iterate_lower_bound = &lower_slice;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    KeySpaceIterator it(db_, bucket.handle(), tag);
     for (it->SeekToFirst(); it->Valid(); it->Next()) bucket.AddName(it->key().ToString());
     if (!it->status().ok())
       return FromRocks(it->status(), absl::StrCat("loading names of ", where));
@@ -79,15 +90,7 @@ absl::Status RocksTraceStore::RecoverSegments(RocksBucket& bucket) {
       absl::StrCat("bucket ", bucket.handle()->GetName(), " of storage.path ", path_);
   std::vector<TraceId> ids;
   {
-    const std::string lower(1, kSegmentMarkerTag);
-    const std::string upper = PrefixSuccessor(lower);
-    const rocksdb::Slice lower_slice(lower);
-    const rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.total_order_seek = true;
-    ro.iterate_lower_bound = &lower_slice;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
+    KeySpaceIterator it(db_, bucket.handle(), kSegmentMarkerTag);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (auto marker = DecodeSegmentMarkerKey(it->key().ToStringView())) {
         ids.push_back(marker->second);
