@@ -14,6 +14,20 @@ using testing::TestTraceId;
 
 constexpr int64_t kSecond = 1'000'000'000;
 
+// One request (one resource, one scope) with `traces` traces of `spans_each` spans each.
+ExportTraceServiceRequest InterleavedTraces(int traces, int spans_each) {
+  ExportTraceServiceRequest req;
+  auto* ss = req.add_resource_spans()->add_scope_spans();
+  for (int t = 0; t < traces; ++t) {
+    for (int s = 0; s < spans_each; ++s) {
+      auto* span = ss->add_spans();
+      span->set_trace_id(TestTraceId(t));
+      span->set_span_id(testing::TestSpanId(t * 10 + s));
+    }
+  }
+  return req;
+}
+
 class FixedSampler final : public Sampler {
  public:
   explicit FixedSampler(bool keep) : keep_(keep) {}
@@ -95,17 +109,7 @@ TEST(ShardCoreTest, RootNeverPostponesTheFirstSpanDeadline) {
 TEST(ShardCoreTest, SpansOfManyTracesInOneRequestAreSeparated) {
   ShardCore core(Options(), std::make_unique<FixedSampler>(true));
   std::vector<DecidedTrace> out;
-  ExportTraceServiceRequest req;
-  auto* rs = req.add_resource_spans();
-  auto* ss = rs->add_scope_spans();
-  for (int t = 0; t < 5; ++t) {
-    for (int s = 0; s < 3; ++s) {
-      auto* span = ss->add_spans();
-      span->set_trace_id(TestTraceId(t));
-      span->set_span_id(testing::TestSpanId(t * 10 + s));
-    }
-  }
-  core.Add(std::move(req), 0, &out);
+  core.Add(InterleavedTraces(5, 3), 0, &out);
   EXPECT_EQ(core.buffered_traces(), 5u);
   core.DecideDue(10 * kSecond, &out);
   ASSERT_EQ(out.size(), 5u);
@@ -398,16 +402,7 @@ TEST(ShardCoreTest, DecideAllDecidesEverything) {
 TEST(ShardCoreTest, DecisionsStopAtTheSpanBudgetAndResume) {
   ShardCore core(Options(), std::make_unique<FixedSampler>(true));
   std::vector<DecidedTrace> out;
-  ExportTraceServiceRequest req;
-  auto* ss = req.add_resource_spans()->add_scope_spans();
-  for (int t = 0; t < 5; ++t) {
-    for (int s = 0; s < 3; ++s) {
-      auto* span = ss->add_spans();
-      span->set_trace_id(TestTraceId(t));
-      span->set_span_id(testing::TestSpanId(t * 10 + s));
-    }
-  }
-  core.Add(std::move(req), 0, &out);
+  core.Add(InterleavedTraces(5, 3), 0, &out);
   // 3 spans per trace, budget 4: two traces, then the caller writes them out.
   EXPECT_TRUE(core.DecideDue(10 * kSecond, &out, 4));
   EXPECT_EQ(out.size(), 2u);
