@@ -1,31 +1,10 @@
 #include "storage/index_segments.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <numeric>
 
 namespace tailtrace::storage {
-
-IndexPos MakeIndexPos(int64_t start_ns, const TraceId& trace_id) {
-  IndexPos pos;
-  const uint64_t start = start_ns < 0 ? 0 : static_cast<uint64_t>(start_ns);
-  for (int i = 0; i < 8; ++i) pos[i] = static_cast<uint8_t>(start >> (56 - 8 * i));
-  std::memcpy(pos.data() + 8, trace_id.bytes.data(), kTraceIdBytes);
-  return pos;
-}
-
-int64_t IndexPosStart(const IndexPos& pos) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | pos[i];
-  return static_cast<int64_t>(v);
-}
-
-TraceId IndexPosTraceId(const IndexPos& pos) {
-  TraceId id;
-  std::memcpy(id.bytes.data(), pos.data() + 8, kTraceIdBytes);
-  return id;
-}
 
 void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
                         const StoredStreams& streams) {

@@ -5,7 +5,6 @@
 // and values of its trace table and posting lists; searches copy what they need of the unsealed
 // segments. No RocksDB types. Thread-safe.
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -48,13 +47,6 @@ class StoredStreamsBuilder {
 
 // The stored streams of a trace computed from scratch.
 StoredStreams StoredStreamsOf(const TraceIndexTerms& terms);
-
-// A trace's position in the index: start (8 bytes big-endian) then trace ID, so that the
-// bytewise (unsigned) order is the order by (start, trace ID).
-using IndexPos = std::array<uint8_t, kIndexPositionBytes>;
-IndexPos MakeIndexPos(int64_t start_ns, const TraceId& trace_id);
-int64_t IndexPosStart(const IndexPos& pos);
-TraceId IndexPosTraceId(const IndexPos& pos);
 
 // One stream's entries in an unsealed segment: ordinals in the order they were added (ascending),
 // and for streams with values (StreamHasValues) one value each.

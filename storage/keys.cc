@@ -1,6 +1,7 @@
 #include "storage/keys.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -305,21 +306,24 @@ std::string DurationStream(const DurationTerm& term) {
   return s;
 }
 
-std::string IndexPosition(int64_t start_ns, const TraceId& trace_id) {
-  std::string s;
-  s.reserve(kIndexPositionBytes);
-  PutFixed64BE(&s, start_ns < 0 ? 0 : static_cast<uint64_t>(start_ns));
-  s.append(trace_id.view());
-  return s;
+IndexPos MakeIndexPos(int64_t start_ns, const TraceId& trace_id) {
+  IndexPos pos;
+  const uint64_t start = start_ns < 0 ? 0 : static_cast<uint64_t>(start_ns);
+  for (int i = 0; i < 8; ++i) pos[i] = static_cast<uint8_t>(start >> (56 - 8 * i));
+  std::memcpy(pos.data() + 8, trace_id.bytes.data(), kTraceIdBytes);
+  return pos;
 }
 
-std::optional<IndexPositionParts> DecodeIndexPosition(std::string_view key) {
-  if (key.size() < kIndexPositionBytes) return std::nullopt;
-  key.remove_prefix(key.size() - kIndexPositionBytes);
-  IndexPositionParts parts;
-  parts.start_ns = static_cast<int64_t>(DecodeFixed64BE(key));
-  parts.trace_id = TraceId::FromBytes(key.substr(8));
-  return parts;
+int64_t IndexPosStart(const IndexPos& pos) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | pos[i];
+  return static_cast<int64_t>(v);
+}
+
+TraceId IndexPosTraceId(const IndexPos& pos) {
+  TraceId id;
+  std::memcpy(id.bytes.data(), pos.data() + 8, kTraceIdBytes);
+  return id;
 }
 
 int64_t IndexSlot(int64_t start_ns) { return start_ns < 0 ? 0 : start_ns / kIndexSlotNs; }

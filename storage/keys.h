@@ -69,6 +69,7 @@
 // bounds, when min < lower and max > upper, reads the trace to look for a span in between.
 //   v(x) = varint32 length of x, then x.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -195,15 +196,13 @@ std::string ServiceTagStream(std::string_view service, std::string_view key,
 std::string TagStream(std::string_view key, std::string_view value);
 std::string DurationStream(const DurationTerm& term);
 
-// start_ns (clamped at 0) big-endian, then the trace ID: the sort position of a trace.
-std::string IndexPosition(int64_t start_ns, const TraceId& trace_id);
-
-struct IndexPositionParts {
-  int64_t start_ns = 0;
-  TraceId trace_id;
-};
-// The position at the end of `key` (or a bare 24-byte position); nullopt if too short.
-std::optional<IndexPositionParts> DecodeIndexPosition(std::string_view key);
+// A trace's position in the index (a trace table record): start (clamped at 0, 8 bytes
+// big-endian) then trace ID, so that the bytewise (unsigned) order is the order by (start,
+// trace ID).
+using IndexPos = std::array<uint8_t, kIndexPositionBytes>;
+IndexPos MakeIndexPos(int64_t start_ns, const TraceId& trace_id);
+int64_t IndexPosStart(const IndexPos& pos);
+TraceId IndexPosTraceId(const IndexPos& pos);
 
 // The index slot of a trace start (start clamped at 0).
 int64_t IndexSlot(int64_t start_ns);

@@ -143,7 +143,7 @@ class RocksTraceStore final : public TraceStore {
 
   // Searches one bucket: the summaries of the matches, newest first, at most query.limit.
   absl::StatusOr<std::vector<TraceSummary>> SearchBucket(const RocksBucket& bucket,
-                                                         const TraceQuery& query) const;
+                                                         const TraceQuery& query);
   // Seals the bucket's index segments that are due (every unpinned one with `all`). A failed
   // seal is logged and retried by a later call; the segment stays searchable in memory.
   void SealSegments(RocksBucket& bucket, bool all);

@@ -217,8 +217,8 @@ bool NewerFirst(const TraceSummary& a, const TraceSummary& b) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
-    const RocksBucket& bucket, const TraceQuery& query) const {
+absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(const RocksBucket& bucket,
+                                                                        const TraceQuery& query) {
   const int64_t min_start = std::max<int64_t>(0, query.start_time_min_ns.value_or(0));
   const int64_t max_start = query.start_time_max_ns.value_or(std::numeric_limits<int64_t>::max());
   std::vector<TraceSummary> out;
@@ -306,8 +306,7 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(
       if (std::max<int64_t>(0, summary->start_ns) != IndexPosStart(pos)) continue;
       seen.insert(id);
       if (c.check_spans) {
-        absl::StatusOr<std::optional<StoredTrace>> trace =
-            const_cast<RocksTraceStore*>(this)->GetTrace(id);
+        absl::StatusOr<std::optional<StoredTrace>> trace = GetTrace(id);
         if (!trace.ok()) return trace.status();
         if (!trace->has_value() || !HasScopeSpanInRange(**trace, query, *filter)) continue;
       }

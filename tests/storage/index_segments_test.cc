@@ -25,6 +25,12 @@ StoredStreams Streams(std::vector<std::string> names) {
 
 absl::StatusOr<uint64_t> NextId(uint64_t* next) { return (*next)++; }
 
+// A trace table record as bytes.
+std::string Pos(int64_t start_ns, const TraceId& id) {
+  const IndexPos pos = MakeIndexPos(start_ns, id);
+  return std::string(pos.begin(), pos.end());
+}
+
 TEST(IndexSegmentsTest, SealWritesTheTableNewestFirstAndPostingsInSealedOrdinals) {
   IndexSegments segments({/*max_traces=*/100, /*max_age_ns=*/1000});
   uint64_t next = 7;
@@ -47,7 +53,7 @@ TEST(IndexSegmentsTest, SealWritesTheTableNewestFirstAndPostingsInSealedOrdinals
   EXPECT_TRUE(std::is_sorted(s.puts.begin(), s.puts.end()));
   // Table: start 50 (trace 2), 40 (trace 3), 30 (trace 1).
   const std::string table = puts.at(SegmentTableKey(3, 7));
-  EXPECT_EQ(table, IndexPosition(50, Id(2)) + IndexPosition(40, Id(3)) + IndexPosition(30, Id(1)));
+  EXPECT_EQ(table, Pos(50, Id(2)) + Pos(40, Id(3)) + Pos(30, Id(1)));
   std::vector<uint32_t> ordinals;
   ASSERT_TRUE(DecodePosting(puts.at(PostingKey(TagStream("k", "a"), 3, 7)), &ordinals, nullptr));
   EXPECT_EQ(ordinals, (std::vector<uint32_t>{1, 2}));
@@ -80,7 +86,7 @@ TEST(IndexSegmentsTest, OnlyTheNewestEntryOfATraceIsSealedAndSeen) {
   std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
   ASSERT_EQ(sealed.size(), 1u);
   std::map<std::string, std::string> puts(sealed[0].puts.begin(), sealed[0].puts.end());
-  EXPECT_EQ(puts.at(SegmentTableKey(0, seg)), IndexPosition(10, Id(1)));
+  EXPECT_EQ(puts.at(SegmentTableKey(0, seg)), Pos(10, Id(1)));
   std::vector<uint32_t> ordinals;
   ASSERT_TRUE(DecodePosting(puts.at(PostingKey(TagStream("k", "a"), 0, seg)), &ordinals, nullptr));
   EXPECT_EQ(ordinals, (std::vector<uint32_t>{0}));
