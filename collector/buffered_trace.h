@@ -15,6 +15,7 @@
 #include <string>
 
 #include "collector/intern_pool.h"
+#include "collector/trace_buffer.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/otlp_ids.h"
 
@@ -115,21 +116,11 @@ struct GroupHeader {
   uint64_t span_bytes;
 };
 
-// An undecided trace as the shard buffers it.
-struct BufferedTrace {
-  TraceId trace_id;
-  // Monotonic clock readings.
-  int64_t first_arrival_ns = 0;
-  int64_t last_arrival_ns = 0;
-  // When a span without parent (the root) arrived; -1 if none yet.
-  int64_t root_arrival_ns = -1;
-  // When the trace is to be decided (min of the decision_wait rules).
-  int64_t deadline_ns = 0;
-  uint32_t span_count = 0;
-  // Heap bytes held for this trace: its rope's blocks plus its bookkeeping in the shard (its
-  // node in the trace map, its deadline and arrival entries). The interned resources and scopes
-  // are not included: the shard counts each of them once.
-  uint64_t bytes = 0;
+// An undecided trace as the shard buffers it. `bytes` (TraceFacts) counts its rope's blocks
+// plus its bookkeeping in the shard (its node in the trace map, its deadline and arrival
+// entries); the interned resources and scopes are not included: the shard counts each of them
+// once.
+struct BufferedTrace : TraceFacts {
   // Bytes written to the rope (group headers and span entries).
   uint64_t stream_bytes = 0;
   SpanRope rope;

@@ -305,13 +305,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   // The Sampler's view. Its spans (a heap message, as TraceBuffer has it) borrow the arena's
   // repeated field: the swap moves the field's arena along, so nothing is copied or freed.
   TraceBuffer& view = decide_view_;
-  view.trace_id = trace.trace_id;
-  view.first_arrival_ns = trace.first_arrival_ns;
-  view.last_arrival_ns = trace.last_arrival_ns;
-  view.root_arrival_ns = trace.root_arrival_ns;
-  view.deadline_ns = trace.deadline_ns;
-  view.span_count = trace.span_count;
-  view.bytes = trace.bytes;
+  static_cast<TraceFacts&>(view) = trace;
   auto* lent = parsed->mutable_resource_spans();
   view.spans.mutable_resource_spans()->UnsafeArenaSwap(lent);
   SamplingDecision decision = sampler_->Decide(view, now_ns);
