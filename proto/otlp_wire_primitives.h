@@ -1,0 +1,94 @@
+#pragma once
+
+// Internal to otlp_wire.cc: the protobuf wire-format primitives the scanner is built on, with
+// protobuf 3.21's acceptance rules (parse_context.h). Each reader returns nullptr when the value is
+// malformed or does not end by `end`; the inline fast paths take the usual one-byte case.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "google/protobuf/stubs/common.h"
+
+namespace tailtrace::wire_internal {
+
+enum WireType : uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLengthDelimited = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5,
+};
+
+const char* ReadTagSlow(const char* p, const char* end, uint32_t* tag);
+
+// Requires p < end.
+inline const char* ReadTag(const char* p, const char* end, uint32_t* tag) {
+  const uint32_t b = static_cast<uint8_t>(*p);
+  if (b < 0x80) {
+    *tag = b;
+    return p + 1;
+  }
+  return ReadTagSlow(p, end, tag);
+}
+
+const char* SkipVarintSlow(const char* p, const char* end);
+
+inline const char* SkipVarint(const char* p, const char* end) {
+  if (p < end && static_cast<uint8_t>(*p) < 0x80) return p + 1;
+  return SkipVarintSlow(p, end);
+}
+
+const char* ReadLengthSlow(const char* p, const char* end, uint32_t* len);
+
+// Reads a length and checks that that many bytes follow before `end`.
+inline const char* ReadLength(const char* p, const char* end, uint32_t* len) {
+  if (p < end) {
+    const uint32_t b = static_cast<uint8_t>(*p);
+    if (b < 0x80 && b <= static_cast<uint32_t>(end - p - 1)) {
+      *len = b;
+      return p + 1;
+    }
+  }
+  return ReadLengthSlow(p, end, len);
+}
+
+// Why ReadLength failed at p (cold).
+const char* LengthProblem(const char* p, const char* end);
+
+// Why a varint of at most `max_bytes` failed at p (cold).
+inline bool VarintTruncated(const char* p, const char* end, int max_bytes) {
+  return end - p < max_bytes;
+}
+
+inline uint64_t Load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+inline uint32_t Load32(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// ASCII (the usual case) is checked here a word at a time; anything else is left to protobuf's
+// own check, so that exactly what protobuf accepts is accepted.
+inline bool ValidUtf8(const char* p, size_t n) {
+  uint64_t bits = 0;
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8) bits |= Load64(p + i);
+    bits |= Load64(p + n - 8);
+  } else if (n >= 4) {
+    bits = Load32(p) | Load32(p + n - 4);
+  } else if (n > 0) {
+    bits = static_cast<uint8_t>(p[0]) | static_cast<uint8_t>(p[n / 2]) |
+           static_cast<uint8_t>(p[n - 1]);
+  }
+  if ((bits & 0x8080808080808080ull) == 0) return true;
+  return google::protobuf::internal::IsStructurallyValidUTF8(p, static_cast<int>(n));
+}
+
+}  // namespace tailtrace::wire_internal
