@@ -10,19 +10,15 @@
 namespace tailtrace::collector {
 
 using google::protobuf::io::CodedOutputStream;
-using opentelemetry::proto::trace::v1::ResourceSpans;
-using opentelemetry::proto::trace::v1::ScopeSpans;
-using opentelemetry::proto::trace::v1::Span;
 using opentelemetry::proto::trace::v1::TracesData;
 
 namespace {
 
 // Wire tags (field number << 3 | wire type 2, length-delimited). Field 1 is `resource_spans`
 // in TracesData, `resource` in ResourceSpans and `scope` in ScopeSpans; field 2 is
-// `scope_spans` in ResourceSpans and `spans` in ScopeSpans; field 3 is `schema_url` in both.
+// `scope_spans` in ResourceSpans and `spans` in ScopeSpans.
 constexpr uint8_t kField1 = (1 << 3) | 2;
 constexpr uint8_t kField2 = (2 << 3) | 2;
-constexpr uint8_t kField3 = (3 << 3) | 2;
 
 // Above this, the materialization buffer is parsed in pieces and not kept for reuse.
 constexpr size_t kScratchBytes = 1 << 20;
@@ -31,22 +27,6 @@ void AppendVarint(uint64_t value, std::string* out) {
   uint8_t buf[10];
   const uint8_t* end = CodedOutputStream::WriteVarint64ToArray(value, buf);
   out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(end - buf));
-}
-
-void AppendMessageField(uint8_t tag, const google::protobuf::MessageLite& message,
-                        std::string* out) {
-  const size_t size = message.ByteSizeLong();
-  out->push_back(static_cast<char>(tag));
-  AppendVarint(size, out);
-  const size_t at = out->size();
-  out->resize(at + size);
-  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out->data() + at));
-}
-
-void AppendBytesField(uint8_t tag, const std::string& value, std::string* out) {
-  out->push_back(static_cast<char>(tag));
-  AppendVarint(value.size(), out);
-  out->append(value);
 }
 
 }  // namespace
@@ -186,28 +166,15 @@ bool SpanRope::Reader::AtEnd() const {
 
 // ---- Wire encoding ----
 
-void EncodeResourceKey(const ResourceSpans& rs, std::string* out) {
-  out->clear();
-  if (rs.has_resource()) AppendMessageField(kField1, rs.resource(), out);
-  if (!rs.schema_url().empty()) AppendBytesField(kField3, rs.schema_url(), out);
-}
-
-void EncodeScopeKey(const ScopeSpans& ss, std::string* out) {
-  out->clear();
-  if (ss.has_scope()) AppendMessageField(kField1, ss.scope(), out);
-  if (!ss.schema_url().empty()) AppendBytesField(kField3, ss.schema_url(), out);
-}
-
 uint64_t SpanEntryBytes(uint64_t span_size) {
   return 1 + CodedOutputStream::VarintSize64(span_size) + span_size;
 }
 
-char* WriteSpanEntry(const Span& span, uint64_t span_size, char* target) {
+size_t WriteSpanEntryHeader(uint64_t span_size, char* target) {
   auto* p = reinterpret_cast<uint8_t*>(target);
   *p++ = kField2;
   p = CodedOutputStream::WriteVarint64ToArray(span_size, p);
-  p = span.SerializeWithCachedSizesToArray(p);
-  return reinterpret_cast<char*>(p);
+  return static_cast<size_t>(reinterpret_cast<char*>(p) - target);
 }
 
 void ReleaseInterned(const SpanRope& rope, InternPool* pool) {

@@ -128,18 +128,13 @@ struct BufferedTrace : TraceFacts {
 
 // ---- Wire encoding ----
 
-// Sets `out` to the wire bytes of `rs` without its scope_spans: the key of its interned entry.
-void EncodeResourceKey(const opentelemetry::proto::trace::v1::ResourceSpans& rs, std::string* out);
-// Sets `out` to the wire bytes of `ss` without its spans: the key of its interned entry.
-void EncodeScopeKey(const opentelemetry::proto::trace::v1::ScopeSpans& ss, std::string* out);
-
-// Bytes of the `ScopeSpans.spans` entry of a span whose ByteSizeLong() is `span_size`.
+// Bytes of the `ScopeSpans.spans` entry of a span message of `span_size` bytes.
 uint64_t SpanEntryBytes(uint64_t span_size);
-// Writes the `ScopeSpans.spans` entry of `span` (SpanEntryBytes(span_size) bytes) at `target`
-// and returns the end. Requires that span.ByteSizeLong() was called (it is `span_size`) and
-// the span not changed since.
-char* WriteSpanEntry(const opentelemetry::proto::trace::v1::Span& span, uint64_t span_size,
-                     char* target);
+// The most bytes WriteSpanEntryHeader writes.
+inline constexpr size_t kMaxSpanEntryHeaderBytes = 11;
+// Writes the tag and length that precede a span message of `span_size` bytes in its
+// `ScopeSpans.spans` entry at `target`; returns how many bytes it wrote.
+size_t WriteSpanEntryHeader(uint64_t span_size, char* target);
 
 // Drops the references the groups of `rope` hold on interned entries.
 void ReleaseInterned(const SpanRope& rope, InternPool* pool);

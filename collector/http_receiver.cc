@@ -7,7 +7,6 @@
 
 #include <array>
 #include <chrono>
-#include <climits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,7 +16,6 @@
 #include "absl/strings/str_cat.h"
 #include "collector/gzip.h"
 #include "collector/receivers.h"
-#include "collector/validate.h"
 #include "common/http_server.h"
 #include "google/rpc/status.pb.h"
 #include "proto/otlp_json.h"
@@ -131,12 +129,14 @@ class HttpReceiverImpl final : public HttpReceiver {
     return res;
   }
 
-  static http::Response SuccessResponse(Encoding encoding, const ValidationResult& validation) {
+  // `rejected_spans` with their `error_message` (WireRequest) make a partial success.
+  static http::Response SuccessResponse(Encoding encoding, int64_t rejected_spans,
+                                        const std::string& error_message) {
     ExportTraceServiceResponse response;
-    if (validation.rejected_spans > 0) {
+    if (rejected_spans > 0) {
       auto* partial = response.mutable_partial_success();
-      partial->set_rejected_spans(validation.rejected_spans);
-      partial->set_error_message(validation.error_message);
+      partial->set_rejected_spans(rejected_spans);
+      partial->set_error_message(error_message);
     }
     http::Response res;
     res.status = 200;
@@ -185,6 +185,7 @@ class HttpReceiverImpl final : public HttpReceiver {
         absl::AsciiStrToLower(absl::StripAsciiWhitespace(absl::string_view(
             req.Header("content-encoding").data(), req.Header("content-encoding").size())));
     std::string decompressed;
+    bool is_decompressed = false;
     std::string_view body = req.body;
     if (!content_encoding.empty() && content_encoding != "identity") {
       Compression compression;
@@ -209,6 +210,7 @@ class HttpReceiverImpl final : public HttpReceiver {
                                            content_encoding, "): ", plain.status().message()));
       }
       decompressed = std::move(*plain);
+      is_decompressed = true;
       body = decompressed;
     }
     if (body.size() > options_.max_request_body_bytes) {
@@ -218,37 +220,47 @@ class HttpReceiverImpl final : public HttpReceiver {
                        options_.max_request_body_bytes, " bytes"));
     }
 
-    ExportTraceServiceRequest request;
+    // Both encodings end as protobuf bytes that are scanned, not parsed (proto/otlp_wire.h).
+    std::string bytes;
     if (encoding == Encoding::kProtobuf) {
-      if (body.size() > static_cast<size_t>(INT_MAX) ||
-          !request.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-        return StatusResponse(
-            400, encoding, kRpcInvalidArgument,
-            "request body is not a valid binary protobuf ExportTraceServiceRequest");
-      }
+      bytes = is_decompressed ? std::move(decompressed) : std::string(body);
     } else {
-      absl::Status parsed = otlp_json::ParseExportRequest(body, &request);
-      if (!parsed.ok()) {
+      ExportTraceServiceRequest parsed;
+      absl::Status status = otlp_json::ParseExportRequest(body, &parsed);
+      if (!status.ok()) {
         return StatusResponse(
             400, encoding, kRpcInvalidArgument,
-            absl::StrCat("invalid OTLP/JSON ExportTraceServiceRequest: ", parsed.message()));
+            absl::StrCat("invalid OTLP/JSON ExportTraceServiceRequest: ", status.message()));
       }
+      bytes = parsed.SerializeAsString();
+    }
+    WireRequest request;
+    if (absl::Status scanned = ScanExportRequest(std::move(bytes), &request); !scanned.ok()) {
+      return StatusResponse(400, encoding, kRpcInvalidArgument,
+                            absl::StrCat(encoding == Encoding::kProtobuf
+                                             ? "request body is not a valid binary protobuf "
+                                               "ExportTraceServiceRequest: "
+                                             : "invalid OTLP/JSON ExportTraceServiceRequest: ",
+                                         scanned.message()));
     }
 
-    const ValidationResult validation = ValidateAndStrip(&request);
-    if (validation.accepted_spans == 0) {
+    const auto accepted = static_cast<int64_t>(request.spans.size());
+    const int64_t rejected = request.rejected_spans;
+    // Moved out first: the sink takes the request.
+    const std::string rejection = std::move(request.error_message);
+    if (accepted == 0) {
       // Nothing left for the pipeline; rejected spans (if any) are reported as partial success.
-      refused_spans_->Increment(validation.rejected_spans);
-      return SuccessResponse(encoding, validation);
+      refused_spans_->Increment(rejected);
+      return SuccessResponse(encoding, rejected, rejection);
     }
 
     const absl::Status consumed = sink_->Consume(std::move(request));
     if (consumed.ok()) {
-      accepted_spans_->Increment(validation.accepted_spans);
-      refused_spans_->Increment(validation.rejected_spans);
-      return SuccessResponse(encoding, validation);
+      accepted_spans_->Increment(accepted);
+      refused_spans_->Increment(rejected);
+      return SuccessResponse(encoding, rejected, rejection);
     }
-    refused_spans_->Increment(validation.accepted_spans + validation.rejected_spans);
+    refused_spans_->Increment(accepted + rejected);
     if (absl::IsUnavailable(consumed) || absl::IsFailedPrecondition(consumed)) {
       const bool shutting_down = absl::IsFailedPrecondition(consumed);
       http::Response res =
@@ -259,7 +271,7 @@ class HttpReceiverImpl final : public HttpReceiver {
       res.headers.emplace_back("Retry-After", "1");
       return res;
     }
-    spdlog::error("otlp_http: the pipeline failed to take {} spans: {}", validation.accepted_spans,
+    spdlog::error("otlp_http: the pipeline failed to take {} spans: {}", accepted,
                   consumed.ToString());
     return StatusResponse(500, encoding, kRpcInternal,
                           absl::StrCat("internal error: ", consumed.message()));

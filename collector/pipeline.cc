@@ -15,19 +15,7 @@
 
 namespace tailtrace::collector {
 
-using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
-using opentelemetry::proto::trace::v1::ResourceSpans;
-using opentelemetry::proto::trace::v1::ScopeSpans;
-
 namespace {
-
-int64_t CountSpans(const ExportTraceServiceRequest& request) {
-  int64_t n = 0;
-  for (const auto& rs : request.resource_spans()) {
-    for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
-  }
-  return n;
-}
 
 struct PipelineMetrics {
   Counter* stored_traces;
@@ -88,11 +76,13 @@ class Shard {
   }
   void Release(uint64_t bytes) { queued_bytes_.fetch_sub(bytes, std::memory_order_acq_rel); }
 
-  // Requires a successful TryReserve(bytes). `arrival_ns` (monotonic) starts the trace's wait.
-  void Push(ExportTraceServiceRequest&& request, uint64_t bytes, int64_t arrival_ns) {
+  // Queues the spans of `request` at indices `spans` (all of traces this shard owns). Requires
+  // a successful TryReserve(bytes). `arrival_ns` (monotonic) starts the traces' wait.
+  void Push(std::shared_ptr<const WireRequest> request, std::vector<uint32_t>&& spans,
+            uint64_t bytes, int64_t arrival_ns) {
     {
       std::lock_guard lock(mu_);
-      queue_.push_back(Batch{std::move(request), bytes, arrival_ns});
+      queue_.push_back(Batch{std::move(request), std::move(spans), bytes, arrival_ns});
     }
     cv_.notify_one();
   }
@@ -127,7 +117,9 @@ class Shard {
 
  private:
   struct Batch {
-    ExportTraceServiceRequest request;
+    // Shared by the shards that own some of its spans; freed when the last one is done.
+    std::shared_ptr<const WireRequest> request;
+    std::vector<uint32_t> spans;
     uint64_t bytes;
     int64_t arrival_ns;
   };
@@ -150,7 +142,8 @@ class Shard {
       std::vector<Barrier> barriers;
       for (Item& item : items) {
         if (auto* batch = std::get_if<Batch>(&item)) {
-          core_.Add(std::move(batch->request), batch->arrival_ns, &ready_);
+          core_.Add(*batch->request, batch->spans, batch->arrival_ns, &ready_);
+          batch->request.reset();
           Release(batch->bytes);
         } else {
           barriers.push_back(std::get<Barrier>(item));
@@ -355,68 +348,47 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
 
 Pipeline::~Pipeline() { (void)Shutdown(0); }
 
-uint32_t Pipeline::ShardOf(const std::string& trace_id) const {
-  const TraceId id = TraceId::FromBytes(trace_id);
+uint32_t Pipeline::ShardOf(const TraceId& id) const {
   // Fibonacci hashing of the random low half of the ID.
   const uint64_t h = id.Low64() * 0x9E3779B97F4A7C15ull;
   return static_cast<uint32_t>((h >> 32) % shards_.size());
 }
 
-absl::Status Pipeline::Consume(ExportTraceServiceRequest&& request) {
+absl::Status Pipeline::Consume(WireRequest&& request) {
   if (!accepting_.load(std::memory_order_acquire)) {
     return absl::FailedPreconditionError("tailtraced is shutting down");
   }
+  // Split by shard: each shard gets the indices of its spans in the one shared request. A
+  // shard's queue is charged the wire bytes of its spans (the request's other bytes, its
+  // resources and scopes, are small and shared).
   const size_t n = shards_.size();
-  if (n == 1) {
-    const uint64_t bytes = request.ByteSizeLong();
-    if (!shards_[0]->TryReserve(bytes)) {
-      refused_spans_->Increment(CountSpans(request));
-      return absl::UnavailableError("pipeline full: the sampler queue is at its byte limit");
-    }
-    shards_[0]->Push(std::move(request), bytes, clock_->MonotonicNanos());
-    return absl::OkStatus();
-  }
-
-  // Split by shard, copying resource and scope once per shard per group.
-  std::vector<ExportTraceServiceRequest> parts(n);
-  std::vector<ScopeSpans*> dest(n);
-  for (ResourceSpans& rs : *request.mutable_resource_spans()) {
-    for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
-      std::fill(dest.begin(), dest.end(), nullptr);
-      for (auto& span : *ss.mutable_spans()) {
-        const uint32_t s = ShardOf(span.trace_id());
-        if (dest[s] == nullptr) {
-          ResourceSpans* out_rs = parts[s].add_resource_spans();
-          *out_rs->mutable_resource() = rs.resource();
-          out_rs->set_schema_url(rs.schema_url());
-          dest[s] = out_rs->add_scope_spans();
-          *dest[s]->mutable_scope() = ss.scope();
-          dest[s]->set_schema_url(ss.schema_url());
-        }
-        *dest[s]->add_spans() = std::move(span);
-      }
-    }
-  }
+  std::vector<std::vector<uint32_t>> parts(n);
   std::vector<uint64_t> bytes(n, 0);
+  const auto total = static_cast<uint32_t>(request.spans.size());
+  for (uint32_t i = 0; i < total; ++i) {
+    const WireSpan& span = request.spans[i];
+    const uint32_t s = n == 1 ? 0 : ShardOf(span.trace_id);
+    if (parts[s].empty()) parts[s].reserve(total / n + 16);
+    parts[s].push_back(i);
+    bytes[s] += span.size;
+  }
   size_t reserved = 0;
   for (; reserved < n; ++reserved) {
-    if (parts[reserved].resource_spans_size() == 0) continue;
-    bytes[reserved] = parts[reserved].ByteSizeLong();
+    if (parts[reserved].empty()) continue;
     if (!shards_[reserved]->TryReserve(bytes[reserved])) break;
   }
   if (reserved < n) {
     for (size_t i = 0; i < reserved; ++i) {
-      if (bytes[i] != 0) shards_[i]->Release(bytes[i]);
+      if (!parts[i].empty()) shards_[i]->Release(bytes[i]);
     }
-    int64_t spans = 0;
-    for (const auto& part : parts) spans += CountSpans(part);
-    refused_spans_->Increment(spans);
+    refused_spans_->Increment(total);
     return absl::UnavailableError(absl::StrCat("pipeline full: sampler shard ", reserved,
                                                " is at its queue byte limit; retry later"));
   }
+  auto shared = std::make_shared<const WireRequest>(std::move(request));
   const int64_t now = clock_->MonotonicNanos();
   for (size_t i = 0; i < n; ++i) {
-    if (bytes[i] != 0) shards_[i]->Push(std::move(parts[i]), bytes[i], now);
+    if (!parts[i].empty()) shards_[i]->Push(shared, std::move(parts[i]), bytes[i], now);
   }
   return absl::OkStatus();
 }

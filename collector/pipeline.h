@@ -32,8 +32,7 @@ class Pipeline final : public SpanSink {
   ~Pipeline() override;
 
   // Thread-safe, non-blocking. See SpanSink.
-  absl::Status Consume(
-      opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&& request) override;
+  absl::Status Consume(WireRequest&& request) override;
 
   // Stops accepting spans, decides every buffered trace, writes the kept ones and joins the shard
   // threads. Store writes that keep failing are retried until `deadline_ms` from now; what is
@@ -48,7 +47,7 @@ class Pipeline final : public SpanSink {
 
  private:
   Pipeline(const PipelineOptions& options, Clock* clock, MetricsRegistry* metrics);
-  uint32_t ShardOf(const std::string& trace_id) const;
+  uint32_t ShardOf(const TraceId& id) const;
 
   PipelineOptions options_;
   Clock* clock_;

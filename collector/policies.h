@@ -62,6 +62,10 @@ class Policy {
   // `now_ns` is the shard's (monotonic) clock; rate policies measure time only through it.
   virtual PolicyResult Evaluate(const TraceBuffer& trace, int64_t now_ns) = 0;
   virtual const std::string& name() const = 0;
+  // False when Evaluate reads only the trace's facts (trace ID, span count, bytes, arrival
+  // times) and never `trace.spans`: a shard then does not parse the spans of the traces such
+  // policies drop.
+  virtual bool ReadsSpans() const { return true; }
 };
 
 // Checks `config` and builds its policy for shard `shard_index` of `num_shards`. `path` names the

@@ -25,12 +25,16 @@ class Sampler {
  public:
   virtual ~Sampler() = default;
   virtual SamplingDecision Decide(const TraceBuffer& trace, int64_t now_ns) = 0;
+  // False when Decide never reads `trace.spans`: the shard then leaves them empty and parses the
+  // buffered spans only of the traces kept.
+  virtual bool NeedsSpans() const { return true; }
 };
 
 // Keeps every trace: the behaviour with no policies configured.
 class KeepAllSampler final : public Sampler {
  public:
   SamplingDecision Decide(const TraceBuffer&, int64_t) override { return {}; }
+  bool NeedsSpans() const override { return false; }
 };
 
 // Makes the Sampler of shard `shard_index` of `num_shards` (a rate-limiting sampler takes its

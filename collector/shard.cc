@@ -7,10 +7,8 @@
 
 namespace tailtrace::collector {
 
-using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using opentelemetry::proto::trace::v1::ResourceSpans;
 using opentelemetry::proto::trace::v1::ScopeSpans;
-using opentelemetry::proto::trace::v1::Span;
 using opentelemetry::proto::trace::v1::TracesData;
 
 namespace {
@@ -27,15 +25,15 @@ constexpr uint64_t kTraceOverheadBytes =
 constexpr uint64_t kArenaBytesPerStreamByte = 6;
 constexpr uint64_t kArenaMaxBlockBytes = 1 << 20;
 
-// The ScopeSpans of `data` that receives late spans of the current (resource, scope) group,
-// creating the group (with copies of resource and scope) on first use.
-ScopeSpans* GroupFor(TracesData* data, const ResourceSpans& rs, const ScopeSpans& ss) {
+// The ScopeSpans of `data` that receives late spans of `group` of `request`, created with the
+// group's resource and scope (parsed from their scanned bytes).
+ScopeSpans* GroupFor(TracesData* data, const WireRequest& request, const WireGroup& group) {
   ResourceSpans* out_rs = data->add_resource_spans();
-  *out_rs->mutable_resource() = rs.resource();
-  out_rs->set_schema_url(rs.schema_url());
+  // Scanned bytes parse (ScanExportRequest checked them); a failure would leave the group
+  // without its resource, which the late spans survive.
+  (void)out_rs->ParseFromString(request.resources[group.resource]);
   ScopeSpans* out_ss = out_rs->add_scope_spans();
-  *out_ss->mutable_scope() = ss.scope();
-  out_ss->set_schema_url(ss.schema_url());
+  (void)out_ss->ParseFromString(group.scope);
   return out_ss;
 }
 
@@ -58,15 +56,19 @@ ShardCore::ShardCore(const ShardOptions& options, std::unique_ptr<Sampler> sampl
 
 ShardCore::~ShardCore() = default;
 
-void ShardCore::Add(ExportTraceServiceRequest&& request, int64_t now_ns,
+void ShardCore::Add(const WireRequest& request, const std::vector<uint32_t>& spans, int64_t now_ns,
                     std::vector<DecidedTrace>* out) {
   absl::flat_hash_map<TraceId, size_t> late_index;
   oversized_.clear();
-  for (ResourceSpans& rs : *request.mutable_resource_spans()) {
-    const InternPool::Entry* resource = nullptr;  // interned on first use
-    for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
-      AddScopeSpans(rs, ss, &resource, now_ns, &late_index, out);
-    }
+  // Resources are interned on first use.
+  group_resources_.assign(request.resources.size(), nullptr);
+  // The spans come in request order, so a group's spans are one run.
+  for (size_t begin = 0; begin < spans.size();) {
+    const uint32_t group = request.spans[spans[begin]].group;
+    size_t end = begin + 1;
+    while (end < spans.size() && request.spans[spans[end]].group == group) ++end;
+    AddGroup(request, group, &spans[begin], end - begin, now_ns, &late_index, out);
+    begin = end;
   }
   // Huge traces are decided now, on what they have; their later spans follow the decision.
   for (const TraceId& id : oversized_) {
@@ -76,23 +78,23 @@ void ShardCore::Add(ExportTraceServiceRequest&& request, int64_t now_ns,
   }
 }
 
-void ShardCore::AddScopeSpans(ResourceSpans& rs, ScopeSpans& ss, const InternPool::Entry** resource,
-                              int64_t now_ns, absl::flat_hash_map<TraceId, size_t>* late_index,
-                              std::vector<DecidedTrace>* out) {
-  const size_t n = static_cast<size_t>(ss.spans_size());
-  if (n == 0) return;
+void ShardCore::AddGroup(const WireRequest& request, uint32_t group, const uint32_t* spans,
+                         size_t n, int64_t now_ns, absl::flat_hash_map<TraceId, size_t>* late_index,
+                         std::vector<DecidedTrace>* out) {
+  const WireGroup& wire_group = request.groups[group];
   trace_index_.Reset(n);
   routes_.clear();
-  span_slots_.clear();
-  span_slots_.reserve(n);
+  span_routes_.clear();
+  span_routes_.reserve(n);
 
   // Pass 1: route every span, size the buffered ones.
-  for (Span& span : *ss.mutable_spans()) {
-    const TraceId id = TraceId::FromBytes(span.trace_id());
-    const auto [number, fresh] = trace_index_.FindOrAdd(id);
-    if (fresh) routes_.push_back(NewRoute(id, rs, ss, now_ns, late_index, out));
+  for (size_t k = 0; k < n; ++k) {
+    const WireSpan& span = request.spans[spans[k]];
+    const auto [number, fresh] = trace_index_.FindOrAdd(span.trace_id);
+    if (fresh)
+      routes_.push_back(NewRoute(span.trace_id, request, wire_group, now_ns, late_index, out));
     Route& route = routes_[number];
-    SpanSlot& slot = span_slots_.emplace_back(SpanSlot{number, 0});
+    span_routes_.push_back(number);
     ++route.spans;
     switch (route.kind) {
       case Route::Kind::kDropped:
@@ -103,36 +105,34 @@ void ShardCore::AddScopeSpans(ResourceSpans& rs, ScopeSpans& ss, const InternPoo
         ++stats_.late_spans_kept;
         ++stats_.decision_cache_hits_kept;
         ++(*out)[route.late_index].span_count;
-        *route.late_dest->add_spans() = std::move(span);
+        // Scanned bytes parse; see GroupFor.
+        (void)route.late_dest->add_spans()->ParseFromArray(request.bytes.data() + span.offset,
+                                                           static_cast<int>(span.size));
         break;
-      case Route::Kind::kBuffered: {
-        const size_t size = span.ByteSizeLong();
-        slot.size = static_cast<uint32_t>(size);
-        route.bytes += SpanEntryBytes(size);
-        if (span.parent_span_id().empty()) route.has_root = true;
+      case Route::Kind::kBuffered:
+        route.bytes += SpanEntryBytes(span.size);
+        if (!span.has_parent) route.has_root = true;
         break;
-      }
     }
   }
 
   // One group per buffered trace: its header names the interned resource and scope.
+  const InternPool::Entry*& resource = group_resources_[wire_group.resource];
   const InternPool::Entry* scope = nullptr;
   for (Route& route : routes_) {
     if (route.kind != Route::Kind::kBuffered) continue;
-    if (*resource == nullptr) {
-      EncodeResourceKey(rs, &resource_key_);
-      *resource = interned_.Acquire(resource_key_);
+    if (resource == nullptr) {
+      resource = interned_.Acquire(request.resources[wire_group.resource]);
     } else {
-      interned_.Ref(*resource);
+      interned_.Ref(resource);
     }
     if (scope == nullptr) {
-      EncodeScopeKey(ss, &scope_key_);
-      scope = interned_.Acquire(scope_key_);
+      scope = interned_.Acquire(wire_group.scope);
     } else {
       interned_.Ref(scope);
     }
     BufferedTrace& trace = *route.trace;
-    const GroupHeader header{*resource, scope, route.bytes};
+    const GroupHeader header{resource, scope, route.bytes};
     trace.rope.Append(&header, sizeof(header), &blocks_);
     trace.stream_bytes += sizeof(header) + route.bytes;
     trace.span_count += route.spans;
@@ -148,22 +148,15 @@ void ShardCore::AddScopeSpans(ResourceSpans& rs, ScopeSpans& ss, const InternPoo
     }
   }
 
-  // Pass 2: serialize the buffered spans into their traces' ropes.
-  for (size_t i = 0; i < n; ++i) {
-    const SpanSlot slot = span_slots_[i];
-    const Route& route = routes_[slot.route];
+  // Pass 2: copy the buffered spans' bytes into their traces' ropes.
+  for (size_t k = 0; k < n; ++k) {
+    const Route& route = routes_[span_routes_[k]];
     if (route.kind != Route::Kind::kBuffered) continue;
-    const Span& span = ss.spans(static_cast<int>(i));
-    SpanRope& rope = route.trace->rope;
-    const uint64_t entry = SpanEntryBytes(slot.size);
-    if (char* tail = rope.ContiguousTail(entry)) {
-      WriteSpanEntry(span, slot.size, tail);
-      rope.Commit(entry);
-    } else {
-      span_buffer_.resize(entry);
-      WriteSpanEntry(span, slot.size, span_buffer_.data());
-      rope.Append(span_buffer_.data(), entry, &blocks_);
-    }
+    const WireSpan& span = request.spans[spans[k]];
+    char header[kMaxSpanEntryHeaderBytes];
+    const size_t header_size = WriteSpanEntryHeader(span.size, header);
+    route.trace->rope.Append(header, header_size, &blocks_);
+    route.trace->rope.Append(request.bytes.data() + span.offset, span.size, &blocks_);
   }
 
   // Accounting, by the blocks the traces now hold.
@@ -180,8 +173,8 @@ void ShardCore::AddScopeSpans(ResourceSpans& rs, ScopeSpans& ss, const InternPoo
   }
 }
 
-ShardCore::Route ShardCore::NewRoute(const TraceId& id, const ResourceSpans& rs,
-                                     const ScopeSpans& ss, int64_t now_ns,
+ShardCore::Route ShardCore::NewRoute(const TraceId& id, const WireRequest& request,
+                                     const WireGroup& group, int64_t now_ns,
                                      absl::flat_hash_map<TraceId, size_t>* late_index,
                                      std::vector<DecidedTrace>* out) {
   Route route;
@@ -197,7 +190,7 @@ ShardCore::Route ShardCore::NewRoute(const TraceId& id, const ResourceSpans& rs,
       }
       route.kind = Route::Kind::kLateKept;
       route.late_index = it->second;
-      route.late_dest = GroupFor(&(*out)[it->second].spans, rs, ss);
+      route.late_dest = GroupFor(&(*out)[it->second].spans, request, group);
       return route;
     }
     if (decisions_.WasDropped(id)) return route;  // kDropped
@@ -286,47 +279,67 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   if (options_.decision_latency != nullptr) {
     options_.decision_latency->Observe(static_cast<double>(now_ns - trace.first_arrival_ns) / 1e9);
   }
-  // The trace's spans as protobuf objects, parsed from the buffered bytes onto an arena.
+  // The Sampler's view. Unless the Sampler decides without them, its spans are parsed now; they
+  // are lent from the arena that a kept trace's DecidedTrace takes along.
+  TraceBuffer& view = decide_view_;
+  static_cast<TraceFacts&>(view) = trace;
+  std::unique_ptr<google::protobuf::Arena> arena;
+  TracesData* parsed = nullptr;
+  SamplingDecision decision;
+  if (sampler_->NeedsSpans()) {
+    parsed = ParseBuffered(trace, &arena);
+    // A heap message, as TraceBuffer has it, borrowing the arena's repeated field: the swap
+    // moves the field's arena along, so nothing is copied or freed.
+    auto* lent = parsed->mutable_resource_spans();
+    view.spans.mutable_resource_spans()->UnsafeArenaSwap(lent);
+    decision = sampler_->Decide(view, now_ns);
+    view.spans.mutable_resource_spans()->UnsafeArenaSwap(lent);
+  } else {
+    view.spans.Clear();
+    decision = sampler_->Decide(view, now_ns);
+  }
+
+  if (!decision.keep) {
+    ReleaseBuffered(&trace);
+    decisions_.RememberDropped(trace.trace_id);
+    ++stats_.traces_dropped;
+    stats_.spans_dropped += trace.span_count;
+    return;  // frees the arena
+  }
+  if (parsed == nullptr) parsed = ParseBuffered(trace, &arena);
+  ReleaseBuffered(&trace);
+  decisions_.RememberKept(trace.trace_id, decision.policy, decision.sample_rate);
+  ++stats_.traces_kept;
+  stats_.spans_kept += trace.span_count;
+  DecidedTrace& kept = out->emplace_back();
+  kept.trace_id = trace.trace_id;
+  kept.spans.mutable_resource_spans()->UnsafeArenaSwap(parsed->mutable_resource_spans());
+  kept.arena = std::move(arena);
+  kept.policy = std::move(decision.policy);
+  kept.sample_rate = decision.sample_rate;
+  kept.span_count = trace.span_count;
+}
+
+TracesData* ShardCore::ParseBuffered(const BufferedTrace& trace,
+                                     std::unique_ptr<google::protobuf::Arena>* arena) {
   google::protobuf::ArenaOptions arena_options;
   arena_options.start_block_size = static_cast<size_t>(std::clamp<uint64_t>(
       trace.stream_bytes * kArenaBytesPerStreamByte, 1024, kArenaMaxBlockBytes));
   arena_options.max_block_size = kArenaMaxBlockBytes;
-  auto arena = std::make_unique<google::protobuf::Arena>(arena_options);
-  TracesData* parsed = google::protobuf::Arena::CreateMessage<TracesData>(arena.get());
+  *arena = std::make_unique<google::protobuf::Arena>(arena_options);
+  TracesData* parsed = google::protobuf::Arena::CreateMessage<TracesData>(arena->get());
   if (!MaterializeSpans(trace.rope, &materialize_buffer_, parsed)) {
     spdlog::error(
         "sampler: buffered spans of trace {} did not parse back; deciding on the {} "
         "groups that did",
         trace.trace_id.Hex(), parsed->resource_spans_size());
   }
-  ReleaseInterned(trace.rope, &interned_);
-  trace.rope.Release(&blocks_);  // the bytes are no longer needed
+  return parsed;
+}
 
-  // The Sampler's view. Its spans (a heap message, as TraceBuffer has it) borrow the arena's
-  // repeated field: the swap moves the field's arena along, so nothing is copied or freed.
-  TraceBuffer& view = decide_view_;
-  static_cast<TraceFacts&>(view) = trace;
-  auto* lent = parsed->mutable_resource_spans();
-  view.spans.mutable_resource_spans()->UnsafeArenaSwap(lent);
-  SamplingDecision decision = sampler_->Decide(view, now_ns);
-  view.spans.mutable_resource_spans()->UnsafeArenaSwap(lent);
-
-  if (!decision.keep) {
-    decisions_.RememberDropped(trace.trace_id);
-    ++stats_.traces_dropped;
-    stats_.spans_dropped += trace.span_count;
-    return;  // frees the arena
-  }
-  decisions_.RememberKept(trace.trace_id, decision.policy, decision.sample_rate);
-  ++stats_.traces_kept;
-  stats_.spans_kept += trace.span_count;
-  DecidedTrace& kept = out->emplace_back();
-  kept.trace_id = trace.trace_id;
-  kept.spans.mutable_resource_spans()->UnsafeArenaSwap(lent);
-  kept.arena = std::move(arena);
-  kept.policy = std::move(decision.policy);
-  kept.sample_rate = decision.sample_rate;
-  kept.span_count = trace.span_count;
+void ShardCore::ReleaseBuffered(BufferedTrace* trace) {
+  ReleaseInterned(trace->rope, &interned_);
+  trace->rope.Release(&blocks_);
 }
 
 }  // namespace tailtrace::collector

@@ -22,7 +22,7 @@
 #include "collector/trace_index.h"
 #include "common/metrics.h"
 #include "google/protobuf/arena.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "proto/otlp_wire.h"
 
 namespace tailtrace::collector {
 
@@ -93,28 +93,28 @@ struct ShardStats {
   uint64_t decision_cache_hits_dropped = 0;
 };
 
-// Buffers spans as serialized bytes (collector/buffered_trace.h): Add keeps the wire encoding of
-// each span and a reference to its interned resource and scope; a trace's spans become protobuf
-// objects only when it is decided, just before the Sampler sees them.
+// Buffers spans as serialized bytes (collector/buffered_trace.h): Add copies the wire encoding of
+// each span from the scanned request and keeps a reference to its interned resource and scope; a
+// trace's spans become protobuf objects only when it is decided, just before the Sampler sees them.
 //
 // Byte accounting: buffered_bytes() is the heap the buffer really holds (every trace's span
 // blocks and bookkeeping, plus each interned resource and scope once), so max_buffer_bytes bounds
 // the memory of the buffered spans. Not counted: scratch state of bounded size that the shard
-// reuses between calls (per-span routing tables sized for the largest ScopeSpans seen, up to
-// 1 MiB of free span blocks and a parse buffer of up to 1 MiB). A decided trace is parsed onto
+// reuses between calls (per-span routing tables sized for the largest group seen, up to 1 MiB
+// of free span blocks and a parse buffer of up to 1 MiB). A decided trace is parsed onto
 // an arena of its own, which a kept trace's DecidedTrace takes along.
 class ShardCore {
  public:
   ShardCore(const ShardOptions& options, std::unique_ptr<Sampler> sampler);
   ~ShardCore();
 
-  // Takes the spans of `request` (all of traces this shard owns) at time `now_ns`. Spans of
-  // traces decided earlier follow that decision: kept ones are appended to `out` at once,
-  // dropped ones are counted and discarded. A trace that grows past maximum_trace_size_bytes is
-  // decided at once. The spans of undecided traces are copied (serialized): `request` is left
-  // in a valid but unspecified state.
-  void Add(opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&& request,
-           int64_t now_ns, std::vector<DecidedTrace>* out);
+  // Takes the spans of `request` at indices `spans` (ascending; all of traces this shard owns)
+  // at time `now_ns`. Spans of traces decided earlier follow that decision: kept ones are
+  // appended to `out` at once, dropped ones are counted and discarded. A trace that grows past
+  // maximum_trace_size_bytes is decided at once. The bytes of undecided traces' spans are
+  // copied: `request` may be freed when Add returns.
+  void Add(const WireRequest& request, const std::vector<uint32_t>& spans, int64_t now_ns,
+           std::vector<DecidedTrace>* out);
 
   // Decides every trace whose deadline is <= now_ns, then the oldest traces while the buffer is
   // over its byte or trace-count budget. Kept traces are appended to `out`. Stops early, once
@@ -151,23 +151,21 @@ class ShardCore {
     BufferedTrace* trace = nullptr;
     uint64_t bytes = 0;
   };
-  // Per span of the current ScopeSpans: its route and serialized size (unused if not buffered).
-  struct SpanSlot {
-    uint32_t route;
-    uint32_t size;
-  };
-
-  void AddScopeSpans(opentelemetry::proto::trace::v1::ResourceSpans& rs,
-                     opentelemetry::proto::trace::v1::ScopeSpans& ss,
-                     const InternPool::Entry** resource, int64_t now_ns,
-                     absl::flat_hash_map<TraceId, size_t>* late_index,
-                     std::vector<DecidedTrace>* out);
-  Route NewRoute(const TraceId& id, const opentelemetry::proto::trace::v1::ResourceSpans& rs,
-                 const opentelemetry::proto::trace::v1::ScopeSpans& ss, int64_t now_ns,
-                 absl::flat_hash_map<TraceId, size_t>* late_index, std::vector<DecidedTrace>* out);
+  // Adds the `n` spans at indices `spans` of `request`, all of group `group`.
+  void AddGroup(const WireRequest& request, uint32_t group, const uint32_t* spans, size_t n,
+                int64_t now_ns, absl::flat_hash_map<TraceId, size_t>* late_index,
+                std::vector<DecidedTrace>* out);
+  Route NewRoute(const TraceId& id, const WireRequest& request, const WireGroup& group,
+                 int64_t now_ns, absl::flat_hash_map<TraceId, size_t>* late_index,
+                 std::vector<DecidedTrace>* out);
   // Removes the trace from the buffer and decides it.
   void DecideNow(const TraceId& id, int64_t now_ns, std::vector<DecidedTrace>* out);
   void Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<DecidedTrace>* out);
+  // The trace's buffered spans parsed onto a new arena (set in `arena`, which owns the result).
+  opentelemetry::proto::trace::v1::TracesData* ParseBuffered(
+      const BufferedTrace& trace, std::unique_ptr<google::protobuf::Arena>* arena);
+  // Returns the trace's blocks and interned references; its spans are gone after this.
+  void ReleaseBuffered(BufferedTrace* trace);
 
   ShardOptions options_;
   std::unique_ptr<Sampler> sampler_;
@@ -188,11 +186,11 @@ class ShardCore {
   // Scratch state reused between calls (owned by the shard's thread).
   TraceIndex trace_index_;
   std::vector<Route> routes_;
-  std::vector<SpanSlot> span_slots_;
+  // Per span of the current group: the index of its route.
+  std::vector<uint32_t> span_routes_;
   std::vector<TraceId> oversized_;
-  std::string resource_key_;
-  std::string scope_key_;
-  std::string span_buffer_;
+  // Per resource of the current request: its interned entry once a buffered span needed it.
+  std::vector<const InternPool::Entry*> group_resources_;
   std::string materialize_buffer_;
   // What the Sampler sees of the trace being decided (its spans are lent from the trace's arena).
   TraceBuffer decide_view_;

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "absl/status/status.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "proto/otlp_wire.h"
 
 namespace tailtrace::collector {
 
@@ -10,12 +10,11 @@ class SpanSink {
  public:
   virtual ~SpanSink() = default;
 
-  // Takes every span of `request` (already validated: trace IDs 16 non-zero bytes, span IDs 8).
-  // OK means the pipeline holds all of them; Unavailable means it is full and took none of them
-  // (the client should retry later); FailedPrecondition means it is shutting down.
+  // Takes every span listed in `request` (scanned by ScanExportRequest, so each has valid IDs
+  // and parses). OK means the pipeline holds all of them; Unavailable means it is full and took
+  // none of them (the client should retry later); FailedPrecondition means it is shutting down.
   // Thread-safe; never blocks on a full pipeline.
-  [[nodiscard]] virtual absl::Status Consume(
-      opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest&& request) = 0;
+  [[nodiscard]] virtual absl::Status Consume(WireRequest&& request) = 0;
 };
 
 }  // namespace tailtrace::collector

@@ -26,7 +26,8 @@ struct TraceFacts {
 // What a Sampler sees of one trace when it is decided. A shard buffers an undecided trace as
 // serialized bytes (collector/buffered_trace.h) and fills a TraceBuffer, spans included, only
 // just before asking its Sampler: `spans` holds one ResourceSpans (with one ScopeSpans) per
-// (request, resource, scope) the trace's spans arrived in, in arrival order. The TraceBuffer
+// (request, resource, scope) the trace's spans arrived in, in arrival order; it is empty when
+// the Sampler says it does not need spans (Sampler::NeedsSpans). The TraceBuffer
 // and its spans are valid only during Sampler::Decide (the shard reuses them). Owned by the
 // shard's thread.
 struct TraceBuffer : TraceFacts {

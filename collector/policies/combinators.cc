@@ -20,6 +20,11 @@ namespace {
 
 using PolicyList = std::vector<std::unique_ptr<Policy>>;
 
+bool AnyReadsSpans(const PolicyList& policies) {
+  return std::any_of(policies.begin(), policies.end(),
+                     [](const std::unique_ptr<Policy>& p) { return p->ReadsSpans(); });
+}
+
 // Kept when every sub-policy keeps (evaluated in order, stopping at the first that does not).
 // The sample rate is the product of the sub-policies' rates ("service X" and "10%" -> 10).
 class AndPolicy final : public NamedPolicy {
@@ -36,6 +41,7 @@ class AndPolicy final : public NamedPolicy {
     }
     return {PolicyDecision::kSampled, rate};
   }
+  bool ReadsSpans() const override { return AnyReadsSpans(subs_); }
 
  private:
   PolicyList subs_;
@@ -54,6 +60,7 @@ class NotPolicy final : public NamedPolicy {
     return {IsSampled(r.decision) ? PolicyDecision::kNotSampled : PolicyDecision::kSampled,
             ComplementRate(r.sample_rate)};
   }
+  bool ReadsSpans() const override { return sub_->ReadsSpans(); }
 
  private:
   std::unique_ptr<Policy> sub_;
@@ -72,6 +79,7 @@ class DropPolicy final : public NamedPolicy {
     }
     return {PolicyDecision::kDropped, 1.0};
   }
+  bool ReadsSpans() const override { return AnyReadsSpans(subs_); }
 
  private:
   PolicyList subs_;
@@ -113,6 +121,10 @@ class CompositePolicy final : public NamedPolicy {
       return {keep ? PolicyDecision::kSampled : PolicyDecision::kNotSampled, rate};
     }
     return {};
+  }
+  bool ReadsSpans() const override {
+    return std::any_of(subs_.begin(), subs_.end(),
+                       [](const Sub& sub) { return sub.policy->ReadsSpans(); });
   }
 
  private:

@@ -2,6 +2,7 @@
 // PolicySampler that evaluates a policy list the way OpenTelemetry's tail_sampling processor
 // does (see collector/policies.h).
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -105,6 +106,12 @@ class PolicySampler final : public Sampler {
       : drops_(std::move(drops)),
         others_(std::move(others)),
         sample_on_first_match_(sample_on_first_match) {}
+
+  bool NeedsSpans() const override {
+    auto reads = [](const Entry& e) { return e.policy->ReadsSpans(); };
+    return std::any_of(drops_.begin(), drops_.end(), reads) ||
+           std::any_of(others_.begin(), others_.end(), reads);
+  }
 
   SamplingDecision Decide(const TraceBuffer& trace, int64_t now_ns) override {
     for (Entry& e : drops_) {

@@ -58,6 +58,7 @@ class ProbabilisticPolicy final : public NamedPolicy {
     const bool keep = !never_ && TraceIdHash(salt_, trace.trace_id) <= threshold_;
     return {keep ? PolicyDecision::kSampled : PolicyDecision::kNotSampled, rate_};
   }
+  bool ReadsSpans() const override { return false; }
 
  private:
   std::string salt_;
@@ -83,6 +84,7 @@ class LimitingPolicy final : public NamedPolicy {
     const double rate = ratio_.Record(keep, now_ns);
     return {keep ? PolicyDecision::kSampled : PolicyDecision::kNotSampled, rate};
   }
+  bool ReadsSpans() const override { return false; }
 
  private:
   Unit unit_;

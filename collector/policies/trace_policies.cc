@@ -22,6 +22,7 @@ class AlwaysSamplePolicy final : public NamedPolicy {
   PolicyResult Evaluate(const TraceBuffer&, int64_t) override {
     return {PolicyDecision::kSampled, 1.0};
   }
+  bool ReadsSpans() const override { return false; }
 };
 
 // Duration = latest end - earliest start over all spans, in whole milliseconds (truncated), as
@@ -84,6 +85,7 @@ class SpanCountPolicy final : public NamedPolicy {
     const bool match = n >= config_.min_spans && (config_.max_spans == 0 || n <= config_.max_spans);
     return {match ? PolicyDecision::kSampled : PolicyDecision::kNotSampled, 1.0};
   }
+  bool ReadsSpans() const override { return false; }
 
  private:
   SpanCountPolicyConfig config_;

@@ -188,19 +188,21 @@ Span MakeSpan(uint64_t trace, uint64_t span, size_t name_bytes) {
 // does.
 void WriteGroup(const ResourceSpans& rs, std::vector<Span>& spans, InternPool* interned,
                 BlockPool* blocks, SpanRope* rope, std::string* buffer) {
-  std::string key;
-  EncodeResourceKey(rs, &key);
-  const InternPool::Entry* resource = interned->Acquire(key);
-  EncodeScopeKey(rs.scope_spans(0), &key);
-  const InternPool::Entry* scope = interned->Acquire(key);
+  ResourceSpans bare_resource = rs;  // the interned keys: the groups without their children
+  bare_resource.clear_scope_spans();
+  const InternPool::Entry* resource = interned->Acquire(bare_resource.SerializeAsString());
+  ScopeSpans bare_scope = rs.scope_spans(0);
+  bare_scope.clear_spans();
+  const InternPool::Entry* scope = interned->Acquire(bare_scope.SerializeAsString());
   uint64_t bytes = 0;
   for (const Span& s : spans) bytes += SpanEntryBytes(s.ByteSizeLong());
   const GroupHeader header{resource, scope, bytes};
   rope->Append(&header, sizeof(header), blocks);
   for (const Span& s : spans) {
-    const uint64_t size = s.ByteSizeLong();
-    buffer->resize(SpanEntryBytes(size));
-    EXPECT_EQ(WriteSpanEntry(s, size, buffer->data()), buffer->data() + buffer->size());
+    buffer->resize(kMaxSpanEntryHeaderBytes);
+    buffer->resize(WriteSpanEntryHeader(s.ByteSizeLong(), buffer->data()));
+    s.AppendToString(buffer);
+    EXPECT_EQ(buffer->size(), SpanEntryBytes(s.ByteSizeLong()));
     rope->Append(buffer->data(), buffer->size(), blocks);
   }
 }

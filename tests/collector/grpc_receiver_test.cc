@@ -21,6 +21,7 @@
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "tests/collector/test_spans.h"
 
 namespace tailtrace::collector {
 namespace {
@@ -34,11 +35,11 @@ using ::testing::HasSubstr;
 // Records what it consumes, or refuses with a configured status.
 class FakeSink : public SpanSink {
  public:
-  absl::Status Consume(ExportTraceServiceRequest&& request) override {
+  absl::Status Consume(WireRequest&& request) override {
     std::lock_guard lock(mu_);
     ++calls_;
     if (!refuse_with_.ok()) return refuse_with_;
-    received_.push_back(std::move(request));
+    received_.push_back(testing::Unscanned(request));
     return absl::OkStatus();
   }
 

@@ -13,6 +13,7 @@
 #include "collector/span_sink.h"
 #include "common/metrics.h"
 #include "google/rpc/status.pb.h"
+#include "tests/collector/test_spans.h"
 #include "tests/common/http_test_client.h"
 
 namespace tailtrace::collector {
@@ -30,11 +31,11 @@ constexpr char kJson[] = "application/json";
 
 class FakeSink : public SpanSink {
  public:
-  absl::Status Consume(ExportTraceServiceRequest&& request) override {
+  absl::Status Consume(WireRequest&& request) override {
     std::lock_guard lock(mu_);
     ++calls_;
     if (!status_.ok()) return status_;
-    requests_.push_back(std::move(request));
+    requests_.push_back(testing::Unscanned(request));
     return absl::OkStatus();
   }
   void set_status(absl::Status status) {

@@ -14,6 +14,7 @@ namespace {
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using testing::AddSpan;
 using testing::CountSpans;
+using testing::Scanned;
 using testing::TestTraceId;
 
 constexpr int64_t kSecond = 1'000'000'000;
@@ -49,8 +50,8 @@ TEST_P(PipelineTest, SpansOfOneTraceFromSeveralRequestsAreStoredTogether) {
     ExportTraceServiceRequest b;
     AddSpan(&b, "checkout", t, 2, 1);
     AddSpan(&b, "checkout", t, 3, 2);
-    ASSERT_TRUE((*pipeline)->Consume(std::move(a)).ok());
-    ASSERT_TRUE((*pipeline)->Consume(std::move(b)).ok());
+    ASSERT_TRUE((*pipeline)->Consume(Scanned(a)).ok());
+    ASSERT_TRUE((*pipeline)->Consume(Scanned(b)).ok());
   }
   (*pipeline)->SyncForTest();
   EXPECT_EQ(StoredSpans(store_, 0), 0) << "decided before decision_wait_after_root_received";
@@ -67,14 +68,14 @@ TEST_P(PipelineTest, ShutdownWritesEverythingBuffered) {
   for (uint64_t t = 0; t < 20; ++t) {
     ExportTraceServiceRequest req;
     AddSpan(&req, "svc", t, 1, 9);  // no root: would wait the full decision_wait
-    ASSERT_TRUE((*pipeline)->Consume(std::move(req)).ok());
+    ASSERT_TRUE((*pipeline)->Consume(Scanned(req)).ok());
   }
   ASSERT_TRUE((*pipeline)->Shutdown(1000).ok());
   for (uint64_t t = 0; t < 20; ++t) EXPECT_EQ(StoredSpans(store_, t), 1);
 
   ExportTraceServiceRequest after;
   AddSpan(&after, "svc", 99, 1, 0);
-  EXPECT_EQ((*pipeline)->Consume(std::move(after)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*pipeline)->Consume(Scanned(after)).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE((*pipeline)->Shutdown(1000).ok()) << "idempotent";
 }
 
@@ -89,7 +90,7 @@ TEST(PipelineStoreTest, FailedWritesAreRetriedNotDropped) {
   store.FailWritesForTest(absl::UnavailableError("disk full"));
   ExportTraceServiceRequest req;
   AddSpan(&req, "svc", 5, 1, 0);
-  ASSERT_TRUE((*pipeline)->Consume(std::move(req)).ok());
+  ASSERT_TRUE((*pipeline)->Consume(Scanned(req)).ok());
   clock.Advance(2 * kSecond);
   (*pipeline)->SyncForTest();
   EXPECT_EQ(StoredSpans(store, 5), 0);
@@ -109,7 +110,7 @@ TEST(PipelineStoreTest, ShutdownReportsWhatCouldNotBeWritten) {
   store.FailWritesForTest(absl::UnavailableError("disk full"));
   ExportTraceServiceRequest req;
   AddSpan(&req, "svc", 5, 1, 0);
-  ASSERT_TRUE((*pipeline)->Consume(std::move(req)).ok());
+  ASSERT_TRUE((*pipeline)->Consume(Scanned(req)).ok());
   absl::Status s = (*pipeline)->Shutdown(0);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(s.message().find("1 traces (1 spans)"), std::string::npos) << s;
@@ -165,17 +166,17 @@ TEST(PipelineBackpressureTest, FullQueueRefusesWholeRequestAndTakesNothing) {
 
   ExportTraceServiceRequest first;
   AddSpan(&first, "svc", 1, 1, 0);
-  ASSERT_TRUE((*pipeline)->Consume(std::move(first)).ok());
+  ASSERT_TRUE((*pipeline)->Consume(Scanned(first)).ok());
   clock.Advance(2 * kSecond);
   store.WaitUntilEntered();  // the shard thread is now stuck writing trace 1
 
   ExportTraceServiceRequest second;  // an empty queue admits one request of any size
   AddSpan(&second, "svc", 2, 1, 0);
-  ASSERT_TRUE((*pipeline)->Consume(std::move(second)).ok());
+  ASSERT_TRUE((*pipeline)->Consume(Scanned(second)).ok());
   ExportTraceServiceRequest third;
   AddSpan(&third, "svc", 3, 1, 0);
   AddSpan(&third, "svc", 3, 2, 1);
-  absl::Status refused = (*pipeline)->Consume(std::move(third));
+  absl::Status refused = (*pipeline)->Consume(Scanned(third));
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(metrics.GetCounter("tailtrace_pipeline_refused_spans_total", "")->Value(), 2u);
 

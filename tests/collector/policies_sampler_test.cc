@@ -160,6 +160,26 @@ TEST(PolicySamplerTest, CountsVotesPerPolicyAcrossShards) {
                               "\"all\",sampled=\"true\"} 3"));
 }
 
+TEST(PolicySamplerTest, NeedsSpansOnlyWhenAPolicyReadsThem) {
+  EXPECT_FALSE(KeepAllSampler().NeedsSpans());
+  EXPECT_FALSE(MakeSampler({})->NeedsSpans());
+  PolicyConfig count = Named("count", PolicyType::kSpanCount);
+  count.span_count.min_spans = 2;
+  PolicyConfig both = Named("both", PolicyType::kAnd);
+  both.sub_policies = {Probabilistic(10), count};
+  // Trace ID, span count and rate only: decided without the spans.
+  EXPECT_FALSE(MakeSampler({Probabilistic(10), RateLimit(100), both,
+                            Named("all", PolicyType::kAlwaysSample)})
+                   ->NeedsSpans());
+  EXPECT_TRUE(MakeSampler({Probabilistic(10), Errors()})->NeedsSpans());
+  PolicyConfig not_health = Named("not-health", PolicyType::kNot);
+  not_health.sub_policies = {StringAttr("http.route", {"/health"})};
+  EXPECT_TRUE(MakeSampler({not_health})->NeedsSpans());
+  EXPECT_TRUE(
+      MakeSampler({Drop("no-health", {StringAttr("http.route", {"/health"})}), Probabilistic(10)})
+          ->NeedsSpans());
+}
+
 TEST(PolicySamplerFactoryTest, ValidatesOnceAndSplitsRatesByShard) {
   absl::StatusOr<SamplerFactory> empty = MakePolicySamplerFactory({}, false, nullptr);
   ASSERT_TRUE(empty.ok());

@@ -24,6 +24,7 @@ using opentelemetry::proto::trace::v1::ResourceSpans;
 using opentelemetry::proto::trace::v1::ScopeSpans;
 using opentelemetry::proto::trace::v1::Span;
 using opentelemetry::proto::trace::v1::TracesData;
+using testing::AddRequest;
 using testing::AddSpan;
 using testing::TestSpanId;
 using testing::TestTraceId;
@@ -135,7 +136,7 @@ TEST(ShardBufferTest, DecidedTraceEqualsWhatWasAddedGroupedByResourceAndScope) {
   std::vector<DecidedTrace> out;
   for (size_t i = 0; i < requests.size(); ++i) {
     ExportTraceServiceRequest copy = requests[i];
-    core.Add(std::move(copy), static_cast<int64_t>(i), &out);
+    AddRequest(core, copy, static_cast<int64_t>(i), &out);
   }
   EXPECT_TRUE(out.empty());
   core.DecideAll(10 * kSecond, &out);
@@ -163,7 +164,7 @@ TEST(ShardBufferTest, DecidedTracesStayValidWhenMovedAndOutliveTheShard) {
     for (uint64_t t = 0; t < 20; ++t) {
       ExportTraceServiceRequest req;
       AddSpan(&req, "svc", t, 1, 0, "op" + std::to_string(t));
-      core.Add(std::move(req), 0, &out);
+      AddRequest(core, req, 0, &out);
     }
     core.DecideAll(kSecond, &out);  // out grows and moves its elements
     ASSERT_EQ(out.size(), 20u);
@@ -192,13 +193,13 @@ TEST(ShardBufferTest, ResourcesAndScopesAreInternedOnceAndReleasedWithTheLastTra
     ExportTraceServiceRequest req;
     ScopeSpans* ss = AddScope(AddResource(&req, "cart", ""), "http", "1");
     for (uint64_t t = 0; t < 10; ++t) AddTraceSpan(ss, t, t * 10 + r + 1, 5);
-    core.Add(std::move(req), r, &out);
+    AddRequest(core, req, r, &out);
   }
   EXPECT_EQ(core.interned_count(), 2u) << "one resource and one scope for 20 groups";
   const uint64_t one_resource = core.buffered_bytes();
   ExportTraceServiceRequest other;
   AddTraceSpan(AddScope(AddResource(&other, "payment", ""), "http", "1"), 10, 200, 5);
-  core.Add(std::move(other), 5 * kSecond, &out);
+  AddRequest(core, other, 5 * kSecond, &out);
   EXPECT_EQ(core.interned_count(), 3u);
   EXPECT_GT(core.buffered_bytes(), one_resource);
 
@@ -216,13 +217,13 @@ TEST(ShardBufferTest, LateSpansOfDecidedTracesDoNotIntern) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest first;
   AddTraceSpan(AddScope(AddResource(&first, "a", ""), "s", "1"), 1, 1, 0);
-  core.Add(std::move(first), 0, &out);
+  AddRequest(core, first, 0, &out);
   core.DecideAll(kSecond, &out);
   ASSERT_EQ(out.size(), 1u);
   out.clear();
   ExportTraceServiceRequest late;
   AddTraceSpan(AddScope(AddResource(&late, "b", "https://late"), "s2", "1"), 1, 2, 1);
-  core.Add(std::move(late), 2 * kSecond, &out);
+  AddRequest(core, late, 2 * kSecond, &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].span_count, 1u);
   EXPECT_EQ(out[0].arena, nullptr);
@@ -264,7 +265,7 @@ TEST(ShardBufferTest, BufferedBytesTrackTheHeapReallyHeld) {
   // Warm up the shard's scratch state on a request of the same shape, then empty it.
   {
     ExportTraceServiceRequest warm = TypicalRequest(100'000, 200, 10);
-    core.Add(std::move(warm), 0, &out);
+    AddRequest(core, warm, 0, &out);
     core.DecideAll(0, &out);
     out.clear();
   }
@@ -273,7 +274,7 @@ TEST(ShardBufferTest, BufferedBytesTrackTheHeapReallyHeld) {
   const uint64_t wire = req.ByteSizeLong();  // also caches the sizes before measuring
   const size_t free_blocks_before = core.free_span_blocks();
   const uint64_t heap_before = HeapInUse();
-  core.Add(std::move(req), 0, &out);
+  AddRequest(core, req, 0, &out);
   // The heap the buffer holds: new mallocs plus the free blocks it reused.
   const uint64_t heap_held = HeapInUse() - heap_before +
                              (free_blocks_before - core.free_span_blocks()) * BlockPool::kHeapBytes;
@@ -293,9 +294,9 @@ TEST(ShardBufferTest, ByteBudgetDecidesAtTheAccountedByteCount) {
   // Measure what one more trace of this shape costs.
   ShardCore probe(Options(), std::make_unique<RecordingSampler>(true));
   std::vector<DecidedTrace> out;
-  probe.Add(TypicalRequest(0, 1, 4), 0, &out);
+  AddRequest(probe, TypicalRequest(0, 1, 4), 0, &out);
   const uint64_t one = probe.buffered_bytes();
-  probe.Add(TypicalRequest(1, 1, 4), 0, &out);
+  AddRequest(probe, TypicalRequest(1, 1, 4), 0, &out);
   const uint64_t per_trace = probe.buffered_bytes() - one;
   ASSERT_GT(per_trace, 0u);
   ASSERT_EQ(probe.buffered_bytes(), one + per_trace);
@@ -305,12 +306,12 @@ TEST(ShardBufferTest, ByteBudgetDecidesAtTheAccountedByteCount) {
   o.max_buffer_bytes = one + 2 * per_trace;
   ShardCore core(o, std::make_unique<RecordingSampler>(true));
   for (uint64_t t = 0; t < 3; ++t) {
-    core.Add(TypicalRequest(t, 1, 4), static_cast<int64_t>(t), &out);
+    AddRequest(core, TypicalRequest(t, 1, 4), static_cast<int64_t>(t), &out);
     core.DecideDue(static_cast<int64_t>(t), &out);
   }
   EXPECT_TRUE(out.empty()) << "at the budget, not over it";
   EXPECT_EQ(core.buffered_bytes(), o.max_buffer_bytes);
-  core.Add(TypicalRequest(3, 1, 4), 3, &out);
+  AddRequest(core, TypicalRequest(3, 1, 4), 3, &out);
   core.DecideDue(3, &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].trace_id.view(), TestTraceId(0));
@@ -322,7 +323,7 @@ TEST(ShardBufferTest, ByteBudgetDecidesAtTheAccountedByteCount) {
 TEST(ShardBufferTest, TraceSizeBoundDecidesWhenATraceCrossesIt) {
   ShardCore probe(Options(), std::make_unique<RecordingSampler>(true));
   std::vector<DecidedTrace> out;
-  probe.Add(TypicalRequest(0, 1, 3), 0, &out);
+  AddRequest(probe, TypicalRequest(0, 1, 3), 0, &out);
   const uint64_t trace_bytes = probe.buffered_bytes();
 
   ShardOptions o = Options();
@@ -331,10 +332,10 @@ TEST(ShardBufferTest, TraceSizeBoundDecidesWhenATraceCrossesIt) {
   auto sampler = std::make_unique<RecordingSampler>(true);
   RecordingSampler* recorder = sampler.get();
   ShardCore core(o, std::move(sampler));
-  core.Add(TypicalRequest(0, 1, 3), 0, &out);
+  AddRequest(core, TypicalRequest(0, 1, 3), 0, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(core.stats().early_decisions_trace_size, 0u);
-  core.Add(TypicalRequest(0, 1, 3), 1, &out);  // same trace, three more spans
+  AddRequest(core, TypicalRequest(0, 1, 3), 1, &out);  // same trace, three more spans
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].span_count, 6u);
   EXPECT_EQ(core.stats().early_decisions_trace_size, 1u);

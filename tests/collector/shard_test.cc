@@ -8,6 +8,7 @@ namespace tailtrace::collector {
 namespace {
 
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using testing::AddRequest;
 using testing::AddSpan;
 using testing::CountSpans;
 using testing::TestTraceId;
@@ -41,6 +42,18 @@ class FixedSampler final : public Sampler {
   bool keep_;
 };
 
+// Decides by trace ID parity without looking at spans (like a probabilistic policy), recording
+// how many spans it was shown.
+class TraceIdOnlySampler final : public Sampler {
+ public:
+  SamplingDecision Decide(const TraceBuffer& trace, int64_t) override {
+    shown_spans += CountSpans(trace.spans);
+    return {trace.trace_id.bytes[15] % 2 == 0, "even", 2.0};
+  }
+  bool NeedsSpans() const override { return false; }
+  int shown_spans = 0;
+};
+
 ShardOptions Options() {
   ShardOptions o;
   o.decision_wait_ns = 10 * kSecond;
@@ -48,12 +61,33 @@ ShardOptions Options() {
   return o;
 }
 
+TEST(ShardCoreTest, SamplerThatNeedsNoSpansSeesNoneAndKeptTracesHaveAll) {
+  auto sampler = std::make_unique<TraceIdOnlySampler>();
+  TraceIdOnlySampler* recorder = sampler.get();
+  ShardCore core(Options(), std::move(sampler));
+  std::vector<DecidedTrace> out;
+  AddRequest(core, InterleavedTraces(6, 3), 0, &out);
+  ASSERT_FALSE(core.DecideDue(10 * kSecond, &out));
+  EXPECT_EQ(recorder->shown_spans, 0);
+  EXPECT_EQ(core.buffered_traces(), 0u);
+  EXPECT_EQ(core.buffered_bytes(), 0u) << "dropped traces' blocks and resources released";
+  ASSERT_EQ(out.size(), 3u);
+  for (const DecidedTrace& t : out) {
+    EXPECT_EQ(t.trace_id.bytes[15] % 2, 0);
+    EXPECT_EQ(CountSpans(t.spans), 3);
+    EXPECT_EQ(t.span_count, 3u);
+    EXPECT_EQ(t.policy, "even");
+  }
+  EXPECT_EQ(core.stats().traces_dropped, 3u);
+  EXPECT_EQ(core.stats().spans_dropped, 9u);
+}
+
 TEST(ShardCoreTest, DecidesTraceAtDecisionWaitAfterFirstSpan) {
   ShardCore core(Options(), std::make_unique<FixedSampler>(true));
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest req;
   AddSpan(&req, "checkout", 1, 2, /*parent=*/1);  // not a root
-  core.Add(std::move(req), 0, &out);
+  AddRequest(core, req, 0, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(core.buffered_traces(), 1u);
   EXPECT_GT(core.buffered_bytes(), 0u);
@@ -75,10 +109,10 @@ TEST(ShardCoreTest, RootSpanBringsDecisionForward) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest child;
   AddSpan(&child, "inventory", 7, 2, 1);
-  core.Add(std::move(child), 0, &out);
+  AddRequest(core, child, 0, &out);
   ExportTraceServiceRequest root;
   AddSpan(&root, "frontend", 7, 1, 0);
-  core.Add(std::move(root), 3 * kSecond, &out);
+  AddRequest(core, root, 3 * kSecond, &out);
 
   core.DecideDue(5 * kSecond - 1, &out);
   EXPECT_TRUE(out.empty());
@@ -98,10 +132,10 @@ TEST(ShardCoreTest, RootNeverPostponesTheFirstSpanDeadline) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest child;
   AddSpan(&child, "a", 3, 2, 1);
-  core.Add(std::move(child), 0, &out);
+  AddRequest(core, child, 0, &out);
   ExportTraceServiceRequest root;
   AddSpan(&root, "a", 3, 1, 0);
-  core.Add(std::move(root), 9 * kSecond, &out);  // root deadline would be 11s
+  AddRequest(core, root, 9 * kSecond, &out);  // root deadline would be 11s
   core.DecideDue(10 * kSecond, &out);
   EXPECT_EQ(out.size(), 1u);
 }
@@ -109,7 +143,7 @@ TEST(ShardCoreTest, RootNeverPostponesTheFirstSpanDeadline) {
 TEST(ShardCoreTest, SpansOfManyTracesInOneRequestAreSeparated) {
   ShardCore core(Options(), std::make_unique<FixedSampler>(true));
   std::vector<DecidedTrace> out;
-  core.Add(InterleavedTraces(5, 3), 0, &out);
+  AddRequest(core, InterleavedTraces(5, 3), 0, &out);
   EXPECT_EQ(core.buffered_traces(), 5u);
   core.DecideDue(10 * kSecond, &out);
   ASSERT_EQ(out.size(), 5u);
@@ -128,7 +162,7 @@ TEST(ShardCoreTest, LateSpansOfKeptTraceAreEmittedAtOnce) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest req;
   AddSpan(&req, "a", 1, 1, 0);
-  core.Add(std::move(req), 0, &out);
+  AddRequest(core, req, 0, &out);
   core.DecideDue(2 * kSecond, &out);
   ASSERT_EQ(out.size(), 1u);
   out.clear();
@@ -136,7 +170,7 @@ TEST(ShardCoreTest, LateSpansOfKeptTraceAreEmittedAtOnce) {
   ExportTraceServiceRequest late;
   AddSpan(&late, "b", 1, 2, 1);
   AddSpan(&late, "b", 1, 3, 1);
-  core.Add(std::move(late), 30 * kSecond, &out);
+  AddRequest(core, late, 30 * kSecond, &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].policy, "fixed-keep");
   EXPECT_EQ(out[0].span_count, 2u);
@@ -151,14 +185,14 @@ TEST(ShardCoreTest, LateSpansOfDroppedTraceAreDroppedAndCounted) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest req;
   AddSpan(&req, "a", 1, 1, 0);
-  core.Add(std::move(req), 0, &out);
+  AddRequest(core, req, 0, &out);
   core.DecideDue(2 * kSecond, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(core.stats().traces_dropped, 1u);
 
   ExportTraceServiceRequest late;
   AddSpan(&late, "b", 1, 2, 1);
-  core.Add(std::move(late), 3 * kSecond, &out);
+  AddRequest(core, late, 3 * kSecond, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(core.buffered_traces(), 0u);
   EXPECT_EQ(core.stats().late_spans_dropped, 1u);
@@ -172,7 +206,7 @@ TEST(ShardCoreTest, ForgottenDecisionBuffersLateSpansAsNewTrace) {
   for (uint64_t t : {1, 2}) {
     ExportTraceServiceRequest req;
     AddSpan(&req, "a", t, 1, 0);
-    core.Add(std::move(req), 0, &out);
+    AddRequest(core, req, 0, &out);
   }
   core.DecideDue(2 * kSecond, &out);
   ASSERT_EQ(out.size(), 2u);
@@ -180,7 +214,7 @@ TEST(ShardCoreTest, ForgottenDecisionBuffersLateSpansAsNewTrace) {
   // Trace 1's decision was evicted by trace 2's: its late span is buffered again.
   ExportTraceServiceRequest late;
   AddSpan(&late, "a", 1, 5, 1);
-  core.Add(std::move(late), 3 * kSecond, &out);
+  AddRequest(core, late, 3 * kSecond, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(core.buffered_traces(), 1u);
 }
@@ -193,10 +227,10 @@ TEST(ShardCoreTest, ByteBudgetDecidesOldestTracesEarly) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest first;
   AddSpan(&first, "a", 1, 1, 2);
-  core.Add(std::move(first), 0, &out);
+  AddRequest(core, first, 0, &out);
   ExportTraceServiceRequest second;
   AddSpan(&second, "a", 2, 1, 2);
-  core.Add(std::move(second), kSecond, &out);
+  AddRequest(core, second, kSecond, &out);
 
   core.DecideDue(kSecond, &out);  // long before decision_wait
   ASSERT_EQ(out.size(), 2u);
@@ -212,7 +246,7 @@ TEST(ShardCoreTest, ByteBudgetStopsOnceUnderIt) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest one;
   AddSpan(&one, "a", 1, 1, 2);
-  probe.Add(std::move(one), 0, &out);
+  AddRequest(probe, one, 0, &out);
   const uint64_t per_trace = probe.buffered_bytes();
 
   o.max_buffer_bytes = per_trace * 2;  // room for two traces of this size
@@ -220,7 +254,7 @@ TEST(ShardCoreTest, ByteBudgetStopsOnceUnderIt) {
   for (uint64_t t = 1; t <= 3; ++t) {
     ExportTraceServiceRequest req;
     AddSpan(&req, "a", t, 1, 2);
-    core.Add(std::move(req), static_cast<int64_t>(t), &out);
+    AddRequest(core, req, static_cast<int64_t>(t), &out);
   }
   core.DecideDue(3, &out);
   ASSERT_EQ(out.size(), 1u);
@@ -236,7 +270,7 @@ TEST(ShardCoreTest, TraceCountBoundDecidesOldestEarly) {
   for (uint64_t t = 1; t <= 5; ++t) {
     ExportTraceServiceRequest req;
     AddSpan(&req, "a", t, 1, 2);
-    core.Add(std::move(req), static_cast<int64_t>(t), &out);
+    AddRequest(core, req, static_cast<int64_t>(t), &out);
   }
   core.DecideDue(5, &out);
   ASSERT_EQ(out.size(), 2u);
@@ -254,12 +288,12 @@ TEST(ShardCoreTest, HugeTraceIsDecidedAtOnceAndLaterSpansFollow) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest small;
   AddSpan(&small, "a", 2, 1, 0);  // an ordinary trace beside it is not affected
-  core.Add(std::move(small), 0, &out);
+  AddRequest(core, small, 0, &out);
   ExportTraceServiceRequest big;
   for (uint64_t s = 1; s <= 30; ++s) {
     AddSpan(&big, "a", 1, s, s + 100)->set_name(std::string(100, 'x'));
   }
-  core.Add(std::move(big), 0, &out);
+  AddRequest(core, big, 0, &out);
   ASSERT_EQ(out.size(), 1u) << "decided in the same Add, before any deadline";
   EXPECT_EQ(out[0].trace_id.view(), TestTraceId(1));
   EXPECT_EQ(out[0].span_count, 30u) << "every span of the request is part of the decision";
@@ -269,7 +303,7 @@ TEST(ShardCoreTest, HugeTraceIsDecidedAtOnceAndLaterSpansFollow) {
 
   ExportTraceServiceRequest later;
   AddSpan(&later, "a", 1, 99, 1);
-  core.Add(std::move(later), 1, &out);
+  AddRequest(core, later, 1, &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].span_count, 1u);
   EXPECT_EQ(core.stats().decision_cache_hits_kept, 1u);
@@ -283,7 +317,7 @@ TEST(ShardCoreTest, DecisionLatencyIsObserved) {
   std::vector<DecidedTrace> out;
   ExportTraceServiceRequest req;
   AddSpan(&req, "a", 1, 1, 2);
-  core.Add(std::move(req), 0, &out);
+  AddRequest(core, req, 0, &out);
   core.DecideDue(10 * kSecond, &out);
   const Histogram::Snapshot s = latency.Snap();
   EXPECT_EQ(s.count, 1u);
@@ -373,7 +407,7 @@ TEST(ShardCoreTest, BufferedBytesCountSerializedSpansNotObjects) {
   ExportTraceServiceRequest req;
   for (uint64_t s = 1; s <= 50; ++s) AddTypicalSpan(&req, 1, s);
   const uint64_t wire = req.ByteSizeLong();
-  core.Add(std::move(req), 0, &out);
+  AddRequest(core, req, 0, &out);
   // Spans are held as their wire bytes (plus block, bookkeeping and one resource and scope),
   // not as protobuf objects (which would take several times the wire size).
   const auto accounted = static_cast<double>(core.buffered_bytes());
@@ -391,7 +425,7 @@ TEST(ShardCoreTest, DecideAllDecidesEverything) {
   for (uint64_t t = 0; t < 10; ++t) {
     ExportTraceServiceRequest req;
     AddSpan(&req, "a", t, 1, 2);
-    core.Add(std::move(req), 0, &out);
+    AddRequest(core, req, 0, &out);
   }
   core.DecideAll(0, &out);
   EXPECT_EQ(out.size(), 10u);
@@ -402,7 +436,7 @@ TEST(ShardCoreTest, DecideAllDecidesEverything) {
 TEST(ShardCoreTest, DecisionsStopAtTheSpanBudgetAndResume) {
   ShardCore core(Options(), std::make_unique<FixedSampler>(true));
   std::vector<DecidedTrace> out;
-  core.Add(InterleavedTraces(5, 3), 0, &out);
+  AddRequest(core, InterleavedTraces(5, 3), 0, &out);
   // 3 spans per trace, budget 4: two traces, then the caller writes them out.
   EXPECT_TRUE(core.DecideDue(10 * kSecond, &out, 4));
   EXPECT_EQ(out.size(), 2u);

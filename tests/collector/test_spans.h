@@ -3,9 +3,14 @@
 // Builders of OTLP requests for collector tests.
 
 #include <cstdint>
+#include <numeric>
 #include <string>
+#include <vector>
 
+#include "collector/shard.h"
+#include "gtest/gtest.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "proto/otlp_wire.h"
 
 namespace tailtrace::collector::testing {
 
@@ -51,6 +56,56 @@ inline int CountSpans(const opentelemetry::proto::trace::v1::TracesData& data) {
     for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
   }
   return n;
+}
+
+// `request` as the receivers hand it on: serialized and scanned. Fails the test if it does not
+// scan.
+inline WireRequest Scanned(
+    const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request) {
+  WireRequest wire;
+  const absl::Status status = ScanExportRequest(request.SerializeAsString(), &wire);
+  EXPECT_TRUE(status.ok()) << status;
+  return wire;
+}
+
+// The indices of every span of `request`.
+inline std::vector<uint32_t> AllSpans(const WireRequest& request) {
+  std::vector<uint32_t> all(request.spans.size());
+  std::iota(all.begin(), all.end(), 0u);
+  return all;
+}
+
+// The request `wire` was scanned from, with only its valid spans: what a sink received.
+inline opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest Unscanned(
+    const WireRequest& wire) {
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest request;
+  opentelemetry::proto::trace::v1::ResourceSpans* rs = nullptr;
+  opentelemetry::proto::trace::v1::ScopeSpans* ss = nullptr;
+  uint32_t group = UINT32_MAX;
+  for (const WireSpan& span : wire.spans) {
+    if (span.group != group) {
+      const WireGroup& g = wire.groups[span.group];
+      if (group == UINT32_MAX || g.resource != wire.groups[group].resource) {
+        rs = request.add_resource_spans();
+        EXPECT_TRUE(rs->ParseFromString(wire.resources[g.resource]));
+      }
+      ss = rs->add_scope_spans();
+      EXPECT_TRUE(ss->ParseFromString(g.scope));
+      group = span.group;
+    }
+    EXPECT_TRUE(ss->add_spans()->ParseFromArray(wire.bytes.data() + span.offset,
+                                                static_cast<int>(span.size)));
+  }
+  return request;
+}
+
+// Hands `request` to `core` as the pipeline does: scanned, every span.
+inline void AddRequest(
+    ShardCore& core,
+    const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& request,
+    int64_t now_ns, std::vector<DecidedTrace>* out) {
+  const WireRequest wire = Scanned(request);
+  core.Add(wire, AllSpans(wire), now_ns, out);
 }
 
 }  // namespace tailtrace::collector::testing
