@@ -20,9 +20,6 @@ namespace {
 constexpr uint8_t kField1 = (1 << 3) | 2;
 constexpr uint8_t kField2 = (2 << 3) | 2;
 
-// Above this, the materialization buffer is parsed in pieces and not kept for reuse.
-constexpr size_t kScratchBytes = 1 << 20;
-
 void AppendVarint(uint64_t value, std::string* out) {
   uint8_t buf[10];
   const uint8_t* end = CodedOutputStream::WriteVarint64ToArray(value, buf);
@@ -187,40 +184,29 @@ void ReleaseInterned(const SpanRope& rope, InternPool* pool) {
   }
 }
 
-bool MaterializeSpans(const SpanRope& rope, std::string* scratch, TracesData* out) {
+bool MaterializeSpans(const SpanRope& rope, std::string* bytes, TracesData* out) {
   out->Clear();
-  scratch->clear();
-  bool ok = true;
-  auto flush = [&] {
-    if (scratch->empty()) return;
-    ok = out->MergeFromString(*scratch) && ok;
-    scratch->clear();
-  };
+  bytes->clear();
   // The TracesData wire encoding of each group: resource_spans { <resource key>
-  // scope_spans { <scope key> <span entries> } }, parsed in one go (or in pieces of about
-  // kScratchBytes for huge traces).
+  // scope_spans { <scope key> <span entries> } }.
   SpanRope::Reader reader(rope);
   GroupHeader g;
   while (reader.Read(&g, sizeof(g))) {
     const uint64_t scope_len = g.scope->bytes.size() + g.span_bytes;
     const uint64_t resource_len =
         g.resource->bytes.size() + 1 + CodedOutputStream::VarintSize64(scope_len) + scope_len;
-    if (!scratch->empty() && scratch->size() + resource_len > kScratchBytes) flush();
-    scratch->push_back(static_cast<char>(kField1));
-    AppendVarint(resource_len, scratch);
-    scratch->append(g.resource->bytes);
-    scratch->push_back(static_cast<char>(kField2));
-    AppendVarint(scope_len, scratch);
-    scratch->append(g.scope->bytes);
-    if (!reader.AppendTo(scratch, g.span_bytes)) {
-      ok = false;
-      scratch->clear();  // a truncated group would not parse
-      break;
+    bytes->push_back(static_cast<char>(kField1));
+    AppendVarint(resource_len, bytes);
+    bytes->append(g.resource->bytes);
+    bytes->push_back(static_cast<char>(kField2));
+    AppendVarint(scope_len, bytes);
+    bytes->append(g.scope->bytes);
+    if (!reader.AppendTo(bytes, g.span_bytes)) {
+      bytes->clear();  // a truncated group would not parse
+      return false;
     }
   }
-  flush();
-  if (scratch->capacity() > kScratchBytes) std::string().swap(*scratch);
-  return ok;
+  return out->ParseFromString(*bytes);
 }
 
 }  // namespace tailtrace::collector

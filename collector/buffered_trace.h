@@ -139,11 +139,11 @@ size_t WriteSpanEntryHeader(uint64_t span_size, char* target);
 // Drops the references the groups of `rope` hold on interned entries.
 void ReleaseInterned(const SpanRope& rope, InternPool* pool);
 
-// Parses the groups of `rope` into `out` (cleared first; objects it already holds are reused),
-// one ResourceSpans with one ScopeSpans per group, in arrival order. `scratch` is a reusable
-// buffer. False if some bytes did not parse (not expected: they were serialized from parsed
-// messages); `out` then holds what did.
-[[nodiscard]] bool MaterializeSpans(const SpanRope& rope, std::string* scratch,
+// Sets `*bytes` to the TracesData wire encoding of the groups of `rope` (one ResourceSpans with
+// one ScopeSpans per group, in arrival order) and parses it into `out` (cleared first; objects
+// it already holds are reused). False if the bytes do not parse (not expected: they were
+// scanned by ScanExportRequest); `out` then holds an unspecified part of them.
+[[nodiscard]] bool MaterializeSpans(const SpanRope& rope, std::string* bytes,
                                     opentelemetry::proto::trace::v1::TracesData* out);
 
 }  // namespace tailtrace::collector

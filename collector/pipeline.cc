@@ -203,7 +203,8 @@ class Shard {
     writes.reserve(ready_.size());
     uint64_t spans = 0;
     for (const DecidedTrace& t : ready_) {
-      writes.push_back(storage::TraceWrite{t.trace_id, &t.spans, t.policy, t.sample_rate});
+      writes.push_back(
+          storage::TraceWrite{t.trace_id, &t.spans, t.policy, t.sample_rate, t.spans_bytes});
       spans += t.span_count;
     }
     const int64_t start = clock_->MonotonicNanos();

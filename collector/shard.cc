@@ -24,6 +24,8 @@ constexpr uint64_t kTraceOverheadBytes =
 // that most traces need one malloc for their objects.
 constexpr uint64_t kArenaBytesPerStreamByte = 6;
 constexpr uint64_t kArenaMaxBlockBytes = 1 << 20;
+// A larger parse buffer left by a huge dropped trace is freed rather than kept for reuse.
+constexpr size_t kMaxScratchBytes = 1 << 20;
 
 // The ScopeSpans of `data` that receives late spans of `group` of `request`, created with the
 // group's resource and scope (parsed from their scanned bytes).
@@ -43,6 +45,7 @@ void DecidedTrace::Swap(DecidedTrace& other) noexcept {
   using std::swap;
   swap(trace_id, other.trace_id);
   swap(arena, other.arena);
+  swap(spans_bytes, other.spans_bytes);
   spans.Swap(&other.spans);  // heap messages: swaps pointers, each field keeps its arena
   swap(policy, other.policy);
   swap(sample_rate, other.sample_rate);
@@ -300,6 +303,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   }
 
   if (!decision.keep) {
+    if (materialize_buffer_.capacity() > kMaxScratchBytes) std::string().swap(materialize_buffer_);
     ReleaseBuffered(&trace);
     decisions_.RememberDropped(trace.trace_id);
     ++stats_.traces_dropped;
@@ -315,6 +319,8 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   kept.trace_id = trace.trace_id;
   kept.spans.mutable_resource_spans()->UnsafeArenaSwap(parsed->mutable_resource_spans());
   kept.arena = std::move(arena);
+  kept.spans_bytes = std::move(materialize_buffer_);
+  materialize_buffer_ = std::string();
   kept.policy = std::move(decision.policy);
   kept.sample_rate = decision.sample_rate;
   kept.span_count = trace.span_count;
@@ -329,6 +335,7 @@ TracesData* ShardCore::ParseBuffered(const BufferedTrace& trace,
   *arena = std::make_unique<google::protobuf::Arena>(arena_options);
   TracesData* parsed = google::protobuf::Arena::CreateMessage<TracesData>(arena->get());
   if (!MaterializeSpans(trace.rope, &materialize_buffer_, parsed)) {
+    materialize_buffer_.clear();  // not the bytes of what was parsed
     spdlog::error(
         "sampler: buffered spans of trace {} did not parse back; deciding on the {} "
         "groups that did",

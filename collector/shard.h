@@ -72,6 +72,8 @@ struct DecidedTrace {
   // Owns the memory of `spans` when set. Declared first: destroyed after `spans`.
   std::unique_ptr<google::protobuf::Arena> arena;
   opentelemetry::proto::trace::v1::TracesData spans;
+  // The wire bytes `spans` was parsed from (a TracesData); empty for late-span batches.
+  std::string spans_bytes;
   std::string policy;
   double sample_rate = 1.0;
   uint32_t span_count = 0;

@@ -342,7 +342,9 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
       for (size_t i : g.writes) {
         const TraceWrite& w = traces[i];
         value.clear();
-        if (!w.spans->AppendToString(&value)) {
+        if (!w.spans_bytes.empty()) {
+          value.assign(w.spans_bytes);  // already the serialized spans
+        } else if (!w.spans->AppendToString(&value)) {
           return absl::InvalidArgumentError(
               absl::StrCat("TraceWrite[", i, "] for trace ", trace_hex,
                            ": spans cannot be serialized (missing fields or over 2 GiB)"));

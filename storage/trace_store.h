@@ -58,6 +58,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,10 @@ struct TraceWrite {
   std::string sampling_policy;
   // 1 / probability of keeping such a trace; 1 keeps all.
   double sample_rate = 1.0;
+  // Optional: wire bytes of a TracesData that parses to exactly `*spans` (e.g. the bytes `spans`
+  // was parsed from). A store that keeps serialized spans may keep these instead of serializing
+  // `spans` again. Not owned; must outlive the Write call.
+  std::string_view spans_bytes;
 };
 
 // A trace read back: all spans ever written for it, grouped by resource and scope.

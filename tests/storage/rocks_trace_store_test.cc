@@ -49,6 +49,51 @@ TEST_F(RocksTraceStoreTest, MultiResourceTraceRoundTrips) {
   EXPECT_EQ(t.sample_rate, 4.0);
 }
 
+TEST_F(RocksTraceStoreTest, GivenSpanBytesAreStoredAsTheSpans) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const TraceId id = MakeId(8);
+  TracesData data;
+  AddResource(&data, id, "frontend", {{"GET /cart", kServer}, {"render", kInternal}});
+  // Bytes that parse to `data` without being its serialization: each ResourceSpans with its
+  // resource after its scope_spans.
+  std::string bytes;
+  for (const auto& rs : data.resource_spans()) {
+    opentelemetry::proto::trace::v1::ResourceSpans scopes_first;
+    *scopes_first.mutable_scope_spans() = rs.scope_spans();
+    opentelemetry::proto::trace::v1::ResourceSpans resource_only;
+    *resource_only.mutable_resource() = rs.resource();
+    const std::string inner = scopes_first.SerializeAsString() + resource_only.SerializeAsString();
+    bytes.push_back(static_cast<char>((1 << 3) | 2));
+    ASSERT_LT(inner.size(), 128u * 128u);
+    if (inner.size() < 128) {
+      bytes.push_back(static_cast<char>(inner.size()));
+    } else {
+      bytes.push_back(static_cast<char>(0x80 | (inner.size() & 0x7f)));
+      bytes.push_back(static_cast<char>(inner.size() >> 7));
+    }
+    bytes += inner;
+  }
+  ASSERT_NE(bytes, data.SerializeAsString());
+  TracesData reparsed;
+  ASSERT_TRUE(reparsed.ParseFromString(bytes));
+  ASSERT_TRUE(MessageDifferencer::Equals(reparsed, data));
+
+  TraceWrite w = MakeWrite(id, &data, "p", 2.0);
+  w.spans_bytes = bytes;
+  ASSERT_TRUE(store->Write({&w, 1}).ok());
+  auto got = store->GetTrace(id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE(MessageDifferencer::Equals((*got)->data, data)) << (*got)->data.DebugString();
+  EXPECT_EQ((*got)->sampling_policy, "p");
+  EXPECT_EQ((*got)->sample_rate, 2.0);
+  // Indexed from `spans` as usual.
+  auto services = store->GetServices();
+  ASSERT_TRUE(services.ok());
+  EXPECT_THAT(*services, ::testing::Contains("frontend"));
+}
+
 TEST_F(RocksTraceStoreTest, UnknownTraceIsNullopt) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
