@@ -7,6 +7,7 @@
 // The batch's operations are sorted by key before they go to RocksDB (SortedBatch).
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <map>
 #include <memory>
@@ -66,6 +67,13 @@ class SortedBatch {
   void Merge(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) {
     Add(Op::kMerge, cf, key, value);
   }
+  // Puts the concatenation of `borrowed` and `tail`. Only `tail` is copied: `borrowed` (a span
+  // chunk's bytes, the bulk of a batch) must stay valid until AppendTo.
+  void PutConcatenation(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+                        std::string_view borrowed, std::string_view tail) {
+    Add(Op::kPut, cf, key, tail);
+    entries_.back().borrowed = borrowed;
+  }
 
   // Sorts the operations and appends them to `*batch`.
   void AppendTo(rocksdb::WriteBatch* batch) {
@@ -86,7 +94,13 @@ class SortedBatch {
       const rocksdb::Slice value(bytes_.data() + e.key_offset + e.key_size, e.value_size);
       switch (e.op) {
         case Op::kPut:
-          batch->Put(e.cf, key, value);
+          if (e.borrowed.empty()) {
+            batch->Put(e.cf, key, value);
+          } else {
+            const rocksdb::Slice parts[2] = {rocksdb::Slice(e.borrowed.data(), e.borrowed.size()),
+                                             value};
+            batch->Put(e.cf, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+          }
           break;
         case Op::kDelete:
           batch->Delete(e.cf, key);
@@ -107,11 +121,18 @@ class SortedBatch {
     uint32_t key_size = 0;
     uint32_t value_size = 0;
     Op op = Op::kPut;
+    // Not owned: precedes the value (PutConcatenation).
+    std::string_view borrowed;
   };
 
   void Add(Op op, rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) {
-    entries_.push_back(Entry{cf, cf->GetID(), bytes_.size(), static_cast<uint32_t>(key.size()),
-                             static_cast<uint32_t>(value.size()), op});
+    entries_.push_back(Entry{cf,
+                             cf->GetID(),
+                             bytes_.size(),
+                             static_cast<uint32_t>(key.size()),
+                             static_cast<uint32_t>(value.size()),
+                             op,
+                             {}});
     bytes_.append(key);
     bytes_.append(value);
   }
@@ -230,6 +251,9 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
     // Names put by this batch, per bucket, to remember once the batch is stored.
     std::map<BucketPtr, absl::flat_hash_set<std::string>> new_names;
     std::string value;
+    // Spans serialized here for chunks, alive until the batch is written (a deque: its strings
+    // do not move as it grows).
+    std::deque<std::string> serialized_spans;
     for (TraceGroup& g : groups) {
       RocksBucket& bucket = *g.bucket;
       rocksdb::ColumnFamilyHandle* cf = bucket.handle();
@@ -341,19 +365,23 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
       absl::flat_hash_set<std::string> name_keys;
       for (size_t i : g.writes) {
         const TraceWrite& w = traces[i];
-        value.clear();
-        if (!w.spans_bytes.empty()) {
-          value.assign(w.spans_bytes);  // already the serialized spans
-        } else if (!w.spans->AppendToString(&value)) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("TraceWrite[", i, "] for trace ", trace_hex,
-                           ": spans cannot be serialized (missing fields or over 2 GiB)"));
+        // The chunk: the serialized spans (as given, or serialized here) and the tail.
+        std::string_view serialized = w.spans_bytes;
+        if (serialized.empty()) {
+          std::string& owned = serialized_spans.emplace_back();
+          if (!w.spans->SerializeToString(&owned)) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("TraceWrite[", i, "] for trace ", trace_hex,
+                             ": spans cannot be serialized (missing fields or over 2 GiB)"));
+          }
+          serialized = owned;
         }
         SpanChunk tail;
         tail.set_sampling_policy(w.sampling_policy);
         tail.set_sample_rate(w.sample_rate);
+        value.clear();
         tail.AppendToString(&value);
-        batch.Put(cf, SpanKey(g.id, seq++), value);
+        batch.PutConcatenation(cf, SpanKey(g.id, seq++), serialized, value);
 
         for (const auto& rs : w.spans->resource_spans()) {
           const std::string service = ServiceNameOf(rs);
