@@ -127,10 +127,10 @@ class QueryServiceTest : public ::testing::Test {
     AddSpan(&data, kTraceId, "backend", "GET /stock", trace_v1::Span::SPAN_KIND_SERVER, 4);
     AddSpan(&data, kTraceId, "backend", "poll", trace_v1::Span::SPAN_KIND_UNSPECIFIED, 5);
     AddSpan(&data, kTraceId, "pay/v2", "charge", trace_v1::Span::SPAN_KIND_SERVER, 7);
-    storage::TraceWrite w{TraceId::FromBytes(kTraceId), &data, "errors", 1.0};
+    storage::TraceWrite w{TraceId::FromBytes(kTraceId), &data, "errors", 1.0, {}};
     trace_v1::TracesData short_data;
     AddSpan(&short_data, kShortTraceId, "legacy", "old", trace_v1::Span::SPAN_KIND_SERVER, 6);
-    storage::TraceWrite w2{TraceId::FromBytes(kShortTraceId), &short_data, "", 1.0};
+    storage::TraceWrite w2{TraceId::FromBytes(kShortTraceId), &short_data, "", 1.0, {}};
     std::vector<storage::TraceWrite> writes{w, w2};
     ASSERT_TRUE(store_.Write(writes).ok());
   }

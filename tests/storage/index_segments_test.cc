@@ -1,6 +1,8 @@
 #include "storage/index_segments.h"
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,15 @@ TraceId Id(uint8_t n) {
 // Tag streams "k=<name>" (no values) and the time stream (a duration range value).
 StoredStreams Streams(std::vector<std::string> names) {
   StoredStreams out;
-  for (std::string& n : names) out.emplace_back(TagStream("k", n), "");
-  out.emplace_back(TimeStream(), EncodeDurationRange(1, 2));
+  for (std::string& n : names) out.Add(TagStream("k", n), "");
+  out.Add(TimeStream(), EncodeDurationRange(1, 2));
+  return out;
+}
+
+// The puts of a sealed segment as strings.
+std::vector<std::pair<std::string, std::string>> Puts(const SealedSegment& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [key, value] : s.puts) out.emplace_back(key, value);
   return out;
 }
 
@@ -48,9 +57,10 @@ TEST(IndexSegmentsTest, SealWritesTheTableNewestFirstAndPostingsInSealedOrdinals
   const SealedSegment& s = sealed[0];
   EXPECT_EQ(s.ref, (SegmentRef{3, 7}));
   EXPECT_EQ(s.traces, 3u);
-  std::map<std::string, std::string> puts(s.puts.begin(), s.puts.end());
+  const std::vector<std::pair<std::string, std::string>> all = Puts(s);
+  std::map<std::string, std::string> puts(all.begin(), all.end());
   ASSERT_EQ(puts.size(), s.puts.size());
-  EXPECT_TRUE(std::is_sorted(s.puts.begin(), s.puts.end()));
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
   // Table: start 50 (trace 2), 40 (trace 3), 30 (trace 1).
   const std::string table = puts.at(SegmentTableKey(3, 7));
   EXPECT_EQ(table, Pos(50, Id(2)) + Pos(40, Id(3)) + Pos(30, Id(1)));
@@ -85,7 +95,8 @@ TEST(IndexSegmentsTest, OnlyTheNewestEntryOfATraceIsSealedAndSeen) {
 
   std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
   ASSERT_EQ(sealed.size(), 1u);
-  std::map<std::string, std::string> puts(sealed[0].puts.begin(), sealed[0].puts.end());
+  const std::vector<std::pair<std::string, std::string>> all = Puts(sealed[0]);
+  std::map<std::string, std::string> puts(all.begin(), all.end());
   EXPECT_EQ(puts.at(SegmentTableKey(0, seg)), Pos(10, Id(1)));
   std::vector<uint32_t> ordinals;
   ASSERT_TRUE(DecodePosting(puts.at(PostingKey(TagStream("k", "a"), 0, seg)), &ordinals, nullptr));
@@ -126,7 +137,8 @@ TEST(IndexSegmentsTest, DurationRangesTravelWithTheirOrdinals) {
   segments.Add(seg, 2, Id(2), {{stream, EncodeDurationRange(7, 7)}});
   std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
   ASSERT_EQ(sealed.size(), 1u);
-  std::map<std::string, std::string> puts(sealed[0].puts.begin(), sealed[0].puts.end());
+  const std::vector<std::pair<std::string, std::string>> all = Puts(sealed[0]);
+  std::map<std::string, std::string> puts(all.begin(), all.end());
   std::vector<uint32_t> ordinals;
   std::vector<std::string_view> values;
   ASSERT_TRUE(DecodePosting(puts.at(PostingKey(stream, 0, seg)), &ordinals, &values));
@@ -159,7 +171,8 @@ TEST(StoredStreamsTest, DurationClassesFoldIntoTheRangesOfTheirScopes) {
   in.emplace(TagStream("k", "v"), "");
   for (const auto& [stream, value] : in) ASSERT_TRUE(builder.Add(stream, value));
   const StoredStreams out = builder.Finish();
-  const std::map<std::string, std::string> got(out.begin(), out.end());
+  std::map<std::string, std::string> got;
+  for (const auto& [stream, value] : out) got.emplace(stream, value);
   const std::map<std::string, std::string> want = {
       {TimeStream(), EncodeDurationRange(100, 9000)},
       {ServiceStream("cart"), EncodeDurationRange(101, 101)},
@@ -167,6 +180,92 @@ TEST(StoredStreamsTest, DurationClassesFoldIntoTheRangesOfTheirScopes) {
       {TagStream("k", "v"), ""}};
   EXPECT_EQ(got, want);
   EXPECT_FALSE(StoredStreamsBuilder().Add(DurationStream(any), "\xff"));
+}
+
+TEST(IndexSegmentsTest, RandomSegmentsSealAsTheReferenceEncoding) {
+  std::mt19937 rng(11);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+  for (int round = 0; round < 40; ++round) {
+    IndexSegments segments({/*max_traces=*/1000, /*max_age_ns=*/1000});
+    uint64_t next = 1;
+    // Entries in a random order of starts (mostly rising, as writes come): some traces written
+    // again (their older entries dropped by the seal), some with starts that tie.
+    struct Entry {
+      int64_t start;
+      TraceId id;
+      std::vector<std::pair<std::string, std::string>> streams;
+    };
+    std::vector<Entry> entries;
+    const int n = 1 + pick(60);
+    const bool rising = pick(2) == 0;
+    for (int i = 0; i < n; ++i) {
+      Entry e;
+      e.start = rising ? i * 10 + pick(15) : pick(100);
+      e.id = Id(static_cast<uint8_t>(pick(n + 1)));
+      e.streams.emplace_back(TimeStream(), EncodeDurationRange(pick(50), 50 + pick(50)));
+      for (int k = 0; k < 6; ++k) {
+        if (pick(3) == 0) e.streams.emplace_back(TagStream("k", std::to_string(k)), "");
+        if (pick(4) == 0) {
+          e.streams.emplace_back(ServiceStream(std::to_string(k)),
+                                 EncodeDurationRange(pick(10), 10 + pick(10)));
+        }
+      }
+      entries.push_back(std::move(e));
+    }
+    uint64_t seg = 0;
+    std::map<TraceId, size_t> newest;  // trace -> index of its newest entry
+    for (size_t i = 0; i < entries.size(); ++i) {
+      seg = *segments.Pin(0, 0, [&] { return NextId(&next); });
+      StoredStreams streams;
+      for (const auto& [stream, value] : entries[i].streams) streams.Add(stream, value);
+      segments.Add(seg, entries[i].start, entries[i].id, streams);
+      newest[entries[i].id] = i;
+    }
+    // Snapshot before the seal: the newest entries, by unsealed ordinal.
+    const std::vector<SegmentView> views =
+        segments.Snapshot(0, 0, {TimeStream(), TagStream("k", "1")});
+    ASSERT_EQ(views.size(), 1u);
+    auto time = views[0].postings.find(TimeStream());
+    ASSERT_NE(time, views[0].postings.end());
+    std::vector<uint32_t> want_unsealed;
+    std::vector<std::string> want_values;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (newest[entries[i].id] != i) continue;
+      want_unsealed.push_back(static_cast<uint32_t>(i));
+      want_values.push_back(entries[i].streams[0].second);
+    }
+    EXPECT_EQ(time->second.ordinals, want_unsealed);
+    EXPECT_EQ(time->second.values, want_values);
+
+    // The reference: the newest entries sorted newest position first, postings ascending.
+    std::vector<size_t> order;
+    for (const auto& [id, i] : newest) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return MakeIndexPos(entries[a].start, entries[a].id) >
+             MakeIndexPos(entries[b].start, entries[b].id);
+    });
+    std::string table;
+    std::map<std::string, std::pair<std::vector<uint32_t>, std::vector<std::string>>> postings;
+    for (uint32_t rank = 0; rank < order.size(); ++rank) {
+      const Entry& e = entries[order[rank]];
+      table += Pos(e.start, e.id);
+      for (const auto& [stream, value] : e.streams) {
+        postings[stream].first.push_back(rank);
+        postings[stream].second.push_back(value);
+      }
+    }
+    std::vector<std::pair<std::string, std::string>> want;
+    want.emplace_back(SegmentTableKey(0, seg), table);
+    for (const auto& [stream, p] : postings) {
+      std::vector<std::string_view> values(p.second.begin(), p.second.end());
+      want.emplace_back(PostingKey(stream, 0, seg),
+                        EncodePosting(p.first, StreamHasValues(stream) ? &values : nullptr));
+    }
+    std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
+    ASSERT_EQ(sealed.size(), 1u);
+    EXPECT_EQ(sealed[0].traces, order.size());
+    EXPECT_EQ(Puts(sealed[0]), want) << "round " << round;
+  }
 }
 
 }  // namespace

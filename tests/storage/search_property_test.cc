@@ -247,7 +247,7 @@ TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
       const size_t p = static_cast<size_t>(r.Int(0, static_cast<int>(pending.size()) - 1));
       auto& [t, c] = pending[p];
       datas.push_back(BuildChunk(traces[t].id, traces[t].chunks[c]));
-      batch.push_back(TraceWrite{traces[t].id, nullptr, c == 0 ? "policy" : "", 1.0});
+      batch.push_back(TraceWrite{traces[t].id, nullptr, c == 0 ? "policy" : "", 1.0, {}});
       if (++c == traces[t].chunks.size()) pending.erase(pending.begin() + static_cast<long>(p));
     }
     for (size_t i = 0; i < batch.size(); ++i) batch[i].spans = &datas[i];

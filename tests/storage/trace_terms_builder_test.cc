@@ -198,6 +198,12 @@ struct State {
   std::map<DependencyKey, int64_t> calls;
 };
 
+std::vector<std::pair<std::string, std::string>> Items(const StoredStreams& streams) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [stream, value] : streams) out.emplace_back(stream, value);
+  return out;
+}
+
 State Read(const TraceTermsBuilder& builder) {
   State s{builder.Streams(), builder.summary(), builder.calls()};
   std::vector<std::pair<std::string, std::string>> appended;
@@ -273,6 +279,18 @@ void CheckRandomTraces(uint32_t seed, int traces, int max_spans, int services,
           << want.summary.orphan_span_count << " chunk " << chunk.DebugString().substr(0, 3000);
       ASSERT_EQ(after.calls, want.calls) << "seed " << seed << " trace " << t;
       ASSERT_EQ(after.streams, ReferenceStreams(want)) << "seed " << seed << " trace " << t;
+      // The segment entry: straight from the state, through a StoredStreamsBuilder, and from
+      // scratch (StoredStreamsOf) are the same streams and values in the same order.
+      StoredStreams direct;
+      builder.AppendStoredStreams(&direct);
+      StoredStreamsBuilder folded;
+      bool well_formed = true;
+      builder.ForEachStream([&](std::string_view stream, std::string_view value) {
+        well_formed = folded.Add(stream, value) && well_formed;
+      });
+      EXPECT_TRUE(well_formed);
+      EXPECT_EQ(Items(direct), Items(folded.Finish())) << "seed " << seed << " trace " << t;
+      EXPECT_EQ(Items(direct), Items(StoredStreamsOf(want))) << "seed " << seed << " trace " << t;
       for (const auto& [term, values] : want.durations) {
         EXPECT_EQ(builder.DurationValue(term), EncodeDurations(values));
       }
@@ -384,6 +402,26 @@ TEST(TraceTermsBuilderTest, ManyDurationsOfOneTerm) {
     }
   });
   EXPECT_EQ(got, want);
+}
+
+TEST(TraceTermsBuilderTest, StreamsReadWhileVisitingAnotherBuilder) {
+  Random r(7);
+  const IndexOptions options;
+  const TraceId a_id = MakeTraceId(2, 1);
+  const TraceId b_id = MakeTraceId(2, 2);
+  TraceTermsBuilder a(a_id, options);
+  TraceTermsBuilder b(b_id, options);
+  TraceTermsBuilder::Delta delta;
+  for (const auto& chunk : RandomChunks(r, a_id, 20, 4)) EXPECT_TRUE(a.Add(chunk, &delta));
+  for (const auto& chunk : RandomChunks(r, b_id, 20, 4)) EXPECT_TRUE(b.Add(chunk, &delta));
+  const std::map<std::string, std::string> want_a = a.Streams();
+  const std::map<std::string, std::string> want_b = b.Streams();
+  std::map<std::string, std::string> got_a;
+  a.ForEachStream([&](std::string_view stream, std::string_view value) {
+    got_a.emplace(stream, value);
+    EXPECT_EQ(b.Streams(), want_b);  // a nested read does not disturb the outer one
+  });
+  EXPECT_EQ(got_a, want_a);
 }
 
 TEST(IndexValueViewTest, EqualsIndexValueString) {
