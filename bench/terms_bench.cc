@@ -8,6 +8,13 @@
 //            root last) added in --chunks chunks; the first chunk's streams are read as for a
 //            first write, each later chunk's Delta (new streams, the value of every changed fine
 //            duration term) as for a late write.
+//   index:   the whole write path of a kept trace's index entry in RocksTraceStore::Write: a new
+//            builder per trace, Add(the whole trace), its stored streams (--stored=direct: the
+//            builder's AppendStoredStreams when the build has it; --stored=fold: ForEachStream
+//            through a StoredStreamsBuilder, as the store did before), IndexSegments::Pin + Add,
+//            and every full segment sealed (TakeDue) with its keys and values copied into a batch
+//            buffer as SealSegments copies them into a WriteBatch. Its checksum covers every
+//            sealed key and value, so equal checksums mean byte-identical index records.
 //
 // Generating the traces is not timed. A checksum of everything the builder returned (streams,
 // values, deltas, summaries, calls) is printed so that two builds can be checked for the same
@@ -17,13 +24,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "bench/bench_util.h"
 #include "bench/workload.h"
 #include "proto/otlp_ids.h"
+#include "storage/index_segments.h"
 #include "storage/keys.h"
 #include "storage/options.h"
 #include "storage/trace_analysis.h"
@@ -239,6 +250,73 @@ bool RunTrace(const Trace& t, const storage::IndexOptions& options, bool visit, 
   return true;
 }
 
+// The stored streams of a builder: through the builder's AppendStoredStreams when the build has
+// it and `fold` is false; otherwise ForEachStream through a StoredStreamsBuilder.
+template <typename Builder>
+bool StoredStreamsOfBuilder(const Builder& builder, bool fold, storage::StoredStreams* out) {
+  if constexpr (requires { builder.AppendStoredStreams(out); }) {
+    if (!fold) {
+      builder.AppendStoredStreams(out);
+      return true;
+    }
+  }
+  storage::StoredStreamsBuilder stored;
+  bool ok = true;
+  builder.ForEachStream([&](std::string_view stream, std::string_view value) {
+    ok = stored.Add(stream, value) && ok;
+  });
+  *out = stored.Finish();
+  return ok;
+}
+
+// The index side of a write: what RocksTraceStore::Write does with a kept trace's builder, and
+// what its SealSegments does with a full segment (the batch is a byte buffer here).
+class IndexPath {
+ public:
+  explicit IndexPath(bool fold) : fold_(fold), segments_(storage::IndexSegments::Options{}) {}
+
+  bool Run(const Trace& t, const storage::IndexOptions& options, Checksum* sum) {
+    TraceTermsBuilder builder(t.id, options);
+    TraceTermsBuilder::Delta delta;
+    SetCheapestRecording(&delta, true);
+    if (!builder.Add(t.chunks[0], &delta)) return false;
+    storage::StoredStreams streams;
+    if (!StoredStreamsOfBuilder(builder, fold_, &streams)) return false;
+    const int64_t start = builder.summary().start_ns;
+    absl::StatusOr<uint64_t> segment =
+        segments_.Pin(storage::IndexSlot(start), 0,
+                      [this]() -> absl::StatusOr<uint64_t> { return next_segment_++; });
+    if (!segment.ok()) return false;
+    segments_.Add(*segment, start, t.id, streams);
+    Seal(false, sum);
+    return true;
+  }
+  // Seals what is due (full segments), or every segment with `all`.
+  void Seal(bool all, Checksum* sum) {
+    for (storage::SealedSegment& sealed : segments_.TakeDue(0, all)) {
+      batch_.clear();
+      for (const auto& [key, value] : sealed.puts) {
+        batch_.append(key);
+        batch_.append(value);
+        if (sum != nullptr) {
+          sum->Add(key);
+          sum->Add(value);
+        }
+      }
+      bytes_ += batch_.size();
+      segments_.Sealed(sealed.ref);
+    }
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  const bool fold_;
+  storage::IndexSegments segments_;
+  uint64_t next_segment_ = 1;
+  std::string batch_;
+  size_t bytes_ = 0;
+};
+
 // The floor: reading every field the builder reads (span IDs, times, names, status, every tag)
 // with no index work. Returns a value derived from them (so that nothing is optimized away).
 uint64_t ReadTrace(const Trace& t) {
@@ -319,12 +397,76 @@ Result Measure(const std::vector<Trace>& traces, const storage::IndexOptions& op
   return r;
 }
 
+// The index mode: IndexPath over the pool (checksum pass, then timed passes).
+Result MeasureIndex(const std::vector<Trace>& traces, const storage::IndexOptions& options,
+                    bool fold, uint64_t want_spans) {
+  Result r;
+  {
+    Checksum sum;
+    IndexPath path(fold);
+    for (const Trace& t : traces) {
+      if (!path.Run(t, options, &sum)) r.ok = false;
+    }
+    path.Seal(true, &sum);
+    r.checksum = sum.value();
+  }
+  size_t streams = 0;
+  for (const Trace& t : traces) {
+    storage::StoredStreams stored;
+    TraceTermsBuilder builder(t.id, options);
+    TraceTermsBuilder::Delta delta;
+    builder.Add(t.chunks[0], &delta);
+    StoredStreamsOfBuilder(builder, fold, &stored);
+    streams += stored.size();
+  }
+  r.streams_per_trace = static_cast<double>(streams) / static_cast<double>(traces.size());
+  size_t bytes = 0;
+  {
+    IndexPath warm(fold);
+    for (size_t i = 0; i < std::min<size_t>(traces.size(), 200); ++i) {
+      warm.Run(traces[i], options, nullptr);
+    }
+    warm.Seal(true, nullptr);
+  }
+  const double c0 = ThreadCpuSeconds();
+  {
+    IndexPath path(fold);
+    size_t i = 0;
+    while (r.spans < want_spans) {
+      const Trace& t = traces[i];
+      if (!path.Run(t, options, nullptr)) r.ok = false;
+      r.spans += t.spans;
+      if (++i == traces.size()) i = 0;
+    }
+    path.Seal(true, nullptr);
+    bytes = path.bytes();
+  }
+  r.cpu = ThreadCpuSeconds() - c0;
+  const double f0 = ThreadCpuSeconds();
+  uint64_t read = 0;
+  uint64_t read_spans = 0;
+  for (size_t i = 0; read_spans < r.spans;) {
+    read += ReadTrace(traces[i]);
+    read_spans += traces[i].spans;
+    if (++i == traces.size()) i = 0;
+  }
+  r.floor_cpu = ThreadCpuSeconds() - f0;
+  if (read == 42 || bytes == 42) std::fprintf(stderr, " ");
+  return r;
+}
+
 int Main(int argc, char** argv) {
   std::map<std::string, std::string> known = {
       {"spans", "spans fed through the builder in each mode (default 400000)"},
       {"pool-traces", "traces pre-generated and cycled (default 2000)"},
       {"chunks", "chunks each trace is written in for the chunked mode (default 4)"},
-      {"mode", "whole, chunked or both (default both)"},
+      {"stored",
+       "how the index mode gets a trace's stored streams: direct (the builder's\n"
+       "      AppendStoredStreams, when the build has it) or fold (ForEachStream through a\n"
+       "      StoredStreamsBuilder) (default direct)"},
+      {"mode",
+       "whole, chunked, both (whole and chunked), index (the write path of a trace's index\n"
+       "      entry: builder, stored streams, IndexSegments Add and Seal) or all (default all)"},
       {"api",
        "streams (Streams() map on a first write, Delta sets on later ones), visit\n"
        "      (ForEachStream on a first write, ForEachChangedStream on later ones) or both\n"
@@ -332,20 +474,27 @@ int Main(int argc, char** argv) {
   };
   AddWorkloadFlags(&known);
   Flags flags("tailtrace-bench-terms",
-              "Index-term building alone: storage::TraceTermsBuilder Add + streams, spans per\n"
-              "CPU-second of one core, for whole traces and for traces written in chunks.",
+              "Index-term building: storage::TraceTermsBuilder Add + streams, spans per\n"
+              "CPU-second of one core, for whole traces and for traces written in chunks; and\n"
+              "the whole index write path (builder, stored streams, IndexSegments Add + Seal).",
               known);
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   const uint64_t spans = static_cast<uint64_t>(std::max<int64_t>(flags.Int("spans", 400'000), 1));
   const int64_t pool_traces = std::max<int64_t>(flags.Int("pool-traces", 2000), 1);
   const int chunks = static_cast<int>(std::clamp<int64_t>(flags.Int("chunks", 4), 1, 1000));
-  const std::string mode = flags.String("mode", "both");
-  if (mode != "whole" && mode != "chunked" && mode != "both") {
-    std::cerr << "tailtrace-bench-terms: --mode must be whole, chunked or both, got " << mode
-              << "\n";
+  const std::string mode = flags.String("mode", "all");
+  if (mode != "whole" && mode != "chunked" && mode != "both" && mode != "index" && mode != "all") {
+    std::cerr << "tailtrace-bench-terms: --mode must be whole, chunked, both, index or all, got "
+              << mode << "\n";
     return 2;
   }
+  const std::string stored = flags.String("stored", "direct");
+  if (stored != "direct" && stored != "fold") {
+    std::cerr << "tailtrace-bench-terms: --stored must be direct or fold, got " << stored << "\n";
+    return 2;
+  }
+  const bool fold = stored == "fold";
   const std::string api = flags.String("api", "both");
   if (api != "streams" && api != "visit" && api != "both") {
     std::cerr << "tailtrace-bench-terms: --api must be streams, visit or both, got " << api << "\n";
@@ -359,8 +508,10 @@ int Main(int argc, char** argv) {
   JsonLine json;
   json.Add("bench", "terms").Add("workload", DescribeWorkload(workload));
   bool ok = true;
-  auto measure = [&](const std::string& name, const std::vector<Trace>& traces, int k, bool visit) {
-    const Result r = Measure(traces, options, visit, spans);
+  auto measure = [&](const std::string& name, const std::vector<Trace>& traces, int k, bool visit,
+                     bool index = false) {
+    const Result r =
+        index ? MeasureIndex(traces, options, fold, spans) : Measure(traces, options, visit, spans);
     ok = ok && r.ok;
     const double rate = r.cpu > 0 ? static_cast<double>(r.spans) / r.cpu : 0;
     char checksum[17];
@@ -394,8 +545,16 @@ int Main(int argc, char** argv) {
       measure(visit ? mode_name + "_visit" : mode_name, traces, k, visit);
     }
   };
-  if (mode != "chunked") run("whole", 1);
-  if (mode != "whole") run("chunked", chunks);
+  if (mode == "whole" || mode == "both" || mode == "all") run("whole", 1);
+  if (mode == "chunked" || mode == "both" || mode == "all") run("chunked", chunks);
+  if (mode == "index" || mode == "all") {
+    std::vector<Trace> traces;
+    traces.reserve(static_cast<size_t>(pool_traces));
+    for (int64_t t = 0; t < pool_traces; ++t) {
+      traces.push_back(BuildTrace(gen, static_cast<uint64_t>(t), 1));
+    }
+    measure(fold ? "index_fold" : "index", traces, 1, true, /*index=*/true);
+  }
   json.Add("chunks", chunks).Add("ok", ok);
   std::printf("%s\n", json.str().c_str());
   return ok ? 0 : 1;

@@ -1,10 +1,30 @@
 #include "storage/index_segments.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <numeric>
+#include <span>
 
 namespace tailtrace::storage {
+
+const char* IndexSegments::Names::Store(std::string_view s, size_t hash) {
+  const size_t need = sizeof(size_t) + sizeof(uint32_t) + s.size();
+  if (need > left_) {
+    const size_t size = std::max<size_t>(need, 64 << 10);
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+    next_ = blocks_.back().get();
+    left_ = size;
+  }
+  char* at = next_;
+  const uint32_t length = static_cast<uint32_t>(s.size());
+  std::memcpy(at, &hash, sizeof(hash));
+  std::memcpy(at + sizeof(hash), &length, sizeof(length));
+  if (!s.empty()) std::memcpy(at + sizeof(hash) + sizeof(length), s.data(), s.size());
+  next_ += need;
+  left_ -= need;
+  return at;
+}
 
 void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
                         const StoredStreams& streams) {
@@ -15,10 +35,27 @@ void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace
     s->positions.push_back(MakeIndexPos(start_ns, trace_id));
     s->ids.push_back(trace_id);
     s->latest[trace_id] = ordinal;
-    for (const auto& [stream, value] : streams) {
-      Posting& p = s->postings[stream];
-      p.ordinals.push_back(ordinal);
-      if (StreamHasValues(stream)) p.values.push_back(value);
+    s->first_item.push_back(static_cast<uint32_t>(s->items.size()));
+    for (size_t i = 0; i < streams.size(); ++i) {
+      const std::string_view stream = streams.key(i);
+      // One hash per stream; a stream new to the segment is copied once.
+      const Probe probe{stream, HashOf(stream)};
+      auto it = s->streams.lazy_emplace(probe, [&](const auto& construct) {
+        const char* name = s->names.Store(stream, probe.hash);
+        const bool has_values = StreamHasValues(stream);
+        construct(name, Stream{static_cast<uint32_t>(s->names_by_id.size()), kNone, has_values});
+        s->names_by_id.push_back(Names::View(name));
+        s->has_values_by_id.push_back(has_values);
+      });
+      Stream& st = it->second;
+      uint32_t value_offset = 0;
+      if (st.has_values) {
+        value_offset = static_cast<uint32_t>(s->values.size());
+        PutLengthPrefixed(&s->values, streams.value(i));
+      }
+      const uint32_t item = static_cast<uint32_t>(s->items.size());
+      s->items.push_back(Item{ordinal, st.id, st.last, value_offset});
+      st.last = item;
     }
     --s->pending;
     return;
@@ -84,47 +121,77 @@ SealedSegment IndexSegments::Seal(const Segment& s) {
   }
   std::sort(order.begin(), order.end(),
             [&](uint32_t a, uint32_t b) { return s.positions[a] > s.positions[b]; });
-  constexpr uint32_t kDropped = UINT32_MAX;
-  std::vector<uint32_t> sealed_ordinal(n, kDropped);
   std::string table;
   table.reserve(order.size() * kIndexPositionBytes);
   for (uint32_t rank = 0; rank < order.size(); ++rank) {
-    sealed_ordinal[order[rank]] = rank;
     const IndexPos& pos = s.positions[order[rank]];
     table.append(reinterpret_cast<const char*>(pos.data()), pos.size());
   }
   out.traces = order.size();
 
-  std::vector<const std::pair<const std::string, Posting>*> streams;
-  streams.reserve(s.postings.size());
-  for (const auto& entry : s.postings) streams.push_back(&entry);
+  // The streams in key order.
+  std::vector<uint32_t> streams(s.names_by_id.size());
+  std::iota(streams.begin(), streams.end(), 0);
   std::sort(streams.begin(), streams.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
+            [&](uint32_t a, uint32_t b) { return s.names_by_id[a] < s.names_by_id[b]; });
 
   // Key order: 'G' (table) sorts before 'I' (postings) and after 'D'.
-  out.puts.reserve(streams.size() + 1);
-  out.puts.emplace_back(SegmentTableKey(s.ref.slot, s.ref.segment), std::move(table));
-  std::vector<std::pair<uint32_t, uint32_t>> mapped;  // (sealed ordinal, index in the posting)
-  std::vector<uint32_t> ordinals;
-  std::vector<std::string_view> values;
-  for (const auto* entry : streams) {
-    const Posting& p = entry->second;
-    const bool has_values = StreamHasValues(entry->first);
-    mapped.clear();
-    for (uint32_t i = 0; i < p.ordinals.size(); ++i) {
-      const uint32_t o = sealed_ordinal[p.ordinals[i]];
-      if (o != kDropped) mapped.emplace_back(o, i);
+  const std::string suffix = SegmentSuffix(s.ref.slot, s.ref.segment);
+  out.puts.Reserve(streams.size() + 1, table.size() + 32 + s.items.size() * 3 + s.values.size() +
+                                           streams.size() * (suffix.size() + 8));
+  out.puts.Add(SegmentTableKey(s.ref.slot, s.ref.segment), table);
+  // The kept items grouped by stream, each group in sealed ordinal order (a counting sort: the
+  // entries are walked in sealed order): (sealed ordinal << 32 | item).
+  auto items_of = [&](uint32_t ordinal) {
+    const uint32_t end =
+        ordinal + 1 < n ? s.first_item[ordinal + 1] : static_cast<uint32_t>(s.items.size());
+    return std::pair<uint32_t, uint32_t>{s.first_item[ordinal], end};
+  };
+  std::vector<uint32_t> group(s.names_by_id.size() + 1, 0);
+  for (const uint32_t ordinal : order) {
+    const auto [begin, end] = items_of(ordinal);
+    for (uint32_t i = begin; i < end; ++i) ++group[s.items[i].stream + 1];
+  }
+  for (size_t g = 1; g < group.size(); ++g) group[g] += group[g - 1];
+  std::vector<uint64_t> mapped(group.back());
+  {
+    std::vector<uint32_t> fill(group.begin(), group.end() - 1);
+    for (uint32_t rank = 0; rank < order.size(); ++rank) {
+      const auto [begin, end] = items_of(order[rank]);
+      for (uint32_t i = begin; i < end; ++i) {
+        mapped[fill[s.items[i].stream]++] = (uint64_t{rank} << 32) | i;
+      }
     }
-    if (mapped.empty()) continue;
-    std::sort(mapped.begin(), mapped.end());
-    ordinals.clear();
-    values.clear();
-    for (const auto& [o, i] : mapped) {
-      ordinals.push_back(o);
-      if (has_values) values.push_back(p.values[i]);
+  }
+  std::string key;
+  std::string value;
+  const std::string_view values(s.values);
+  for (const uint32_t id : streams) {
+    if (group[id] == group[id + 1]) continue;  // only in dropped entries
+    const std::span<const uint64_t> posting(mapped.data() + group[id], group[id + 1] - group[id]);
+    // PostingKey and EncodePosting (keys.h).
+    key.assign(s.names_by_id[id]);
+    key.append(suffix);
+    value.clear();
+    PutVarint32(&value, static_cast<uint32_t>(posting.size()));
+    uint32_t previous = 0;
+    for (size_t k = 0; k < posting.size(); ++k) {
+      const uint32_t o = static_cast<uint32_t>(posting[k] >> 32);
+      PutVarint32(&value, k == 0 ? o : o - previous);
+      previous = o;
     }
-    out.puts.emplace_back(PostingKey(entry->first, s.ref.slot, s.ref.segment),
-                          EncodePosting(ordinals, has_values ? &values : nullptr));
+    if (s.has_values_by_id[id]) {
+      for (const uint64_t m : posting) {
+        // The stored v(value), copied as it is.
+        const size_t at = s.items[m & 0xffffffff].value_offset;
+        std::string_view rest = values.substr(at);
+        std::string_view v;
+        GetLengthPrefixed(&rest, &v);
+        value.append(
+            values.substr(at, static_cast<size_t>(v.data() + v.size() - (values.data() + at))));
+      }
+    }
+    out.puts.Add(key, value);
   }
   return out;
 }
@@ -142,15 +209,24 @@ std::vector<SegmentView> IndexSegments::Snapshot(int64_t min_slot, int64_t max_s
     std::vector<bool> newest(s->positions.size(), false);
     for (const auto& [id, ordinal] : s->latest) newest[ordinal] = true;
     for (const std::string& stream : streams) {
-      auto it = s->postings.find(stream);
-      if (it == s->postings.end()) continue;
-      const Posting& p = it->second;
+      auto it = s->streams.find(Probe{stream, HashOf(stream)});
+      if (it == s->streams.end()) continue;
+      const Stream& st = it->second;
       Posting copy;
-      for (size_t i = 0; i < p.ordinals.size(); ++i) {
-        if (!newest[p.ordinals[i]]) continue;
-        copy.ordinals.push_back(p.ordinals[i]);
-        if (!p.values.empty()) copy.values.push_back(p.values[i]);
+      for (uint32_t i = st.last; i != kNone; i = s->items[i].previous) {
+        const Item& item = s->items[i];
+        if (!newest[item.ordinal]) continue;
+        copy.ordinals.push_back(item.ordinal);
+        if (st.has_values) {
+          std::string_view rest = std::string_view(s->values).substr(item.value_offset);
+          std::string_view v;
+          GetLengthPrefixed(&rest, &v);
+          copy.values.emplace_back(v);
+        }
       }
+      // The list runs newest first: ordinals ascending.
+      std::reverse(copy.ordinals.begin(), copy.ordinals.end());
+      std::reverse(copy.values.begin(), copy.values.end());
       if (!copy.ordinals.empty()) view.postings.emplace(stream, std::move(copy));
     }
   }
@@ -180,7 +256,7 @@ bool StoredStreamsBuilder::Add(std::string_view stream, std::string_view value) 
     return true;
   }
   if (!StreamHasValues(stream)) {
-    out_.emplace_back(stream, std::string());
+    out_.Add(stream, {});
     return true;
   }
   // The scope key of the time ('*'), service ('s' | v(service)) or operation
@@ -195,7 +271,7 @@ bool StoredStreamsBuilder::Add(std::string_view stream, std::string_view value) 
   const auto [min, max] = it != ranges_.end()
                               ? it->second
                               : std::pair<int64_t, int64_t>{0, std::numeric_limits<int64_t>::max()};
-  out_.emplace_back(stream, EncodeDurationRange(min, max));
+  out_.Add(stream, EncodeDurationRange(min, max));
   return true;
 }
 

@@ -311,16 +311,7 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
       }
       if (builder != nullptr) {
         summary = builder->summary();
-        StoredStreamsBuilder stored;
-        bool well_formed = true;
-        builder->ForEachStream([&](std::string_view stream, std::string_view v) {
-          well_formed = stored.Add(stream, v) && well_formed;
-        });
-        if (!well_formed) {
-          return absl::InternalError(
-              absl::StrCat("trace ", trace_hex, ": malformed duration index term"));
-        }
-        streams = stored.Finish();
+        builder->AppendStoredStreams(&streams);
         for (const auto& [key, count] : delta.calls) {
           batch.Merge(cf, DependencyKeyOf(key), EncodeCount(count));
         }

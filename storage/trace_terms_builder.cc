@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "storage/keys.h"
+#include "storage/trace_terms_visit.h"
 
 namespace tailtrace::storage {
 namespace {
@@ -42,8 +43,15 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
   absl::InlinedVector<std::string_view, 8> new_services;
   size_t span_count = 0;
   bool refused = false;
-  std::vector<terms_internal::PendingTag> attributes;
-  std::vector<uint32_t> attribute_ends;  // per span, in the order of pass 2
+  // Scratch reused by the Add calls of a thread (Add calls out to nothing that could nest).
+  thread_local std::vector<terms_internal::PendingTag> attributes;
+  thread_local std::vector<uint32_t> attribute_ends;  // per span, in the order of pass 2
+  if (attributes.capacity() > (1u << 16)) {           // the scratch of a huge chunk is not kept
+    attributes = {};
+    attribute_ends = {};
+  }
+  attributes.clear();
+  attribute_ends.clear();
   for (int r = 0; r < resource_count && !refused; ++r) {
     const trace_v1::ResourceSpans& rs = chunk.resource_spans(r);
     for (const auto& ss : rs.scope_spans()) {
@@ -102,6 +110,8 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
   const bool record_all = was_empty && delta->recording == Delta::Recording::kSets;
   changes.recording = record_all ? Delta::Recording::kNone : delta->recording;
   changes.delta = delta;
+  // Recorded duration changes are relative to every earlier span.
+  if (changes.recording != Delta::Recording::kNone) FoldDurations();
   if (was_empty) {
     // Typical traces hold a few distinct tags per span: fewer rehashes on the way.
     tag_ids_.reserve(std::min<size_t>(span_count * 8, 1024));
@@ -112,7 +122,7 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
   for (std::string_view name : new_services) {
     const std::string_view stored = arena_.Store(name);
     service_ids_.emplace(Absl(stored), static_cast<uint32_t>(services_.size()));
-    services_.push_back(Service{stored, 0, 0});
+    services_.push_back(Service{stored, 0, 0, {}});
     changes.Stream(kServiceIndex, static_cast<uint32_t>(services_.size() - 1), 0,
                    [name] { return ServiceStream(name); });
   }
@@ -159,10 +169,20 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
         }
         ForEachSyntheticSpanTag(span, add_tag);
         const int64_t duration = end > start ? end - start : 0;
+        durations_.Add(duration);
+        services_[service].durations.Add(duration);
+        operations_[operation].durations.Add(duration);
         const int fine = FineDurationClass(duration);
-        AddDuration(DurationKey(0, kAnyScope, fine), duration, &changes);
-        AddDuration(DurationKey(service, kServiceScope, fine), duration, &changes);
-        AddDuration(DurationKey(operation, kOperationScope, fine), duration, &changes);
+        const uint64_t keys[3] = {DurationKey(0, kAnyScope, fine),
+                                  DurationKey(service, kServiceScope, fine),
+                                  DurationKey(operation, kOperationScope, fine)};
+        for (const uint64_t key : keys) {
+          if (changes.recording == Delta::Recording::kNone) {
+            unfolded_durations_.emplace_back(key, duration);
+          } else {
+            AddDuration(key, duration, &changes);
+          }
+        }
 
         const TraceRoots::Span root{start, span.span_id(), service, services_[service].name,
                                     operations_[operation].name};
@@ -178,6 +198,9 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
       }
     }
   }
+
+  // A trace written only by unrecorded writes keeps its unfolded durations bounded.
+  if (unfolded_durations_.size() > kMaxUnfoldedDurations) FoldDurations();
 
   // Pass 3: earlier spans waiting for one of the new spans as their parent.
   if (roots_.HasOrphans()) {
@@ -206,7 +229,7 @@ uint32_t TraceTermsBuilder::InternOperation(uint32_t service, std::string_view n
       operation_ids_.lazy_emplace(OperationKey{service, Absl(name)}, [&](const auto& construct) {
         const std::string_view stored = arena_.Store(name);
         construct(OperationKey{service, Absl(stored)}, static_cast<uint32_t>(operations_.size()));
-        operations_.push_back(Operation{service, stored});
+        operations_.push_back(Operation{service, stored, {}});
         inserted = true;
       });
   if (inserted) {
@@ -249,7 +272,17 @@ void TraceTermsBuilder::AddTag(uint32_t service, std::string_view key, std::stri
                   [&] { return ServiceTagStream(services_[service].name, key, value); });
 }
 
-void TraceTermsBuilder::AddDuration(uint64_t key, int64_t duration, Changes* changes) {
+void TraceTermsBuilder::FoldDurations() const {
+  if (unfolded_durations_.empty()) return;
+  Changes none;
+  none.recording = Changes::Recording::kNone;
+  for (const auto& [key, duration] : unfolded_durations_) AddDuration(key, duration, &none);
+  unfolded_durations_.clear();
+  unfolded_durations_.shrink_to_fit();
+  bytes_ = ComputeBytes();
+}
+
+void TraceTermsBuilder::AddDuration(uint64_t key, int64_t duration, Changes* changes) const {
   auto [it, inserted] = fine_durations_.try_emplace(key);
   if (inserted) {
     // A coarse class is a range of whole fine classes (trace_analysis.h), so a coarse term can
@@ -307,6 +340,7 @@ void TraceTermsBuilder::Finish(Changes* changes, bool record_all, Delta* delta) 
   terms_internal::SortUnique(&changes->durations);
   for (uint64_t key : changes->durations) delta->durations.insert(TermOf(key));
   if (record_all) {
+    FoldDurations();
     ForEachStream([delta](std::string_view stream, std::string_view value) {
       if (stream[1] != kFineDurationIndex)
         delta->streams.emplace_hint(delta->streams.end(), stream);
@@ -350,6 +384,7 @@ void TraceTermsBuilder::EncodeDurationStream(char type, uint64_t key, std::strin
 
 size_t TraceTermsBuilder::ComputeBytes() const {
   size_t b = sizeof(*this) + arena_.bytes() + duration_bytes_;
+  b += unfolded_durations_.capacity() * sizeof(unfolded_durations_[0]);
   b += services_.capacity() * sizeof(Service) + TableBytes(service_ids_);
   b += operations_.capacity() * sizeof(Operation) + TableBytes(operation_ids_);
   b += keys_.capacity() * sizeof(std::string_view) + TableBytes(key_ids_);
@@ -366,150 +401,30 @@ size_t TraceTermsBuilder::ComputeBytes() const {
 
 size_t TraceTermsBuilder::stream_count() const {
   if (empty()) return 0;
+  FoldDurations();
   return 1 + services_.size() + operations_.size() + tags_.size() + service_tag_count_ +
          coarse_durations_.size() + fine_durations_.size();
 }
 
 void TraceTermsBuilder::ForEachStream(
     absl::FunctionRef<void(std::string_view stream, std::string_view value)> fn) const {
+  FoldDurations();
+  VisitStreams<false>(fn);
+}
+
+void TraceTermsBuilder::AppendStoredStreams(StoredStreams* out) const {
   if (empty()) return;
-  // Streams are ordered by their length-prefixed fields, compared here through ranks.
-  std::vector<uint32_t> service_order;
-  std::vector<uint32_t> service_rank;
-  terms_internal::Rank(
-      services_.size(),
-      [this](uint32_t a, uint32_t b) {
-        return CompareLengthPrefixed(services_[a].name, services_[b].name) < 0;
-      },
-      &service_order, &service_rank);
-  std::vector<uint32_t> key_order;
-  std::vector<uint32_t> key_rank;
-  terms_internal::Rank(
-      keys_.size(),
-      [this](uint32_t a, uint32_t b) { return CompareLengthPrefixed(keys_[a], keys_[b]) < 0; },
-      &key_order, &key_rank);
-  // Tags by key rank, then by value.
-  std::vector<uint32_t> tag_order;
-  std::vector<uint32_t> tag_rank;
-  terms_internal::RankGrouped(
-      tags_.size(), keys_.size(), [&](uint32_t t) { return key_rank[tags_[t].key_id]; },
-      [this](uint32_t a, uint32_t b) {
-        return CompareLengthPrefixed(tags_[a].value, tags_[b].value) < 0;
-      },
-      &tag_order, &tag_rank);
-  std::vector<uint32_t> operation_order;
-  std::vector<uint32_t> operation_rank;
-  terms_internal::Rank(
-      operations_.size(),
-      [&](uint32_t a, uint32_t b) {
-        const Operation& x = operations_[a];
-        const Operation& y = operations_[b];
-        if (x.service != y.service) return service_rank[x.service] < service_rank[y.service];
-        return CompareLengthPrefixed(x.name, y.name) < 0;
-      },
-      &operation_order, &operation_rank);
-
-  std::string stream;
-  stream.reserve(128);
-  auto head = [](char type) { return IndexHead{{kIndexTag, type}}; };
-  // 'A' < 'a' < 'd' < 'e' < 'o' < 's' < 't'.
-  // Consecutive streams share a prefix (the key here, the service below): encoded once.
-  uint32_t key_id = kNone;
-  size_t prefix = 0;
-  for (uint32_t t : tag_order) {
-    if (tags_[t].key_id != key_id) {
-      key_id = tags_[t].key_id;
-      EncodeStream(&stream, 0, head(kTagIndex), {tags_[t].key});
-      prefix = stream.size();
-    }
-    EncodeStream(&stream, prefix, {}, {tags_[t].value});
-    fn(stream, {});
-  }
-  // 'a': by service, then tag. Services < 64 from their bits (bucketed by service rank, in tag
-  // order), wider ones from a sorted list.
-  std::vector<uint32_t> first(service_order.size() + 1, 0);
-  for (const Tag& tag : tags_) {
-    for (uint64_t m = tag.services; m != 0; m &= m - 1)
-      ++first[service_rank[std::countr_zero(m)] + 1];
-  }
-  for (size_t r = 1; r < first.size(); ++r) first[r] += first[r - 1];
-  std::vector<uint32_t> by_service(first.back());
-  std::vector<uint32_t> next(first.begin(), first.end() - 1);
-  for (uint32_t t : tag_order) {
-    for (uint64_t m = tags_[t].services; m != 0; m &= m - 1) {
-      by_service[next[service_rank[std::countr_zero(m)]]++] = t;
-    }
-  }
-  std::vector<uint64_t> wide;
-  wide.reserve(wide_service_tags_.size());
-  for (uint64_t k : wide_service_tags_) {
-    wide.push_back((uint64_t{service_rank[k >> 32]} << 32) | tag_rank[k & 0xffffffff]);
-  }
-  std::sort(wide.begin(), wide.end());
-  size_t next_wide = 0;
-  for (uint32_t r = 0; r < service_order.size(); ++r) {
-    EncodeStream(&stream, 0, head(kServiceTagIndex), {services_[service_order[r]].name});
-    prefix = stream.size();
-    auto put = [&](const Tag& tag) {
-      EncodeStream(&stream, prefix, {}, {tag.key, tag.value});
-      fn(stream, {});
-    };
-    for (uint32_t i = first[r]; i < first[r + 1]; ++i) put(tags_[by_service[i]]);
-    for (; next_wide < wide.size() && (wide[next_wide] >> 32) == r; ++next_wide) {
-      put(tags_[tag_order[wide[next_wide] & 0xffffffff]]);
-    }
-  }
-
-  struct DurationEntry {
-    uint64_t order;
-    uint64_t key;
-    const terms_internal::DurationSet* durations;  // fine terms only
-  };
-  auto entry = [&](uint64_t key, const terms_internal::DurationSet* durations) {
-    const int scope = static_cast<int>((key >> 8) & 0xff);
-    const uint32_t id = static_cast<uint32_t>(key >> 24);
-    const uint64_t rank = scope == kServiceScope     ? service_rank[id]
-                          : scope == kOperationScope ? operation_rank[id]
-                                                     : 0;
-    return DurationEntry{(kScopeOrder[scope] << 56) | (rank << 8) | (key & 0xff), key, durations};
-  };
-
-  auto by_order = [](const DurationEntry& a, const DurationEntry& b) { return a.order < b.order; };
-  std::vector<DurationEntry> durations;
-  durations.reserve(std::max(coarse_durations_.size(), fine_durations_.size()));
-  for (uint64_t key : coarse_durations_) durations.push_back(entry(key, nullptr));
-  std::sort(durations.begin(), durations.end(), by_order);
-  for (const DurationEntry& e : durations) {
-    EncodeDurationStream(kDurationIndex, e.key, &stream);
-    fn(stream, {});
-  }
-  durations.clear();
-  for (const auto& [key, set] : fine_durations_) durations.push_back(entry(key, &set));
-  std::sort(durations.begin(), durations.end(), by_order);
-  std::string value;
-  for (const DurationEntry& e : durations) {
-    EncodeDurationStream(kFineDurationIndex, e.key, &stream);
-    value.clear();
-    terms_internal::AppendDurations(*e.durations, &value);
-    fn(stream, value);
-  }
-
-  for (uint32_t o : operation_order) {
-    EncodeStream(&stream, 0, head(kOperationIndex),
-                 {services_[operations_[o].service].name, operations_[o].name});
-    fn(stream, {});
-  }
-  for (uint32_t s : service_order) {
-    EncodeStream(&stream, 0, head(kServiceIndex), {services_[s].name});
-    fn(stream, {});
-  }
-  EncodeStream(&stream, 0, head(kTimeIndex), {});
-  fn(stream, {});
+  const size_t streams =
+      1 + services_.size() + operations_.size() + tags_.size() + service_tag_count_;
+  out->Reserve(streams, streams * 32);
+  VisitStreams<true>(
+      [out](std::string_view stream, std::string_view value) { out->Add(stream, value); });
 }
 
 void TraceTermsBuilder::ForEachChangedStream(
     const Delta& delta,
     absl::FunctionRef<void(std::string_view stream, std::string_view value)> fn) const {
+  FoldDurations();
   std::string stream;
   std::string value;
   std::vector<uint64_t> fine;  // a fine term may change more than once: visited once
@@ -560,6 +475,7 @@ std::map<std::string, std::string> TraceTermsBuilder::Streams() const {
 }
 
 std::string TraceTermsBuilder::DurationValue(const DurationTerm& term) const {
+  FoldDurations();
   // The key of the term, when the builder knows its service and operation.
   std::optional<uint64_t> key;
   auto service = service_ids_.find(Absl(term.service));

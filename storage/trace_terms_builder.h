@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -30,6 +31,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "storage/index_segments.h"
 #include "storage/options.h"
 #include "storage/trace_analysis.h"
 #include "storage/trace_roots.h"
@@ -90,6 +92,11 @@ class TraceTermsBuilder {
   void ForEachChangedStream(
       const Delta& delta,
       absl::FunctionRef<void(std::string_view stream, std::string_view value)> fn) const;
+  // Appends the trace's segment entry to `*out`: exactly what feeding ForEachStream through a
+  // StoredStreamsBuilder gives (the streams in ascending byte order without the duration-class
+  // ones, the time, service and operation streams with the duration range of their spans), built
+  // straight from the state: no duration stream is encoded, decoded or sorted.
+  void AppendStoredStreams(StoredStreams* out) const;
   // Appends what ForEachStream visits, in the same order, to `*out`.
   void AppendStreams(std::vector<std::pair<std::string, std::string>>* out) const;
   // Every index stream of the trace (keys.h) -> its value (durations for duration streams):
@@ -108,6 +115,8 @@ class TraceTermsBuilder {
 
  private:
   static constexpr uint32_t kNone = 0xffffffff;
+  // Unfolded durations beyond which Add folds them.
+  static constexpr size_t kMaxUnfoldedDurations = 3 * 1024;
   // Fine duration term keys: id (a service or operation index, 0 for every span) << 24 | scope
   // << 8 | class, with scope 0 = any, 1 = service, 2 = operation.
   static uint64_t DurationKey(uint32_t id, int scope, int duration_class) {
@@ -115,14 +124,25 @@ class TraceTermsBuilder {
            static_cast<uint64_t>(duration_class);
   }
 
+  // The durations of a scope's spans (for the stored streams' ranges): min > max while none.
+  struct DurationRange {
+    int64_t min = std::numeric_limits<int64_t>::max();
+    int64_t max = std::numeric_limits<int64_t>::min();
+    void Add(int64_t d) {
+      min = d < min ? d : min;
+      max = d > max ? d : max;
+    }
+  };
   struct Service {
     std::string_view name;  // in arena_
     uint32_t span_count = 0;
     uint32_t error_count = 0;
+    DurationRange durations;
   };
   struct Operation {
     uint32_t service = 0;
     std::string_view name;  // in arena_
+    DurationRange durations;
   };
   struct Tag {
     std::string_view key;    // in arena_ (keys_[key_id])
@@ -178,8 +198,14 @@ class TraceTermsBuilder {
 
   uint32_t InternOperation(uint32_t service, std::string_view name, Changes* changes);
   void AddTag(uint32_t service, std::string_view key, std::string_view value, Changes* changes);
-  void AddDuration(uint64_t key, int64_t duration, Changes* changes);
+  void AddDuration(uint64_t key, int64_t duration, Changes* changes) const;
+  // Moves unfolded_durations_ into fine_durations_ and coarse_durations_.
+  void FoldDurations() const;
   void AddCall(int64_t start, uint32_t parent, uint32_t child, Changes* changes);
+  // Calls `fn(stream, value)` for the streams in ascending byte order: with kStored, what
+  // AppendStoredStreams appends; otherwise what ForEachStream visits.
+  template <bool kStored, typename Fn>
+  void VisitStreams(Fn&& fn) const;
   // Completes an Add: the summary, and the delta (every stream and fine duration term of the
   // state with `record_all`, on a first write).
   void Finish(Changes* changes, bool record_all, Delta* delta);
@@ -192,6 +218,7 @@ class TraceTermsBuilder {
   const IndexOptions& options_;
   TraceSummary summary_;
   int64_t end_ns_ = 0;
+  DurationRange durations_;  // of every span
   terms_internal::StringArena arena_;
   std::vector<Service> services_;
   absl::flat_hash_map<absl::string_view, uint32_t> service_ids_;
@@ -206,16 +233,22 @@ class TraceTermsBuilder {
   absl::flat_hash_set<uint64_t> wide_service_tags_;
   size_t service_tag_count_ = 0;  // 'a' streams
   // Fine duration terms ('e' streams, with their durations) and coarse ones ('d' streams).
-  absl::flat_hash_map<uint64_t, terms_internal::DurationSet> fine_durations_;
-  absl::flat_hash_set<uint64_t> coarse_durations_;
-  size_t duration_bytes_ = 0;  // heap held by the DurationSets
+  // Mutable: folded in from unfolded_durations_ by const readers.
+  mutable absl::flat_hash_map<uint64_t, terms_internal::DurationSet> fine_durations_;
+  mutable absl::flat_hash_set<uint64_t> coarse_durations_;
+  mutable size_t duration_bytes_ = 0;  // heap held by the DurationSets
+  // (fine duration key, duration) of the spans added while nothing recorded duration changes
+  // (recording kNone), not yet in fine_durations_ and coarse_durations_: folded in when those
+  // are read, or when many. So a writer that reads only AppendStoredStreams (whose duration
+  // ranges come from the services and operations) never builds the duration-class terms.
+  mutable std::vector<std::pair<uint64_t, int64_t>> unfolded_durations_;
   // span ID -> service index.
   terms_internal::SpanIdMap<uint32_t> span_services_;
   TraceRoots roots_;
   absl::flat_hash_map<CallKey, int64_t> call_counts_;
   mutable std::map<DependencyKey, int64_t> calls_;  // call_counts_ by name, filled by calls()
   mutable bool calls_stale_ = false;
-  size_t bytes_ = 0;
+  mutable size_t bytes_ = 0;
 };
 
 }  // namespace tailtrace::storage

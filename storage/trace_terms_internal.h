@@ -68,7 +68,7 @@ class StringArena {
   void Grow(size_t need) {
     block_ = std::min<size_t>(block_ * 2, 16 << 10);
     const size_t size = std::max(block_, need);
-    blocks_.push_back(std::make_unique<char[]>(size));
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
     next_ = blocks_.back().get();
     left_ = size;
     bytes_ += size;
@@ -253,19 +253,21 @@ inline void EncodeStream(std::string* out, size_t keep, std::string_view head,
 }
 
 // Indices 0..n-1 ordered by group (`group(i)` in [0, groups)), then by `less` within a group
-// (a counting sort, then small sorts), and the rank of each index.
+// (a counting sort, then small sorts), and the rank of each index. `first` and `next` are
+// scratch.
 template <typename Group, typename Less>
 void RankGrouped(size_t n, size_t groups, Group group, Less less, std::vector<uint32_t>* order,
-                 std::vector<uint32_t>* rank) {
-  std::vector<uint32_t> first(groups + 1, 0);
-  for (uint32_t i = 0; i < n; ++i) ++first[group(i) + 1];
-  for (size_t g = 1; g <= groups; ++g) first[g] += first[g - 1];
-  std::vector<uint32_t> next(first.begin(), first.end() - 1);
+                 std::vector<uint32_t>* rank, std::vector<uint32_t>* first,
+                 std::vector<uint32_t>* next) {
+  first->assign(groups + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) ++(*first)[group(i) + 1];
+  for (size_t g = 1; g <= groups; ++g) (*first)[g] += (*first)[g - 1];
+  next->assign(first->begin(), first->end() - 1);
   order->resize(n);
-  for (uint32_t i = 0; i < n; ++i) (*order)[next[group(i)]++] = i;
+  for (uint32_t i = 0; i < n; ++i) (*order)[(*next)[group(i)]++] = i;
   for (size_t g = 0; g < groups; ++g) {
-    if (first[g + 1] - first[g] > 1) {
-      std::sort(order->begin() + first[g], order->begin() + first[g + 1], less);
+    if ((*first)[g + 1] - (*first)[g] > 1) {
+      std::sort(order->begin() + (*first)[g], order->begin() + (*first)[g + 1], less);
     }
   }
   rank->resize(n);

@@ -74,7 +74,7 @@ class RetentionTest : public ::testing::Test {
       span.attributes.emplace_back("payload", payload);
     }
     const TracesData data = BuildChunk(id, {span});
-    const TraceWrite w{id, &data, "", 1.0};
+    const TraceWrite w{id, &data, "", 1.0, {}};
     ASSERT_TRUE(store_->Write({&w, 1}).ok());
   }
 

@@ -64,7 +64,7 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
 
   void Write(const TraceId& id, const std::vector<SpanSpec>& spans) {
     const TracesData data = BuildChunk(id, spans);
-    const TraceWrite w{id, &data, "", 1.0};
+    const TraceWrite w{id, &data, "", 1.0, {}};
     ASSERT_TRUE(store_->Write({&w, 1}).ok());
   }
 

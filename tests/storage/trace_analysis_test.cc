@@ -319,7 +319,7 @@ class LateChunkTest : public ::testing::Test {
                                                .span_id = static_cast<uint64_t>(i),
                                                .parent_id = i == 1 ? 0u : 1u,
                                                .start_ns = kT0 + i}});
-      const TraceWrite w{id, &data, "", 1.0};
+      const TraceWrite w{id, &data, "", 1.0, {}};
       EXPECT_TRUE(store.Write({&w, 1}).ok());
     }
     return store.Stats().trace_rereads;
@@ -345,8 +345,8 @@ TEST_F(LateChunkTest, CachedTracesAreNotReadBack) {
   ASSERT_TRUE(store.ok()) << store.status();
   const TracesData more = BuildChunk(id, {{.span_id = 51, .parent_id = 1, .start_ns = kT0}});
   const TracesData again = BuildChunk(id, {{.span_id = 52, .parent_id = 1, .start_ns = kT0}});
-  const TraceWrite w1{id, &more, "", 1.0};
-  const TraceWrite w2{id, &again, "", 1.0};
+  const TraceWrite w1{id, &more, "", 1.0, {}};
+  const TraceWrite w2{id, &again, "", 1.0, {}};
   ASSERT_TRUE((*store)->Write({&w1, 1}).ok());
   ASSERT_TRUE((*store)->Write({&w2, 1}).ok());
   EXPECT_EQ((*store)->Stats().trace_rereads, 1u);

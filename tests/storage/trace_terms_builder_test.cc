@@ -337,6 +337,46 @@ TEST(TraceTermsBuilderRandomTest, EqualsTheFullComputationChunkByChunk) {
   CheckRandomTraces(1, 300, 25, 9, IndexOptions{});
 }
 
+// Large traces written without recording (as the store writes): Add folds the durations it
+// keeps aside once they are many; every read still sees all of them.
+TEST(TraceTermsBuilderRandomTest, LargeTracesWrittenWithoutRecording) {
+  Random r(5);
+  const IndexOptions options;
+  for (int t = 0; t < 4; ++t) {
+    const TraceId id = MakeTraceId(3, static_cast<uint64_t>(t));
+    std::vector<trace_v1::TracesData> chunks;
+    size_t spans = 0;
+    while (spans < 1500) {  // over kMaxUnfoldedDurations / 3
+      for (trace_v1::TracesData& c : RandomChunks(r, id, 800, 6)) {
+        // Span IDs unique across the calls of RandomChunks.
+        for (auto& rs : *c.mutable_resource_spans()) {
+          for (auto& ss : *rs.mutable_scope_spans()) {
+            for (auto& span : *ss.mutable_spans()) {
+              span.set_span_id(SpanId(r, 1'000'000 + spans++));
+              span.clear_parent_span_id();
+            }
+          }
+        }
+        chunks.push_back(std::move(c));
+      }
+    }
+    TraceTermsBuilder builder(id, options);
+    std::vector<const trace_v1::TracesData*> added;
+    for (const trace_v1::TracesData& chunk : chunks) {
+      TraceTermsBuilder::Delta delta;
+      delta.recording = TraceTermsBuilder::Delta::Recording::kNone;
+      ASSERT_TRUE(builder.Add(chunk, &delta));
+      added.push_back(&chunk);
+      StoredStreams direct;
+      builder.AppendStoredStreams(&direct);
+      const TraceIndexTerms want = ComputeIndexTerms(id, added, options);
+      EXPECT_EQ(Items(direct), Items(StoredStreamsOf(want)));
+    }
+    const TraceIndexTerms want = ComputeIndexTerms(id, added, options);
+    EXPECT_EQ(Read(builder).streams, ReferenceStreams(want)) << "trace " << t;
+  }
+}
+
 TEST(TraceTermsBuilderRandomTest, ShortLimitAndExcludedKeys) {
   IndexOptions options;
   options.max_value_length = 40;
