@@ -125,6 +125,12 @@ class Scanner {
 
   const char* ScanResourceSpans(const char* p, const char* end);
   const char* ScanScopeSpans(const char* p, const char* end);
+  // Scans a ResourceSpans or ScopeSpans (type `m` at `depth`): its field-2 entries (the children,
+  // named `child_name` in error paths) go to `scan_child(begin, end, index)`, and its other
+  // fields, checked, are collected in `*key` in their order.
+  template <typename ScanChild>
+  const char* ScanContainer(MsgType m, int depth, const char* child_name, const char* p,
+                            const char* end, std::string* key, ScanChild&& scan_child);
   // Scans one span's message; on success also validates its IDs and records or rejects it.
   const char* ScanSpan(const char* p, const char* end, int64_t index);
   const char* ScanMessage(MsgType m, const char* p, const char* end, int depth);
@@ -404,68 +410,53 @@ const char* Scanner::ScanSpan(const char* p, const char* end, int64_t index) {
   return end;
 }
 
-const char* Scanner::ScanScopeSpans(const char* p, const char* end) {
-  constexpr int kDepth = 3;
-  group_index_ = -1;
-  scope_key_.clear();
-  const char* gap = p;  // start of the bytes not yet appended to scope_key_
+template <typename ScanChild>
+const char* Scanner::ScanContainer(MsgType m, int depth, const char* child_name, const char* p,
+                                   const char* end, std::string* key, ScanChild&& scan_child) {
+  key->clear();
+  const char* gap = p;  // start of the bytes not yet appended to `key`
   int64_t index = 0;
   while (p < end) {
     const char* const field_start = p;
     uint32_t tag;
     const char* q = ReadTag(p, end, &tag);
-    if (q == nullptr) return FailTag(kDepth, p, end);
-    if (tag == (2 << 3 | kLengthDelimited)) {  // spans
+    if (q == nullptr) return FailTag(depth, p, end);
+    if (tag == (2 << 3 | kLengthDelimited)) {  // a child
       uint32_t len;
       const char* v = ReadLength(q, end, &len);
-      if (v == nullptr) return Fail(kDepth, 2, LengthProblem(q, end));
-      scope_key_.append(gap, field_start);
-      path_[4] = {"spans", index};
-      if (ScanSpan(v, v + len, index) == nullptr) return nullptr;
+      if (v == nullptr) return Fail(depth, 2, LengthProblem(q, end));
+      key->append(gap, field_start);
+      path_[depth + 1] = {child_name, index};
+      if (scan_child(v, v + len, index) == nullptr) return nullptr;
       ++index;
       p = gap = v + len;
       continue;
     }
-    p = ScanField(kScopeSpans, tag, q, end, kDepth);
+    p = ScanField(m, tag, q, end, depth);
     if (p == nullptr) return nullptr;
   }
-  if (group_index_ >= 0) {
-    scope_key_.append(gap, end);
-    out_->groups[group_index_].scope.assign(scope_key_);
-  }
+  key->append(gap, end);
   return end;
 }
 
+const char* Scanner::ScanScopeSpans(const char* p, const char* end) {
+  group_index_ = -1;
+  p = ScanContainer(kScopeSpans, 3, "spans", p, end, &scope_key_,
+                    [this](const char* v, const char* v_end, int64_t index) {
+                      return ScanSpan(v, v_end, index);
+                    });
+  // The group exists once one of its spans was valid.
+  if (p != nullptr && group_index_ >= 0) out_->groups[group_index_].scope.assign(scope_key_);
+  return p;
+}
+
 const char* Scanner::ScanResourceSpans(const char* p, const char* end) {
-  constexpr int kDepth = 2;
   resource_index_ = -1;
-  resource_key_.clear();
-  const char* gap = p;
-  int64_t index = 0;
-  while (p < end) {
-    const char* const field_start = p;
-    uint32_t tag;
-    const char* q = ReadTag(p, end, &tag);
-    if (q == nullptr) return FailTag(kDepth, p, end);
-    if (tag == (2 << 3 | kLengthDelimited)) {  // scope_spans
-      uint32_t len;
-      const char* v = ReadLength(q, end, &len);
-      if (v == nullptr) return Fail(kDepth, 2, LengthProblem(q, end));
-      resource_key_.append(gap, field_start);
-      path_[3] = {"scope_spans", index};
-      if (ScanScopeSpans(v, v + len) == nullptr) return nullptr;
-      ++index;
-      p = gap = v + len;
-      continue;
-    }
-    p = ScanField(kResourceSpans, tag, q, end, kDepth);
-    if (p == nullptr) return nullptr;
-  }
-  if (resource_index_ >= 0) {
-    resource_key_.append(gap, end);
-    out_->resources[resource_index_].assign(resource_key_);
-  }
-  return end;
+  p = ScanContainer(
+      kResourceSpans, 2, "scope_spans", p, end, &resource_key_,
+      [this](const char* v, const char* v_end, int64_t) { return ScanScopeSpans(v, v_end); });
+  if (p != nullptr && resource_index_ >= 0) out_->resources[resource_index_].assign(resource_key_);
+  return p;
 }
 
 absl::Status Scanner::Run() {
