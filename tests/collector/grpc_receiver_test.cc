@@ -258,6 +258,20 @@ TEST_F(GrpcReceiverTest, MalformedProtobufIsInvalidArgument) {
   EXPECT_EQ(CounterValue("tailtrace_grpc_requests_total", {{"code", "INVALID_ARGUMENT"}}), 1u);
 }
 
+TEST_F(GrpcReceiverTest, InvalidUtf8IsInvalidArgumentNamingWhereAndNothingIsKept) {
+  Start();
+  ExportTraceServiceRequest request;
+  AddSpan(&request, TraceId('a'), SpanId('1'));
+  // Protobuf would refuse these bytes (a proto3 string must be UTF-8), so the scan does too,
+  // and the valid first span is not kept either.
+  AddSpan(&request, TraceId('a'), SpanId('2'))->set_name("bad \xff name");
+  grpc::Status status = ExportRawBytes(request.SerializeAsString());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("resource_spans[0].scope_spans[0].spans[1]"));
+  EXPECT_THAT(status.error_message(), HasSubstr("UTF-8"));
+  EXPECT_EQ(sink_.calls(), 0);
+}
+
 TEST_F(GrpcReceiverTest, EmptyRequestIsOkAndNotPassedOn) {
   Start();
   ExportTraceServiceResponse response;

@@ -276,6 +276,19 @@ TEST_F(HttpReceiverTest, MalformedProtobufIs400WithProtobufStatus) {
   EXPECT_EQ(sink_.calls(), 0);
 }
 
+TEST_F(HttpReceiverTest, InvalidUtf8Is400NamingWhere) {
+  Start();
+  ExportTraceServiceRequest request = MakeRequest(3);
+  request.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(2)->set_name("\xc3(");
+  const ClientResponse res = Post(request.SerializeAsString(), kProtobuf);
+  ASSERT_EQ(res.status, 400) << res.body;
+  const google::rpc::Status status = ParseStatus(res);
+  EXPECT_EQ(status.code(), 3);
+  EXPECT_THAT(status.message(), HasSubstr("resource_spans[0].scope_spans[0].spans[2]"));
+  EXPECT_THAT(status.message(), HasSubstr("UTF-8"));
+  EXPECT_EQ(sink_.calls(), 0);
+}
+
 TEST_F(HttpReceiverTest, MalformedJsonIs400WithJsonStatus) {
   Start();
   ClientResponse res = Post("{not json", kJson);
