@@ -76,7 +76,7 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # jget JSON KEY: the value of a top-level key of a flat JSON line (strings without quotes).
 jget() {
   local v
-  v=$(sed -n "s/.*\"$2\":\(\"\([^\"\\\\]\|\\\\.\)*\"\|[-0-9.eE+]*\|null\|true\|false\).*/\1/p" <<<"$1")
+  v=$(sed -n "s/.*\"$2\":\(\"\([^\"\\\\]\|\\\\.\)*\"\|[-0-9.eE+][-0-9.eE+]*\|null\|true\|false\).*/\1/p" <<<"$1")
   v=${v#\"}
   v=${v%\"}
   v=${v//\\\"/\"}
@@ -486,9 +486,8 @@ else
   if [[ $qspans != "$qplanned" ]]; then
     qsize+=", of $(fmt "$qplanned") planned: the build stopped at its QUERY_BUILD_BUDGET of $QUERY_BUILD_BUDGET"
   fi
-  # (jget returns booleans as "", so they are matched directly)
   qreused=0
-  [[ $QR == *'"reused":true'* ]] && qreused=1
+  [[ $(jget "$QR" reused) == true ]] && qreused=1
   ((qreused)) && qsize+=" (reused store)"
   row "Query store size" "$qsize" "≥ 10,000,000 spans, or a stated smaller store" "$(verdict "$qspans" '>=' 10000000)" "$c"
   if ((!qreused)); then
