@@ -66,13 +66,6 @@ class SpanRope {
   ~SpanRope();
 
   void Append(const void* data, size_t n, BlockPool* pool);
-  // Where up to `n` bytes can be written contiguously at the end, or null if the last block
-  // has less room (then Append them instead). Commit(n) takes them.
-  char* ContiguousTail(size_t n) {
-    return tail_ != nullptr && BlockPool::kDataBytes - tail_used_ >= n ? tail_->data() + tail_used_
-                                                                       : nullptr;
-  }
-  void Commit(size_t n) { tail_used_ += n; }
 
   void Release(BlockPool* pool);
 

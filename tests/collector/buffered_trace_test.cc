@@ -97,23 +97,6 @@ TEST(SpanRopeTest, ReadsBackWhatWasAppendedAcrossBlocks) {
   EXPECT_FALSE(reader.Skip(1));
 }
 
-TEST(SpanRopeTest, ContiguousTailOnlyWhenTheLastBlockHasRoom) {
-  BlockPool pool;
-  SpanRope rope;
-  EXPECT_EQ(rope.ContiguousTail(1), nullptr) << "no block yet";
-  rope.Append("x", 1, &pool);
-  char* tail = rope.ContiguousTail(BlockPool::kDataBytes - 1);
-  ASSERT_NE(tail, nullptr);
-  tail[0] = 'y';
-  rope.Commit(1);
-  EXPECT_EQ(rope.ContiguousTail(BlockPool::kDataBytes - 1), nullptr);
-  SpanRope::Reader reader(rope);
-  std::string out;
-  ASSERT_TRUE(reader.AppendTo(&out, 2));
-  EXPECT_EQ(out, "xy");
-  EXPECT_TRUE(reader.AtEnd());
-}
-
 TEST(SpanRopeTest, ReleasedBlocksAreReusedAndThePoolKeepsAtMostItsCap) {
   BlockPool pool;
   {
