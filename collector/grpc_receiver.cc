@@ -213,21 +213,22 @@ class TraceServiceImpl final
 
     const auto accepted = static_cast<int64_t>(request.spans.size());
     const int64_t rejected = request.rejected_spans;
+    // Moved out first: the sink takes the request.
+    std::string rejection = std::move(request.error_message);
+    if (accepted > 0) {
+      absl::Status consumed = sink_->Consume(std::move(request));
+      if (!consumed.ok()) {
+        refused_spans_->Increment(accepted + rejected);
+        return SinkStatusToGrpc(consumed);
+      }
+      accepted_spans_->Increment(accepted);
+    }
     if (rejected > 0) {
       refused_spans_->Increment(rejected);
       // OTLP: rejected spans are a partial success, not an error, so the client does not retry.
       auto* partial = response->mutable_partial_success();
       partial->set_rejected_spans(rejected);
-      partial->set_error_message(std::move(request.error_message));
-    }
-    if (accepted > 0) {
-      absl::Status consumed = sink_->Consume(std::move(request));
-      if (!consumed.ok()) {
-        refused_spans_->Increment(accepted);
-        response->Clear();
-        return SinkStatusToGrpc(consumed);
-      }
-      accepted_spans_->Increment(accepted);
+      partial->set_error_message(std::move(rejection));
     }
     return grpc::Status::OK;
   }
