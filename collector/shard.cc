@@ -59,7 +59,7 @@ ShardCore::ShardCore(const ShardOptions& options, std::unique_ptr<Sampler> sampl
 
 ShardCore::~ShardCore() = default;
 
-void ShardCore::Add(const WireRequest& request, const std::vector<uint32_t>& spans, int64_t now_ns,
+void ShardCore::Add(const WireRequest& request, std::span<const uint32_t> spans, int64_t now_ns,
                     std::vector<DecidedTrace>* out) {
   absl::flat_hash_map<TraceId, size_t> late_index;
   oversized_.clear();
@@ -70,7 +70,7 @@ void ShardCore::Add(const WireRequest& request, const std::vector<uint32_t>& spa
     const uint32_t group = request.spans[spans[begin]].group;
     size_t end = begin + 1;
     while (end < spans.size() && request.spans[spans[end]].group == group) ++end;
-    AddGroup(request, group, &spans[begin], end - begin, now_ns, &late_index, out);
+    AddGroup(request, group, spans.subspan(begin, end - begin), now_ns, &late_index, out);
     begin = end;
   }
   // Huge traces are decided now, on what they have; their later spans follow the decision.
@@ -81,10 +81,12 @@ void ShardCore::Add(const WireRequest& request, const std::vector<uint32_t>& spa
   }
 }
 
-void ShardCore::AddGroup(const WireRequest& request, uint32_t group, const uint32_t* spans,
-                         size_t n, int64_t now_ns, absl::flat_hash_map<TraceId, size_t>* late_index,
+void ShardCore::AddGroup(const WireRequest& request, uint32_t group,
+                         std::span<const uint32_t> spans, int64_t now_ns,
+                         absl::flat_hash_map<TraceId, size_t>* late_index,
                          std::vector<DecidedTrace>* out) {
   const WireGroup& wire_group = request.groups[group];
+  const size_t n = spans.size();
   trace_index_.Reset(n);
   routes_.clear();
   span_routes_.clear();

@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,7 +116,7 @@ class ShardCore {
   // appended to `out` at once, dropped ones are counted and discarded. A trace that grows past
   // maximum_trace_size_bytes is decided at once. The bytes of undecided traces' spans are
   // copied: `request` may be freed when Add returns.
-  void Add(const WireRequest& request, const std::vector<uint32_t>& spans, int64_t now_ns,
+  void Add(const WireRequest& request, std::span<const uint32_t> spans, int64_t now_ns,
            std::vector<DecidedTrace>* out);
 
   // Decides every trace whose deadline is <= now_ns, then the oldest traces while the buffer is
@@ -153,8 +154,8 @@ class ShardCore {
     BufferedTrace* trace = nullptr;
     uint64_t bytes = 0;
   };
-  // Adds the `n` spans at indices `spans` of `request`, all of group `group`.
-  void AddGroup(const WireRequest& request, uint32_t group, const uint32_t* spans, size_t n,
+  // Adds the spans at indices `spans` of `request`, all of group `group`.
+  void AddGroup(const WireRequest& request, uint32_t group, std::span<const uint32_t> spans,
                 int64_t now_ns, absl::flat_hash_map<TraceId, size_t>* late_index,
                 std::vector<DecidedTrace>* out);
   Route NewRoute(const TraceId& id, const WireRequest& request, const WireGroup& group,
