@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "collector/policy_config.h"
+#include "collector/policy_regex.h"
 #include "config/policies_internal.h"
 
 namespace tailtrace::config::internal {
@@ -185,13 +186,11 @@ bool ParseStringAttributePolicy(MapReader& b, int line,
   ok = OptionalBool(b, "invert_match", &out->invert_match) && ok;
   if (values && out->enabled_regex_matching) {
     for (size_t i = 0; i < values->values.size(); ++i) {
-      // std::regex reports a bad pattern by throwing; compiled as the sampler will.
-      try {
-        std::regex pattern(values->values[i], std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        ReportValueError(
-            ctx, values->fields[i],
-            absl::StrCat("invalid regular expression \"", values->values[i], "\": ", e.what()));
+      // Compiled as the sampler will compile it.
+      absl::StatusOr<std::unique_ptr<const RE2>> re =
+          collector::CompilePolicyRegex(values->values[i]);
+      if (!re.ok()) {
+        ReportValueError(ctx, values->fields[i], std::string(re.status().message()));
         ok = false;
       }
     }

@@ -10,7 +10,6 @@
 #include <exception>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,13 +19,14 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "collector/policies/internal.h"
+#include "collector/policy_regex.h"
+#include "re2/re2.h"
 
 namespace tailtrace::collector::policy_internal {
 namespace {
 
-// Regular expressions look at no more than this many leading bytes of a value: libstdc++'s
-// std::regex recurses per input character and would overflow the stack on huge values.
-constexpr size_t kMaxRegexInputBytes = 4096;
+// Values longer than this are matched but not remembered in a regex policy's result cache.
+constexpr size_t kMaxCachedRegexInputBytes = 4096;
 // Results remembered per regex policy (OpenTelemetry's default cache_max_size).
 constexpr size_t kDefaultRegexCacheSize = 128;
 
@@ -80,11 +80,12 @@ class ExactStringPolicy final : public NamedPolicy {
 };
 
 // Values are searched for each pattern (not anchored: "val" matches "interval", as Go's
-// regexp.MatchString does in OpenTelemetry; write ^...$ to match the whole value).
+// regexp.MatchString does in OpenTelemetry; write ^...$ to match the whole value). RE2 matches in
+// time linear in the value, so the whole value is always searched.
 class RegexStringPolicy final : public NamedPolicy {
  public:
   RegexStringPolicy(std::string name, const StringAttributePolicyConfig& config,
-                    std::vector<std::regex> patterns)
+                    std::vector<std::unique_ptr<const RE2>> patterns)
       : NamedPolicy(std::move(name)),
         key_(config.key),
         invert_(config.invert_match),
@@ -100,31 +101,27 @@ class RegexStringPolicy final : public NamedPolicy {
 
  private:
   bool Matches(const std::string& value) {
-    const std::string_view input =
-        std::string_view(value).substr(0, std::min(value.size(), kMaxRegexInputBytes));
-    if (auto it = cache_.find(absl::string_view(input.data(), input.size())); it != cache_.end()) {
-      return it->second;
+    const bool cacheable = value.size() <= kMaxCachedRegexInputBytes;
+    if (cacheable) {
+      if (auto it = cache_.find(value); it != cache_.end()) return it->second;
     }
     bool matched = false;
-    for (const std::regex& pattern : patterns_) {
-      // std::regex reports running out of resources (error_complexity, error_stack) by throwing;
-      // such a value counts as not matching.
-      try {
-        if (std::regex_search(input.begin(), input.end(), pattern)) {
-          matched = true;
-          break;
-        }
-      } catch (const std::exception&) {
+    for (const std::unique_ptr<const RE2>& pattern : patterns_) {
+      if (RE2::PartialMatch(value, *pattern)) {
+        matched = true;
+        break;
       }
     }
-    if (cache_.size() >= cache_limit_) cache_.clear();
-    cache_.emplace(std::string(input), matched);
+    if (cacheable) {
+      if (cache_.size() >= cache_limit_) cache_.clear();
+      cache_.emplace(value, matched);
+    }
     return matched;
   }
 
   std::string key_;
   bool invert_;
-  std::vector<std::regex> patterns_;
+  std::vector<std::unique_ptr<const RE2>> patterns_;
   size_t cache_limit_;
   absl::flat_hash_map<std::string, bool> cache_;
 };
@@ -240,16 +237,14 @@ absl::StatusOr<std::unique_ptr<Policy>> BuildAttributePolicy(const PolicyConfig&
                           absl::StrCat("must be at least 0, got ", c.cache_max_size));
       }
       if (!c.enabled_regex_matching) return std::make_unique<ExactStringPolicy>(config.name, c);
-      std::vector<std::regex> patterns;
+      std::vector<std::unique_ptr<const RE2>> patterns;
       for (size_t i = 0; i < c.values.size(); ++i) {
-        // std::regex reports a bad pattern by throwing; this is the one place it is compiled.
-        try {
-          patterns.emplace_back(c.values[i], std::regex::ECMAScript | std::regex::optimize);
-        } catch (const std::regex_error& e) {
-          return FieldError(
-              ctx, config.type, absl::StrCat("values[", i, "]"),
-              absl::StrCat("invalid regular expression \"", c.values[i], "\": ", e.what()));
+        absl::StatusOr<std::unique_ptr<const RE2>> re = CompilePolicyRegex(c.values[i]);
+        if (!re.ok()) {
+          return FieldError(ctx, config.type, absl::StrCat("values[", i, "]"),
+                            std::string(re.status().message()));
         }
+        patterns.push_back(*std::move(re));
       }
       return std::make_unique<RegexStringPolicy>(config.name, c, std::move(patterns));
     }

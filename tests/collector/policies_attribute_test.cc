@@ -172,6 +172,33 @@ TEST(StringAttributePolicyTest, HugeValuesDoNotBreakRegexMatching) {
   EXPECT_EQ(p->Evaluate(TraceBuilder(2).Root().Str("k", "abac"), 0).decision, kSampled);
 }
 
+TEST(StringAttributePolicyTest, RegexesSearchTheWholeValue) {
+  // RE2 is linear in the input, so nothing is cut off: a match at the end of a long value counts.
+  PolicyConfig c = StringAttr("k", {"needle$"}, /*regex=*/true);
+  std::unique_ptr<Policy> p = Make(c);
+  EXPECT_EQ(p->Evaluate(TraceBuilder(1).Root().Str("k", std::string(100'000, 'x') + "needle"), 0)
+                .decision,
+            kSampled);
+  // A pattern that makes a backtracking engine take exponential time is answered all the same.
+  c = StringAttr("k", {"^(a+)+$"}, /*regex=*/true);
+  p = Make(c);
+  EXPECT_EQ(p->Evaluate(TraceBuilder(2).Root().Str("k", std::string(64, 'a') + "b"), 0).decision,
+            kNotSampled);
+  EXPECT_EQ(p->Evaluate(TraceBuilder(3).Root().Str("k", std::string(64, 'a')), 0).decision,
+            kSampled);
+}
+
+TEST(StringAttributePolicyTest, RegexesUseGoSyntax) {
+  // The syntax of Go's regexp (RE2), in which OpenTelemetry Collector configs are written.
+  PolicyConfig c = StringAttr("k", {"(?i)^checkout-\\pL+$"}, /*regex=*/true);
+  EXPECT_EQ(Vote(c, TraceBuilder(1).Root().Str("k", "CHECKOUT-été")), kSampled);
+  EXPECT_EQ(Vote(c, TraceBuilder(2).Root().Str("k", "checkout-42")), kNotSampled);
+  // Backreferences are not RE2: refused at start-up, not matched some other way.
+  c = StringAttr("k", {"(a)\\1"}, /*regex=*/true);
+  EXPECT_THAT(BuildError(c),
+              HasSubstr("p.string_attribute.values[0]: invalid regular expression \"(a)\\1\""));
+}
+
 TEST(StringAttributePolicyTest, InvalidRegexIsAnErrorNamingTheValue) {
   PolicyConfig c = StringAttr("k", {"ok", "([a-z"}, /*regex=*/true);
   EXPECT_THAT(BuildError(c),
