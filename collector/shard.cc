@@ -293,12 +293,13 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   SamplingDecision decision;
   if (sampler_->NeedsSpans()) {
     parsed = ParseBuffered(trace, &arena);
-    // A heap message, as TraceBuffer has it, borrowing the arena's repeated field: the swap
-    // moves the field's arena along, so nothing is copied or freed.
+    // A heap message, as TraceBuffer has it, borrowing the arena's repeated field: InternalSwap
+    // swaps the fields whole, their arena pointer included, so nothing is copied or freed.
+    // (UnsafeArenaSwap would do the same but requires both fields on one arena.)
     auto* lent = parsed->mutable_resource_spans();
-    view.spans.mutable_resource_spans()->UnsafeArenaSwap(lent);
+    view.spans.mutable_resource_spans()->InternalSwap(lent);
     decision = sampler_->Decide(view, now_ns);
-    view.spans.mutable_resource_spans()->UnsafeArenaSwap(lent);
+    view.spans.mutable_resource_spans()->InternalSwap(lent);
   } else {
     view.spans.Clear();
     decision = sampler_->Decide(view, now_ns);
@@ -319,7 +320,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   stats_.spans_kept += trace.span_count;
   DecidedTrace& kept = out->emplace_back();
   kept.trace_id = trace.trace_id;
-  kept.spans.mutable_resource_spans()->UnsafeArenaSwap(parsed->mutable_resource_spans());
+  kept.spans.mutable_resource_spans()->InternalSwap(parsed->mutable_resource_spans());
   kept.arena = std::move(arena);
   kept.spans_bytes = std::move(materialize_buffer_);
   materialize_buffer_ = std::string();

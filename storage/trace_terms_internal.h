@@ -246,7 +246,7 @@ inline void EncodeStream(std::string* out, size_t keep, std::string_view head,
   for (std::string_view part : parts) size += LengthPrefixedSize(part);
   out->resize(size);
   char* p = out->data() + keep;
-  std::memcpy(p, head.data(), head.size());
+  if (!head.empty()) std::memcpy(p, head.data(), head.size());  // data() may be null when empty
   p += head.size();
   for (std::string_view part : parts) p = WriteLengthPrefixed(p, part);
   if (!tail.empty()) std::memcpy(p, tail.data(), tail.size());
