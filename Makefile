@@ -14,7 +14,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
   libgtest-dev libgmock-dev \
   libsimdjson-dev libre2-dev libssl-dev openssl clang libclang-rt-14-dev
 
-.PHONY: all deps build run test unit-test e2e-test e2e-deps bench format clean
+.PHONY: all deps build run test unit-test e2e-test e2e-deps sanitize-test bench format clean
 
 all: build
 
@@ -56,6 +56,22 @@ e2e-test: build e2e-deps
 	TAILTRACED=$(abspath $(BUILD_DIR))/daemon/tailtraced node --test tests/e2e/
 
 test: unit-test e2e-test
+
+# The unit and integration tests (and the daemon they start) built with AddressSanitizer and
+# UndefinedBehaviorSanitizer; any report fails the test. .ci/run runs it after `make test`.
+SAN_BUILD_DIR ?= build-asan
+SANITIZE      ?= address,undefined
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+  LSAN_OPTIONS=suppressions=$(abspath tests/sanitizer/lsan.supp) \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+$(SAN_BUILD_DIR)/build.ninja:
+	cmake -S . -B $(SAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
+	  -DTAILTRACE_SANITIZE=$(SANITIZE) -DTAILTRACE_BUILD_BENCH=OFF
+
+sanitize-test: deps $(SAN_BUILD_DIR)/build.ninja
+	cmake --build $(SAN_BUILD_DIR) -j $(JOBS)
+	cd $(SAN_BUILD_DIR) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 600
 
 bench: build
 	bench/run.sh $(BUILD_DIR)
