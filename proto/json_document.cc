@@ -7,7 +7,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "proto/utf8.h"
+#include "common/utf8.h"
 #include "rapidjson/error/en.h"
 
 namespace tailtrace::json {

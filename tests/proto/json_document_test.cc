@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/otlp_json.h"
-#include "proto/utf8.h"
+#include "common/utf8.h"
 #include "tests/proto/otlp_json_test_util.h"
 
 namespace tailtrace::json {

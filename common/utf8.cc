@@ -1,4 +1,4 @@
-#include "proto/utf8.h"
+#include "common/utf8.h"
 
 #include <cstdint>
 #include <cstring>
