@@ -24,13 +24,27 @@ absl::Status SyntaxError(size_t offset, std::string_view what) {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // The end of the string whose opening quote is at buf[i]: the index after the closing quote, or
-// buf.size() when it is not closed (the parser reports that).
+// buf.size() when it is not closed (the parser reports that). A quote closes the string unless
+// an odd number of backslashes precedes it.
 size_t SkipString(std::string_view buf, size_t i) {
-  for (++i; i < buf.size(); ++i) {
-    if (buf[i] == '"') return i + 1;
-    if (buf[i] == '\\') ++i;
+  const char* begin = buf.data();
+  const char* end = begin + buf.size();
+  const char* p = begin + i + 1;
+  while (p < end) {
+    const char* q = static_cast<const char*>(std::memchr(p, '"', end - p));
+    if (q == nullptr) return buf.size();
+    size_t backslashes = 0;
+    while (q - backslashes > begin + i + 1 && q[-1 - static_cast<ptrdiff_t>(backslashes)] == '\\') {
+      ++backslashes;
+    }
+    if (backslashes % 2 == 0) return static_cast<size_t>(q - begin) + 1;
+    p = q + 1;
   }
   return buf.size();
+}
+
+bool IsNumberChar(char c) {
+  return IsDigit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
 // What the number grammar of RFC 8259 says about a token of [-+.eE0-9] characters.
@@ -165,10 +179,7 @@ absl::Status Document::Parse(std::string_view text) {
       continue;
     }
     size_t end = i;
-    while (end < buf_.size() && std::strchr("0123456789+-.eE", buf_[end]) != nullptr &&
-           buf_[end] != '\0') {
-      ++end;
-    }
+    while (end < buf_.size() && IsNumberChar(buf_[end])) ++end;
     const std::string_view token(buf_.data() + i, end - i);
     const NumberShape shape = Shape(token);
     if (shape.valid && (shape.positive_exponent_over_99 || shape.int_digits > 300)) {

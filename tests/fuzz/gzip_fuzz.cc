@@ -12,7 +12,7 @@
 
 namespace {
 
-constexpr uint64_t kLimit = 1 << 20;
+constexpr uint64_t kLimit = 64 << 10;
 
 void Check(const absl::StatusOr<std::string>& out) {
   if (out.ok()) {

@@ -24,14 +24,14 @@ for tool in clang clang++; do
 done
 
 SANITIZE="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined"
-if [[ ! -f $BUILD/build.ninja ]]; then
-  LAUNCHER=()
-  command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ "${LAUNCHER[@]}" \
-    -DCMAKE_CXX_FLAGS="$SANITIZE -fno-omit-frame-pointer -gline-tables-only" \
-    -DTAILTRACE_FUZZ=ON || exit 2
-fi
+SANITIZE+=" -fsanitize-ignorelist=$ROOT/tests/fuzz/ubsan_ignorelist.txt"
+LAUNCHER=()
+command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+COMPILERS=()
+[[ -f $BUILD/CMakeCache.txt ]] || COMPILERS=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${COMPILERS[@]}" \
+  "${LAUNCHER[@]}" -DCMAKE_CXX_FLAGS="$SANITIZE -fno-omit-frame-pointer -gline-tables-only" \
+  -DTAILTRACE_FUZZ=ON >/dev/null || exit 2
 TARGETS=()
 for h in "${HARNESSES[@]}"; do TARGETS+=("fuzz_$h"); done
 nice -n 10 cmake --build "$BUILD" -j "${FUZZ_JOBS:-$(nproc)}" --target "${TARGETS[@]}" || exit 2

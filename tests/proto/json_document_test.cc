@@ -97,6 +97,16 @@ TEST(JsonDocumentTest, TellsNumbersFromStrings) {
   EXPECT_TRUE(doc.IsString(doc.root()));
 }
 
+TEST(JsonDocumentTest, OnlyNumbersOutsideStringsAreRewritten) {
+  Document doc;
+  // An escaped quote does not end a string; an escaped backslash before a quote does.
+  ASSERT_TRUE(doc.Parse(R"({"a\"0e400":"1e400\\","b\\":0e400})").ok());
+  EXPECT_EQ(doc.StringView(doc.root().MemberBegin()->name), "a\"0e400");
+  EXPECT_EQ(doc.StringView(doc.root().MemberBegin()->value), "1e400\\");
+  EXPECT_EQ(doc.NumberText(doc.root()["b\\"]), "0e400");
+  EXPECT_EQ(NumberToDouble(doc.StringView(doc.root()["b\\"])), 0.0);
+}
+
 TEST(JsonDocumentTest, ExactConversions) {
   EXPECT_EQ(NumberToInt64("-9223372036854775808"), INT64_MIN);
   EXPECT_EQ(NumberToInt64("9223372036854775808"), std::nullopt);
