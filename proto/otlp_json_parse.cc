@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 #include "proto/json_document.h"
 #include "proto/otlp_ids.h"
 #include "proto/otlp_json_internal.h"
@@ -54,16 +55,17 @@ bool HasEncodedSurrogate(std::string_view s) {
   return false;
 }
 
-// Renders an input value for an error message: quoted, cut at 64 bytes (on a UTF-8 boundary).
+// Renders an input value for an error message: quoted, cut at 64 bytes (on a UTF-8 boundary),
+// bytes that are not UTF-8 (a \\u escape of a lone surrogate decodes to some) shown as \\xNN.
 std::string Quote(std::string_view s) {
   constexpr size_t kMax = 64;
   std::string out = "\"";
   if (s.size() <= kMax) {
-    out.append(s);
+    out.append(SanitizeUtf8(s));
   } else {
     size_t n = kMax;
     while (n > 0 && (static_cast<uint8_t>(s[n]) & 0xC0) == 0x80) --n;  // not mid-character
-    out.append(s.substr(0, n));
+    out.append(SanitizeUtf8(s.substr(0, n)));
     out.append("...");
   }
   out.push_back('"');

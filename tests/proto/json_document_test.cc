@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/utf8.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/otlp_json.h"
-#include "common/utf8.h"
 #include "tests/proto/otlp_json_test_util.h"
 
 namespace tailtrace::json {
@@ -75,6 +75,14 @@ TEST(JsonRegressionTest, BodyEndingOnAUtf8LeadByteIsRefusedNamingThePosition) {
   }
   const absl::Status st = ParseError("{\"a\":\"x\xf0\"}");
   EXPECT_EQ(std::string(st.message()), "invalid JSON at byte offset 7: invalid UTF-8 encoding");
+}
+
+// Found by the otlp_json fuzz harness: a quoted enum name holding a lone surrogate escape.
+TEST(JsonRegressionTest, ErrorMessagesStayValidUtf8) {
+  const absl::Status st = ParseError(OneSpan(R"("kind":"SPAN_\ude00")"));
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("spans[0].kind: unknown enum value \"SPAN_\\xed\\xb8\\x80\""));
+  EXPECT_EQ(FindInvalidUtf8(std::string(st.message())), std::string_view::npos);
 }
 
 TEST(JsonDocumentTest, TellsNumbersFromStrings) {
