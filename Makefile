@@ -14,7 +14,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
   libgtest-dev libgmock-dev \
   libsimdjson-dev libre2-dev libssl-dev openssl clang libclang-rt-14-dev
 
-.PHONY: all deps build run test unit-test e2e-test e2e-deps sanitize-test tsan-test bench format clean
+.PHONY: all deps build run test unit-test e2e-test e2e-deps sanitize-test tsan-test bench fuzz format clean
 
 all: build
 
@@ -88,6 +88,14 @@ tsan-test: deps $(TSAN_BUILD_DIR)/build.ninja
 
 bench: build
 	bench/run.sh $(BUILD_DIR)
+
+# libFuzzer with ASan+UBSan on every decoder of network bytes, FUZZ_SECONDS per harness, in a
+# separate clang build directory; prints the executions each harness survived (tests/fuzz/README.md).
+FUZZ_SECONDS   ?= 60
+FUZZ_BUILD_DIR ?= build-fuzz
+
+fuzz: deps
+	tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 format:
 	find collector common config daemon proto query storage bench tests \

@@ -17,6 +17,7 @@
 #include "collector/gzip.h"
 #include "collector/receivers.h"
 #include "common/http_server.h"
+#include "common/utf8.h"
 #include "google/rpc/status.pb.h"
 #include "proto/otlp_json.h"
 
@@ -116,7 +117,7 @@ class HttpReceiverImpl final : public HttpReceiver {
                                        const std::string& message) {
     google::rpc::Status status;
     status.set_code(rpc_code);
-    status.set_message(message);
+    status.set_message(SanitizeUtf8(message));  // it may quote request bytes
     http::Response res;
     res.status = http_status;
     if (encoding == Encoding::kProtobuf) {

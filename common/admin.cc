@@ -1,5 +1,7 @@
 #include "common/admin.h"
 
+#include "common/utf8.h"
+
 namespace tailtrace {
 
 http::Handler MakeAdminHandler(MetricsRegistry* metrics, std::function<std::string()> ready) {
@@ -9,7 +11,7 @@ http::Handler MakeAdminHandler(MetricsRegistry* metrics, std::function<std::stri
     if (request.method != "GET" && request.method != "HEAD") {
       response.status = 405;
       response.headers.emplace_back("Allow", "GET, HEAD");
-      response.body = "method not allowed: " + request.method + "\n";
+      response.body = "method not allowed: " + SanitizeUtf8(request.method) + "\n";
       return response;
     }
     if (request.path == "/healthz") {
@@ -27,7 +29,8 @@ http::Handler MakeAdminHandler(MetricsRegistry* metrics, std::function<std::stri
       response.body = metrics->RenderPrometheus();
     } else {
       response.status = 404;
-      response.body = "not found: " + request.path + " (try /healthz, /readyz, /metrics)\n";
+      response.body =
+          "not found: " + SanitizeUtf8(request.path) + " (try /healthz, /readyz, /metrics)\n";
     }
     return response;
   };

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http_server.h"
 #include "common/http_server_internal.h"
+#include "common/utf8.h"
 
 namespace tailtrace::http {
 
@@ -135,7 +136,8 @@ void ParseTarget(std::string_view target, Request* req) {
 }
 
 std::string ErrorBody(int rpc_code, std::string_view message) {
-  return absl::StrCat("{\"code\":", rpc_code, ",\"message\":\"", JsonEscape(message), "\"}");
+  return absl::StrCat("{\"code\":", rpc_code, ",\"message\":\"", JsonEscape(SanitizeUtf8(message)),
+                      "\"}");
 }
 
 absl::StatusOr<boost::asio::ip::tcp::endpoint> ResolveEndpoint(const std::string& endpoint) {

@@ -7,61 +7,32 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
+#include "proto/json_document.h"
 #include "proto/otlp_ids.h"
 #include "proto/otlp_json_internal.h"
-#include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
 
 namespace tailtrace::otlp_json {
 namespace {
 
 using namespace internal;  // NOLINT(build/namespaces)
 
-using Json = rapidjson::Value;
-
-// Iterative parsing: a deeply nested body cannot overflow the stack. Insitu: strings are
-// unescaped in our own copy of the body instead of being copied into the document's pool.
-// Validate encoding: protobuf rejects string fields holding invalid UTF-8 when it parses them
-// back (e.g. from storage), so invalid UTF-8 must not get in. Full precision: doubles survive a
-// JSON round trip bit for bit.
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag |
-                                 rapidjson::kParseValidateEncodingFlag |
-                                 rapidjson::kParseFullPrecisionFlag;
+using Json = json::Value;
 
 // AnyValue nesting (arrayValue / kvlistValue inside AnyValue) accepted on input. Every level is up
 // to three protobuf message levels and protobuf refuses to parse messages nested deeper than 100,
 // so anything deeper could be stored but not read back.
 constexpr int kMaxAnyValueDepth = 24;
 
-std::string_view View(const Json& v) { return {v.GetString(), v.GetStringLength()}; }
-
 // Matches a member name against a field's lowerCamelCase JSON name and its original proto name.
 inline bool Is(std::string_view key, std::string_view camel, std::string_view snake) {
   return key == camel || key == snake;
-}
-
-const char* TypeName(const Json& v) {
-  switch (v.GetType()) {
-    case rapidjson::kNullType:
-      return "null";
-    case rapidjson::kFalseType:
-    case rapidjson::kTrueType:
-      return "boolean";
-    case rapidjson::kObjectType:
-      return "object";
-    case rapidjson::kArrayType:
-      return "array";
-    case rapidjson::kStringType:
-      return "string";
-    case rapidjson::kNumberType:
-      return "number";
-  }
-  return "unknown";
 }
 
 int HexNibble(char c) {
@@ -84,16 +55,17 @@ bool HasEncodedSurrogate(std::string_view s) {
   return false;
 }
 
-// Renders an input value for an error message: quoted, cut at 64 bytes (on a UTF-8 boundary).
+// Renders an input value for an error message: quoted, cut at 64 bytes (on a UTF-8 boundary),
+// bytes that are not UTF-8 (a \\u escape of a lone surrogate decodes to some) shown as \\xNN.
 std::string Quote(std::string_view s) {
   constexpr size_t kMax = 64;
   std::string out = "\"";
   if (s.size() <= kMax) {
-    out.append(s);
+    out.append(SanitizeUtf8(s));
   } else {
     size_t n = kMax;
     while (n > 0 && (static_cast<uint8_t>(s[n]) & 0xC0) == 0x80) --n;  // not mid-character
-    out.append(s.substr(0, n));
+    out.append(SanitizeUtf8(s.substr(0, n)));
     out.append("...");
   }
   out.push_back('"');
@@ -112,7 +84,7 @@ std::string ByteForMessage(char c) {
 // a stack of segments that is only rendered into text when an error is reported.
 class Parser {
  public:
-  Parser() { path_.reserve(32); }
+  explicit Parser(const json::Document* doc) : doc_(doc) { path_.reserve(32); }
 
   absl::Status Request(const Json& v, collv1::ExportTraceServiceRequest* out) {
     return Members(v, [&](std::string_view k, const Json& x) {
@@ -161,7 +133,7 @@ class Parser {
   }
 
   absl::Status TypeError(const Json& v, const char* expected) const {
-    return Error(absl::StrCat("expected ", expected, ", got ", TypeName(v)));
+    return Error(absl::StrCat("expected ", expected, ", got ", doc_->TypeName(v)));
   }
 
   // A repeated message field: a JSON array of objects.
@@ -183,7 +155,7 @@ class Parser {
   }
 
   absl::Status String(const Json& v, std::string* out) {
-    if (!v.IsString()) return TypeError(v, "string");
+    if (!IsString(v)) return TypeError(v, "string");
     const std::string_view s = View(v);
     if (HasEncodedSurrogate(s)) return Error("invalid UTF-8: \\u escape of a lone surrogate");
     out->assign(s.data(), s.size());
@@ -199,7 +171,7 @@ class Parser {
   // An integer field: a JSON number without a fraction, or a string of decimal digits.
   template <typename T>
   absl::Status Integer(const Json& v, T* out) {
-    if (v.IsString()) {
+    if (IsString(v)) {
       const std::string_view s = View(v);
       T value{};
       const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
@@ -210,21 +182,22 @@ class Parser {
       *out = value;
       return absl::OkStatus();
     }
-    if (!v.IsNumber()) return TypeError(v, "integer (number or string)");
-    if (v.IsInt64()) {
-      const int64_t i = v.GetInt64();
-      if (!std::in_range<T>(i)) return RangeError();
-      *out = static_cast<T>(i);
+    if (!IsNumber(v)) return TypeError(v, "integer (number or string)");
+    const std::string_view text = View(v);
+    if (const std::optional<int64_t> i = json::NumberToInt64(text); i.has_value()) {
+      if (!std::in_range<T>(*i)) return RangeError();
+      *out = static_cast<T>(*i);
       return absl::OkStatus();
     }
-    if (v.IsUint64()) {
-      const uint64_t u = v.GetUint64();
-      if (!std::in_range<T>(u)) return RangeError();
-      *out = static_cast<T>(u);
+    if (const std::optional<uint64_t> u = json::NumberToUint64(text); u.has_value()) {
+      if (!std::in_range<T>(*u)) return RangeError();
+      *out = static_cast<T>(*u);
       return absl::OkStatus();
     }
     // A double: accepted when it is integral and in range (1e3, 5.0).
-    const double d = v.GetDouble();
+    const std::optional<double> parsed = json::NumberToDouble(text);
+    if (!parsed.has_value()) return RangeError();
+    const double d = *parsed;
     if (d != std::trunc(d)) return Error("expected an integer, got a fraction");
     // 2^63 and 2^64 are exact doubles; compare against them rather than the integer maxima,
     // which do not convert exactly.
@@ -243,11 +216,13 @@ class Parser {
 
   // A double: a number, or a string holding a number, "NaN", "Infinity" or "-Infinity".
   absl::Status Double(const Json& v, double* out) {
-    if (v.IsNumber()) {
-      *out = v.GetDouble();
+    if (IsNumber(v)) {
+      const std::optional<double> d = json::NumberToDouble(View(v));
+      if (!d.has_value()) return Error("number out of range for a double");
+      *out = *d;
       return absl::OkStatus();
     }
-    if (!v.IsString()) return TypeError(v, "number");
+    if (!IsString(v)) return TypeError(v, "number");
     const std::string_view s = View(v);
     if (s == "NaN") {
       *out = std::numeric_limits<double>::quiet_NaN();
@@ -270,7 +245,7 @@ class Parser {
   // An enum: its number, or its name as the .proto declares it.
   template <typename E>
   absl::Status Enum(const Json& v, bool (*parse_name)(const std::string&, E*), E* out) {
-    if (v.IsString()) {
+    if (IsString(v)) {
       E value{};
       if (!parse_name(std::string(View(v)), &value)) {
         return Error(absl::StrCat("unknown enum value ", Quote(View(v))));
@@ -278,14 +253,17 @@ class Parser {
       *out = value;
       return absl::OkStatus();
     }
-    if (!v.IsInt()) return TypeError(v, "enum (integer or name)");
-    *out = static_cast<E>(v.GetInt());
+    const std::optional<int64_t> n = IsNumber(v) ? json::NumberToInt64(View(v)) : std::nullopt;
+    if (!n.has_value() || !std::in_range<int32_t>(*n)) {
+      return TypeError(v, "enum (integer or name)");
+    }
+    *out = static_cast<E>(*n);
     return absl::OkStatus();
   }
 
   // A trace or span ID: hex of exactly `bytes` bytes, any case; "" is an empty ID.
   absl::Status Id(const Json& v, size_t bytes, std::string* out) {
-    if (!v.IsString()) return TypeError(v, "hex string");
+    if (!IsString(v)) return TypeError(v, "hex string");
     const std::string_view hex = View(v);
     if (hex.empty()) {
       out->clear();
@@ -310,7 +288,7 @@ class Parser {
   }
 
   absl::Status Bytes(const Json& v, std::string* out) {
-    if (!v.IsString()) return TypeError(v, "base64 string");
+    if (!IsString(v)) return TypeError(v, "base64 string");
     if (!Base64Decode(View(v), out)) return Error("invalid base64");
     return absl::OkStatus();
   }
@@ -542,29 +520,22 @@ class Parser {
     });
   }
 
+  bool IsString(const Json& v) const { return doc_->IsString(v); }
+  bool IsNumber(const Json& v) const { return doc_->IsNumber(v); }
+  std::string_view View(const Json& v) const { return doc_->StringView(v); }
+
+  const json::Document* doc_;
   std::vector<Segment> path_;
 };
 
 }  // namespace
 
-absl::Status ParseExportRequest(std::string_view json, collv1::ExportTraceServiceRequest* out) {
+absl::Status ParseExportRequest(std::string_view text, collv1::ExportTraceServiceRequest* out) {
   out->Clear();
-  // A raw NUL is never valid JSON, and the in-place parser would take it for the end of input.
-  if (const void* nul = std::memchr(json.data(), '\0', json.size()); nul != nullptr) {
-    const size_t offset = static_cast<const char*>(nul) - json.data();
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid JSON at byte offset ", offset, ": NUL character"));
-  }
-  std::string buf(json);  // the in-place parser unescapes strings into this copy
-  rapidjson::Document doc;
-  doc.ParseInsitu<kParseFlags>(buf.data());
-  if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid JSON at byte offset ", doc.GetErrorOffset(), ": ",
-                     rapidjson::GetParseError_En(doc.GetParseError())));
-  }
-  Parser parser;
-  return parser.Request(doc, out);
+  json::Document doc;
+  if (absl::Status st = doc.Parse(text); !st.ok()) return st;
+  Parser parser(&doc);
+  return parser.Request(doc.root(), out);
 }
 
 }  // namespace tailtrace::otlp_json

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/utf8.h"
 #include "proto/otlp_json_internal.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -334,7 +335,7 @@ std::string RpcStatusToJson(const google::rpc::Status& status) {
   w.Int(status.code());
   if (!status.message().empty()) {
     e.Key("message");
-    e.Str(status.message());
+    e.Str(SanitizeUtf8(status.message()));  // it may quote request bytes
   }
   w.EndObject();
   return Finish(buf);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 #include "proto/otlp_ids.h"
 #include "proto/otlp_json.h"
 #include "query/jaeger_envelope.h"
@@ -115,7 +116,7 @@ http::Response JaegerError(int status, std::string_view message) {
   w.Key("code");
   w.Int(status);
   w.Key("msg");
-  WriteString(w, message);
+  WriteString(w, SanitizeUtf8(message));  // it may quote request bytes
   w.EndObject();
   w.EndArray();
   w.EndObject();
@@ -134,7 +135,7 @@ http::Response V3Error(int status, std::string_view message) {
   w.Key("httpCode");
   w.Int(status);
   w.Key("message");
-  WriteString(w, message);
+  WriteString(w, SanitizeUtf8(message));  // it may quote request bytes
   w.Key("httpStatus");
   WriteString(w, HttpStatusText(status));
   w.EndObject();

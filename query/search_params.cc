@@ -8,8 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
+#include "proto/json_document.h"
 
 namespace tailtrace::query {
 namespace {
@@ -74,20 +73,19 @@ absl::StatusOr<int> LimitParam(std::string_view param, std::string_view text) {
 }
 
 // Adds the pairs of a JSON object {"k":"v",...}; numbers and booleans count as their JSON text.
-absl::Status AddJsonTags(std::string_view param, std::string_view json,
+absl::Status AddJsonTags(std::string_view param, std::string_view text,
                          std::vector<std::pair<std::string, std::string>>* out) {
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return Malformed(param, absl::StrCat("invalid JSON at offset ", doc.GetErrorOffset(), ": ",
-                                         rapidjson::GetParseError_En(doc.GetParseError())));
-  }
-  if (!doc.IsObject()) return Malformed(param, "expected a JSON object of key-value pairs");
-  for (const auto& m : doc.GetObject()) {
-    std::string key(m.name.GetString(), m.name.GetStringLength());
+  json::Document doc;
+  if (absl::Status st = doc.Parse(text); !st.ok()) return Malformed(param, Msg(st));
+  const json::Value& root = doc.root();
+  if (!root.IsObject()) return Malformed(param, "expected a JSON object of key-value pairs");
+  for (const auto& m : root.GetObject()) {
+    std::string key(doc.StringView(m.name));
     std::string value;
-    if (m.value.IsString()) {
-      value.assign(m.value.GetString(), m.value.GetStringLength());
+    if (doc.IsNumber(m.value)) {
+      value.assign(doc.NumberText(m.value));
+    } else if (m.value.IsString()) {
+      value.assign(doc.StringView(m.value));
     } else if (m.value.IsBool()) {
       value = m.value.GetBool() ? "true" : "false";
     } else {

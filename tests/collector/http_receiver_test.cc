@@ -12,6 +12,7 @@
 #include "collector/receivers.h"
 #include "collector/span_sink.h"
 #include "common/metrics.h"
+#include "common/utf8.h"
 #include "google/rpc/status.pb.h"
 #include "tests/collector/test_spans.h"
 #include "tests/common/http_test_client.h"
@@ -305,6 +306,30 @@ TEST_F(HttpReceiverTest, MalformedJsonIs400WithJsonStatus) {
   status = ParseStatus(res);
   EXPECT_THAT(status.message(), HasSubstr("traceId"));
   EXPECT_EQ(sink_.calls(), 0);
+}
+
+// Request bytes quoted in an error are escaped, in JSON and in protobuf status bodies alike.
+TEST_F(HttpReceiverTest, ErrorBodiesEscapeInvalidUtf8FromTheRequest) {
+  Start();
+  ClientResponse res = Post("x", "text/plain\xff\xc3");
+  ASSERT_EQ(res.status, 415);
+  EXPECT_EQ(FindInvalidUtf8(res.body), std::string_view::npos) << res.body;
+  EXPECT_THAT(ParseStatus(res).message(), HasSubstr("text/plain\\xff\\xc3"));
+  res = Post(MakeRequest(1).SerializeAsString(), kProtobuf, "", "/v1/\xf0\x9f");
+  ASSERT_EQ(res.status, 404);
+  EXPECT_THAT(ParseStatus(res).message(), HasSubstr("/v1/\\xf0\\x9f"));
+  res = Post(MakeRequest(1).SerializeAsString(), kJson, "br\xfe");
+  ASSERT_EQ(res.status, 415);
+  EXPECT_EQ(FindInvalidUtf8(res.body), std::string_view::npos) << res.body;
+  EXPECT_THAT(ParseStatus(res).message(), HasSubstr("br\\xfe"));
+  // The crashing inputs of issue 10 are refused with their position.
+  res = Post("{\"a\":\"\xf0", kJson);
+  ASSERT_EQ(res.status, 400);
+  EXPECT_THAT(ParseStatus(res).message(), HasSubstr("byte offset 6: invalid UTF-8 encoding"));
+  res = Post(R"({"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":)"
+             R"({"doubleValue":128.74836467836484838364836483643636483648e-336}}]}}]})",
+             kJson);
+  EXPECT_EQ(res.status, 200) << res.body;
 }
 
 TEST_F(HttpReceiverTest, CorruptGzipIs400) {

@@ -56,5 +56,13 @@ TEST(AdminHandlerTest, UnknownPathAndMethod) {
   EXPECT_EQ(r.headers[0].first, "Allow");
 }
 
+// The body says charset=utf-8: request bytes it quotes are escaped when they are not UTF-8.
+TEST(AdminHandlerTest, QuotedRequestBytesAreEscaped) {
+  MetricsRegistry metrics;
+  http::Handler handler = MakeAdminHandler(&metrics, [] { return std::string(); });
+  EXPECT_EQ(handler(Get("/x\xff\xc3\xa9")).body,
+            "not found: /x\\xff\xc3\xa9 (try /healthz, /readyz, /metrics)\n");
+}
+
 }  // namespace
 }  // namespace tailtrace

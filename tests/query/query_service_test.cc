@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/utf8.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "storage/in_memory_trace_store.h"
@@ -273,6 +274,24 @@ TEST_F(QueryServiceTest, UnknownPathsAre404) {
   }
   V3ErrorMessage(Call(Get("/api/v3/nope")), 404, 5);
   V3ErrorMessage(Call(Get("/api/v3")), 404, 5);
+}
+
+// Request bytes quoted in an error are escaped: the body stays valid UTF-8 JSON.
+TEST_F(QueryServiceTest, ErrorBodiesEscapeInvalidUtf8FromTheRequest) {
+  const std::string bad = "/api/x\xff\xc3";
+  std::string msg = JaegerErrorMessage(Call(Get(bad)), 404);
+  EXPECT_EQ(msg, "unknown path /api/x\\xff\\xc3");
+  EXPECT_EQ(FindInvalidUtf8(Call(Get(bad)).body), std::string_view::npos);
+  msg = V3ErrorMessage(Call(Get("/api/v3/\xf0")), 404, 5);
+  EXPECT_EQ(msg, "unknown path /api/v3/\\xf0");
+  // A tags key with invalid UTF-8 (escaped \udc00 decodes to a surrogate) and a raw invalid byte.
+  http::Response r =
+      Call(Get("/api/traces", {{"service", "frontend"}, {"tags", "{\"k\\udc00\":[]}"}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(FindInvalidUtf8(r.body), std::string_view::npos) << r.body;
+  msg = JaegerErrorMessage(
+      Call(Get("/api/traces", {{"service", "frontend"}, {"tags", "{\"k\xff\":1}"}})), 400);
+  EXPECT_EQ(msg, "malformed parameter tags: invalid JSON at byte offset 3: invalid UTF-8 encoding");
 }
 
 // The searches themselves are tested in query_search_test.cc.

@@ -1,0 +1,36 @@
+// Fuzz harness: gzip and deflate decoding with an output bound (collector/gzip.h), which the HTTP
+// receiver runs on compressed bodies. Invariants: the bound holds; errors are InvalidArgument or
+// ResourceExhausted; compressing and decompressing the input gives it back.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "collector/gzip.h"
+#include "tests/fuzz/fuzz_check.h"
+
+namespace {
+
+constexpr uint64_t kLimit = 64 << 10;
+
+void Check(const absl::StatusOr<std::string>& out) {
+  if (out.ok()) {
+    FUZZ_CHECK(out->size() <= kLimit);
+  } else {
+    FUZZ_CHECK(absl::IsInvalidArgument(out.status()) || absl::IsResourceExhausted(out.status()));
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  namespace c = tailtrace::collector;
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  Check(c::Decompress(input, c::Compression::kGzip, kLimit));
+  Check(c::Decompress(input, c::Compression::kDeflate, kLimit));
+  Check(c::Decompress(input, c::Compression::kGzip, 16));
+  const absl::StatusOr<std::string> back = c::Gunzip(c::Gzip(input), kLimit);
+  FUZZ_CHECK(back.ok() && *back == input);
+  return 0;
+}
