@@ -31,6 +31,7 @@ using internal::MapReader;
 using internal::ParseContext;
 
 constexpr int64_t kNanosPerMinute = 60'000'000'000;
+constexpr int64_t kNanosPerMilli = 1'000'000;
 constexpr uint64_t kMaxBytes = std::numeric_limits<uint64_t>::max();
 constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
 // gRPC takes the message size limit as an int.
@@ -90,10 +91,36 @@ class EndpointList {
   std::vector<EndpointUse> uses_;
 };
 
+// receivers.otlp.protocols.grpc: max_concurrent_streams, keepalive, max_memory (otelcol's keys
+// where otelcol has them).
+void ParseGrpcConnection(MapReader& map, collector::GrpcConnectionOptions* out) {
+  map.Int("max_concurrent_streams", 1, std::numeric_limits<int32_t>::max(),
+          &out->max_concurrent_streams);
+  map.Bytes("max_memory", 1 << 20, kMaxBytes, &out->max_memory_bytes);
+  MapReader keepalive = map.Map("keepalive");
+  {
+    MapReader server = keepalive.Map("server_parameters");
+    server.Duration("max_connection_idle", 0, &out->max_connection_idle_ns);
+    server.Duration("max_connection_age", 0, &out->max_connection_age_ns);
+    server.Duration("max_connection_age_grace", 0, &out->max_connection_age_grace_ns);
+    server.Duration("time", kNanosPerMilli, &out->keepalive_time_ns);
+    server.Duration("timeout", kNanosPerMilli, &out->keepalive_timeout_ns);
+    server.ReportUnknownKeys();
+  }
+  {
+    MapReader policy = keepalive.Map("enforcement_policy");
+    policy.Duration("min_time", 0, &out->min_ping_interval_ns);
+    policy.Bool("permit_without_stream", &out->permit_ping_without_stream);
+    policy.ReportUnknownKeys();
+  }
+  keepalive.ReportUnknownKeys();
+}
+
 void ParseGrpc(MapReader map, EndpointList* endpoints, collector::GrpcReceiverOptions* out) {
   map.Bool("enabled", &out->enabled);
   endpoints->Read(map, "endpoint", out->enabled, &out->endpoint);
   map.Bytes("max_recv_msg_size", 1, kMaxGrpcMessageBytes, &out->max_recv_msg_size_bytes);
+  ParseGrpcConnection(map, &out->connection);
   map.ReportUnknownKeys();
 }
 
