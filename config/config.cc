@@ -212,6 +212,7 @@ void ParseStorage(MapReader map, storage::StoreOptions* out) {
 void ParseQuery(MapReader map, EndpointList* endpoints, query::QueryOptions* out) {
   endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
   map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
+  map.Int("max_trace_spans", 0, kMaxCount, &out->max_trace_spans);
   map.ReportUnknownKeys();
 }
 

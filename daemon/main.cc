@@ -155,7 +155,7 @@ int Run(const config::DaemonConfig& cfg) {
     return 1;
   }
 
-  query::QueryService query_service(store_ptr, clock);
+  query::QueryService query_service(store_ptr, clock, cfg.query);
   http::HttpServerOptions query_options;
   query_options.endpoint = cfg.query.endpoint;
   query_options.num_threads = cfg.query.num_threads;

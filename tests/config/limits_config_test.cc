@@ -88,5 +88,15 @@ TEST(GrpcConnectionConfigTest, ErrorsNameKeyAndLine) {
               HasSubstr("receivers.otlp.protocols.grpc.keepalive.timeout"));
 }
 
+TEST(QueryLimitsConfigTest, MaxTraceSpans) {
+  EXPECT_EQ(Parse("").query.max_trace_spans, 100'000u);
+  EXPECT_EQ(Parse("query: {max_trace_spans: 5000}").query.max_trace_spans, 5000u);
+  EXPECT_EQ(Parse("query: {max_trace_spans: 0}").query.max_trace_spans, 0u);
+  EXPECT_THAT(Error("query:\n  max_trace_spans: -1\n"),
+              HasSubstr("test.yaml:2: query.max_trace_spans"));
+  EXPECT_THAT(Error("query:\n  max_trace_spans: lots\n"),
+              HasSubstr("test.yaml:2: query.max_trace_spans"));
+}
+
 }  // namespace
 }  // namespace tailtrace::config
