@@ -28,6 +28,7 @@
 #include "collector/grpc_byte_buffer_peer.h"
 #include "collector/gzip.h"
 #include "collector/receivers.h"
+#include "collector/span_limiter.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -158,8 +159,11 @@ grpc::Status SinkStatusToGrpc(const absl::Status& status) {
 class TraceServiceImpl final
     : public TraceService::WithRawCallbackMethod_Export<TraceService::Service> {
  public:
-  TraceServiceImpl(SpanSink* sink, MetricsRegistry* metrics, uint64_t max_message_bytes)
-      : sink_(sink), metrics_(metrics), max_message_bytes_(max_message_bytes) {
+  TraceServiceImpl(SpanSink* sink, MetricsRegistry* metrics, const GrpcReceiverOptions& options)
+      : sink_(sink),
+        metrics_(metrics),
+        max_message_bytes_(options.max_recv_msg_size_bytes),
+        limiter_(options.span_limits, metrics, "grpc") {
     const Labels transport = {{"transport", "grpc"}};
     accepted_spans_ = metrics->GetCounter(
         "otelcol_receiver_accepted_spans",
@@ -271,7 +275,7 @@ class TraceServiceImpl final
     std::string bytes;
     if (grpc::Status read = ReadMessage(context, request_bytes, &bytes); !read.ok()) return read;
     WireRequest request;
-    if (absl::Status scanned = ScanExportRequest(std::move(bytes), &request); !scanned.ok()) {
+    if (absl::Status scanned = limiter_.Scan(std::move(bytes), &request); !scanned.ok()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           absl::StrCat("request body is not a valid ExportTraceServiceRequest "
                                        "protobuf: ",
@@ -316,6 +320,7 @@ class TraceServiceImpl final
   SpanSink* const sink_;
   MetricsRegistry* const metrics_;
   const uint64_t max_message_bytes_;
+  const SpanLimiter limiter_;
   Counter* inflated_bytes_ = nullptr;
   Counter* accepted_spans_ = nullptr;
   Counter* refused_spans_ = nullptr;
@@ -425,7 +430,7 @@ absl::StatusOr<std::unique_ptr<GrpcReceiver>> GrpcReceiver::Create(
     return valid;
   }
 
-  auto service = std::make_unique<TraceServiceImpl>(sink, metrics, options.max_recv_msg_size_bytes);
+  auto service = std::make_unique<TraceServiceImpl>(sink, metrics, options);
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(options.endpoint, grpc::InsecureServerCredentials(), &selected_port);

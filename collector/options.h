@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "proto/otlp_wire.h"
+
 namespace tailtrace::collector {
 
 // Bounds on the OTLP/gRPC receiver's connections, with otelcol's key names
@@ -57,6 +59,8 @@ struct GrpcReceiverOptions {
   uint64_t max_recv_msg_size_bytes = 64ull << 20;
   // Connection hygiene (see GrpcConnectionOptions).
   GrpcConnectionOptions connection;
+  // Spans over these limits are truncated on arrival (the top-level `limits` section).
+  SpanLimits span_limits;
 };
 
 struct HttpReceiverOptions {
@@ -71,6 +75,8 @@ struct HttpReceiverOptions {
   // I/O threads of the HTTP server.
   // Default: 2
   int num_threads = 2;
+  // Spans over these limits are truncated on arrival (the top-level `limits` section).
+  SpanLimits span_limits;
 };
 
 struct PipelineOptions {

@@ -221,6 +221,22 @@ void ParseAdmin(MapReader map, EndpointList* endpoints, AdminOptions* out) {
   map.ReportUnknownKeys();
 }
 
+// limits: the OpenTelemetry SDK's span limits, applied by both receivers (0: no limit).
+void ParseLimits(MapReader map, DaemonConfig* config) {
+  SpanLimits& out = config->grpc.span_limits;
+  constexpr int64_t kMaxLimit = std::numeric_limits<uint32_t>::max();
+  map.Int("max_attributes_per_span", 0, kMaxLimit, &out.max_attributes_per_span);
+  uint64_t value_length = out.max_attribute_value_length;
+  map.Bytes("max_attribute_value_length", 0, kMaxLimit, &value_length);
+  out.max_attribute_value_length = static_cast<uint32_t>(value_length);
+  map.Int("max_events_per_span", 0, kMaxLimit, &out.max_events_per_span);
+  map.Int("max_links_per_span", 0, kMaxLimit, &out.max_links_per_span);
+  map.Int("max_attributes_per_event", 0, kMaxLimit, &out.max_attributes_per_event);
+  map.Int("max_attributes_per_link", 0, kMaxLimit, &out.max_attributes_per_link);
+  map.ReportUnknownKeys();
+  config->http.span_limits = out;
+}
+
 void ParseLog(MapReader map, LogOptions* out) {
   map.Enum("level", {"trace", "debug", "info", "warn", "error"}, &out->level);
   map.ReportUnknownKeys();
@@ -234,6 +250,7 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   ParseStorage(map.Map("storage"), &config->storage);
   ParseQuery(map.Map("query"), &endpoints, &config->query);
   ParseAdmin(map.Map("admin"), &endpoints, &config->admin);
+  ParseLimits(map.Map("limits"), config);
   ParseLog(map.Map("log"), &config->log);
   map.ReportUnknownKeys();
   if (ctx.ok()) endpoints.ReportConflicts(ctx);

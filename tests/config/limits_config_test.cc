@@ -98,5 +98,46 @@ TEST(QueryLimitsConfigTest, MaxTraceSpans) {
               HasSubstr("test.yaml:2: query.max_trace_spans"));
 }
 
+TEST(SpanLimitsConfigTest, DefaultsAreTheSdkDefaults) {
+  const DaemonConfig config = Parse("");
+  for (const SpanLimits& l : {config.grpc.span_limits, config.http.span_limits}) {
+    EXPECT_EQ(l.max_attributes_per_span, 128u);
+    EXPECT_EQ(l.max_attribute_value_length, 0u);
+    EXPECT_EQ(l.max_events_per_span, 128u);
+    EXPECT_EQ(l.max_links_per_span, 128u);
+    EXPECT_EQ(l.max_attributes_per_event, 128u);
+    EXPECT_EQ(l.max_attributes_per_link, 128u);
+  }
+}
+
+TEST(SpanLimitsConfigTest, EveryKeyAppliesToBothReceivers) {
+  const DaemonConfig config = Parse(R"(
+limits:
+  max_attributes_per_span: 64
+  max_attribute_value_length: 4KiB
+  max_events_per_span: 10
+  max_links_per_span: 0
+  max_attributes_per_event: 8
+  max_attributes_per_link: 4
+)");
+  for (const SpanLimits& l : {config.grpc.span_limits, config.http.span_limits}) {
+    EXPECT_EQ(l.max_attributes_per_span, 64u);
+    EXPECT_EQ(l.max_attribute_value_length, 4096u);
+    EXPECT_EQ(l.max_events_per_span, 10u);
+    EXPECT_EQ(l.max_links_per_span, 0u);
+    EXPECT_EQ(l.max_attributes_per_event, 8u);
+    EXPECT_EQ(l.max_attributes_per_link, 4u);
+  }
+}
+
+TEST(SpanLimitsConfigTest, ErrorsNameKeyAndLine) {
+  EXPECT_THAT(Error("limits:\n  max_attributes_per_span: -1\n"),
+              HasSubstr("test.yaml:2: limits.max_attributes_per_span"));
+  EXPECT_THAT(Error("limits:\n  max_attribute_value_length: 8GiB\n"),
+              HasSubstr("test.yaml:2: limits.max_attribute_value_length"));
+  EXPECT_THAT(Error("limits:\n  max_attributes: 5\n"),
+              HasSubstr("test.yaml:2: limits.max_attributes"));
+}
+
 }  // namespace
 }  // namespace tailtrace::config
