@@ -113,7 +113,7 @@ int Main(int argc, char** argv) {
   if (mode == "all" || mode == "scan") {
     WireRequest wire;
     report(0, "scan", Measure(pool, spans, [&](std::string& buffer, uint64_t* sum) {
-             if (!ScanExportRequest(std::move(buffer), &wire).ok()) return false;
+             if (!ScanExportRequest(std::move(buffer), SpanLimits(), &wire).ok()) return false;
              for (const WireSpan& s : wire.spans) *sum = Mix(*sum, s.trace_id.view(), s.has_parent);
              buffer = std::move(wire.bytes);  // the next request reuses the receive buffer
              return true;

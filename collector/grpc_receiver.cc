@@ -5,6 +5,8 @@
 // callback API needs no thread per call and no completion-queue polling threads of our own,
 // which keeps the overhead low on a small (2-core) machine.
 
+#include <grpc/byte_buffer.h>
+#include <grpc/compression.h>
 #include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 
@@ -23,12 +25,27 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "collector/grpc_byte_buffer_peer.h"
+#include "collector/gzip.h"
 #include "collector/receivers.h"
+#include "collector/span_limiter.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/rpc/status.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+
+// Declared in gRPC's src/core/lib/surface/call_test_only.h (not installed), exported by libgrpc:
+// the flags of the last message received on `call`. The only way to learn that a message's
+// compressed flag was set when its grpc-encoding is one gRPC does not know (gRPC drops such a
+// header value while parsing and then reports the message as uncompressed).
+uint32_t grpc_call_test_only_get_message_flags(grpc_call* call);
+
+namespace {
+// gRPC core's GRPC_WRITE_INTERNAL_COMPRESS (src/core/lib/transport/transport.h): the message's
+// compressed flag.
+constexpr uint32_t kGrpcMessageCompressedFlag = 0x80000000u;
+}  // namespace
 
 namespace tailtrace::collector {
 namespace {
@@ -42,14 +59,7 @@ constexpr int64_t kRetryDelayMs = 1000;
 // How long the destructor lets calls in flight finish when Shutdown was not called before.
 constexpr int64_t kDestructorShutdownDeadlineMs = 1000;
 
-// Keepalive: SDK exporters keep one connection open and may ping it while idle between batches.
-// Accept client pings as often as every 5 s (half of grpc-go's smallest client keepalive time, so
-// timer jitter never counts as a ping strike), with or without calls in flight; a client pinging
-// faster still gets the default strikes and then GOAWAY. The server pings an idle connection every
-// 2 min to notice dead peers.
-constexpr int kMinClientPingIntervalMs = 5'000;
-constexpr int kServerKeepaliveTimeMs = 120'000;
-constexpr int kServerKeepaliveTimeoutMs = 20'000;
+constexpr char kSupportedEncodings[] = "identity, gzip";
 
 constexpr int kNumStatusCodes = grpc::StatusCode::UNAUTHENTICATED + 1;
 
@@ -139,15 +149,21 @@ grpc::Status SinkStatusToGrpc(const absl::Status& status) {
   }
 }
 
-// Export is registered as a raw callback method: the handler gets the (already decompressed)
-// request bytes. They are scanned, not parsed (proto/otlp_wire.h): the spans travel to the
+// Export is registered as a raw callback method: the handler gets the request bytes as they came
+// (gRPC's per-message decompression is off) and inflates gzip itself, stopping at
+// max_recv_msg_size (gRPC 1.51 would inflate the whole message first and check its size after).
+// The bytes They are scanned, not parsed (proto/otlp_wire.h): the spans travel to the
 // sampler shards as byte ranges of one copy of the request. A malformed request is answered
 // INVALID_ARGUMENT naming what is wrong (the typed callback handler of gRPC 1.51 answers
 // UNIMPLEMENTED with an empty message).
 class TraceServiceImpl final
     : public TraceService::WithRawCallbackMethod_Export<TraceService::Service> {
  public:
-  TraceServiceImpl(SpanSink* sink, MetricsRegistry* metrics) : sink_(sink), metrics_(metrics) {
+  TraceServiceImpl(SpanSink* sink, MetricsRegistry* metrics, const GrpcReceiverOptions& options)
+      : sink_(sink),
+        metrics_(metrics),
+        max_message_bytes_(options.max_recv_msg_size_bytes),
+        limiter_(options.span_limits, metrics, "grpc") {
     const Labels transport = {{"transport", "grpc"}};
     accepted_spans_ = metrics->GetCounter(
         "otelcol_receiver_accepted_spans",
@@ -155,12 +171,18 @@ class TraceServiceImpl final
     refused_spans_ = metrics->GetCounter(
         "otelcol_receiver_refused_spans",
         "Spans the receiver could not push into the pipeline (invalid or refused).", transport);
+    inflated_bytes_ = metrics->GetCounter(
+        "tailtrace_grpc_inflated_bytes_total",
+        "Bytes produced by inflating gzip-compressed OTLP/gRPC messages (stops at "
+        "max_recv_msg_size per message).");
     duration_ = metrics->GetHistogram("tailtrace_grpc_request_duration_seconds",
                                       "Time spent handling one OTLP/gRPC Export call.",
                                       MetricsRegistry::LatencyBuckets());
     // The codes the handler produces are registered up front so that they render as 0.
-    for (grpc::StatusCode code : {grpc::StatusCode::OK, grpc::StatusCode::INVALID_ARGUMENT,
-                                  grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::INTERNAL}) {
+    for (grpc::StatusCode code :
+         {grpc::StatusCode::OK, grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::UNAVAILABLE,
+          grpc::StatusCode::INTERNAL, grpc::StatusCode::RESOURCE_EXHAUSTED,
+          grpc::StatusCode::UNIMPLEMENTED}) {
       RequestCounter(code);
     }
   }
@@ -177,7 +199,7 @@ class TraceServiceImpl final
       return reactor;
     }
     ExportTraceServiceResponse response_message;
-    grpc::Status status = Handle(*request, &response_message);
+    grpc::Status status = Handle(context, *request, &response_message);
     if (status.ok()) {
       bool own_buffer = false;
       status = grpc::SerializationTraits<ExportTraceServiceResponse>::Serialize(
@@ -191,20 +213,69 @@ class TraceServiceImpl final
   }
 
  private:
-  grpc::Status Handle(const grpc::ByteBuffer& request_bytes, ExportTraceServiceResponse* response) {
-    // The request stays bytes: the scan validates it and finds the spans without parsing them
-    // into objects (see proto/otlp_wire.h).
+  // The request message's bytes, inflated when it came compressed. UNIMPLEMENTED for an encoding
+  // other than identity and gzip, RESOURCE_EXHAUSTED when it inflates past max_recv_msg_size.
+  grpc::Status ReadMessage(grpc::CallbackServerContext* context,
+                           const grpc::ByteBuffer& request_bytes, std::string* bytes) {
+    if (request_bytes.Length() > max_message_bytes_) {
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("request message of ", request_bytes.Length(),
+                       " bytes exceeds max_recv_msg_size of ", max_message_bytes_, " bytes"));
+    }
+    const grpc_compression_algorithm compression =
+        grpc::internal::GrpcByteBufferPeer(&request_bytes).compression();
+    if (compression != GRPC_COMPRESS_NONE && compression != GRPC_COMPRESS_GZIP) {
+      const char* name = "unknown";
+      grpc_compression_algorithm_name(compression, &name);
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          absl::StrCat("grpc-encoding '", name, "' is not supported; use one of ",
+                                       kSupportedEncodings));
+    }
+    if (compression == GRPC_COMPRESS_NONE &&
+        (grpc_call_test_only_get_message_flags(context->c_call()) & kGrpcMessageCompressedFlag) !=
+            0) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          absl::StrCat("the request message is flagged compressed but its "
+                                       "grpc-encoding is missing or not supported; use one of ",
+                                       kSupportedEncodings));
+    }
     std::vector<grpc::Slice> slices;
     if (!request_bytes.Dump(&slices).ok()) {
       return grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request message");
     }
-    std::string bytes;
-    bytes.reserve(request_bytes.Length());
+    bytes->clear();
+    bytes->reserve(request_bytes.Length());
     for (const grpc::Slice& slice : slices) {
-      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      bytes->append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     }
+    if (compression == GRPC_COMPRESS_NONE) return grpc::Status::OK;
+    slices.clear();
+    absl::StatusOr<std::string> inflated = Gunzip(*bytes, max_message_bytes_);
+    if (!inflated.ok()) {
+      if (absl::IsResourceExhausted(inflated.status())) {
+        inflated_bytes_->Increment(max_message_bytes_);
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("gzip-compressed request message inflates past "
+                                         "max_recv_msg_size of ",
+                                         max_message_bytes_, " bytes"));
+      }
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("grpc-encoding gzip: ", inflated.status().message()));
+    }
+    inflated_bytes_->Increment(inflated->size());
+    *bytes = *std::move(inflated);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Handle(grpc::CallbackServerContext* context, const grpc::ByteBuffer& request_bytes,
+                      ExportTraceServiceResponse* response) {
+    // The request stays bytes: the scan validates it and finds the spans without parsing them
+    // into objects (see proto/otlp_wire.h).
+    std::string bytes;
+    if (grpc::Status read = ReadMessage(context, request_bytes, &bytes); !read.ok()) return read;
     WireRequest request;
-    if (absl::Status scanned = ScanExportRequest(std::move(bytes), &request); !scanned.ok()) {
+    if (absl::Status scanned = limiter_.Scan(std::move(bytes), &request); !scanned.ok()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           absl::StrCat("request body is not a valid ExportTraceServiceRequest "
                                        "protobuf: ",
@@ -248,11 +319,66 @@ class TraceServiceImpl final
 
   SpanSink* const sink_;
   MetricsRegistry* const metrics_;
+  const uint64_t max_message_bytes_;
+  const SpanLimiter limiter_;
+  Counter* inflated_bytes_ = nullptr;
   Counter* accepted_spans_ = nullptr;
   Counter* refused_spans_ = nullptr;
   Histogram* duration_ = nullptr;
   std::array<std::atomic<Counter*>, kNumStatusCodes> request_counters_{};
 };
+
+// Milliseconds for a gRPC channel argument (an int); 0 (no limit) becomes INT_MAX.
+int ChannelArgMs(int64_t ns) {
+  const int64_t ms = ns / 1'000'000;
+  return ns <= 0 || ms >= INT_MAX ? INT_MAX : static_cast<int>(std::max<int64_t>(ms, 1));
+}
+
+absl::Status ValidateConnectionOptions(const GrpcConnectionOptions& options) {
+  if (options.max_concurrent_streams == 0 || options.max_concurrent_streams > INT_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("grpc receiver max_concurrent_streams must be in 1..", INT_MAX, ", got ",
+                     options.max_concurrent_streams));
+  }
+  if (options.keepalive_time_ns <= 0 || options.keepalive_timeout_ns <= 0) {
+    return absl::InvalidArgumentError("grpc receiver keepalive time and timeout must be positive");
+  }
+  if (options.max_memory_bytes < (1u << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "grpc receiver max_memory must be at least 1 MiB, got ", options.max_memory_bytes));
+  }
+  return absl::OkStatus();
+}
+
+// Connection hygiene (GrpcConnectionOptions) and our own decompression, as channel arguments.
+void ApplyConnectionOptions(const GrpcConnectionOptions& options, grpc::ServerBuilder* builder) {
+  // Messages reach the handler as sent; it inflates them within max_recv_msg_size. Only identity
+  // and gzip are advertised (grpc-accept-encoding); gRPC itself answers UNIMPLEMENTED for a
+  // message in another encoding it knows (deflate).
+  builder->AddChannelArgument(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
+  builder->AddChannelArgument(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET,
+                              (1 << GRPC_COMPRESS_NONE) | (1 << GRPC_COMPRESS_GZIP));
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                              static_cast<int>(options.max_concurrent_streams));
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                              ChannelArgMs(options.max_connection_idle_ns));
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                              ChannelArgMs(options.max_connection_age_ns));
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                              ChannelArgMs(options.max_connection_age_grace_ns));
+  // SDK exporters keep one connection open and may ping it while idle between batches; a client
+  // pinging more often than min_time gets gRPC's ping strikes and then GOAWAY.
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                              ChannelArgMs(options.min_ping_interval_ns));
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+                              options.permit_ping_without_stream ? 1 : 0);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ChannelArgMs(options.keepalive_time_ns));
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                              ChannelArgMs(options.keepalive_timeout_ns));
+  grpc::ResourceQuota quota("tailtrace-otlp-grpc");
+  quota.Resize(static_cast<size_t>(options.max_memory_bytes));
+  builder->SetResourceQuota(quota);
+}
 
 class GrpcReceiverImpl final : public GrpcReceiver {
  public:
@@ -300,21 +426,22 @@ absl::StatusOr<std::unique_ptr<GrpcReceiver>> GrpcReceiver::Create(
                      options.max_recv_msg_size_bytes));
   }
 
-  auto service = std::make_unique<TraceServiceImpl>(sink, metrics);
+  if (absl::Status valid = ValidateConnectionOptions(options.connection); !valid.ok()) {
+    return valid;
+  }
+
+  auto service = std::make_unique<TraceServiceImpl>(sink, metrics, options);
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(options.endpoint, grpc::InsecureServerCredentials(), &selected_port);
   builder.RegisterService(service.get());
-  // gRPC answers RESOURCE_EXHAUSTED for a larger message before our handler runs.
+  // gRPC answers RESOURCE_EXHAUSTED for a larger message (as received, i.e. compressed) before
+  // our handler runs; the handler enforces the limit on the inflated size.
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_recv_msg_size_bytes));
   // Without this, Linux gRPC sets SO_REUSEPORT and a second daemon on the same port would start
   // "successfully" and steal half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             kMinClientPingIntervalMs);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kServerKeepaliveTimeMs);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kServerKeepaliveTimeoutMs);
+  ApplyConnectionOptions(options.connection, &builder);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port == 0) {

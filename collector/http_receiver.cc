@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/gzip.h"
 #include "collector/receivers.h"
+#include "collector/span_limiter.h"
 #include "common/http_server.h"
 #include "common/utf8.h"
 #include "google/rpc/status.pb.h"
@@ -52,7 +53,10 @@ std::string MediaType(std::string_view content_type) {
 class HttpReceiverImpl final : public HttpReceiver {
  public:
   HttpReceiverImpl(const HttpReceiverOptions& options, SpanSink* sink, MetricsRegistry* metrics)
-      : options_(options), sink_(sink), metrics_(metrics) {
+      : options_(options),
+        sink_(sink),
+        metrics_(metrics),
+        limiter_(options.span_limits, metrics, "http") {
     accepted_spans_ = metrics->GetCounter("otelcol_receiver_accepted_spans",
                                           "Number of spans successfully pushed into the pipeline.",
                                           {{"transport", "http"}});
@@ -236,7 +240,7 @@ class HttpReceiverImpl final : public HttpReceiver {
       bytes = parsed.SerializeAsString();
     }
     WireRequest request;
-    if (absl::Status scanned = ScanExportRequest(std::move(bytes), &request); !scanned.ok()) {
+    if (absl::Status scanned = limiter_.Scan(std::move(bytes), &request); !scanned.ok()) {
       return StatusResponse(400, encoding, kRpcInvalidArgument,
                             absl::StrCat(encoding == Encoding::kProtobuf
                                              ? "request body is not a valid binary protobuf "
@@ -281,6 +285,7 @@ class HttpReceiverImpl final : public HttpReceiver {
   const HttpReceiverOptions options_;
   SpanSink* const sink_;
   MetricsRegistry* const metrics_;
+  const SpanLimiter limiter_;
   Counter* accepted_spans_ = nullptr;
   Counter* refused_spans_ = nullptr;
   Histogram* duration_ = nullptr;

@@ -3,7 +3,50 @@
 #include <cstdint>
 #include <string>
 
+#include "proto/otlp_wire.h"
+
 namespace tailtrace::collector {
+
+// Bounds on the OTLP/gRPC receiver's connections, with otelcol's key names
+// (receivers.otlp.protocols.grpc: max_concurrent_streams, keepalive.*, max_memory). A duration of
+// 0 means "no limit" where otelcol says "infinity".
+struct GrpcConnectionOptions {
+  // Calls in flight per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+  // Default: 100
+  uint32_t max_concurrent_streams = 100;
+  // keepalive.server_parameters.max_connection_idle: a connection without calls for this long
+  // gets GOAWAY (clients reconnect when they next export). 0: never.
+  // Default: 5m
+  int64_t max_connection_idle_ns = 300'000'000'000;
+  // keepalive.server_parameters.max_connection_age: any connection gets GOAWAY after this long
+  // (spreads clients over restarted or new nodes). 0: never.
+  // Default: 0 (never)
+  int64_t max_connection_age_ns = 0;
+  // keepalive.server_parameters.max_connection_age_grace: calls in flight at max_connection_age
+  // may finish for this long before the connection is closed. 0: no limit.
+  // Default: 0 (no limit)
+  int64_t max_connection_age_grace_ns = 0;
+  // keepalive.server_parameters.time: the server pings a connection idle for this long to notice
+  // dead peers.
+  // Default: 2m
+  int64_t keepalive_time_ns = 120'000'000'000;
+  // keepalive.server_parameters.timeout: a ping unanswered for this long closes the connection.
+  // Default: 20s
+  int64_t keepalive_timeout_ns = 20'000'000'000;
+  // keepalive.enforcement_policy.min_time: clients pinging more often than this are sent GOAWAY
+  // (after gRPC's ping strikes).
+  // Default: 5s
+  int64_t min_ping_interval_ns = 5'000'000'000;
+  // keepalive.enforcement_policy.permit_without_stream: client pings on a connection without
+  // calls are allowed.
+  // Default: true
+  bool permit_ping_without_stream = true;
+  // Bytes gRPC may hold for all connections together (a grpc::ResourceQuota): request messages
+  // being received, frames, connection state. Under pressure gRPC shrinks the HTTP/2 flow-control
+  // windows, so many clients sending large messages at once wait instead of adding memory.
+  // Default: 256 MiB
+  uint64_t max_memory_bytes = 256ull << 20;
+};
 
 struct GrpcReceiverOptions {
   // Default: true
@@ -14,6 +57,10 @@ struct GrpcReceiverOptions {
   // Largest request accepted (after decompression); above it RESOURCE_EXHAUSTED.
   // Default: 64 MiB
   uint64_t max_recv_msg_size_bytes = 64ull << 20;
+  // Connection hygiene (see GrpcConnectionOptions).
+  GrpcConnectionOptions connection;
+  // Spans over these limits are truncated on arrival (the top-level `limits` section).
+  SpanLimits span_limits;
 };
 
 struct HttpReceiverOptions {
@@ -28,6 +75,8 @@ struct HttpReceiverOptions {
   // I/O threads of the HTTP server.
   // Default: 2
   int num_threads = 2;
+  // Spans over these limits are truncated on arrival (the top-level `limits` section).
+  SpanLimits span_limits;
 };
 
 struct PipelineOptions {

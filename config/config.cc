@@ -31,6 +31,7 @@ using internal::MapReader;
 using internal::ParseContext;
 
 constexpr int64_t kNanosPerMinute = 60'000'000'000;
+constexpr int64_t kNanosPerMilli = 1'000'000;
 constexpr uint64_t kMaxBytes = std::numeric_limits<uint64_t>::max();
 constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
 // gRPC takes the message size limit as an int.
@@ -90,10 +91,36 @@ class EndpointList {
   std::vector<EndpointUse> uses_;
 };
 
+// receivers.otlp.protocols.grpc: max_concurrent_streams, keepalive, max_memory (otelcol's keys
+// where otelcol has them).
+void ParseGrpcConnection(MapReader& map, collector::GrpcConnectionOptions* out) {
+  map.Int("max_concurrent_streams", 1, std::numeric_limits<int32_t>::max(),
+          &out->max_concurrent_streams);
+  map.Bytes("max_memory", 1 << 20, kMaxBytes, &out->max_memory_bytes);
+  MapReader keepalive = map.Map("keepalive");
+  {
+    MapReader server = keepalive.Map("server_parameters");
+    server.Duration("max_connection_idle", 0, &out->max_connection_idle_ns);
+    server.Duration("max_connection_age", 0, &out->max_connection_age_ns);
+    server.Duration("max_connection_age_grace", 0, &out->max_connection_age_grace_ns);
+    server.Duration("time", kNanosPerMilli, &out->keepalive_time_ns);
+    server.Duration("timeout", kNanosPerMilli, &out->keepalive_timeout_ns);
+    server.ReportUnknownKeys();
+  }
+  {
+    MapReader policy = keepalive.Map("enforcement_policy");
+    policy.Duration("min_time", 0, &out->min_ping_interval_ns);
+    policy.Bool("permit_without_stream", &out->permit_ping_without_stream);
+    policy.ReportUnknownKeys();
+  }
+  keepalive.ReportUnknownKeys();
+}
+
 void ParseGrpc(MapReader map, EndpointList* endpoints, collector::GrpcReceiverOptions* out) {
   map.Bool("enabled", &out->enabled);
   endpoints->Read(map, "endpoint", out->enabled, &out->endpoint);
   map.Bytes("max_recv_msg_size", 1, kMaxGrpcMessageBytes, &out->max_recv_msg_size_bytes);
+  ParseGrpcConnection(map, &out->connection);
   map.ReportUnknownKeys();
 }
 
@@ -185,12 +212,29 @@ void ParseStorage(MapReader map, storage::StoreOptions* out) {
 void ParseQuery(MapReader map, EndpointList* endpoints, query::QueryOptions* out) {
   endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
   map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
+  map.Int("max_trace_spans", 0, kMaxCount, &out->max_trace_spans);
   map.ReportUnknownKeys();
 }
 
 void ParseAdmin(MapReader map, EndpointList* endpoints, AdminOptions* out) {
   endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
   map.ReportUnknownKeys();
+}
+
+// limits: the OpenTelemetry SDK's span limits, applied by both receivers (0: no limit).
+void ParseLimits(MapReader map, DaemonConfig* config) {
+  SpanLimits& out = config->grpc.span_limits;
+  constexpr int64_t kMaxLimit = std::numeric_limits<uint32_t>::max();
+  map.Int("max_attributes_per_span", 0, kMaxLimit, &out.max_attributes_per_span);
+  uint64_t value_length = out.max_attribute_value_length;
+  map.Bytes("max_attribute_value_length", 0, kMaxLimit, &value_length);
+  out.max_attribute_value_length = static_cast<uint32_t>(value_length);
+  map.Int("max_events_per_span", 0, kMaxLimit, &out.max_events_per_span);
+  map.Int("max_links_per_span", 0, kMaxLimit, &out.max_links_per_span);
+  map.Int("max_attributes_per_event", 0, kMaxLimit, &out.max_attributes_per_event);
+  map.Int("max_attributes_per_link", 0, kMaxLimit, &out.max_attributes_per_link);
+  map.ReportUnknownKeys();
+  config->http.span_limits = out;
 }
 
 void ParseLog(MapReader map, LogOptions* out) {
@@ -206,6 +250,7 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   ParseStorage(map.Map("storage"), &config->storage);
   ParseQuery(map.Map("query"), &endpoints, &config->query);
   ParseAdmin(map.Map("admin"), &endpoints, &config->admin);
+  ParseLimits(map.Map("limits"), config);
   ParseLog(map.Map("log"), &config->log);
   map.ReportUnknownKeys();
   if (ctx.ok()) endpoints.ReportConflicts(ctx);

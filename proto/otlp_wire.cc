@@ -113,7 +113,7 @@ std::string_view View(const char* p, uint32_t n) { return std::string_view(p, n)
 // or nullptr after recording the error in error_.
 class Scanner {
  public:
-  explicit Scanner(WireRequest* out) : out_(out) {}
+  Scanner(WireRequest* out, const SpanLimits& limits) : out_(out), limits_(limits) {}
 
   absl::Status Run();
 
@@ -153,7 +153,17 @@ class Scanner {
     return Fail(depth, 0, VarintTruncated(p, end, 5) ? "truncated tag" : "tag longer than 5 bytes");
   }
 
+  // Whether the span just scanned (counts_ and long_value_) may exceed limits_.
+  bool OverLimits() const;
+
   WireRequest* out_;
+  const SpanLimits limits_;
+  // Per span being scanned: counts_[m][sub] is the number of length-delimited fields of message
+  // type `sub` seen in messages of type `m` (e.g. [kSpan][kKeyValue]: the span's attributes,
+  // [kEvent][kKeyValue]: the attributes of all its events); long_value_ is whether a string
+  // value longer than limits_.max_attribute_value_length was seen.
+  std::array<std::array<uint32_t, kMsgTypeCount>, kMsgTypeCount> counts_{};
+  bool long_value_ = false;
   const char* base_ = nullptr;
   std::string error_;
   std::array<PathEntry, kMaxWireNestingDepth + 2> path_{};
@@ -253,6 +263,7 @@ inline const char* Scanner::ScanField(MsgType m, uint32_t tag, const char* p, co
         return Fail(depth, field, absl::StrCat("nesting deeper than ", kMaxWireNestingDepth));
       }
       path_[depth + 1] = {f.name, -1};
+      ++counts_[m][f.sub];
       switch (f.sub) {
         case kKeyValue:
           return ScanKeyValue(q, q + len, depth + 1);
@@ -313,6 +324,9 @@ const char* Scanner::ScanAnyValue(const char* p, const char* end, int depth) {
         uint32_t len;
         const char* v = ReadLength(q, end, &len);
         if (v == nullptr || !ValidUtf8(v, len)) return ScanField(kAnyValue, tag, q, end, depth);
+        if (len > limits_.max_attribute_value_length && limits_.max_attribute_value_length != 0) {
+          long_value_ = true;
+        }
         p = v + len;
         continue;
       }
@@ -357,9 +371,20 @@ void Scanner::RejectSpan(int64_t index, std::string_view problem_a, size_t probl
   RejectSpan(index, absl::StrCat(absl::string_view(problem_a.data(), problem_a.size()), problem_b));
 }
 
+bool Scanner::OverLimits() const {
+  auto over = [](uint32_t count, uint32_t limit) { return count > limit && limit != 0; };
+  return long_value_ || over(counts_[kSpan][kKeyValue], limits_.max_attributes_per_span) ||
+         over(counts_[kSpan][kEvent], limits_.max_events_per_span) ||
+         over(counts_[kSpan][kLink], limits_.max_links_per_span) ||
+         over(counts_[kEvent][kKeyValue], limits_.max_attributes_per_event) ||
+         over(counts_[kLink][kKeyValue], limits_.max_attributes_per_link);
+}
+
 const char* Scanner::ScanSpan(const char* p, const char* end, int64_t index) {
   constexpr int kDepth = 4;
   const char* const start = p;
+  for (MsgType m : {kSpan, kEvent, kLink}) counts_[m] = {};
+  long_value_ = false;
   std::string_view trace_id, span_id, parent_span_id;
   while (p < end) {
     uint32_t tag;
@@ -406,6 +431,8 @@ const char* Scanner::ScanSpan(const char* p, const char* end, int64_t index) {
     span.offset = static_cast<uint32_t>(start - base_);
     span.size = static_cast<uint32_t>(end - start);
     span.has_parent = !parent_span_id.empty();
+    if (OverLimits())
+      out_->spans_over_limits.push_back(static_cast<uint32_t>(out_->spans.size() - 1));
   }
   return end;
 }
@@ -495,6 +522,7 @@ absl::Status Scanner::Run() {
     out_->resources.clear();
     out_->groups.clear();
     out_->spans.clear();
+    out_->spans_over_limits.clear();
     return absl::InvalidArgumentError(error_);
   }
   if (out_->rejected_spans > reported_) {
@@ -507,15 +535,20 @@ absl::Status Scanner::Run() {
 }  // namespace
 
 absl::Status ScanExportRequest(std::string bytes, WireRequest* out) {
+  return ScanExportRequest(std::move(bytes), SpanLimits::None(), out);
+}
+
+absl::Status ScanExportRequest(std::string bytes, const SpanLimits& limits, WireRequest* out) {
   out->bytes = std::move(bytes);
   out->resources.clear();
   out->groups.clear();
   out->spans.clear();
+  out->spans_over_limits.clear();
   out->rejected_spans = 0;
   out->error_message.clear();
   // A typical span takes a few hundred bytes; growing from there is amortized.
   out->spans.reserve(out->bytes.size() / 512 + 1);
-  return Scanner(out).Run();
+  return Scanner(out, limits).Run();
 }
 
 }  // namespace tailtrace

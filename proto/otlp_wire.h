@@ -53,10 +53,37 @@ struct WireRequest {
   // Spans left out because their IDs are invalid: trace ID not 16 bytes or all zero, span ID
   // not 8 bytes or all zero, parent span ID neither empty nor 8 bytes.
   int64_t rejected_spans = 0;
+  // Indices into `spans` of the spans that may exceed the SpanLimits given to the scan (a span
+  // counted over a limit; for attributes per event or link the count is per span, so a span
+  // listed here may be within the limits after all). Usually empty; see ApplySpanLimits.
+  std::vector<uint32_t> spans_over_limits;
   // Empty when nothing was rejected. Otherwise names the first three problems with their
   // positions, as "resource_spans[0].scope_spans[1].spans[7]: span_id must be 8 bytes, got 4",
   // joined by "; ", followed by " (and N more invalid spans)" when there are more.
   std::string error_message;
+};
+
+// Limits on a span's size, as the OpenTelemetry SDK defines them (SpanLimits): above a limit,
+// attributes, events and links are dropped (and counted in the span's dropped_*_count fields)
+// and string values are cut, never the span refused. 0 means no limit.
+struct SpanLimits {
+  // Default: 128 (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT)
+  uint32_t max_attributes_per_span = 128;
+  // Bytes of a string attribute value (and of each string in an array value), cut at a UTF-8
+  // character boundary; applies to span, event and link attributes.
+  // Default: 0, no limit (OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)
+  uint32_t max_attribute_value_length = 0;
+  // Default: 128 (OTEL_SPAN_EVENT_COUNT_LIMIT)
+  uint32_t max_events_per_span = 128;
+  // Default: 128 (OTEL_SPAN_LINK_COUNT_LIMIT)
+  uint32_t max_links_per_span = 128;
+  // Default: 128 (OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT)
+  uint32_t max_attributes_per_event = 128;
+  // Default: 128 (OTEL_LINK_ATTRIBUTE_COUNT_LIMIT)
+  uint32_t max_attributes_per_link = 128;
+
+  // No limit at all.
+  static SpanLimits None() { return SpanLimits{0, 0, 0, 0, 0, 0}; }
 };
 
 // The deepest nesting of messages ScanExportRequest accepts, counting the request itself as 1
@@ -87,5 +114,27 @@ inline constexpr int kMaxWireNestingDepth = 64;
 // last occurrence counts. Whatever this accepts, protobuf parses, and the spans it lists are the
 // spans protobuf would give, in the same order.
 [[nodiscard]] absl::Status ScanExportRequest(std::string bytes, WireRequest* out);
+
+// As above, and lists in out->spans_over_limits the spans that may exceed `limits` (counting
+// costs one increment per attribute, event and link; the spans are not changed here).
+[[nodiscard]] absl::Status ScanExportRequest(std::string bytes, const SpanLimits& limits,
+                                             WireRequest* out);
+
+// What ApplySpanLimits changed.
+struct SpanLimitsApplied {
+  int64_t spans = 0;               // spans rewritten
+  int64_t dropped_attributes = 0;  // of spans, events and links
+  int64_t dropped_events = 0;
+  int64_t dropped_links = 0;
+  int64_t truncated_values = 0;  // string values cut
+};
+
+// Rewrites the spans listed in request->spans_over_limits (after a scan with the same `limits`)
+// so that they are within them: the attributes, events and links past a limit are dropped, in
+// their order, and the span's (event's, link's) dropped_attributes_count, dropped_events_count
+// and dropped_links_count grow by the number dropped; long string values are cut at a UTF-8
+// boundary. A rewritten span's bytes are appended to request->bytes and its WireSpan points
+// there. Clears spans_over_limits. The rare path: it parses only those spans.
+SpanLimitsApplied ApplySpanLimits(const SpanLimits& limits, WireRequest* request);
 
 }  // namespace tailtrace

@@ -1,5 +1,7 @@
 #include "query/jaeger_envelope.h"
 
+#include <algorithm>
+
 #include "query/jaeger_json.h"
 
 namespace tailtrace::query {
@@ -10,25 +12,32 @@ JaegerTracesWriter::JaegerTracesWriter(size_t expected_traces) : expected_traces
 
 void JaegerTracesWriter::Add(const storage::StoredTrace& trace) {
   if (count_ == 0 && expected_traces_ > 1) {
-    out_.Reserve((EstimateJaegerTraceBytes(trace) + 1) * expected_traces_);
+    // Capped: a first trace of 100k spans must not reserve GiBs for a search's other traces.
+    constexpr size_t kMaxReserveBytes = 64 << 20;
+    out_.Reserve(
+        std::min(kMaxReserveBytes, (EstimateJaegerTraceBytes(trace) + 1) * expected_traces_));
   }
   AppendJaegerTrace(trace, out_);
   out_.Char(',');
   ++count_;
 }
 
-http::Response JaegerTracesWriter::Finish(const std::vector<TraceId>& missing) {
+http::Response JaegerTracesWriter::Finish(const std::vector<JaegerTraceError>& errors) {
   out_.Close(']');
   out_.Raw(R"(,"total":)");
   out_.Uint64(count_);
   out_.Raw(R"(,"limit":0,"offset":0,"errors":)");
-  if (missing.empty()) {
+  if (errors.empty()) {
     out_.Raw("null");
   } else {
     out_.Char('[');
-    for (const TraceId& id : missing) {
-      out_.Raw(R"({"code":404,"msg":"trace not found","traceID":)");
-      out_.HexString(id.view());
+    for (const JaegerTraceError& error : errors) {
+      out_.Raw(R"({"code":)");
+      out_.Uint64(static_cast<uint64_t>(error.code));
+      out_.Raw(R"(,"msg":)");
+      out_.String(error.message);
+      out_.Raw(R"(,"traceID":)");
+      out_.HexString(error.trace_id.view());
       out_.Raw("},");
     }
     out_.Close(']');

@@ -9,6 +9,7 @@
 // Not thread-safe: one writer per response.
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "common/http_server.h"
@@ -17,6 +18,13 @@
 #include "storage/trace_store.h"
 
 namespace tailtrace::query {
+
+// A trace named in the envelope's "errors" instead of being in "data".
+struct JaegerTraceError {
+  TraceId trace_id;
+  int code = 404;
+  std::string message;
+};
 
 class JaegerTracesWriter {
  public:
@@ -30,8 +38,9 @@ class JaegerTracesWriter {
   // The traces added so far ("total").
   size_t count() const { return count_; }
 
-  // The 200 response; `missing` trace IDs are listed in "errors" in order. Call once.
-  [[nodiscard]] http::Response Finish(const std::vector<TraceId>& missing = {});
+  // The 200 response; `errors` are listed in "errors" in order, as {"code", "msg", "traceID"}.
+  // Call once.
+  [[nodiscard]] http::Response Finish(const std::vector<JaegerTraceError>& errors = {});
 
  private:
   JsonBuffer out_;

@@ -52,6 +52,8 @@ std::string_view HttpStatusText(int status) {
       return "Bad Request";
     case 404:
       return "Not Found";
+    case 422:
+      return "Unprocessable Entity";
     case 405:
       return "Method Not Allowed";
     case 501:
@@ -70,6 +72,8 @@ int GrpcCodeOf(int http_status) {
       return 3;  // INVALID_ARGUMENT
     case 404:
       return 5;  // NOT_FOUND
+    case 422:
+      return 8;  // RESOURCE_EXHAUSTED (a trace over query.max_trace_spans)
     case 405:
     case 501:
       return 12;  // UNIMPLEMENTED
@@ -267,7 +271,8 @@ absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& reques
 
 class Router {
  public:
-  Router(storage::TraceStore* store, Clock* clock) : store_(store), clock_(clock) {}
+  Router(storage::TraceStore* store, Clock* clock, uint64_t max_trace_spans)
+      : store_(store), clock_(clock), max_trace_spans_(max_trace_spans) {}
 
   http::Response Route(const http::Request& request) const {
     std::string_view path = request.path;
@@ -331,12 +336,25 @@ class Router {
     return segment;
   }
 
+  // The trace, read no further than max_trace_spans (StoredTrace::truncated then).
+  absl::StatusOr<std::optional<storage::StoredTrace>> LoadTrace(const TraceId& id) const {
+    return store_->GetTraceUpTo(id, max_trace_spans_);
+  }
+
+  // Answered (HTTP 422) for a trace LoadTrace left truncated.
+  std::string TooLargeMessage(const TraceId& id) const {
+    return absl::StrCat("trace ", id.Hex(), " has more than ", max_trace_spans_,
+                        " spans (query.max_trace_spans); it is not shown. Raise "
+                        "query.max_trace_spans to read it");
+  }
+
   http::Response JaegerTrace(std::string_view id_hex) const {
     absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "traceID");
     if (!id.ok()) return JaegerError(400, MessageOf(id.status()));
-    absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(*id);
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id);
     if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
     if (!trace->has_value()) return JaegerError(404, "trace not found");
+    if ((*trace)->truncated) return JaegerError(422, TooLargeMessage(*id));
     JaegerTracesWriter out(1);
     out.Add(**trace);
     return out.Finish();
@@ -399,9 +417,10 @@ class Router {
   http::Response V3Trace(std::string_view id_hex) const {
     absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "trace_id");
     if (!id.ok()) return V3Error(400, MessageOf(id.status()));
-    absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(*id);
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id);
     if (!trace.ok()) return StoreError(Api::kV3, "reading a trace", trace.status());
     if (!trace->has_value()) return V3Error(404, "trace not found");
+    if ((*trace)->truncated) return V3Error(422, TooLargeMessage(*id));
     http::Response response;
     response.content_type = "application/json";
     const std::string data = otlp_json::TracesDataToJson((*trace)->data);
@@ -442,16 +461,42 @@ class Router {
   }
 
   // The traces of `summaries` that are still stored (retention may remove one in between).
+  // Stops at the first trace over max_trace_spans and sets `*too_large` to it.
   absl::StatusOr<std::vector<storage::StoredTrace>> LoadTraces(
-      const std::vector<storage::TraceSummary>& summaries) const {
+      const std::vector<storage::TraceSummary>& summaries,
+      std::optional<TraceId>* too_large) const {
     std::vector<storage::StoredTrace> traces;
     traces.reserve(summaries.size());
     for (const storage::TraceSummary& s : summaries) {
-      absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(s.trace_id);
+      absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(s.trace_id);
       if (!trace.ok()) return trace.status();
-      if (trace->has_value()) traces.push_back(std::move(**trace));
+      if (!trace->has_value()) continue;
+      if ((*trace)->truncated) {
+        *too_large = s.trace_id;
+        return traces;
+      }
+      traces.push_back(std::move(**trace));
     }
     return traces;
+  }
+
+  // Adds the trace `id` to `out`, or an entry to `errors` when it is missing or too large.
+  // False (with `status` set) when the store failed.
+  bool AddJaegerTrace(const TraceId& id, JaegerTracesWriter& out,
+                      std::vector<JaegerTraceError>& errors, absl::Status& status) const {
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(id);
+    if (!trace.ok()) {
+      status = trace.status();
+      return false;
+    }
+    if (!trace->has_value()) {
+      errors.push_back({id, 404, "trace not found"});
+    } else if ((*trace)->truncated) {
+      errors.push_back({id, 422, TooLargeMessage(id)});
+    } else {
+      out.Add(**trace);
+    }
+    return true;
   }
 
   http::Response JaegerSearch(const http::Request& request) const {
@@ -459,30 +504,32 @@ class Router {
     if (!search.ok()) return JaegerError(400, MessageOf(search.status()));
     if (!search->trace_ids.empty()) {
       JaegerTracesWriter out(search->trace_ids.size());
-      std::vector<TraceId> missing;
+      std::vector<JaegerTraceError> errors;
+      absl::Status status;
       for (const TraceId& id : search->trace_ids) {
-        absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(id);
-        if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
-        if (!trace->has_value()) {
-          missing.push_back(id);
-          continue;
+        if (!AddJaegerTrace(id, out, errors, status)) {
+          return StoreError(Api::kJaeger, "reading a trace", status);
         }
-        out.Add(**trace);
       }
-      return out.Finish(missing);
+      return out.Finish(errors);
     }
     absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
         store_->FindTraces(search->query);
     if (!summaries.ok()) return SearchError(Api::kJaeger, summaries.status());
     // Each trace is rendered as soon as it is loaded (and freed before the next is read); a
-    // trace retention removed in between is skipped, as LoadTraces does.
+    // trace retention removed in between is skipped, as LoadTraces does; a trace over
+    // max_trace_spans is named in "errors", so the answer holds at most limit x max_trace_spans
+    // spans.
     JaegerTracesWriter out(summaries->size());
+    std::vector<JaegerTraceError> errors;
+    absl::Status status;
     for (const storage::TraceSummary& s : *summaries) {
-      absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetTrace(s.trace_id);
-      if (!trace.ok()) return StoreError(Api::kJaeger, "reading traces", trace.status());
-      if (trace->has_value()) out.Add(**trace);
+      if (!AddJaegerTrace(s.trace_id, out, errors, status)) {
+        return StoreError(Api::kJaeger, "reading traces", status);
+      }
+      if (!errors.empty() && errors.back().code == 404) errors.pop_back();
     }
-    return out.Finish();
+    return out.Finish(errors);
   }
 
   http::Response JaegerDependencies(const http::Request& request) const {
@@ -525,8 +572,12 @@ class Router {
     if (!query.ok()) return V3Error(400, MessageOf(query.status()));
     absl::StatusOr<std::vector<storage::TraceSummary>> summaries = store_->FindTraces(*query);
     if (!summaries.ok()) return SearchError(Api::kV3, summaries.status());
-    absl::StatusOr<std::vector<storage::StoredTrace>> traces = LoadTraces(*summaries);
+    std::optional<TraceId> too_large;
+    absl::StatusOr<std::vector<storage::StoredTrace>> traces = LoadTraces(*summaries, &too_large);
     if (!traces.ok()) return StoreError(Api::kV3, "reading traces", traces.status());
+    if (too_large) {
+      return V3Error(422, absl::StrCat(TooLargeMessage(*too_large), ", or narrow the search"));
+    }
     opentelemetry::proto::trace::v1::TracesData all;
     for (storage::StoredTrace& t : *traces) {
       for (auto& rs : *t.data.mutable_resource_spans()) {
@@ -559,6 +610,7 @@ class Router {
 
   storage::TraceStore* store_;
   Clock* clock_;
+  uint64_t max_trace_spans_;
 };
 
 }  // namespace
@@ -567,7 +619,7 @@ http::Response QueryService::Handle(const http::Request& request) const {
   // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
   // turned into an answer instead of taking the server thread down.
   try {
-    return Router(store_, clock_).Route(request);
+    return Router(store_, clock_, max_trace_spans_).Route(request);
   } catch (const std::exception& e) {
     spdlog::error("query: {} {} failed: {}", request.method, request.path, e.what());
     return JaegerError(500, absl::StrCat("internal error: ", e.what()));

@@ -6,14 +6,16 @@
 
 #include "common/clock.h"
 #include "common/http_server.h"
+#include "query/options.h"
 #include "storage/trace_store.h"
 
 namespace tailtrace::query {
 
 class QueryService {
  public:
-  // `store` and `clock` must outlive the service.
-  QueryService(storage::TraceStore* store, Clock* clock) : store_(store), clock_(clock) {}
+  // `store` and `clock` must outlive the service. Of `options`, max_trace_spans applies.
+  QueryService(storage::TraceStore* store, Clock* clock, const QueryOptions& options = {})
+      : store_(store), clock_(clock), max_trace_spans_(options.max_trace_spans) {}
 
   // Thread-safe.
   http::Response Handle(const http::Request& request) const;
@@ -21,6 +23,7 @@ class QueryService {
  private:
   storage::TraceStore* store_;
   Clock* clock_;
+  uint64_t max_trace_spans_;
 };
 
 }  // namespace tailtrace::query

@@ -76,6 +76,8 @@ class RocksTraceStore final : public TraceStore {
 
   absl::Status Write(std::span<const TraceWrite> traces) override;
   absl::StatusOr<std::optional<StoredTrace>> GetTrace(const TraceId& id) override;
+  absl::StatusOr<std::optional<StoredTrace>> GetTraceUpTo(const TraceId& id,
+                                                          uint64_t max_spans) override;
   // Names of the live buckets: a service or operation not seen within retention disappears.
   absl::StatusOr<std::vector<std::string>> GetServices() override;
   absl::StatusOr<std::vector<Operation>> GetOperations(const std::string& service,

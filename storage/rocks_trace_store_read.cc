@@ -20,6 +20,11 @@
 namespace tailtrace::storage {
 
 absl::StatusOr<std::optional<StoredTrace>> RocksTraceStore::GetTrace(const TraceId& id) {
+  return GetTraceUpTo(id, 0);
+}
+
+absl::StatusOr<std::optional<StoredTrace>> RocksTraceStore::GetTraceUpTo(const TraceId& id,
+                                                                         uint64_t max_spans) {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
   const std::vector<BucketPtr> buckets = SnapshotBuckets();
   const std::string prefix = SpanKeyPrefix(id);
@@ -40,6 +45,7 @@ absl::StatusOr<std::optional<StoredTrace>> RocksTraceStore::GetTrace(const Trace
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*b)->handle()));
     std::optional<StoredTrace> trace;
     bool have_policy = false;
+    uint64_t spans = 0;
     for (it->Seek(prefix_slice); it->Valid() && it->key().starts_with(prefix_slice); it->Next()) {
       const rocksdb::Slice value = it->value();
       chunk.Clear();
@@ -61,7 +67,14 @@ absl::StatusOr<std::optional<StoredTrace>> RocksTraceStore::GetTrace(const Trace
         have_policy = true;
       }
       auto* out = trace->data.mutable_resource_spans();
-      for (auto& rs : *chunk.mutable_resource_spans()) out->Add(std::move(rs));
+      for (auto& rs : *chunk.mutable_resource_spans()) {
+        for (const auto& ss : rs.scope_spans()) spans += static_cast<uint64_t>(ss.spans_size());
+        out->Add(std::move(rs));
+      }
+      if (max_spans > 0 && spans > max_spans) {
+        trace->truncated = true;
+        break;
+      }
     }
     if (!it->status().ok()) {
       return FromRocks(it->status(),

@@ -92,6 +92,9 @@ struct StoredTrace {
   opentelemetry::proto::trace::v1::TracesData data;
   std::string sampling_policy;
   double sample_rate = 1.0;
+  // Set by GetTraceUpTo when the trace has more spans than asked for: `data` then holds only the
+  // spans read before the bound was passed (more than max_spans of them, whole chunks).
+  bool truncated = false;
 };
 
 struct Operation {
@@ -167,6 +170,15 @@ inline constexpr int64_t kDependencySlotNs = 60ll * 1'000'000'000;
 [[nodiscard]] absl::Status ValidateTraceQuery(const TraceQuery& query,
                                               const IndexOptions& index_options);
 
+// The number of spans in `data`.
+inline uint64_t SpanCountOf(const opentelemetry::proto::trace::v1::TracesData& data) {
+  uint64_t n = 0;
+  for (const auto& rs : data.resource_spans()) {
+    for (const auto& ss : rs.scope_spans()) n += static_cast<uint64_t>(ss.spans_size());
+  }
+  return n;
+}
+
 // Thread-safe: every method may be called concurrently.
 class TraceStore {
  public:
@@ -178,6 +190,20 @@ class TraceStore {
 
   // The whole trace, or nullopt if no span of it is stored.
   [[nodiscard]] virtual absl::StatusOr<std::optional<StoredTrace>> GetTrace(const TraceId& id) = 0;
+
+  // As GetTrace, but stops reading once more than `max_spans` spans were read (0: no bound) and
+  // returns what was read with `truncated` set, so that a huge trace costs at most about
+  // max_spans spans of memory. The default implementation reads the whole trace first (for test
+  // doubles).
+  [[nodiscard]] virtual absl::StatusOr<std::optional<StoredTrace>> GetTraceUpTo(
+      const TraceId& id, uint64_t max_spans) {
+    absl::StatusOr<std::optional<StoredTrace>> trace = GetTrace(id);
+    if (trace.ok() && trace->has_value() && max_spans > 0 &&
+        SpanCountOf((*trace)->data) > max_spans) {
+      (*trace)->truncated = true;
+    }
+    return trace;
+  }
 
   // Every service name seen, sorted.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> GetServices() = 0;

@@ -1,7 +1,11 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -11,6 +15,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "collector/grpc_byte_buffer_peer.h"
+#include "collector/gzip.h"
 #include "collector/options.h"
 #include "collector/receivers.h"
 #include "collector/span_sink.h"
@@ -417,6 +423,160 @@ TEST(GrpcReceiverCreateTest, RejectsZeroMaxMessageSize) {
   ASSERT_FALSE(receiver.ok());
   EXPECT_EQ(receiver.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(receiver.status().message()), HasSubstr("max_recv_msg_size_bytes"));
+}
+
+// gzip of `size` zero bytes, made without holding them (1 GiB of zeros gzips to ~1 MiB).
+std::string GzipOfZeros(uint64_t size) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  const std::string zeros(1 << 20, '\0');
+  std::string out;
+  char chunk[1 << 16];
+  for (uint64_t fed = 0; fed <= size;) {
+    const uint64_t n = std::min<uint64_t>(zeros.size(), size - fed);
+    const bool last = fed + n == size;
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+    z.avail_in = static_cast<uInt>(n);
+    do {
+      z.next_out = reinterpret_cast<Bytef*>(chunk);
+      z.avail_out = sizeof(chunk);
+      deflate(&z, last ? Z_FINISH : Z_NO_FLUSH);
+      out.append(chunk, sizeof(chunk) - z.avail_out);
+    } while (z.avail_out == 0);
+    fed += n;
+    if (last) break;
+  }
+  deflateEnd(&z);
+  return out;
+}
+
+// The process's peak resident set (VmHWM) in bytes, after ResetPeakRss().
+uint64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// Sends `message` as the one request message of TraceService/Export with its compressed flag
+// set, as it is (a real gRPC client that does not compress it again: the flag tells gRPC it is
+// compressed already). `gzip_encoding` sets grpc-encoding: gzip; without it the call has none.
+grpc::Status ExportFlaggedCompressed(int port, const std::string& message, bool gzip_encoding) {
+  grpc::GenericStub generic(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  if (gzip_encoding) context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  grpc::CompletionQueue cq;
+  auto call = generic.PrepareCall(
+      &context, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  call->StartCall(reinterpret_cast<void*>(1));
+  cq.Next(&tag, &ok);
+  grpc_slice slice = grpc_slice_from_copied_buffer(message.data(), message.size());
+  grpc::ByteBuffer request;
+  grpc::internal::GrpcByteBufferPeer(&request).Adopt(
+      grpc_raw_compressed_byte_buffer_create(&slice, 1, GRPC_COMPRESS_GZIP));
+  grpc_slice_unref(slice);
+  call->WriteLast(request, grpc::WriteOptions(), reinterpret_cast<void*>(2));
+  cq.Next(&tag, &ok);
+  grpc::ByteBuffer response;
+  call->Read(&response, reinterpret_cast<void*>(3));
+  cq.Next(&tag, &ok);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(4));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+// gRPC 1.51 inflates a compressed message completely before checking its size (a 4 MB bomb took
+// 5.5 GiB); the receiver inflates itself and stops at max_recv_msg_size.
+TEST_F(GrpcReceiverTest, GzipBombIsRefusedAfterInflatingAtMostMaxRecvMsgSize) {
+  GrpcReceiverOptions options;
+  options.max_recv_msg_size_bytes = 8 << 20;
+  Start(options);
+  const std::string bomb = GzipOfZeros(256ull << 20);  // inflates to 256 MiB
+  ASSERT_LT(bomb.size(), options.max_recv_msg_size_bytes);
+  ResetPeakRss();
+  const uint64_t rss_before = PeakRssBytes();
+
+  grpc::Status status = ExportFlaggedCompressed(receiver_->port(), bomb, /*gzip_encoding=*/true);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("max_recv_msg_size of 8388608 bytes"));
+  EXPECT_LE(CounterValue("tailtrace_grpc_inflated_bytes_total", {}), 8u << 20);
+  EXPECT_LT(PeakRssBytes() - rss_before, 64u << 20) << "peak RSS grew while refusing a bomb";
+  EXPECT_EQ(sink_.calls(), 0);
+}
+
+// The same bytes as a real message: a precompressed gzip message with the flag set is accepted.
+TEST_F(GrpcReceiverTest, FlaggedGzipMessageIsInflated) {
+  Start();
+  ExportTraceServiceRequest request;
+  AddSpan(&request, TraceId('g'), SpanId('1'));
+  grpc::Status status = ExportFlaggedCompressed(
+      receiver_->port(), Gzip(request.SerializeAsString()), /*gzip_encoding=*/true);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(sink_.ReceivedSpanIds(), ::testing::ElementsAre(SpanId('1')));
+}
+
+TEST_F(GrpcReceiverTest, CorruptGzipMessageIsInvalidArgument) {
+  Start();
+  std::string corrupt = Gzip(std::string(1000, 'x'));
+  corrupt.resize(corrupt.size() / 2);
+  grpc::Status status = ExportFlaggedCompressed(receiver_->port(), corrupt, true);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("gzip"));
+}
+
+// A compressed message whose grpc-encoding gRPC does not know (snappy, zstd, ...: gRPC drops the
+// header value) or that has none cannot be read: UNIMPLEMENTED, not a confusing parse error.
+TEST_F(GrpcReceiverTest, CompressedMessageWithoutSupportedEncodingIsUnimplemented) {
+  Start();
+  ExportTraceServiceRequest request;
+  AddSpan(&request, TraceId('h'), SpanId('1'));
+  grpc::Status status = ExportFlaggedCompressed(receiver_->port(), request.SerializeAsString(),
+                                                /*gzip_encoding=*/false);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("identity, gzip"));
+  EXPECT_EQ(sink_.calls(), 0);
+}
+
+TEST_F(GrpcReceiverTest, DeflateEncodingIsUnimplementedNamingIt) {
+  Start();
+  ExportTraceServiceRequest request;
+  AddSpan(&request, TraceId('i'), SpanId('1'));
+  grpc::ClientContext context;
+  context.set_compression_algorithm(GRPC_COMPRESS_DEFLATE);
+  ExportTraceServiceResponse response;
+  grpc::Status status = stub_->Export(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("deflate"));
+  EXPECT_EQ(sink_.calls(), 0);
+}
+
+TEST(GrpcReceiverCreateTest, RejectsInvalidConnectionOptions) {
+  FakeSink sink;
+  MetricsRegistry metrics;
+  GrpcReceiverOptions options;
+  options.endpoint = "127.0.0.1:0";
+  options.connection.max_concurrent_streams = 0;
+  auto receiver = GrpcReceiver::Create(options, &sink, &metrics);
+  ASSERT_FALSE(receiver.ok());
+  EXPECT_THAT(std::string(receiver.status().message()), HasSubstr("max_concurrent_streams"));
+  options.connection.max_concurrent_streams = 10;
+  options.connection.max_memory_bytes = 1000;
+  receiver = GrpcReceiver::Create(options, &sink, &metrics);
+  ASSERT_FALSE(receiver.ok());
+  EXPECT_THAT(std::string(receiver.status().message()), HasSubstr("max_memory"));
 }
 
 }  // namespace

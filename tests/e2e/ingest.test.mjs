@@ -204,10 +204,23 @@ describe('tailtraced ingest with OpenTelemetry JS SDK exporters', () => {
     checkV3Trace(v3, traceId, expected);
   });
 
+  // Bytes the gRPC receiver inflated itself (it takes over gzip from gRPC to bound bombs).
+  async function grpcInflatedBytes() {
+    const text = (await httpGet(daemon.adminUrl('/metrics'))).body;
+    const m = text.match(/^tailtrace_grpc_inflated_bytes_total (\d+)/m);
+    assert.ok(m, 'tailtrace_grpc_inflated_bytes_total missing from /metrics');
+    return Number(m[1]);
+  }
+
   test('gzip-compressed exports over grpc, http/json and http/protobuf are accepted', async () => {
+    const inflatedBefore = await grpcInflatedBytes();
     const { traceId, expected } = await sendMixedTrace('gzip-', 'gzip');
     const jaeger = await pollJaegerTrace(daemon, traceId, 3);
     checkJaegerTrace(jaeger, traceId, expected);
+    // The JS gRPC exporter sent its message compressed (flag set, grpc-encoding: gzip), and the
+    // receiver inflated it; the uncompressed exports before inflated nothing.
+    assert.equal(inflatedBefore, 0);
+    assert.ok((await grpcInflatedBytes()) > 0, 'the gzip gRPC export was not inflated by us');
   });
 
   // Last: stopping is part of the contract.

@@ -68,6 +68,10 @@ struct DaemonSettings {
   std::string grpc_max_recv_msg_size;
   // log.level. Default: info
   std::string log_level = "info";
+  // More keys of the query section, each line indented by two spaces. Default: ""
+  std::string extra_query_yaml;
+  // More top-level sections (e.g. "limits:\n  max_attributes_per_span: 8\n"). Default: ""
+  std::string extra_yaml;
 
   std::string ToYaml() const;
 };

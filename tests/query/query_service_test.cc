@@ -164,6 +164,43 @@ TEST_F(QueryServiceTest, GetTraceAcceptsUpperCaseShortIdsAndTrailingSlash) {
   EXPECT_EQ(std::string(doc["data"][0]["traceID"].GetString()), std::string(26, '0') + "beef42");
 }
 
+// query.max_trace_spans: the fixture's trace has 6 spans, the short one 1.
+TEST_F(QueryServiceTest, TraceOverMaxTraceSpansIs422NamingTheLimit) {
+  QueryOptions options;
+  options.max_trace_spans = 5;
+  QueryService bounded(&store_, &clock_, options);
+  const std::string msg = JaegerErrorMessage(bounded.Handle(Get("/api/traces/" + kTraceHex)), 422);
+  EXPECT_NE(msg.find("more than 5 spans (query.max_trace_spans)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(kTraceHex), std::string::npos) << msg;
+  const std::string v3 =
+      V3ErrorMessage(bounded.Handle(Get("/api/v3/traces/" + kTraceHex)), 422, /*grpc_code=*/8);
+  EXPECT_NE(v3.find("query.max_trace_spans"), std::string::npos) << v3;
+  // At the limit exactly, the trace is answered.
+  options.max_trace_spans = 6;
+  QueryService at_limit(&store_, &clock_, options);
+  EXPECT_EQ(at_limit.Handle(Get("/api/traces/" + kTraceHex)).status, 200);
+}
+
+TEST_F(QueryServiceTest, TracesByIdListTheTooLargeOneInErrors) {
+  QueryOptions options;
+  options.max_trace_spans = 5;
+  QueryService bounded(&store_, &clock_, options);
+  http::Response r = bounded.Handle(
+      Get("/api/traces", {{"traceID", kTraceHex}, {"traceID", "beef42"}, {"traceID", "77"}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  rapidjson::Document doc = ParseBody(r);
+  EXPECT_EQ(doc["total"].GetUint64(), 1u);
+  ASSERT_EQ(doc["data"].Size(), 1u);
+  EXPECT_EQ(std::string(doc["data"][0]["traceID"].GetString()), std::string(26, '0') + "beef42");
+  ASSERT_TRUE(doc["errors"].IsArray());
+  ASSERT_EQ(doc["errors"].Size(), 2u);
+  EXPECT_EQ(doc["errors"][0]["code"].GetInt(), 422);
+  EXPECT_EQ(std::string(doc["errors"][0]["traceID"].GetString()), kTraceHex);
+  EXPECT_NE(std::string(doc["errors"][0]["msg"].GetString()).find("query.max_trace_spans"),
+            std::string::npos);
+  EXPECT_EQ(doc["errors"][1]["code"].GetInt(), 404);
+}
+
 TEST_F(QueryServiceTest, GetUnknownTraceIs404) {
   http::Response r = Call(Get("/api/traces/1234"));
   EXPECT_EQ(JaegerErrorMessage(r, 404), "trace not found");

@@ -144,6 +144,39 @@ TEST_F(RocksTraceStoreTest, LateChunksAppendInWriteOrder) {
   EXPECT_EQ((*got)->sample_rate, 10.0);
 }
 
+// GetTraceUpTo (query.max_trace_spans): a large trace of 10 chunks of 1000 spans is read no
+// further than the chunk that passes the bound.
+TEST_F(RocksTraceStoreTest, GetTraceUpToStopsReadingALargeTraceAtTheBound) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const TraceId id = MakeId(9);
+  const std::vector<SpanSpec> spans(1000, SpanSpec{"work", kInternal});
+  for (int chunk = 0; chunk < 10; ++chunk) {
+    TracesData data;
+    AddResource(&data, id, "batch", spans);
+    const TraceWrite w = MakeWrite(id, &data, chunk == 0 ? "keep" : "", 1.0);
+    ASSERT_TRUE(store->Write({&w, 1}).ok());
+    if (chunk == 4) ASSERT_TRUE(store->Flush().ok());  // chunks in an SST file and a memtable
+  }
+
+  auto bounded = store->GetTraceUpTo(id, 2500);
+  ASSERT_TRUE(bounded.ok() && bounded->has_value()) << bounded.status();
+  EXPECT_TRUE((*bounded)->truncated);
+  EXPECT_EQ(SpanCountOf((*bounded)->data), 3000u);  // whole chunks, up to the one past 2500
+  EXPECT_EQ((*bounded)->sampling_policy, "keep");
+
+  for (uint64_t max_spans : {uint64_t{10'000}, uint64_t{0}}) {
+    auto whole = store->GetTraceUpTo(id, max_spans);
+    ASSERT_TRUE(whole.ok() && whole->has_value()) << whole.status();
+    EXPECT_FALSE((*whole)->truncated) << max_spans;
+    EXPECT_EQ(SpanCountOf((*whole)->data), 10'000u) << max_spans;
+  }
+  auto plain = store->GetTrace(id);
+  ASSERT_TRUE(plain.ok() && plain->has_value());
+  EXPECT_FALSE((*plain)->truncated);
+  EXPECT_EQ(SpanCountOf((*plain)->data), 10'000u);
+}
+
 TEST_F(RocksTraceStoreTest, WithoutAnyPolicyTheFirstChunkDecidesTheRate) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
