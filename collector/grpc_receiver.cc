@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "collector/grpc_security_internal.h"
 #include "collector/receivers.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -159,10 +160,16 @@ class TraceServiceImpl final
                                       "Time spent handling one OTLP/gRPC Export call.",
                                       MetricsRegistry::LatencyBuckets());
     // The codes the handler produces are registered up front so that they render as 0.
-    for (grpc::StatusCode code : {grpc::StatusCode::OK, grpc::StatusCode::INVALID_ARGUMENT,
-                                  grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::INTERNAL}) {
+    for (grpc::StatusCode code :
+         {grpc::StatusCode::OK, grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::UNAVAILABLE,
+          grpc::StatusCode::INTERNAL, grpc::StatusCode::UNAUTHENTICATED}) {
       RequestCounter(code);
     }
+  }
+
+  // Calls without one of these tokens get UNAUTHENTICATED. Called before the server starts.
+  void SetBearerTokens(std::unique_ptr<security::BearerTokens> tokens) {
+    tokens_ = std::move(tokens);
   }
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
@@ -170,6 +177,11 @@ class TraceServiceImpl final
                                    grpc::ByteBuffer* response) override {
     const auto start = std::chrono::steady_clock::now();
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (grpc::Status auth = internal::CheckBearerToken(tokens_.get(), *context); !auth.ok()) {
+      RequestCounter(auth.error_code())->Increment();
+      reactor->Finish(std::move(auth));
+      return reactor;
+    }
     if (!request->Valid()) {
       // No message: gRPC already failed the call (e.g. RESOURCE_EXHAUSTED for an oversize
       // message) and sent its status; this Finish only releases the call.
@@ -248,6 +260,8 @@ class TraceServiceImpl final
 
   SpanSink* const sink_;
   MetricsRegistry* const metrics_;
+  // Null without auth.bearer_token_file. Set before the server starts.
+  std::unique_ptr<security::BearerTokens> tokens_;
   Counter* accepted_spans_ = nullptr;
   Counter* refused_spans_ = nullptr;
   Histogram* duration_ = nullptr;
@@ -300,10 +314,18 @@ absl::StatusOr<std::unique_ptr<GrpcReceiver>> GrpcReceiver::Create(
                      options.max_recv_msg_size_bytes));
   }
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      internal::MakeGrpcServerCredentials(options.security.tls);
+  if (!credentials.ok()) return credentials.status();
   auto service = std::make_unique<TraceServiceImpl>(sink, metrics);
+  if (options.security.auth.enabled()) {
+    auto tokens = security::BearerTokens::Create(options.security.auth.bearer_token_file);
+    if (!tokens.ok()) return tokens.status();
+    service->SetBearerTokens(*std::move(tokens));
+  }
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(options.endpoint, grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort(options.endpoint, *credentials, &selected_port);
   builder.RegisterService(service.get());
   // gRPC answers RESOURCE_EXHAUSTED for a larger message before our handler runs.
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_recv_msg_size_bytes));

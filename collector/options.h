@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/listener_security.h"
+
 namespace tailtrace::collector {
 
 struct GrpcReceiverOptions {
@@ -14,6 +16,9 @@ struct GrpcReceiverOptions {
   // Largest request accepted (after decompression); above it RESOURCE_EXHAUSTED.
   // Default: 64 MiB
   uint64_t max_recv_msg_size_bytes = 64ull << 20;
+  // tls and auth (cors does not apply to gRPC; tls.min_version must be "1.2").
+  // Default: plain text, no authentication
+  security::ListenerSecurity security;
 };
 
 struct HttpReceiverOptions {
@@ -28,6 +33,16 @@ struct HttpReceiverOptions {
   // I/O threads of the HTTP server.
   // Default: 2
   int num_threads = 2;
+  // tls, auth and cors.
+  // Default: plain text, no authentication, no CORS
+  security::ListenerSecurity security;
+  // Open connections at most; more are closed at once. 0 = no limit.
+  // Default: 1000
+  int64_t max_connections = 1000;
+  // Request body bytes (by Content-Length) received or being handled across all connections at
+  // most; a request beyond it gets 503 + Retry-After, unread. 0 = no limit.
+  // Default: 256 MiB
+  uint64_t max_request_bytes_in_flight = 256ull << 20;
 };
 
 struct PipelineOptions {

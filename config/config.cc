@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "config/env_expand_internal.h"
+#include "config/listener_security_internal.h"
 #include "config/policies_internal.h"
 #include "config/yaml_reader_internal.h"
 #include "yaml-cpp/yaml.h"
@@ -29,6 +30,7 @@ namespace {
 using internal::Field;
 using internal::MapReader;
 using internal::ParseContext;
+using internal::ParseListenerSecurity;
 
 constexpr int64_t kNanosPerMinute = 60'000'000'000;
 constexpr uint64_t kMaxBytes = std::numeric_limits<uint64_t>::max();
@@ -40,6 +42,7 @@ constexpr int64_t kMaxShards = 1024;
 // storage: one column family per retention bucket; index keys up to 64 KiB.
 constexpr int64_t kMaxRetentionBuckets = 1000;
 constexpr int64_t kMaxIndexValueLength = 65536;
+constexpr int64_t kMaxConnections = 1'000'000;
 
 // A listening endpoint, remembered to detect two servers configured on the same port.
 struct EndpointUse {
@@ -94,6 +97,12 @@ void ParseGrpc(MapReader map, EndpointList* endpoints, collector::GrpcReceiverOp
   map.Bool("enabled", &out->enabled);
   endpoints->Read(map, "endpoint", out->enabled, &out->endpoint);
   map.Bytes("max_recv_msg_size", 1, kMaxGrpcMessageBytes, &out->max_recv_msg_size_bytes);
+  ParseListenerSecurity(map, internal::CorsSupport::kNo, &out->security);
+  if (out->security.tls.min_version != "1.2") {
+    map.context().AddError(-1, map.ChildPath("tls.min_version"),
+                           "only \"1.2\" is supported on the gRPC receiver (gRPC 1.51 has no "
+                           "setting for it; clients negotiate TLS 1.2 or 1.3)");
+  }
   map.ReportUnknownKeys();
 }
 
@@ -102,6 +111,9 @@ void ParseHttp(MapReader map, EndpointList* endpoints, collector::HttpReceiverOp
   endpoints->Read(map, "endpoint", out->enabled, &out->endpoint);
   map.Bytes("max_request_body_size", 1, kMaxBytes, &out->max_request_body_bytes);
   map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
+  map.Int("max_connections", 0, kMaxConnections, &out->max_connections);
+  map.Bytes("max_request_bytes_in_flight", 0, kMaxBytes, &out->max_request_bytes_in_flight);
+  ParseListenerSecurity(map, internal::CorsSupport::kYes, &out->security);
   map.ReportUnknownKeys();
 }
 
@@ -185,11 +197,15 @@ void ParseStorage(MapReader map, storage::StoreOptions* out) {
 void ParseQuery(MapReader map, EndpointList* endpoints, query::QueryOptions* out) {
   endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
   map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
+  map.Int("max_connections", 0, kMaxConnections, &out->max_connections);
+  ParseListenerSecurity(map, internal::CorsSupport::kYes, &out->security);
   map.ReportUnknownKeys();
 }
 
 void ParseAdmin(MapReader map, EndpointList* endpoints, AdminOptions* out) {
   endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
+  map.Int("max_connections", 0, kMaxConnections, &out->max_connections);
+  ParseListenerSecurity(map, internal::CorsSupport::kNo, &out->security);
   map.ReportUnknownKeys();
 }
 

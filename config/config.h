@@ -21,6 +21,12 @@ struct AdminOptions {
   // host:port serving /healthz, /readyz and /metrics.
   // Default: 0.0.0.0:8888
   std::string endpoint = "0.0.0.0:8888";
+  // tls and auth (/healthz and /readyz stay open; cors does not apply).
+  // Default: plain text, no authentication
+  security::ListenerSecurity security;
+  // Open connections at most; more are closed at once. 0 = no limit.
+  // Default: 100
+  int64_t max_connections = 100;
 };
 
 struct LogOptions {

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include "common/listener_security.h"
 
 namespace tailtrace::query {
 
@@ -11,6 +14,12 @@ struct QueryOptions {
   // I/O threads of the query HTTP server.
   // Default: 2
   int num_threads = 2;
+  // tls, auth and cors.
+  // Default: plain text, no authentication, no CORS
+  security::ListenerSecurity security;
+  // Open connections at most; more are closed at once. 0 = no limit.
+  // Default: 1000
+  int64_t max_connections = 1000;
 };
 
 }  // namespace tailtrace::query
