@@ -40,15 +40,15 @@ void ReadStringList(ParseContext& ctx, const Field& field, std::string_view exam
 }
 
 void ParseTls(MapReader map, security::TlsOptions* out) {
-  int line0 = -1;
+  int line0 = -1;  // of the last file key, for the errors about their combination
   for (auto [key, target] :
-       {std::pair{"cert_file", &out->cert_file}, std::pair{"key_file", &out->key_file}}) {
+       {std::pair{"cert_file", &out->cert_file}, std::pair{"key_file", &out->key_file},
+        std::pair{"client_ca_file", &out->client_ca_file}}) {
     if (std::optional<Field> f = map.Take(key)) {
       line0 = f->line();
       if (std::optional<std::string> v = ReadNonEmptyString(map.context(), *f)) *target = *v;
     }
   }
-  map.NonEmptyString("client_ca_file", &out->client_ca_file);
   map.Enum("min_version", {"1.2", "1.3"}, &out->min_version);
   map.Duration("reload_interval", 0, &out->reload_interval_ns);
   map.ReportUnknownKeys();
