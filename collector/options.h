@@ -11,8 +11,8 @@ struct GrpcReceiverOptions {
   // Default: true
   bool enabled = true;
   // host:port of the OTLP/gRPC TraceService.
-  // Default: 0.0.0.0:4317
-  std::string endpoint = "0.0.0.0:4317";
+  // Default: localhost:4317 (loopback only; see README "Listen addresses")
+  std::string endpoint = "localhost:4317";
   // Largest request accepted (after decompression); above it RESOURCE_EXHAUSTED.
   // Default: 64 MiB
   uint64_t max_recv_msg_size_bytes = 64ull << 20;
@@ -25,8 +25,8 @@ struct HttpReceiverOptions {
   // Default: true
   bool enabled = true;
   // host:port of OTLP/HTTP (POST /v1/traces).
-  // Default: 0.0.0.0:4318
-  std::string endpoint = "0.0.0.0:4318";
+  // Default: localhost:4318 (loopback only)
+  std::string endpoint = "localhost:4318";
   // Largest request body accepted, checked after gzip decompression; above it 413.
   // Default: 64 MiB
   uint64_t max_request_body_bytes = 64ull << 20;

@@ -82,12 +82,19 @@ class EndpointList {
 
  private:
   static bool IsWildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+  // "localhost" binds the loopback addresses (127.0.0.1, and ::1 for gRPC).
+  static bool SameHost(const std::string& a, const std::string& b) {
+    const auto loopback = [](const std::string& h) {
+      return h == "localhost" || h == "127.0.0.1" || h == "::1";
+    };
+    return a == b || ((a == "localhost" || b == "localhost") && loopback(a) && loopback(b));
+  }
 
   static bool Conflict(const std::string& a, const std::string& b) {
     absl::StatusOr<internal::HostPort> pa = internal::ParseHostPort(a);
     absl::StatusOr<internal::HostPort> pb = internal::ParseHostPort(b);
     if (!pa.ok() || !pb.ok() || pa->port == 0 || pa->port != pb->port) return false;
-    return pa->host == pb->host || IsWildcard(pa->host) || IsWildcard(pb->host);
+    return SameHost(pa->host, pb->host) || IsWildcard(pa->host) || IsWildcard(pb->host);
   }
 
   std::vector<EndpointUse> uses_;

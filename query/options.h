@@ -9,8 +9,8 @@ namespace tailtrace::query {
 
 struct QueryOptions {
   // host:port of the query API (Jaeger /api, /api/v3).
-  // Default: 0.0.0.0:16686
-  std::string endpoint = "0.0.0.0:16686";
+  // Default: localhost:16686 (loopback only)
+  std::string endpoint = "localhost:16686";
   // I/O threads of the query HTTP server.
   // Default: 2
   int num_threads = 2;

@@ -1,6 +1,8 @@
 // The tls, auth and cors sections of the listeners, max_connections and
 // max_request_bytes_in_flight.
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "config/config.h"
@@ -107,6 +109,42 @@ TEST(SecurityConfigTest, Errors) {
                     "{cert_file: a, key_file: b, min_version: \"1.3\"}\n"),
               HasSubstr("receivers.otlp.protocols.grpc.tls.min_version: only \"1.2\" is "
                         "supported on the gRPC receiver"));
+}
+
+// The deployment examples parse, and bind every listener explicitly.
+TEST(SecurityConfigTest, DeploymentExamplesBindExplicitly) {
+  const char* source_dir = std::getenv("TAILTRACE_SOURCE_DIR");
+  const std::string root = source_dir != nullptr ? source_dir : TAILTRACE_SOURCE_DIR_FALLBACK;
+  absl::StatusOr<DaemonConfig> docker =
+      LoadConfigFile(root + "/deploy/docker/tailtrace.yaml", test_util::kEmptyEnv);
+  ASSERT_TRUE(docker.ok()) << docker.status();
+  EXPECT_EQ(docker->grpc.endpoint, "0.0.0.0:4317");
+  EXPECT_EQ(docker->http.endpoint, "0.0.0.0:4318");
+  EXPECT_EQ(docker->query.endpoint, "0.0.0.0:16686");
+  EXPECT_EQ(docker->admin.endpoint, "0.0.0.0:8888");
+
+  // The ConfigMaps of the Kubernetes examples: the block under "tailtrace.yaml: |".
+  for (const char* name : {"tailtraced.yaml", "sidecar.yaml"}) {
+    std::ifstream in(root + "/deploy/kubernetes/" + name);
+    ASSERT_TRUE(in) << name;
+    std::string line;
+    std::string config;
+    bool inside = false;
+    while (std::getline(in, line)) {
+      if (line.find("tailtrace.yaml: |") != std::string::npos) {
+        inside = true;
+      } else if (inside && line.rfind("    ", 0) == 0) {
+        config += line.substr(4) + "\n";
+      } else if (inside) {
+        break;
+      }
+    }
+    absl::StatusOr<DaemonConfig> k8s = ParseConfig(config, name, test_util::kEmptyEnv);
+    ASSERT_TRUE(k8s.ok()) << k8s.status();
+    EXPECT_EQ(k8s->query.endpoint, "0.0.0.0:16686") << name;
+    EXPECT_TRUE(k8s->query.security.tls.enabled()) << name;
+    EXPECT_TRUE(k8s->query.security.auth.enabled()) << name;
+  }
 }
 
 }  // namespace
