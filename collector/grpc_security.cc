@@ -2,6 +2,8 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,7 +21,7 @@ absl::StatusOr<std::string> ReadPem(const char* key, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(
-        absl::StrCat("tls.", key, " \"", path, "\": cannot read the file"));
+        absl::StrCat("tls.", key, " \"", path, "\": cannot read: ", std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();

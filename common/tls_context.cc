@@ -1,8 +1,12 @@
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -14,10 +18,20 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
+// Why `path` could not be loaded: the OS error when it cannot be opened, else OpenSSL's reason.
 absl::Status FileError(const char* key, const std::string& path,
                        const boost::system::error_code& ec) {
+  std::string why;
+  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    std::fclose(f);
+    char buf[256];
+    ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof(buf));
+    why = absl::StrCat("not a valid PEM file (", buf, ")");
+  } else {
+    why = std::strerror(errno);
+  }
   return absl::InvalidArgumentError(
-      absl::StrCat("tls.", key, " \"", path, "\": cannot load: ", ec.message()));
+      absl::StrCat("tls.", key, " \"", path, "\": cannot load: ", why));
 }
 
 int64_t SteadyNanos() {

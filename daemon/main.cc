@@ -167,7 +167,7 @@ int Run(const config::DaemonConfig& cfg) {
   auto query_server = http::HttpServer::Create(
       query_options, [&query_service](const http::Request& r) { return query_service.Handle(r); });
   if (!query_server.ok()) {
-    spdlog::critical("query.endpoint: {}", std::string(query_server.status().message()));
+    spdlog::critical("query: {}", std::string(query_server.status().message()));
     return 1;
   }
 
@@ -185,7 +185,7 @@ int Run(const config::DaemonConfig& cfg) {
                                  return ready.load() ? "" : "starting or shutting down";
                                }));
   if (!admin_server.ok()) {
-    spdlog::critical("admin.endpoint: {}", std::string(admin_server.status().message()));
+    spdlog::critical("admin: {}", std::string(admin_server.status().message()));
     return 1;
   }
 
