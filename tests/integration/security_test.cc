@@ -220,6 +220,17 @@ TEST_F(SecurityTest, MutualTlsRefusesClientsWithoutCertificate) {
   EXPECT_TRUE(ok.ok()) << ok.error_message();
 }
 
+// With reload_interval the gRPC receiver serves through gRPC's file watcher.
+TEST_F(SecurityTest, GrpcTlsWithReloadIntervalServes) {
+  ListenerYaml yaml;
+  yaml.grpc = TlsYaml(pki_, 8, /*mtls=*/true, "          reload_interval: 1s\n");
+  ASSERT_NO_FATAL_FAILURE(Start(yaml));
+  grpc::Status ok = TlsGrpcClient(daemon_->grpc_port(), pki_, true).Export(401, "");
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(TlsGrpcClient(daemon_->grpc_port(), pki_, false).Export(402, "").error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
 TEST_F(SecurityTest, TokenFileChangesArePickedUp) {
   ASSERT_NO_FATAL_FAILURE(Start(Everything(/*mtls=*/false)));
   TlsGrpcClient grpc_client(daemon_->grpc_port(), pki_, false);
