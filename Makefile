@@ -12,7 +12,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
   librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev \
   libspdlog-dev libboost-dev libboost-system-dev libyaml-cpp-dev rapidjson-dev \
   libgtest-dev libgmock-dev \
-  libsimdjson-dev libre2-dev libssl-dev openssl clang libclang-rt-14-dev
+  libsimdjson-dev libre2-dev libssl-dev openssl clang libclang-rt-14-dev curl
 
 .PHONY: all deps build run test unit-test e2e-test e2e-deps sanitize-test tsan-test bench fuzz format clean
 

@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/grpc_byte_buffer_peer.h"
 #include "collector/gzip.h"
+#include "collector/grpc_security_internal.h"
 #include "collector/receivers.h"
 #include "collector/span_limiter.h"
 #include "google/protobuf/duration.pb.h"
@@ -182,9 +183,14 @@ class TraceServiceImpl final
     for (grpc::StatusCode code :
          {grpc::StatusCode::OK, grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::UNAVAILABLE,
           grpc::StatusCode::INTERNAL, grpc::StatusCode::RESOURCE_EXHAUSTED,
-          grpc::StatusCode::UNIMPLEMENTED}) {
+          grpc::StatusCode::UNIMPLEMENTED, grpc::StatusCode::UNAUTHENTICATED}) {
       RequestCounter(code);
     }
+  }
+
+  // Calls without one of these tokens get UNAUTHENTICATED. Called before the server starts.
+  void SetBearerTokens(std::unique_ptr<security::BearerTokens> tokens) {
+    tokens_ = std::move(tokens);
   }
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
@@ -192,6 +198,11 @@ class TraceServiceImpl final
                                    grpc::ByteBuffer* response) override {
     const auto start = std::chrono::steady_clock::now();
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (grpc::Status auth = internal::CheckBearerToken(tokens_.get(), *context); !auth.ok()) {
+      RequestCounter(auth.error_code())->Increment();
+      reactor->Finish(std::move(auth));
+      return reactor;
+    }
     if (!request->Valid()) {
       // No message: gRPC already failed the call (e.g. RESOURCE_EXHAUSTED for an oversize
       // message) and sent its status; this Finish only releases the call.
@@ -322,6 +333,8 @@ class TraceServiceImpl final
   const uint64_t max_message_bytes_;
   const SpanLimiter limiter_;
   Counter* inflated_bytes_ = nullptr;
+  // Null without auth.bearer_token_file. Set before the server starts.
+  std::unique_ptr<security::BearerTokens> tokens_;
   Counter* accepted_spans_ = nullptr;
   Counter* refused_spans_ = nullptr;
   Histogram* duration_ = nullptr;
@@ -430,10 +443,18 @@ absl::StatusOr<std::unique_ptr<GrpcReceiver>> GrpcReceiver::Create(
     return valid;
   }
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      internal::MakeGrpcServerCredentials(options.security.tls);
+  if (!credentials.ok()) return credentials.status();
   auto service = std::make_unique<TraceServiceImpl>(sink, metrics, options);
+  if (options.security.auth.enabled()) {
+    auto tokens = security::BearerTokens::Create(options.security.auth.bearer_token_file);
+    if (!tokens.ok()) return tokens.status();
+    service->SetBearerTokens(*std::move(tokens));
+  }
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(options.endpoint, grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort(options.endpoint, *credentials, &selected_port);
   builder.RegisterService(service.get());
   // gRPC answers RESOURCE_EXHAUSTED for a larger message (as received, i.e. compressed) before
   // our handler runs; the handler enforces the limit on the inflated size.

@@ -81,6 +81,10 @@ class HttpReceiverImpl final : public HttpReceiver {
     server_options.max_body_bytes = options_.max_request_body_bytes;
     server_options.num_threads = options_.num_threads;
     server_options.name = "otlp_http";
+    server_options.security = options_.security;
+    server_options.max_connections = options_.max_connections;
+    server_options.max_inflight_body_bytes = options_.max_request_bytes_in_flight;
+    server_options.metrics = metrics_;
     auto server = http::HttpServer::Create(
         std::move(server_options), [this](const http::Request& req) { return Handle(req); });
     if (!server.ok()) return server.status();

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "proto/otlp_wire.h"
+#include "common/listener_security.h"
 
 namespace tailtrace::collector {
 
@@ -52,8 +53,8 @@ struct GrpcReceiverOptions {
   // Default: true
   bool enabled = true;
   // host:port of the OTLP/gRPC TraceService.
-  // Default: 0.0.0.0:4317
-  std::string endpoint = "0.0.0.0:4317";
+  // Default: localhost:4317 (loopback only; see README "Listen addresses")
+  std::string endpoint = "localhost:4317";
   // Largest request accepted (after decompression); above it RESOURCE_EXHAUSTED.
   // Default: 64 MiB
   uint64_t max_recv_msg_size_bytes = 64ull << 20;
@@ -61,14 +62,17 @@ struct GrpcReceiverOptions {
   GrpcConnectionOptions connection;
   // Spans over these limits are truncated on arrival (the top-level `limits` section).
   SpanLimits span_limits;
+  // tls and auth (cors does not apply to gRPC; tls.min_version must be "1.2").
+  // Default: plain text, no authentication
+  security::ListenerSecurity security;
 };
 
 struct HttpReceiverOptions {
   // Default: true
   bool enabled = true;
   // host:port of OTLP/HTTP (POST /v1/traces).
-  // Default: 0.0.0.0:4318
-  std::string endpoint = "0.0.0.0:4318";
+  // Default: localhost:4318 (loopback only)
+  std::string endpoint = "localhost:4318";
   // Largest request body accepted, checked after gzip decompression; above it 413.
   // Default: 64 MiB
   uint64_t max_request_body_bytes = 64ull << 20;
@@ -77,6 +81,16 @@ struct HttpReceiverOptions {
   int num_threads = 2;
   // Spans over these limits are truncated on arrival (the top-level `limits` section).
   SpanLimits span_limits;
+  // tls, auth and cors.
+  // Default: plain text, no authentication, no CORS
+  security::ListenerSecurity security;
+  // Open connections at most; more are closed at once. 0 = no limit.
+  // Default: 1000
+  int64_t max_connections = 1000;
+  // Request body bytes (by Content-Length) received or being handled across all connections at
+  // most; a request beyond it gets 503 + Retry-After, unread. 0 = no limit.
+  // Default: 256 MiB
+  uint64_t max_request_bytes_in_flight = 256ull << 20;
 };
 
 struct PipelineOptions {

@@ -2,7 +2,10 @@
 
 // A small HTTP/1.1 server (Boost.Beast underneath, kept private) that hands each complete request
 // to one synchronous handler. Used by the OTLP/HTTP receiver, the query API and the admin
-// endpoints. Keep-alive, many concurrent connections, a body-size limit (413 above it).
+// endpoints. Keep-alive, many concurrent connections, a body-size limit (413 above it), optional
+// TLS (OpenSSL via Boost.Asio, kept private; mTLS and certificate reload), bearer-token
+// authentication (401 before the body is read), CORS, a connection limit and a bound on the body
+// bytes in flight across connections (503 + Retry-After above it).
 
 #include <cstdint>
 #include <functional>
@@ -14,6 +17,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/listener_security.h"
+#include "common/metrics.h"
 
 namespace tailtrace::http {
 
@@ -58,15 +63,34 @@ struct HttpServerOptions {
   // Idle keep-alive connections are closed after this long.
   // Default: 60 s
   int64_t idle_timeout_ms = 60'000;
-  // Used in log lines.
+  // Used in log lines and as the `listener` label of the connection metrics.
   // Default: "http"
   std::string name = "http";
+  // TLS, bearer-token authentication and CORS (see common/listener_security.h).
+  // Default: all off
+  security::ListenerSecurity security;
+  // Paths served without authentication (exact match), e.g. /healthz.
+  // Default: none
+  std::vector<std::string> open_paths;
+  // Open connections at most; a connection accepted beyond it is closed at once (and counted).
+  // 0 = no limit.
+  // Default: 0
+  int64_t max_connections = 0;
+  // Request body bytes being received or handled across all connections at most (by
+  // Content-Length); a request that would exceed it gets 503 with Retry-After, unread. 0 = no
+  // limit.
+  // Default: 0
+  uint64_t max_inflight_body_bytes = 0;
+  // When set, the server exports tailtrace_http_connections{listener} and
+  // tailtrace_http_connections_refused_total{listener,reason}. Must outlive the server.
+  // Default: null
+  MetricsRegistry* metrics = nullptr;
 };
 
 class HttpServer {
  public:
   // Binds and starts serving. Fails (with the endpoint named) if the address is malformed or
-  // cannot be bound.
+  // cannot be bound, or (naming the file) if a TLS or token file cannot be read.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Create(HttpServerOptions options,
                                                                           Handler handler);
   virtual ~HttpServer() = default;
@@ -76,6 +100,8 @@ class HttpServer {
   // Stops accepting, lets requests in flight finish, closes connections and joins the threads.
   // Idempotent. After it returns the handler is never called again.
   virtual void Shutdown() = 0;
+  // Checks the TLS files now and loads them if they changed (as reload_interval does).
+  virtual void ReloadTlsForTest() = 0;
 };
 
 }  // namespace tailtrace::http

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "config/env_expand_internal.h"
+#include "config/listener_security_internal.h"
 #include "config/policies_internal.h"
 #include "config/yaml_reader_internal.h"
 #include "yaml-cpp/yaml.h"
@@ -29,6 +30,7 @@ namespace {
 using internal::Field;
 using internal::MapReader;
 using internal::ParseContext;
+using internal::ParseListenerSecurity;
 
 constexpr int64_t kNanosPerMinute = 60'000'000'000;
 constexpr int64_t kNanosPerMilli = 1'000'000;
@@ -41,6 +43,7 @@ constexpr int64_t kMaxShards = 1024;
 // storage: one column family per retention bucket; index keys up to 64 KiB.
 constexpr int64_t kMaxRetentionBuckets = 1000;
 constexpr int64_t kMaxIndexValueLength = 65536;
+constexpr int64_t kMaxConnections = 1'000'000;
 
 // A listening endpoint, remembered to detect two servers configured on the same port.
 struct EndpointUse {
@@ -80,12 +83,19 @@ class EndpointList {
 
  private:
   static bool IsWildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+  // "localhost" binds the loopback addresses (127.0.0.1, and ::1 for gRPC).
+  static bool SameHost(const std::string& a, const std::string& b) {
+    const auto loopback = [](const std::string& h) {
+      return h == "localhost" || h == "127.0.0.1" || h == "::1";
+    };
+    return a == b || ((a == "localhost" || b == "localhost") && loopback(a) && loopback(b));
+  }
 
   static bool Conflict(const std::string& a, const std::string& b) {
     absl::StatusOr<internal::HostPort> pa = internal::ParseHostPort(a);
     absl::StatusOr<internal::HostPort> pb = internal::ParseHostPort(b);
     if (!pa.ok() || !pb.ok() || pa->port == 0 || pa->port != pb->port) return false;
-    return pa->host == pb->host || IsWildcard(pa->host) || IsWildcard(pb->host);
+    return SameHost(pa->host, pb->host) || IsWildcard(pa->host) || IsWildcard(pb->host);
   }
 
   std::vector<EndpointUse> uses_;
@@ -121,6 +131,12 @@ void ParseGrpc(MapReader map, EndpointList* endpoints, collector::GrpcReceiverOp
   endpoints->Read(map, "endpoint", out->enabled, &out->endpoint);
   map.Bytes("max_recv_msg_size", 1, kMaxGrpcMessageBytes, &out->max_recv_msg_size_bytes);
   ParseGrpcConnection(map, &out->connection);
+  ParseListenerSecurity(map, internal::CorsSupport::kNo, &out->security);
+  if (out->security.tls.min_version != "1.2") {
+    map.context().AddError(-1, map.ChildPath("tls.min_version"),
+                           "only \"1.2\" is supported on the gRPC receiver (gRPC 1.51 has no "
+                           "setting for it; clients negotiate TLS 1.2 or 1.3)");
+  }
   map.ReportUnknownKeys();
 }
 
@@ -129,6 +145,9 @@ void ParseHttp(MapReader map, EndpointList* endpoints, collector::HttpReceiverOp
   endpoints->Read(map, "endpoint", out->enabled, &out->endpoint);
   map.Bytes("max_request_body_size", 1, kMaxBytes, &out->max_request_body_bytes);
   map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
+  map.Int("max_connections", 0, kMaxConnections, &out->max_connections);
+  map.Bytes("max_request_bytes_in_flight", 0, kMaxBytes, &out->max_request_bytes_in_flight);
+  ParseListenerSecurity(map, internal::CorsSupport::kYes, &out->security);
   map.ReportUnknownKeys();
 }
 
@@ -213,11 +232,15 @@ void ParseQuery(MapReader map, EndpointList* endpoints, query::QueryOptions* out
   endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
   map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
   map.Int("max_trace_spans", 0, kMaxCount, &out->max_trace_spans);
+  map.Int("max_connections", 0, kMaxConnections, &out->max_connections);
+  ParseListenerSecurity(map, internal::CorsSupport::kYes, &out->security);
   map.ReportUnknownKeys();
 }
 
 void ParseAdmin(MapReader map, EndpointList* endpoints, AdminOptions* out) {
   endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
+  map.Int("max_connections", 0, kMaxConnections, &out->max_connections);
+  ParseListenerSecurity(map, internal::CorsSupport::kNo, &out->security);
   map.ReportUnknownKeys();
 }
 

@@ -19,8 +19,14 @@ namespace tailtrace::config {
 
 struct AdminOptions {
   // host:port serving /healthz, /readyz and /metrics.
-  // Default: 0.0.0.0:8888
-  std::string endpoint = "0.0.0.0:8888";
+  // Default: localhost:8888 (loopback only)
+  std::string endpoint = "localhost:8888";
+  // tls and auth (/healthz and /readyz stay open; cors does not apply).
+  // Default: plain text, no authentication
+  security::ListenerSecurity security;
+  // Open connections at most; more are closed at once. 0 = no limit.
+  // Default: 100
+  int64_t max_connections = 100;
 };
 
 struct LogOptions {

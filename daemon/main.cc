@@ -162,10 +162,13 @@ int Run(const config::DaemonConfig& cfg) {
   query_options.num_threads = cfg.query.num_threads;
   query_options.max_body_bytes = 1 << 20;
   query_options.name = "query";
+  query_options.security = cfg.query.security;
+  query_options.max_connections = cfg.query.max_connections;
+  query_options.metrics = &metrics;
   auto query_server = http::HttpServer::Create(
       query_options, [&query_service](const http::Request& r) { return query_service.Handle(r); });
   if (!query_server.ok()) {
-    spdlog::critical("query.endpoint: {}", std::string(query_server.status().message()));
+    spdlog::critical("query: {}", std::string(query_server.status().message()));
     return 1;
   }
 
@@ -174,12 +177,16 @@ int Run(const config::DaemonConfig& cfg) {
   admin_options.num_threads = 1;
   admin_options.max_body_bytes = 64 << 10;
   admin_options.name = "admin";
+  admin_options.security = cfg.admin.security;
+  admin_options.max_connections = cfg.admin.max_connections;
+  admin_options.open_paths = {"/healthz", "/readyz"};
+  admin_options.metrics = &metrics;
   auto admin_server =
       http::HttpServer::Create(admin_options, MakeAdminHandler(&metrics, [&ready]() -> std::string {
                                  return ready.load() ? "" : "starting or shutting down";
                                }));
   if (!admin_server.ok()) {
-    spdlog::critical("admin.endpoint: {}", std::string(admin_server.status().message()));
+    spdlog::critical("admin: {}", std::string(admin_server.status().message()));
     return 1;
   }
 
@@ -210,11 +217,15 @@ int Run(const config::DaemonConfig& cfg) {
   ready.store(true);
 
   spdlog::info("tailtraced {} started; store at {}", TAILTRACE_VERSION, cfg.storage.path);
-  spdlog::info("send OTLP to grpc://{} (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) or http://{}/v1/traces",
-               Reachable(grpc_at), Reachable(http_at));
-  spdlog::info(
-      "query API (Jaeger /api, OTLP JSON /api/v3) at http://{}; metrics at http://{}/metrics",
-      Reachable(query_at), Reachable(admin_at));
+  const auto scheme = [](const security::ListenerSecurity& s) {
+    return s.tls.enabled() ? "https" : "http";
+  };
+  spdlog::info("send OTLP to {}://{} (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) or {}://{}/v1/traces",
+               scheme(cfg.grpc.security), Reachable(grpc_at), scheme(cfg.http.security),
+               Reachable(http_at));
+  spdlog::info("query API (Jaeger /api, OTLP JSON /api/v3) at {}://{}; metrics at {}://{}/metrics",
+               scheme(cfg.query.security), Reachable(query_at), scheme(cfg.admin.security),
+               Reachable(admin_at));
   // One machine-readable line for scripts and tests.
   std::printf("tailtraced ready grpc=%s http=%s query=%s admin=%s\n", grpc_at.c_str(),
               http_at.c_str(), query_at.c_str(), admin_at.c_str());

@@ -3,12 +3,14 @@
 #include <cstdint>
 #include <string>
 
+#include "common/listener_security.h"
+
 namespace tailtrace::query {
 
 struct QueryOptions {
   // host:port of the query API (Jaeger /api, /api/v3).
-  // Default: 0.0.0.0:16686
-  std::string endpoint = "0.0.0.0:16686";
+  // Default: localhost:16686 (loopback only)
+  std::string endpoint = "localhost:16686";
   // I/O threads of the query HTTP server.
   // Default: 2
   int num_threads = 2;
@@ -17,6 +19,12 @@ struct QueryOptions {
   // max trace size. 0: no limit.
   // Default: 100000
   uint64_t max_trace_spans = 100'000;
+  // tls, auth and cors.
+  // Default: plain text, no authentication, no CORS
+  security::ListenerSecurity security;
+  // Open connections at most; more are closed at once. 0 = no limit.
+  // Default: 1000
+  int64_t max_connections = 1000;
 };
 
 }  // namespace tailtrace::query

@@ -162,7 +162,12 @@ TEST(ParseConfigErrorTest, Endpoints) {
 TEST(ParseConfigErrorTest, TwoServersOnOnePort) {
   EXPECT_EQ(Error("query:\n  endpoint: 0.0.0.0:4317\n"),
             "test.yaml:2: query.endpoint: \"0.0.0.0:4317\" uses the same port as "
-            "receivers.otlp.protocols.grpc.endpoint (\"0.0.0.0:4317\")");
+            "receivers.otlp.protocols.grpc.endpoint (\"localhost:4317\")");
+  // localhost is the loopback address: it conflicts with 127.0.0.1 and ::1 on the same port.
+  EXPECT_THAT(Error("query:\n  endpoint: \"[::1]:8888\"\n"),
+              HasSubstr("uses the same port as admin.endpoint (\"localhost:8888\")"));
+  EXPECT_THAT(Error("query:\n  endpoint: localhost:9000\nadmin:\n  endpoint: 127.0.0.1:9000\n"),
+              HasSubstr("test.yaml:4: admin.endpoint: \"127.0.0.1:9000\" uses the same port"));
   EXPECT_THAT(Error("admin:\n  endpoint: 127.0.0.1:16686\n"),
               HasSubstr("test.yaml:2: admin.endpoint: \"127.0.0.1:16686\" uses the same port as "
                         "query.endpoint"));

@@ -77,13 +77,13 @@ TEST(ParseConfigTest, EmptyInputGivesDefaults) {
 TEST(ParseConfigTest, DefaultsMatchTheDocumentedValues) {
   const DaemonConfig d;
   EXPECT_TRUE(d.grpc.enabled);
-  EXPECT_EQ(d.grpc.endpoint, "0.0.0.0:4317");
-  EXPECT_EQ(d.http.endpoint, "0.0.0.0:4318");
+  EXPECT_EQ(d.grpc.endpoint, "localhost:4317");
+  EXPECT_EQ(d.http.endpoint, "localhost:4318");
   EXPECT_EQ(d.sampling.decision_wait_ns, 10 * kS);
   EXPECT_EQ(d.storage.path, "./data");
   EXPECT_EQ(d.storage.retention_ns, 168 * kH);
-  EXPECT_EQ(d.query.endpoint, "0.0.0.0:16686");
-  EXPECT_EQ(d.admin.endpoint, "0.0.0.0:8888");
+  EXPECT_EQ(d.query.endpoint, "localhost:16686");
+  EXPECT_EQ(d.admin.endpoint, "localhost:8888");
   EXPECT_EQ(d.log.level, "info");
 }
 

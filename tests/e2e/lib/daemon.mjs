@@ -74,7 +74,9 @@ export async function startDaemon(options = {}) {
   const bin = daemonBinary();
   const dir = await mkdtemp(path.join(tmpdir(), 'tailtrace-e2e-'));
   const configPath = path.join(dir, 'config.yaml');
-  await writeFile(configPath, daemonConfigYaml(dir, options));
+  // `options.configYaml(dir)`, when given, writes the whole config itself (e.g. with TLS files).
+  const yaml = options.configYaml ? await options.configYaml(dir) : daemonConfigYaml(dir, options);
+  await writeFile(configPath, yaml);
   const daemon = new Daemon(bin, dir, configPath);
   try {
     await daemon.waitReady(options.readyTimeoutMs ?? READY_TIMEOUT_MS);

@@ -1,0 +1,26 @@
+#pragma once
+
+// Private to collector/: the gRPC receiver's TLS credentials and bearer-token check.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/listener_security.h"
+
+namespace tailtrace::collector::internal {
+
+// Insecure credentials without tls.cert_file; otherwise TLS from the files (read now, so a
+// missing or bad file is a start-up error naming it), with required and verified client
+// certificates when client_ca_file is set. With reload_interval > 0 the files are watched by
+// gRPC's FileWatcherCertificateProvider (checked every reload_interval, at least 1 s).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeGrpcServerCredentials(
+    const security::TlsOptions& tls);
+
+// OK when `tokens` is null or the call carries "authorization: Bearer <a token of the file>";
+// else UNAUTHENTICATED.
+grpc::Status CheckBearerToken(security::BearerTokens* tokens,
+                              const grpc::CallbackServerContext& context);
+
+}  // namespace tailtrace::collector::internal
