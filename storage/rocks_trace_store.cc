@@ -195,6 +195,12 @@ RocksTraceStore::~RocksTraceStore() {
 
 absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const StoreOptions& options,
                                                                        Clock* clock) {
+  return Open(options, clock, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const StoreOptions& options,
+                                                                       Clock* clock,
+                                                                       rocksdb::Env* env) {
   if (clock == nullptr) return absl::InvalidArgumentError("RocksTraceStore::Open: clock is null");
   if (options.path.empty()) return absl::InvalidArgumentError("storage.path is empty");
   if (options.write_buffer_bytes < kMinWriteBufferBytes) {
@@ -258,6 +264,7 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   if (options.block_cache_bytes > 0) cache = rocksdb::NewLRUCache(options.block_cache_bytes);
 
   rocksdb::DBOptions db_options;
+  if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
@@ -418,6 +425,50 @@ absl::StatusOr<uint64_t> RocksTraceStore::AllocateChunkSeqs(uint64_t n) {
   }
   last_seq_ = last;
   return first;
+}
+
+absl::Status RocksTraceStore::WriteHealth() const {
+  if (writable_.load(std::memory_order_acquire)) return absl::OkStatus();
+  std::lock_guard lock(health_mu_);
+  return write_error_.ok() ? absl::OkStatus() : write_error_;
+}
+
+void RocksTraceStore::MarkUnwritable(const absl::Status& status) {
+  write_failures_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(health_mu_);
+    write_error_ = absl::UnavailableError(
+        absl::StrCat("trace store cannot write: ", std::string(status.message())));
+  }
+  if (writable_.exchange(false, std::memory_order_acq_rel)) {
+    spdlog::error("storage: {} is not writable, refusing new data until it recovers: {}", path_,
+                  std::string(status.message()));
+  }
+}
+
+absl::Status RocksTraceStore::EnsureWritable() {
+  if (writable_.load(std::memory_order_acquire)) return absl::OkStatus();
+  std::unique_lock lock(recover_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return WriteHealth();  // another thread is recovering
+  if (writable_.load(std::memory_order_acquire)) return absl::OkStatus();
+  // Resume is OK at once when RocksDB holds no background error (e.g. a failed file open); else
+  // it clears the error and flushes the memtables, failing while the fault lasts.
+  rocksdb::Status s = db_->Resume();
+  if (!s.ok()) {
+    absl::Status failed = FromRocks(s, absl::StrCat("recovering storage.path ", path_));
+    std::lock_guard health(health_mu_);
+    write_error_ = absl::UnavailableError(
+        absl::StrCat("trace store cannot write: ", std::string(failed.message())));
+    return write_error_;
+  }
+  recoveries_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard health(health_mu_);
+    write_error_ = absl::OkStatus();
+  }
+  writable_.store(true, std::memory_order_release);
+  spdlog::info("storage: {} recovered, writes resume", path_);
+  return absl::OkStatus();
 }
 
 absl::Status RocksTraceStore::CheckOpen() const {
