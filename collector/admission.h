@@ -10,6 +10,7 @@
 
 #include "collector/memory_limiter.h"
 #include "collector/span_sink.h"
+#include "common/metrics.h"
 #include "storage/trace_store.h"
 
 namespace tailtrace::collector {
@@ -18,9 +19,10 @@ namespace tailtrace::collector {
 // limiter's cached state, then the wrapped sink.
 class AdmissionSink final : public SpanSink {
  public:
-  // None owned; each must outlive the gate. `limiter` may be null (no memory limit).
-  AdmissionSink(SpanSink* next, const storage::TraceStore* store, MemoryLimiter* limiter)
-      : next_(next), store_(store), limiter_(limiter) {}
+  // None owned; each must outlive the gate. `limiter` may be null (no memory limit); `metrics`
+  // may be null, else tailtrace_admission_refused_spans_total{cause="store"|"memory"} counts there.
+  AdmissionSink(SpanSink* next, const storage::TraceStore* store, MemoryLimiter* limiter,
+                MetricsRegistry* metrics = nullptr);
 
   // Unavailable naming the cause (store or memory) without calling the wrapped sink, or what the
   // wrapped sink answers.
@@ -36,6 +38,8 @@ class AdmissionSink final : public SpanSink {
   MemoryLimiter* const limiter_;
   std::atomic<uint64_t> refused_store_{0};
   std::atomic<uint64_t> refused_memory_{0};
+  Counter* refused_store_counter_ = nullptr;
+  Counter* refused_memory_counter_ = nullptr;
 };
 
 }  // namespace tailtrace::collector
