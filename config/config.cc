@@ -181,6 +181,7 @@ void ParseStorage(MapReader map, storage::StoreOptions* out) {
   map.Bytes("max_disk_bytes", 0, kMaxBytes, &out->max_disk_bytes);
   map.Bytes("block_cache_size", 1, kMaxBytes, &out->block_cache_bytes);
   map.Bytes("write_buffer_size", 1, kMaxBytes, &out->write_buffer_bytes);
+  map.Bytes("min_free_disk_bytes", 0, kMaxBytes, &out->min_free_disk_bytes);
   ParseStorageIndex(map.Map("index"), &out->index);
   map.ReportUnknownKeys();
 }

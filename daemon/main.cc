@@ -144,7 +144,10 @@ int Run(const config::DaemonConfig& cfg) {
         return std::unique_ptr<storage::TraceStore>(*std::move(opened));
       },
       [](storage::TraceStore& s) { return static_cast<storage::RocksTraceStore&>(s).Close(); },
-      clock, storage::RecoveringTraceStore::Options{});
+      clock,
+      storage::RecoveringTraceStore::Options{.needs_reopen = [](const storage::TraceStore& s) {
+        return static_cast<const storage::RocksTraceStore&>(s).NeedsReopen();
+      }});
   if (!store.ok()) {
     spdlog::critical("cannot open the store: {}", std::string(store.status().message()));
     return 1;

@@ -57,6 +57,10 @@ void RecoveringTraceStore::MaybeReopen(const absl::Status& failed) {
   const int64_t now = clock_->MonotonicNanos();
   int64_t last = last_attempt_ns_.load(std::memory_order_relaxed);
   if (now - last < options_.reopen_interval_ns) return;
+  {
+    std::shared_lock lock(mu_);
+    if (store_ != nullptr && options_.needs_reopen && !options_.needs_reopen(*store_)) return;
+  }
   if (!last_attempt_ns_.compare_exchange_strong(last, now)) return;  // another thread does it
   std::unique_lock lock(mu_);
   if (closed_) return;

@@ -36,6 +36,9 @@ class RecoveringTraceStore final : public TraceStore {
   struct Options {
     // The least time between two reopen attempts. Default: 1 s.
     int64_t reopen_interval_ns = 1'000'000'000;
+    // Whether the failing store must be reopened (e.g. RocksTraceStore::NeedsReopen); a fault that
+    // clears by itself needs none. Default: null (always reopen).
+    std::function<bool(const TraceStore&)> needs_reopen;
   };
 
   // Opens the store once; its error is returned as is (start-up fails with it). `clock` is not

@@ -108,6 +108,12 @@ class RocksTraceStore final : public TraceStore {
   // Writes that failed with a retryable error, and recoveries that succeeded, since Open.
   uint64_t write_failures() const { return write_failures_.load(std::memory_order_relaxed); }
   uint64_t recoveries() const { return recoveries_.load(std::memory_order_relaxed); }
+  // Whether only closing and reopening the database can clear the current fault: a RocksDB error
+  // DB::Resume did not clear (not a lack of free space, which clears by itself).
+  bool NeedsReopen() const {
+    return !writable_.load(std::memory_order_acquire) &&
+           !low_space_.load(std::memory_order_acquire);
+  }
 
   // Drops every bucket whose retention has passed by the store clock and, with max_disk_bytes,
   // the oldest buckets until the SST files fit (never the newest bucket). Returns the number of
@@ -162,6 +168,9 @@ class RocksTraceStore final : public TraceStore {
   absl::Status EnsureWritable();
   // Marks the store unwritable after a write failed with `status` (a retryable error).
   void MarkUnwritable(const absl::Status& status);
+  // Unavailable (naming the path, the free bytes and the reserve) when the file system of the
+  // store has less than the min_free_disk_bytes reserve free.
+  absl::Status CheckFreeSpace() const;
 
   // Searches one bucket: the summaries of the matches, newest first, at most query.limit.
   absl::StatusOr<std::vector<TraceSummary>> SearchBucket(const RocksBucket& bucket,
@@ -215,6 +224,8 @@ class RocksTraceStore final : public TraceStore {
   std::thread retention_thread_;
 
   std::atomic<bool> writable_{true};
+  std::atomic<bool> low_space_{false};
+  uint64_t min_free_bytes_ = 0;
   mutable std::mutex health_mu_;
   absl::Status write_error_ ABSL_GUARDED_BY(health_mu_);
   std::mutex recover_mu_;  // held by the one thread attempting a recovery

@@ -66,6 +66,10 @@ struct DaemonSettings {
   std::string http_max_request_body_size;
   // receivers.otlp.protocols.grpc.max_recv_msg_size; empty keeps the default. Default: ""
   std::string grpc_max_recv_msg_size;
+  // More keys of the storage section, each line indented by two spaces. Default: ""
+  std::string extra_storage_yaml;
+  // More top-level sections (e.g. memory_limiter), appended as they are. Default: ""
+  std::string extra_yaml;
   // log.level. Default: info
   std::string log_level = "info";
 
