@@ -257,3 +257,20 @@ INSTANTIATE_TEST_SUITE_P(Faults, RocksStoreFaultTest,
 
 }  // namespace
 }  // namespace tailtrace::storage::rocks_store_test
+
+namespace tailtrace::storage::rocks_store_test {
+namespace {
+
+// Below the free-space reserve the store does not open: a clear message, not a RocksDB abort.
+TEST_F(RocksTraceStoreTest, OpenBelowTheFreeSpaceReserveFailsNamingThePath) {
+  options_.min_free_disk_bytes = uint64_t{1} << 62;
+  auto store = RocksTraceStore::Open(options_, &clock_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(absl::IsUnavailable(store.status())) << store.status();
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr(options_.path));
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("No space left on device"));
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("min_free_disk_bytes"));
+}
+
+}  // namespace
+}  // namespace tailtrace::storage::rocks_store_test
