@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string>
 
-#include "proto/otlp_wire.h"
 #include "common/listener_security.h"
+#include "proto/otlp_wire.h"
 
 namespace tailtrace::collector {
 
@@ -127,6 +127,29 @@ struct PipelineOptions {
   // How often each shard looks for traces whose decision time has come.
   // Default: 100 ms
   int64_t tick_interval_ns = 100'000'000;
+};
+
+// The process memory limit (otelcol's memory_limiter keys). New data is refused with
+// UNAVAILABLE / 503 + Retry-After while the resident set size is above the soft limit
+// (limit - spike limit). The limit is limit_mib if set, else limit_percentage of the machine's (or
+// the cgroup's) memory; the spike limit likewise, else 20% of the limit.
+struct MemoryLimiterOptions {
+  // How often the resident set size is read (/proc/self/statm).
+  // Default: 1 s
+  int64_t check_interval_ns = 1'000'000'000;
+  // Hard limit in MiB; 0 means limit_percentage of the available memory.
+  // Default: 0
+  uint64_t limit_mib = 0;
+  // Headroom below the limit in MiB; 0 means spike_limit_percentage (of the available memory
+  // when limit_percentage applies, else 20% of limit_mib).
+  // Default: 0
+  uint64_t spike_limit_mib = 0;
+  // The limit as a percentage of the cgroup's memory.max, else of MemTotal.
+  // Default: 80
+  int limit_percentage = 80;
+  // The spike limit as a percentage of the available memory.
+  // Default: 20
+  int spike_limit_percentage = 20;
 };
 
 }  // namespace tailtrace::collector

@@ -34,6 +34,8 @@ using internal::ParseListenerSecurity;
 
 constexpr int64_t kNanosPerMinute = 60'000'000'000;
 constexpr int64_t kNanosPerMilli = 1'000'000;
+// 1 PiB in MiB: far above any machine, and limit_mib * 2^20 cannot overflow.
+constexpr int64_t kMaxMemoryMib = int64_t{1} << 30;
 constexpr uint64_t kMaxBytes = std::numeric_limits<uint64_t>::max();
 constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
 // gRPC takes the message size limit as an int.
@@ -224,7 +226,17 @@ void ParseStorage(MapReader map, storage::StoreOptions* out) {
   map.Bytes("max_disk_bytes", 0, kMaxBytes, &out->max_disk_bytes);
   map.Bytes("block_cache_size", 1, kMaxBytes, &out->block_cache_bytes);
   map.Bytes("write_buffer_size", 1, kMaxBytes, &out->write_buffer_bytes);
+  map.Bytes("min_free_disk_bytes", 0, kMaxBytes, &out->min_free_disk_bytes);
   ParseStorageIndex(map.Map("index"), &out->index);
+  map.ReportUnknownKeys();
+}
+
+void ParseMemoryLimiter(MapReader map, collector::MemoryLimiterOptions* out) {
+  map.Duration("check_interval", kNanosPerMilli, &out->check_interval_ns);
+  map.Int("limit_mib", 0, kMaxMemoryMib, &out->limit_mib);
+  map.Int("spike_limit_mib", 0, kMaxMemoryMib, &out->spike_limit_mib);
+  map.Int("limit_percentage", 1, 100, &out->limit_percentage);
+  map.Int("spike_limit_percentage", 1, 100, &out->spike_limit_percentage);
   map.ReportUnknownKeys();
 }
 
@@ -271,6 +283,7 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   ParseReceivers(map.Map("receivers"), &endpoints, config);
   ParseSampling(map.Map("sampling"), config);
   ParseStorage(map.Map("storage"), &config->storage);
+  ParseMemoryLimiter(map.Map("memory_limiter"), &config->memory_limiter);
   ParseQuery(map.Map("query"), &endpoints, &config->query);
   ParseAdmin(map.Map("admin"), &endpoints, &config->admin);
   ParseLimits(map.Map("limits"), config);

@@ -45,6 +45,8 @@ struct DaemonConfig {
   // Default: false
   bool sample_on_first_match = false;
   storage::StoreOptions storage;
+  // memory_limiter: the process memory limit (otelcol's keys).
+  collector::MemoryLimiterOptions memory_limiter;
   query::QueryOptions query;
   AdminOptions admin;
   LogOptions log;

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "collector/admission.h"
+#include "collector/memory_limiter.h"
 #include "collector/pipeline.h"
 #include "collector/policies.h"
 #include "collector/receivers.h"
@@ -26,6 +28,7 @@
 #include "query/query_service.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
+#include "storage/recovering_trace_store.h"
 #include "storage/rocks_trace_store.h"
 
 namespace tailtrace {
@@ -133,7 +136,19 @@ int Run(const config::DaemonConfig& cfg) {
   MetricsRegistry metrics;
   std::atomic<bool> ready{false};
 
-  auto store = storage::RocksTraceStore::Open(cfg.storage, clock);
+  // A write fault (disk full, EMFILE, EIO) makes the store unwritable, not the process abort: the
+  // admission gate refuses new data meanwhile and the store reopens itself once the fault clears.
+  auto store = storage::RecoveringTraceStore::Create(
+      [&cfg, clock]() -> absl::StatusOr<std::unique_ptr<storage::TraceStore>> {
+        auto opened = storage::RocksTraceStore::Open(cfg.storage, clock);
+        if (!opened.ok()) return opened.status();
+        return std::unique_ptr<storage::TraceStore>(*std::move(opened));
+      },
+      [](storage::TraceStore& s) { return static_cast<storage::RocksTraceStore&>(s).Close(); },
+      clock,
+      storage::RecoveringTraceStore::Options{.needs_reopen = [](const storage::TraceStore& s) {
+        return static_cast<const storage::RocksTraceStore&>(s).NeedsReopen();
+      }});
   if (!store.ok()) {
     spdlog::critical("cannot open the store: {}", std::string(store.status().message()));
     return 1;
@@ -142,6 +157,33 @@ int Run(const config::DaemonConfig& cfg) {
   metrics.SetCallbackGauge(
       "tailtrace_store_disk_bytes", "Bytes of the store on disk.", {},
       [store_ptr] { return static_cast<double>(store_ptr->Stats().disk_bytes); });
+  metrics.SetCallbackGauge(
+      "tailtrace_store_writable",
+      "1 while the store can write, 0 while a write fault lasts (new data is refused).", {},
+      [store_ptr] { return store_ptr->WriteHealth().ok() ? 1.0 : 0.0; });
+  metrics.SetCallbackGauge("tailtrace_store_reopens_total",
+                           "Times the store was reopened to recover from a write fault.", {},
+                           [s = store->get()] { return static_cast<double>(s->reopens()); });
+
+  auto limiter = collector::MemoryLimiter::Create(
+      cfg.memory_limiter, collector::AvailableMemoryBytes(), collector::RssSource::Proc(), clock);
+  if (!limiter.ok()) {
+    spdlog::critical("{}", std::string(limiter.status().message()));
+    return 1;
+  }
+  collector::MemoryLimiter* limiter_ptr = limiter->get();
+  spdlog::info("memory_limiter: limit {} MiB, soft limit {} MiB", limiter_ptr->limit_bytes() >> 20,
+               limiter_ptr->soft_limit_bytes() >> 20);
+  metrics.SetCallbackGauge("tailtrace_memory_rss_bytes",
+                           "Resident set size at the memory limiter's last check.", {},
+                           [limiter_ptr] { return static_cast<double>(limiter_ptr->rss_bytes()); });
+  metrics.SetCallbackGauge(
+      "tailtrace_memory_limit_bytes", "The memory limiter's hard limit.", {},
+      [limiter_ptr] { return static_cast<double>(limiter_ptr->limit_bytes()); });
+  metrics.SetCallbackGauge(
+      "tailtrace_memory_soft_limit_bytes",
+      "Above this resident set size new data is refused (limit - spike limit).", {},
+      [limiter_ptr] { return static_cast<double>(limiter_ptr->soft_limit_bytes()); });
 
   absl::StatusOr<collector::SamplerFactory> sampler_factory =
       collector::MakePolicySamplerFactory(cfg.policies, cfg.sample_on_first_match, &metrics);
@@ -155,6 +197,8 @@ int Run(const config::DaemonConfig& cfg) {
     spdlog::critical("cannot start the pipeline: {}", std::string(pipeline.status().message()));
     return 1;
   }
+  // Receivers -> admission gate (store health, memory) -> pipeline.
+  collector::AdmissionSink admission(pipeline->get(), store_ptr, limiter_ptr, &metrics);
 
   query::QueryService query_service(store_ptr, clock, cfg.query);
   http::HttpServerOptions query_options;
@@ -181,10 +225,12 @@ int Run(const config::DaemonConfig& cfg) {
   admin_options.max_connections = cfg.admin.max_connections;
   admin_options.open_paths = {"/healthz", "/readyz"};
   admin_options.metrics = &metrics;
-  auto admin_server =
-      http::HttpServer::Create(admin_options, MakeAdminHandler(&metrics, [&ready]() -> std::string {
-                                 return ready.load() ? "" : "starting or shutting down";
-                               }));
+  auto admin_server = http::HttpServer::Create(
+      admin_options, MakeAdminHandler(&metrics, [&ready, store_ptr]() -> std::string {
+        if (!ready.load()) return "starting or shutting down";
+        absl::Status health = store_ptr->WriteHealth();
+        return health.ok() ? "" : std::string(health.message());
+      }));
   if (!admin_server.ok()) {
     spdlog::critical("admin: {}", std::string(admin_server.status().message()));
     return 1;
@@ -195,7 +241,7 @@ int Run(const config::DaemonConfig& cfg) {
   std::string grpc_at = "disabled";
   std::string http_at = "disabled";
   if (cfg.grpc.enabled) {
-    auto r = collector::GrpcReceiver::Create(cfg.grpc, pipeline->get(), &metrics);
+    auto r = collector::GrpcReceiver::Create(cfg.grpc, &admission, &metrics);
     if (!r.ok()) {
       spdlog::critical("receivers.otlp.protocols.grpc: {}", std::string(r.status().message()));
       return 1;
@@ -204,7 +250,7 @@ int Run(const config::DaemonConfig& cfg) {
     grpc_at = BoundEndpoint(cfg.grpc.endpoint, grpc->port());
   }
   if (cfg.http.enabled) {
-    auto r = collector::HttpReceiver::Create(cfg.http, pipeline->get(), &metrics);
+    auto r = collector::HttpReceiver::Create(cfg.http, &admission, &metrics);
     if (!r.ok()) {
       spdlog::critical("receivers.otlp.protocols.http: {}", std::string(r.status().message()));
       return 1;

@@ -179,4 +179,9 @@ void InMemoryTraceStore::FailWritesForTest(absl::Status status) {
   write_failure_ = std::move(status);
 }
 
+absl::Status InMemoryTraceStore::WriteHealth() const {
+  std::lock_guard lock(mu_);
+  return write_failure_;
+}
+
 }  // namespace tailtrace::storage

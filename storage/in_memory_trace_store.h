@@ -34,8 +34,11 @@ class InMemoryTraceStore final : public TraceStore {
                                                               int64_t lookback_ns) override;
   absl::Status Flush() override { return absl::OkStatus(); }
   StoreStats Stats() const override;
+  // The status set by FailWritesForTest (OK by default).
+  absl::Status WriteHealth() const override;
 
-  // Makes every following Write fail with `status` (OK restores normal behaviour).
+  // Makes every following Write fail with `status` (OK restores normal behaviour); WriteHealth
+  // reports it too.
   void FailWritesForTest(absl::Status status);
 
  private:

@@ -61,6 +61,12 @@ struct StoreOptions {
   // RocksDB write buffer (memtable) size per column family.
   // Default: 64 MiB
   uint64_t write_buffer_bytes = 64ull << 20;
+  // Free space kept on storage.path's file system: below it the store takes no write (it reports
+  // itself unwritable, see TraceStore::WriteHealth) and does not open, so that RocksDB itself never
+  // runs into a full disk (RocksDB 7.8 as Debian builds it aborts on a failed file write). 0 means
+  // 2 x write_buffer_bytes + 8 MiB (room for the memtables' flush).
+  // Default: 0
+  uint64_t min_free_disk_bytes = 0;
 };
 
 }  // namespace tailtrace::storage

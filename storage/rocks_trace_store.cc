@@ -5,15 +5,19 @@
 
 #include "storage/rocks_trace_store.h"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/cache.h"
@@ -163,7 +167,53 @@ rocksdb::BlockBasedTableOptions BaseTableOptions(const std::shared_ptr<rocksdb::
   return t;
 }
 
+// RocksDB's info log, sent to spdlog instead of the LOG file in the store directory: a LOG file
+// write that fails on a full disk makes the next log line abort the process (RocksDB 7.8's
+// WritableFileWriter asserts when reused after an error). Warnings and errors only.
+class SpdlogRocksLogger final : public rocksdb::Logger {
+ public:
+  SpdlogRocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof(line), format, ap);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      spdlog::error("rocksdb: {}", line);
+    } else {
+      spdlog::warn("rocksdb: {}", line);
+    }
+  }
+};
+
+uint64_t MinFreeBytes(const StoreOptions& options) {
+  return options.min_free_disk_bytes > 0 ? options.min_free_disk_bytes
+                                         : 2 * options.write_buffer_bytes + (8ull << 20);
+}
+
+// Unavailable when the file system holding `path` has less than `reserve` bytes free.
+absl::Status FreeSpaceStatus(const std::string& path, uint64_t reserve) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("storage.path ", path, ": statvfs: ", std::strerror(errno)));
+  }
+  const uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free_bytes >= reserve) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("storage.path ", path, ": No space left on device (", free_bytes,
+                   " bytes free, the store keeps a reserve of ", reserve,
+                   " bytes; free some space or lower storage.min_free_disk_bytes)"));
+}
+
 }  // namespace
+
+absl::Status RocksTraceStore::CheckFreeSpace() const {
+  return FreeSpaceStatus(path_, min_free_bytes_);
+}
 
 absl::Status RocksTraceStore::FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return absl::OkStatus();
@@ -186,7 +236,9 @@ RocksTraceStore::RocksTraceStore(const StoreOptions& options, Clock* clock)
     : path_(options.path),
       options_(options),
       bucket_width_ns_(options.retention_ns / options.retention_buckets),
-      clock_(clock) {}
+      clock_(clock) {
+  min_free_bytes_ = MinFreeBytes(options);
+}
 
 RocksTraceStore::~RocksTraceStore() {
   absl::Status s = Close();
@@ -195,6 +247,12 @@ RocksTraceStore::~RocksTraceStore() {
 
 absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const StoreOptions& options,
                                                                        Clock* clock) {
+  return Open(options, clock, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const StoreOptions& options,
+                                                                       Clock* clock,
+                                                                       rocksdb::Env* env) {
   if (clock == nullptr) return absl::InvalidArgumentError("RocksTraceStore::Open: clock is null");
   if (options.path.empty()) return absl::InvalidArgumentError("storage.path is empty");
   if (options.write_buffer_bytes < kMinWriteBufferBytes) {
@@ -253,11 +311,18 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
         absl::StrCat("storage.path ", path, " is not writable: ", std::strerror(errno)));
   }
 
+  // RocksDB must not meet a full disk (see StoreOptions::min_free_disk_bytes).
+  if (absl::Status space = FreeSpaceStatus(path, MinFreeBytes(options)); !space.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot open the store: ", space.message()));
+  }
+
   const CompressionChoice compression = ChooseCompression();
   std::shared_ptr<rocksdb::Cache> cache;
   if (options.block_cache_bytes > 0) cache = rocksdb::NewLRUCache(options.block_cache_bytes);
 
   rocksdb::DBOptions db_options;
+  if (env != nullptr) db_options.env = env;
+  db_options.info_log = std::make_shared<SpdlogRocksLogger>();
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
@@ -420,6 +485,74 @@ absl::StatusOr<uint64_t> RocksTraceStore::AllocateChunkSeqs(uint64_t n) {
   return first;
 }
 
+absl::Status RocksTraceStore::WriteHealth() const {
+  if (writable_.load(std::memory_order_acquire)) return absl::OkStatus();
+  std::lock_guard lock(health_mu_);
+  return write_error_.ok() ? absl::OkStatus() : write_error_;
+}
+
+void RocksTraceStore::MarkUnwritable(const absl::Status& status) {
+  write_failures_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(health_mu_);
+    write_error_ = absl::UnavailableError(
+        absl::StrCat("trace store cannot write: ", std::string(status.message())));
+  }
+  if (writable_.exchange(false, std::memory_order_acq_rel)) {
+    spdlog::error("storage: {} is not writable, refusing new data until it recovers: {}", path_,
+                  std::string(status.message()));
+  }
+}
+
+absl::Status RocksTraceStore::EnsureWritable() {
+  if (absl::Status space = CheckFreeSpace(); !space.ok()) {
+    // Refused before RocksDB sees the full disk; clears by itself once space returns.
+    low_space_.store(true, std::memory_order_release);
+    {
+      std::lock_guard lock(health_mu_);
+      write_error_ = absl::UnavailableError(
+          absl::StrCat("trace store cannot write: ", std::string(space.message())));
+    }
+    if (writable_.exchange(false, std::memory_order_acq_rel)) {
+      spdlog::error("storage: refusing new data until space returns: {}",
+                    std::string(space.message()));
+    }
+    return space;
+  }
+  if (writable_.load(std::memory_order_acquire)) return absl::OkStatus();
+  if (low_space_.exchange(false, std::memory_order_acq_rel)) {
+    std::lock_guard lock(health_mu_);
+    if (absl::StrContains(write_error_.message(), "No space left on device (")) {
+      // Only the reserve stopped writes (RocksDB saw no error): nothing to recover.
+      write_error_ = absl::OkStatus();
+      writable_.store(true, std::memory_order_release);
+      spdlog::info("storage: {} has space again, writes resume", path_);
+      return absl::OkStatus();
+    }
+  }
+  std::unique_lock lock(recover_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return WriteHealth();  // another thread is recovering
+  if (writable_.load(std::memory_order_acquire)) return absl::OkStatus();
+  // Resume is OK at once when RocksDB holds no background error (e.g. a failed file open); else
+  // it clears the error and flushes the memtables, failing while the fault lasts.
+  rocksdb::Status s = db_->Resume();
+  if (!s.ok()) {
+    absl::Status failed = FromRocks(s, absl::StrCat("recovering storage.path ", path_));
+    std::lock_guard health(health_mu_);
+    write_error_ = absl::UnavailableError(
+        absl::StrCat("trace store cannot write: ", std::string(failed.message())));
+    return write_error_;
+  }
+  recoveries_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard health(health_mu_);
+    write_error_ = absl::OkStatus();
+  }
+  writable_.store(true, std::memory_order_release);
+  spdlog::info("storage: {} recovered, writes resume", path_);
+  return absl::OkStatus();
+}
+
 absl::Status RocksTraceStore::CheckOpen() const {
   if (closed_.load(std::memory_order_acquire) || db_ == nullptr) {
     return absl::FailedPreconditionError(
@@ -459,7 +592,8 @@ absl::Status RocksTraceStore::CloseImpl(bool seal) {
   retention_cv_.notify_all();
   if (retention_thread_.joinable()) retention_thread_.join();
   if (db_ == nullptr || closed_.load()) return absl::OkStatus();
-  if (seal) {
+  // Without free space the segments stay unsealed (markers on disk): the next Open re-indexes.
+  if (seal && CheckFreeSpace().ok()) {
     for (const BucketPtr& b : SnapshotBuckets()) SealSegments(*b, /*all=*/true);
   }
   if (closed_.exchange(true)) return absl::OkStatus();
@@ -480,6 +614,7 @@ absl::Status RocksTraceStore::CloseImpl(bool seal) {
 
 absl::Status RocksTraceStore::Flush() {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  if (absl::Status space = CheckFreeSpace(); !space.ok()) return space;
   const std::vector<BucketPtr> buckets = SnapshotBuckets();
   for (const BucketPtr& b : buckets) SealSegments(*b, /*all=*/true);
   std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_};

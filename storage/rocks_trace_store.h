@@ -46,6 +46,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 class Snapshot;
 class Status;
 }  // namespace rocksdb
@@ -65,8 +66,14 @@ class RocksTraceStore final : public TraceStore {
   // process) holds the RocksDB LOCK, or the directory holds another store format version;
   // PermissionDenied when the directory cannot be created or written; DataLoss for a corrupt
   // database; each naming the path.
+  // Unavailable when the file system refuses (disk full, out of file descriptors), naming the
+  // path and the cause.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<RocksTraceStore>> Open(
       const StoreOptions& options, Clock* clock);
+  // As above, with RocksDB's file access through `env` (not owned, must outlive the store;
+  // nullptr means the default): tests inject file system faults with it.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RocksTraceStore>> Open(
+      const StoreOptions& options, Clock* clock, rocksdb::Env* env);
 
   // Closes the database if Close() was not called.
   ~RocksTraceStore() override;
@@ -93,6 +100,22 @@ class RocksTraceStore final : public TraceStore {
   // traces_written and spans_written count since Open; disk_bytes is the live SST files of all
   // column families plus the WAL files.
   StoreStats Stats() const override;
+  // Unavailable (naming the cause) from a write that failed with a retryable error (disk full,
+  // EMFILE, any I/O error) until the store has recovered. Write faults: a failed write marks the
+  // store unwritable; the next Write first asks RocksDB to recover (DB::Resume: the background
+  // error is cleared and the memtables flushed) and only writes once that succeeded, so nothing is
+  // retried on a database in a background-error state. Writes resume by themselves when the fault
+  // clears; what failed stays with the caller (the pipeline retries it).
+  absl::Status WriteHealth() const override;
+  // Writes that failed with a retryable error, and recoveries that succeeded, since Open.
+  uint64_t write_failures() const { return write_failures_.load(std::memory_order_relaxed); }
+  uint64_t recoveries() const { return recoveries_.load(std::memory_order_relaxed); }
+  // Whether only closing and reopening the database can clear the current fault: a RocksDB error
+  // DB::Resume did not clear (not a lack of free space, which clears by itself).
+  bool NeedsReopen() const {
+    return !writable_.load(std::memory_order_acquire) &&
+           !low_space_.load(std::memory_order_acquire);
+  }
 
   // Drops every bucket whose retention has passed by the store clock and, with max_disk_bytes,
   // the oldest buckets until the SST files fit (never the newest bucket). Returns the number of
@@ -142,6 +165,14 @@ class RocksTraceStore final : public TraceStore {
   // Maps a RocksDB status to absl: retryable failures (I/O, no space, busy, timed out, try again)
   // to Unavailable, Corruption to DataLoss; the message is `context`: RocksDB's message.
   static absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
+  // OK when the store is writable, or once a recovery attempt (DB::Resume) succeeded; else
+  // Unavailable with the cause. Only one thread attempts a recovery at a time.
+  absl::Status EnsureWritable();
+  // Marks the store unwritable after a write failed with `status` (a retryable error).
+  void MarkUnwritable(const absl::Status& status);
+  // Unavailable (naming the path, the free bytes and the reserve) when the file system of the
+  // store has less than the min_free_disk_bytes reserve free.
+  absl::Status CheckFreeSpace() const;
 
   // Searches one bucket: the summaries of the matches, newest first, at most query.limit.
   absl::StatusOr<std::vector<TraceSummary>> SearchBucket(const RocksBucket& bucket,
@@ -193,6 +224,15 @@ class RocksTraceStore final : public TraceStore {
   std::condition_variable retention_cv_;
   bool stop_retention_ ABSL_GUARDED_BY(retention_mu_) = false;
   std::thread retention_thread_;
+
+  std::atomic<bool> writable_{true};
+  std::atomic<bool> low_space_{false};
+  uint64_t min_free_bytes_ = 0;
+  mutable std::mutex health_mu_;
+  absl::Status write_error_ ABSL_GUARDED_BY(health_mu_);
+  std::mutex recover_mu_;  // held by the one thread attempting a recovery
+  std::atomic<uint64_t> write_failures_{0};
+  std::atomic<uint64_t> recoveries_{0};
 
   std::atomic<uint64_t> traces_written_{0};
   std::atomic<uint64_t> spans_written_{0};

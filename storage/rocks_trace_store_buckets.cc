@@ -234,7 +234,9 @@ void RocksTraceStore::RetentionLoop() {
     if (stop_retention_) break;
     lock.unlock();
     // Segments of buckets no write touches any more would otherwise wait for Flush or Close.
-    for (const BucketPtr& b : SnapshotBuckets()) SealSegments(*b, /*all=*/false);
+    if (CheckFreeSpace().ok()) {
+      for (const BucketPtr& b : SnapshotBuckets()) SealSegments(*b, /*all=*/false);
+    }
     absl::StatusOr<int> dropped = EnforceRetention();
     if (!dropped.ok())
       spdlog::error("storage: enforcing retention: {}", dropped.status().ToString());

@@ -165,6 +165,7 @@ struct TraceGroup {
 
 absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  if (absl::Status writable = EnsureWritable(); !writable.ok()) return writable;
 
   std::vector<size_t> span_counts(traces.size(), 0);
   uint64_t chunks = 0;
@@ -416,6 +417,7 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
     return absl::OkStatus();
   }();
   ReleaseTraces(ids);
+  if (absl::IsUnavailable(status)) MarkUnwritable(status);
   if (!status.ok()) return status;
 
   traces_written_.fetch_add(chunks, std::memory_order_relaxed);

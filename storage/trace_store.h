@@ -235,6 +235,11 @@ class TraceStore {
   [[nodiscard]] virtual absl::Status Flush() = 0;
 
   virtual StoreStats Stats() const = 0;
+
+  // Whether the store can take writes now: OK, or Unavailable naming the cause (disk full, out
+  // of file descriptors, any write error the store is still recovering from). Receivers refuse
+  // new data while it is not OK. Cheap enough for every request (an atomic load when OK).
+  [[nodiscard]] virtual absl::Status WriteHealth() const { return absl::OkStatus(); }
 };
 
 }  // namespace tailtrace::storage

@@ -253,10 +253,11 @@ std::string DaemonSettings::ToYaml() const {
     absl::StrAppend(&yaml, "  max_queue_bytes_per_shard: ", max_queue_bytes_per_shard, "\n");
   }
   absl::StrAppend(&yaml, extra_sampling_yaml);
-  absl::StrAppend(&yaml, "storage:\n  path: \"", storage_path, "\"\n");
+  absl::StrAppend(&yaml, "storage:\n  path: \"", storage_path, "\"\n", extra_storage_yaml);
   absl::StrAppend(&yaml, "query:\n  endpoint: 127.0.0.1:0\n  num_threads: 1\n", extra_query_yaml);
   absl::StrAppend(&yaml, "admin:\n  endpoint: 127.0.0.1:0\n");
-  absl::StrAppend(&yaml, "log:\n  level: ", log_level, "\n", extra_yaml);
+  absl::StrAppend(&yaml, "log:\n  level: ", log_level, "\n");
+  absl::StrAppend(&yaml, extra_yaml);
   return yaml;
 }
 

@@ -66,11 +66,14 @@ struct DaemonSettings {
   std::string http_max_request_body_size;
   // receivers.otlp.protocols.grpc.max_recv_msg_size; empty keeps the default. Default: ""
   std::string grpc_max_recv_msg_size;
+  // More keys of the storage section, each line indented by two spaces. Default: ""
+  std::string extra_storage_yaml;
   // log.level. Default: info
   std::string log_level = "info";
   // More keys of the query section, each line indented by two spaces. Default: ""
   std::string extra_query_yaml;
-  // More top-level sections (e.g. "limits:\n  max_attributes_per_span: 8\n"). Default: ""
+  // More top-level sections (e.g. "limits:\n  max_attributes_per_span: 8\n" or memory_limiter),
+  // appended as they are. Default: ""
   std::string extra_yaml;
 
   std::string ToYaml() const;
