@@ -116,6 +116,9 @@ struct GroupHeader {
 struct BufferedTrace : TraceFacts {
   // Bytes written to the rope (group headers and span entries).
   uint64_t stream_bytes = 0;
+  // The oldest write-ahead log record that the trace's spans came from (0: none); the shard holds
+  // it until the trace is dropped or written (see ShardCore::oldest_held_lsn).
+  uint64_t lsn = 0;
   SpanRope rope;
 };
 

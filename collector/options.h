@@ -93,6 +93,21 @@ struct HttpReceiverOptions {
   uint64_t max_request_bytes_in_flight = 256ull << 20;
 };
 
+// Durable acknowledgements: the write-ahead log of accepted requests (collector/span_log.h; the
+// config's `wal:` section).
+struct DurabilityOptions {
+  // Directory of the log's segment files; empty = no log (a crash loses what is undecided).
+  // Default: "" (the config's default is enabled, at <storage.path>/wal)
+  std::string wal_dir;
+  // fdatasync each write before answering (concurrent requests share one), so that an
+  // acknowledged span also survives a power loss; the store's writes are synced too.
+  // Default: false (an acknowledged span survives a crash of the process, not of the machine)
+  bool fsync = false;
+  // A segment file is closed and a new one started at this size; whole segments are deleted.
+  // Default: 64 MiB
+  uint64_t segment_bytes = 64ull << 20;
+};
+
 struct PipelineOptions {
   // Sampler shards (one thread each); 0 means one per CPU core.
   // Default: 0
@@ -127,6 +142,11 @@ struct PipelineOptions {
   // How often each shard looks for traces whose decision time has come.
   // Default: 100 ms
   int64_t tick_interval_ns = 100'000'000;
+  // The write-ahead log.
+  DurabilityOptions durability;
+  // The receivers' span limits, applied again to requests read back from the log (a record holds
+  // the request as it arrived).
+  SpanLimits span_limits;
 };
 
 // The process memory limit (otelcol's memory_limiter keys). New data is refused with

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "collector/pipeline_internal.h"
 #include "collector/shard.h"
 #include "spdlog/spdlog.h"
 
@@ -44,19 +45,40 @@ int64_t SteadyNanos() {
 // Kept spans decided per store write: bounds the memory of decided traces waiting to be written.
 constexpr uint64_t kWriteBatchSpans = 16384;
 
+namespace {
+
+// A request handed to the shards, with the log record it came from: unpinned once every shard
+// that got some of its spans took them.
+struct LoggedRequest {
+  LoggedRequest(WireRequest&& r, uint64_t l, SpanLog* g) : request(std::move(r)), lsn(l), log(g) {}
+  ~LoggedRequest() {
+    if (log != nullptr && lsn != kNoLsn) log->Unpin(lsn);
+  }
+  LoggedRequest(const LoggedRequest&) = delete;
+  LoggedRequest& operator=(const LoggedRequest&) = delete;
+
+  WireRequest request;
+  uint64_t lsn;
+  SpanLog* log;
+};
+
+}  // namespace
+
 // One sampler shard: a thread that owns a ShardCore. Other threads talk to it only through its
 // queue (admission is accounted in bytes so that the queue is bounded).
 class Shard {
  public:
+  // `log` (null: no write-ahead log) must outlive the shard.
   Shard(uint32_t index, const PipelineOptions& options, const ShardOptions& shard_options,
         std::unique_ptr<Sampler> sampler, storage::TraceStore* store, Clock* clock,
-        PipelineMetrics metrics)
+        PipelineMetrics metrics, SpanLog* log)
       : index_(index),
         options_(options),
         core_(shard_options, std::move(sampler)),
         store_(store),
         clock_(clock),
-        metrics_(metrics) {
+        metrics_(metrics),
+        log_(log) {
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -76,13 +98,23 @@ class Shard {
   }
   void Release(uint64_t bytes) { queued_bytes_.fetch_sub(bytes, std::memory_order_acq_rel); }
 
+  // Reserves room for `bytes`, waiting for the shard to work off its queue while it is full.
+  // For replay, which must not refuse what the log holds.
+  void Reserve(uint64_t bytes) {
+    while (!TryReserve(bytes)) Sync();
+  }
+
   // Queues the spans of `request` at indices `spans` (all of traces this shard owns). Requires
-  // a successful TryReserve(bytes). `arrival_ns` (monotonic) starts the traces' wait.
+  // a successful TryReserve(bytes). `arrival_ns` (monotonic) starts the traces' wait; `lsn` is
+  // the request's write-ahead log record (0: none); the traces in `assume_kept` were stored
+  // before (see ShardCore::AssumeKept).
   void Push(std::shared_ptr<const WireRequest> request, std::vector<uint32_t>&& spans,
-            uint64_t bytes, int64_t arrival_ns) {
+            uint64_t bytes, int64_t arrival_ns, uint64_t lsn,
+            std::vector<KnownKept>&& assume_kept = {}) {
     {
       std::lock_guard lock(mu_);
-      queue_.push_back(Batch{std::move(request), std::move(spans), bytes, arrival_ns});
+      queue_.push_back(Batch{std::move(request), std::move(spans), bytes, arrival_ns, lsn,
+                             std::move(assume_kept)});
     }
     cv_.notify_one();
   }
@@ -117,11 +149,14 @@ class Shard {
 
  private:
   struct Batch {
-    // Shared by the shards that own some of its spans; freed when the last one is done.
+    // Shared by the shards that own some of its spans; freed (and its log record unpinned) when
+    // the last one is done.
     std::shared_ptr<const WireRequest> request;
     std::vector<uint32_t> spans;
     uint64_t bytes;
     int64_t arrival_ns;
+    uint64_t lsn;
+    std::vector<KnownKept> assume_kept;
   };
   struct Barrier {
     std::promise<void>* done;
@@ -142,13 +177,17 @@ class Shard {
       std::vector<Barrier> barriers;
       for (Item& item : items) {
         if (auto* batch = std::get_if<Batch>(&item)) {
-          core_.Add(*batch->request, batch->spans, batch->arrival_ns, &ready_);
-          batch->request.reset();
+          for (const KnownKept& k : batch->assume_kept) {
+            core_.AssumeKept(k.trace_id, k.policy, k.sample_rate);
+          }
+          core_.Add(*batch->request, batch->spans, batch->arrival_ns, &ready_, batch->lsn);
           Release(batch->bytes);
         } else {
           barriers.push_back(std::get<Barrier>(item));
         }
       }
+      // The shard holds the records it took before their pins go with the requests.
+      PublishOldestHeld();
       items.clear();
       const int64_t now = clock_->MonotonicNanos();
       // Decided traces are parsed back into objects several times their buffered size, so they
@@ -156,6 +195,8 @@ class Shard {
       // A failed write leaves ready_ non-empty: the rest waits for the next tick.
       bool more = DecideAndWrite(now, draining);
       PublishStats();
+      PublishOldestHeld();
+      if (log_ != nullptr) log_->Truncate();
       for (Barrier& b : barriers) b.done->set_value();
       if (draining) {
         // The shutdown deadline is operational wall time, not the injected clock.
@@ -174,6 +215,7 @@ class Shard {
                            undecided, " could not be written before the shutdown deadline: ",
                            std::string(last_write_error_.message())));
         }
+        PublishOldestHeld();
         // Anyone still waiting on a barrier is released.
         std::lock_guard lock(mu_);
         for (Item& item : queue_) {
@@ -225,7 +267,12 @@ class Shard {
     last_write_error_ = absl::OkStatus();
     metrics_.stored_traces->Increment(ready_.size());
     metrics_.stored_spans->Increment(spans);
+    for (const DecidedTrace& t : ready_) core_.Written(t);
     ready_.clear();
+  }
+
+  void PublishOldestHeld() {
+    if (log_ != nullptr) log_->SetOldestHeld(index_, core_.oldest_held_lsn());
   }
 
   void PublishStats() {
@@ -256,6 +303,7 @@ class Shard {
   storage::TraceStore* store_;
   Clock* clock_;
   PipelineMetrics metrics_;
+  SpanLog* const log_;
 
   std::atomic<uint64_t> queued_bytes_{0};
   std::mutex mu_;
@@ -275,8 +323,10 @@ class Shard {
   std::thread thread_;
 };
 
-Pipeline::Pipeline(const PipelineOptions& options, Clock* clock, MetricsRegistry* metrics)
+Pipeline::Pipeline(const PipelineOptions& options, storage::TraceStore* store, Clock* clock,
+                   MetricsRegistry* metrics)
     : options_(options),
+      store_(store),
       clock_(clock),
       refused_spans_(metrics->GetCounter("tailtrace_pipeline_refused_spans_total",
                                          "Spans refused because the pipeline was full.")) {}
@@ -338,11 +388,20 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
                             "Time from a trace's first span to its sampling decision.",
                             {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60});
 
-  std::unique_ptr<Pipeline> pipeline(new Pipeline(options, clock, metrics));
+  std::unique_ptr<Pipeline> pipeline(new Pipeline(options, store, clock, metrics));
   pipeline->options_.num_shards = n;
+  if (!options.durability.wal_dir.empty()) {
+    auto log = SpanLog::Create(options.durability, n, metrics);
+    if (!log.ok()) return log.status();
+    pipeline->log_ = *std::move(log);
+  }
   for (uint32_t i = 0; i < n; ++i) {
     pipeline->shards_.push_back(std::make_unique<Shard>(i, pipeline->options_, shard_options,
-                                                        sampler_factory(i, n), store, clock, m));
+                                                        sampler_factory(i, n), store, clock, m,
+                                                        pipeline->log_.get()));
+  }
+  if (pipeline->log_ != nullptr) {
+    if (absl::Status s = pipeline->OpenLog(metrics); !s.ok()) return s;
   }
   return pipeline;
 }
@@ -355,43 +414,91 @@ uint32_t Pipeline::ShardOf(const TraceId& id) const {
   return static_cast<uint32_t>((h >> 32) % shards_.size());
 }
 
-absl::Status Pipeline::Consume(WireRequest&& request) {
-  if (!accepting_.load(std::memory_order_acquire)) {
-    return absl::FailedPreconditionError("tailtraced is shutting down");
-  }
-  // Split by shard: each shard gets the indices of its spans in the one shared request. A
-  // shard's queue is charged the wire bytes of its spans (the request's other bytes, its
-  // resources and scopes, are small and shared).
+Pipeline::ShardParts Pipeline::SplitByShard(const WireRequest& request) const {
+  // Each shard gets the indices of its spans in the one shared request. A shard's queue is
+  // charged the wire bytes of its spans (the request's other bytes, its resources and scopes, are
+  // small and shared).
   const size_t n = shards_.size();
-  std::vector<std::vector<uint32_t>> parts(n);
-  std::vector<uint64_t> bytes(n, 0);
+  ShardParts split{std::vector<std::vector<uint32_t>>(n), std::vector<uint64_t>(n, 0)};
   const auto total = static_cast<uint32_t>(request.spans.size());
   for (uint32_t i = 0; i < total; ++i) {
     const WireSpan& span = request.spans[i];
     const uint32_t s = n == 1 ? 0 : ShardOf(span.trace_id);
-    if (parts[s].empty()) parts[s].reserve(total / n + 16);
-    parts[s].push_back(i);
-    bytes[s] += span.size;
+    if (split.spans[s].empty()) split.spans[s].reserve(total / n + 16);
+    split.spans[s].push_back(i);
+    split.bytes[s] += span.size;
   }
+  return split;
+}
+
+bool Pipeline::TryReserve(const ShardParts& split, size_t* full_shard) {
+  const size_t n = shards_.size();
   size_t reserved = 0;
   for (; reserved < n; ++reserved) {
-    if (parts[reserved].empty()) continue;
-    if (!shards_[reserved]->TryReserve(bytes[reserved])) break;
+    if (split.spans[reserved].empty()) continue;
+    if (!shards_[reserved]->TryReserve(split.bytes[reserved])) break;
   }
-  if (reserved < n) {
-    for (size_t i = 0; i < reserved; ++i) {
-      if (!parts[i].empty()) shards_[i]->Release(bytes[i]);
-    }
+  if (reserved == n) return true;
+  for (size_t i = 0; i < reserved; ++i) {
+    if (!split.spans[i].empty()) shards_[i]->Release(split.bytes[i]);
+  }
+  *full_shard = reserved;
+  return false;
+}
+
+void Pipeline::ReserveWaiting(const ShardParts& split) {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    if (!split.spans[i].empty()) shards_[i]->Reserve(split.bytes[i]);
+  }
+}
+
+void Pipeline::Release(const ShardParts& split) {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    if (!split.spans[i].empty()) shards_[i]->Release(split.bytes[i]);
+  }
+}
+
+absl::Status Pipeline::Consume(WireRequest&& request) {
+  if (!accepting_.load(std::memory_order_acquire)) {
+    return absl::FailedPreconditionError("tailtraced is shutting down");
+  }
+  if (request.spans.empty()) return absl::OkStatus();
+  ShardParts split = SplitByShard(request);
+  const auto total = static_cast<int64_t>(request.spans.size());
+  size_t full_shard = 0;
+  if (!TryReserve(split, &full_shard)) {
     refused_spans_->Increment(total);
-    return absl::UnavailableError(absl::StrCat("pipeline full: sampler shard ", reserved,
+    return absl::UnavailableError(absl::StrCat("pipeline full: sampler shard ", full_shard,
                                                " is at its queue byte limit; retry later"));
   }
-  auto shared = std::make_shared<const WireRequest>(std::move(request));
-  const int64_t now = clock_->MonotonicNanos();
-  for (size_t i = 0; i < n; ++i) {
-    if (!parts[i].empty()) shards_[i]->Push(shared, std::move(parts[i]), bytes[i], now);
+  // Logged before anything is handed on: a request the log did not take is refused whole.
+  uint64_t lsn = kNoLsn;
+  if (log_ != nullptr) {
+    absl::StatusOr<uint64_t> appended = log_->Append(request, clock_->UnixNanos());
+    if (!appended.ok()) {
+      Release(split);
+      refused_spans_->Increment(total);
+      return absl::UnavailableError(
+          absl::StrCat(std::string(appended.status().message()), "; retry later"));
+    }
+    lsn = *appended;
   }
+  Push(std::move(request), lsn, clock_->MonotonicNanos(), std::move(split), {});
   return absl::OkStatus();
+}
+
+void Pipeline::Push(WireRequest&& request, uint64_t lsn, int64_t arrival_ns, ShardParts&& split,
+                    std::vector<std::vector<KnownKept>>&& assume_kept) {
+  auto logged = std::make_shared<const LoggedRequest>(std::move(request), lsn, log_.get());
+  // Aliasing: the shards see the request, the pin goes when the last of them lets go.
+  std::shared_ptr<const WireRequest> shared(logged, &logged->request);
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    if (split.spans[i].empty()) continue;
+    std::vector<KnownKept> kept;
+    if (!assume_kept.empty()) kept = std::move(assume_kept[i]);
+    shards_[i]->Push(shared, std::move(split.spans[i]), split.bytes[i], arrival_ns, lsn,
+                     std::move(kept));
+  }
 }
 
 absl::Status Pipeline::Shutdown(int64_t deadline_ms) {
@@ -402,6 +509,8 @@ absl::Status Pipeline::Shutdown(int64_t deadline_ms) {
     absl::Status s = shard->Drain(deadline);
     if (!s.ok() && result.ok()) result = s;
   }
+  // Everything written: the log is emptied (what could not be written stays for the next start).
+  if (log_ != nullptr) log_->Truncate();
   return result;
 }
 

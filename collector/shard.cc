@@ -50,6 +50,7 @@ void DecidedTrace::Swap(DecidedTrace& other) noexcept {
   swap(policy, other.policy);
   swap(sample_rate, other.sample_rate);
   swap(span_count, other.span_count);
+  swap(lsn, other.lsn);
 }
 
 ShardCore::ShardCore(const ShardOptions& options, std::unique_ptr<Sampler> sampler)
@@ -60,7 +61,8 @@ ShardCore::ShardCore(const ShardOptions& options, std::unique_ptr<Sampler> sampl
 ShardCore::~ShardCore() = default;
 
 void ShardCore::Add(const WireRequest& request, std::span<const uint32_t> spans, int64_t now_ns,
-                    std::vector<DecidedTrace>* out) {
+                    std::vector<DecidedTrace>* out, uint64_t lsn) {
+  add_lsn_ = lsn;
   absl::flat_hash_map<TraceId, size_t> late_index;
   oversized_.clear();
   // Resources are interned on first use.
@@ -192,6 +194,8 @@ ShardCore::Route ShardCore::NewRoute(const TraceId& id, const WireRequest& reque
         late.trace_id = id;
         late.policy = decisions_.policy_name(kept->policy_index);
         late.sample_rate = kept->sample_rate;
+        late.lsn = add_lsn_;
+        Hold(add_lsn_);
       }
       route.kind = Route::Kind::kLateKept;
       route.late_index = it->second;
@@ -208,6 +212,13 @@ ShardCore::Route ShardCore::NewRoute(const TraceId& id, const WireRequest& reque
     trace_bytes_ += kTraceOverheadBytes;
     deadlines_.emplace(fresh.deadline_ns, id);
     arrivals_.emplace_back(now_ns, id);
+  }
+  // Requests may reach the shard out of LSN order: the trace holds the oldest of its records.
+  BufferedTrace& trace = buffered->second;
+  if (add_lsn_ != 0 && (trace.lsn == 0 || add_lsn_ < trace.lsn)) {
+    Hold(add_lsn_);
+    Unhold(trace.lsn);
+    trace.lsn = add_lsn_;
   }
   route.kind = Route::Kind::kBuffered;
   route.trace = &buffered->second;
@@ -308,6 +319,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   if (!decision.keep) {
     if (materialize_buffer_.capacity() > kMaxScratchBytes) std::string().swap(materialize_buffer_);
     ReleaseBuffered(&trace);
+    Unhold(trace.lsn);
     decisions_.RememberDropped(trace.trace_id);
     ++stats_.traces_dropped;
     stats_.spans_dropped += trace.span_count;
@@ -327,6 +339,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   kept.policy = std::move(decision.policy);
   kept.sample_rate = decision.sample_rate;
   kept.span_count = trace.span_count;
+  kept.lsn = trace.lsn;  // the hold passes to the decided trace
 }
 
 TracesData* ShardCore::ParseBuffered(const BufferedTrace& trace,
@@ -345,6 +358,23 @@ TracesData* ShardCore::ParseBuffered(const BufferedTrace& trace,
         trace.trace_id.Hex(), parsed->resource_spans_size());
   }
   return parsed;
+}
+
+void ShardCore::AssumeKept(const TraceId& id, const std::string& policy, double sample_rate) {
+  if (traces_.contains(id) || decisions_.FindKept(id) != nullptr) return;
+  decisions_.RememberKept(id, policy, sample_rate);
+}
+
+void ShardCore::Written(const DecidedTrace& trace) { Unhold(trace.lsn); }
+
+void ShardCore::Hold(uint64_t lsn) {
+  if (lsn != 0) ++holds_[lsn];
+}
+
+void ShardCore::Unhold(uint64_t lsn) {
+  if (lsn == 0) return;
+  auto it = holds_.find(lsn);
+  if (it != holds_.end() && --it->second == 0) holds_.erase(it);
 }
 
 void ShardCore::ReleaseBuffered(BufferedTrace* trace) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "collector/buffered_trace.h"
@@ -78,6 +79,9 @@ struct DecidedTrace {
   std::string policy;
   double sample_rate = 1.0;
   uint32_t span_count = 0;
+  // The oldest write-ahead log record its spans came from (0: none): held until
+  // ShardCore::Written.
+  uint64_t lsn = 0;
 };
 
 struct ShardStats {
@@ -116,8 +120,23 @@ class ShardCore {
   // appended to `out` at once, dropped ones are counted and discarded. A trace that grows past
   // maximum_trace_size_bytes is decided at once. The bytes of undecided traces' spans are
   // copied: `request` may be freed when Add returns.
+  //
+  // `lsn` names the write-ahead log record the spans came from (0: none). The shard holds the
+  // record (see oldest_held_lsn) while any of its spans is buffered or decided kept and not yet
+  // Written.
   void Add(const WireRequest& request, std::span<const uint32_t> spans, int64_t now_ns,
-           std::vector<DecidedTrace>* out);
+           std::vector<DecidedTrace>* out, uint64_t lsn = 0);
+
+  // The trace was kept before (its spans are in the store, e.g. before a restart): its spans
+  // that arrive from now on are late spans of a kept trace. No effect on a buffered trace or one
+  // already decided.
+  void AssumeKept(const TraceId& id, const std::string& policy, double sample_rate);
+
+  // `trace` (appended to `out` by this core) is in the store: releases its hold on its record.
+  void Written(const DecidedTrace& trace);
+
+  // The oldest write-ahead log record held, or UINT64_MAX when none is.
+  uint64_t oldest_held_lsn() const { return holds_.empty() ? UINT64_MAX : holds_.begin()->first; }
 
   // Decides every trace whose deadline is <= now_ns, then the oldest traces while the buffer is
   // over its byte or trace-count budget. Kept traces are appended to `out`. Stops early, once
@@ -169,6 +188,9 @@ class ShardCore {
       const BufferedTrace& trace, std::unique_ptr<google::protobuf::Arena>* arena);
   // Returns the trace's blocks and interned references; its spans are gone after this.
   void ReleaseBuffered(BufferedTrace* trace);
+  // Counted holds on write-ahead log records (LSN 0 is none and is not counted).
+  void Hold(uint64_t lsn);
+  void Unhold(uint64_t lsn);
 
   ShardOptions options_;
   std::unique_ptr<Sampler> sampler_;
@@ -185,6 +207,8 @@ class ShardCore {
   uint64_t trace_bytes_ = 0;
   DecisionCache decisions_;
   ShardStats stats_;
+  // LSN -> buffered traces and unwritten decided traces holding it.
+  absl::btree_map<uint64_t, uint32_t> holds_;
 
   // Scratch state reused between calls (owned by the shard's thread).
   TraceIndex trace_index_;
@@ -194,6 +218,8 @@ class ShardCore {
   std::vector<TraceId> oversized_;
   // Per resource of the current request: its interned entry once a buffered span needed it.
   std::vector<const InternPool::Entry*> group_resources_;
+  // The record of the request being added (Add's `lsn`).
+  uint64_t add_lsn_ = 0;
   std::string materialize_buffer_;
   // What the Sampler sees of the trace being decided (its spans are lent from the trace's arena).
   TraceBuffer decide_view_;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -46,6 +47,8 @@ constexpr int64_t kMaxShards = 1024;
 constexpr int64_t kMaxRetentionBuckets = 1000;
 constexpr int64_t kMaxIndexValueLength = 65536;
 constexpr int64_t kMaxConnections = 1'000'000;
+// wal.segment_size: at least a few requests per segment file.
+constexpr uint64_t kMinWalSegmentBytes = 1 << 20;
 
 // A listening endpoint, remembered to detect two servers configured on the same port.
 struct EndpointUse {
@@ -270,6 +273,31 @@ void ParseLimits(MapReader map, DaemonConfig* config) {
   map.Int("max_attributes_per_link", 0, kMaxLimit, &out.max_attributes_per_link);
   map.ReportUnknownKeys();
   config->http.span_limits = out;
+  config->sampling.span_limits = out;
+}
+
+// wal: the write-ahead log; see ResolveWal.
+void ParseWal(MapReader map, WalConfig* out) {
+  map.Bool("enabled", &out->enabled);
+  map.NonEmptyString("path", &out->path);
+  map.Bool("fsync", &out->fsync);
+  map.Bytes("segment_size", kMinWalSegmentBytes, kMaxBytes, &out->segment_bytes);
+  map.ReportUnknownKeys();
+}
+
+// The pipeline's and the store's options that follow from `wal` (and storage.path, the
+// default's base): fsync also syncs the store's writes.
+void ResolveWal(DaemonConfig* config) {
+  const WalConfig& wal = config->wal;
+  collector::DurabilityOptions& out = config->sampling.durability;
+  out.wal_dir.clear();
+  if (wal.enabled) {
+    out.wal_dir = wal.path.empty() ? (std::filesystem::path(config->storage.path) / "wal").string()
+                                   : wal.path;
+  }
+  out.fsync = wal.enabled && wal.fsync;
+  out.segment_bytes = wal.segment_bytes;
+  config->storage.sync_writes = out.fsync;
 }
 
 void ParseLog(MapReader map, LogOptions* out) {
@@ -287,6 +315,7 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   ParseQuery(map.Map("query"), &endpoints, &config->query);
   ParseAdmin(map.Map("admin"), &endpoints, &config->admin);
   ParseLimits(map.Map("limits"), config);
+  ParseWal(map.Map("wal"), &config->wal);
   ParseLog(map.Map("log"), &config->log);
   map.ReportUnknownKeys();
   if (ctx.ok()) endpoints.ReportConflicts(ctx);
@@ -337,6 +366,7 @@ absl::StatusOr<DaemonConfig> ParseConfig(std::string_view yaml, std::string_view
     ctx.AddError(-1, "", absl::StrCat("cannot parse the config: ", e.what()));
   }
   if (!ctx.ok()) return ctx.ToStatus();
+  ResolveWal(&config);
   return config;
 }
 

@@ -35,6 +35,21 @@ struct LogOptions {
   std::string level = "info";
 };
 
+// wal: the write-ahead log behind durable acknowledgements. ParseConfig turns it into
+// sampling.durability and storage.sync_writes.
+struct WalConfig {
+  // Default: true
+  bool enabled = true;
+  // Directory of the log's segment files.
+  // Default: "" (<storage.path>/wal)
+  std::string path;
+  // Sync each write before answering (and the store's writes): survives power loss.
+  // Default: false (survives a crash of the process)
+  bool fsync = false;
+  // Default: 64 MiB
+  uint64_t segment_bytes = 64ull << 20;
+};
+
 struct DaemonConfig {
   collector::GrpcReceiverOptions grpc;
   collector::HttpReceiverOptions http;
@@ -47,6 +62,7 @@ struct DaemonConfig {
   storage::StoreOptions storage;
   // memory_limiter: the process memory limit (otelcol's keys).
   collector::MemoryLimiterOptions memory_limiter;
+  WalConfig wal;
   query::QueryOptions query;
   AdminOptions admin;
   LogOptions log;

@@ -191,6 +191,13 @@ int Run(const config::DaemonConfig& cfg) {
     spdlog::critical("sampling.policies: {}", std::string(sampler_factory.status().message()));
     return 1;
   }
+  if (cfg.sampling.durability.wal_dir.empty()) {
+    spdlog::warn("wal: disabled; spans not yet decided are lost if the process dies");
+  } else {
+    spdlog::info("wal: {} (fsync {})", cfg.sampling.durability.wal_dir,
+                 cfg.sampling.durability.fsync ? "on: survives power loss" : "off");
+  }
+  // Replays the write-ahead log before any receiver opens.
   auto pipeline = collector::Pipeline::Create(cfg.sampling, store_ptr, *std::move(sampler_factory),
                                               clock, &metrics);
   if (!pipeline.ok()) {

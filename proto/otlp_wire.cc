@@ -540,6 +540,7 @@ absl::Status ScanExportRequest(std::string bytes, WireRequest* out) {
 
 absl::Status ScanExportRequest(std::string bytes, const SpanLimits& limits, WireRequest* out) {
   out->bytes = std::move(bytes);
+  out->scanned_size = out->bytes.size();
   out->resources.clear();
   out->groups.clear();
   out->spans.clear();

@@ -43,6 +43,9 @@ struct WireGroup {
 struct WireRequest {
   // The request's wire bytes; every range below points into them.
   std::string bytes;
+  // The size of `bytes` as scanned: bytes.substr(0, scanned_size) is the request itself
+  // (ApplySpanLimits appends rewritten spans after it), which scans again to the same spans.
+  size_t scanned_size = 0;
   // Per ResourceSpans that has at least one valid span: its wire bytes without its
   // `scope_spans` fields (resource, schema_url and any unknown fields, in their order).
   std::vector<std::string> resources;

@@ -67,6 +67,11 @@ struct StoreOptions {
   // 2 x write_buffer_bytes + 8 MiB (room for the memtables' flush).
   // Default: 0
   uint64_t min_free_disk_bytes = 0;
+  // Trace writes are synced to disk (RocksDB's WriteOptions::sync) before Write returns, so a
+  // write survives a power loss; without it a write survives a crash of the process (it is in
+  // RocksDB's log in the OS page cache). Set from the config's `wal.fsync`.
+  // Default: false
+  bool sync_writes = false;
 };
 
 }  // namespace tailtrace::storage

@@ -395,7 +395,9 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
 
     rocksdb::WriteBatch write_batch;
     batch.AppendTo(&write_batch);
-    rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &write_batch);
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.sync_writes;
+    rocksdb::Status s = db_->Write(write_options, &write_batch);
     if (!s.ok()) {
       return FromRocks(s,
                        absl::StrCat("writing ", traces.size(), " traces to storage.path ", path_));

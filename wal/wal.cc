@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -64,13 +65,32 @@ uint32_t FrameCrc(const char* lsn_bytes, std::string_view payload) {
   return static_cast<uint32_t>(crc);
 }
 
-void AppendFrame(uint64_t lsn, std::string_view payload, std::string* out) {
+// CRC-32 of the concatenated pieces.
+uint32_t PiecesCrc(std::span<const std::string_view> pieces) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (std::string_view piece : pieces) {
+    while (!piece.empty()) {
+      const size_t n = std::min<size_t>(piece.size(), 1u << 30);
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(piece.data()), static_cast<uInt>(n));
+      piece.remove_prefix(n);
+    }
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// Appends the frame of a payload (the concatenated `pieces`, `size` bytes, whose CRC-32 is
+// `payload_crc`) with `lsn`. The frame's CRC covers LSN and payload; combining the two CRCs
+// keeps the pass over the payload out of the caller's lock.
+void AppendFrame(uint64_t lsn, std::span<const std::string_view> pieces, uint64_t size,
+                 uint32_t payload_crc, std::string* out) {
   char header[kHeaderBytes];
-  PutU32(header, static_cast<uint32_t>(payload.size()));
+  PutU32(header, static_cast<uint32_t>(size));
   PutU64(header + 8, lsn);
-  PutU32(header + 4, FrameCrc(header + 8, payload));
+  const uLong lsn_crc = crc32(0L, reinterpret_cast<const Bytef*>(header + 8), 8);
+  PutU32(header + 4,
+         static_cast<uint32_t>(crc32_combine(lsn_crc, payload_crc, static_cast<z_off_t>(size))));
   out->append(header, kHeaderBytes);
-  out->append(payload);
+  for (std::string_view piece : pieces) out->append(piece);
 }
 
 std::string SegmentName(uint64_t first_lsn) {
@@ -138,8 +158,13 @@ class Wal::Impl {
   ~Impl() { CloseActive(); }
 
   absl::Status Replay(const RecordFn& on_record, ReplayStats* stats);
-  absl::StatusOr<uint64_t> Append(std::string_view payload);
+  absl::StatusOr<uint64_t> Append(std::span<const std::string_view> pieces);
   absl::Status DeleteBefore(uint64_t lsn);
+
+  uint64_t next_lsn() const {
+    std::lock_guard lock(mu_);
+    return next_lsn_;
+  }
 
   uint64_t segments() const {
     std::lock_guard lock(mu_);
@@ -238,12 +263,15 @@ absl::Status Wal::Impl::ReplaySegment(Segment* segment, const RecordFn& on_recor
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> Wal::Impl::Append(std::string_view payload) {
-  if (payload.size() > options_.max_record_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("wal: a record of ", payload.size(),
+absl::StatusOr<uint64_t> Wal::Impl::Append(std::span<const std::string_view> pieces) {
+  uint64_t size = 0;
+  for (std::string_view piece : pieces) size += piece.size();
+  if (size > options_.max_record_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("wal: a record of ", size,
                                                    " bytes is larger than the limit of ",
                                                    options_.max_record_bytes));
   }
+  const uint32_t payload_crc = PiecesCrc(pieces);
   std::unique_lock lock(mu_);
   if (pending_ == nullptr) {
     pending_ = std::make_shared<Batch>();
@@ -251,7 +279,7 @@ absl::StatusOr<uint64_t> Wal::Impl::Append(std::string_view payload) {
   }
   const uint64_t lsn = next_lsn_++;
   std::shared_ptr<Batch> mine = pending_;
-  AppendFrame(lsn, payload, &mine->frames);
+  AppendFrame(lsn, pieces, size, payload_crc, &mine->frames);
   mine->last_lsn = lsn;
   while (!mine->done) {
     if (writing_) {
@@ -317,6 +345,14 @@ absl::Status Wal::Impl::DeleteBefore(uint64_t lsn) {
       doomed.push_back(closed_.front().path);
       closed_.pop_front();
     }
+    // The active segment too, once everything in it is released and no write is under way (the
+    // next write starts a new segment).
+    if (closed_.empty() && !writing_ && fd_ >= 0 && active_.last_lsn != 0 &&
+        active_.last_lsn < lsn) {
+      doomed.push_back(active_.path);
+      CloseActive();
+      active_bytes_ = 0;
+    }
   }
   for (const std::string& path : doomed) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -341,7 +377,13 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const WalOptions& options, const 
   return std::unique_ptr<Wal>(new Wal(std::move(impl)));
 }
 
-absl::StatusOr<uint64_t> Wal::Append(std::string_view payload) { return impl_->Append(payload); }
+absl::StatusOr<uint64_t> Wal::Append(std::string_view payload) {
+  return impl_->Append(std::span<const std::string_view>(&payload, 1));
+}
+absl::StatusOr<uint64_t> Wal::Append(std::span<const std::string_view> pieces) {
+  return impl_->Append(pieces);
+}
+uint64_t Wal::next_lsn() const { return impl_->next_lsn(); }
 absl::Status Wal::DeleteBefore(uint64_t lsn) { return impl_->DeleteBefore(lsn); }
 uint64_t Wal::segments() const { return impl_->segments(); }
 uint64_t Wal::bytes() const { return impl_->bytes(); }

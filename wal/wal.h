@@ -8,11 +8,12 @@
 //   u32 payload length | u32 CRC-32 of (LSN and payload) | u64 LSN | payload      (little endian)
 // LSNs (log sequence numbers) start at 1 and grow by one per record across segments.
 //
-// Not yet wired into the daemon (issue 10: the pipeline's admission and replay are the next step).
+// The collector's use of it (what a record holds, when it is deleted) is collector/span_log.h.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -68,8 +69,15 @@ class Wal {
   // returns Unavailable naming the file; that record and those batched with it are not in the
   // log (the file is cut back to where the batch began), and later appends may succeed.
   [[nodiscard]] absl::StatusOr<uint64_t> Append(std::string_view payload);
+  // Appends one record whose payload is the concatenation of `pieces` (no copy is made to join
+  // them).
+  [[nodiscard]] absl::StatusOr<uint64_t> Append(std::span<const std::string_view> pieces);
 
-  // Deletes every closed segment whose records all have LSN < `lsn`. Thread-safe.
+  // The LSN the next record will get: every later Append returns at least this. Thread-safe.
+  uint64_t next_lsn() const;
+
+  // Deletes every segment whose records all have LSN < `lsn`: the closed ones, and the one being
+  // written once no write is under way (the next Append starts a new segment). Thread-safe.
   [[nodiscard]] absl::Status DeleteBefore(uint64_t lsn);
 
   // Segment files currently in the directory, and their total bytes.

@@ -82,6 +82,58 @@ TEST(ShardCoreTest, SamplerThatNeedsNoSpansSeesNoneAndKeptTracesHaveAll) {
   EXPECT_EQ(core.stats().spans_dropped, 9u);
 }
 
+// Adds one span of `trace` (not a root) from write-ahead log record `lsn`.
+void AddLogged(ShardCore& core, uint64_t trace, uint64_t span, int64_t now, uint64_t lsn,
+               std::vector<DecidedTrace>* out) {
+  ExportTraceServiceRequest req;
+  AddSpan(&req, "svc", trace, span, /*parent=*/99);
+  const WireRequest wire = testing::Scanned(req);
+  const std::vector<uint32_t> all = testing::AllSpans(wire);
+  core.Add(wire, all, now, out, lsn);
+}
+
+TEST(ShardCoreTest, HoldsTheOldestLogRecordOfEveryTraceUntilDroppedOrWritten) {
+  // TraceIdOnlySampler keeps trace 1 and drops trace 2 (TestTraceId(n) ends in byte n + 1).
+  ShardCore core(Options(), std::make_unique<TraceIdOnlySampler>());
+  std::vector<DecidedTrace> out;
+  EXPECT_EQ(core.oldest_held_lsn(), UINT64_MAX);
+  AddLogged(core, 1, 1, 0, /*lsn=*/5, &out);  // kept when decided
+  AddLogged(core, 2, 1, 0, /*lsn=*/7, &out);  // dropped when decided
+  EXPECT_EQ(core.oldest_held_lsn(), 5u);
+  // Records reach the shard out of order: trace 2 now holds record 3, no longer 7.
+  AddLogged(core, 2, 2, kSecond, /*lsn=*/3, &out);
+  EXPECT_EQ(core.oldest_held_lsn(), 3u);
+
+  core.DecideDue(10 * kSecond, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].lsn, 5u);
+  EXPECT_EQ(core.oldest_held_lsn(), 5u) << "the dropped trace let go; the kept one is unwritten";
+
+  // A late span of the kept trace holds its own record until its batch is written.
+  std::vector<DecidedTrace> late;
+  AddLogged(core, 1, 2, 11 * kSecond, /*lsn=*/9, &late);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].lsn, 9u);
+  core.Written(out[0]);
+  EXPECT_EQ(core.oldest_held_lsn(), 9u);
+  core.Written(late[0]);
+  EXPECT_EQ(core.oldest_held_lsn(), UINT64_MAX);
+  // A late span of the dropped trace holds nothing.
+  AddLogged(core, 2, 3, 12 * kSecond, /*lsn=*/10, &late);
+  EXPECT_EQ(core.oldest_held_lsn(), UINT64_MAX);
+}
+
+TEST(ShardCoreTest, AssumedKeptTracesTakeLaterSpansAsLateKeptSpans) {
+  ShardCore core(Options(), std::make_unique<FixedSampler>(false));
+  std::vector<DecidedTrace> out;
+  core.AssumeKept(TraceId::FromBytes(TestTraceId(4)), "errors", 2.0);
+  AddLogged(core, 4, 3, 0, 1, &out);
+  ASSERT_EQ(out.size(), 1u) << "written at once, not buffered for the dropping sampler";
+  EXPECT_EQ(out[0].policy, "errors");
+  EXPECT_EQ(out[0].sample_rate, 2.0);
+  EXPECT_EQ(core.buffered_traces(), 0u);
+}
+
 TEST(ShardCoreTest, DecidesTraceAtDecisionWaitAfterFirstSpan) {
   ShardCore core(Options(), std::make_unique<FixedSampler>(true));
   std::vector<DecidedTrace> out;

@@ -237,5 +237,43 @@ TEST_F(WalTest, BadOptionsAndOversizedRecordsAreRefused) {
   EXPECT_TRUE(absl::IsInvalidArgument(big.status()));
 }
 
+TEST_F(WalTest, PiecesAreAppendedAsOneRecord) {
+  std::unique_ptr<Wal> wal = Open();
+  EXPECT_EQ(wal->next_lsn(), 1u);
+  const std::string big(100'000, 'z');
+  const std::vector<std::string_view> pieces{"head|", "", big, "|tail"};
+  absl::StatusOr<uint64_t> lsn = wal->Append(pieces);
+  ASSERT_TRUE(lsn.ok()) << lsn.status();
+  EXPECT_EQ(*lsn, 1u);
+  EXPECT_EQ(wal->next_lsn(), 2u);
+  wal.reset();
+  Records replayed;
+  ReplayStats stats;
+  Open(&replayed, &stats);
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_EQ(replayed[0].second, "head|" + big + "|tail");
+  EXPECT_EQ(stats.corrupt_records, 0u) << "the CRC of the pieces matches the CRC of the whole";
+}
+
+TEST_F(WalTest, TheActiveSegmentIsDeletedOnceEverythingInItIsReleased) {
+  std::unique_ptr<Wal> wal = Open();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(wal->Append("record").ok());
+  ASSERT_TRUE(wal->DeleteBefore(3).ok());
+  EXPECT_EQ(wal->segments(), 1u) << "LSN 3 is still held";
+  ASSERT_TRUE(wal->DeleteBefore(wal->next_lsn()).ok());
+  EXPECT_EQ(wal->segments(), 0u);
+  EXPECT_EQ(wal->bytes(), 0u);
+  EXPECT_TRUE(SegmentFiles().empty());
+
+  // Appends go on in a new segment, after the last LSN.
+  absl::StatusOr<uint64_t> next = wal->Append("after");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, 4u);
+  wal.reset();
+  Records replayed;
+  Open(&replayed);
+  EXPECT_THAT(replayed, ElementsAre(std::make_pair(4u, std::string("after"))));
+}
+
 }  // namespace
 }  // namespace tailtrace::wal

@@ -1,0 +1,228 @@
+// The pipeline with its write-ahead log: what a crash leaves in the log comes back on the next
+// start. A crash is simulated by copying the log directory while the pipeline runs (every append
+// is in the file before Consume returns, which is what a killed process leaves behind) and
+// starting a second pipeline on the copy.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "collector/pipeline.h"
+#include "collector/span_log.h"
+#include "storage/in_memory_trace_store.h"
+#include "tests/collector/test_spans.h"
+#include "wal/wal.h"
+
+namespace tailtrace::collector {
+namespace {
+
+namespace fs = std::filesystem;
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using testing::AddSpan;
+using testing::Scanned;
+using testing::TestSpanId;
+using testing::TestTraceId;
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+TraceId Id(uint64_t trace) { return TraceId::FromBytes(TestTraceId(trace)); }
+
+// The span IDs stored for `trace`, each as often as it is stored.
+std::multiset<std::string> StoredSpanIds(storage::TraceStore& store, uint64_t trace) {
+  std::multiset<std::string> ids;
+  auto t = store.GetTrace(Id(trace));
+  EXPECT_TRUE(t.ok());
+  if (!t.ok() || !t->has_value()) return ids;
+  for (const auto& rs : (*t)->data.resource_spans()) {
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& s : ss.spans()) ids.insert(s.span_id());
+    }
+  }
+  return ids;
+}
+
+class PipelineWalTest : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tailtrace-pipeline-wal-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  PipelineOptions Options(const std::string& wal_dir) const {
+    PipelineOptions o;
+    o.num_shards = GetParam();
+    o.decision_wait_ns = 10 * kSecond;
+    o.decision_wait_after_root_received_ns = 2 * kSecond;
+    o.durability.wal_dir = wal_dir;
+    return o;
+  }
+
+  std::unique_ptr<Pipeline> Start(const std::string& wal_dir, storage::TraceStore* store,
+                                  FakeClock* clock, MetricsRegistry* metrics) {
+    auto pipeline = Pipeline::Create(Options(wal_dir), store, nullptr, clock, metrics);
+    EXPECT_TRUE(pipeline.ok()) << pipeline.status();
+    return pipeline.ok() ? *std::move(pipeline) : nullptr;
+  }
+
+  // What a crash would leave: a copy of the log as it is now.
+  std::string CrashCopy(const std::string& wal_dir, const std::string& name) {
+    const std::string copy = (fs::path(dir_) / name).string();
+    fs::copy(wal_dir, copy, fs::copy_options::recursive);
+    return copy;
+  }
+
+  static size_t Segments(const std::string& dir) {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ".wal";
+    return n;
+  }
+
+  std::string dir_;
+};
+
+TEST_P(PipelineWalTest, UndecidedTracesComeBackAfterACrashAndAreDecidedOnTime) {
+  const std::string wal = dir_ + "/wal";
+  FakeClock clock;
+  MetricsRegistry metrics;
+  storage::InMemoryTraceStore store;
+  auto pipeline = Start(wal, &store, &clock, &metrics);
+  ASSERT_NE(pipeline, nullptr);
+  for (uint64_t t = 0; t < 30; ++t) {
+    ExportTraceServiceRequest req;
+    AddSpan(&req, "svc", t, 1, 9);  // no root: waits the whole decision_wait
+    AddSpan(&req, "svc", t, 2, 1);
+    ASSERT_TRUE(pipeline->Consume(Scanned(req)).ok());
+  }
+  pipeline->SyncForTest();
+  const std::string crashed = CrashCopy(wal, "crashed");
+
+  // The next start, 8 s after the spans arrived: they are due 2 s later, not 10 s later.
+  FakeClock clock2(clock.UnixNanos() + 8 * kSecond);
+  MetricsRegistry metrics2;
+  storage::InMemoryTraceStore store2;
+  auto restarted = Start(crashed, &store2, &clock2, &metrics2);
+  ASSERT_NE(restarted, nullptr);
+  EXPECT_EQ(metrics2.GetCounter("tailtrace_wal_replayed_spans_total", "")->Value(), 60u);
+  clock2.Advance(kSecond);
+  restarted->SyncForTest();
+  EXPECT_TRUE(StoredSpanIds(store2, 0).empty()) << "decided before its time";
+  clock2.Advance(kSecond);
+  restarted->SyncForTest();
+  for (uint64_t t = 0; t < 30; ++t) {
+    EXPECT_EQ(StoredSpanIds(store2, t), (std::multiset<std::string>{TestSpanId(1), TestSpanId(2)}))
+        << "trace " << t;
+  }
+  EXPECT_EQ(Segments(crashed), 0u) << "everything is stored: the log is emptied";
+}
+
+TEST_P(PipelineWalTest, SpansTheStoreHasAreNotWrittenTwiceAndTheRestJoinTheirTrace) {
+  const std::string wal = dir_ + "/wal";
+  storage::InMemoryTraceStore store;
+  {
+    // The log of a process that stored trace 1's first two spans and died before it wrote its
+    // late span 3 and the undecided trace 2.
+    auto log = wal::Wal::Open(wal::WalOptions{wal}, nullptr, nullptr);
+    ASSERT_TRUE(log.ok());
+    const int64_t arrival = FakeClock().UnixNanos();
+    ExportTraceServiceRequest first;
+    AddSpan(&first, "svc", 1, 1, 0);
+    AddSpan(&first, "svc", 1, 2, 1);
+    ExportTraceServiceRequest second;
+    AddSpan(&second, "svc", 1, 3, 1);
+    AddSpan(&second, "svc", 2, 1, 7);
+    for (const auto* req : {&first, &second}) {
+      const std::string header = SpanLog::RecordHeader(arrival);
+      ASSERT_TRUE((*log)->Append(header + req->SerializeAsString()).ok());
+    }
+    opentelemetry::proto::trace::v1::TracesData stored;
+    stored.mutable_resource_spans()->CopyFrom(first.resource_spans());
+    const storage::TraceWrite write{Id(1), &stored, "errors", 0.5, ""};
+    ASSERT_TRUE(store.Write({&write, 1}).ok());
+  }
+  FakeClock clock(FakeClock().UnixNanos() + 60 * kSecond);
+  MetricsRegistry metrics;
+  auto pipeline = Start(wal, &store, &clock, &metrics);
+  ASSERT_NE(pipeline, nullptr);
+  EXPECT_EQ(metrics.GetCounter("tailtrace_wal_replay_skipped_spans_total", "")->Value(), 2u);
+  pipeline->SyncForTest();
+  EXPECT_EQ(StoredSpanIds(store, 1),
+            (std::multiset<std::string>{TestSpanId(1), TestSpanId(2), TestSpanId(3)}));
+  auto trace1 = store.GetTrace(Id(1));
+  ASSERT_TRUE(trace1.ok() && trace1->has_value());
+  EXPECT_EQ((*trace1)->sampling_policy, "errors") << "the late span keeps its trace's decision";
+  EXPECT_EQ(StoredSpanIds(store, 2), (std::multiset<std::string>{TestSpanId(1)}))
+      << "long overdue: decided on the first tick";
+}
+
+TEST_P(PipelineWalTest, SegmentsGoOnlyWhenNothingInThemIsHeld) {
+  const std::string wal = dir_ + "/wal";
+  FakeClock clock;
+  MetricsRegistry metrics;
+  storage::InMemoryTraceStore store;
+  PipelineOptions options = Options(wal);
+  options.durability.segment_bytes = 4096;  // a segment every few requests
+  auto created = Pipeline::Create(options, &store, nullptr, &clock, &metrics);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Pipeline& pipeline = **created;
+  // Early traces fill the first segments; no root: each is held for the whole decision_wait.
+  for (uint64_t t = 1000; t < 1050; ++t) {
+    ExportTraceServiceRequest early;
+    AddSpan(&early, "svc", t, 1, 9)->set_name(std::string(200, 'x'));
+    ASSERT_TRUE(pipeline.Consume(Scanned(early)).ok());
+  }
+  clock.Advance(5 * kSecond);
+  for (uint64_t t = 0; t < 100; ++t) {
+    ExportTraceServiceRequest req;
+    AddSpan(&req, "svc", t, 1, 9)->set_name(std::string(200, 'x'));
+    ASSERT_TRUE(pipeline.Consume(Scanned(req)).ok());
+  }
+  pipeline.SyncForTest();
+  const size_t all = Segments(wal);
+  EXPECT_GE(all, 4u);
+
+  // The early traces are decided and written: the segments that held only them go.
+  clock.Advance(5 * kSecond);
+  pipeline.SyncForTest();
+  ASSERT_EQ(StoredSpanIds(store, 1049).size(), 1u);
+  const size_t after_slow = Segments(wal);
+  EXPECT_LT(after_slow, all);
+  EXPECT_GE(after_slow, 1u) << "the other traces still wait";
+  EXPECT_TRUE(StoredSpanIds(store, 0).empty());
+
+  clock.Advance(5 * kSecond);
+  pipeline.SyncForTest();
+  EXPECT_EQ(StoredSpanIds(store, 99).size(), 1u);
+  EXPECT_EQ(Segments(wal), 0u);
+}
+
+TEST_P(PipelineWalTest, ACleanShutdownLeavesAnEmptyLogAndAFailedOneKeepsWhatWasNotWritten) {
+  const std::string wal = dir_ + "/wal";
+  FakeClock clock;
+  MetricsRegistry metrics;
+  storage::InMemoryTraceStore store;
+  auto pipeline = Start(wal, &store, &clock, &metrics);
+  ASSERT_NE(pipeline, nullptr);
+  ExportTraceServiceRequest req;
+  AddSpan(&req, "svc", 1, 1, 9);
+  ASSERT_TRUE(pipeline->Consume(Scanned(req)).ok());
+  store.FailWritesForTest(absl::UnavailableError("disk full"));
+  EXPECT_FALSE(pipeline->Shutdown(0).ok());
+  pipeline.reset();
+  EXPECT_EQ(Segments(wal), 1u) << "the unwritten trace waits in the log";
+
+  store.FailWritesForTest(absl::OkStatus());
+  MetricsRegistry metrics2;
+  pipeline = Start(wal, &store, &clock, &metrics2);
+  ASSERT_NE(pipeline, nullptr);
+  ASSERT_TRUE(pipeline->Shutdown(1000).ok());
+  EXPECT_EQ(StoredSpanIds(store, 1).size(), 1u);
+  EXPECT_EQ(Segments(wal), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shards, PipelineWalTest, ::testing::Values(1u, 3u));
+
+}  // namespace
+}  // namespace tailtrace::collector
