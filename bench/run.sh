@@ -17,6 +17,7 @@
 #                    about 480 CPU-s (half of it generating the traces): ~250 s on 2 idle cores;
 #                    600 s still reaches 10M when other work leaves it 0.8 of a core
 #   LOADGEN_FLAGS    extra flags for every tailtrace-loadgen run (e.g. "--connections 4")
+#   WAL_RUNS=0       skip the four extra ingest runs that measure the write-ahead log's cost
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -210,7 +211,8 @@ wait_settled() {
   return 1
 }
 
-# config_file NAME EXTRA_SAMPLING_YAML: a daemon config on free ports with the store in WORK.
+# config_file NAME EXTRA_SAMPLING_YAML [TOP_LEVEL_YAML]: a daemon config on free ports with the
+# store (and the write-ahead log, on by default) in WORK.
 config_file() {
   local f=$WORK/$1.yaml
   cat >"$f" <<EOF
@@ -225,6 +227,7 @@ storage: { path: $WORK/$1-data }
 log: { level: warn }
 EOF
   [[ -n ${2:-} ]] && printf 'sampling:\n%s\n' "$2" >>"$f"
+  [[ -n ${3:-} ]] && printf '%s\n' "$3" >>"$f"
   echo "$f"
 }
 
@@ -324,6 +327,14 @@ P10_POLICY='  policies: [{name: p10, type: probabilistic, probabilistic: {sampli
 P10_CFG=$(config_file p10 "$P10_POLICY")
 run_ingest keepall "$KEEPALL_CFG" "$INGEST_SPANS"
 run_ingest p10 "$P10_CFG" "$INGEST_SPANS"
+# The write-ahead log's cost: the runs above have it on (the default, fsync off); these turn it
+# off and turn fsync on. WAL_RUNS=0 skips them.
+if [[ ${WAL_RUNS:-1} == 1 ]]; then
+  run_ingest keepall-nowal "$(config_file keepall-nowal "" "wal: { enabled: false }")" "$INGEST_SPANS"
+  run_ingest keepall-fsync "$(config_file keepall-fsync "" "wal: { fsync: true }")" "$INGEST_SPANS"
+  run_ingest p10-nowal "$(config_file p10-nowal "$P10_POLICY" "wal: { enabled: false }")" "$INGEST_SPANS"
+  run_ingest p10-fsync "$(config_file p10-fsync "$P10_POLICY" "wal: { fsync: true }")" "$INGEST_SPANS"
+fi
 if [[ -z ${R[p10.skipped]:-} && -n ${R[p10.stored_spans]:-} && -n ${R[p10.accepted]:-} ]] &&
   awk -v s="${R[p10.stored_spans]}" -v a="${R[p10.accepted]}" 'BEGIN { exit !(s > 0.5 * a) }'; then
   R[p10.note]="the 10% policy was not applied: $(fmt "${R[p10.stored_spans]}") of $(fmt "${R[p10.accepted]}") spans were stored (this daemon build accepts sampling.policies but keeps every trace)"
@@ -443,6 +454,20 @@ for name in keepall p10; do
   row "Ingest, $label: bytes on disk per stored span, after a full compaction" "$(fmt "${R[$name.bps_compacted]:-}" 1)" "≤ 60" "$(verdict "${R[$name.bps_compacted]:-}" '<=' 60)" "$c"
   [[ -n ${R[$name.note]:-} ]] && row "Ingest, $label: note" "${R[$name.note]}" "" "" "$c"
 done
+
+# wal_row LABEL BASE: the write-ahead log's cost for one workload, as spans per daemon CPU-second
+# with the log off / on / on with fsync, and each as a ratio to off.
+wal_row() {
+  local label=$1 base=$2 off=$2-nowal sync=$2-fsync
+  [[ -z ${R[$off.per_cpu]:-} || -z ${R[$base.per_cpu]:-} || -z ${R[$sync.per_cpu]:-} ]] && return
+  local on_ratio sync_ratio
+  on_ratio=$(calc "${R[$base.per_cpu]} / ${R[$off.per_cpu]}")
+  sync_ratio=$(calc "${R[$sync.per_cpu]} / ${R[$off.per_cpu]}")
+  row "Write-ahead log, $label: spans per daemon CPU-s, log off / on / on with fsync (ratio to off)" "$(fmt "${R[$off.per_cpu]}") / **$(fmt "${R[$base.per_cpu]}")** ($(fmt "$on_ratio" 2)) / $(fmt "${R[$sync.per_cpu]}") ($(fmt "$sync_ratio" 2))" "on ≥ 0.9 of off" "$(verdict "$on_ratio" '>=' 0.9)" "${R[$off.cmd]}, ${R[$base.cmd]}, ${R[$sync.cmd]}"
+  row "Write-ahead log, $label: wall throughput / request latency p99, off / on / fsync" "$(fmt "${R[$off.wall_rate]}") / $(fmt "${R[$base.wall_rate]}") / $(fmt "${R[$sync.wall_rate]}") spans/s; $(fmt "${R[$off.p99]}" 2) / $(fmt "${R[$base.p99]}" 2) / $(fmt "${R[$sync.p99]}" 2) ms" "" "" "${R[$off.cmd]}, ${R[$base.cmd]}, ${R[$sync.cmd]}"
+}
+wal_row keep-all keepall
+wal_row "10% policy" p10
 
 if [[ -n ${R[floor.skipped]:-} ]]; then
   row "Floor" "${R[floor.skipped]}" "" "" "${R[floor.cmd]}"
