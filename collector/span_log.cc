@@ -116,6 +116,10 @@ void SpanLog::Unpin(uint64_t lsn) {
 }
 
 absl::StatusOr<uint64_t> SpanLog::Append(const WireRequest& request, int64_t arrival_unix_ns) {
+  if (request.scanned_size == 0 || request.scanned_size > request.bytes.size()) {
+    // Replay could not give its spans back: refuse rather than acknowledge.
+    return absl::InternalError("write-ahead log: the request was not scanned");
+  }
   wal::Wal* wal = nullptr;
   uint64_t lsn = kNoLsn;
   {

@@ -214,15 +214,18 @@ absl::Status Wal::Impl::Replay(const RecordFn& on_record, ReplayStats* stats) {
         absl::StrCat("wal: cannot list \"", options_.dir, "\": ", ec.message()));
   std::sort(found.begin(), found.end(),
             [](const Segment& a, const Segment& b) { return a.first_lsn < b.first_lsn; });
-  std::lock_guard lock(mu_);
+  // The log is not shared yet: `on_record` runs without mu_ held (it may take locks of its own).
+  std::vector<Segment> kept;
   for (Segment& segment : found) {
     if (absl::Status s = ReplaySegment(&segment, on_record, stats); !s.ok()) return s;
     if (segment.last_lsn == 0) {
       fs::remove(segment.path, ec);  // nothing intact in it
       continue;
     }
-    closed_.push_back(segment);
+    kept.push_back(segment);
   }
+  std::lock_guard lock(mu_);
+  closed_.insert(closed_.end(), kept.begin(), kept.end());
   next_lsn_ = stats->last_lsn + 1;
   return absl::OkStatus();
 }
