@@ -139,8 +139,8 @@ grpc::Status SinkStatusToGrpc(const absl::Status& status) {
   const std::string retry = absl::StrCat("; retry after ", kRetryDelayMs, " ms");
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
-      return RetryableUnavailable(
-          absl::StrCat("trace pipeline is full: ", status.message(), retry));
+      // The message names the cause: a full pipeline, the store, the log or the memory limit.
+      return RetryableUnavailable(absl::StrCat("spans not accepted: ", status.message(), retry));
     case absl::StatusCode::kFailedPrecondition:
       return RetryableUnavailable(
           absl::StrCat("collector is shutting down: ", status.message(), retry));

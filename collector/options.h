@@ -87,8 +87,9 @@ struct HttpReceiverOptions {
   // Open connections at most; more are closed at once. 0 = no limit.
   // Default: 1000
   int64_t max_connections = 1000;
-  // Request body bytes (by Content-Length) received or being handled across all connections at
-  // most; a request beyond it gets 503 + Retry-After, unread. 0 = no limit.
+  // Request body bytes (by Content-Length; a chunked body counts as max_request_body_bytes)
+  // received or being handled across all connections at most; a request beyond it gets 503 +
+  // Retry-After, unread. 0 = no limit.
   // Default: 256 MiB
   uint64_t max_request_bytes_in_flight = 256ull << 20;
 };

@@ -237,7 +237,15 @@ class Connection final : public ConnectionBase,
       SendAndMaybeClose(std::move(res), header.keep_alive() && parser_->is_done());
       return true;
     }
-    const uint64_t length = parser_->content_length().value_or(0);
+    // A body of unknown length (chunked) counts as the largest body allowed, or as the whole
+    // in-flight bound when that is smaller (so that it is not refused for ever).
+    uint64_t length = parser_->content_length().value_or(0);
+    if (!parser_->content_length().has_value() && parser_->chunked()) {
+      length = options.max_body_bytes;
+      if (options.max_inflight_body_bytes > 0) {
+        length = std::min(length, options.max_inflight_body_bytes);
+      }
+    }
     if (length > 0 && length <= options.max_body_bytes) {
       if (!server_->ReserveBody(length)) {
         server_->CountRefused("body_bytes");

@@ -77,8 +77,8 @@ struct HttpServerOptions {
   // Default: 0
   int64_t max_connections = 0;
   // Request body bytes being received or handled across all connections at most (by
-  // Content-Length); a request that would exceed it gets 503 with Retry-After, unread. 0 = no
-  // limit.
+  // Content-Length; a chunked body counts as max_body_bytes, or as this bound if smaller); a
+  // request that would exceed it gets 503 with Retry-After, unread. 0 = no limit.
   // Default: 0
   uint64_t max_inflight_body_bytes = 0;
   // When set, the server exports tailtrace_http_connections{listener} and

@@ -100,6 +100,31 @@ TEST(HttpServerLimitsTest, BodyBytesInFlightAreBounded) {
   (*server)->Shutdown();
 }
 
+TEST(HttpServerLimitsTest, AChunkedBodyCountsAsTheLargestBodyAllowed) {
+  HttpServerOptions options = LocalOptions();
+  options.max_inflight_body_bytes = 100;
+  options.max_body_bytes = 60;
+  options.num_threads = 2;
+  Gate gate;
+  auto server = HttpServer::Create(options, gate.AsHandler());
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  // A chunked body of 5 bytes is charged max_body_bytes (60) while its handler waits.
+  HttpTestClient chunked(port);
+  ASSERT_TRUE(
+      chunked.WriteRaw("POST /slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\r\nhello\r\n0\r\n\r\n"));
+  gate.WaitForWaiter();
+  HttpTestClient other(port);
+  EXPECT_EQ(other.Send("POST", "/fast", std::string(50, 'b')).status, 503) << "60 + 50 > 100";
+  HttpTestClient small(port);
+  EXPECT_EQ(small.Send("POST", "/fast", std::string(40, 'c')).status, 200) << "60 + 40 fit";
+  gate.Release();
+  EXPECT_EQ(chunked.ReadResponse().status, 200);
+  (*server)->Shutdown();
+}
+
 TEST(HttpServerLimitsTest, TokenRequiredExceptOnOpenPaths) {
   char path[] = "/tmp/tailtrace-http-tokens-XXXXXX";
   const int fd = ::mkstemp(path);
