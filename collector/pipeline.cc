@@ -68,17 +68,20 @@ struct LoggedRequest {
 // queue (admission is accounted in bytes so that the queue is bounded).
 class Shard {
  public:
-  // `log` (null: no write-ahead log) must outlive the shard.
+  // `log` (null: no write-ahead log) must outlive the shard. While `*replaying` is set the shard
+  // buffers what it is given and decides nothing, so that a trace replayed from the log is
+  // decided on all of its spans there, not on those of its first record.
   Shard(uint32_t index, const PipelineOptions& options, const ShardOptions& shard_options,
         std::unique_ptr<Sampler> sampler, storage::TraceStore* store, Clock* clock,
-        PipelineMetrics metrics, SpanLog* log)
+        PipelineMetrics metrics, SpanLog* log, const std::atomic<bool>* replaying)
       : index_(index),
         options_(options),
         core_(shard_options, std::move(sampler)),
         store_(store),
         clock_(clock),
         metrics_(metrics),
-        log_(log) {
+        log_(log),
+        replaying_(replaying) {
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -193,7 +196,8 @@ class Shard {
       // Decided traces are parsed back into objects several times their buffered size, so they
       // are decided and written a bounded batch at a time.
       // A failed write leaves ready_ non-empty: the rest waits for the next tick.
-      bool more = DecideAndWrite(now, draining);
+      bool more = false;
+      if (!replaying_->load(std::memory_order_acquire)) more = DecideAndWrite(now, draining);
       PublishStats();
       PublishOldestHeld();
       if (log_ != nullptr) log_->Truncate();
@@ -304,6 +308,7 @@ class Shard {
   Clock* clock_;
   PipelineMetrics metrics_;
   SpanLog* const log_;
+  const std::atomic<bool>* const replaying_;
 
   std::atomic<uint64_t> queued_bytes_{0};
   std::mutex mu_;
@@ -396,12 +401,15 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
     pipeline->log_ = *std::move(log);
   }
   for (uint32_t i = 0; i < n; ++i) {
-    pipeline->shards_.push_back(std::make_unique<Shard>(i, pipeline->options_, shard_options,
-                                                        sampler_factory(i, n), store, clock, m,
-                                                        pipeline->log_.get()));
+    pipeline->shards_.push_back(
+        std::make_unique<Shard>(i, pipeline->options_, shard_options, sampler_factory(i, n), store,
+                                clock, m, pipeline->log_.get(), &pipeline->replaying_));
   }
   if (pipeline->log_ != nullptr) {
-    if (absl::Status s = pipeline->OpenLog(metrics); !s.ok()) return s;
+    pipeline->replaying_.store(true, std::memory_order_release);
+    absl::Status s = pipeline->OpenLog(metrics);
+    pipeline->replaying_.store(false, std::memory_order_release);
+    if (!s.ok()) return s;
   }
   return pipeline;
 }

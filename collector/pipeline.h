@@ -9,7 +9,8 @@
 // With a write-ahead log (PipelineOptions::durability), Consume appends each request to the log
 // before it returns OK, and Create first replays what the log holds (collector/span_log.h): spans
 // of traces the store already has are skipped, the rest are buffered with their original arrival
-// time (so their decision comes when it would have), and the store keeps them once decided.
+// time (so their decision comes when it would have, on all of their spans in the log), and the
+// store keeps them once decided.
 
 #include <cstdint>
 #include <memory>
@@ -94,6 +95,8 @@ class Pipeline final : public SpanSink {
   std::unique_ptr<SpanLog> log_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<bool> accepting_{true};
+  // Set while Create replays the log: the shards decide nothing meanwhile.
+  std::atomic<bool> replaying_{false};
   Counter* refused_spans_;
 };
 

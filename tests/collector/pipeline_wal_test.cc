@@ -222,6 +222,49 @@ TEST_P(PipelineWalTest, ACleanShutdownLeavesAnEmptyLogAndAFailedOneKeepsWhatWasN
   EXPECT_EQ(Segments(wal), 0u);
 }
 
+// Keeps the traces that have at least two spans when decided.
+class TwoSpansSampler final : public Sampler {
+ public:
+  SamplingDecision Decide(const TraceBuffer& trace, int64_t) override {
+    return {trace.span_count >= 2, "two-spans", 1.0};
+  }
+  bool NeedsSpans() const override { return false; }
+};
+
+TEST_P(PipelineWalTest, AReplayedTraceIsDecidedOnAllOfItsSpansInTheLog) {
+  const std::string wal = dir_ + "/wal";
+  FakeClock clock;
+  MetricsRegistry metrics;
+  storage::InMemoryTraceStore store;
+  const SamplerFactory two_spans = [](uint32_t, uint32_t) {
+    return std::make_unique<TwoSpansSampler>();
+  };
+  auto first = Pipeline::Create(Options(wal), &store, two_spans, &clock, &metrics);
+  ASSERT_TRUE(first.ok());
+  // The trace's spans come in two requests, a second apart, and long before the restart.
+  ExportTraceServiceRequest a;
+  AddSpan(&a, "svc", 7, 1, 9);
+  ASSERT_TRUE((*first)->Consume(Scanned(a)).ok());
+  clock.Advance(kSecond);
+  ExportTraceServiceRequest b;
+  AddSpan(&b, "svc", 7, 2, 1);
+  ASSERT_TRUE((*first)->Consume(Scanned(b)).ok());
+  (*first)->SyncForTest();
+  const std::string crashed = CrashCopy(wal, "crashed");
+
+  FakeClock later(clock.UnixNanos() + 600 * kSecond);
+  MetricsRegistry metrics2;
+  storage::InMemoryTraceStore store2;
+  PipelineOptions options = Options(crashed);
+  // A queue of one request: replay waits for the shard to take each record before the next.
+  options.max_queue_bytes_per_shard = 1;
+  auto restarted = Pipeline::Create(options, &store2, two_spans, &later, &metrics2);
+  ASSERT_TRUE(restarted.ok());
+  (*restarted)->SyncForTest();
+  EXPECT_EQ(StoredSpanIds(store2, 7), (std::multiset<std::string>{TestSpanId(1), TestSpanId(2)}))
+      << "decided on its first record alone, it would have been dropped";
+}
+
 INSTANTIATE_TEST_SUITE_P(Shards, PipelineWalTest, ::testing::Values(1u, 3u));
 
 }  // namespace
