@@ -6,6 +6,10 @@
 //   tailtraced ready grpc=127.0.0.1:PORT http=127.0.0.1:PORT query=127.0.0.1:PORT admin=127.0.0.1:PORT
 // Nothing here sleeps for a fixed time: waiting is either on a process event or on polling the
 // daemon's own HTTP API with a deadline.
+//
+// Crash tests: daemon.kill('SIGKILL') ends the process without any shutdown work, and
+// daemon.restart() starts a new process on the same temp dir (config, storage, write-ahead log),
+// by default on the same ports, so clients keep their URLs.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -40,19 +44,35 @@ export function daemonBinary() {
   return bin;
 }
 
+// Default: every listener on a port the kernel picks.
+const ANY_PORT_ENDPOINTS = Object.freeze({
+  grpc: '127.0.0.1:0',
+  http: '127.0.0.1:0',
+  query: '127.0.0.1:0',
+  admin: '127.0.0.1:0',
+});
+
 // The YAML config for one test daemon. `sampling` keys override the short test defaults;
 // `samplingYaml` is extra text appended inside the `sampling:` section (e.g. a policies list,
-// indented by two spaces).
+// indented by two spaces); `extraYaml` is appended at the top level (e.g. a `wal:` section);
+// `endpoints` ({ grpc, http, query, admin } as "host:port") replaces the port-0 listeners
+// (restart() uses it to come back on the same ports).
 export function daemonConfigYaml(
   dir,
-  { decisionWait = '1s', decisionWaitAfterRoot = '200ms', samplingYaml = '' } = {},
+  {
+    decisionWait = '1s',
+    decisionWaitAfterRoot = '200ms',
+    samplingYaml = '',
+    extraYaml = '',
+    endpoints = ANY_PORT_ENDPOINTS,
+  } = {},
 ) {
   return [
     'receivers:',
     '  otlp:',
     '    protocols:',
-    '      grpc: { endpoint: 127.0.0.1:0 }',
-    '      http: { endpoint: 127.0.0.1:0 }',
+    `      grpc: { endpoint: ${endpoints.grpc} }`,
+    `      http: { endpoint: ${endpoints.http} }`,
     'sampling:',
     `  decision_wait: ${decisionWait}`,
     `  decision_wait_after_root_received: ${decisionWaitAfterRoot}`,
@@ -60,9 +80,10 @@ export function daemonConfigYaml(
     'storage:',
     `  path: ${JSON.stringify(path.join(dir, 'data'))}`,
     'query:',
-    '  endpoint: 127.0.0.1:0',
+    `  endpoint: ${endpoints.query}`,
     'admin:',
-    '  endpoint: 127.0.0.1:0',
+    `  endpoint: ${endpoints.admin}`,
+    ...(extraYaml ? [extraYaml.replace(/\n+$/, '')] : []),
     '',
   ].join('\n');
 }
@@ -77,7 +98,7 @@ export async function startDaemon(options = {}) {
   // `options.configYaml(dir)`, when given, writes the whole config itself (e.g. with TLS files).
   const yaml = options.configYaml ? await options.configYaml(dir) : daemonConfigYaml(dir, options);
   await writeFile(configPath, yaml);
-  const daemon = new Daemon(bin, dir, configPath);
+  const daemon = new Daemon(bin, dir, configPath, options);
   try {
     await daemon.waitReady(options.readyTimeoutMs ?? READY_TIMEOUT_MS);
   } catch (err) {
@@ -89,15 +110,31 @@ export async function startDaemon(options = {}) {
 }
 
 export class Daemon {
-  constructor(bin, dir, configPath) {
+  constructor(bin, dir, configPath, options = {}) {
     this.bin = bin;
     this.dir = dir;
     this.configPath = configPath;
+    this.options = options; // what startDaemon() was given; restart() writes its config from it
+    this.starts = 0; // processes started on this dir so far
     this.stdout = '';
     this.stderr = '';
     this.endpoints = null; // { grpc, http, query, admin } as "host:port"
+    this.spawn();
+  }
+
+  // Starts one process on the config file. The output of earlier processes stays in
+  // stdout/stderr, after a "--- restart N ---" line, for failure messages.
+  spawn() {
+    this.starts += 1;
+    if (this.starts > 1) {
+      const mark = `--- restart ${this.starts - 1} ---\n`;
+      this.stdout += mark;
+      this.stderr += mark;
+    }
     this.exit = null; // { code, signal } once exited
-    this.child = spawn(bin, ['--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(this.bin, ['--config', this.configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk) => {
@@ -198,12 +235,40 @@ export class Daemon {
     return result;
   }
 
-  // SIGKILL if still running; for cleanup after a failure.
-  async kill() {
+  // Sends `signal` (default SIGKILL: no shutdown work at all, as in a crash or an OOM kill) if the
+  // daemon is still running and resolves to { code, signal } once it exited. Also the cleanup
+  // after a failure.
+  async kill(signal = 'SIGKILL') {
+    if (!this.exit) this.child.kill(signal);
+    return this.exited;
+  }
+
+  // Starts the daemon again on the same temp dir (storage, write-ahead log) after it exited, and
+  // resolves once it printed its ready line (start-up work such as replaying a log happens
+  // before that line). With `samePorts` (the default) the config is rewritten to listen on the
+  // ports of the previous run, so clients keep their URLs; a config from `options.configYaml` is
+  // used as it was written (port 0: the ports are read again from the ready line). Rejects, like
+  // startDaemon(), if the process exits first or is not ready in time; the temp dir is kept
+  // (cleanup() removes it).
+  async restart({ samePorts = true, readyTimeoutMs = this.options.readyTimeoutMs } = {}) {
     if (!this.exit) {
-      this.child.kill('SIGKILL');
-      await this.exited;
+      throw new Error('restart(): tailtraced is still running; stop() or kill() it first');
     }
+    if (samePorts && this.endpoints && !this.options.configYaml) {
+      await writeFile(
+        this.configPath,
+        daemonConfigYaml(this.dir, { ...this.options, endpoints: this.endpoints }),
+      );
+    }
+    this.endpoints = null;
+    this.spawn();
+    try {
+      await this.waitReady(readyTimeoutMs ?? READY_TIMEOUT_MS);
+    } catch (err) {
+      await this.kill();
+      throw err;
+    }
+    return this.endpoints;
   }
 
   // Stops the daemon if needed and removes its temp dir.

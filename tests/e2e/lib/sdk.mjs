@@ -21,9 +21,14 @@ export const PROTOCOLS = Object.freeze(['grpc', 'http/protobuf', 'http/json']);
 export const EXPORT_TIMEOUT_MS = 5_000;
 
 // Builds the SDK's OTLP trace exporter for `protocol` pointed at the daemon's endpoints
-// ({ grpc, http } as "host:port"). `compression` is 'none' (default) or 'gzip'.
-export function createOtlpExporter(protocol, endpoints, { compression = 'none' } = {}) {
-  const common = { timeoutMillis: EXPORT_TIMEOUT_MS, compression };
+// ({ grpc, http } as "host:port"). `compression` is 'none' (default) or 'gzip'; `timeoutMillis`
+// bounds one export, the exporter's own retries included.
+export function createOtlpExporter(
+  protocol,
+  endpoints,
+  { compression = 'none', timeoutMillis = EXPORT_TIMEOUT_MS } = {},
+) {
+  const common = { timeoutMillis, compression };
   switch (protocol) {
     case 'grpc':
       return new GrpcTraceExporter({ ...common, url: `http://${endpoints.grpc}` });
