@@ -145,8 +145,9 @@ grpc::Status SinkStatusToGrpc(const absl::Status& status) {
   const std::string retry = absl::StrCat("; retry after ", kRetryDelayMs, " ms");
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
-      return RetryableUnavailable(
-          absl::StrCat("trace pipeline is full: ", status.message(), retry));
+      // The message names the cause: the pipeline is full, the store cannot write, the memory
+      // limit.
+      return RetryableUnavailable(absl::StrCat(status.message(), retry));
     case absl::StatusCode::kFailedPrecondition:
       return RetryableUnavailable(
           absl::StrCat("collector is shutting down: ", status.message(), retry));
