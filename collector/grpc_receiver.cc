@@ -4,6 +4,10 @@
 // bytes, hands the valid spans to the SpanSink (non-blocking) and finishes the call at once. The
 // callback API needs no thread per call and no completion-queue polling threads of our own,
 // which keeps the overhead low on a small (2-core) machine.
+//
+// Connections are accepted by our own TcpListener and handed to gRPC through its external
+// connection acceptor: gRPC 1.51's listener stops accepting for good after accept4() fails once,
+// e.g. with EMFILE while the process is out of file descriptors (see common/tcp_listener.h).
 
 #include <grpc/byte_buffer.h>
 #include <grpc/compression.h>
@@ -30,11 +34,13 @@
 #include "collector/gzip.h"
 #include "collector/receivers.h"
 #include "collector/span_limiter.h"
+#include "common/tcp_listener.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/rpc/status.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "spdlog/spdlog.h"
 
 // Declared in gRPC's src/core/lib/surface/call_test_only.h (not installed), exported by libgrpc:
 // the flags of the last message received on `call`. The only way to learn that a message's
@@ -139,8 +145,9 @@ grpc::Status SinkStatusToGrpc(const absl::Status& status) {
   const std::string retry = absl::StrCat("; retry after ", kRetryDelayMs, " ms");
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
-      // The message names the cause: a full pipeline, the store, the log or the memory limit.
-      return RetryableUnavailable(absl::StrCat("spans not accepted: ", status.message(), retry));
+      // The message names the cause: the pipeline is full, the store or the write-ahead log
+      // cannot write, the memory limit.
+      return RetryableUnavailable(absl::StrCat(status.message(), retry));
     case absl::StatusCode::kFailedPrecondition:
       return RetryableUnavailable(
           absl::StrCat("collector is shutting down: ", status.message(), retry));
@@ -395,30 +402,40 @@ void ApplyConnectionOptions(const GrpcConnectionOptions& options, grpc::ServerBu
 
 class GrpcReceiverImpl final : public GrpcReceiver {
  public:
-  GrpcReceiverImpl(std::unique_ptr<TraceServiceImpl> service, std::unique_ptr<grpc::Server> server,
-                   int port)
-      : service_(std::move(service)), server_(std::move(server)), port_(port) {}
+  GrpcReceiverImpl(std::unique_ptr<TraceServiceImpl> service,
+                   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor,
+                   std::unique_ptr<grpc::Server> server, std::unique_ptr<TcpListener> listener)
+      : service_(std::move(service)),
+        acceptor_(std::move(acceptor)),
+        server_(std::move(server)),
+        listener_(std::move(listener)) {}
 
   ~GrpcReceiverImpl() override { Shutdown(kDestructorShutdownDeadlineMs); }
 
-  int port() const override { return port_; }
+  int port() const override { return listener_->port(); }
+
+  absl::Status StartAccepting() { return listener_->Start(); }
 
   void Shutdown(int64_t deadline_ms) override {
     std::lock_guard lock(shutdown_mu_);
     if (shut_down_) return;
     shut_down_ = true;
-    // Stops accepting new calls, lets calls in flight finish until the deadline, then cancels
-    // the rest; Wait() returns once every handler has finished.
+    // No new connections first (gRPC does not take one handed to it once it is shutting down),
+    // then no new calls: calls in flight finish until the deadline, the rest are cancelled, and
+    // Wait() returns once every handler has finished.
+    listener_->Shutdown();
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(std::max<int64_t>(0, deadline_ms)));
     server_->Wait();
   }
 
  private:
-  // Declared before server_ so that it outlives it.
+  // Declared in this order so that each outlives what uses it: the service and the acceptor the
+  // server, the acceptor the listener's thread.
   std::unique_ptr<TraceServiceImpl> service_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   std::unique_ptr<grpc::Server> server_;
-  const int port_;
+  std::unique_ptr<TcpListener> listener_;
   std::mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
@@ -453,28 +470,37 @@ absl::StatusOr<std::unique_ptr<GrpcReceiver>> GrpcReceiver::Create(
     service->SetBearerTokens(*std::move(tokens));
   }
   grpc::ServerBuilder builder;
-  int selected_port = 0;
-  builder.AddListeningPort(options.endpoint, *credentials, &selected_port);
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor =
+      builder.experimental().AddExternalConnectionAcceptor(
+          grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, *credentials);
+  // Bound before gRPC starts, so that a busy port is an error here; accepting starts once the
+  // server runs (gRPC does not take a connection handed to it before).
+  absl::StatusOr<std::unique_ptr<TcpListener>> listener = TcpListener::Create(
+      TcpListenerOptions{.endpoint = options.endpoint, .name = "otlp_grpc", .metrics = metrics},
+      [acceptor = acceptor.get()](int listener_fd, int fd) {
+        grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters params;
+        params.listener_fd = listener_fd;
+        params.fd = fd;
+        acceptor->HandleNewConnection(&params);
+      });
+  if (!listener.ok()) return listener.status();
   builder.RegisterService(service.get());
   // gRPC answers RESOURCE_EXHAUSTED for a larger message (as received, i.e. compressed) before
   // our handler runs; the handler enforces the limit on the inflated size.
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_recv_msg_size_bytes));
-  // Without this, Linux gRPC sets SO_REUSEPORT and a second daemon on the same port would start
-  // "successfully" and steal half the connections.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   ApplyConnectionOptions(options.connection, &builder);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || selected_port == 0) {
-    if (server != nullptr) {
-      server->Shutdown();
-      server->Wait();
-    }
-    return absl::UnavailableError(
-        absl::StrCat("grpc receiver: cannot listen on endpoint '", options.endpoint,
-                     "' (address in use, not permitted, or not a valid host:port)"));
+  if (server == nullptr) {
+    return absl::InternalError(absl::StrCat("grpc receiver: the gRPC server for endpoint '",
+                                            options.endpoint, "' did not start"));
   }
-  return std::make_unique<GrpcReceiverImpl>(std::move(service), std::move(server), selected_port);
+  const int port = (*listener)->port();
+  auto receiver = std::make_unique<GrpcReceiverImpl>(std::move(service), std::move(acceptor),
+                                                     std::move(server), *std::move(listener));
+  if (absl::Status started = receiver->StartAccepting(); !started.ok()) return started;
+  spdlog::info("otlp_grpc: listening on port {}", port);
+  return receiver;
 }
 
 }  // namespace tailtrace::collector

@@ -272,11 +272,12 @@ class HttpReceiverImpl final : public HttpReceiver {
     refused_spans_->Increment(accepted + rejected);
     if (absl::IsUnavailable(consumed) || absl::IsFailedPrecondition(consumed)) {
       const bool shutting_down = absl::IsFailedPrecondition(consumed);
-      http::Response res =
-          StatusResponse(503, encoding, kRpcUnavailable,
-                         absl::StrCat(shutting_down ? "the collector is shutting down"
-                                                    : "the pipeline is full; retry later",
-                                      ": ", consumed.message()));
+      // The message names the cause: the pipeline is full, the store cannot write, the memory
+      // limit.
+      http::Response res = StatusResponse(
+          503, encoding, kRpcUnavailable,
+          absl::StrCat(shutting_down ? "the collector is shutting down" : "retry later", ": ",
+                       consumed.message()));
       res.headers.emplace_back("Retry-After", "1");
       return res;
     }

@@ -28,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/http_server_internal.h"
+#include "common/tcp_listener.h"
 #include "common/tls_context_internal.h"
 
 namespace tailtrace::http {
@@ -140,6 +141,9 @@ class ServerImpl final : public HttpServer {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   tcp::acceptor acceptor_;  // its executor is a strand: accept chain and close are serialized
   asio::steady_timer accept_retry_timer_;
+  // Failed accepts in a row; used on the acceptor's strand only.
+  uint64_t accept_failing_ = 0;
+  Counter* accept_failures_counter_ = nullptr;
   std::vector<std::thread> threads_;
   int port_ = 0;
 };
@@ -487,6 +491,7 @@ absl::Status ServerImpl::Start(const tcp::endpoint& endpoint) {
     refused_auth_ =
         options_.metrics->GetCounter("tailtrace_http_refused_total", help,
                                      {{"listener", options_.name}, {"reason", "unauthenticated"}});
+    accept_failures_counter_ = AcceptFailuresCounter(*options_.metrics, options_.name);
   }
   beast::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
@@ -540,12 +545,24 @@ void ServerImpl::DoAccept() {
 void ServerImpl::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (stopping() || !acceptor_.is_open()) return;
   if (ec) {
-    spdlog::warn("{}: accept failed: {}", options_.name, ec.message());
+    // Out of file descriptors (EMFILE) and the like: the connection waits in the backlog and the
+    // accept is retried after kAcceptRetryDelay. Logged when it starts and when it ends, not on
+    // every retry (that was 20 lines a second per listener while the process was out of fds).
+    if (accept_failures_counter_ != nullptr) accept_failures_counter_->Increment();
+    if (accept_failing_++ == 0) {
+      spdlog::warn("{}: accept failed: {}; retrying every {} ms", options_.name, ec.message(),
+                   kAcceptRetryDelay.count());
+    }
     accept_retry_timer_.expires_after(kAcceptRetryDelay);
     accept_retry_timer_.async_wait([this](beast::error_code wait_ec) {
       if (!wait_ec && !stopping()) DoAccept();
     });
     return;
+  }
+  if (accept_failing_ > 0) {
+    spdlog::info("{}: accepting connections again after {} failed attempts", options_.name,
+                 accept_failing_);
+    accept_failing_ = 0;
   }
   socket.set_option(tcp::no_delay(true), ec);
   if (tls_) {

@@ -320,6 +320,14 @@ TEST_F(GrpcReceiverTest, FullPipelineIsUnavailableWithRetryInfo) {
   EXPECT_EQ(RetryDelayMs(status), 1000);
   EXPECT_EQ(sink_.calls(), 1);
   EXPECT_TRUE(sink_.received().empty());
+
+  // Another cause is named as it is, not as a full pipeline.
+  sink_.RefuseWith(absl::UnavailableError("trace store cannot write: Too many open files"));
+  status = Export(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(),
+            "trace store cannot write: Too many open files; retry after 1000 ms");
+  EXPECT_EQ(RetryDelayMs(status), 1000);
 }
 
 TEST_F(GrpcReceiverTest, ShuttingDownPipelineIsUnavailable) {

@@ -398,6 +398,13 @@ TEST_F(HttpReceiverTest, FullPipelineIs503WithRetryAfter) {
   EXPECT_EQ(status.code(), 14);
   EXPECT_THAT(status.message(), HasSubstr("shard 3 queue is full"));
 
+  // Another cause is named as it is, not as a full pipeline.
+  sink_.set_status(absl::UnavailableError("trace store cannot write: Too many open files"));
+  res = Post(MakeRequest(2).SerializeAsString(), kProtobuf);
+  EXPECT_EQ(res.status, 503);
+  EXPECT_EQ(ParseStatus(res).message(),
+            "retry later: trace store cannot write: Too many open files");
+
   sink_.set_status(absl::FailedPreconditionError("shutting down"));
   res = Post(JsonRequest(), kJson);
   EXPECT_EQ(res.status, 503);

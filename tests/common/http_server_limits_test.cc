@@ -1,18 +1,26 @@
-// HttpServer's bound on request body bytes in flight across connections, its connection limit
-// and its bearer-token check with open paths.
+// HttpServer's bound on request body bytes in flight across connections, its connection limit,
+// its bearer-token check with open paths, and accepting again after running out of descriptors.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "common/http_server.h"
+#include "common/tcp_listener.h"
+#include "spdlog/sinks/ringbuffer_sink.h"
+#include "spdlog/spdlog.h"
+#include "tests/common/descriptor_shortage.h"
 #include "tests/common/http_test_client.h"
 
 namespace tailtrace::http {
@@ -164,6 +172,72 @@ TEST(HttpServerLimitsTest, MissingTlsOrTokenFileFailsCreate) {
   ASSERT_FALSE(no_cert.ok());
   EXPECT_THAT(std::string(no_cert.status().message()),
               HasSubstr("tls.cert_file \"/nonexistent/cert.pem\": cannot load: No such file"));
+}
+
+// Log lines of the default logger while it lives (then the previous logger is back).
+class CapturedLog {
+ public:
+  CapturedLog()
+      : saved_(spdlog::default_logger()),
+        sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink_));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(saved_); }
+  // Lines containing `text`.
+  int Count(const std::string& text) const {
+    int n = 0;
+    for (const std::string& line : sink_->last_formatted()) {
+      if (line.find(text) != std::string::npos) ++n;
+    }
+    return n;
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> saved_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+};
+
+// Out of descriptors, accept fails on every retry (every 50 ms): the server logs that once, counts
+// every failure, and serves the waiting connection as soon as descriptors are back.
+TEST(HttpServerLimitsTest, AcceptsAgainAfterRunningOutOfDescriptorsAndLogsItOnce) {
+  CapturedLog log;
+  MetricsRegistry metrics;
+  HttpServerOptions options = LocalOptions();
+  options.metrics = &metrics;
+  Gate gate;
+  auto server = HttpServer::Create(options, gate.AsHandler());
+  ASSERT_TRUE(server.ok()) << server.status();
+  Counter* failures = AcceptFailuresCounter(metrics, options.name);
+  int client = -1;
+  {
+    testing::DescriptorShortage shortage;
+    ASSERT_TRUE(shortage.ok()) << "cannot lower RLIMIT_NOFILE";
+    shortage.Release(1);  // for the client's socket: none is left for the server to accept it
+    client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(client, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>((*server)->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(client, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+    const std::string request = "GET /fast HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(::send(client, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    EXPECT_TRUE(testing::WaitFor([&] { return failures->Value() >= 3; }))
+        << "accept did not fail (and get retried) without descriptors";
+  }
+  // Descriptors are back: the waiting connection is accepted and answered.
+  timeval timeout{5, 0};
+  ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string response;
+  char buf[1024];
+  ssize_t got = 0;
+  while ((got = ::recv(client, buf, sizeof(buf), 0)) > 0) response.append(buf, got);
+  ::close(client);
+  EXPECT_THAT(response, HasSubstr("200 OK"));
+  (*server)->Shutdown();
+  EXPECT_EQ(log.Count("accept failed: Too many open files"), 1);
+  EXPECT_EQ(log.Count("accepting connections again after"), 1);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,9 +66,9 @@ struct Child {
 };
 
 // Spawns `TailtracedPath() args...` in `work_dir` with stdin from /dev/null, stdout on a pipe and
-// stderr into `stderr_path`.
+// stderr into `stderr_path`, then applies `spawn`'s limits to it.
 absl::StatusOr<Child> Spawn(const std::vector<std::string>& args, const std::string& work_dir,
-                            const std::string& stderr_path) {
+                            const std::string& stderr_path, const SpawnOptions& spawn = {}) {
   const std::string binary = TailtracedPath();
   std::vector<std::string> argv_storage;
   argv_storage.push_back(binary);
@@ -121,14 +122,21 @@ absl::StatusOr<Child> Spawn(const std::vector<std::string>& args, const std::str
     return absl::InternalError(absl::StrCat("posix_spawn ", binary, ": ", ErrnoText(rc)));
   }
   child.stdout_fd = out_pipe[0];
-  child.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child.pid, 0));
-  if (child.pidfd < 0) {
-    const int err = errno;
+  const auto fail = [&child](const std::string& what, int err) {
     ::kill(child.pid, SIGKILL);
     ::waitpid(child.pid, nullptr, 0);
-    ::close(child.stdout_fd);
-    return absl::InternalError(absl::StrCat("pidfd_open: ", ErrnoText(err)));
+    CloseFd(&child.stdout_fd);
+    CloseFd(&child.pidfd);
+    return absl::InternalError(absl::StrCat(what, ": ", ErrnoText(err)));
+  };
+  if (spawn.max_open_files > 0) {
+    const rlimit limit{spawn.max_open_files, spawn.max_open_files};
+    if (::prlimit(child.pid, RLIMIT_NOFILE, &limit, nullptr) != 0) {
+      return fail(absl::StrCat("prlimit(RLIMIT_NOFILE, ", spawn.max_open_files, ")"), errno);
+    }
   }
+  child.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child.pid, 0));
+  if (child.pidfd < 0) return fail("pidfd_open", errno);
   return child;
 }
 
@@ -315,6 +323,13 @@ absl::StatusOr<RunResult> RunTailtraced(const std::vector<std::string>& args,
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& dir,
                                                       const std::string& config_yaml,
                                                       int64_t timeout_ms) {
+  return Start(dir, config_yaml, SpawnOptions{}, timeout_ms);
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& dir,
+                                                      const std::string& config_yaml,
+                                                      const SpawnOptions& spawn,
+                                                      int64_t timeout_ms) {
   const int n = g_file_counter.fetch_add(1);
   const std::string config_path = absl::StrCat(dir, "/config-", n, ".yaml");
   {
@@ -324,7 +339,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& dir,
   }
   std::unique_ptr<Daemon> daemon(new Daemon());
   daemon->stderr_path_ = absl::StrCat(dir, "/stderr-", n, ".log");
-  absl::StatusOr<Child> child = Spawn({"--config", config_path}, dir, daemon->stderr_path_);
+  absl::StatusOr<Child> child = Spawn({"--config", config_path}, dir, daemon->stderr_path_, spawn);
   if (!child.ok()) return child.status();
   daemon->pid_ = child->pid;
   daemon->pidfd_ = child->pidfd;

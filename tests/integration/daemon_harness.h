@@ -79,6 +79,15 @@ struct DaemonSettings {
   std::string ToYaml() const;
 };
 
+// How the tailtraced process is started, beyond its config.
+struct SpawnOptions {
+  // RLIMIT_NOFILE (soft and hard) of the daemon. posix_spawn cannot set limits, so it is set on the
+  // child with prlimit(2) right after the spawn: before the daemon has opened its store in
+  // practice, and in any case before Daemon::Start returns. 0 = the test process's limit.
+  // Default: 0
+  uint64_t max_open_files = 0;
+};
+
 // The result of a run of tailtraced to completion.
 struct RunResult {
   int exit_code = -1;  // the exit status, or 128 + signal number when killed by a signal
@@ -100,6 +109,11 @@ class Daemon {
   // process exits or stays silent until the deadline.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Daemon>> Start(const std::string& dir,
                                                                      const std::string& config_yaml,
+                                                                     int64_t timeout_ms = 10'000);
+  // The same, with process settings (e.g. a file descriptor limit).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Daemon>> Start(const std::string& dir,
+                                                                     const std::string& config_yaml,
+                                                                     const SpawnOptions& spawn,
                                                                      int64_t timeout_ms = 10'000);
   // Kills the process (SIGKILL) when it is still running.
   ~Daemon();

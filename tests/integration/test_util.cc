@@ -124,8 +124,18 @@ std::string GzipBytes(std::string_view data) {
   return out;
 }
 
-OtlpGrpcClient::OtlpGrpcClient(const std::string& target)
-    : channel_(grpc::CreateChannel(target, grpc::InsecureChannelCredentials())),
+namespace {
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, bool own_connection) {
+  grpc::ChannelArguments args;
+  if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+OtlpGrpcClient::OtlpGrpcClient(const std::string& target, bool own_connection)
+    : channel_(MakeChannel(target, own_connection)),
       stub_(opentelemetry::proto::collector::trace::v1::TraceService::NewStub(channel_)) {}
 
 grpc::Status OtlpGrpcClient::Export(const ExportTraceServiceRequest& request,
@@ -320,7 +330,8 @@ void DaemonTest::TearDown() {
 }
 
 void DaemonTest::StartDaemon() {
-  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Start(dir_->path(), settings_.ToYaml());
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(dir_->path(), settings_.ToYaml(), spawn_);
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   daemon_ = std::move(*daemon);
 }

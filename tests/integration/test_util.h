@@ -52,7 +52,9 @@ std::string GzipBytes(std::string_view data);
 // A blocking OTLP/gRPC TraceService client.
 class OtlpGrpcClient {
  public:
-  explicit OtlpGrpcClient(const std::string& target);
+  // With `own_connection`, the channel opens its own connection instead of sharing one with other
+  // channels to the same target (gRPC's global subchannel pool): for tests of new connections.
+  explicit OtlpGrpcClient(const std::string& target, bool own_connection = false);
   // One Export call with a deadline of `timeout_ms`; gzip-compressed when `gzip`.
   grpc::Status Export(const ExportTraceServiceRequest& request,
                       ExportTraceServiceResponse* response, bool gzip = false,
@@ -108,13 +110,15 @@ class DaemonTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Starts a daemon with settings_ into daemon_ (fails the test when it cannot start).
+  // Starts a daemon with settings_ and spawn_ into daemon_ (fails the test when it cannot start).
   void StartDaemon();
   // SIGTERMs daemon_ and expects exit code 0.
   void StopDaemonExpectSuccess();
 
   std::optional<TempDir> dir_;
   DaemonSettings settings_;
+  // Process settings StartDaemon applies (e.g. max_open_files).
+  SpawnOptions spawn_;
   std::unique_ptr<Daemon> daemon_;
 };
 
