@@ -16,6 +16,16 @@
 #include <thread>
 #include <vector>
 
+// Under the sanitizers a process out of descriptors cannot be tested: UBSan's vptr check probes
+// memory through a pipe(2), which then fails with EMFILE, and it reports every virtual call as on
+// an object of the wrong type. These tests run in the Release build.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TAILTRACE_SKIP_WITHOUT_DESCRIPTORS_UNDER_SANITIZERS() \
+  GTEST_SKIP() << "out of descriptors under a sanitizer: see descriptor_shortage.h"
+#else
+#define TAILTRACE_SKIP_WITHOUT_DESCRIPTORS_UNDER_SANITIZERS() (void)0
+#endif
+
 namespace tailtrace::testing {
 
 // The highest descriptor open in this process.

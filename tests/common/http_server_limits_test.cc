@@ -200,6 +200,7 @@ class CapturedLog {
 // Out of descriptors, accept fails on every retry (every 50 ms): the server logs that once, counts
 // every failure, and serves the waiting connection as soon as descriptors are back.
 TEST(HttpServerLimitsTest, AcceptsAgainAfterRunningOutOfDescriptorsAndLogsItOnce) {
+  TAILTRACE_SKIP_WITHOUT_DESCRIPTORS_UNDER_SANITIZERS();
   CapturedLog log;
   MetricsRegistry metrics;
   HttpServerOptions options = LocalOptions();

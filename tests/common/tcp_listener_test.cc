@@ -125,6 +125,7 @@ TEST(TcpListenerTest, ShutdownStopsAcceptingAndIsIdempotent) {
 // gRPC 1.51's own listener stops for good after one EMFILE; this one retries and gets going again
 // by itself once descriptors are back.
 TEST(TcpListenerTest, KeepsAcceptingAfterRunningOutOfDescriptors) {
+  TAILTRACE_SKIP_WITHOUT_DESCRIPTORS_UNDER_SANITIZERS();
   Sink sink;
   MetricsRegistry metrics;
   auto listener = Listen(&sink, "127.0.0.1:0", /*retry_delay_ms=*/5, &metrics);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/common/descriptor_shortage.h"
 #include "tests/integration/http_client.h"
 #include "tests/integration/test_util.h"
 
@@ -160,6 +161,7 @@ class IdleConnections {
 using FdExhaustionTest = DaemonTest;
 
 TEST_F(FdExhaustionTest, RefusesWhileOutOfDescriptorsAndRecoversWithoutLosingAcknowledgedTraces) {
+  TAILTRACE_SKIP_WITHOUT_DESCRIPTORS_UNDER_SANITIZERS();
   spawn_.max_open_files = kMaxOpenFiles;
   settings_.extra_storage_yaml = "  write_buffer_size: 64KiB\n";
   StartDaemon();
