@@ -19,7 +19,7 @@ const EnvLookup kNoEnv = [](std::string_view) -> std::optional<std::string> {
 
 TEST(MemoryLimiterConfigTest, DefaultsMatchTheDocumentedValues) {
   const collector::MemoryLimiterOptions d = DaemonConfig{}.memory_limiter;
-  EXPECT_EQ(d.check_interval_ns, 1'000'000'000);
+  EXPECT_EQ(d.check_interval_ns, 100'000'000);
   EXPECT_EQ(d.limit_mib, 0u);
   EXPECT_EQ(d.spike_limit_mib, 0u);
   EXPECT_EQ(d.limit_percentage, 80);
