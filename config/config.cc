@@ -370,6 +370,12 @@ absl::StatusOr<DaemonConfig> ParseConfig(std::string_view yaml, std::string_view
   return config;
 }
 
+DaemonConfig Defaults() {
+  DaemonConfig config;
+  ResolveWal(&config);
+  return config;
+}
+
 absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path, const EnvLookup& env) {
   const auto read_error = [&path](int error_number) {
     return absl::Status(

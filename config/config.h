@@ -82,6 +82,10 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
                                                        std::string_view source_name,
                                                        const EnvLookup& env = nullptr);
 
+// The configuration of an empty file, i.e. with no --config: DaemonConfig{} plus what ParseConfig
+// derives from it (the write-ahead log under storage.path). Use this, not DaemonConfig{}, to run.
+[[nodiscard]] DaemonConfig Defaults();
+
 // Reads and parses a file; errors are prefixed with `path`. A file that cannot be read gives an
 // error naming the path (NotFound when it does not exist).
 [[nodiscard]] absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,

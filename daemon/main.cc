@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
   std::optional<tailtrace::Flags> flags = tailtrace::ParseFlags(argc, argv, &exit_code);
   if (!flags) return exit_code;
 
-  tailtrace::config::DaemonConfig cfg;
+  tailtrace::config::DaemonConfig cfg = tailtrace::config::Defaults();
   if (flags->config_path) {
     auto loaded = tailtrace::config::LoadConfigFile(*flags->config_path);
     if (!loaded.ok()) {

@@ -29,6 +29,9 @@ TEST(WalConfigTest, OnByDefaultUnderTheStorePathWithoutFsync) {
   EXPECT_FALSE(d.sampling.durability.fsync);
   EXPECT_FALSE(d.storage.sync_writes);
   EXPECT_EQ(d.sampling.durability.segment_bytes, 64u << 20);
+  // Without --config the daemon runs Defaults(): the same, log included.
+  EXPECT_EQ(Defaults().sampling.durability.wal_dir, "./data/wal");
+  EXPECT_EQ(Defaults().storage.path, d.storage.path);
   EXPECT_EQ(Parse("storage: {path: /var/lib/tailtrace}\n").sampling.durability.wal_dir,
             "/var/lib/tailtrace/wal");
 }
