@@ -195,7 +195,7 @@ ShardCore::Route ShardCore::NewRoute(const TraceId& id, const WireRequest& reque
         late.policy = decisions_.policy_name(kept->policy_index);
         late.sample_rate = kept->sample_rate;
         late.lsn = add_lsn_;
-        Hold(add_lsn_);
+        holds_.Hold(add_lsn_);
       }
       route.kind = Route::Kind::kLateKept;
       route.late_index = it->second;
@@ -216,8 +216,8 @@ ShardCore::Route ShardCore::NewRoute(const TraceId& id, const WireRequest& reque
   // Requests may reach the shard out of LSN order: the trace holds the oldest of its records.
   BufferedTrace& trace = buffered->second;
   if (add_lsn_ != 0 && (trace.lsn == 0 || add_lsn_ < trace.lsn)) {
-    Hold(add_lsn_);
-    Unhold(trace.lsn);
+    holds_.Hold(add_lsn_);
+    holds_.Release(trace.lsn);
     trace.lsn = add_lsn_;
   }
   route.kind = Route::Kind::kBuffered;
@@ -319,7 +319,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   if (!decision.keep) {
     if (materialize_buffer_.capacity() > kMaxScratchBytes) std::string().swap(materialize_buffer_);
     ReleaseBuffered(&trace);
-    Unhold(trace.lsn);
+    holds_.Release(trace.lsn);
     decisions_.RememberDropped(trace.trace_id);
     ++stats_.traces_dropped;
     stats_.spans_dropped += trace.span_count;
@@ -365,17 +365,7 @@ void ShardCore::AssumeKept(const TraceId& id, const std::string& policy, double 
   decisions_.RememberKept(id, policy, sample_rate);
 }
 
-void ShardCore::Written(const DecidedTrace& trace) { Unhold(trace.lsn); }
-
-void ShardCore::Hold(uint64_t lsn) {
-  if (lsn != 0) ++holds_[lsn];
-}
-
-void ShardCore::Unhold(uint64_t lsn) {
-  if (lsn == 0) return;
-  auto it = holds_.find(lsn);
-  if (it != holds_.end() && --it->second == 0) holds_.erase(it);
-}
+void ShardCore::Written(const DecidedTrace& trace) { holds_.Release(trace.lsn); }
 
 void ShardCore::ReleaseBuffered(BufferedTrace* trace) {
   ReleaseInterned(trace->rope, &interned_);

@@ -13,12 +13,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "collector/buffered_trace.h"
 #include "collector/decision_cache.h"
 #include "collector/intern_pool.h"
+#include "collector/lsn_holds.h"
 #include "collector/sampler.h"
 #include "collector/trace_buffer.h"
 #include "collector/trace_index.h"
@@ -135,8 +135,8 @@ class ShardCore {
   // `trace` (appended to `out` by this core) is in the store: releases its hold on its record.
   void Written(const DecidedTrace& trace);
 
-  // The oldest write-ahead log record held, or UINT64_MAX when none is.
-  uint64_t oldest_held_lsn() const { return holds_.empty() ? UINT64_MAX : holds_.begin()->first; }
+  // The oldest write-ahead log record held, or kNothingHeld when none is.
+  uint64_t oldest_held_lsn() const { return holds_.oldest(); }
 
   // Decides every trace whose deadline is <= now_ns, then the oldest traces while the buffer is
   // over its byte or trace-count budget. Kept traces are appended to `out`. Stops early, once
@@ -188,9 +188,6 @@ class ShardCore {
       const BufferedTrace& trace, std::unique_ptr<google::protobuf::Arena>* arena);
   // Returns the trace's blocks and interned references; its spans are gone after this.
   void ReleaseBuffered(BufferedTrace* trace);
-  // Counted holds on write-ahead log records (LSN 0 is none and is not counted).
-  void Hold(uint64_t lsn);
-  void Unhold(uint64_t lsn);
 
   ShardOptions options_;
   std::unique_ptr<Sampler> sampler_;
@@ -207,8 +204,8 @@ class ShardCore {
   uint64_t trace_bytes_ = 0;
   DecisionCache decisions_;
   ShardStats stats_;
-  // LSN -> buffered traces and unwritten decided traces holding it.
-  absl::btree_map<uint64_t, uint32_t> holds_;
+  // The write-ahead log records of the buffered traces and of unwritten decided traces.
+  LsnHolds holds_;
 
   // Scratch state reused between calls (owned by the shard's thread).
   TraceIndex trace_index_;

@@ -85,7 +85,7 @@ absl::Status SpanLog::Open(const ReplayFn& replay) {
     }
     {
       std::lock_guard lock(mu_);
-      Pin(lsn);
+      pins_.Hold(lsn);
     }
     replayed_records_->Increment();
     replay(lsn, GetI64(payload.data() + 1), payload.substr(kRecordHeaderBytes));
@@ -106,13 +106,9 @@ absl::Status SpanLog::Open(const ReplayFn& replay) {
   return absl::OkStatus();
 }
 
-void SpanLog::Pin(uint64_t lsn) { ++pins_[lsn]; }
-
 void SpanLog::Unpin(uint64_t lsn) {
   std::lock_guard lock(mu_);
-  auto it = pins_.find(lsn);
-  if (it == pins_.end()) return;
-  if (--it->second == 0) pins_.erase(it);
+  pins_.Release(lsn);
 }
 
 absl::StatusOr<uint64_t> SpanLog::Append(const WireRequest& request, int64_t arrival_unix_ns) {
@@ -127,7 +123,7 @@ absl::StatusOr<uint64_t> SpanLog::Append(const WireRequest& request, int64_t arr
     if (wal_ == nullptr) return absl::FailedPreconditionError("wal: not open");
     wal = wal_.get();
     lsn = wal->next_lsn();
-    Pin(lsn);
+    pins_.Hold(lsn);
   }
   const std::string header = RecordHeader(arrival_unix_ns);
   const std::array<std::string_view, 2> pieces{
@@ -159,8 +155,7 @@ void SpanLog::Truncate() {
     std::lock_guard lock(mu_);
     if (wal_ == nullptr) return;
     wal = wal_.get();
-    limit = wal->next_lsn();
-    if (!pins_.empty()) limit = std::min(limit, pins_.begin()->first);
+    limit = std::min(wal->next_lsn(), pins_.oldest());
   }
   for (uint32_t i = 0; i < num_shards_; ++i) {
     limit = std::min(limit, shard_oldest_[i].load(std::memory_order_acquire));

@@ -24,9 +24,9 @@
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/btree_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "collector/lsn_holds.h"
 #include "collector/options.h"
 #include "common/metrics.h"
 #include "proto/otlp_wire.h"
@@ -36,11 +36,6 @@ class Wal;
 }
 
 namespace tailtrace::collector {
-
-// LSN 0 never names a record: "no record".
-inline constexpr uint64_t kNoLsn = 0;
-// A shard's oldest held LSN when it holds none.
-inline constexpr uint64_t kNothingHeld = UINT64_MAX;
 
 // Thread-safe.
 class SpanLog {
@@ -81,13 +76,12 @@ class SpanLog {
 
  private:
   SpanLog(const DurabilityOptions& options, uint32_t num_shards, MetricsRegistry* metrics);
-  void Pin(uint64_t lsn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const DurabilityOptions options_;
   mutable std::mutex mu_;
   std::unique_ptr<wal::Wal> wal_ ABSL_GUARDED_BY(mu_);
-  // LSN -> requests pinned under it.
-  absl::btree_map<uint64_t, uint32_t> pins_ ABSL_GUARDED_BY(mu_);
+  // Requests appended (or replayed) and not yet taken by every shard they went to.
+  LsnHolds pins_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<std::atomic<uint64_t>[]> shard_oldest_;
   const uint32_t num_shards_;
   std::atomic<bool> truncate_failing_{false};

@@ -48,6 +48,7 @@ class PipelineWalTest : public ::testing::TestWithParam<uint32_t> {
     char tmpl[] = "/tmp/tailtrace-pipeline-wal-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
+    wal_ = dir_ + "/wal";
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -81,14 +82,15 @@ class PipelineWalTest : public ::testing::TestWithParam<uint32_t> {
   }
 
   std::string dir_;
+  // The log of the first pipeline of a test, and what it runs on.
+  std::string wal_;
+  FakeClock clock_;
+  MetricsRegistry metrics_;
+  storage::InMemoryTraceStore store_;
 };
 
 TEST_P(PipelineWalTest, UndecidedTracesComeBackAfterACrashAndAreDecidedOnTime) {
-  const std::string wal = dir_ + "/wal";
-  FakeClock clock;
-  MetricsRegistry metrics;
-  storage::InMemoryTraceStore store;
-  auto pipeline = Start(wal, &store, &clock, &metrics);
+  auto pipeline = Start(wal_, &store_, &clock_, &metrics_);
   ASSERT_NE(pipeline, nullptr);
   for (uint64_t t = 0; t < 30; ++t) {
     ExportTraceServiceRequest req;
@@ -97,10 +99,10 @@ TEST_P(PipelineWalTest, UndecidedTracesComeBackAfterACrashAndAreDecidedOnTime) {
     ASSERT_TRUE(pipeline->Consume(Scanned(req)).ok());
   }
   pipeline->SyncForTest();
-  const std::string crashed = CrashCopy(wal, "crashed");
+  const std::string crashed = CrashCopy(wal_, "crashed");
 
   // The next start, 8 s after the spans arrived: they are due 2 s later, not 10 s later.
-  FakeClock clock2(clock.UnixNanos() + 8 * kSecond);
+  FakeClock clock2(clock_.UnixNanos() + 8 * kSecond);
   MetricsRegistry metrics2;
   storage::InMemoryTraceStore store2;
   auto restarted = Start(crashed, &store2, &clock2, &metrics2);
@@ -119,12 +121,10 @@ TEST_P(PipelineWalTest, UndecidedTracesComeBackAfterACrashAndAreDecidedOnTime) {
 }
 
 TEST_P(PipelineWalTest, SpansTheStoreHasAreNotWrittenTwiceAndTheRestJoinTheirTrace) {
-  const std::string wal = dir_ + "/wal";
-  storage::InMemoryTraceStore store;
   {
     // The log of a process that stored trace 1's first two spans and died before it wrote its
     // late span 3 and the undecided trace 2.
-    auto log = wal::Wal::Open(wal::WalOptions{wal}, nullptr, nullptr);
+    auto log = wal::Wal::Open(wal::WalOptions{wal_}, nullptr, nullptr);
     ASSERT_TRUE(log.ok());
     const int64_t arrival = FakeClock().UnixNanos();
     ExportTraceServiceRequest first;
@@ -140,31 +140,27 @@ TEST_P(PipelineWalTest, SpansTheStoreHasAreNotWrittenTwiceAndTheRestJoinTheirTra
     opentelemetry::proto::trace::v1::TracesData stored;
     stored.mutable_resource_spans()->CopyFrom(first.resource_spans());
     const storage::TraceWrite write{Id(1), &stored, "errors", 0.5, ""};
-    ASSERT_TRUE(store.Write({&write, 1}).ok());
+    ASSERT_TRUE(store_.Write({&write, 1}).ok());
   }
   FakeClock clock(FakeClock().UnixNanos() + 60 * kSecond);
   MetricsRegistry metrics;
-  auto pipeline = Start(wal, &store, &clock, &metrics);
+  auto pipeline = Start(wal_, &store_, &clock, &metrics);
   ASSERT_NE(pipeline, nullptr);
   EXPECT_EQ(metrics.GetCounter("tailtrace_wal_replay_skipped_spans_total", "")->Value(), 2u);
   pipeline->SyncForTest();
-  EXPECT_EQ(StoredSpanIds(store, 1),
+  EXPECT_EQ(StoredSpanIds(store_, 1),
             (std::multiset<std::string>{TestSpanId(1), TestSpanId(2), TestSpanId(3)}));
-  auto trace1 = store.GetTrace(Id(1));
+  auto trace1 = store_.GetTrace(Id(1));
   ASSERT_TRUE(trace1.ok() && trace1->has_value());
   EXPECT_EQ((*trace1)->sampling_policy, "errors") << "the late span keeps its trace's decision";
-  EXPECT_EQ(StoredSpanIds(store, 2), (std::multiset<std::string>{TestSpanId(1)}))
+  EXPECT_EQ(StoredSpanIds(store_, 2), (std::multiset<std::string>{TestSpanId(1)}))
       << "long overdue: decided on the first tick";
 }
 
 TEST_P(PipelineWalTest, SegmentsGoOnlyWhenNothingInThemIsHeld) {
-  const std::string wal = dir_ + "/wal";
-  FakeClock clock;
-  MetricsRegistry metrics;
-  storage::InMemoryTraceStore store;
-  PipelineOptions options = Options(wal);
+  PipelineOptions options = Options(wal_);
   options.durability.segment_bytes = 4096;  // a segment every few requests
-  auto created = Pipeline::Create(options, &store, nullptr, &clock, &metrics);
+  auto created = Pipeline::Create(options, &store_, nullptr, &clock_, &metrics_);
   ASSERT_TRUE(created.ok()) << created.status();
   Pipeline& pipeline = **created;
   // Early traces fill the first segments; no root: each is held for the whole decision_wait.
@@ -173,53 +169,49 @@ TEST_P(PipelineWalTest, SegmentsGoOnlyWhenNothingInThemIsHeld) {
     AddSpan(&early, "svc", t, 1, 9)->set_name(std::string(200, 'x'));
     ASSERT_TRUE(pipeline.Consume(Scanned(early)).ok());
   }
-  clock.Advance(5 * kSecond);
+  clock_.Advance(5 * kSecond);
   for (uint64_t t = 0; t < 100; ++t) {
     ExportTraceServiceRequest req;
     AddSpan(&req, "svc", t, 1, 9)->set_name(std::string(200, 'x'));
     ASSERT_TRUE(pipeline.Consume(Scanned(req)).ok());
   }
   pipeline.SyncForTest();
-  const size_t all = Segments(wal);
+  const size_t all = Segments(wal_);
   EXPECT_GE(all, 4u);
 
   // The early traces are decided and written: the segments that held only them go.
-  clock.Advance(5 * kSecond);
+  clock_.Advance(5 * kSecond);
   pipeline.SyncForTest();
-  ASSERT_EQ(StoredSpanIds(store, 1049).size(), 1u);
-  const size_t after_slow = Segments(wal);
+  ASSERT_EQ(StoredSpanIds(store_, 1049).size(), 1u);
+  const size_t after_slow = Segments(wal_);
   EXPECT_LT(after_slow, all);
   EXPECT_GE(after_slow, 1u) << "the other traces still wait";
-  EXPECT_TRUE(StoredSpanIds(store, 0).empty());
+  EXPECT_TRUE(StoredSpanIds(store_, 0).empty());
 
-  clock.Advance(5 * kSecond);
+  clock_.Advance(5 * kSecond);
   pipeline.SyncForTest();
-  EXPECT_EQ(StoredSpanIds(store, 99).size(), 1u);
-  EXPECT_EQ(Segments(wal), 0u);
+  EXPECT_EQ(StoredSpanIds(store_, 99).size(), 1u);
+  EXPECT_EQ(Segments(wal_), 0u);
 }
 
 TEST_P(PipelineWalTest, ACleanShutdownLeavesAnEmptyLogAndAFailedOneKeepsWhatWasNotWritten) {
-  const std::string wal = dir_ + "/wal";
-  FakeClock clock;
-  MetricsRegistry metrics;
-  storage::InMemoryTraceStore store;
-  auto pipeline = Start(wal, &store, &clock, &metrics);
+  auto pipeline = Start(wal_, &store_, &clock_, &metrics_);
   ASSERT_NE(pipeline, nullptr);
   ExportTraceServiceRequest req;
   AddSpan(&req, "svc", 1, 1, 9);
   ASSERT_TRUE(pipeline->Consume(Scanned(req)).ok());
-  store.FailWritesForTest(absl::UnavailableError("disk full"));
+  store_.FailWritesForTest(absl::UnavailableError("disk full"));
   EXPECT_FALSE(pipeline->Shutdown(0).ok());
   pipeline.reset();
-  EXPECT_EQ(Segments(wal), 1u) << "the unwritten trace waits in the log";
+  EXPECT_EQ(Segments(wal_), 1u) << "the unwritten trace waits in the log";
 
-  store.FailWritesForTest(absl::OkStatus());
+  store_.FailWritesForTest(absl::OkStatus());
   MetricsRegistry metrics2;
-  pipeline = Start(wal, &store, &clock, &metrics2);
+  pipeline = Start(wal_, &store_, &clock_, &metrics2);
   ASSERT_NE(pipeline, nullptr);
   ASSERT_TRUE(pipeline->Shutdown(1000).ok());
-  EXPECT_EQ(StoredSpanIds(store, 1).size(), 1u);
-  EXPECT_EQ(Segments(wal), 0u);
+  EXPECT_EQ(StoredSpanIds(store_, 1).size(), 1u);
+  EXPECT_EQ(Segments(wal_), 0u);
 }
 
 // Keeps the traces that have at least two spans when decided.
@@ -232,27 +224,23 @@ class TwoSpansSampler final : public Sampler {
 };
 
 TEST_P(PipelineWalTest, AReplayedTraceIsDecidedOnAllOfItsSpansInTheLog) {
-  const std::string wal = dir_ + "/wal";
-  FakeClock clock;
-  MetricsRegistry metrics;
-  storage::InMemoryTraceStore store;
   const SamplerFactory two_spans = [](uint32_t, uint32_t) {
     return std::make_unique<TwoSpansSampler>();
   };
-  auto first = Pipeline::Create(Options(wal), &store, two_spans, &clock, &metrics);
+  auto first = Pipeline::Create(Options(wal_), &store_, two_spans, &clock_, &metrics_);
   ASSERT_TRUE(first.ok());
   // The trace's spans come in two requests, a second apart, and long before the restart.
   ExportTraceServiceRequest a;
   AddSpan(&a, "svc", 7, 1, 9);
   ASSERT_TRUE((*first)->Consume(Scanned(a)).ok());
-  clock.Advance(kSecond);
+  clock_.Advance(kSecond);
   ExportTraceServiceRequest b;
   AddSpan(&b, "svc", 7, 2, 1);
   ASSERT_TRUE((*first)->Consume(Scanned(b)).ok());
   (*first)->SyncForTest();
-  const std::string crashed = CrashCopy(wal, "crashed");
+  const std::string crashed = CrashCopy(wal_, "crashed");
 
-  FakeClock later(clock.UnixNanos() + 600 * kSecond);
+  FakeClock later(clock_.UnixNanos() + 600 * kSecond);
   MetricsRegistry metrics2;
   storage::InMemoryTraceStore store2;
   PipelineOptions options = Options(crashed);
