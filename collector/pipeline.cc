@@ -447,9 +447,7 @@ bool Pipeline::TryReserve(const ShardParts& split, size_t* full_shard) {
     if (!shards_[reserved]->TryReserve(split.bytes[reserved])) break;
   }
   if (reserved == n) return true;
-  for (size_t i = 0; i < reserved; ++i) {
-    if (!split.spans[i].empty()) shards_[i]->Release(split.bytes[i]);
-  }
+  Release(split, reserved);
   *full_shard = reserved;
   return false;
 }
@@ -460,8 +458,8 @@ void Pipeline::ReserveWaiting(const ShardParts& split) {
   }
 }
 
-void Pipeline::Release(const ShardParts& split) {
-  for (size_t i = 0; i < shards_.size(); ++i) {
+void Pipeline::Release(const ShardParts& split, size_t shards) {
+  for (size_t i = 0; i < std::min(shards, shards_.size()); ++i) {
     if (!split.spans[i].empty()) shards_[i]->Release(split.bytes[i]);
   }
 }

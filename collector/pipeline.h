@@ -74,7 +74,8 @@ class Pipeline final : public SpanSink {
   bool TryReserve(const ShardParts& split, size_t* full_shard);
   // Reserves queue room, waiting for full shards to work off their queues.
   void ReserveWaiting(const ShardParts& split);
-  void Release(const ShardParts& split);
+  // Gives back the room reserved in the first `shards` shards of `split` (all by default).
+  void Release(const ShardParts& split, size_t shards = SIZE_MAX);
   // Hands the reserved parts of `request` (log record `lsn`, arrived at monotonic `arrival_ns`)
   // to their shards; `assume_kept` is empty or has one list per shard.
   void Push(WireRequest&& request, uint64_t lsn, int64_t arrival_ns, ShardParts&& split,
