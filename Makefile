@@ -100,7 +100,7 @@ fuzz: deps
 	tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 format:
-	find collector common config daemon proto query storage wal bench tests \
+	find cluster collector common config daemon proto query storage wal bench tests \
 	  \( -name '*.h' -o -name '*.cc' \) -not -path '*/node_modules/*' | xargs clang-format -i
 
 clean:

@@ -1,5 +1,7 @@
 // The cluster keys of the config file: self, peers.static, peers.dns, peer_timeout.
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -169,6 +171,28 @@ TEST(ClusterConfigTest, PeerTimeoutAndUnknownKeys) {
       "test.yaml:5: cluster.peers.dns.ttl", "unknown key");
   ExpectError(WithGrpc("cluster:\n  self: a:4317\n  peers:\n    kubernetes: {}\n"),
               "test.yaml:5: cluster.peers.kubernetes", "unknown key");
+}
+
+// The commented-out example at the end of the shipped config/tailtrace.yaml works uncommented.
+TEST(ClusterConfigTest, TheShippedExampleParsesWhenUncommented) {
+  const char* source_dir = std::getenv("TAILTRACE_SOURCE_DIR");
+  const std::string root = source_dir != nullptr ? source_dir : TAILTRACE_SOURCE_DIR_FALLBACK;
+  std::ifstream file(root + "/config/tailtrace.yaml");
+  ASSERT_TRUE(file) << root;
+  std::string line;
+  std::string example;
+  bool in_example = false;
+  while (std::getline(file, line)) {
+    in_example = in_example || line == "# cluster:";
+    if (in_example && line.rfind("# ", 0) == 0) example += line.substr(2) + "\n";
+  }
+  ASSERT_FALSE(example.empty());
+  const cluster::ClusterOptions c =
+      Parse(WithGrpc(example), FakeEnv({{"POD_IP", "10.0.0.2"}})).cluster;
+  EXPECT_EQ(c.self, "10.0.0.2:4317");
+  EXPECT_EQ(c.static_peers.size(), 3u);
+  EXPECT_TRUE(c.dns.enabled());
+  EXPECT_EQ(c.peer_timeout_ns, 5 * kS);
 }
 
 TEST(ClusterConfigTest, PeersMustBeAbleToReachTheGrpcReceiver) {
