@@ -137,9 +137,11 @@ void Membership::PublishLiveLocked() {
   for (const auto& [name, health] : members_) {
     if (!health.down) live.push_back(name);
   }
-  const std::shared_ptr<const Ring> current = live_.load(std::memory_order_acquire);
+  std::shared_ptr<const Ring> current = Live();
   if (current != nullptr && current->members() == live) return;
-  live_.store(std::make_shared<const Ring>(std::move(live)), std::memory_order_release);
+  auto ring = std::make_shared<const Ring>(std::move(live));  // hashed outside live_mu_
+  std::lock_guard lock(live_mu_);
+  live_ = std::move(ring);
 }
 
 bool Membership::ReportSuccess(std::string_view peer) {

@@ -12,7 +12,6 @@
 // and on a trace's owner (one sees a peer down that another still reaches); the router must mark
 // forwarded requests and never forward them twice.
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -85,7 +84,8 @@ struct ClusterStatus {
   bool self_missing_from_dns = false;  // as of the last successful resolution
 };
 
-// Thread-safe. Live() is cheap enough for every request; the others take a mutex.
+// Thread-safe. Live() is cheap enough for every request (a pointer copy under a mutex of its own);
+// the others share another mutex.
 class Membership {
  public:
   // InvalidArgument for options that cannot work: no self, DNS without a port or a resolver, a
@@ -114,7 +114,10 @@ class Membership {
   // The live members (self always among them). The same snapshot is returned until the live set
   // changes: a reader that keeps the shared_ptr (and what it derived from that ring) sees whether
   // anything changed by comparing it with Live().
-  std::shared_ptr<const Ring> Live() const { return live_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Ring> Live() const {
+    std::lock_guard lock(live_mu_);
+    return live_;
+  }
 
   // Every member with its state, for /api/cluster and /metrics.
   ClusterStatus StatusSnapshot() const;
@@ -159,7 +162,11 @@ class Membership {
   bool self_missing_from_dns_ ABSL_GUARDED_BY(mu_) = false;
   // Every member (self, static peers, DNS answer) and its health, by name.
   std::map<std::string, Health, std::less<>> members_ ABSL_GUARDED_BY(mu_);
-  std::atomic<std::shared_ptr<const Ring>> live_;
+  // Its own mutex, held only to copy the pointer, so that readers never wait behind a report,
+  // a refresh or a status snapshot. (Not std::atomic<std::shared_ptr>: libstdc++ 12's lock bit
+  // is invisible to ThreadSanitizer, which then reports races that are not there.)
+  mutable std::mutex live_mu_;
+  std::shared_ptr<const Ring> live_ ABSL_GUARDED_BY(live_mu_);
 };
 
 // Calls membership->Refresh() on a thread of its own: at once, then every `period_ns` (real

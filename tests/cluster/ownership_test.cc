@@ -96,7 +96,7 @@ TEST(RingTest, AddingAMemberMovesAboutOneInNPlusOneOnlyOntoIt) {
   for (size_t n : {2, 3, 5, 9}) {
     const std::vector<std::string> before = Owners(Ring(Members(n)), traces);
     const Ring grown(Members(n + 1));
-    const std::string& added = Members(n + 1).back();
+    const std::string added = Members(n + 1).back();
     const std::vector<std::string> after = Owners(grown, traces);
     size_t moved = 0;
     for (size_t i = 0; i < traces.size(); ++i) {
