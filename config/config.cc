@@ -1,6 +1,7 @@
 // ParseConfig and LoadConfigFile: the config file's sections, their keys and their validation.
 // The YAML walking and the typed values are in yaml_reader.cc, the `${env:...}` expansion in
-// env_expand.cc, the sampling policies in policies.cc, and the duration/size syntax in units.cc.
+// env_expand.cc, the sampling policies in policies.cc, the cluster section in cluster_config.cc,
+// and the duration/size syntax in units.cc.
 
 #include "config/config.h"
 
@@ -19,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "config/cluster_config_internal.h"
 #include "config/env_expand_internal.h"
 #include "config/listener_security_internal.h"
 #include "config/policies_internal.h"
@@ -317,6 +319,7 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   ParseLimits(map.Map("limits"), config);
   ParseWal(map.Map("wal"), &config->wal);
   ParseLog(map.Map("log"), &config->log);
+  internal::ParseCluster(map, config);  // after the receivers, which it is checked against
   map.ReportUnknownKeys();
   if (ctx.ok()) endpoints.ReportConflicts(ctx);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cluster/options.h"
 #include "collector/options.h"
 #include "collector/policy_config.h"
 #include "query/options.h"
@@ -63,6 +64,9 @@ struct DaemonConfig {
   // memory_limiter: the process memory limit (otelcol's keys).
   collector::MemoryLimiterOptions memory_limiter;
   WalConfig wal;
+  // cluster: the members of a cluster of tailtraced nodes; disabled (a single node) without the
+  // section.
+  cluster::ClusterOptions cluster;
   query::QueryOptions query;
   AdminOptions admin;
   LogOptions log;

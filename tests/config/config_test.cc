@@ -63,6 +63,13 @@ void ExpectConfigEq(const DaemonConfig& a, const DaemonConfig& b) {
   EXPECT_EQ(a.query.num_threads, b.query.num_threads);
   EXPECT_EQ(a.admin.endpoint, b.admin.endpoint);
   EXPECT_EQ(a.log.level, b.log.level);
+  EXPECT_EQ(a.cluster.enabled(), b.cluster.enabled());
+  EXPECT_EQ(a.cluster.self, b.cluster.self);
+  EXPECT_EQ(a.cluster.static_peers, b.cluster.static_peers);
+  EXPECT_EQ(a.cluster.dns.name, b.cluster.dns.name);
+  EXPECT_EQ(a.cluster.dns.port, b.cluster.dns.port);
+  EXPECT_EQ(a.cluster.dns.interval_ns, b.cluster.dns.interval_ns);
+  EXPECT_EQ(a.cluster.peer_timeout_ns, b.cluster.peer_timeout_ns);
 }
 
 // ------------------------------------------------------------------------------------------------

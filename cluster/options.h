@@ -1,0 +1,52 @@
+#pragma once
+
+// The options of cluster mode (the `cluster:` config section). A plain header with no
+// dependencies, so that config/config.h can hold it without pulling in the cluster library.
+//
+// A member is named by its OTLP/gRPC receiver endpoint "host:port", exactly as its peers reach
+// it. Members are compared as strings: every node must spell a member the same way (with DNS
+// membership, `self` is this node's address as the DNS answer lists it, e.g. the pod IP).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tailtrace::cluster {
+
+// cluster.peers.dns: members found by resolving a name's A and AAAA records (e.g. a Kubernetes
+// headless service), so that nodes join and leave without a restart.
+struct DnsPeersOptions {
+  // The name to resolve. Empty: no DNS membership.
+  // Default: ""
+  std::string name;
+  // The port every resolved address is a member on (the members' OTLP/gRPC port); 1-65535.
+  // Default: 0 (must be set when `name` is)
+  int port = 0;
+  // How often the name is resolved again.
+  // Default: 10 s
+  int64_t interval_ns = 10'000'000'000;
+
+  bool enabled() const { return !name.empty(); }
+};
+
+// cluster: this node, its peers and how long a silent peer stays a member of the live set.
+struct ClusterOptions {
+  // This node's member name: its OTLP/gRPC endpoint as its peers reach it ("host:port"). Set
+  // whenever the `cluster:` section is present; empty means no cluster (a single node).
+  // Default: "" (single node)
+  std::string self;
+  // Members listed by hand ("host:port" each). May include `self`, so that every node can share
+  // one list.
+  // Default: empty
+  std::vector<std::string> static_peers;
+  DnsPeersOptions dns;
+  // A peer that has not answered for this long since a failure is down (left out of the live
+  // set) until it answers again.
+  // Default: 5 s
+  int64_t peer_timeout_ns = 5'000'000'000;
+
+  // Cluster mode is on: the `cluster:` section was given (ParseConfig then requires `self`).
+  bool enabled() const { return !self.empty(); }
+};
+
+}  // namespace tailtrace::cluster
