@@ -63,6 +63,8 @@ void ExpectConfigEq(const DaemonConfig& a, const DaemonConfig& b) {
   EXPECT_EQ(a.query.num_threads, b.query.num_threads);
   EXPECT_EQ(a.admin.endpoint, b.admin.endpoint);
   EXPECT_EQ(a.log.level, b.log.level);
+  EXPECT_EQ(a.storage_enabled, b.storage_enabled);
+  EXPECT_EQ(a.otlp_exporter.has_value(), b.otlp_exporter.has_value());
 }
 
 // ------------------------------------------------------------------------------------------------
