@@ -1,5 +1,8 @@
 // The exporters.otlp and storage.enabled keys of the config file.
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "config/config.h"
@@ -145,6 +148,42 @@ TEST(ExportersConfigTest, StorageDisabledNeedsAnExporter) {
               HasSubstr("test.yaml:3: storage.enabled: false needs exporters.otlp"));
   EXPECT_FALSE(
       Parse("storage: {enabled: false}\nexporters: {otlp: {endpoint: b:4317}}\n").storage_enabled);
+}
+
+// The commented exporters example at the end of the shipped config/tailtrace.yaml, uncommented,
+// holds the built-in defaults (and parses).
+TEST(ExportersConfigTest, TheShippedExampleShowsTheDefaults) {
+  const char* source_dir = std::getenv("TAILTRACE_SOURCE_DIR");
+  const std::string root = source_dir != nullptr ? source_dir : TAILTRACE_SOURCE_DIR_FALLBACK;
+  std::ifstream in(root + "/config/tailtrace.yaml");
+  std::stringstream file;
+  file << in.rdbuf();
+  const std::string text = file.str();
+  const size_t begin = text.find("# exporters:");
+  ASSERT_NE(begin, std::string::npos);
+  std::stringstream lines(text.substr(begin));
+  std::string yaml;
+  for (std::string line; std::getline(lines, line);) {
+    yaml += (line.rfind("# ", 0) == 0 ? line.substr(2) : "") + "\n";
+  }
+  const DaemonConfig c = Parse(yaml);
+  ASSERT_TRUE(c.otlp_exporter.has_value()) << yaml;
+  const exporter::OtlpExporterOptions& o = *c.otlp_exporter;
+  const exporter::OtlpExporterOptions defaults;
+  EXPECT_EQ(o.endpoint, "otel-collector:4317");
+  EXPECT_EQ(o.protocol, defaults.protocol);
+  EXPECT_TRUE(o.headers.empty());
+  EXPECT_EQ(o.compression, defaults.compression);
+  EXPECT_EQ(o.timeout_ns, defaults.timeout_ns);
+  EXPECT_EQ(o.tls.insecure, true);  // what the default derives for a bare host:port
+  EXPECT_EQ(o.tls.insecure_skip_verify, defaults.tls.insecure_skip_verify);
+  EXPECT_EQ(o.queue_size_bytes, defaults.queue_size_bytes);
+  EXPECT_EQ(o.retry.enabled, defaults.retry.enabled);
+  EXPECT_EQ(o.retry.initial_interval_ns, defaults.retry.initial_interval_ns);
+  EXPECT_EQ(o.retry.max_interval_ns, defaults.retry.max_interval_ns);
+  EXPECT_EQ(o.retry.max_elapsed_time_ns, defaults.retry.max_elapsed_time_ns);
+  EXPECT_EQ(o.retry.multiplier, defaults.retry.multiplier);
+  EXPECT_EQ(o.retry.randomization_factor, defaults.retry.randomization_factor);
 }
 
 }  // namespace
