@@ -123,6 +123,11 @@ OtlpTraceExporter::OtlpTraceExporter(const OtlpExporterOptions& options,
 }
 
 OtlpTraceExporter::~OtlpTraceExporter() {
+  {
+    // The result of an earlier Shutdown is its caller's to report.
+    std::lock_guard lock(shutdown_mu_);
+    if (shut_down_) return;
+  }
   absl::Status s = Shutdown(0);
   if (!s.ok()) spdlog::warn("{}", std::string(s.message()));
 }
