@@ -124,10 +124,12 @@ void ParseRetry(MapReader map, exporter::RetryOptions* out) {
 }
 
 // The endpoint against the protocol, and TLS settings that would be ignored in plain text.
-void CheckEndpoint(ParseContext& ctx, const std::optional<Field>& endpoint, int tls_line0,
-                   const std::string& path, const exporter::OtlpExporterOptions& out) {
+// `section_line0` is the line of `otlp:`, `tls_line0` of the tls settings.
+void CheckEndpoint(ParseContext& ctx, const std::optional<Field>& endpoint, int section_line0,
+                   int tls_line0, const std::string& path,
+                   const exporter::OtlpExporterOptions& out) {
   if (!endpoint) {
-    ctx.AddError(-1, absl::StrCat(path, ".endpoint"),
+    ctx.AddError(section_line0, absl::StrCat(path, ".endpoint"),
                  "missing (required), e.g. collector:4317 or https://api.example.com");
     return;
   }
@@ -155,7 +157,8 @@ void CheckEndpoint(ParseContext& ctx, const std::optional<Field>& endpoint, int 
 }
 
 // `path` is the dotted key of the section ("exporters.otlp").
-void ParseOtlp(MapReader map, const std::string& path, exporter::OtlpExporterOptions* out) {
+void ParseOtlp(MapReader map, const std::string& path, int line0,
+               exporter::OtlpExporterOptions* out) {
   ParseContext& ctx = map.context();
   std::string protocol = "grpc";
   map.Enum("protocol", {"grpc", "http/protobuf"}, &protocol);
@@ -172,7 +175,10 @@ void ParseOtlp(MapReader map, const std::string& path, exporter::OtlpExporterOpt
       compression == "gzip" ? exporter::OtlpCompression::kGzip : exporter::OtlpCompression::kNone;
   map.Duration("timeout", kNanosPerMilli, &out->timeout_ns);
   int tls_line0 = -1;
-  ParseTls(map.Map("tls"), &out->tls, &tls_line0);
+  if (std::optional<Field> tls = map.Take("tls")) {
+    tls_line0 = tls->line();  // a file key's own line, once ParseTls meets one
+    ParseTls(MapReader(ctx, tls->path, tls->value, tls->line()), &out->tls, &tls_line0);
+  }
   {
     MapReader queue = map.Map("sending_queue");
     queue.Bytes("queue_size", 1024, kMaxBytes, &out->queue_size_bytes);
@@ -180,7 +186,7 @@ void ParseOtlp(MapReader map, const std::string& path, exporter::OtlpExporterOpt
   }
   ParseRetry(map.Map("retry_on_failure"), &out->retry);
   map.ReportUnknownKeys();
-  CheckEndpoint(ctx, endpoint, tls_line0, path, *out);
+  CheckEndpoint(ctx, endpoint, line0, tls_line0, path, *out);
 }
 
 }  // namespace
@@ -189,7 +195,7 @@ void ParseExporters(MapReader map, DaemonConfig* config) {
   if (std::optional<Field> otlp = map.Take("otlp")) {
     exporter::OtlpExporterOptions options;
     ParseOtlp(MapReader(map.context(), otlp->path, otlp->value, otlp->line()), otlp->path,
-              &options);
+              otlp->key_line(), &options);
     config->otlp_exporter = std::move(options);
   }
   map.ReportUnknownKeys();

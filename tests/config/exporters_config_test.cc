@@ -98,7 +98,7 @@ exporters:
 
 TEST(ExportersConfigTest, MistakesAreNamedWithTheirKeyAndLine) {
   EXPECT_THAT(Error("exporters:\n  otlp:\n    protocol: grpc\n"),
-              HasSubstr("exporters.otlp.endpoint: missing (required)"));
+              HasSubstr("test.yaml:2: exporters.otlp.endpoint: missing (required)"));
   EXPECT_THAT(Error("exporters:\n  otlp:\n    endpoint: tempo\n"),
               HasSubstr("test.yaml:3: exporters.otlp.endpoint: invalid grpc endpoint \"tempo\": "
                         "needs a port"));
@@ -115,8 +115,11 @@ TEST(ExportersConfigTest, MistakesAreNamedWithTheirKeyAndLine) {
   EXPECT_THAT(Error("exporters:\n  otlp:\n    endpoint: t:1\n    headers: {\"a b\": x}\n"),
               HasSubstr("is not a valid header name"));
   EXPECT_THAT(Error("exporters:\n  otlp:\n    endpoint: t:1\n    tls: {ca_file: /ca.pem}\n"),
-              HasSubstr("exporters.otlp.tls.ca_file: is set but the exporter sends in plain "
-                        "text"));
+              HasSubstr("test.yaml:4: exporters.otlp.tls.ca_file: is set but the exporter sends "
+                        "in plain text"));
+  EXPECT_THAT(Error("exporters:\n  otlp:\n    endpoint: http://t:1\n    tls:\n"
+                    "      insecure_skip_verify: true\n"),
+              HasSubstr("test.yaml:5: exporters.otlp.tls.insecure_skip_verify: is set but"));
   EXPECT_THAT(Error("exporters:\n  otlp:\n    endpoint: https://t:1\n    tls: {cert_file: /c}\n"),
               HasSubstr("exporters.otlp.tls.key_file: cert_file and key_file must be set "
                         "together"));
