@@ -232,9 +232,9 @@ TEST_F(GrpcSenderTest, NoBackendIsRetryable) {
 class GrpcSenderTlsTest : public GrpcSenderTest {
  protected:
   void SetUp() override {
-    auto dir = ::testing::TempDir() + "/grpc-sender-tls-" + std::to_string(::getpid());
-    std::filesystem::create_directories(dir);
-    auto pki = tailtrace::testing::MakeTestPki(dir, "grpc");
+    dir_ = ::testing::TempDir() + "/grpc-sender-tls-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir_);
+    auto pki = tailtrace::testing::MakeTestPki(dir_, "grpc");
     ASSERT_TRUE(pki.ok()) << pki.status();
     pki_ = *pki;
     grpc::SslServerCredentialsOptions ssl;
@@ -243,6 +243,12 @@ class GrpcSenderTlsTest : public GrpcSenderTest {
     StartServer(grpc::SslServerCredentials(ssl));
   }
 
+  void TearDown() override {
+    GrpcSenderTest::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string dir_;
   tailtrace::testing::TestPki pki_;
 };
 

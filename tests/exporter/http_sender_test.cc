@@ -228,6 +228,7 @@ TEST_F(HttpSenderTest, HttpsVerifiesTheServerWithTheCaFile) {
   options.tls.insecure_skip_verify = true;
   EXPECT_EQ(Sender(options)->Send(Request(), 5 * kS).kind, SendResult::Kind::kOk);
   EXPECT_EQ(requests().size(), 2u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
