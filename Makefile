@@ -73,9 +73,9 @@ sanitize-test: deps $(SAN_BUILD_DIR)/build.ninja
 	cmake --build $(SAN_BUILD_DIR) -j $(JOBS)
 	cd $(SAN_BUILD_DIR) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# The pipeline's, the write-ahead log's and the cluster membership's tests (threads, queues,
-# group commit, snapshots) under ThreadSanitizer. Only code of ours runs threads there; gRPC and RocksDB are not instrumented,
-# so the tests that use them stay out.
+# The pipeline's, the write-ahead log's, the cluster membership's and the exporter's tests
+# (threads, queues, group commit, snapshots, retries) under ThreadSanitizer. Only code of ours runs
+# threads there; gRPC and RocksDB are not instrumented, so the tests that use them stay out.
 TSAN_BUILD_DIR ?= build-tsan
 
 $(TSAN_BUILD_DIR)/build.ninja:
@@ -83,11 +83,13 @@ $(TSAN_BUILD_DIR)/build.ninja:
 	  -DTAILTRACE_SANITIZE=thread -DTAILTRACE_BUILD_BENCH=OFF
 
 tsan-test: deps $(TSAN_BUILD_DIR)/build.ninja
-	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target collector_pipeline_test wal_test cluster_test
+	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target collector_pipeline_test wal_test cluster_test \
+	  exporter_test
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  $(TSAN_BUILD_DIR)/tests/collector/collector_pipeline_test
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_BUILD_DIR)/tests/wal/wal_test
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_BUILD_DIR)/tests/cluster/cluster_test
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_BUILD_DIR)/tests/exporter/exporter_test
 
 bench: build
 	bench/run.sh $(BUILD_DIR)
@@ -101,7 +103,7 @@ fuzz: deps
 	tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 format:
-	find cluster collector common config daemon proto query storage wal bench tests \
+	find cluster collector common config daemon exporter proto query storage wal bench tests \
 	  \( -name '*.h' -o -name '*.cc' \) -not -path '*/node_modules/*' | xargs clang-format -i
 
 clean:

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "config/cluster_config_internal.h"
 #include "config/env_expand_internal.h"
+#include "config/exporters_internal.h"
 #include "config/listener_security_internal.h"
 #include "config/policies_internal.h"
 #include "config/yaml_reader_internal.h"
@@ -224,7 +225,16 @@ void ParseStorageIndex(MapReader map, storage::IndexOptions* out) {
   map.ReportUnknownKeys();
 }
 
-void ParseStorage(MapReader map, storage::StoreOptions* out) {
+// Returns the line of storage.enabled (-1 when absent), for the check against `exporters`.
+int ParseStorage(MapReader map, DaemonConfig* config) {
+  storage::StoreOptions* out = &config->storage;
+  int enabled_line0 = -1;
+  if (std::optional<Field> f = map.Take("enabled")) {
+    enabled_line0 = f->line();
+    if (std::optional<bool> v = internal::ReadBool(map.context(), *f)) {
+      config->storage_enabled = *v;
+    }
+  }
   map.NonEmptyString("path", &out->path);
   map.Duration("retention", kNanosPerMinute, &out->retention_ns);
   map.Int("retention_buckets", 1, kMaxRetentionBuckets, &out->retention_buckets);
@@ -234,6 +244,7 @@ void ParseStorage(MapReader map, storage::StoreOptions* out) {
   map.Bytes("min_free_disk_bytes", 0, kMaxBytes, &out->min_free_disk_bytes);
   ParseStorageIndex(map.Map("index"), &out->index);
   map.ReportUnknownKeys();
+  return enabled_line0;
 }
 
 void ParseMemoryLimiter(MapReader map, collector::MemoryLimiterOptions* out) {
@@ -312,7 +323,7 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   EndpointList endpoints;
   ParseReceivers(map.Map("receivers"), &endpoints, config);
   ParseSampling(map.Map("sampling"), config);
-  ParseStorage(map.Map("storage"), &config->storage);
+  const int storage_enabled_line0 = ParseStorage(map.Map("storage"), config);
   ParseMemoryLimiter(map.Map("memory_limiter"), &config->memory_limiter);
   ParseQuery(map.Map("query"), &endpoints, &config->query);
   ParseAdmin(map.Map("admin"), &endpoints, &config->admin);
@@ -320,7 +331,12 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   ParseWal(map.Map("wal"), &config->wal);
   ParseLog(map.Map("log"), &config->log);
   internal::ParseCluster(map, config);  // after the receivers, which it is checked against
+  internal::ParseExporters(map.Map("exporters"), config);
   map.ReportUnknownKeys();
+  if (!config->storage_enabled && !config->otlp_exporter) {
+    ctx.AddError(storage_enabled_line0, "storage.enabled",
+                 "false needs exporters.otlp: without a store, kept traces must be exported");
+  }
   if (ctx.ok()) endpoints.ReportConflicts(ctx);
 }
 

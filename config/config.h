@@ -13,6 +13,7 @@
 #include "cluster/options.h"
 #include "collector/options.h"
 #include "collector/policy_config.h"
+#include "exporter/options.h"
 #include "query/options.h"
 #include "storage/options.h"
 
@@ -61,6 +62,13 @@ struct DaemonConfig {
   // Default: false
   bool sample_on_first_match = false;
   storage::StoreOptions storage;
+  // storage.enabled: false runs without a store: kept traces are only exported (requires
+  // exporters.otlp), and the query API answers 503.
+  // Default: true
+  bool storage_enabled = true;
+  // exporters.otlp: every kept trace is also sent to this OTLP backend.
+  // Default: none (no exporter)
+  std::optional<exporter::OtlpExporterOptions> otlp_exporter;
   // memory_limiter: the process memory limit (otelcol's keys).
   collector::MemoryLimiterOptions memory_limiter;
   WalConfig wal;

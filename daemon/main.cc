@@ -25,9 +25,12 @@
 #include "common/memory_trimmer.h"
 #include "common/metrics.h"
 #include "config/config.h"
+#include "exporter/exporting_trace_store.h"
+#include "exporter/otlp_trace_exporter.h"
 #include "query/query_service.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
+#include "storage/null_trace_store.h"
 #include "storage/recovering_trace_store.h"
 #include "storage/rocks_trace_store.h"
 
@@ -126,18 +129,37 @@ int WaitForSignal() {
   }
 }
 
-int Run(const config::DaemonConfig& cfg) {
-  if (absl::Status s = InstallSignalHandlers(); !s.ok()) {
-    spdlog::critical("cannot install signal handlers: {}", std::string(s.message()));
-    return 1;
+// How long SIGTERM waits for the exporter to send what the pipeline handed it last.
+constexpr int64_t kExporterDrainMs = 10'000;
+
+// The trace stores of the process: the RocksDB store (unless storage.enabled is false, then a
+// NullTraceStore) and, with exporters.otlp, the exporter and the ExportingTraceStore around the
+// store that feeds it.
+struct Stores {
+  std::unique_ptr<storage::RecoveringTraceStore> rocks;
+  std::unique_ptr<storage::NullTraceStore> none;
+  std::unique_ptr<exporter::OtlpTraceExporter> exporter;
+  std::unique_ptr<exporter::ExportingTraceStore> exporting;
+
+  storage::TraceStore* base() const {
+    return rocks != nullptr ? static_cast<storage::TraceStore*>(rocks.get()) : none.get();
   }
+  storage::TraceStore* write_path() const {
+    return exporting != nullptr ? static_cast<storage::TraceStore*>(exporting.get()) : base();
+  }
+  // After the pipeline is gone: the decorator first, then what it refers to.
+  void Close() {
+    exporting.reset();
+    exporter.reset();
+    rocks.reset();
+    none.reset();
+  }
+};
 
-  Clock* clock = Clock::Real();
-  MetricsRegistry metrics;
-  std::atomic<bool> ready{false};
-
-  // A write fault (disk full, EMFILE, EIO) makes the store unwritable, not the process abort: the
-  // admission gate refuses new data meanwhile and the store reopens itself once the fault clears.
+// A write fault (disk full, EMFILE, EIO) makes the store unwritable, not the process abort: the
+// admission gate refuses new data meanwhile and the store reopens itself once the fault clears.
+absl::StatusOr<std::unique_ptr<storage::RecoveringTraceStore>> OpenRocksStore(
+    const config::DaemonConfig& cfg, Clock* clock, MetricsRegistry* metrics) {
   auto store = storage::RecoveringTraceStore::Create(
       [&cfg, clock]() -> absl::StatusOr<std::unique_ptr<storage::TraceStore>> {
         auto opened = storage::RocksTraceStore::Open(cfg.storage, clock);
@@ -150,20 +172,72 @@ int Run(const config::DaemonConfig& cfg) {
         return static_cast<const storage::RocksTraceStore&>(s).NeedsReopen();
       }});
   if (!store.ok()) {
-    spdlog::critical("cannot open the store: {}", std::string(store.status().message()));
-    return 1;
+    return absl::Status(store.status().code(),
+                        "cannot open the store: " + std::string(store.status().message()));
   }
-  storage::TraceStore* store_ptr = store->get();
-  metrics.SetCallbackGauge(
-      "tailtrace_store_disk_bytes", "Bytes of the store on disk.", {},
-      [store_ptr] { return static_cast<double>(store_ptr->Stats().disk_bytes); });
-  metrics.SetCallbackGauge(
+  storage::RecoveringTraceStore* s = store->get();
+  metrics->SetCallbackGauge("tailtrace_store_disk_bytes", "Bytes of the store on disk.", {},
+                            [s] { return static_cast<double>(s->Stats().disk_bytes); });
+  metrics->SetCallbackGauge(
       "tailtrace_store_writable",
       "1 while the store can write, 0 while a write fault lasts (new data is refused).", {},
-      [store_ptr] { return store_ptr->WriteHealth().ok() ? 1.0 : 0.0; });
-  metrics.SetCallbackGauge("tailtrace_store_reopens_total",
-                           "Times the store was reopened to recover from a write fault.", {},
-                           [s = store->get()] { return static_cast<double>(s->reopens()); });
+      [s] { return s->WriteHealth().ok() ? 1.0 : 0.0; });
+  metrics->SetCallbackGauge("tailtrace_store_reopens_total",
+                            "Times the store was reopened to recover from a write fault.", {},
+                            [s] { return static_cast<double>(s->reopens()); });
+  return store;
+}
+
+absl::StatusOr<Stores> OpenStores(const config::DaemonConfig& cfg, Clock* clock,
+                                  MetricsRegistry* metrics) {
+  Stores stores;
+  if (cfg.storage_enabled) {
+    auto rocks = OpenRocksStore(cfg, clock, metrics);
+    if (!rocks.ok()) return rocks.status();
+    stores.rocks = *std::move(rocks);
+  } else {
+    stores.none = std::make_unique<storage::NullTraceStore>();
+    spdlog::info("storage: disabled; kept traces are only exported");
+  }
+  if (cfg.otlp_exporter) {
+    const exporter::OtlpExporterOptions& options = *cfg.otlp_exporter;
+    auto otlp = exporter::OtlpTraceExporter::Create(options, clock, metrics);
+    if (!otlp.ok()) return otlp.status();
+    stores.exporter = *std::move(otlp);
+    stores.exporting =
+        std::make_unique<exporter::ExportingTraceStore>(stores.base(), stores.exporter.get());
+    spdlog::info("exporters.otlp: every kept trace is also sent to {} over {}{}", options.endpoint,
+                 exporter::ProtocolName(options.protocol),
+                 options.compression == exporter::OtlpCompression::kGzip ? " (gzip)" : "");
+  }
+  return stores;
+}
+
+// What the query API answers when there is no store.
+std::string NoStoreMessage(const config::DaemonConfig& cfg) {
+  std::string message =
+      "this tailtraced keeps no traces (storage.enabled: false): it samples and forwards them";
+  if (cfg.otlp_exporter) message += " to " + cfg.otlp_exporter->endpoint;
+  return message + "; query that backend instead";
+}
+
+int Run(const config::DaemonConfig& cfg) {
+  if (absl::Status s = InstallSignalHandlers(); !s.ok()) {
+    spdlog::critical("cannot install signal handlers: {}", std::string(s.message()));
+    return 1;
+  }
+
+  Clock* clock = Clock::Real();
+  MetricsRegistry metrics;
+  std::atomic<bool> ready{false};
+
+  absl::StatusOr<Stores> stores = OpenStores(cfg, clock, &metrics);
+  if (!stores.ok()) {
+    spdlog::critical("{}", std::string(stores.status().message()));
+    return 1;
+  }
+  // What the pipeline writes to and the admission gate and /readyz ask.
+  storage::TraceStore* store_ptr = stores->write_path();
 
   auto limiter = collector::MemoryLimiter::Create(
       cfg.memory_limiter, collector::AvailableMemoryBytes(), collector::RssSource::Proc(), clock);
@@ -208,6 +282,7 @@ int Run(const config::DaemonConfig& cfg) {
   collector::AdmissionSink admission(pipeline->get(), store_ptr, limiter_ptr, &metrics);
 
   query::QueryService query_service(store_ptr, clock, cfg.query);
+  const std::string no_store_message = NoStoreMessage(cfg);
   http::HttpServerOptions query_options;
   query_options.endpoint = cfg.query.endpoint;
   query_options.num_threads = cfg.query.num_threads;
@@ -216,8 +291,12 @@ int Run(const config::DaemonConfig& cfg) {
   query_options.security = cfg.query.security;
   query_options.max_connections = cfg.query.max_connections;
   query_options.metrics = &metrics;
+  // Without a store every query answers 503 saying where the traces went.
   auto query_server = http::HttpServer::Create(
-      query_options, [&query_service](const http::Request& r) { return query_service.Handle(r); });
+      query_options, [&query_service, &cfg, &no_store_message](const http::Request& r) {
+        if (!cfg.storage_enabled) return query::NoStoreResponse(r, no_store_message);
+        return query_service.Handle(r);
+      });
   if (!query_server.ok()) {
     spdlog::critical("query: {}", std::string(query_server.status().message()));
     return 1;
@@ -269,7 +348,12 @@ int Run(const config::DaemonConfig& cfg) {
   const std::string admin_at = BoundEndpoint(cfg.admin.endpoint, (*admin_server)->port());
   ready.store(true);
 
-  spdlog::info("tailtraced {} started; store at {}", TAILTRACE_VERSION, cfg.storage.path);
+  if (cfg.storage_enabled) {
+    spdlog::info("tailtraced {} started; store at {}", TAILTRACE_VERSION, cfg.storage.path);
+  } else {
+    spdlog::info("tailtraced {} started without a store (storage.enabled: false)",
+                 TAILTRACE_VERSION);
+  }
   const auto scheme = [](const security::ListenerSecurity& s) {
     return s.tls.enabled() ? "https" : "http";
   };
@@ -310,8 +394,17 @@ int Run(const config::DaemonConfig& cfg) {
     spdlog::error("shutdown: store flush failed: {}", std::string(flushed.message()));
     exit_code = 1;
   }
+  // The pipeline handed its last kept traces to the exporter's queue; send them.
+  if (stores->exporter != nullptr) {
+    absl::Status exported = stores->exporter->Shutdown(kExporterDrainMs);
+    if (!exported.ok()) {
+      spdlog::error("shutdown: {}", std::string(exported.message()));
+      // With a store the traces are kept there; without one they are lost.
+      if (!cfg.storage_enabled) exit_code = 1;
+    }
+  }
   pipeline->reset();
-  store->reset();
+  stores->Close();
   spdlog::info("tailtraced stopped");
   return exit_code;
 }

@@ -626,4 +626,11 @@ http::Response QueryService::Handle(const http::Request& request) const {
   }
 }
 
+http::Response NoStoreResponse(const http::Request& request, std::string_view message) {
+  const std::string_view path = request.path;
+  const bool v3 = path == "/api/v3" || path.starts_with(kV3Prefix);
+  // No Retry-After: waiting changes nothing.
+  return Error(v3 ? Api::kV3 : Api::kJaeger, 503, message);
+}
+
 }  // namespace tailtrace::query

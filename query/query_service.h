@@ -4,6 +4,8 @@
 // (/api/v3/...). Transport-neutral: it maps an http::Request to an http::Response; the daemon
 // mounts it on an HttpServer.
 
+#include <string_view>
+
 #include "common/clock.h"
 #include "common/http_server.h"
 #include "query/options.h"
@@ -25,5 +27,10 @@ class QueryService {
   Clock* clock_;
   uint64_t max_trace_spans_;
 };
+
+// What every query path answers when the daemon has no store (storage.enabled: false): 503 with
+// `message`, in the error envelope of the API asked (/api/v3/... or Jaeger's /api/...), so that
+// the Jaeger UI and Grafana show the message instead of an empty result.
+http::Response NoStoreResponse(const http::Request& request, std::string_view message);
 
 }  // namespace tailtrace::query

@@ -173,7 +173,7 @@ TEST(ClusterConfigTest, PeerTimeoutAndUnknownKeys) {
               "test.yaml:5: cluster.peers.kubernetes", "unknown key");
 }
 
-// The commented-out example at the end of the shipped config/tailtrace.yaml works uncommented.
+// The commented-out cluster example in the shipped config/tailtrace.yaml works uncommented.
 TEST(ClusterConfigTest, TheShippedExampleParsesWhenUncommented) {
   const char* source_dir = std::getenv("TAILTRACE_SOURCE_DIR");
   const std::string root = source_dir != nullptr ? source_dir : TAILTRACE_SOURCE_DIR_FALLBACK;
@@ -183,6 +183,7 @@ TEST(ClusterConfigTest, TheShippedExampleParsesWhenUncommented) {
   std::string example;
   bool in_example = false;
   while (std::getline(file, line)) {
+    if (in_example && line.empty()) break;  // the next section's example follows
     in_example = in_example || line == "# cluster:";
     if (in_example && line.rfind("# ", 0) == 0) example += line.substr(2) + "\n";
   }

@@ -429,5 +429,25 @@ INSTANTIATE_TEST_SUITE_P(
                       StoreErrorCase{absl::InternalError("disk on fire"), 500},
                       StoreErrorCase{absl::DataLossError("disk on fire"), 500}));
 
+// storage.enabled: false: every path answers 503 with the message, in the envelope of its API.
+TEST(NoStoreResponseTest, AnswersEveryPathWith503InItsApisEnvelope) {
+  const std::string message = "this tailtraced keeps no traces; query tempo:4317 instead";
+  const http::Response jaeger = NoStoreResponse(Get("/api/traces/" + kTraceHex), message);
+  EXPECT_EQ(jaeger.status, 503);
+  rapidjson::Document doc = ParseBody(jaeger);
+  ASSERT_TRUE(doc.HasMember("errors"));
+  EXPECT_EQ(doc["errors"][0]["code"].GetInt(), 503);
+  EXPECT_EQ(std::string(doc["errors"][0]["msg"].GetString()), message);
+  EXPECT_TRUE(doc["data"].IsNull());
+
+  const http::Response v3 = NoStoreResponse(Get("/api/v3/services"), message);
+  EXPECT_EQ(v3.status, 503);
+  doc = ParseBody(v3);
+  ASSERT_TRUE(doc.HasMember("error"));
+  EXPECT_EQ(doc["error"]["httpCode"].GetInt(), 503);
+  EXPECT_EQ(doc["error"]["grpcCode"].GetInt(), 14);
+  EXPECT_EQ(std::string(doc["error"]["message"].GetString()), message);
+}
+
 }  // namespace
 }  // namespace tailtrace::query

@@ -54,7 +54,8 @@ const ANY_PORT_ENDPOINTS = Object.freeze({
 
 // The YAML config for one test daemon. `sampling` keys override the short test defaults;
 // `samplingYaml` is extra text appended inside the `sampling:` section (e.g. a policies list,
-// indented by two spaces); `extraYaml` is appended at the top level (e.g. a `wal:` section);
+// indented by two spaces); `storageYaml` likewise inside `storage:` (e.g. "  enabled: false");
+// `extraYaml` is appended at the top level (e.g. a `wal:` or `exporters:` section);
 // `endpoints` ({ grpc, http, query, admin } as "host:port") replaces the port-0 listeners
 // (restart() uses it to come back on the same ports).
 export function daemonConfigYaml(
@@ -63,6 +64,7 @@ export function daemonConfigYaml(
     decisionWait = '1s',
     decisionWaitAfterRoot = '200ms',
     samplingYaml = '',
+    storageYaml = '',
     extraYaml = '',
     endpoints = ANY_PORT_ENDPOINTS,
   } = {},
@@ -79,6 +81,7 @@ export function daemonConfigYaml(
     ...(samplingYaml ? [samplingYaml.replace(/\n+$/, '')] : []),
     'storage:',
     `  path: ${JSON.stringify(path.join(dir, 'data'))}`,
+    ...(storageYaml ? [storageYaml.replace(/\n+$/, '')] : []),
     'query:',
     `  endpoint: ${endpoints.query}`,
     'admin:',

@@ -1,0 +1,84 @@
+#include "exporter/otlp_sender.h"
+
+#include <zlib.h>
+
+#include <array>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "exporter/sender_internal.h"
+
+namespace tailtrace::exporter {
+
+bool IsRetryableGrpcCode(int code, bool has_retry_info) {
+  switch (code) {
+    case 1:   // CANCELLED
+    case 4:   // DEADLINE_EXCEEDED
+    case 10:  // ABORTED
+    case 11:  // OUT_OF_RANGE
+    case 14:  // UNAVAILABLE
+    case 15:  // DATA_LOSS
+      return true;
+    case 8:  // RESOURCE_EXHAUSTED
+      return has_retry_info;
+    default:
+      return false;
+  }
+}
+
+bool IsRetryableHttpStatus(int status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+absl::StatusOr<std::unique_ptr<OtlpSender>> MakeOtlpSender(const OtlpExporterOptions& options) {
+  absl::StatusOr<OtlpEndpoint> endpoint = ParseOtlpEndpoint(options.endpoint, options.protocol);
+  if (!endpoint.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("exporters.otlp.endpoint: \"", options.endpoint,
+                                                   "\": ", endpoint.status().message()));
+  }
+  if (options.protocol == OtlpProtocol::kGrpc) return internal::MakeGrpcSender(options, *endpoint);
+  return internal::MakeHttpSender(options, *endpoint);
+}
+
+namespace internal {
+
+std::string GrpcCodeName(int code) {
+  static constexpr std::array<const char*, 17> kNames = {"OK",
+                                                         "CANCELLED",
+                                                         "UNKNOWN",
+                                                         "INVALID_ARGUMENT",
+                                                         "DEADLINE_EXCEEDED",
+                                                         "NOT_FOUND",
+                                                         "ALREADY_EXISTS",
+                                                         "PERMISSION_DENIED",
+                                                         "RESOURCE_EXHAUSTED",
+                                                         "FAILED_PRECONDITION",
+                                                         "ABORTED",
+                                                         "OUT_OF_RANGE",
+                                                         "UNIMPLEMENTED",
+                                                         "INTERNAL",
+                                                         "UNAVAILABLE",
+                                                         "DATA_LOSS",
+                                                         "UNAUTHENTICATED"};
+  if (code >= 0 && code < static_cast<int>(kNames.size())) return kNames[code];
+  return absl::StrCat("CODE_", code);
+}
+
+std::string GzipFast(std::string_view data) {
+  z_stream z{};
+  // 15 window bits + 16: a gzip header and trailer instead of zlib's.
+  deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  // deflateBound leaves room for everything, so one Z_FINISH call completes the stream.
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+}  // namespace internal
+}  // namespace tailtrace::exporter
