@@ -443,7 +443,8 @@ class GrpcReceiverImpl final : public GrpcReceiver {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcReceiver>> GrpcReceiver::Create(
-    const GrpcReceiverOptions& options, SpanSink* sink, MetricsRegistry* metrics) {
+    const GrpcReceiverOptions& options, SpanSink* sink, MetricsRegistry* metrics,
+    const std::vector<grpc::Service*>& extra_services) {
   if (sink == nullptr || metrics == nullptr) {
     return absl::InvalidArgumentError("GrpcReceiver::Create: sink and metrics must not be null");
   }
@@ -485,6 +486,7 @@ absl::StatusOr<std::unique_ptr<GrpcReceiver>> GrpcReceiver::Create(
       });
   if (!listener.ok()) return listener.status();
   builder.RegisterService(service.get());
+  for (grpc::Service* extra : extra_services) builder.RegisterService(extra);
   // gRPC answers RESOURCE_EXHAUSTED for a larger message (as received, i.e. compressed) before
   // our handler runs; the handler enforces the limit on the inflated size.
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_recv_msg_size_bytes));

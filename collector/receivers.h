@@ -4,11 +4,16 @@
 // the client only after the sink took them.
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "collector/options.h"
 #include "collector/span_sink.h"
 #include "common/metrics.h"
+
+namespace grpc {
+class Service;
+}  // namespace grpc
 
 namespace tailtrace::collector {
 
@@ -16,9 +21,12 @@ namespace tailtrace::collector {
 // partial_success while the valid ones are kept; a full pipeline is UNAVAILABLE.
 class GrpcReceiver {
  public:
-  // Starts serving. `sink` and `metrics` must outlive the receiver.
+  // Starts serving. `sink` and `metrics` must outlive the receiver. `extra_services` (e.g. the
+  // cluster's query service) are served on the same port, behind the same TLS; each checks its
+  // callers itself. They must outlive the receiver.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<GrpcReceiver>> Create(
-      const GrpcReceiverOptions& options, SpanSink* sink, MetricsRegistry* metrics);
+      const GrpcReceiverOptions& options, SpanSink* sink, MetricsRegistry* metrics,
+      const std::vector<grpc::Service*>& extra_services = {});
   virtual ~GrpcReceiver() = default;
   virtual int port() const = 0;
   // Stops accepting and waits for calls in flight until `deadline_ms` from now. Idempotent.
