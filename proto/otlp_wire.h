@@ -9,6 +9,7 @@
 // ResourceSpans), so the ranges can be reassembled into either.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -139,5 +140,13 @@ struct SpanLimitsApplied {
 // boundary. A rewritten span's bytes are appended to request->bytes and its WireSpan points
 // there. Clears spans_over_limits. The rare path: it parses only those spans.
 SpanLimitsApplied ApplySpanLimits(const SpanLimits& limits, WireRequest* request);
+
+// A new request holding only the spans `indices` (into request.spans, ascending) of `request`:
+// its bytes are an ExportTraceServiceRequest with one ResourceSpans (with one ScopeSpans) per run
+// of listed spans that share a group, in order, and its ranges point into them as a scan of those
+// bytes would (scanned_size = bytes.size(); nothing rejected, nothing over limits). Used to split
+// a request between the members of a cluster: each gets its share as a request of its own. Cost:
+// one copy of the listed spans' bytes.
+WireRequest SelectSpans(const WireRequest& request, std::span<const uint32_t> indices);
 
 }  // namespace tailtrace
