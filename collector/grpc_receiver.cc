@@ -1,7 +1,8 @@
 // OTLP/gRPC receiver: TraceService/Export on the gRPC callback API.
 //
 // The handler runs on gRPC's own threads and never blocks: it scans and validates the request
-// bytes, hands the valid spans to the SpanSink (non-blocking) and finishes the call at once. The
+// bytes, hands the valid spans to the SpanSink (non-blocking) and finishes the call when the sink
+// answers: at once on a single node, after the owners took them in a cluster. The
 // callback API needs no thread per call and no completion-queue polling threads of our own,
 // which keeps the overhead low on a small (2-core) machine.
 //
@@ -26,6 +27,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -216,17 +218,19 @@ class TraceServiceImpl final
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request message"));
       return reactor;
     }
-    ExportTraceServiceResponse response_message;
-    grpc::Status status = Handle(context, *request, &response_message);
-    if (status.ok()) {
-      bool own_buffer = false;
-      status = grpc::SerializationTraits<ExportTraceServiceResponse>::Serialize(
-          response_message, response, &own_buffer);
-    }
-    RequestCounter(status.error_code())->Increment();
-    duration_->Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    reactor->Finish(std::move(status));
+    Handle(context, *request,
+           [this, reactor, response, start](grpc::Status status,
+                                            const ExportTraceServiceResponse& message) {
+             if (status.ok()) {
+               bool own_buffer = false;
+               status = grpc::SerializationTraits<ExportTraceServiceResponse>::Serialize(
+                   message, response, &own_buffer);
+             }
+             RequestCounter(status.error_code())->Increment();
+             duration_->Observe(
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+             reactor->Finish(std::move(status));
+           });
     return reactor;
   }
 
@@ -286,40 +290,57 @@ class TraceServiceImpl final
     return grpc::Status::OK;
   }
 
-  grpc::Status Handle(grpc::CallbackServerContext* context, const grpc::ByteBuffer& request_bytes,
-                      ExportTraceServiceResponse* response) {
+  // Called once with the call's status and, when OK, its response message.
+  using Answer = absl::AnyInvocable<void(grpc::Status, const ExportTraceServiceResponse&) &&>;
+
+  // Reads and scans the request and hands its valid spans to the sink; answers when the sink
+  // has answered (at once but in a cluster, where the spans' owners must take them first).
+  void Handle(grpc::CallbackServerContext* context, const grpc::ByteBuffer& request_bytes,
+              Answer answer) {
     // The request stays bytes: the scan validates it and finds the spans without parsing them
     // into objects (see proto/otlp_wire.h).
     std::string bytes;
-    if (grpc::Status read = ReadMessage(context, request_bytes, &bytes); !read.ok()) return read;
+    if (grpc::Status read = ReadMessage(context, request_bytes, &bytes); !read.ok()) {
+      return std::move(answer)(std::move(read), ExportTraceServiceResponse());
+    }
     WireRequest request;
     if (absl::Status scanned = limiter_.Scan(std::move(bytes), &request); !scanned.ok()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("request body is not a valid ExportTraceServiceRequest "
-                                       "protobuf: ",
-                                       scanned.message()));
+      return std::move(answer)(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       absl::StrCat("request body is not a valid ExportTraceServiceRequest "
+                                    "protobuf: ",
+                                    scanned.message())),
+          ExportTraceServiceResponse());
     }
-
     const auto accepted = static_cast<int64_t>(request.spans.size());
     const int64_t rejected = request.rejected_spans;
     // Moved out first: the sink takes the request.
     std::string rejection = std::move(request.error_message);
-    if (accepted > 0) {
-      absl::Status consumed = sink_->Consume(std::move(request));
+    auto done = [this, accepted, rejected, rejection = std::move(rejection),
+                 answer = std::move(answer)](absl::Status consumed) mutable {
+      ExportTraceServiceResponse response;
       if (!consumed.ok()) {
         refused_spans_->Increment(accepted + rejected);
-        return SinkStatusToGrpc(consumed);
+        return std::move(answer)(SinkStatusToGrpc(consumed), response);
       }
       accepted_spans_->Increment(accepted);
-    }
-    if (rejected > 0) {
-      refused_spans_->Increment(rejected);
-      // OTLP: rejected spans are a partial success, not an error, so the client does not retry.
-      auto* partial = response->mutable_partial_success();
-      partial->set_rejected_spans(rejected);
-      partial->set_error_message(std::move(rejection));
-    }
-    return grpc::Status::OK;
+      if (rejected > 0) {
+        refused_spans_->Increment(rejected);
+        // OTLP: rejected spans are a partial success, not an error, so the client does not
+        // retry.
+        auto* partial = response.mutable_partial_success();
+        partial->set_rejected_spans(rejected);
+        partial->set_error_message(std::move(rejection));
+      }
+      std::move(answer)(grpc::Status::OK, response);
+    };
+    if (accepted == 0) return done(absl::OkStatus());
+    const ConsumeContext origin{.from_peer = IsPeerCall(*context)};
+    sink_->ConsumeAsync(std::move(request), origin, std::move(done));
+  }
+
+  static bool IsPeerCall(const grpc::CallbackServerContext& context) {
+    return context.client_metadata().count(kPeerCallMetadata) > 0;
   }
 
   Counter* RequestCounter(grpc::StatusCode code) {

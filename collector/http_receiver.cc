@@ -7,6 +7,7 @@
 
 #include <array>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -85,8 +86,9 @@ class HttpReceiverImpl final : public HttpReceiver {
     server_options.max_connections = options_.max_connections;
     server_options.max_inflight_body_bytes = options_.max_request_bytes_in_flight;
     server_options.metrics = metrics_;
-    auto server = http::HttpServer::Create(
-        std::move(server_options), [this](const http::Request& req) { return Handle(req); });
+    auto server = http::HttpServer::CreateAsync(
+        std::move(server_options),
+        [this](const http::Request& req, http::Respond respond) { Handle(req, std::move(respond)); });
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     return absl::OkStatus();
@@ -107,18 +109,67 @@ class HttpReceiverImpl final : public HttpReceiver {
                                 {{"code", std::to_string(code)}});
   }
 
-  http::Response Handle(const http::Request& req) {
-    const auto start = std::chrono::steady_clock::now();
-    http::Response res = HandleTraces(req);
-    duration_->Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    Counter* counter = nullptr;
-    for (size_t i = 0; i < kCommonCodes.size(); ++i) {
-      if (kCommonCodes[i] == res.status) counter = code_counters_[i];
+  // Answers once the sink answered (at once on a single node; in a cluster once the owners of
+  // the spans hold them).
+  void Handle(const http::Request& req, http::Respond respond) {
+    auto finish = [this, start = std::chrono::steady_clock::now(),
+                   respond = std::move(respond)](http::Response res) mutable {
+      duration_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      Counter* counter = nullptr;
+      for (size_t i = 0; i < kCommonCodes.size(); ++i) {
+        if (kCommonCodes[i] == res.status) counter = code_counters_[i];
+      }
+      if (counter == nullptr) counter = CodeCounter(res.status);
+      counter->Increment();
+      std::move(respond)(std::move(res));
+    };
+    Encoding encoding = Encoding::kJson;
+    WireRequest request;
+    if (std::optional<http::Response> refused = Decode(req, &encoding, &request)) {
+      return finish(*std::move(refused));
     }
-    if (counter == nullptr) counter = CodeCounter(res.status);
-    counter->Increment();
-    return res;
+    const auto accepted = static_cast<int64_t>(request.spans.size());
+    const int64_t rejected = request.rejected_spans;
+    // Moved out first: the sink takes the request.
+    std::string rejection = std::move(request.error_message);
+    if (accepted == 0) {
+      // Nothing left for the pipeline; rejected spans (if any) are reported as partial success.
+      refused_spans_->Increment(rejected);
+      return finish(SuccessResponse(encoding, rejected, rejection));
+    }
+    sink_->ConsumeAsync(std::move(request), ConsumeContext{},
+                        [this, encoding, accepted, rejected, rejection = std::move(rejection),
+                         finish = std::move(finish)](absl::Status consumed) mutable {
+                          finish(Consumed(consumed, encoding, accepted, rejected, rejection));
+                        });
+  }
+
+  // The response once the sink answered `consumed` for `accepted` spans (`rejected` more were
+  // invalid, as `rejection` says).
+  http::Response Consumed(const absl::Status& consumed, Encoding encoding, int64_t accepted,
+                          int64_t rejected, const std::string& rejection) {
+    if (consumed.ok()) {
+      accepted_spans_->Increment(accepted);
+      refused_spans_->Increment(rejected);
+      return SuccessResponse(encoding, rejected, rejection);
+    }
+    refused_spans_->Increment(accepted + rejected);
+    if (absl::IsUnavailable(consumed) || absl::IsFailedPrecondition(consumed)) {
+      const bool shutting_down = absl::IsFailedPrecondition(consumed);
+      // The message names the cause: the pipeline is full, the store cannot write, the memory
+      // limit, a cluster peer.
+      http::Response res = StatusResponse(
+          503, encoding, kRpcUnavailable,
+          absl::StrCat(shutting_down ? "the collector is shutting down" : "retry later", ": ",
+                       consumed.message()));
+      res.headers.emplace_back("Retry-After", "1");
+      return res;
+    }
+    spdlog::error("otlp_http: the pipeline failed to take {} spans: {}", accepted,
+                  consumed.ToString());
+    return StatusResponse(500, encoding, kRpcInternal,
+                          absl::StrCat("internal error: ", consumed.message()));
   }
 
   static http::Response StatusResponse(int http_status, Encoding encoding, int rpc_code,
@@ -159,12 +210,16 @@ class HttpReceiverImpl final : public HttpReceiver {
     return res;
   }
 
-  http::Response HandleTraces(const http::Request& req) {
+  // Checks and decodes the request into `request`, setting `*encoding_out` to the encoding to
+  // answer in; returns the response when the request is refused.
+  std::optional<http::Response> Decode(const http::Request& req, Encoding* encoding_out,
+                                       WireRequest* request) {
     const std::string media_type = MediaType(req.Header("content-type"));
     const bool known_type = media_type == kProtobufType || media_type == kJsonType;
     // Errors before the encoding is known are answered in the request's encoding when it is one
     // of ours, in JSON otherwise.
     const Encoding encoding = media_type == kProtobufType ? Encoding::kProtobuf : Encoding::kJson;
+    *encoding_out = encoding;
 
     if (req.path != kTracesPath) {
       return StatusResponse(404, encoding, kRpcNotFound,
@@ -243,8 +298,7 @@ class HttpReceiverImpl final : public HttpReceiver {
       }
       bytes = parsed.SerializeAsString();
     }
-    WireRequest request;
-    if (absl::Status scanned = limiter_.Scan(std::move(bytes), &request); !scanned.ok()) {
+    if (absl::Status scanned = limiter_.Scan(std::move(bytes), request); !scanned.ok()) {
       return StatusResponse(400, encoding, kRpcInvalidArgument,
                             absl::StrCat(encoding == Encoding::kProtobuf
                                              ? "request body is not a valid binary protobuf "
@@ -252,39 +306,7 @@ class HttpReceiverImpl final : public HttpReceiver {
                                              : "invalid OTLP/JSON ExportTraceServiceRequest: ",
                                          scanned.message()));
     }
-
-    const auto accepted = static_cast<int64_t>(request.spans.size());
-    const int64_t rejected = request.rejected_spans;
-    // Moved out first: the sink takes the request.
-    const std::string rejection = std::move(request.error_message);
-    if (accepted == 0) {
-      // Nothing left for the pipeline; rejected spans (if any) are reported as partial success.
-      refused_spans_->Increment(rejected);
-      return SuccessResponse(encoding, rejected, rejection);
-    }
-
-    const absl::Status consumed = sink_->Consume(std::move(request));
-    if (consumed.ok()) {
-      accepted_spans_->Increment(accepted);
-      refused_spans_->Increment(rejected);
-      return SuccessResponse(encoding, rejected, rejection);
-    }
-    refused_spans_->Increment(accepted + rejected);
-    if (absl::IsUnavailable(consumed) || absl::IsFailedPrecondition(consumed)) {
-      const bool shutting_down = absl::IsFailedPrecondition(consumed);
-      // The message names the cause: the pipeline is full, the store cannot write, the memory
-      // limit.
-      http::Response res = StatusResponse(
-          503, encoding, kRpcUnavailable,
-          absl::StrCat(shutting_down ? "the collector is shutting down" : "retry later", ": ",
-                       consumed.message()));
-      res.headers.emplace_back("Retry-After", "1");
-      return res;
-    }
-    spdlog::error("otlp_http: the pipeline failed to take {} spans: {}", accepted,
-                  consumed.ToString());
-    return StatusResponse(500, encoding, kRpcInternal,
-                          absl::StrCat("internal error: ", consumed.message()));
+    return std::nullopt;
   }
 
   const HttpReceiverOptions options_;

@@ -1,11 +1,28 @@
 #pragma once
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "proto/otlp_wire.h"
 
 namespace tailtrace::collector {
 
-// Where receivers hand validated spans. Implemented by the Pipeline (router + sampler shards).
+// gRPC metadata that marks a call as made by a member of the cluster for the cluster (its value
+// is the calling member's name): a forwarded Export is taken by the receiving node itself and
+// never forwarded again; a fan-out query is answered from the receiving node's store only.
+inline constexpr char kPeerCallMetadata[] = "tailtrace-peer";
+
+// Where a request came from, as far as routing cares.
+struct ConsumeContext {
+  // Forwarded by another member of the cluster (kPeerCallMetadata): not to be forwarded again.
+  bool from_peer = false;
+};
+
+// Called once with the outcome of ConsumeAsync, on any thread.
+using ConsumeDone = absl::AnyInvocable<void(absl::Status) &&>;
+
+// Where receivers hand validated spans. Implemented by the Pipeline (router + sampler shards),
+// the admission gate in front of it and, in a cluster, the router that forwards spans to the
+// members that own their traces.
 class SpanSink {
  public:
   virtual ~SpanSink() = default;
@@ -15,6 +32,15 @@ class SpanSink {
   // none of them (the client should retry later); FailedPrecondition means it is shutting down.
   // Thread-safe; never blocks on a full pipeline.
   [[nodiscard]] virtual absl::Status Consume(WireRequest&& request) = 0;
+
+  // As Consume, but the outcome may come later (`done` is called once, on any thread, perhaps
+  // before this returns): a cluster router answers only when the members that own the spans
+  // hold them. Receivers call this one. The default calls Consume.
+  virtual void ConsumeAsync(WireRequest&& request, const ConsumeContext& context,
+                            ConsumeDone done) {
+    (void)context;
+    std::move(done)(Consume(std::move(request)));
+  }
 };
 
 }  // namespace tailtrace::collector

@@ -205,27 +205,44 @@ class Connection final : public ConnectionBase,
     }
     req.body = std::move(msg.body());
 
-    Response res = server_->CallHandler(req);
-    req.body.clear();
-    req.body.shrink_to_fit();
+    // The handler may answer later, from another thread: the answer comes back to the strand.
+    // Until then the connection reads nothing more, and the body stays counted in flight.
+    const Exchange exchange{.version = msg.version(),
+                            .head = msg.method() == bhttp::verb::head,
+                            .keep_alive = msg.keep_alive()};
+    server_->CallHandler(req, [self = this->shared_from_this(), exchange](Response res) mutable {
+      asio::dispatch(self->stream_.get_executor(), [self, exchange, res = std::move(res)]() mutable {
+        self->Respond(exchange, std::move(res));
+      });
+    });
+  }
+
+  // What the response to a request needs to know about it.
+  struct Exchange {
+    unsigned version = 11;
+    bool head = false;
+    bool keep_alive = false;
+  };
+
+  void Respond(const Exchange& exchange, Response res) {
     if (reserved_body_bytes_ > 0) {
       server_->ReleaseBody(reserved_body_bytes_);
       reserved_body_bytes_ = 0;
     }
-
+    if (state_ == State::kClosed) return;
     bhttp::response<bhttp::string_body> out;
-    out.version(msg.version() == 10 ? 10 : 11);
+    out.version(exchange.version == 10 ? 10 : 11);
     out.result(static_cast<unsigned>(res.status));
     if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
     for (auto& [name, value] : res.headers) out.insert(name, value);
     const size_t body_size = res.body.size();
     out.body() = std::move(res.body);
     out.prepare_payload();
-    if (msg.method() == bhttp::verb::head) {
+    if (exchange.head) {
       out.content_length(body_size);
       out.body().clear();
     }
-    const bool keep_alive = msg.keep_alive() && !close_requested_ && !server_->stopping();
+    const bool keep_alive = exchange.keep_alive && !close_requested_ && !server_->stopping();
     Write(std::move(out), keep_alive, /*linger=*/false);
   }
 

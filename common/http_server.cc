@@ -236,9 +236,21 @@ void ServerImpl::CountRefused(const char* reason) {
   counter->Increment();
 }
 
-Response ServerImpl::CallHandler(const Request& request) {
+void ServerImpl::CallHandler(const Request& request, Respond respond) {
+  // A handler that throws before it answered is answered 500 here; one that answered and then
+  // threw is only logged (the response goes once).
+  struct Once {
+    Respond respond;
+    std::atomic<bool> answered{false};
+    void operator()(Response res) {
+      if (!answered.exchange(true)) std::move(respond)(std::move(res));
+    }
+  };
+  auto once = std::make_shared<Once>();
+  once->respond = std::move(respond);
   try {
-    return handler_(request);
+    handler_(request, [once](Response res) { (*once)(std::move(res)); });
+    return;
   } catch (const std::exception& e) {
     spdlog::error("{}: handler for {} {} threw: {}", options_.name, request.method, request.target,
                   e.what());
@@ -250,7 +262,7 @@ Response ServerImpl::CallHandler(const Request& request) {
   res.status = 500;
   res.content_type = "application/json";
   res.body = ErrorBody(13, "internal error while handling the request");
-  return res;
+  (*once)(std::move(res));
 }
 
 void ServerImpl::Shutdown() {
@@ -304,6 +316,17 @@ void ServerImpl::Shutdown() {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options,
                                                                Handler handler) {
+  if (!handler) {
+    return absl::InvalidArgumentError(absl::StrCat(options.name, ": handler is empty"));
+  }
+  return CreateAsync(std::move(options),
+                     [handler = std::move(handler)](const Request& request, Respond respond) {
+                       std::move(respond)(handler(request));
+                     });
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::CreateAsync(HttpServerOptions options,
+                                                                    AsyncHandler handler) {
   if (!handler) {
     return absl::InvalidArgumentError(absl::StrCat(options.name, ": handler is empty"));
   }

@@ -1,7 +1,7 @@
 #pragma once
 
 // A small HTTP/1.1 server (Boost.Beast underneath, kept private) that hands each complete request
-// to one synchronous handler. Used by the OTLP/HTTP receiver, the query API and the admin
+// to one handler (synchronous, or answering later). Used by the OTLP/HTTP receiver, the query API and the admin
 // endpoints. Keep-alive, many concurrent connections, a body-size limit (413 above it), optional
 // TLS (OpenSSL via Boost.Asio, kept private; mTLS and certificate reload), bearer-token
 // authentication (401 before the body is read), CORS, a connection limit and a bound on the body
@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "common/listener_security.h"
 #include "common/metrics.h"
@@ -49,6 +50,13 @@ struct Response {
 
 // Called on a server I/O thread, concurrently with other calls: must be thread-safe.
 using Handler = std::function<Response(const Request&)>;
+
+// Called once with the response to a request, from any thread.
+using Respond = absl::AnyInvocable<void(Response) &&>;
+// A handler that may answer later (e.g. once other servers answered): it must not block, and
+// must call `respond` exactly once, now or later, from any thread. `request` is valid only
+// during the call. Thread-safe, as Handler.
+using AsyncHandler = std::function<void(const Request& request, Respond respond)>;
 
 struct HttpServerOptions {
   // host:port to listen on; port 0 picks a free port (see HttpServer::port()).
@@ -93,6 +101,10 @@ class HttpServer {
   // cannot be bound, or (naming the file) if a TLS or token file cannot be read.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Create(HttpServerOptions options,
                                                                           Handler handler);
+  // As Create, with a handler that answers when it is ready. The connection waits for its answer
+  // (reading nothing more); Shutdown waits for answers up to its grace period.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> CreateAsync(
+      HttpServerOptions options, AsyncHandler handler);
   virtual ~HttpServer() = default;
 
   // The bound port (useful with port 0).

@@ -64,7 +64,7 @@ class ConnectionBase {
 
 class ServerImpl final : public HttpServer {
  public:
-  ServerImpl(HttpServerOptions options, Handler handler)
+  ServerImpl(HttpServerOptions options, AsyncHandler handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
         ioc_(options_.num_threads),
@@ -85,7 +85,8 @@ class ServerImpl final : public HttpServer {
   // Used by connections.
   const HttpServerOptions& options() const { return options_; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
-  Response CallHandler(const Request& request);
+  // Calls the handler; a handler that throws is answered 500.
+  void CallHandler(const Request& request, Respond respond);
   // Returns false (and does not register) once Shutdown() has begun.
   bool Register(const std::shared_ptr<ConnectionBase>& connection);
   void Unregister(ConnectionBase* connection);
@@ -107,7 +108,7 @@ class ServerImpl final : public HttpServer {
   void RunLoop();
 
   const HttpServerOptions options_;
-  const Handler handler_;
+  const AsyncHandler handler_;
   std::unique_ptr<internal::TlsContextHolder> tls_;  // null: plain text
   std::unique_ptr<security::BearerTokens> tokens_;   // null: no authentication
   std::atomic<uint64_t> inflight_body_bytes_{0};
