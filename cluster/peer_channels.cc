@@ -19,8 +19,8 @@ std::shared_ptr<grpc::Channel> PeerChannels::Get(std::string_view member) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   // Each member gets a channel of its own even when two names resolve alike.
   args.SetString(GRPC_ARG_CHANNEL_POOL_DOMAIN, std::string(member));
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      std::string(member), grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(std::string(member), grpc::InsecureChannelCredentials(), args);
   channels_.emplace(std::string(member), channel);
   return channel;
 }
@@ -37,7 +37,7 @@ void PeerChannels::Retain(const std::vector<std::string>& members) {
 }
 
 void PeerChannels::Prepare(grpc::ClientContext* context) const {
-  context->AddMetadata(kPeerCallHeader, options_.self);
+  context->AddMetadata(collector::kPeerCallMetadata, options_.self);
   if (!options_.authorization.empty()) {
     context->AddMetadata("authorization", options_.authorization);
   }

@@ -15,16 +15,16 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "collector/span_sink.h"
 
 namespace tailtrace::cluster {
 
-// gRPC metadata that marks a call as made by a member of the cluster for the cluster: a
-// forwarded Export is never forwarded again, and a fan-out query is answered from the receiving
-// node's own store only. Its value is the calling member's name.
-inline constexpr char kPeerCallHeader[] = "tailtrace-peer";
+// Every peer call carries collector::kPeerCallMetadata (collector/span_sink.h) with this node's
+// name: a forwarded Export is never forwarded again, and a fan-out query is answered from the
+// receiving node's own store only.
 
 struct PeerChannelsOptions {
-  // This node's member name (sent as kPeerCallHeader's value).
+  // This node's member name (sent as collector::kPeerCallMetadata's value).
   std::string self;
   // "Bearer <token>" value of the authorization metadata; "" sends none.
   std::string authorization;

@@ -87,8 +87,9 @@ class HttpReceiverImpl final : public HttpReceiver {
     server_options.max_inflight_body_bytes = options_.max_request_bytes_in_flight;
     server_options.metrics = metrics_;
     auto server = http::HttpServer::CreateAsync(
-        std::move(server_options),
-        [this](const http::Request& req, http::Respond respond) { Handle(req, std::move(respond)); });
+        std::move(server_options), [this](const http::Request& req, http::Respond respond) {
+          Handle(req, std::move(respond));
+        });
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     return absl::OkStatus();

@@ -211,9 +211,10 @@ class Connection final : public ConnectionBase,
                             .head = msg.method() == bhttp::verb::head,
                             .keep_alive = msg.keep_alive()};
     server_->CallHandler(req, [self = this->shared_from_this(), exchange](Response res) mutable {
-      asio::dispatch(self->stream_.get_executor(), [self, exchange, res = std::move(res)]() mutable {
-        self->Respond(exchange, std::move(res));
-      });
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, exchange, res = std::move(res)]() mutable {
+                       self->Respond(exchange, std::move(res));
+                     });
     });
   }
 

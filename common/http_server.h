@@ -1,11 +1,11 @@
 #pragma once
 
 // A small HTTP/1.1 server (Boost.Beast underneath, kept private) that hands each complete request
-// to one handler (synchronous, or answering later). Used by the OTLP/HTTP receiver, the query API and the admin
-// endpoints. Keep-alive, many concurrent connections, a body-size limit (413 above it), optional
-// TLS (OpenSSL via Boost.Asio, kept private; mTLS and certificate reload), bearer-token
-// authentication (401 before the body is read), CORS, a connection limit and a bound on the body
-// bytes in flight across connections (503 + Retry-After above it).
+// to one handler (synchronous, or answering later). Used by the OTLP/HTTP receiver, the query API
+// and the admin endpoints. Keep-alive, many concurrent connections, a body-size limit (413 above
+// it), optional TLS (OpenSSL via Boost.Asio, kept private; mTLS and certificate reload),
+// bearer-token authentication (401 before the body is read), CORS, a connection limit and a bound
+// on the body bytes in flight across connections (503 + Retry-After above it).
 
 #include <cstdint>
 #include <functional>

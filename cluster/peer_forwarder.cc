@@ -1,0 +1,230 @@
+#include "cluster/peer_forwarder.h"
+
+#include <grpc/compression.h>
+#include <grpcpp/alarm.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace tailtrace::cluster {
+namespace {
+
+constexpr char kExportMethod[] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+std::chrono::system_clock::time_point DeadlineIn(int64_t ns) {
+  return std::chrono::system_clock::now() + std::chrono::nanoseconds(ns);
+}
+
+// Whether the peer itself answered `status` (as opposed to gRPC failing to reach it): every
+// refusal of our receivers carries details (google.rpc.RetryInfo) or another code than the
+// transport's UNAVAILABLE and DEADLINE_EXCEEDED.
+bool PeerAnswered(const grpc::Status& status) {
+  if (status.ok()) return true;
+  const grpc::StatusCode code = status.error_code();
+  if (code == grpc::StatusCode::DEADLINE_EXCEEDED || code == grpc::StatusCode::CANCELLED) {
+    return false;
+  }
+  return code != grpc::StatusCode::UNAVAILABLE || !status.error_details().empty();
+}
+
+}  // namespace
+
+struct PeerForwarder::Batch {
+  std::vector<Item> items;
+  uint64_t bytes = 0;
+  uint64_t spans = 0;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  std::unique_ptr<grpc::ClientContext> context;
+  grpc::Alarm backoff;
+  int attempt = 0;
+};
+
+PeerForwarder::PeerForwarder(PeerForwarderOptions options, PeerChannels* channels,
+                             Membership* membership, Clock* clock, MetricsRegistry* metrics)
+    : options_(std::move(options)),
+      channels_(channels),
+      membership_(membership),
+      clock_(clock),
+      stub_(channels->Get(options_.peer)) {
+  const Labels peer = {{"peer", options_.peer}};
+  sent_spans_ = metrics->GetCounter("tailtrace_cluster_forwarded_spans_total",
+                                    "Spans handed to the member that owns their trace.", peer);
+  sent_batches_ = metrics->GetCounter("tailtrace_cluster_forward_batches_total",
+                                      "Export calls to a member that it took.", peer);
+  refused_spans_ = metrics->GetCounter(
+      "tailtrace_cluster_forward_refused_spans_total",
+      "Spans a member refused (e.g. its pipeline was full); the client was asked to retry.", peer);
+  unreachable_spans_ = metrics->GetCounter(
+      "tailtrace_cluster_forward_unreachable_spans_total",
+      "Spans that could not reach their owner and went to the next member in hash order.", peer);
+  retries_ =
+      metrics->GetCounter("tailtrace_cluster_forward_retries_total",
+                          "Export calls to a member retried after it could not be reached.", peer);
+  queue_bytes_ = metrics->GetGauge("tailtrace_cluster_forward_queue_bytes",
+                                   "Bytes of spans queued or in flight to a member.", peer);
+}
+
+PeerForwarder::~PeerForwarder() { Shutdown(clock_->MonotonicNanos()); }
+
+bool PeerForwarder::TryReserve(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  if (stopping_ || reserved_bytes_ + bytes > options_.queue_bytes) return false;
+  reserved_bytes_ += bytes;
+  queue_bytes_->Set(static_cast<int64_t>(reserved_bytes_));
+  return true;
+}
+
+void PeerForwarder::Unreserve(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  reserved_bytes_ -= std::min(bytes, reserved_bytes_);
+  queue_bytes_->Set(static_cast<int64_t>(reserved_bytes_));
+  idle_.notify_all();
+}
+
+void PeerForwarder::Send(std::string bytes, uint64_t spans, Done done) {
+  std::unique_lock lock(mu_);
+  queue_.push_back(Item{std::move(bytes), spans, std::move(done)});
+  StartBatchesLocked(lock);
+}
+
+void PeerForwarder::StartBatchesLocked(std::unique_lock<std::mutex>& lock) {
+  std::vector<std::shared_ptr<Batch>> started;
+  while (calls_in_flight_ < kMaxCallsInFlight && !queue_.empty()) {
+    auto batch = std::make_shared<Batch>();
+    while (!queue_.empty() && (batch->items.empty() || batch->bytes + queue_.front().bytes.size() <=
+                                                           options_.max_batch_bytes)) {
+      batch->bytes += queue_.front().bytes.size();
+      batch->spans += queue_.front().spans;
+      batch->items.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    ++calls_in_flight_;
+    in_flight_.push_back(batch);
+    started.push_back(std::move(batch));
+  }
+  lock.unlock();
+  for (std::shared_ptr<Batch>& batch : started) {
+    // Concatenated requests are one request (repeated field 1 appends); the slices are the
+    // items' bytes as they are, without another copy.
+    std::vector<grpc::Slice> slices;
+    slices.reserve(batch->items.size());
+    for (const Item& item : batch->items) {
+      slices.emplace_back(item.bytes.data(), item.bytes.size(), grpc::Slice::STATIC_SLICE);
+    }
+    batch->request = grpc::ByteBuffer(slices.data(), slices.size());
+    Call(std::move(batch));
+  }
+  lock.lock();
+}
+
+void PeerForwarder::Call(std::shared_ptr<Batch> batch) {
+  auto fresh = std::make_unique<grpc::ClientContext>();
+  fresh->set_deadline(DeadlineIn(options_.attempt_timeout_ns));
+  if (options_.gzip) fresh->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  channels_->Prepare(fresh.get());
+  grpc::ClientContext* context = fresh.get();
+  {
+    std::lock_guard lock(mu_);  // Shutdown may cancel it
+    if (stopping_ && shutdown_cancelled_) context->TryCancel();
+    batch->context = std::move(fresh);
+  }
+  const grpc::ByteBuffer* request = &batch->request;
+  grpc::ByteBuffer* response = &batch->response;
+  stub_.UnaryCall(context, kExportMethod, grpc::StubOptions(), request, response,
+                  [this, batch = std::move(batch)](grpc::Status status) mutable {
+                    OnCallDone(std::move(batch), status);
+                  });
+}
+
+void PeerForwarder::OnCallDone(std::shared_ptr<Batch> batch, const grpc::Status& status) {
+  if (PeerAnswered(status)) {
+    {
+      std::lock_guard lock(mu_);
+      failing_since_ns_ = 0;
+    }
+    if (membership_ != nullptr) membership_->ReportSuccess(options_.peer);
+    if (status.ok()) {
+      sent_spans_->Increment(batch->spans);
+      sent_batches_->Increment();
+      return Finish(std::move(batch), absl::OkStatus(), false);
+    }
+    refused_spans_->Increment(batch->spans);
+    const absl::Status refusal(
+        static_cast<absl::StatusCode>(status.error_code()),
+        absl::StrCat("member ", options_.peer, ": ", status.error_message()));
+    return Finish(std::move(batch), refusal, false);
+  }
+  const int64_t now = clock_->MonotonicNanos();
+  bool give_up = false;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_since_ns_ == 0) failing_since_ns_ = now;
+    give_up = stopping_ || now - failing_since_ns_ >= options_.give_up_after_ns;
+  }
+  const std::string error = absl::StrCat(status.error_code(), ": ", status.error_message());
+  if (give_up) {
+    spdlog::warn("cluster: member {} cannot be reached ({}); {} spans go to the next member",
+                 options_.peer, error, batch->spans);
+    if (membership_ != nullptr) membership_->ReportFailure(options_.peer, error);
+    unreachable_spans_->Increment(batch->spans);
+    return Finish(std::move(batch),
+                  absl::UnavailableError(
+                      absl::StrCat("member ", options_.peer, " cannot be reached: ", error)),
+                  true);
+  }
+  retries_->Increment();
+  const int64_t delay = BackoffNs(++batch->attempt);
+  Batch* raw = batch.get();
+  raw->backoff.Set(DeadlineIn(delay), [this, batch = std::move(batch)](bool fired) mutable {
+    if (!fired) {  // cancelled by Shutdown
+      return OnCallDone(std::move(batch),
+                        grpc::Status(grpc::StatusCode::CANCELLED, "the node is shutting down"));
+    }
+    Call(std::move(batch));
+  });
+}
+
+int64_t PeerForwarder::BackoffNs(int attempt) const {
+  const int64_t base = 50'000'000;  // 50 ms, doubling, at most 500 ms
+  return std::min<int64_t>(base << std::min(attempt - 1, 4), 500'000'000);
+}
+
+void PeerForwarder::Finish(std::shared_ptr<Batch> batch, const absl::Status& status,
+                           bool unreachable) {
+  {
+    std::unique_lock lock(mu_);
+    reserved_bytes_ -= std::min(batch->bytes, reserved_bytes_);
+    queue_bytes_->Set(static_cast<int64_t>(reserved_bytes_));
+    --calls_in_flight_;
+    std::erase(in_flight_, batch);
+    StartBatchesLocked(lock);
+    idle_.notify_all();
+  }
+  for (Item& item : batch->items) {
+    Outcome outcome{status, unreachable, unreachable ? std::move(item.bytes) : std::string()};
+    std::move(item.done)(std::move(outcome));
+  }
+}
+
+void PeerForwarder::Shutdown(int64_t deadline_ns) {
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  const auto done = [this] { return calls_in_flight_ == 0 && queue_.empty(); };
+  const int64_t wait_ns = std::max<int64_t>(0, deadline_ns - clock_->MonotonicNanos());
+  if (!idle_.wait_for(lock, std::chrono::nanoseconds(wait_ns), done)) {
+    shutdown_cancelled_ = true;
+    for (const std::shared_ptr<Batch>& batch : in_flight_) {
+      if (batch->context != nullptr) batch->context->TryCancel();
+      batch->backoff.Cancel();
+    }
+    // Cancelled calls answer soon (CANCELLED: given up, as stopping_ is set).
+    idle_.wait(lock, done);
+  }
+}
+
+}  // namespace tailtrace::cluster

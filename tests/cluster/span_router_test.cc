@@ -1,0 +1,287 @@
+// SpanRouter over real gRPC: peers are OTLP/gRPC receivers on 127.0.0.1; each span must reach
+// the member that owns its trace, the client's answer must wait for them, and the failure modes
+// (a peer refusing, a peer unreachable, a full forward queue) must behave as documented in
+// cluster/span_router.h.
+
+#include "cluster/span_router.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cluster/membership.h"
+#include "cluster/ownership.h"
+#include "cluster/peer_channels.h"
+#include "collector/receivers.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/collector/test_spans.h"
+
+namespace tailtrace::cluster {
+namespace {
+
+using ::opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using ::testing::HasSubstr;
+
+// Records the trace IDs of what it takes (and whether a peer sent it), or refuses.
+class RecordingSink : public collector::SpanSink {
+ public:
+  absl::Status Consume(WireRequest&& request) override {
+    std::lock_guard lock(mu_);
+    if (!refusal_.ok()) return refusal_;
+    for (const WireSpan& span : request.spans) traces_.insert(span.trace_id);
+    spans_ += request.spans.size();
+    return absl::OkStatus();
+  }
+  void ConsumeAsync(WireRequest&& request, const collector::ConsumeContext& context,
+                    collector::ConsumeDone done) override {
+    {
+      std::lock_guard lock(mu_);
+      if (context.from_peer) ++peer_calls_;
+    }
+    std::move(done)(Consume(std::move(request)));
+  }
+  void Refuse(absl::Status status) {
+    std::lock_guard lock(mu_);
+    refusal_ = std::move(status);
+  }
+  std::set<TraceId> traces() {
+    std::lock_guard lock(mu_);
+    return traces_;
+  }
+  size_t spans() {
+    std::lock_guard lock(mu_);
+    return spans_;
+  }
+  int peer_calls() {
+    std::lock_guard lock(mu_);
+    return peer_calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  absl::Status refusal_;
+  std::set<TraceId> traces_;
+  size_t spans_ = 0;
+  int peer_calls_ = 0;
+};
+
+// A peer: an OTLP/gRPC receiver on 127.0.0.1 feeding a RecordingSink.
+struct Peer {
+  RecordingSink sink;
+  std::unique_ptr<collector::GrpcReceiver> receiver;
+  std::string name;
+};
+
+// A port on 127.0.0.1 where nothing listens (bound, then closed).
+int DeadPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TraceId IdOf(uint64_t n) { return TraceId::FromBytes(collector::testing::TestTraceId(n)); }
+
+// `traces` traces of two spans each, in one request.
+ExportTraceServiceRequest Traces(uint64_t traces) {
+  ExportTraceServiceRequest request;
+  for (uint64_t t = 0; t < traces; ++t) {
+    collector::testing::AddSpan(&request, "checkout", t, 2 * t + 1, 0);
+    collector::testing::AddSpan(&request, "cart", t, 2 * t + 2, 2 * t + 1);
+  }
+  return request;
+}
+
+class SpanRouterTest : public ::testing::Test {
+ protected:
+  static constexpr char kSelf[] = "127.0.0.1:1";
+
+  void AddPeers(int n) {
+    for (int i = 0; i < n; ++i) {
+      auto peer = std::make_unique<Peer>();
+      collector::GrpcReceiverOptions options;
+      options.endpoint = "127.0.0.1:0";
+      auto receiver = collector::GrpcReceiver::Create(options, &peer->sink, &metrics_);
+      ASSERT_TRUE(receiver.ok()) << receiver.status();
+      peer->receiver = *std::move(receiver);
+      peer->name = absl::StrCat("127.0.0.1:", peer->receiver->port());
+      peers_.push_back(std::move(peer));
+    }
+  }
+
+  // The router of node kSelf over the peers (and `extra` members).
+  void StartRouter(std::vector<std::string> extra = {}, PeerForwarderOptions forward = {}) {
+    ClusterOptions options;
+    options.self = kSelf;
+    for (const auto& peer : peers_) options.static_peers.push_back(peer->name);
+    for (auto& name : extra) options.static_peers.push_back(std::move(name));
+    auto membership = Membership::Create(options, nullptr, &clock_);
+    ASSERT_TRUE(membership.ok()) << membership.status();
+    membership_ = *std::move(membership);
+    channels_ = std::make_unique<PeerChannels>(PeerChannelsOptions{.self = kSelf});
+    router_ = std::make_unique<SpanRouter>(SpanRouterOptions{.forward = forward}, membership_.get(),
+                                           channels_.get(), &local_, &clock_, &metrics_);
+  }
+
+  absl::Status Send(const ExportTraceServiceRequest& request) {
+    return router_->Consume(collector::testing::Scanned(request));
+  }
+
+  // The traces of `request` that `member` owns among every member.
+  std::set<TraceId> OwnedBy(const std::string& member, uint64_t traces) {
+    const Ring ring(membership_->Live()->members());
+    std::set<TraceId> owned;
+    for (uint64_t t = 0; t < traces; ++t) {
+      if (ring.member(ring.OwnerOf(IdOf(t))) == member) owned.insert(IdOf(t));
+    }
+    return owned;
+  }
+
+  uint64_t Counter(const std::string& name, const Labels& labels = {}) {
+    return metrics_.GetCounter(name, "", labels)->Value();
+  }
+
+  FakeClock clock_;
+  MetricsRegistry metrics_;
+  RecordingSink local_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::unique_ptr<Membership> membership_;
+  std::unique_ptr<PeerChannels> channels_;
+  std::unique_ptr<SpanRouter> router_;
+};
+
+TEST_F(SpanRouterTest, EverySpanReachesTheOwnerOfItsTrace) {
+  AddPeers(2);
+  StartRouter();
+  constexpr uint64_t kTraces = 90;
+  ASSERT_TRUE(Send(Traces(kTraces)).ok());
+  // Consume answered: the peers hold their shares already.
+  EXPECT_EQ(local_.traces(), OwnedBy(kSelf, kTraces));
+  for (const auto& peer : peers_) {
+    EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, kTraces)) << peer->name;
+    EXPECT_FALSE(peer->sink.traces().empty());
+    EXPECT_GT(peer->sink.peer_calls(), 0) << "forwarded calls are marked as peer calls";
+  }
+  EXPECT_EQ(local_.spans() + peers_[0]->sink.spans() + peers_[1]->sink.spans(), 2 * kTraces);
+  EXPECT_EQ(local_.peer_calls(), 0);
+}
+
+TEST_F(SpanRouterTest, ARequestOfOwnTracesStaysLocal) {
+  StartRouter();  // a cluster of one
+  ASSERT_TRUE(Send(Traces(10)).ok());
+  EXPECT_EQ(local_.spans(), 20u);
+}
+
+TEST_F(SpanRouterTest, AForwardedRequestIsNeverForwardedAgain) {
+  AddPeers(2);
+  StartRouter();
+  absl::Status answer = absl::UnknownError("not answered");
+  router_->ConsumeAsync(collector::testing::Scanned(Traces(30)),
+                        collector::ConsumeContext{.from_peer = true},
+                        [&answer](absl::Status s) { answer = std::move(s); });
+  EXPECT_TRUE(answer.ok()) << answer;
+  EXPECT_EQ(local_.spans(), 60u);
+  EXPECT_EQ(peers_[0]->sink.spans() + peers_[1]->sink.spans(), 0u);
+}
+
+TEST_F(SpanRouterTest, APeersRefusalReachesTheClientAsBackpressure) {
+  AddPeers(2);
+  StartRouter();
+  peers_[0]->sink.Refuse(absl::UnavailableError("trace pipeline is full"));
+  const absl::Status status = Send(Traces(60));
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("member ", peers_[0]->name)));
+  EXPECT_THAT(status.message(), HasSubstr("trace pipeline is full"));
+  // The peer answered: it is alive, and its traces did not move elsewhere.
+  EXPECT_EQ(peers_[1]->sink.traces(), OwnedBy(peers_[1]->name, 60));
+  EXPECT_EQ(local_.traces(), OwnedBy(kSelf, 60));
+  EXPECT_EQ(Counter("tailtrace_cluster_rerouted_spans_total"), 0u);
+  for (const MemberStatus& m : membership_->StatusSnapshot().members) {
+    EXPECT_EQ(m.state, PeerState::kUp) << m.name;
+  }
+}
+
+TEST_F(SpanRouterTest, AnUnreachableOwnersTracesGoToTheNextMemberInHashOrder) {
+  AddPeers(1);
+  const std::string dead = absl::StrCat("127.0.0.1:", DeadPort());
+  StartRouter({dead}, PeerForwarderOptions{.give_up_after_ns = 0});
+  constexpr uint64_t kTraces = 90;
+  const std::set<TraceId> dead_owned = OwnedBy(dead, kTraces);
+  ASSERT_FALSE(dead_owned.empty());
+  ASSERT_TRUE(Send(Traces(kTraces)).ok()) << "the client gets a success: its spans are held";
+
+  // Each of the dead member's traces went to the first other member in its preference order.
+  const Ring ring(membership_->Live()->members());
+  for (const TraceId& id : dead_owned) {
+    const std::vector<size_t> order = ring.OwnersInOrder(id, ring.size());
+    ASSERT_EQ(ring.member(order[0]), dead);
+    const std::string& next = ring.member(order[1]);
+    RecordingSink& sink = next == kSelf ? local_ : peers_[0]->sink;
+    EXPECT_TRUE(sink.traces().count(id)) << next;
+  }
+  EXPECT_EQ(local_.spans() + peers_[0]->sink.spans(), 2 * kTraces);
+  EXPECT_EQ(Counter("tailtrace_cluster_rerouted_spans_total"), 2 * dead_owned.size());
+  bool reported = false;
+  for (const MemberStatus& m : membership_->StatusSnapshot().members) {
+    if (m.name == dead) reported = !m.last_error.empty();
+  }
+  EXPECT_TRUE(reported) << "membership heard of the failure";
+}
+
+TEST_F(SpanRouterTest, AFullForwardQueueRefusesTheWholeRequestBeforeTakingAnything) {
+  AddPeers(2);
+  StartRouter({}, PeerForwarderOptions{.queue_bytes = 64});
+  const absl::Status status = Send(Traces(60));
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("forward queue to cluster member"));
+  EXPECT_EQ(local_.spans(), 0u);
+  EXPECT_EQ(peers_[0]->sink.spans() + peers_[1]->sink.spans(), 0u);
+  EXPECT_EQ(Counter("tailtrace_cluster_refused_spans_total"), 120u);
+}
+
+TEST_F(SpanRouterTest, ALocalRefusalGivesThePeersReservationsBack) {
+  AddPeers(1);
+  StartRouter();
+  local_.Refuse(absl::UnavailableError("memory limit"));
+  EXPECT_TRUE(absl::IsUnavailable(Send(Traces(40))));
+  EXPECT_EQ(peers_[0]->sink.spans(), 0u) << "nothing forwarded for a refused request";
+  EXPECT_EQ(
+      metrics_.GetGauge("tailtrace_cluster_forward_queue_bytes", "", {{"peer", peers_[0]->name}})
+          ->Value(),
+      0);
+  local_.Refuse(absl::OkStatus());
+  EXPECT_TRUE(Send(Traces(40)).ok());
+}
+
+TEST_F(SpanRouterTest, ConcurrentRequestsToAPeerAllArrive) {
+  AddPeers(2);
+  StartRouter();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([this] {
+      for (int i = 0; i < 10; ++i) EXPECT_TRUE(Send(Traces(30)).ok());
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(local_.spans() + peers_[0]->sink.spans() + peers_[1]->sink.spans(), 4u * 10 * 60);
+}
+
+}  // namespace
+}  // namespace tailtrace::cluster
