@@ -145,7 +145,9 @@ void PeerForwarder::OnCallDone(std::shared_ptr<Batch> batch, const grpc::Status&
   if (PeerAnswered(status)) {
     {
       std::lock_guard lock(mu_);
+      if (gave_up_) spdlog::info("cluster: member {} answers again", options_.peer);
       failing_since_ns_ = 0;
+      gave_up_ = false;
     }
     if (membership_ != nullptr) membership_->ReportSuccess(options_.peer);
     if (status.ok()) {
@@ -161,15 +163,21 @@ void PeerForwarder::OnCallDone(std::shared_ptr<Batch> batch, const grpc::Status&
   }
   const int64_t now = clock_->MonotonicNanos();
   bool give_up = false;
+  bool first_give_up = false;
   {
     std::lock_guard lock(mu_);
     if (failing_since_ns_ == 0) failing_since_ns_ = now;
     give_up = stopping_ || now - failing_since_ns_ >= options_.give_up_after_ns;
+    first_give_up = give_up && !gave_up_;
+    gave_up_ = gave_up_ || give_up;
   }
-  const std::string error = absl::StrCat(status.error_code(), ": ", status.error_message());
+  const std::string error = status.error_message();
   if (give_up) {
-    spdlog::warn("cluster: member {} cannot be reached ({}); {} spans go to the next member",
-                 options_.peer, error, batch->spans);
+    if (first_give_up) {  // once per outage, not per batch
+      spdlog::warn("cluster: member {} cannot be reached ({}); its traces go to the next member "
+                   "in hash order until it answers again",
+                   options_.peer, error);
+    }
     if (membership_ != nullptr) membership_->ReportFailure(options_.peer, error);
     unreachable_spans_->Increment(batch->spans);
     return Finish(std::move(batch),

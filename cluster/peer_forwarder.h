@@ -117,6 +117,8 @@ class PeerForwarder {
   std::vector<std::shared_ptr<Batch>> in_flight_ ABSL_GUARDED_BY(mu_);
   // Monotonic time of the first unreachable answer since the last answer; 0 while reachable.
   int64_t failing_since_ns_ ABSL_GUARDED_BY(mu_) = 0;
+  // A batch gave up since the last answer (logged once per outage).
+  bool gave_up_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Shutdown's deadline passed: calls are cancelled, new attempts too.
   bool shutdown_cancelled_ ABSL_GUARDED_BY(mu_) = false;

@@ -96,6 +96,11 @@ absl::Status BearerTokens::Load() {
   return absl::OkStatus();
 }
 
+std::string BearerTokens::First() const {
+  std::lock_guard lock(mu_);
+  return tokens_ != nullptr && !tokens_->empty() ? tokens_->front() : std::string();
+}
+
 void BearerTokens::ReloadIfChanged() {
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) return;  // keeps the last tokens

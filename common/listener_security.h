@@ -88,6 +88,9 @@ class BearerTokens {
 
   const std::string& path() const { return path_; }
 
+  // The file's first token (what a client of this listener presents, e.g. a cluster peer).
+  std::string First() const;
+
  private:
   struct FileStamp {
     timespec mtime{};
@@ -103,7 +106,7 @@ class BearerTokens {
   absl::Status Load();
 
   const std::string path_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::shared_ptr<const std::vector<std::string>> tokens_ ABSL_GUARDED_BY(mu_);
   FileStamp stamp_ ABSL_GUARDED_BY(mu_);
 };

@@ -95,6 +95,12 @@ void CheckReceiver(ParseContext& ctx, const Field& self, const DaemonConfig& con
                  "receivers.otlp.protocols.grpc.enabled is false");
     return;
   }
+  if (config.grpc.security.tls.enabled()) {
+    ctx.AddError(self.line(), self.path,
+                 "cluster members reach each other's OTLP/gRPC receiver in plain text, but "
+                 "receivers.otlp.protocols.grpc.tls is set; TLS between members is not supported "
+                 "yet (keep port 4317 private to the members and trusted clients)");
+  }
   const absl::StatusOr<HostPort> listen = ParseHostPort(config.grpc.endpoint);
   const absl::StatusOr<HostPort> member = ParseHostPort(config.cluster.self);
   if (!listen.ok() || !member.ok()) return;  // reported where they were read

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "cluster/cluster_node.h"
 #include "collector/admission.h"
 #include "collector/memory_limiter.h"
 #include "collector/pipeline.h"
@@ -131,6 +132,8 @@ int WaitForSignal() {
 
 // How long SIGTERM waits for the exporter to send what the pipeline handed it last.
 constexpr int64_t kExporterDrainMs = 10'000;
+// How long a stopping cluster member waits for its forwards to peers to be answered.
+constexpr int64_t kClusterDrainNs = 5'000'000'000;
 
 // The trace stores of the process: the RocksDB store (unless storage.enabled is false, then a
 // NullTraceStore) and, with exporters.otlp, the exporter and the ExportingTraceStore around the
@@ -221,6 +224,26 @@ std::string NoStoreMessage(const config::DaemonConfig& cfg) {
   return message + "; query that backend instead";
 }
 
+// Cluster mode when the `cluster:` section is present; null (a single node) otherwise.
+absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> StartCluster(const config::DaemonConfig& cfg,
+                                                                   collector::SpanSink* local,
+                                                                   Clock* clock,
+                                                                   MetricsRegistry* metrics) {
+  if (!cfg.cluster.enabled()) return nullptr;
+  // Peers present this node's own receiver token: every member reads the same token file.
+  absl::StatusOr<std::string> authorization =
+      cluster::PeerAuthorizationFromTokenFile(cfg.grpc.security.auth.bearer_token_file);
+  if (!authorization.ok()) return authorization.status();
+  cluster::ClusterNodeOptions options;
+  options.cluster = cfg.cluster;
+  options.peer_authorization = *std::move(authorization);
+  // A peer that fails to answer for a second loses its batches to the next member; it is
+  // marked down (left out of the ring) after peer_timeout.
+  options.router.forward.give_up_after_ns =
+      std::min<int64_t>(cfg.cluster.peer_timeout_ns, 1'000'000'000);
+  return cluster::ClusterNode::Start(options, local, nullptr, clock, metrics);
+}
+
 int Run(const config::DaemonConfig& cfg) {
   if (absl::Status s = InstallSignalHandlers(); !s.ok()) {
     spdlog::critical("cannot install signal handlers: {}", std::string(s.message()));
@@ -278,8 +301,16 @@ int Run(const config::DaemonConfig& cfg) {
     spdlog::critical("cannot start the pipeline: {}", std::string(pipeline.status().message()));
     return 1;
   }
-  // Receivers -> admission gate (store health, memory) -> pipeline.
+  // Receivers -> [cluster router ->] admission gate (store health, memory) -> pipeline.
   collector::AdmissionSink admission(pipeline->get(), store_ptr, limiter_ptr, &metrics);
+  absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> cluster_node =
+      StartCluster(cfg, &admission, clock, &metrics);
+  if (!cluster_node.ok()) {
+    spdlog::critical("cluster: {}", std::string(cluster_node.status().message()));
+    return 1;
+  }
+  collector::SpanSink* receivers_sink =
+      *cluster_node != nullptr ? (*cluster_node)->sink() : &admission;
 
   query::QueryService query_service(store_ptr, clock, cfg.query);
   const std::string no_store_message = NoStoreMessage(cfg);
@@ -327,7 +358,7 @@ int Run(const config::DaemonConfig& cfg) {
   std::string grpc_at = "disabled";
   std::string http_at = "disabled";
   if (cfg.grpc.enabled) {
-    auto r = collector::GrpcReceiver::Create(cfg.grpc, &admission, &metrics);
+    auto r = collector::GrpcReceiver::Create(cfg.grpc, receivers_sink, &metrics);
     if (!r.ok()) {
       spdlog::critical("receivers.otlp.protocols.grpc: {}", std::string(r.status().message()));
       return 1;
@@ -336,7 +367,7 @@ int Run(const config::DaemonConfig& cfg) {
     grpc_at = BoundEndpoint(cfg.grpc.endpoint, grpc->port());
   }
   if (cfg.http.enabled) {
-    auto r = collector::HttpReceiver::Create(cfg.http, &admission, &metrics);
+    auto r = collector::HttpReceiver::Create(cfg.http, receivers_sink, &metrics);
     if (!r.ok()) {
       spdlog::critical("receivers.otlp.protocols.http: {}", std::string(r.status().message()));
       return 1;
@@ -377,10 +408,14 @@ int Run(const config::DaemonConfig& cfg) {
   ready.store(false);
 
   // Stop taking spans first, then decide and write everything held, then close the store.
-  // Export never blocks, so calls in flight end within milliseconds; gRPC also waits out the
-  // deadline for idle connected channels (every SDK keeps one open), so keep it short.
+  // Export never blocks, so calls in flight end within milliseconds (in a cluster, once their
+  // forwards answered); gRPC also waits out the deadline for idle connected channels (every SDK
+  // keeps one open), so keep it short.
   if (grpc) grpc->Shutdown(500);
   if (http_receiver) http_receiver->Shutdown();
+  if (*cluster_node != nullptr) {
+    (*cluster_node)->Shutdown(clock->MonotonicNanos() + kClusterDrainNs);
+  }
   int exit_code = 0;
   absl::Status drained = (*pipeline)->Shutdown(30'000);
   if (!drained.ok()) {

@@ -205,5 +205,12 @@ TEST(ClusterConfigTest, PeersMustBeAbleToReachTheGrpcReceiver) {
       "test.yaml:3: cluster.self", "receivers.otlp.protocols.grpc.enabled is false");
 }
 
+TEST(ClusterConfigTest, TlsOnTheGrpcReceiverIsRefusedUntilMembersSpeakIt) {
+  ExpectError(
+      "receivers: {otlp: {protocols: {grpc: {endpoint: 0.0.0.0:4317, tls: {cert_file: /c.pem, "
+      "key_file: /k.pem}}}}}\ncluster:\n  self: 10.0.0.1:4317\n",
+      "test.yaml:3: cluster.self", "TLS between members is not supported yet");
+}
+
 }  // namespace
 }  // namespace tailtrace::config

@@ -1,0 +1,90 @@
+#include "cluster/cluster_node.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/listener_security.h"
+#include "spdlog/spdlog.h"
+
+namespace tailtrace::cluster {
+namespace {
+
+// How often membership is refreshed: DNS when its interval passed, and silent peers expired.
+constexpr int64_t kRefreshPeriodNs = 1'000'000'000;
+
+void LogChange(const MembershipChange& change) {
+  if (!change.joined.empty()) {
+    spdlog::info("cluster: joined: {}", absl::StrJoin(change.joined, ", "));
+  }
+  if (!change.left.empty()) spdlog::info("cluster: left: {}", absl::StrJoin(change.left, ", "));
+  if (!change.down.empty()) {
+    spdlog::warn("cluster: down (no answer within peer_timeout): {}",
+                 absl::StrJoin(change.down, ", "));
+  }
+  if (!change.dns_status.ok()) {
+    spdlog::warn("cluster: resolving peers.dns failed, keeping the last answer: {}",
+                 change.dns_status.ToString());
+  }
+  if (change.self_missing_from_dns) {
+    spdlog::warn(
+        "cluster: the peers.dns answer does not list self; peers that learn members "
+        "from DNS compute other owners than this node until it does");
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PeerAuthorizationFromTokenFile(const std::string& path) {
+  if (path.empty()) return std::string();
+  absl::StatusOr<std::unique_ptr<security::BearerTokens>> tokens =
+      security::BearerTokens::Create(path);
+  if (!tokens.ok()) return tokens.status();
+  return absl::StrCat("Bearer ", (*tokens)->First());
+}
+
+absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const ClusterNodeOptions& options,
+                                                                collector::SpanSink* local,
+                                                                PeerResolver* resolver,
+                                                                Clock* clock,
+                                                                MetricsRegistry* metrics) {
+  std::unique_ptr<ClusterNode> node(new ClusterNode());
+  if (resolver == nullptr && options.cluster.dns.enabled()) {
+    node->own_resolver_ = std::make_unique<SystemResolver>();
+    resolver = node->own_resolver_.get();
+  }
+  absl::StatusOr<std::unique_ptr<Membership>> membership =
+      Membership::Create(options.cluster, resolver, clock);
+  if (!membership.ok()) return membership.status();
+  node->membership_ = *std::move(membership);
+  LogChange(node->membership_->Refresh());
+  node->channels_ = std::make_unique<PeerChannels>(PeerChannelsOptions{
+      .self = options.cluster.self, .authorization = options.peer_authorization});
+  node->router_ = std::make_unique<SpanRouter>(options.router, node->membership_.get(),
+                                               node->channels_.get(), local, clock, metrics);
+  node->refresher_ = std::make_unique<MembershipRefresher>(
+      node->membership_.get(), kRefreshPeriodNs,
+      [raw = node.get()](const MembershipChange& change) { raw->OnMembershipChange(change); });
+  spdlog::info("cluster: this node is {}; live members: {}", options.cluster.self,
+               absl::StrJoin(node->membership_->Live()->members(), ", "));
+  return node;
+}
+
+ClusterNode::~ClusterNode() { Shutdown(0); }
+
+void ClusterNode::OnMembershipChange(const MembershipChange& change) {
+  LogChange(change);
+  if (!change.left.empty()) {
+    ClusterStatus status = membership_->StatusSnapshot();
+    std::vector<std::string> members;
+    for (const MemberStatus& m : status.members) members.push_back(m.name);
+    channels_->Retain(members);
+  }
+}
+
+void ClusterNode::Shutdown(int64_t deadline_ns) {
+  if (refresher_ != nullptr) refresher_->Stop();
+  if (router_ != nullptr) router_->Shutdown(deadline_ns);
+}
+
+}  // namespace tailtrace::cluster
