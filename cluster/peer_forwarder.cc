@@ -51,7 +51,7 @@ PeerForwarder::PeerForwarder(PeerForwarderOptions options, PeerChannels* channel
       membership_(membership),
       clock_(clock),
       stub_(channels->Get(options_.peer)) {
-  const Labels peer = {{"peer", options_.peer}};
+  const Labels peer = {{"peer", options_.peer}, {"kind", options_.handover ? "handover" : "owner"}};
   sent_spans_ = metrics->GetCounter("tailtrace_cluster_forwarded_spans_total",
                                     "Spans handed to the member that owns their trace.", peer);
   sent_batches_ = metrics->GetCounter("tailtrace_cluster_forward_batches_total",
@@ -127,6 +127,7 @@ void PeerForwarder::Call(std::shared_ptr<Batch> batch) {
   fresh->set_deadline(DeadlineIn(options_.attempt_timeout_ns));
   if (options_.gzip) fresh->set_compression_algorithm(GRPC_COMPRESS_GZIP);
   channels_->Prepare(fresh.get());
+  if (options_.handover) fresh->AddMetadata(collector::kHandoverMetadata, "1");
   grpc::ClientContext* context = fresh.get();
   {
     std::lock_guard lock(mu_);  // Shutdown may cancel it
@@ -174,9 +175,10 @@ void PeerForwarder::OnCallDone(std::shared_ptr<Batch> batch, const grpc::Status&
   const std::string error = status.error_message();
   if (give_up) {
     if (first_give_up) {  // once per outage, not per batch
-      spdlog::warn("cluster: member {} cannot be reached ({}); its traces go to the next member "
-                   "in hash order until it answers again",
-                   options_.peer, error);
+      spdlog::warn(
+          "cluster: member {} cannot be reached ({}); its traces go to the next member "
+          "in hash order until it answers again",
+          options_.peer, error);
     }
     if (membership_ != nullptr) membership_->ReportFailure(options_.peer, error);
     unreachable_spans_->Increment(batch->spans);

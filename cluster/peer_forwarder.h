@@ -48,6 +48,9 @@ struct PeerForwarderOptions {
   // How long a peer may fail to be reached before its batches give up (and go elsewhere).
   int64_t give_up_after_ns = 1'000'000'000;
   bool gzip = true;
+  // Sends handovers (collector::kHandoverMetadata): the peer keeps the spans of traces it took
+  // lately and passes the rest on to their new owner.
+  bool handover = false;
 };
 
 // The status a request gets when its peer could not be reached (its bytes come back with it).

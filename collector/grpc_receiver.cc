@@ -335,12 +335,13 @@ class TraceServiceImpl final
       std::move(answer)(grpc::Status::OK, response);
     };
     if (accepted == 0) return done(absl::OkStatus());
-    const ConsumeContext origin{.from_peer = IsPeerCall(*context)};
+    const ConsumeContext origin{.from_peer = HasMetadata(*context, kPeerCallMetadata),
+                                .handover = HasMetadata(*context, kHandoverMetadata)};
     sink_->ConsumeAsync(std::move(request), origin, std::move(done));
   }
 
-  static bool IsPeerCall(const grpc::CallbackServerContext& context) {
-    return context.client_metadata().count(kPeerCallMetadata) > 0;
+  static bool HasMetadata(const grpc::CallbackServerContext& context, const char* key) {
+    return context.client_metadata().count(key) > 0;
   }
 
   Counter* RequestCounter(grpc::StatusCode code) {

@@ -10,11 +10,18 @@ namespace tailtrace::collector {
 // is the calling member's name): a forwarded Export is taken by the receiving node itself and
 // never forwarded again; a fan-out query is answered from the receiving node's store only.
 inline constexpr char kPeerCallMetadata[] = "tailtrace-peer";
+// Marks a forwarded Export as a handover (with kPeerCallMetadata): the receiving member was the
+// owner of these traces before membership changed, and keeps the spans of traces it took lately;
+// the rest it passes to their new owner (cluster/span_router.h).
+inline constexpr char kHandoverMetadata[] = "tailtrace-handover";
 
 // Where a request came from, as far as routing cares.
 struct ConsumeContext {
-  // Forwarded by another member of the cluster (kPeerCallMetadata): not to be forwarded again.
+  // Forwarded by another member of the cluster (kPeerCallMetadata): not to be forwarded again,
+  // unless it is a handover.
   bool from_peer = false;
+  // A handover from a member that routes by the new membership (kHandoverMetadata).
+  bool handover = false;
 };
 
 // Called once with the outcome of ConsumeAsync, on any thread.

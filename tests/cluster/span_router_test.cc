@@ -262,10 +262,11 @@ TEST_F(SpanRouterTest, ALocalRefusalGivesThePeersReservationsBack) {
   local_.Refuse(absl::UnavailableError("memory limit"));
   EXPECT_TRUE(absl::IsUnavailable(Send(Traces(40))));
   EXPECT_EQ(peers_[0]->sink.spans(), 0u) << "nothing forwarded for a refused request";
-  EXPECT_EQ(
-      metrics_.GetGauge("tailtrace_cluster_forward_queue_bytes", "", {{"peer", peers_[0]->name}})
-          ->Value(),
-      0);
+  EXPECT_EQ(metrics_
+                .GetGauge("tailtrace_cluster_forward_queue_bytes", "",
+                          {{"peer", peers_[0]->name}, {"kind", "owner"}})
+                ->Value(),
+            0);
   local_.Refuse(absl::OkStatus());
   EXPECT_TRUE(Send(Traces(40)).ok());
 }
