@@ -1,5 +1,10 @@
 #include "cluster/cluster_node.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +38,33 @@ void LogChange(const MembershipChange& change) {
   }
 }
 
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* key) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cluster.tls.", key, " \"", path, "\": cannot read: ", std::strerror(errno)));
+  }
+  return text.str();
+}
+
+absl::StatusOr<PeerChannelsTls> ReadPeerTls(const PeerTlsOptions& options) {
+  PeerChannelsTls tls;
+  tls.enabled = options.enabled;
+  tls.server_name = options.server_name;
+  if (!options.enabled) return tls;
+  for (auto [path, key, out] : {std::tuple{&options.ca_file, "ca_file", &tls.ca_pem},
+                                std::tuple{&options.cert_file, "cert_file", &tls.cert_pem},
+                                std::tuple{&options.key_file, "key_file", &tls.key_pem}}) {
+    absl::StatusOr<std::string> pem = ReadPem(*path, key);
+    if (!pem.ok()) return pem.status();
+    *out = *std::move(pem);
+  }
+  return tls;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> PeerAuthorizationFromTokenFile(const std::string& path) {
@@ -58,8 +90,12 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const ClusterNod
   if (!membership.ok()) return membership.status();
   node->membership_ = *std::move(membership);
   LogChange(node->membership_->Refresh());
-  node->channels_ = std::make_unique<PeerChannels>(PeerChannelsOptions{
-      .self = options.cluster.self, .authorization = options.peer_authorization});
+  absl::StatusOr<PeerChannelsTls> tls = ReadPeerTls(options.cluster.tls);
+  if (!tls.ok()) return tls.status();
+  node->channels_ = std::make_unique<PeerChannels>(
+      PeerChannelsOptions{.self = options.cluster.self,
+                          .authorization = options.peer_authorization,
+                          .tls = *std::move(tls)});
   node->router_ = std::make_unique<SpanRouter>(options.router, node->membership_.get(),
                                                node->channels_.get(), local, clock, metrics);
   node->refresher_ = std::make_unique<MembershipRefresher>(

@@ -29,6 +29,26 @@ struct DnsPeersOptions {
   bool enabled() const { return !name.empty(); }
 };
 
+// cluster.tls: how members dial each other when their OTLP/gRPC receivers speak TLS.
+struct PeerTlsOptions {
+  // Peers are dialled over TLS: set when the OTLP/gRPC receiver has tls (every member has the
+  // same receiver settings).
+  // Default: false
+  bool enabled = false;
+  // PEM CA bundle that verifies the members' certificates.
+  // Default: "" (the system's roots)
+  std::string ca_file;
+  // PEM client certificate and key presented to peers (needed when their receiver asks for
+  // client certificates, tls.client_ca_file).
+  // Default: "" (none)
+  std::string cert_file;
+  std::string key_file;
+  // The name the members' certificates are verified against (members are usually dialled by
+  // IP address; e.g. a name all members' certificates carry).
+  // Default: "" (the member's host)
+  std::string server_name;
+};
+
 // cluster: this node, its peers and how long a silent peer stays a member of the live set.
 struct ClusterOptions {
   // This node's member name: its OTLP/gRPC endpoint as its peers reach it ("host:port"). Set
@@ -44,6 +64,7 @@ struct ClusterOptions {
   // set) until it answers again.
   // Default: 5 s
   int64_t peer_timeout_ns = 5'000'000'000;
+  PeerTlsOptions tls;
 
   // Cluster mode is on: the `cluster:` section was given (ParseConfig then requires `self`).
   bool enabled() const { return !self.empty(); }

@@ -19,8 +19,19 @@ std::shared_ptr<grpc::Channel> PeerChannels::Get(std::string_view member) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   // Each member gets a channel of its own even when two names resolve alike.
   args.SetString(GRPC_ARG_CHANNEL_POOL_DOMAIN, std::string(member));
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (options_.tls.enabled) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options_.tls.ca_pem;
+    ssl.pem_cert_chain = options_.tls.cert_pem;
+    ssl.pem_private_key = options_.tls.key_pem;
+    credentials = grpc::SslCredentials(ssl);
+    if (!options_.tls.server_name.empty()) {
+      args.SetSslTargetNameOverride(options_.tls.server_name);
+    }
+  }
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(std::string(member), grpc::InsecureChannelCredentials(), args);
+      grpc::CreateCustomChannel(std::string(member), credentials, args);
   channels_.emplace(std::string(member), channel);
   return channel;
 }

@@ -23,11 +23,21 @@ namespace tailtrace::cluster {
 // name: a forwarded Export is never forwarded again, and a fan-out query is answered from the
 // receiving node's own store only.
 
+// TLS towards the members, with the PEM contents already read.
+struct PeerChannelsTls {
+  bool enabled = false;
+  std::string ca_pem;    // "" = the system's roots
+  std::string cert_pem;  // client certificate; "" = none
+  std::string key_pem;
+  std::string server_name;  // "" = the member's host
+};
+
 struct PeerChannelsOptions {
   // This node's member name (sent as collector::kPeerCallMetadata's value).
   std::string self;
   // "Bearer <token>" value of the authorization metadata; "" sends none.
   std::string authorization;
+  PeerChannelsTls tls;
 };
 
 // Thread-safe.

@@ -1,4 +1,4 @@
-// The `cluster` section: self, peers.static, peers.dns and peer_timeout, with the checks that
+// The `cluster` section: self, peers.static, peers.dns, peer_timeout and tls, with the checks that
 // catch a cluster whose members cannot reach each other.
 
 #include <cstdint>
@@ -95,12 +95,6 @@ void CheckReceiver(ParseContext& ctx, const Field& self, const DaemonConfig& con
                  "receivers.otlp.protocols.grpc.enabled is false");
     return;
   }
-  if (config.grpc.security.tls.enabled()) {
-    ctx.AddError(self.line(), self.path,
-                 "cluster members reach each other's OTLP/gRPC receiver in plain text, but "
-                 "receivers.otlp.protocols.grpc.tls is set; TLS between members is not supported "
-                 "yet (keep port 4317 private to the members and trusted clients)");
-  }
   const absl::StatusOr<HostPort> listen = ParseHostPort(config.grpc.endpoint);
   const absl::StatusOr<HostPort> member = ParseHostPort(config.cluster.self);
   if (!listen.ok() || !member.ok()) return;  // reported where they were read
@@ -112,6 +106,41 @@ void CheckReceiver(ParseContext& ctx, const Field& self, const DaemonConfig& con
                               AbslView(config.grpc.endpoint),
                               "\"); bind it to 0.0.0.0 or to this address (with tls and auth, "
                               "README \"Security\")"));
+  }
+}
+
+// cluster.tls: only with TLS on the receiver (members dial each other as its clients).
+void ParseTls(ParseContext& ctx, std::optional<Field> field, int section_line0,
+              const DaemonConfig& config, cluster::PeerTlsOptions* out) {
+  const security::TlsOptions& receiver = config.grpc.security.tls;
+  out->enabled = receiver.enabled();
+  if (!field) {
+    if (!receiver.client_ca_file.empty()) {
+      ctx.AddError(section_line0, "cluster.tls",
+                   "missing: receivers.otlp.protocols.grpc.tls.client_ca_file asks every client "
+                   "for a certificate, so members need cluster.tls.cert_file and key_file to "
+                   "reach each other");
+    }
+    return;
+  }
+  if (!receiver.enabled()) {
+    ctx.AddError(field->key_line(), field->path,
+                 "members dial each other in plain text because "
+                 "receivers.otlp.protocols.grpc.tls is not set; remove cluster.tls or set it");
+    return;
+  }
+  MapReader map(ctx, field->path, field->value, field->line());
+  map.NonEmptyString("ca_file", &out->ca_file);
+  map.NonEmptyString("cert_file", &out->cert_file);
+  map.NonEmptyString("key_file", &out->key_file);
+  map.NonEmptyString("server_name", &out->server_name);
+  map.ReportUnknownKeys();
+  if (out->cert_file.empty() != out->key_file.empty()) {
+    ctx.AddError(field->key_line(), field->path, "cert_file and key_file go together");
+  } else if (out->cert_file.empty() && !receiver.client_ca_file.empty()) {
+    ctx.AddError(field->key_line(), field->path,
+                 "cert_file and key_file are needed: receivers.otlp.protocols.grpc.tls."
+                 "client_ca_file asks every client, members too, for a certificate");
   }
 }
 
@@ -133,6 +162,7 @@ void ParseCluster(MapReader& root, DaemonConfig* config) {
   }
   ParsePeers(map.Map("peers"), &out);
   map.Duration("peer_timeout", kMinPeerTimeoutNs, &out.peer_timeout_ns);
+  ParseTls(ctx, map.Take("tls"), section->key_line(), *config, &out.tls);
   map.ReportUnknownKeys();
   if (self && !out.self.empty()) CheckReceiver(ctx, *self, *config);
 }

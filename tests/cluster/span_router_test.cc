@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/collector/test_spans.h"
+#include "tests/integration/tls_test_util.h"
 
 namespace tailtrace::cluster {
 namespace {
@@ -113,11 +115,12 @@ class SpanRouterTest : public ::testing::Test {
  protected:
   static constexpr char kSelf[] = "127.0.0.1:1";
 
-  void AddPeers(int n) {
+  void AddPeers(int n, const security::TlsOptions& tls = {}) {
     for (int i = 0; i < n; ++i) {
       auto peer = std::make_unique<Peer>();
       collector::GrpcReceiverOptions options;
       options.endpoint = "127.0.0.1:0";
+      options.security.tls = tls;
       auto receiver = collector::GrpcReceiver::Create(options, &peer->sink, &metrics_);
       ASSERT_TRUE(receiver.ok()) << receiver.status();
       peer->receiver = *std::move(receiver);
@@ -127,7 +130,8 @@ class SpanRouterTest : public ::testing::Test {
   }
 
   // The router of node kSelf over the peers (and `extra` members).
-  void StartRouter(std::vector<std::string> extra = {}, PeerForwarderOptions forward = {}) {
+  void StartRouter(std::vector<std::string> extra = {}, PeerForwarderOptions forward = {},
+                   PeerChannelsTls tls = {}) {
     ClusterOptions options;
     options.self = kSelf;
     for (const auto& peer : peers_) options.static_peers.push_back(peer->name);
@@ -135,7 +139,7 @@ class SpanRouterTest : public ::testing::Test {
     auto membership = Membership::Create(options, nullptr, &clock_);
     ASSERT_TRUE(membership.ok()) << membership.status();
     membership_ = *std::move(membership);
-    channels_ = std::make_unique<PeerChannels>(PeerChannelsOptions{.self = kSelf});
+    channels_ = std::make_unique<PeerChannels>(PeerChannelsOptions{.self = kSelf, .tls = tls});
     router_ = std::make_unique<SpanRouter>(SpanRouterOptions{.forward = forward}, membership_.get(),
                                            channels_.get(), &local_, &clock_, &metrics_);
   }
@@ -282,6 +286,51 @@ TEST_F(SpanRouterTest, ConcurrentRequestsToAPeerAllArrive) {
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(local_.spans() + peers_[0]->sink.spans() + peers_[1]->sink.spans(), 4u * 10 * 60);
+}
+
+TEST_F(SpanRouterTest, PeersReachEachOtherOverMutualTls) {
+  char dir_template[] = "/tmp/tailtrace-cluster-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  absl::StatusOr<testing::TestPki> pki = testing::MakeTestPki(dir, "cluster");
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  security::TlsOptions server;
+  server.cert_file = pki->server_cert;
+  server.key_file = pki->server_key;
+  server.client_ca_file = pki->ca_cert;
+  AddPeers(2, server);
+  StartRouter({}, PeerForwarderOptions{.give_up_after_ns = 0},
+              PeerChannelsTls{.enabled = true,
+                              .ca_pem = testing::ReadFileOrEmpty(pki->ca_cert),
+                              .cert_pem = testing::ReadFileOrEmpty(pki->client_cert),
+                              .key_pem = testing::ReadFileOrEmpty(pki->client_key)});
+  ASSERT_TRUE(Send(Traces(60)).ok());
+  for (const auto& peer : peers_) {
+    EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, 60)) << peer->name;
+  }
+  EXPECT_EQ(Counter("tailtrace_cluster_rerouted_spans_total"), 0u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(SpanRouterTest, APeerThatRefusesTheHandshakeIsUnreachable) {
+  char dir_template[] = "/tmp/tailtrace-cluster-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  absl::StatusOr<testing::TestPki> pki = testing::MakeTestPki(dir, "cluster");
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  security::TlsOptions server;
+  server.cert_file = pki->server_cert;
+  server.key_file = pki->server_key;
+  server.client_ca_file = pki->ca_cert;
+  AddPeers(1, server);
+  // No client certificate: the peer refuses the handshake; its traces stay here.
+  StartRouter({}, PeerForwarderOptions{.give_up_after_ns = 0},
+              PeerChannelsTls{.enabled = true, .ca_pem = testing::ReadFileOrEmpty(pki->ca_cert)});
+  ASSERT_TRUE(Send(Traces(60)).ok());
+  EXPECT_EQ(peers_[0]->sink.spans(), 0u);
+  EXPECT_EQ(local_.spans(), 120u);
+  EXPECT_GT(Counter("tailtrace_cluster_rerouted_spans_total"), 0u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -205,11 +205,48 @@ TEST(ClusterConfigTest, PeersMustBeAbleToReachTheGrpcReceiver) {
       "test.yaml:3: cluster.self", "receivers.otlp.protocols.grpc.enabled is false");
 }
 
-TEST(ClusterConfigTest, TlsOnTheGrpcReceiverIsRefusedUntilMembersSpeakIt) {
+constexpr char kTlsReceiver[] =
+    "receivers: {otlp: {protocols: {grpc: {endpoint: 0.0.0.0:4317, tls: {cert_file: /c.pem, "
+    "key_file: /k.pem}}}}}\n";
+constexpr char kMtlsReceiver[] =
+    "receivers: {otlp: {protocols: {grpc: {endpoint: 0.0.0.0:4317, tls: {cert_file: /c.pem, "
+    "key_file: /k.pem, client_ca_file: /ca.pem}}}}}\n";
+
+TEST(ClusterConfigTest, MembersDialEachOtherOverTlsWhenTheReceiverSpeaksIt) {
+  const cluster::ClusterOptions plain =
+      Parse(WithGrpc("cluster:\n  self: 10.0.0.1:4317\n")).cluster;
+  EXPECT_FALSE(plain.tls.enabled);
+
+  const cluster::ClusterOptions defaults =
+      Parse(std::string(kTlsReceiver) + "cluster:\n  self: 10.0.0.1:4317\n").cluster;
+  EXPECT_TRUE(defaults.tls.enabled);
+  EXPECT_EQ(defaults.tls.ca_file, "");  // the system's roots
+
+  const cluster::ClusterOptions c =
+      Parse(std::string(kMtlsReceiver) +
+            "cluster:\n  self: 10.0.0.1:4317\n  tls: {ca_file: /ca.pem, cert_file: /p.pem, "
+            "key_file: /p.key, server_name: tailtraced.internal}\n")
+          .cluster;
+  EXPECT_TRUE(c.tls.enabled);
+  EXPECT_EQ(c.tls.ca_file, "/ca.pem");
+  EXPECT_EQ(c.tls.cert_file, "/p.pem");
+  EXPECT_EQ(c.tls.key_file, "/p.key");
+  EXPECT_EQ(c.tls.server_name, "tailtraced.internal");
+}
+
+TEST(ClusterConfigTest, TlsSettingsThatCannotWorkAreRefused) {
+  ExpectError(WithGrpc("cluster:\n  self: 10.0.0.1:4317\n  tls: {ca_file: /ca.pem}\n"),
+              "test.yaml:4: cluster.tls", "receivers.otlp.protocols.grpc.tls is not set");
+  ExpectError(std::string(kMtlsReceiver) + "cluster:\n  self: 10.0.0.1:4317\n",
+              "test.yaml:2: cluster.tls", "need cluster.tls.cert_file and key_file");
   ExpectError(
-      "receivers: {otlp: {protocols: {grpc: {endpoint: 0.0.0.0:4317, tls: {cert_file: /c.pem, "
-      "key_file: /k.pem}}}}}\ncluster:\n  self: 10.0.0.1:4317\n",
-      "test.yaml:3: cluster.self", "TLS between members is not supported yet");
+      std::string(kMtlsReceiver) + "cluster:\n  self: 10.0.0.1:4317\n  tls: {ca_file: /ca.pem}\n",
+      "test.yaml:4: cluster.tls", "cert_file and key_file are needed");
+  ExpectError(
+      std::string(kTlsReceiver) + "cluster:\n  self: 10.0.0.1:4317\n  tls: {cert_file: /p.pem}\n",
+      "test.yaml:4: cluster.tls", "cert_file and key_file go together");
+  ExpectError(std::string(kTlsReceiver) + "cluster:\n  self: 10.0.0.1:4317\n  tls: {sni: x}\n",
+              "test.yaml:4: cluster.tls.sni", "unknown key");
 }
 
 }  // namespace
