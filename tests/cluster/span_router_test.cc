@@ -303,7 +303,8 @@ TEST_F(SpanRouterTest, PeersReachEachOtherOverMutualTls) {
               PeerChannelsTls{.enabled = true,
                               .ca_pem = testing::ReadFileOrEmpty(pki->ca_cert),
                               .cert_pem = testing::ReadFileOrEmpty(pki->client_cert),
-                              .key_pem = testing::ReadFileOrEmpty(pki->client_key)});
+                              .key_pem = testing::ReadFileOrEmpty(pki->client_key),
+                              .server_name = ""});
   ASSERT_TRUE(Send(Traces(60)).ok());
   for (const auto& peer : peers_) {
     EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, 60)) << peer->name;
@@ -325,7 +326,11 @@ TEST_F(SpanRouterTest, APeerThatRefusesTheHandshakeIsUnreachable) {
   AddPeers(1, server);
   // No client certificate: the peer refuses the handshake; its traces stay here.
   StartRouter({}, PeerForwarderOptions{.give_up_after_ns = 0},
-              PeerChannelsTls{.enabled = true, .ca_pem = testing::ReadFileOrEmpty(pki->ca_cert)});
+              PeerChannelsTls{.enabled = true,
+                              .ca_pem = testing::ReadFileOrEmpty(pki->ca_cert),
+                              .cert_pem = "",
+                              .key_pem = "",
+                              .server_name = ""});
   ASSERT_TRUE(Send(Traces(60)).ok());
   EXPECT_EQ(peers_[0]->sink.spans(), 0u);
   EXPECT_EQ(local_.spans(), 120u);
