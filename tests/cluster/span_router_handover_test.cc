@@ -130,9 +130,12 @@ class HandoverTest : public ::testing::Test {
     ASSERT_TRUE(membership.ok()) << membership.status();
     node.membership = *std::move(membership);
     node.membership->Refresh();
-    node.channels = std::make_unique<PeerChannels>(PeerChannelsOptions{.self = node.name});
-    node.router = std::make_unique<SpanRouter>(SpanRouterOptions{.handover_ns = kHandover},
-                                               node.membership.get(), node.channels.get(),
+    PeerChannelsOptions channels;
+    channels.self = node.name;
+    node.channels = std::make_unique<PeerChannels>(std::move(channels));
+    SpanRouterOptions router;
+    router.handover_ns = kHandover;
+    node.router = std::make_unique<SpanRouter>(router, node.membership.get(), node.channels.get(),
                                                &node.local, &clock_, &node.metrics);
     node.entry.target = node.router.get();
   }

@@ -111,6 +111,29 @@ ExportTraceServiceRequest Traces(uint64_t traces) {
   return request;
 }
 
+PeerForwarderOptions GiveUpAtOnce() {
+  PeerForwarderOptions options;
+  options.give_up_after_ns = 0;
+  return options;
+}
+
+PeerForwarderOptions QueueOf(uint64_t bytes) {
+  PeerForwarderOptions options;
+  options.queue_bytes = bytes;
+  return options;
+}
+
+PeerChannelsTls ClientTls(const testing::TestPki& pki, bool client_cert) {
+  PeerChannelsTls tls;
+  tls.enabled = true;
+  tls.ca_pem = testing::ReadFileOrEmpty(pki.ca_cert);
+  if (client_cert) {
+    tls.cert_pem = testing::ReadFileOrEmpty(pki.client_cert);
+    tls.key_pem = testing::ReadFileOrEmpty(pki.client_key);
+  }
+  return tls;
+}
+
 class SpanRouterTest : public ::testing::Test {
  protected:
   static constexpr char kSelf[] = "127.0.0.1:1";
@@ -139,9 +162,14 @@ class SpanRouterTest : public ::testing::Test {
     auto membership = Membership::Create(options, nullptr, &clock_);
     ASSERT_TRUE(membership.ok()) << membership.status();
     membership_ = *std::move(membership);
-    channels_ = std::make_unique<PeerChannels>(PeerChannelsOptions{.self = kSelf, .tls = tls});
-    router_ = std::make_unique<SpanRouter>(SpanRouterOptions{.forward = forward}, membership_.get(),
-                                           channels_.get(), &local_, &clock_, &metrics_);
+    PeerChannelsOptions channels;
+    channels.self = kSelf;
+    channels.tls = std::move(tls);
+    channels_ = std::make_unique<PeerChannels>(std::move(channels));
+    SpanRouterOptions router;
+    router.forward = forward;
+    router_ = std::make_unique<SpanRouter>(router, membership_.get(), channels_.get(), &local_,
+                                           &clock_, &metrics_);
   }
 
   absl::Status Send(const ExportTraceServiceRequest& request) {
@@ -225,7 +253,7 @@ TEST_F(SpanRouterTest, APeersRefusalReachesTheClientAsBackpressure) {
 TEST_F(SpanRouterTest, AnUnreachableOwnersTracesGoToTheNextMemberInHashOrder) {
   AddPeers(1);
   const std::string dead = absl::StrCat("127.0.0.1:", DeadPort());
-  StartRouter({dead}, PeerForwarderOptions{.give_up_after_ns = 0});
+  StartRouter({dead}, GiveUpAtOnce());
   constexpr uint64_t kTraces = 90;
   const std::set<TraceId> dead_owned = OwnedBy(dead, kTraces);
   ASSERT_FALSE(dead_owned.empty());
@@ -251,7 +279,7 @@ TEST_F(SpanRouterTest, AnUnreachableOwnersTracesGoToTheNextMemberInHashOrder) {
 
 TEST_F(SpanRouterTest, AFullForwardQueueRefusesTheWholeRequestBeforeTakingAnything) {
   AddPeers(2);
-  StartRouter({}, PeerForwarderOptions{.queue_bytes = 64});
+  StartRouter({}, QueueOf(64));
   const absl::Status status = Send(Traces(60));
   EXPECT_TRUE(absl::IsUnavailable(status)) << status;
   EXPECT_THAT(status.message(), HasSubstr("forward queue to cluster member"));
@@ -299,12 +327,7 @@ TEST_F(SpanRouterTest, PeersReachEachOtherOverMutualTls) {
   server.key_file = pki->server_key;
   server.client_ca_file = pki->ca_cert;
   AddPeers(2, server);
-  StartRouter({}, PeerForwarderOptions{.give_up_after_ns = 0},
-              PeerChannelsTls{.enabled = true,
-                              .ca_pem = testing::ReadFileOrEmpty(pki->ca_cert),
-                              .cert_pem = testing::ReadFileOrEmpty(pki->client_cert),
-                              .key_pem = testing::ReadFileOrEmpty(pki->client_key),
-                              .server_name = ""});
+  StartRouter({}, GiveUpAtOnce(), ClientTls(*pki, /*client_cert=*/true));
   ASSERT_TRUE(Send(Traces(60)).ok());
   for (const auto& peer : peers_) {
     EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, 60)) << peer->name;
@@ -325,12 +348,7 @@ TEST_F(SpanRouterTest, APeerThatRefusesTheHandshakeIsUnreachable) {
   server.client_ca_file = pki->ca_cert;
   AddPeers(1, server);
   // No client certificate: the peer refuses the handshake; its traces stay here.
-  StartRouter({}, PeerForwarderOptions{.give_up_after_ns = 0},
-              PeerChannelsTls{.enabled = true,
-                              .ca_pem = testing::ReadFileOrEmpty(pki->ca_cert),
-                              .cert_pem = "",
-                              .key_pem = "",
-                              .server_name = ""});
+  StartRouter({}, GiveUpAtOnce(), ClientTls(*pki, /*client_cert=*/false));
   ASSERT_TRUE(Send(Traces(60)).ok());
   EXPECT_EQ(peers_[0]->sink.spans(), 0u);
   EXPECT_EQ(local_.spans(), 120u);
