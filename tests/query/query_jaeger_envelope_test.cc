@@ -55,7 +55,7 @@ class QueryJaegerEnvelopeTest : public ::testing::Test {
         attr->set_key("user.id");
         attr->mutable_value()->set_string_value("u\\" + std::to_string(t));
       }
-      storage::TraceWrite w{TraceId::FromBytes(Id(0xab, t, 16)), &data, "p", 2.0};
+      storage::TraceWrite w{TraceId::FromBytes(Id(0xab, t, 16)), &data, "p", 2.0, {}};
       std::vector<storage::TraceWrite> writes{w};
       ASSERT_TRUE(store_.Write(writes).ok());
     }

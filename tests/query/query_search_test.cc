@@ -110,7 +110,7 @@ class QuerySearchTest : public ::testing::Test {
 
   void Write(const TraceId& id, const std::vector<Span>& spans) {
     datas_.push_back(Build(id, spans));
-    const storage::TraceWrite w{id, &datas_.back(), "", 1.0};
+    const storage::TraceWrite w{id, &datas_.back(), "", 1.0, {}};
     ASSERT_TRUE(store_.Write({&w, 1}).ok());
   }
 
