@@ -62,7 +62,36 @@ std::string_view MessageOf(const absl::Status& status) {
   return std::string_view(status.message().data(), status.message().size());
 }
 
-http::Response JaegerError(int status, std::string_view message) {
+namespace {
+
+// The entries of a Jaeger "errors" array for the failed parts of a read (no traceID).
+void WriteJaegerPartialErrors(JsonWriter& w, const PartialErrors& partial) {
+  for (const std::string& message : partial) {
+    w.StartObject();
+    w.Key("code");
+    w.Int(503);
+    w.Key("msg");
+    WriteString(w, SanitizeUtf8(message));  // it may quote a member's error
+    w.EndObject();
+  }
+}
+
+void WriteV3ErrorObject(JsonWriter& w, int status, std::string_view message) {
+  w.StartObject();
+  w.Key("grpcCode");
+  w.Int(GrpcCodeOf(status));
+  w.Key("httpCode");
+  w.Int(status);
+  w.Key("message");
+  WriteString(w, SanitizeUtf8(message));  // it may quote request bytes or a member's error
+  w.Key("httpStatus");
+  WriteString(w, HttpStatusText(status));
+  w.EndObject();
+}
+
+}  // namespace
+
+http::Response JaegerError(int status, std::string_view message, const PartialErrors& partial) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -82,41 +111,56 @@ http::Response JaegerError(int status, std::string_view message) {
   w.Key("msg");
   WriteString(w, SanitizeUtf8(message));  // it may quote request bytes
   w.EndObject();
+  WriteJaegerPartialErrors(w, partial);
   w.EndArray();
   w.EndObject();
   return JsonResponse(status, buf);
 }
 
-http::Response V3Error(int status, std::string_view message) {
+http::Response V3Error(int status, std::string_view message, const PartialErrors& partial) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   w.Key("error");
-  w.StartObject();
-  w.Key("grpcCode");
-  w.Int(GrpcCodeOf(status));
-  w.Key("httpCode");
-  w.Int(status);
-  w.Key("message");
-  WriteString(w, SanitizeUtf8(message));  // it may quote request bytes
-  w.Key("httpStatus");
-  WriteString(w, HttpStatusText(status));
-  w.EndObject();
+  WriteV3ErrorObject(w, status, message);
+  WriteV3PartialErrors(w, partial);
   w.EndObject();
   return JsonResponse(status, buf);
 }
 
-http::Response Error(Api api, int status, std::string_view message) {
-  return api == Api::kV3 ? V3Error(status, message) : JaegerError(status, message);
+void WriteV3PartialErrors(JsonWriter& w, const PartialErrors& partial) {
+  if (partial.empty()) return;
+  w.Key("partialErrors");
+  w.StartArray();
+  for (const std::string& message : partial) WriteV3ErrorObject(w, 503, message);
+  w.EndArray();
 }
 
-http::Response StoreError(Api api, std::string_view what, const absl::Status& status) {
+std::string V3PartialErrorsMember(const PartialErrors& partial) {
+  if (partial.empty()) return "";
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  // Written as an object's members, then unwrapped: `,"partialErrors":[...]`.
+  w.StartObject();
+  WriteV3PartialErrors(w, partial);
+  w.EndObject();
+  std::string member(buf.GetString() + 1, buf.GetSize() - 2);
+  return absl::StrCat(",", member);
+}
+
+http::Response Error(Api api, int status, std::string_view message, const PartialErrors& partial) {
+  return api == Api::kV3 ? V3Error(status, message, partial)
+                         : JaegerError(status, message, partial);
+}
+
+http::Response StoreError(Api api, std::string_view what, const absl::Status& status,
+                          const PartialErrors& partial) {
   const bool retryable = absl::IsUnavailable(status) || absl::IsResourceExhausted(status) ||
                          absl::IsDeadlineExceeded(status) || absl::IsAborted(status);
   const std::string message =
       absl::StrCat("trace store failed while ", std::string(what), ": ", status.ToString());
   spdlog::warn("query: {}", message);
-  return Error(api, retryable ? 503 : 500, message);
+  return Error(api, retryable ? 503 : 500, message, partial);
 }
 
 void BeginJaegerOk(JsonWriter& w) {
@@ -125,7 +169,7 @@ void BeginJaegerOk(JsonWriter& w) {
 }
 
 http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, size_t total,
-                           const std::vector<TraceId>& missing) {
+                           const PartialErrors& partial) {
   w.Key("total");
   w.Uint64(total);
   w.Key("limit");
@@ -133,29 +177,27 @@ http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, si
   w.Key("offset");
   w.Int(0);
   w.Key("errors");
-  if (missing.empty()) {
+  if (partial.empty()) {
     w.Null();
   } else {
     w.StartArray();
-    for (const TraceId& id : missing) {
-      w.StartObject();
-      w.Key("code");
-      w.Int(404);
-      w.Key("msg");
-      w.String("trace not found");
-      w.Key("traceID");
-      WriteString(w, id.Hex());
-      w.EndObject();
-    }
+    WriteJaegerPartialErrors(w, partial);
     w.EndArray();
   }
   w.EndObject();
   return JsonResponse(200, buf);
 }
 
-http::Response SearchError(Api api, const absl::Status& status) {
-  if (absl::IsInvalidArgument(status)) return Error(api, 400, MessageOf(status));
-  return StoreError(api, "searching traces", status);
+std::vector<JaegerTraceError> JaegerPartialErrors(const PartialErrors& partial) {
+  std::vector<JaegerTraceError> errors;
+  errors.reserve(partial.size());
+  for (const std::string& message : partial) errors.push_back({std::nullopt, 503, message});
+  return errors;
+}
+
+http::Response SearchError(Api api, const absl::Status& status, const PartialErrors& partial) {
+  if (absl::IsInvalidArgument(status)) return Error(api, 400, MessageOf(status), partial);
+  return StoreError(api, "searching traces", status, partial);
 }
 
 void WriteSummary(JsonWriter& w, const storage::TraceSummary& s) {

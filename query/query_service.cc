@@ -44,16 +44,12 @@ constexpr std::string_view kV3Prefix = "/api/v3/";
 
 using internal::Api;
 using internal::BeginJaegerOk;
-using internal::EndJaegerOk;
-using internal::Error;
-using internal::JaegerError;
 using internal::JsonResponse;
 using internal::MessageOf;
-using internal::SearchError;
-using internal::StoreError;
-using internal::V3Error;
+using internal::V3PartialErrorsMember;
 using internal::WriteString;
 using internal::WriteSummary;
+using internal::WriteV3PartialErrors;
 
 struct OperationsQuery {
   std::string service;
@@ -86,8 +82,8 @@ absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& reques
 
 class Router {
  public:
-  Router(storage::TraceStore* store, Clock* clock, uint64_t max_trace_spans)
-      : store_(store), clock_(clock), max_trace_spans_(max_trace_spans) {}
+  Router(TraceReader* reader, Clock* clock, uint64_t max_trace_spans)
+      : reader_(reader), clock_(clock), max_trace_spans_(max_trace_spans) {}
 
   http::Response Route(const http::Request& request) const {
     std::string_view path = request.path;
@@ -153,7 +149,7 @@ class Router {
 
   // The trace, read no further than max_trace_spans (StoredTrace::truncated then).
   absl::StatusOr<std::optional<storage::StoredTrace>> LoadTrace(const TraceId& id) const {
-    return store_->GetTraceUpTo(id, max_trace_spans_);
+    return reader_->GetTrace(id, max_trace_spans_, &partial_);
   }
 
   // Answered (HTTP 422) for a trace LoadTrace left truncated.
@@ -172,11 +168,11 @@ class Router {
     if ((*trace)->truncated) return JaegerError(422, TooLargeMessage(*id));
     JaegerTracesWriter out(1);
     out.Add(**trace);
-    return out.Finish();
+    return FinishTraces(out);
   }
 
   http::Response JaegerServices() const {
-    absl::StatusOr<std::vector<std::string>> services = store_->GetServices();
+    absl::StatusOr<std::vector<std::string>> services = reader_->GetServices(&partial_);
     if (!services.ok()) return StoreError(Api::kJaeger, "listing services", services.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -189,7 +185,7 @@ class Router {
 
   http::Response JaegerServiceOperations(std::string_view service) const {
     absl::StatusOr<std::vector<storage::Operation>> ops =
-        store_->GetOperations(std::string(service), -1);
+        reader_->GetOperations(std::string(service), -1, &partial_);
     if (!ops.ok()) return StoreError(Api::kJaeger, "listing operations", ops.status());
     std::vector<std::string_view> names;
     names.reserve(ops->size());
@@ -218,7 +214,7 @@ class Router {
     absl::StatusOr<OperationsQuery> query = ParseOperationsQuery(request, "spanKind");
     if (!query.ok()) return JaegerError(400, MessageOf(query.status()));
     absl::StatusOr<std::vector<storage::Operation>> ops =
-        store_->GetOperations(query->service, query->span_kind);
+        reader_->GetOperations(query->service, query->span_kind, &partial_);
     if (!ops.ok()) return StoreError(Api::kJaeger, "listing operations", ops.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -239,13 +235,14 @@ class Router {
     http::Response response;
     response.content_type = "application/json";
     const std::string data = otlp_json::TracesDataToJson((*trace)->data);
-    response.body.reserve(data.size() + 12);
-    response.body.append("{\"result\":").append(data).append("}");
+    const std::string partial = V3PartialErrorsMember(Partial());
+    response.body.reserve(data.size() + partial.size() + 12);
+    response.body.append("{\"result\":").append(data).append(partial).append("}");
     return response;
   }
 
   http::Response V3Services() const {
-    absl::StatusOr<std::vector<std::string>> services = store_->GetServices();
+    absl::StatusOr<std::vector<std::string>> services = reader_->GetServices(&partial_);
     if (!services.ok()) return StoreError(Api::kV3, "listing services", services.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -254,6 +251,7 @@ class Router {
     w.StartArray();
     for (const std::string& s : *services) WriteString(w, s);
     w.EndArray();
+    WriteV3PartialErrors(w, Partial());
     w.EndObject();
     return JsonResponse(200, buf);
   }
@@ -262,7 +260,7 @@ class Router {
     absl::StatusOr<OperationsQuery> query = ParseOperationsQuery(request, "span_kind");
     if (!query.ok()) return V3Error(400, MessageOf(query.status()));
     absl::StatusOr<std::vector<storage::Operation>> ops =
-        store_->GetOperations(query->service, query->span_kind);
+        reader_->GetOperations(query->service, query->span_kind, &partial_);
     if (!ops.ok()) return StoreError(Api::kV3, "listing operations", ops.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -271,6 +269,7 @@ class Router {
     w.StartArray();
     for (const storage::Operation& op : *ops) WriteOperation(w, op);
     w.EndArray();
+    WriteV3PartialErrors(w, Partial());
     w.EndObject();
     return JsonResponse(200, buf);
   }
@@ -326,10 +325,10 @@ class Router {
           return StoreError(Api::kJaeger, "reading a trace", status);
         }
       }
-      return out.Finish(errors);
+      return FinishTraces(out, std::move(errors));
     }
     absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
-        store_->FindTraces(search->query);
+        reader_->FindTraces(search->query, &partial_);
     if (!summaries.ok()) return SearchError(Api::kJaeger, summaries.status());
     // Each trace is rendered as soon as it is loaded (and freed before the next is read); a
     // trace retention removed in between is skipped, as LoadTraces does; a trace over
@@ -344,14 +343,14 @@ class Router {
       }
       if (!errors.empty() && errors.back().code == 404) errors.pop_back();
     }
-    return out.Finish(errors);
+    return FinishTraces(out, std::move(errors));
   }
 
   http::Response JaegerDependencies(const http::Request& request) const {
     absl::StatusOr<DependenciesQuery> query = ParseDependenciesQuery(request, clock_->UnixNanos());
     if (!query.ok()) return JaegerError(400, MessageOf(query.status()));
     absl::StatusOr<std::vector<storage::DependencyLink>> links =
-        store_->GetDependencies(query->end_ns, query->lookback_ns);
+        reader_->GetDependencies(query->end_ns, query->lookback_ns, &partial_);
     if (!links.ok()) {
       if (absl::IsInvalidArgument(links.status())) {
         return JaegerError(400, MessageOf(links.status()));
@@ -385,7 +384,8 @@ class Router {
   http::Response V3Search(const http::Request& request) const {
     absl::StatusOr<storage::TraceQuery> query = ParseV3Search(request, clock_->UnixNanos());
     if (!query.ok()) return V3Error(400, MessageOf(query.status()));
-    absl::StatusOr<std::vector<storage::TraceSummary>> summaries = store_->FindTraces(*query);
+    absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
+        reader_->FindTraces(*query, &partial_);
     if (!summaries.ok()) return SearchError(Api::kV3, summaries.status());
     std::optional<TraceId> too_large;
     absl::StatusOr<std::vector<storage::StoredTrace>> traces = LoadTraces(*summaries, &too_large);
@@ -402,15 +402,17 @@ class Router {
     http::Response response;
     response.content_type = "application/json";
     const std::string data = otlp_json::TracesDataToJson(all);
-    response.body.reserve(data.size() + 12);
-    response.body.append("{\"result\":").append(data).append("}");
+    const std::string partial = V3PartialErrorsMember(Partial());
+    response.body.reserve(data.size() + partial.size() + 12);
+    response.body.append("{\"result\":").append(data).append(partial).append("}");
     return response;
   }
 
   http::Response V3Summaries(const http::Request& request) const {
     absl::StatusOr<storage::TraceQuery> query = ParseV3Search(request, clock_->UnixNanos());
     if (!query.ok()) return V3Error(400, MessageOf(query.status()));
-    absl::StatusOr<std::vector<storage::TraceSummary>> summaries = store_->FindTraces(*query);
+    absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
+        reader_->FindTraces(*query, &partial_);
     if (!summaries.ok()) return SearchError(Api::kV3, summaries.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -419,13 +421,58 @@ class Router {
     w.StartArray();
     for (const storage::TraceSummary& s : *summaries) WriteSummary(w, s);
     w.EndArray();
+    WriteV3PartialErrors(w, Partial());
     w.EndObject();
     return JsonResponse(200, buf);
   }
 
-  storage::TraceStore* store_;
+  // The failed parts of this request's reads, each listed once, in the order they came.
+  const PartialErrors& Partial() const {
+    PartialErrors unique;
+    for (std::string& message : partial_) {
+      if (std::find(unique.begin(), unique.end(), message) == unique.end()) {
+        unique.push_back(std::move(message));
+      }
+    }
+    partial_ = std::move(unique);
+    return partial_;
+  }
+
+  // The answers of api_responses_internal.h, with this request's partial errors.
+  http::Response JaegerError(int status, std::string_view message) const {
+    return internal::JaegerError(status, message, Partial());
+  }
+  http::Response V3Error(int status, std::string_view message) const {
+    return internal::V3Error(status, message, Partial());
+  }
+  http::Response Error(Api api, int status, std::string_view message) const {
+    return internal::Error(api, status, message, Partial());
+  }
+  http::Response StoreError(Api api, std::string_view what, const absl::Status& status) const {
+    return internal::StoreError(api, what, status, Partial());
+  }
+  http::Response SearchError(Api api, const absl::Status& status) const {
+    return internal::SearchError(api, status, Partial());
+  }
+  http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf,
+                             size_t total) const {
+    return internal::EndJaegerOk(w, buf, total, Partial());
+  }
+  // `errors` (trace entries) followed by the partial errors.
+  http::Response FinishTraces(JaegerTracesWriter& out,
+                              std::vector<JaegerTraceError> errors = {}) const {
+    for (JaegerTraceError& e : internal::JaegerPartialErrors(Partial())) {
+      errors.push_back(std::move(e));
+    }
+    return out.Finish(errors);
+  }
+
+  TraceReader* reader_;
   Clock* clock_;
   uint64_t max_trace_spans_;
+  // A Router serves one request (QueryService::Handle makes one per request), so the reads of
+  // that request collect their partial errors here.
+  mutable PartialErrors partial_;
 };
 
 }  // namespace
@@ -434,10 +481,10 @@ http::Response QueryService::Handle(const http::Request& request) const {
   // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
   // turned into an answer instead of taking the server thread down.
   try {
-    return Router(store_, clock_, max_trace_spans_).Route(request);
+    return Router(reader_, clock_, max_trace_spans_).Route(request);
   } catch (const std::exception& e) {
     spdlog::error("query: {} {} failed: {}", request.method, request.path, e.what());
-    return JaegerError(500, absl::StrCat("internal error: ", e.what()));
+    return internal::JaegerError(500, absl::StrCat("internal error: ", e.what()));
   }
 }
 
@@ -445,7 +492,7 @@ http::Response NoStoreResponse(const http::Request& request, std::string_view me
   const std::string_view path = request.path;
   const bool v3 = path == "/api/v3" || path.starts_with(kV3Prefix);
   // No Retry-After: waiting changes nothing.
-  return Error(v3 ? Api::kV3 : Api::kJaeger, 503, message);
+  return internal::Error(v3 ? Api::kV3 : Api::kJaeger, 503, message);
 }
 
 }  // namespace tailtrace::query
