@@ -105,14 +105,14 @@ std::string MemberError(const std::string& member, const absl::Status& status) {
                       status.message());
 }
 
-// The merged answers, the failures appended to `partial_errors`; see the header for when the
+// The merged answers, the failures recorded in `partial_errors`; see the header for when the
 // read as a whole fails.
 template <typename T, typename Merge>
 auto Collect(std::vector<Answer<T>> answers, const std::string& self,
              query::PartialErrors* partial_errors, Merge merge)
     -> absl::StatusOr<decltype(merge(std::vector<T>()))> {
   std::vector<T> values;
-  std::vector<std::string> failures;
+  std::vector<std::pair<std::string, std::string>> failures;  // member, message
   for (Answer<T>& answer : answers) {
     if (answer.value.ok()) {
       values.push_back(*std::move(answer.value));
@@ -122,17 +122,30 @@ auto Collect(std::vector<Answer<T>> answers, const std::string& self,
     if (answer.member == self && absl::IsInvalidArgument(answer.value.status())) {
       return answer.value.status();
     }
-    failures.push_back(MemberError(answer.member, answer.value.status()));
+    failures.emplace_back(answer.member, MemberError(answer.member, answer.value.status()));
+  }
+  if (answers.empty()) {
+    return absl::UnavailableError("every member failed earlier in this request");
   }
   if (values.empty()) {
     if (answers.size() == 1) return answers.front().value.status();
+    std::vector<std::string> messages;
+    for (const auto& [member, message] : failures) messages.push_back(message);
     return absl::UnavailableError(
-        absl::StrCat("no member of the cluster answered: ", absl::StrJoin(failures, "; ")));
+        absl::StrCat("no member of the cluster answered: ", absl::StrJoin(messages, "; ")));
   }
   if (partial_errors != nullptr) {
-    for (std::string& failure : failures) partial_errors->push_back(std::move(failure));
+    for (auto& [member, message] : failures) partial_errors->Add(member, std::move(message));
   }
   return merge(std::move(values));
+}
+
+// `members` without those that already failed in this request (see query::PartialErrors).
+std::vector<std::string> Askable(std::vector<std::string> members,
+                                 const query::PartialErrors* partial_errors) {
+  if (partial_errors == nullptr || partial_errors->empty()) return members;
+  std::erase_if(members, [&](const std::string& m) { return partial_errors->Failed(m); });
+  return members;
 }
 
 }  // namespace
@@ -167,7 +180,7 @@ absl::StatusOr<std::optional<storage::StoredTrace>> ClusterReader::GetTrace(
   request.set_max_spans(max_spans);
   using Trace = std::optional<storage::StoredTrace>;
   std::vector<Answer<Trace>> answers = FanOut<Trace, pb::GetTraceResponse>(
-      TargetOf(membership_, channels_, options_.timeout_ns), members,
+      TargetOf(membership_, channels_, options_.timeout_ns), Askable(members, partial_errors),
       [&request](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
                  pb::GetTraceResponse* response, std::function<void(grpc::Status)> done) {
         stub->async()->GetTrace(context, &request, response, std::move(done));
@@ -197,7 +210,8 @@ absl::StatusOr<std::vector<storage::TraceSummary>> ClusterReader::FindTraces(
     return summaries;
   };
   std::vector<Answer<Summaries>> answers = FanOut<Summaries, pb::FindTracesResponse>(
-      TargetOf(membership_, channels_, options_.timeout_ns), ring->members(),
+      TargetOf(membership_, channels_, options_.timeout_ns),
+      Askable(ring->members(), partial_errors),
       [&request](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
                  pb::FindTracesResponse* response, std::function<void(grpc::Status)> done) {
         stub->async()->FindTraces(context, &request, response, std::move(done));
@@ -215,7 +229,8 @@ absl::StatusOr<std::vector<std::string>> ClusterReader::GetServices(
   pb::GetServicesRequest request;
   using Services = std::vector<std::string>;
   std::vector<Answer<Services>> answers = FanOut<Services, pb::GetServicesResponse>(
-      TargetOf(membership_, channels_, options_.timeout_ns), ring->members(),
+      TargetOf(membership_, channels_, options_.timeout_ns),
+      Askable(ring->members(), partial_errors),
       [&request](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
                  pb::GetServicesResponse* response, std::function<void(grpc::Status)> done) {
         stub->async()->GetServices(context, &request, response, std::move(done));
@@ -235,7 +250,8 @@ absl::StatusOr<std::vector<storage::Operation>> ClusterReader::GetOperations(
   request.set_span_kind(span_kind);
   using Operations = std::vector<storage::Operation>;
   std::vector<Answer<Operations>> answers = FanOut<Operations, pb::GetOperationsResponse>(
-      TargetOf(membership_, channels_, options_.timeout_ns), ring->members(),
+      TargetOf(membership_, channels_, options_.timeout_ns),
+      Askable(ring->members(), partial_errors),
       [&request](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
                  pb::GetOperationsResponse* response, std::function<void(grpc::Status)> done) {
         stub->async()->GetOperations(context, &request, response, std::move(done));
@@ -261,7 +277,8 @@ absl::StatusOr<std::vector<storage::DependencyLink>> ClusterReader::GetDependenc
   request.set_lookback_ns(lookback_ns);
   using Links = std::vector<storage::DependencyLink>;
   std::vector<Answer<Links>> answers = FanOut<Links, pb::GetDependenciesResponse>(
-      TargetOf(membership_, channels_, options_.timeout_ns), ring->members(),
+      TargetOf(membership_, channels_, options_.timeout_ns),
+      Askable(ring->members(), partial_errors),
       [&request](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
                  pb::GetDependenciesResponse* response, std::function<void(grpc::Status)> done) {
         stub->async()->GetDependencies(context, &request, response, std::move(done));

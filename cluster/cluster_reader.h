@@ -13,10 +13,12 @@
 //   rate win). Search, services, operations and dependencies are merged as
 //   query_merge_internal.h describes (search: newest first, then the limit).
 // - A member that fails or does not answer in time is left out of the merge and named in
-//   `partial_errors` ("member 10.0.0.2:4317: DEADLINE_EXCEEDED: Deadline Exceeded"). Only when
-//   no member answered is the read an error: this node's own status when it was the only member
-//   asked, else UNAVAILABLE listing every member's error. A query this node's store refuses
-//   (InvalidArgument) is refused as a whole: the other members would refuse it too.
+//   `partial_errors` ("member 10.0.0.2:4317: DEADLINE_EXCEEDED: Deadline Exceeded"); the later
+//   reads of the same request (the same PartialErrors) do not ask it again, so a request waits
+//   for a slow member once. Only when no member answered is the read an error: this node's own
+//   status when it was the only member asked, else UNAVAILABLE listing every member's error. A
+//   query this node's store refuses (InvalidArgument) is refused as a whole: the other members
+//   would refuse it too.
 // - Each peer's outcome is reported to Membership: a call that did not reach the peer or timed
 //   out (UNAVAILABLE, DEADLINE_EXCEEDED) is a failure, any answer (even an error from the peer's
 //   store) a success, so that a peer goes down only when it cannot be reached.

@@ -65,7 +65,7 @@ std::string_view MessageOf(const absl::Status& status) {
 namespace {
 
 // The entries of a Jaeger "errors" array for the failed parts of a read (no traceID).
-void WriteJaegerPartialErrors(JsonWriter& w, const PartialErrors& partial) {
+void WriteJaegerPartialErrors(JsonWriter& w, const std::vector<std::string>& partial) {
   for (const std::string& message : partial) {
     w.StartObject();
     w.Key("code");
@@ -91,7 +91,8 @@ void WriteV3ErrorObject(JsonWriter& w, int status, std::string_view message) {
 
 }  // namespace
 
-http::Response JaegerError(int status, std::string_view message, const PartialErrors& partial) {
+http::Response JaegerError(int status, std::string_view message,
+                           const std::vector<std::string>& partial) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -117,7 +118,8 @@ http::Response JaegerError(int status, std::string_view message, const PartialEr
   return JsonResponse(status, buf);
 }
 
-http::Response V3Error(int status, std::string_view message, const PartialErrors& partial) {
+http::Response V3Error(int status, std::string_view message,
+                       const std::vector<std::string>& partial) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -128,7 +130,7 @@ http::Response V3Error(int status, std::string_view message, const PartialErrors
   return JsonResponse(status, buf);
 }
 
-void WriteV3PartialErrors(JsonWriter& w, const PartialErrors& partial) {
+void WriteV3PartialErrors(JsonWriter& w, const std::vector<std::string>& partial) {
   if (partial.empty()) return;
   w.Key("partialErrors");
   w.StartArray();
@@ -136,7 +138,7 @@ void WriteV3PartialErrors(JsonWriter& w, const PartialErrors& partial) {
   w.EndArray();
 }
 
-std::string V3PartialErrorsMember(const PartialErrors& partial) {
+std::string V3PartialErrorsMember(const std::vector<std::string>& partial) {
   if (partial.empty()) return "";
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
@@ -148,13 +150,14 @@ std::string V3PartialErrorsMember(const PartialErrors& partial) {
   return absl::StrCat(",", member);
 }
 
-http::Response Error(Api api, int status, std::string_view message, const PartialErrors& partial) {
+http::Response Error(Api api, int status, std::string_view message,
+                     const std::vector<std::string>& partial) {
   return api == Api::kV3 ? V3Error(status, message, partial)
                          : JaegerError(status, message, partial);
 }
 
 http::Response StoreError(Api api, std::string_view what, const absl::Status& status,
-                          const PartialErrors& partial) {
+                          const std::vector<std::string>& partial) {
   const bool retryable = absl::IsUnavailable(status) || absl::IsResourceExhausted(status) ||
                          absl::IsDeadlineExceeded(status) || absl::IsAborted(status);
   const std::string message =
@@ -169,7 +172,7 @@ void BeginJaegerOk(JsonWriter& w) {
 }
 
 http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, size_t total,
-                           const PartialErrors& partial) {
+                           const std::vector<std::string>& partial) {
   w.Key("total");
   w.Uint64(total);
   w.Key("limit");
@@ -188,14 +191,15 @@ http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, si
   return JsonResponse(200, buf);
 }
 
-std::vector<JaegerTraceError> JaegerPartialErrors(const PartialErrors& partial) {
+std::vector<JaegerTraceError> JaegerPartialErrors(const std::vector<std::string>& partial) {
   std::vector<JaegerTraceError> errors;
   errors.reserve(partial.size());
   for (const std::string& message : partial) errors.push_back({std::nullopt, 503, message});
   return errors;
 }
 
-http::Response SearchError(Api api, const absl::Status& status, const PartialErrors& partial) {
+http::Response SearchError(Api api, const absl::Status& status,
+                           const std::vector<std::string>& partial) {
   if (absl::IsInvalidArgument(status)) return Error(api, 400, MessageOf(status), partial);
   return StoreError(api, "searching traces", status, partial);
 }

@@ -426,17 +426,8 @@ class Router {
     return JsonResponse(200, buf);
   }
 
-  // The failed parts of this request's reads, each listed once, in the order they came.
-  const PartialErrors& Partial() const {
-    PartialErrors unique;
-    for (std::string& message : partial_) {
-      if (std::find(unique.begin(), unique.end(), message) == unique.end()) {
-        unique.push_back(std::move(message));
-      }
-    }
-    partial_ = std::move(unique);
-    return partial_;
-  }
+  // The failed parts of this request's reads, each listed once, in the order they failed.
+  const std::vector<std::string>& Partial() const { return partial_.messages(); }
 
   // The answers of api_responses_internal.h, with this request's partial errors.
   http::Response JaegerError(int status, std::string_view message) const {
@@ -471,7 +462,7 @@ class Router {
   Clock* clock_;
   uint64_t max_trace_spans_;
   // A Router serves one request (QueryService::Handle makes one per request), so the reads of
-  // that request collect their partial errors here.
+  // that request share their partial errors (and skip what failed in an earlier read).
   mutable PartialErrors partial_;
 };
 

@@ -7,7 +7,7 @@
 // A single node reads its TraceStore; a cluster node reads a cluster::ClusterReader, which asks
 // every live member. Parts of a read that failed while the rest answered (a member down or too
 // slow) do not fail the request: the answer is 200 with what was found, and the failures are
-// listed, deduplicated —
+// listed, once per failed part —
 //   Jaeger API: in the envelope's "errors", as {"code":503,"msg":"member ...: ..."} (no traceID);
 //   /api/v3:    in a top-level "partialErrors" array next to the result, each shaped like the
 //               v3 "error" object ({"grpcCode":14,"httpCode":503,"message":..,"httpStatus":..}).

@@ -5,14 +5,17 @@
 // partial); a cluster node reads every live member and merges (cluster/cluster_reader.h), and a
 // member that did not answer becomes a partial error instead of failing the whole request.
 //
-// Each method appends one message per part that failed to `partial_errors` (may be null: then
-// they are dropped) and still returns what the others answered. A returned error Status means
-// nothing could be answered (or the request itself is wrong: InvalidArgument), as with
+// Each method records the parts that failed in `partial_errors` (may be null: then they are
+// dropped, and nothing is skipped) and still returns what the others answered. A returned error
+// Status means nothing could be answered (or the request itself is wrong: InvalidArgument), as with
 // TraceStore.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -21,8 +24,30 @@
 
 namespace tailtrace::query {
 
-// One message per part of a read that failed, e.g. "member 10.0.0.2:4317: UNAVAILABLE: ...".
-using PartialErrors = std::vector<std::string>;
+// The parts of one request's reads that failed (for a cluster: the members that did not answer),
+// each with a message such as "member 10.0.0.2:4317: UNAVAILABLE: ...". Use one per request: a
+// reader skips a part that already failed in the same request, so that a slow member costs a
+// request (e.g. a search that then reads 20 traces) one timeout, not one per read.
+// Not thread-safe.
+class PartialErrors {
+ public:
+  // Records that `part` failed; a part's later failures are not recorded again.
+  void Add(std::string_view part, std::string message) {
+    if (Failed(part)) return;
+    parts_.emplace_back(part);
+    messages_.push_back(std::move(message));
+  }
+  bool Failed(std::string_view part) const {
+    return std::find(parts_.begin(), parts_.end(), part) != parts_.end();
+  }
+  // One message per failed part, in the order they failed.
+  const std::vector<std::string>& messages() const { return messages_; }
+  bool empty() const { return messages_.empty(); }
+
+ private:
+  std::vector<std::string> parts_;
+  std::vector<std::string> messages_;
+};
 
 // Thread-safe: every method may be called concurrently. Semantics and units as TraceStore's.
 class TraceReader {

@@ -25,30 +25,32 @@ class PartialReader final : public TraceReader {
  public:
   explicit PartialReader(storage::TraceStore* store) : store_(store) {}
 
+  static void Fail(PartialErrors* errors) { errors->Add("127.0.0.9:4317", kMemberError); }
+
   absl::StatusOr<std::optional<storage::StoredTrace>> GetTrace(const TraceId& id,
                                                                uint64_t max_spans,
                                                                PartialErrors* errors) override {
-    errors->push_back(kMemberError);
+    Fail(errors);
     return store_.GetTrace(id, max_spans, errors);
   }
   absl::StatusOr<std::vector<storage::TraceSummary>> FindTraces(const storage::TraceQuery& query,
                                                                 PartialErrors* errors) override {
-    errors->push_back(kMemberError);
+    Fail(errors);
     return store_.FindTraces(query, errors);
   }
   absl::StatusOr<std::vector<std::string>> GetServices(PartialErrors* errors) override {
-    errors->push_back(kMemberError);
+    Fail(errors);
     return store_.GetServices(errors);
   }
   absl::StatusOr<std::vector<storage::Operation>> GetOperations(const std::string& service,
                                                                 int span_kind,
                                                                 PartialErrors* errors) override {
-    errors->push_back(kMemberError);
+    Fail(errors);
     return store_.GetOperations(service, span_kind, errors);
   }
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns, PartialErrors* errors) override {
-    errors->push_back(kMemberError);
+    Fail(errors);
     return store_.GetDependencies(end_ns, lookback_ns, errors);
   }
 
