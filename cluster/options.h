@@ -64,6 +64,10 @@ struct ClusterOptions {
   // set) until it answers again.
   // Default: 5 s
   int64_t peer_timeout_ns = 5'000'000'000;
+  // How long a query fanned out to the members waits for their answers; a member slower than
+  // this is left out of the answer and named in its errors (cluster_reader.h).
+  // Default: 5 s
+  int64_t query_timeout_ns = 5'000'000'000;
   PeerTlsOptions tls;
 
   // Cluster mode is on: the `cluster:` section was given (ParseConfig then requires `self`).

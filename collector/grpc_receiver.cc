@@ -36,6 +36,7 @@
 #include "collector/gzip.h"
 #include "collector/receivers.h"
 #include "collector/span_limiter.h"
+#include "common/grpc_auth.h"
 #include "common/tcp_listener.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -207,7 +208,7 @@ class TraceServiceImpl final
                                    grpc::ByteBuffer* response) override {
     const auto start = std::chrono::steady_clock::now();
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    if (grpc::Status auth = internal::CheckBearerToken(tokens_.get(), *context); !auth.ok()) {
+    if (grpc::Status auth = security::CheckGrpcBearerToken(tokens_.get(), *context); !auth.ok()) {
       RequestCounter(auth.error_code())->Increment();
       reactor->Finish(std::move(auth));
       return reactor;

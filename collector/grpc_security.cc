@@ -68,17 +68,4 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeGrpcServerCredentia
   return grpc::experimental::TlsServerCredentials(options);
 }
 
-grpc::Status CheckBearerToken(security::BearerTokens* tokens,
-                              const grpc::CallbackServerContext& context) {
-  if (tokens == nullptr) return grpc::Status::OK;
-  const auto& metadata = context.client_metadata();
-  const auto it = metadata.find("authorization");
-  const std::string_view value = it == metadata.end()
-                                     ? std::string_view()
-                                     : std::string_view(it->second.data(), it->second.size());
-  if (tokens->Check(value)) return grpc::Status::OK;
-  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                      "missing or invalid bearer token (metadata authorization: Bearer <token>)");
-}
-
 }  // namespace tailtrace::collector::internal

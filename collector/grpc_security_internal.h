@@ -1,6 +1,7 @@
 #pragma once
 
-// Private to collector/: the gRPC receiver's TLS credentials and bearer-token check.
+// Private to collector/: the gRPC receiver's TLS credentials (its bearer-token check is
+// common/grpc_auth.h, shared with the cluster's query service).
 
 #include <grpcpp/grpcpp.h>
 
@@ -17,10 +18,5 @@ namespace tailtrace::collector::internal {
 // gRPC's FileWatcherCertificateProvider (checked every reload_interval, at least 1 s).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeGrpcServerCredentials(
     const security::TlsOptions& tls);
-
-// OK when `tokens` is null or the call carries "authorization: Bearer <a token of the file>";
-// else UNAUTHENTICATED.
-grpc::Status CheckBearerToken(security::BearerTokens* tokens,
-                              const grpc::CallbackServerContext& context);
 
 }  // namespace tailtrace::collector::internal

@@ -1,5 +1,5 @@
-// The `cluster` section: self, peers.static, peers.dns, peer_timeout and tls, with the checks that
-// catch a cluster whose members cannot reach each other.
+// The `cluster` section: self, peers.static, peers.dns, peer_timeout, query_timeout and tls, with
+// the checks that catch a cluster whose members cannot reach each other.
 
 #include <cstdint>
 #include <optional>
@@ -22,6 +22,8 @@ namespace {
 constexpr int64_t kMinDnsIntervalNs = 1'000'000'000;
 // Below a round trip under load, healthy peers would flap between up and down.
 constexpr int64_t kMinPeerTimeoutNs = 100'000'000;
+// A fan-out shorter than a loaded round trip would leave out healthy members.
+constexpr int64_t kMinQueryTimeoutNs = 10'000'000;
 
 bool IsLoopback(std::string_view host) {
   return host == "localhost" || host == "::1" || absl::StartsWith(AbslView(host), "127.");
@@ -162,6 +164,7 @@ void ParseCluster(MapReader& root, DaemonConfig* config) {
   }
   ParsePeers(map.Map("peers"), &out);
   map.Duration("peer_timeout", kMinPeerTimeoutNs, &out.peer_timeout_ns);
+  map.Duration("query_timeout", kMinQueryTimeoutNs, &out.query_timeout_ns);
   ParseTls(ctx, map.Take("tls"), section->key_line(), *config, &out.tls);
   map.ReportUnknownKeys();
   if (self && !out.self.empty()) CheckReceiver(ctx, *self, *config);

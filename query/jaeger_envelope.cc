@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/utf8.h"
 #include "query/jaeger_json.h"
 
 namespace tailtrace::query {
@@ -35,9 +36,11 @@ http::Response JaegerTracesWriter::Finish(const std::vector<JaegerTraceError>& e
       out_.Raw(R"({"code":)");
       out_.Uint64(static_cast<uint64_t>(error.code));
       out_.Raw(R"(,"msg":)");
-      out_.String(error.message);
-      out_.Raw(R"(,"traceID":)");
-      out_.HexString(error.trace_id.view());
+      out_.String(SanitizeUtf8(error.message));  // it may quote a member's error
+      if (error.trace_id.has_value()) {
+        out_.Raw(R"(,"traceID":)");
+        out_.HexString(error.trace_id->view());
+      }
       out_.Raw("},");
     }
     out_.Close(']');

@@ -4,11 +4,14 @@
 // /api/traces/{id} and /api/traces (search or traceID list):
 //   {"data":[trace,...],"total":N,"limit":0,"offset":0,"errors":null}
 // with "errors" listing the requested trace IDs that were not found, as
-//   [{"code":404,"msg":"trace not found","traceID":"<32 hex>"},...].
+//   [{"code":404,"msg":"trace not found","traceID":"<32 hex>"},...],
+// and the parts of the read that failed (cluster members that did not answer) without a traceID,
+// as {"code":503,"msg":"member ...: ..."}.
 // Traces are rendered with AppendJaegerTrace (jaeger_json.h) straight into the response body.
 // Not thread-safe: one writer per response.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +22,10 @@
 
 namespace tailtrace::query {
 
-// A trace named in the envelope's "errors" instead of being in "data".
+// An entry of the envelope's "errors": a trace named instead of being in "data", or (without
+// trace_id) a failure that concerns no single trace.
 struct JaegerTraceError {
-  TraceId trace_id;
+  std::optional<TraceId> trace_id;
   int code = 404;
   std::string message;
 };
@@ -38,7 +42,8 @@ class JaegerTracesWriter {
   // The traces added so far ("total").
   size_t count() const { return count_; }
 
-  // The 200 response; `errors` are listed in "errors" in order, as {"code", "msg", "traceID"}.
+  // The 200 response; `errors` are listed in "errors" in order, as {"code", "msg", "traceID"}
+  // ("traceID" only when set).
   // Call once.
   [[nodiscard]] http::Response Finish(const std::vector<JaegerTraceError>& errors = {});
 

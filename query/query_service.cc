@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/utf8.h"
 #include "proto/otlp_ids.h"
 #include "proto/otlp_json.h"
+#include "query/api_responses_internal.h"
 #include "query/jaeger_envelope.h"
 #include "query/jaeger_json.h"
 #include "query/search_params.h"
@@ -42,203 +42,14 @@ namespace {
 constexpr std::string_view kJaegerPrefix = "/api/";
 constexpr std::string_view kV3Prefix = "/api/v3/";
 
-enum class Api { kJaeger, kV3 };
-
-std::string_view HttpStatusText(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 422:
-      return "Unprocessable Entity";
-    case 405:
-      return "Method Not Allowed";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Internal Server Error";
-  }
-}
-
-// The gRPC status code grpc-gateway reports next to an HTTP status.
-int GrpcCodeOf(int http_status) {
-  switch (http_status) {
-    case 400:
-      return 3;  // INVALID_ARGUMENT
-    case 404:
-      return 5;  // NOT_FOUND
-    case 422:
-      return 8;  // RESOURCE_EXHAUSTED (a trace over query.max_trace_spans)
-    case 405:
-    case 501:
-      return 12;  // UNIMPLEMENTED
-    case 503:
-      return 14;  // UNAVAILABLE
-    default:
-      return 13;  // INTERNAL
-  }
-}
-
-void WriteString(JsonWriter& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-http::Response JsonResponse(int status, const rapidjson::StringBuffer& buf) {
-  http::Response response;
-  response.status = status;
-  response.content_type = "application/json";
-  response.body.assign(buf.GetString(), buf.GetSize());
-  return response;
-}
-
-// {"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":status,"msg":message}]}
-// A Status message as std::string_view (Debian's absl::string_view is a distinct type).
-std::string_view MessageOf(const absl::Status& status) {
-  return std::string_view(status.message().data(), status.message().size());
-}
-
-http::Response JaegerError(int status, std::string_view message) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  w.Key("data");
-  w.Null();
-  w.Key("total");
-  w.Int(0);
-  w.Key("limit");
-  w.Int(0);
-  w.Key("offset");
-  w.Int(0);
-  w.Key("errors");
-  w.StartArray();
-  w.StartObject();
-  w.Key("code");
-  w.Int(status);
-  w.Key("msg");
-  WriteString(w, SanitizeUtf8(message));  // it may quote request bytes
-  w.EndObject();
-  w.EndArray();
-  w.EndObject();
-  return JsonResponse(status, buf);
-}
-
-// {"error":{"grpcCode":..,"httpCode":status,"message":message,"httpStatus":"Not Found"}}
-http::Response V3Error(int status, std::string_view message) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  w.Key("error");
-  w.StartObject();
-  w.Key("grpcCode");
-  w.Int(GrpcCodeOf(status));
-  w.Key("httpCode");
-  w.Int(status);
-  w.Key("message");
-  WriteString(w, SanitizeUtf8(message));  // it may quote request bytes
-  w.Key("httpStatus");
-  WriteString(w, HttpStatusText(status));
-  w.EndObject();
-  w.EndObject();
-  return JsonResponse(status, buf);
-}
-
-http::Response Error(Api api, int status, std::string_view message) {
-  return api == Api::kV3 ? V3Error(status, message) : JaegerError(status, message);
-}
-
-// A failed store call: 503 for a retryable failure, 500 otherwise.
-http::Response StoreError(Api api, std::string_view what, const absl::Status& status) {
-  const bool retryable = absl::IsUnavailable(status) || absl::IsResourceExhausted(status) ||
-                         absl::IsDeadlineExceeded(status) || absl::IsAborted(status);
-  const std::string message =
-      absl::StrCat("trace store failed while ", std::string(what), ": ", status.ToString());
-  spdlog::warn("query: {}", message);
-  return Error(api, retryable ? 503 : 500, message);
-}
-
-// Starts the Jaeger envelope; the caller writes the "data" value next, then calls EndJaegerOk.
-void BeginJaegerOk(JsonWriter& w) {
-  w.StartObject();
-  w.Key("data");
-}
-
-// Ends the envelope; `missing` trace IDs are listed in "errors" (null when there is none).
-http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, size_t total,
-                           const std::vector<TraceId>& missing = {}) {
-  w.Key("total");
-  w.Uint64(total);
-  w.Key("limit");
-  w.Int(0);
-  w.Key("offset");
-  w.Int(0);
-  w.Key("errors");
-  if (missing.empty()) {
-    w.Null();
-  } else {
-    w.StartArray();
-    for (const TraceId& id : missing) {
-      w.StartObject();
-      w.Key("code");
-      w.Int(404);
-      w.Key("msg");
-      w.String("trace not found");
-      w.Key("traceID");
-      WriteString(w, id.Hex());
-      w.EndObject();
-    }
-    w.EndArray();
-  }
-  w.EndObject();
-  return JsonResponse(200, buf);
-}
-
-// A failed search: 400 for a query the store refuses, the StoreError mapping otherwise.
-http::Response SearchError(Api api, const absl::Status& status) {
-  if (absl::IsInvalidArgument(status)) return Error(api, 400, MessageOf(status));
-  return StoreError(api, "searching traces", status);
-}
-
-void WriteSummary(JsonWriter& w, const storage::TraceSummary& s) {
-  w.StartObject();
-  w.Key("traceId");
-  WriteString(w, s.trace_id.Hex());
-  w.Key("rootServiceName");
-  WriteString(w, s.root_service);
-  w.Key("rootOperationName");
-  WriteString(w, s.root_operation);
-  // Nanosecond strings, as OTLP JSON writes 64-bit integers.
-  w.Key("minStartTimeUnixNano");
-  WriteString(w, std::to_string(s.start_ns));
-  w.Key("maxEndTimeUnixNano");
-  WriteString(w, std::to_string(s.start_ns + s.duration_ns));
-  w.Key("durationNano");
-  WriteString(w, std::to_string(s.duration_ns));
-  w.Key("spanCount");
-  w.Uint(s.span_count);
-  w.Key("errorSpanCount");
-  w.Uint(s.error_count);
-  w.Key("orphanSpanCount");
-  w.Uint(s.orphan_span_count);
-  w.Key("services");
-  w.StartArray();
-  for (const storage::ServiceSummary& svc : s.services) {
-    w.StartObject();
-    w.Key("name");
-    WriteString(w, svc.name);
-    w.Key("spanCount");
-    w.Uint(svc.span_count);
-    w.Key("errorSpanCount");
-    w.Uint(svc.error_count);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-}
+using internal::Api;
+using internal::BeginJaegerOk;
+using internal::JsonResponse;
+using internal::MessageOf;
+using internal::V3PartialErrorsMember;
+using internal::WriteString;
+using internal::WriteSummary;
+using internal::WriteV3PartialErrors;
 
 struct OperationsQuery {
   std::string service;
@@ -271,8 +82,8 @@ absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& reques
 
 class Router {
  public:
-  Router(storage::TraceStore* store, Clock* clock, uint64_t max_trace_spans)
-      : store_(store), clock_(clock), max_trace_spans_(max_trace_spans) {}
+  Router(TraceReader* reader, Clock* clock, uint64_t max_trace_spans)
+      : reader_(reader), clock_(clock), max_trace_spans_(max_trace_spans) {}
 
   http::Response Route(const http::Request& request) const {
     std::string_view path = request.path;
@@ -338,7 +149,7 @@ class Router {
 
   // The trace, read no further than max_trace_spans (StoredTrace::truncated then).
   absl::StatusOr<std::optional<storage::StoredTrace>> LoadTrace(const TraceId& id) const {
-    return store_->GetTraceUpTo(id, max_trace_spans_);
+    return reader_->GetTrace(id, max_trace_spans_, &partial_);
   }
 
   // Answered (HTTP 422) for a trace LoadTrace left truncated.
@@ -357,11 +168,11 @@ class Router {
     if ((*trace)->truncated) return JaegerError(422, TooLargeMessage(*id));
     JaegerTracesWriter out(1);
     out.Add(**trace);
-    return out.Finish();
+    return FinishTraces(out);
   }
 
   http::Response JaegerServices() const {
-    absl::StatusOr<std::vector<std::string>> services = store_->GetServices();
+    absl::StatusOr<std::vector<std::string>> services = reader_->GetServices(&partial_);
     if (!services.ok()) return StoreError(Api::kJaeger, "listing services", services.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -374,7 +185,7 @@ class Router {
 
   http::Response JaegerServiceOperations(std::string_view service) const {
     absl::StatusOr<std::vector<storage::Operation>> ops =
-        store_->GetOperations(std::string(service), -1);
+        reader_->GetOperations(std::string(service), -1, &partial_);
     if (!ops.ok()) return StoreError(Api::kJaeger, "listing operations", ops.status());
     std::vector<std::string_view> names;
     names.reserve(ops->size());
@@ -403,7 +214,7 @@ class Router {
     absl::StatusOr<OperationsQuery> query = ParseOperationsQuery(request, "spanKind");
     if (!query.ok()) return JaegerError(400, MessageOf(query.status()));
     absl::StatusOr<std::vector<storage::Operation>> ops =
-        store_->GetOperations(query->service, query->span_kind);
+        reader_->GetOperations(query->service, query->span_kind, &partial_);
     if (!ops.ok()) return StoreError(Api::kJaeger, "listing operations", ops.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -424,13 +235,14 @@ class Router {
     http::Response response;
     response.content_type = "application/json";
     const std::string data = otlp_json::TracesDataToJson((*trace)->data);
-    response.body.reserve(data.size() + 12);
-    response.body.append("{\"result\":").append(data).append("}");
+    const std::string partial = V3PartialErrorsMember(Partial());
+    response.body.reserve(data.size() + partial.size() + 12);
+    response.body.append("{\"result\":").append(data).append(partial).append("}");
     return response;
   }
 
   http::Response V3Services() const {
-    absl::StatusOr<std::vector<std::string>> services = store_->GetServices();
+    absl::StatusOr<std::vector<std::string>> services = reader_->GetServices(&partial_);
     if (!services.ok()) return StoreError(Api::kV3, "listing services", services.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -439,6 +251,7 @@ class Router {
     w.StartArray();
     for (const std::string& s : *services) WriteString(w, s);
     w.EndArray();
+    WriteV3PartialErrors(w, Partial());
     w.EndObject();
     return JsonResponse(200, buf);
   }
@@ -447,7 +260,7 @@ class Router {
     absl::StatusOr<OperationsQuery> query = ParseOperationsQuery(request, "span_kind");
     if (!query.ok()) return V3Error(400, MessageOf(query.status()));
     absl::StatusOr<std::vector<storage::Operation>> ops =
-        store_->GetOperations(query->service, query->span_kind);
+        reader_->GetOperations(query->service, query->span_kind, &partial_);
     if (!ops.ok()) return StoreError(Api::kV3, "listing operations", ops.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -456,6 +269,7 @@ class Router {
     w.StartArray();
     for (const storage::Operation& op : *ops) WriteOperation(w, op);
     w.EndArray();
+    WriteV3PartialErrors(w, Partial());
     w.EndObject();
     return JsonResponse(200, buf);
   }
@@ -511,10 +325,10 @@ class Router {
           return StoreError(Api::kJaeger, "reading a trace", status);
         }
       }
-      return out.Finish(errors);
+      return FinishTraces(out, std::move(errors));
     }
     absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
-        store_->FindTraces(search->query);
+        reader_->FindTraces(search->query, &partial_);
     if (!summaries.ok()) return SearchError(Api::kJaeger, summaries.status());
     // Each trace is rendered as soon as it is loaded (and freed before the next is read); a
     // trace retention removed in between is skipped, as LoadTraces does; a trace over
@@ -529,14 +343,14 @@ class Router {
       }
       if (!errors.empty() && errors.back().code == 404) errors.pop_back();
     }
-    return out.Finish(errors);
+    return FinishTraces(out, std::move(errors));
   }
 
   http::Response JaegerDependencies(const http::Request& request) const {
     absl::StatusOr<DependenciesQuery> query = ParseDependenciesQuery(request, clock_->UnixNanos());
     if (!query.ok()) return JaegerError(400, MessageOf(query.status()));
     absl::StatusOr<std::vector<storage::DependencyLink>> links =
-        store_->GetDependencies(query->end_ns, query->lookback_ns);
+        reader_->GetDependencies(query->end_ns, query->lookback_ns, &partial_);
     if (!links.ok()) {
       if (absl::IsInvalidArgument(links.status())) {
         return JaegerError(400, MessageOf(links.status()));
@@ -570,7 +384,8 @@ class Router {
   http::Response V3Search(const http::Request& request) const {
     absl::StatusOr<storage::TraceQuery> query = ParseV3Search(request, clock_->UnixNanos());
     if (!query.ok()) return V3Error(400, MessageOf(query.status()));
-    absl::StatusOr<std::vector<storage::TraceSummary>> summaries = store_->FindTraces(*query);
+    absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
+        reader_->FindTraces(*query, &partial_);
     if (!summaries.ok()) return SearchError(Api::kV3, summaries.status());
     std::optional<TraceId> too_large;
     absl::StatusOr<std::vector<storage::StoredTrace>> traces = LoadTraces(*summaries, &too_large);
@@ -587,15 +402,17 @@ class Router {
     http::Response response;
     response.content_type = "application/json";
     const std::string data = otlp_json::TracesDataToJson(all);
-    response.body.reserve(data.size() + 12);
-    response.body.append("{\"result\":").append(data).append("}");
+    const std::string partial = V3PartialErrorsMember(Partial());
+    response.body.reserve(data.size() + partial.size() + 12);
+    response.body.append("{\"result\":").append(data).append(partial).append("}");
     return response;
   }
 
   http::Response V3Summaries(const http::Request& request) const {
     absl::StatusOr<storage::TraceQuery> query = ParseV3Search(request, clock_->UnixNanos());
     if (!query.ok()) return V3Error(400, MessageOf(query.status()));
-    absl::StatusOr<std::vector<storage::TraceSummary>> summaries = store_->FindTraces(*query);
+    absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
+        reader_->FindTraces(*query, &partial_);
     if (!summaries.ok()) return SearchError(Api::kV3, summaries.status());
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -604,13 +421,49 @@ class Router {
     w.StartArray();
     for (const storage::TraceSummary& s : *summaries) WriteSummary(w, s);
     w.EndArray();
+    WriteV3PartialErrors(w, Partial());
     w.EndObject();
     return JsonResponse(200, buf);
   }
 
-  storage::TraceStore* store_;
+  // The failed parts of this request's reads, each listed once, in the order they failed.
+  const std::vector<std::string>& Partial() const { return partial_.messages(); }
+
+  // The answers of api_responses_internal.h, with this request's partial errors.
+  http::Response JaegerError(int status, std::string_view message) const {
+    return internal::JaegerError(status, message, Partial());
+  }
+  http::Response V3Error(int status, std::string_view message) const {
+    return internal::V3Error(status, message, Partial());
+  }
+  http::Response Error(Api api, int status, std::string_view message) const {
+    return internal::Error(api, status, message, Partial());
+  }
+  http::Response StoreError(Api api, std::string_view what, const absl::Status& status) const {
+    return internal::StoreError(api, what, status, Partial());
+  }
+  http::Response SearchError(Api api, const absl::Status& status) const {
+    return internal::SearchError(api, status, Partial());
+  }
+  http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf,
+                             size_t total) const {
+    return internal::EndJaegerOk(w, buf, total, Partial());
+  }
+  // `errors` (trace entries) followed by the partial errors.
+  http::Response FinishTraces(JaegerTracesWriter& out,
+                              std::vector<JaegerTraceError> errors = {}) const {
+    for (JaegerTraceError& e : internal::JaegerPartialErrors(Partial())) {
+      errors.push_back(std::move(e));
+    }
+    return out.Finish(errors);
+  }
+
+  TraceReader* reader_;
   Clock* clock_;
   uint64_t max_trace_spans_;
+  // A Router serves one request (QueryService::Handle makes one per request), so the reads of
+  // that request share their partial errors (and skip what failed in an earlier read).
+  mutable PartialErrors partial_;
 };
 
 }  // namespace
@@ -619,10 +472,10 @@ http::Response QueryService::Handle(const http::Request& request) const {
   // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
   // turned into an answer instead of taking the server thread down.
   try {
-    return Router(store_, clock_, max_trace_spans_).Route(request);
+    return Router(reader_, clock_, max_trace_spans_).Route(request);
   } catch (const std::exception& e) {
     spdlog::error("query: {} {} failed: {}", request.method, request.path, e.what());
-    return JaegerError(500, absl::StrCat("internal error: ", e.what()));
+    return internal::JaegerError(500, absl::StrCat("internal error: ", e.what()));
   }
 }
 
@@ -630,7 +483,7 @@ http::Response NoStoreResponse(const http::Request& request, std::string_view me
   const std::string_view path = request.path;
   const bool v3 = path == "/api/v3" || path.starts_with(kV3Prefix);
   // No Retry-After: waiting changes nothing.
-  return Error(v3 ? Api::kV3 : Api::kJaeger, 503, message);
+  return internal::Error(v3 ? Api::kV3 : Api::kJaeger, 503, message);
 }
 
 }  // namespace tailtrace::query

@@ -1,4 +1,5 @@
-// The cluster keys of the config file: self, peers.static, peers.dns, peer_timeout.
+// The cluster keys of the config file: self, peers.static, peers.dns, peer_timeout,
+// query_timeout.
 
 #include <cstdlib>
 #include <fstream>
@@ -41,6 +42,7 @@ TEST(ClusterConfigTest, WithoutTheSectionASingleNodeAsBefore) {
   EXPECT_EQ(c.dns.port, 0);
   EXPECT_EQ(c.dns.interval_ns, 10 * kS);
   EXPECT_EQ(c.peer_timeout_ns, 5 * kS);
+  EXPECT_EQ(c.query_timeout_ns, 5 * kS);
   EXPECT_FALSE(Defaults().cluster.enabled());
 }
 
@@ -58,6 +60,7 @@ cluster:
       port: 4317
       interval: 30s
   peer_timeout: 2500ms
+  query_timeout: 750ms
 )"))
                                         .cluster;
   EXPECT_TRUE(c.enabled());
@@ -69,6 +72,7 @@ cluster:
   EXPECT_EQ(c.dns.port, 4317);
   EXPECT_EQ(c.dns.interval_ns, 30 * kS);
   EXPECT_EQ(c.peer_timeout_ns, 2500 * kMs);
+  EXPECT_EQ(c.query_timeout_ns, 750 * kMs);
 }
 
 TEST(ClusterConfigTest, TheIssuesFlowStyleAndAnAddressFromTheEnvironment) {
@@ -164,6 +168,10 @@ TEST(ClusterConfigTest, PeerTimeoutAndUnknownKeys) {
               "test.yaml:4: cluster.peer_timeout", "");
   ExpectError(WithGrpc("cluster:\n  self: a:4317\n  peer_timeout: 5\n"),
               "test.yaml:4: cluster.peer_timeout", "");
+  ExpectError(WithGrpc("cluster:\n  self: a:4317\n  query_timeout: 1ms\n"),
+              "test.yaml:4: cluster.query_timeout", "");
+  ExpectError(WithGrpc("cluster:\n  self: a:4317\n  query_timeout: soon\n"),
+              "test.yaml:4: cluster.query_timeout", "");
   ExpectError(WithGrpc("cluster:\n  self: a:4317\n  peer: [b:4317]\n"), "test.yaml:4: cluster.peer",
               "unknown key");
   ExpectError(
@@ -194,6 +202,7 @@ TEST(ClusterConfigTest, TheShippedExampleParsesWhenUncommented) {
   EXPECT_EQ(c.static_peers.size(), 3u);
   EXPECT_TRUE(c.dns.enabled());
   EXPECT_EQ(c.peer_timeout_ns, 5 * kS);
+  EXPECT_EQ(c.query_timeout_ns, 5 * kS);
 }
 
 TEST(ClusterConfigTest, PeersMustBeAbleToReachTheGrpcReceiver) {

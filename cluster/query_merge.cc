@@ -1,0 +1,162 @@
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "cluster/query_merge_internal.h"
+
+namespace tailtrace::cluster::internal {
+namespace {
+
+using opentelemetry::proto::trace::v1::ResourceSpans;
+using opentelemetry::proto::trace::v1::ScopeSpans;
+using opentelemetry::proto::trace::v1::TracesData;
+
+// Adds `part` (the same trace, another member's spans) into `into`.
+void AddSummary(const storage::TraceSummary& part, storage::TraceSummary* into) {
+  const int64_t end =
+      std::max(into->start_ns + into->duration_ns, part.start_ns + part.duration_ns);
+  if (part.start_ns < into->start_ns) {
+    into->start_ns = part.start_ns;
+    into->root_service = part.root_service;
+    into->root_operation = part.root_operation;
+  }
+  into->duration_ns = end - into->start_ns;
+  into->span_count += part.span_count;
+  into->error_count += part.error_count;
+  into->orphan_span_count += part.orphan_span_count;
+  std::map<std::string, storage::ServiceSummary> services;
+  const std::vector<storage::ServiceSummary>& mine = into->services;
+  for (const auto* list : {&mine, &part.services}) {
+    for (const storage::ServiceSummary& s : *list) {
+      storage::ServiceSummary& merged = services[s.name];
+      merged.name = s.name;
+      merged.span_count += s.span_count;
+      merged.error_count += s.error_count;
+    }
+  }
+  into->services.clear();
+  for (auto& [name, s] : services) into->services.push_back(std::move(s));
+}
+
+// Identifies a resource and scope by a hash of their bytes: a span ID repeated under the same
+// one is the same span stored twice.
+uint64_t ResourceScopeKey(const ResourceSpans& rs, const ScopeSpans& ss) {
+  std::string bytes = rs.resource().SerializeAsString();
+  bytes.push_back('\0');
+  bytes += ss.scope().SerializeAsString();
+  return std::hash<std::string_view>{}(bytes);
+}
+
+using SpanKeys = absl::flat_hash_set<std::pair<uint64_t, std::string>>;
+
+void CollectSpanKeys(const TracesData& data, SpanKeys* keys) {
+  for (const ResourceSpans& rs : data.resource_spans()) {
+    for (const ScopeSpans& ss : rs.scope_spans()) {
+      const uint64_t key = ResourceScopeKey(rs, ss);
+      for (const auto& span : ss.spans()) keys->emplace(key, span.span_id());
+    }
+  }
+}
+
+// Moves the spans of `part` not in `keys` into `into` (keys updated).
+void AddSpans(TracesData part, SpanKeys* keys, TracesData* into) {
+  for (ResourceSpans& rs : *part.mutable_resource_spans()) {
+    for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
+      const uint64_t key = ResourceScopeKey(rs, ss);
+      auto* spans = ss.mutable_spans();
+      spans->erase(std::remove_if(spans->begin(), spans->end(),
+                                  [&](const auto& span) {
+                                    return !keys->emplace(key, span.span_id()).second;
+                                  }),
+                   spans->end());
+    }
+    auto* scopes = rs.mutable_scope_spans();
+    scopes->erase(std::remove_if(scopes->begin(), scopes->end(),
+                                 [](const ScopeSpans& ss) { return ss.spans().empty(); }),
+                  scopes->end());
+    if (!rs.scope_spans().empty()) into->mutable_resource_spans()->Add(std::move(rs));
+  }
+}
+
+}  // namespace
+
+std::vector<storage::TraceSummary> MergeSummaries(
+    std::vector<std::vector<storage::TraceSummary>> parts, int limit) {
+  std::vector<storage::TraceSummary> merged;
+  absl::flat_hash_map<TraceId, size_t> index;  // trace ID -> position in `merged`
+  for (std::vector<storage::TraceSummary>& part : parts) {
+    for (storage::TraceSummary& s : part) {
+      const auto [it, inserted] = index.emplace(s.trace_id, merged.size());
+      if (inserted) {
+        merged.push_back(std::move(s));
+      } else {
+        AddSummary(s, &merged[it->second]);
+      }
+    }
+  }
+  std::sort(merged.begin(), merged.end(),
+            [](const storage::TraceSummary& a, const storage::TraceSummary& b) {
+              if (a.start_ns != b.start_ns) return a.start_ns > b.start_ns;
+              return a.trace_id > b.trace_id;
+            });
+  if (limit >= 0 && merged.size() > static_cast<size_t>(limit)) merged.resize(limit);
+  return merged;
+}
+
+std::optional<storage::StoredTrace> MergeTraces(
+    std::vector<std::optional<storage::StoredTrace>> parts, uint64_t max_spans) {
+  std::optional<storage::StoredTrace> merged;
+  SpanKeys keys;
+  for (std::optional<storage::StoredTrace>& part : parts) {
+    if (!part.has_value()) continue;
+    if (!merged.has_value()) {
+      merged = std::move(part);
+      CollectSpanKeys(merged->data, &keys);
+      continue;
+    }
+    merged->truncated = merged->truncated || part->truncated;
+    AddSpans(std::move(part->data), &keys, &merged->data);
+  }
+  if (merged.has_value() && max_spans > 0 && storage::SpanCountOf(merged->data) > max_spans) {
+    merged->truncated = true;
+  }
+  return merged;
+}
+
+std::vector<std::string> MergeServices(std::vector<std::vector<std::string>> parts) {
+  std::set<std::string> all;
+  for (std::vector<std::string>& part : parts) {
+    for (std::string& s : part) all.insert(std::move(s));
+  }
+  return {std::make_move_iterator(all.begin()), std::make_move_iterator(all.end())};
+}
+
+std::vector<storage::Operation> MergeOperations(
+    std::vector<std::vector<storage::Operation>> parts) {
+  std::set<storage::Operation> all;
+  for (std::vector<storage::Operation>& part : parts) {
+    for (storage::Operation& op : part) all.insert(std::move(op));
+  }
+  return {std::make_move_iterator(all.begin()), std::make_move_iterator(all.end())};
+}
+
+std::vector<storage::DependencyLink> MergeDependencies(
+    std::vector<std::vector<storage::DependencyLink>> parts) {
+  std::map<std::pair<std::string, std::string>, uint64_t> calls;
+  for (std::vector<storage::DependencyLink>& part : parts) {
+    for (storage::DependencyLink& link : part) {
+      calls[{std::move(link.parent), std::move(link.child)}] += link.call_count;
+    }
+  }
+  std::vector<storage::DependencyLink> merged;
+  merged.reserve(calls.size());
+  for (auto& [edge, count] : calls) merged.push_back({edge.first, edge.second, count});
+  return merged;
+}
+
+}  // namespace tailtrace::cluster::internal

@@ -1,0 +1,438 @@
+// Query fan-out over real gRPC servers on 127.0.0.1: ClusterReader asking the members'
+// ClusterQuery services (QueryServer) and merging; partial answers for a dead, a slow and an
+// unauthenticated member; QueryService showing them in the Jaeger envelope.
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/cluster_reader.h"
+#include "cluster/membership.h"
+#include "cluster/peer_channels.h"
+#include "cluster/query_server.h"
+#include "common/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "query/query_service.h"
+#include "rapidjson/document.h"
+#include "storage/in_memory_trace_store.h"
+#include "tests/cluster/cluster_test_support.h"
+
+namespace tailtrace::cluster {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::Id;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using testing::SpanSpec;
+using testing::TestMember;
+using testing::WriteTrace;
+
+constexpr int64_t kS = 1'000'000'000;
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kBase = 1'700'000'000'000'000'000;
+
+std::vector<TraceId> IdsOf(const std::vector<storage::TraceSummary>& summaries) {
+  std::vector<TraceId> ids;
+  for (const storage::TraceSummary& s : summaries) ids.push_back(s.trace_id);
+  return ids;
+}
+
+// Delegates to an InMemoryTraceStore, but every read waits until Release(): a member that
+// answers too late.
+class SlowStore final : public storage::TraceStore {
+ public:
+  absl::Status Write(std::span<const storage::TraceWrite> traces) override {
+    return inner_.Write(traces);
+  }
+  absl::StatusOr<std::optional<storage::StoredTrace>> GetTrace(const TraceId& id) override {
+    Wait();
+    return inner_.GetTrace(id);
+  }
+  absl::StatusOr<std::vector<std::string>> GetServices() override {
+    Wait();
+    return inner_.GetServices();
+  }
+  absl::StatusOr<std::vector<storage::TraceSummary>> FindTraces(
+      const storage::TraceQuery& query) override {
+    Wait();
+    return inner_.FindTraces(query);
+  }
+  absl::StatusOr<std::vector<storage::Operation>> GetOperations(const std::string& service,
+                                                                int span_kind) override {
+    return inner_.GetOperations(service, span_kind);
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+  storage::StoreStats Stats() const override { return {}; }
+
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    released_cv_.notify_all();
+  }
+
+ private:
+  void Wait() {
+    std::unique_lock lock(mu_);
+    released_cv_.wait(lock, [this] { return released_; });
+  }
+
+  storage::InMemoryTraceStore inner_;
+  std::mutex mu_;
+  std::condition_variable released_cv_;
+  bool released_ = false;
+};
+
+// Every read fails with one status.
+class FailingStore final : public storage::TraceStore {
+ public:
+  explicit FailingStore(absl::Status status) : status_(std::move(status)) {}
+  absl::Status Write(std::span<const storage::TraceWrite>) override { return status_; }
+  absl::StatusOr<std::optional<storage::StoredTrace>> GetTrace(const TraceId&) override {
+    return status_;
+  }
+  absl::StatusOr<std::vector<std::string>> GetServices() override { return status_; }
+  absl::StatusOr<std::vector<storage::Operation>> GetOperations(const std::string&, int) override {
+    return status_;
+  }
+  absl::Status Flush() override { return status_; }
+  storage::StoreStats Stats() const override { return {}; }
+
+ private:
+  absl::Status status_;
+};
+
+class FanOutTest : public ::testing::Test {
+ protected:
+  // This node (self, reading stores_[0] directly) and one member per entry of `peer_stores`,
+  // each serving its store. `authorization` is what this node presents to its peers.
+  void Start(std::vector<storage::TraceStore*> peer_stores, int64_t timeout_ns = 5 * kS,
+             QueryServerOptions server_options = {}, std::string authorization = "") {
+    self_ = testing::MemberAt(testing::FreePort());
+    ClusterOptions options;
+    options.self = self_;
+    for (storage::TraceStore* store : peer_stores) {
+      members_.push_back(std::make_unique<TestMember>(testing::MemberAt(testing::FreePort()), store,
+                                                      server_options));
+      options.static_peers.push_back(members_.back()->name());
+    }
+    Connect(options, timeout_ns, std::move(authorization));
+  }
+
+  // The reader of this node over `local` (default: self_store_).
+  void Connect(const ClusterOptions& options, int64_t timeout_ns, std::string authorization,
+               storage::TraceStore* local = nullptr) {
+    auto membership = Membership::Create(options, nullptr, &clock_);
+    ASSERT_TRUE(membership.ok()) << membership.status();
+    membership_ = *std::move(membership);
+    channels_ = std::make_unique<PeerChannels>(PeerChannelsOptions{self_, authorization, {}});
+    auto reader = ClusterReader::Create({timeout_ns}, membership_.get(), channels_.get(),
+                                        local != nullptr ? local : &self_store_);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    reader_ = *std::move(reader);
+  }
+
+  const MemberStatus* StatusOf(const std::string& name) {
+    status_ = membership_->StatusSnapshot();
+    for (const MemberStatus& m : status_.members) {
+      if (m.name == name) return &m;
+    }
+    return nullptr;
+  }
+
+  ~FanOutTest() override {
+    // The slow member's call must end before its server goes.
+    slow_store_.Release();
+    members_.clear();
+  }
+
+  FakeClock clock_;
+  storage::InMemoryTraceStore self_store_;
+  storage::InMemoryTraceStore store1_;
+  storage::InMemoryTraceStore store2_;
+  SlowStore slow_store_;
+  std::string self_;
+  std::vector<std::unique_ptr<TestMember>> members_;
+  std::unique_ptr<Membership> membership_;
+  std::unique_ptr<PeerChannels> channels_;
+  std::unique_ptr<ClusterReader> reader_;
+  ClusterStatus status_;
+};
+
+TEST_F(FanOutTest, SearchMergesTheMembersNewestFirstThenTakesTheLimit) {
+  WriteTrace(&self_store_, Id(1), {{"a", "op", kBase + 1000}});
+  WriteTrace(&self_store_, Id(4), {{"a", "op", kBase + 4000}});
+  WriteTrace(&store1_, Id(2), {{"b", "op", kBase + 2000}});
+  WriteTrace(&store1_, Id(5), {{"b", "op", kBase + 5000}});
+  WriteTrace(&store2_, Id(3), {{"c", "op", kBase + 3000}});
+  WriteTrace(&store2_, Id(6), {{"c", "op", kBase + 5000}});  // same start as 5: higher ID first
+  Start({&store1_, &store2_});
+
+  storage::TraceQuery query;
+  query.limit = 4;
+  query::PartialErrors errors;
+  auto found = reader_->FindTraces(query, &errors);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_THAT(IdsOf(*found), ElementsAre(Id(6), Id(5), Id(4), Id(3)));
+  EXPECT_THAT(errors.messages(), IsEmpty());
+
+  query.limit = 100;
+  found = reader_->FindTraces(query, &errors);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_THAT(IdsOf(*found), ElementsAre(Id(6), Id(5), Id(4), Id(3), Id(2), Id(1)));
+}
+
+TEST_F(FanOutTest, TraceOnTwoMembersIsOneSummary) {
+  // The root on this node, a child that went to a peer (e.g. before a membership change).
+  WriteTrace(&self_store_, Id(7), {{"frontend", "checkout", kBase + 100, 50, 1}});
+  WriteTrace(&store1_, Id(7), {{"cart", "add", kBase + 150, 250, 2, 1, /*error=*/true}});
+  Start({&store1_});
+
+  storage::TraceQuery query;
+  auto found = reader_->FindTraces(query, nullptr);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_THAT(*found, SizeIs(1));
+  const storage::TraceSummary& s = (*found)[0];
+  EXPECT_EQ(s.trace_id, Id(7));
+  EXPECT_EQ(s.start_ns, kBase + 100);
+  EXPECT_EQ(s.duration_ns, 300);
+  EXPECT_EQ(s.span_count, 2u);
+  EXPECT_EQ(s.error_count, 1u);
+  EXPECT_EQ(s.root_service, "frontend");
+  EXPECT_EQ(s.root_operation, "checkout");
+  EXPECT_THAT(s.services, ElementsAre(storage::ServiceSummary{"cart", 1, 1},
+                                      storage::ServiceSummary{"frontend", 1, 0}));
+}
+
+TEST_F(FanOutTest, TraceSplitAcrossMembersIsMergedWithTheOwnersPolicy) {
+  Start({&store1_});
+  // A trace owned by the member that sorts last, so that the owner's copy comes first only
+  // because it is the owner's.
+  const std::shared_ptr<const Ring> ring = membership_->Live();
+  ASSERT_EQ(ring->size(), 2u);
+  TraceId id;
+  for (uint8_t n = 1; n < 255 && id == TraceId(); ++n) {
+    if (ring->OwnerOf(Id(n)) == 1) id = Id(n);
+  }
+  ASSERT_NE(id, TraceId());
+  const bool self_owns = ring->member(1) == self_;
+  storage::TraceStore* owner = self_owns ? &self_store_ : &store1_;
+  storage::TraceStore* other = self_owns ? &store1_ : &self_store_;
+  WriteTrace(owner, id, {{"a", "root", kBase, 100, 1}, {"a", "child", kBase + 10, 10, 2, 1}},
+             "owner-policy", 4.0);
+  // The other member holds a second copy of span 2, and span 3.
+  WriteTrace(other, id, {{"a", "child", kBase + 10, 10, 2, 1}, {"b", "late", kBase + 20, 10, 3, 2}},
+             "late", 1.0);
+
+  query::PartialErrors errors;
+  auto trace = reader_->GetTrace(id, 0, &errors);
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  ASSERT_TRUE(trace->has_value());
+  EXPECT_EQ(storage::SpanCountOf((*trace)->data), 3u);
+  EXPECT_EQ((*trace)->sampling_policy, "owner-policy");
+  EXPECT_EQ((*trace)->sample_rate, 4.0);
+  EXPECT_FALSE((*trace)->truncated);
+  EXPECT_THAT(errors.messages(), IsEmpty());
+
+  // Over the bound when put together, though each part is within it.
+  trace = reader_->GetTrace(id, 2, &errors);
+  ASSERT_TRUE(trace.ok() && trace->has_value());
+  EXPECT_TRUE((*trace)->truncated);
+
+  trace = reader_->GetTrace(Id(0xee), 0, &errors);
+  ASSERT_TRUE(trace.ok());
+  EXPECT_FALSE(trace->has_value());
+}
+
+TEST_F(FanOutTest, ServicesOperationsAndDependenciesAreMergedAcrossMembers) {
+  WriteTrace(&self_store_, Id(1),
+             {{"frontend", "GET /", kBase, 100, 1}, {"cart", "add", kBase + 10, 10, 2, 1}});
+  WriteTrace(&store1_, Id(2),
+             {{"frontend", "GET /", kBase, 100, 1}, {"cart", "list", kBase + 10, 10, 2, 1}});
+  WriteTrace(&store2_, Id(3),
+             {{"cart", "add", kBase, 100, 1}, {"db", "query", kBase + 10, 10, 2, 1}});
+  Start({&store1_, &store2_});
+
+  query::PartialErrors errors;
+  auto services = reader_->GetServices(&errors);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, ElementsAre("cart", "db", "frontend"));
+
+  auto ops = reader_->GetOperations("cart", -1, &errors);
+  ASSERT_TRUE(ops.ok()) << ops.status();
+  EXPECT_THAT(*ops, ElementsAre(storage::Operation{"add", 2}, storage::Operation{"list", 2}));
+
+  auto links = reader_->GetDependencies(kBase + 60 * kS, 3600 * kS, &errors);
+  ASSERT_TRUE(links.ok()) << links.status();
+  EXPECT_THAT(*links, ElementsAre(storage::DependencyLink{"cart", "db", 1},
+                                  storage::DependencyLink{"frontend", "cart", 2}));
+  EXPECT_THAT(errors.messages(), IsEmpty());
+}
+
+TEST_F(FanOutTest, DeadMemberGivesAPartialAnswerNamingIt) {
+  WriteTrace(&self_store_, Id(1), {{"a", "op", kBase}});
+  WriteTrace(&store1_, Id(2), {{"b", "op", kBase + 1}});
+  Start({&store1_});
+  // Nothing listens at the second peer.
+  ClusterOptions options;
+  options.self = self_;
+  const std::string dead = testing::MemberAt(testing::FreePort());
+  options.static_peers = {members_[0]->name(), dead};
+  Connect(options, 5 * kS, "");
+
+  query::PartialErrors errors;
+  auto services = reader_->GetServices(&errors);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, ElementsAre("a", "b"));
+  ASSERT_THAT(errors.messages(), SizeIs(1));
+  EXPECT_THAT(errors.messages()[0], HasSubstr("member " + dead + ": UNAVAILABLE: "));
+
+  errors = {};
+  auto found = reader_->FindTraces({}, &errors);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_THAT(IdsOf(*found), ElementsAre(Id(2), Id(1)));
+  ASSERT_THAT(errors.messages(), SizeIs(1));
+  EXPECT_THAT(errors.messages()[0], HasSubstr("member " + dead));
+
+  // Membership heard about both peers.
+  ASSERT_NE(StatusOf(dead), nullptr);
+  EXPECT_THAT(StatusOf(dead)->last_error, HasSubstr("query: "));
+  EXPECT_NE(StatusOf(members_[0]->name())->last_success_unix_ns, 0);
+  EXPECT_EQ(StatusOf(members_[0]->name())->last_failure_unix_ns, 0);
+}
+
+TEST_F(FanOutTest, SlowMemberTimesOutIntoAPartialAnswer) {
+  WriteTrace(&self_store_, Id(1), {{"a", "op", kBase}});
+  WriteTrace(&slow_store_, Id(2), {{"slow", "op", kBase}});
+  Start({&slow_store_}, 200 * kMs);
+
+  query::PartialErrors errors;
+  const auto start = std::chrono::steady_clock::now();
+  auto services = reader_->GetServices(&errors);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, ElementsAre("a"));
+  ASSERT_THAT(errors.messages(), SizeIs(1));
+  EXPECT_THAT(errors.messages()[0],
+              HasSubstr("member " + members_[0]->name() + ": DEADLINE_EXCEEDED"));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));  // the deadline, not the slow store, ended it
+  EXPECT_THAT(StatusOf(members_[0]->name())->last_error, HasSubstr("query: "));
+}
+
+TEST_F(FanOutTest, ASlowMemberCostsASearchOneTimeoutNotOnePerTrace) {
+  for (uint8_t n = 1; n <= 8; ++n) WriteTrace(&self_store_, Id(n), {{"a", "op", kBase + n}});
+  Start({&slow_store_}, 250 * kMs);
+  query::QueryService service(reader_.get(), &clock_);
+  http::Request request;
+  request.method = "GET";
+  request.path = request.target = "/api/traces";
+  request.query = {{"service", "a"},
+                   {"start", std::to_string(kBase / 1000)},
+                   {"end", std::to_string(kBase / 1000 + 1000)}};
+
+  const auto start = std::chrono::steady_clock::now();
+  const http::Response response = service.Handle(request);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(response.status, 200) << response.body;
+  rapidjson::Document doc;
+  doc.Parse(response.body.c_str(), response.body.size());
+  EXPECT_EQ(doc["data"].Size(), 8u);
+  ASSERT_EQ(doc["errors"].Size(), 1u);
+  EXPECT_THAT(doc["errors"][0]["msg"].GetString(), HasSubstr("DEADLINE_EXCEEDED"));
+  // The search's timeout, then 8 trace reads that do not ask the slow member again (asking it
+  // would take 9 timeouts, 2.25 s).
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1200));
+}
+
+TEST_F(FanOutTest, MembersRequireTheBearerTokenWhenTheReceiverDoes) {
+  const std::string token_file = ::testing::TempDir() + "/fanout_tokens";
+  std::ofstream(token_file) << "# peers\nsecret-1\n";
+  WriteTrace(&self_store_, Id(1), {{"a", "op", kBase}});
+  WriteTrace(&store1_, Id(2), {{"b", "op", kBase}});
+  QueryServerOptions server_options;
+  server_options.bearer_token_file = token_file;
+
+  Start({&store1_}, 5 * kS, server_options, /*authorization=*/"");
+  query::PartialErrors errors;
+  auto services = reader_->GetServices(&errors);
+  ASSERT_TRUE(services.ok());
+  EXPECT_THAT(*services, ElementsAre("a"));
+  ASSERT_THAT(errors.messages(), SizeIs(1));
+  EXPECT_THAT(errors.messages()[0], HasSubstr("UNAUTHENTICATED: missing or invalid bearer token"));
+
+  members_.clear();
+  Start({&store1_}, 5 * kS, server_options, "Bearer secret-1");
+  errors = {};
+  services = reader_->GetServices(&errors);
+  ASSERT_TRUE(services.ok());
+  EXPECT_THAT(*services, ElementsAre("a", "b"));
+  EXPECT_THAT(errors.messages(), IsEmpty());
+  std::remove(token_file.c_str());
+}
+
+TEST_F(FanOutTest, AQueryThisNodeRefusesIsRefusedAsAWhole) {
+  Start({&store1_});
+  storage::TraceQuery query;
+  query.limit = 0;
+  query::PartialErrors errors;
+  auto found = reader_->FindTraces(query, &errors);
+  EXPECT_TRUE(absl::IsInvalidArgument(found.status())) << found.status();
+}
+
+TEST_F(FanOutTest, NoMemberAnsweringIsUnavailableNamingEach) {
+  FailingStore broken(absl::InternalError("disk gone"));
+  self_ = testing::MemberAt(testing::FreePort());
+  ClusterOptions options;
+  options.self = self_;
+  const std::string dead = testing::MemberAt(testing::FreePort());
+  options.static_peers = {dead};
+  Connect(options, 5 * kS, "", &broken);
+
+  query::PartialErrors errors;
+  auto services = reader_->GetServices(&errors);
+  EXPECT_TRUE(absl::IsUnavailable(services.status())) << services.status();
+  EXPECT_THAT(services.status().message(), HasSubstr("member " + self_ + ": INTERNAL: disk gone"));
+  EXPECT_THAT(services.status().message(), HasSubstr("member " + dead + ": UNAVAILABLE"));
+
+  // Alone, this node's own failure is the answer, as on a single node.
+  options.static_peers.clear();
+  Connect(options, 5 * kS, "", &broken);
+  services = reader_->GetServices(&errors);
+  EXPECT_TRUE(absl::IsInternal(services.status())) << services.status();
+  EXPECT_THAT(errors.messages(), IsEmpty());
+}
+
+TEST_F(FanOutTest, QueryServiceListsTheDeadMemberInTheJaegerEnvelope) {
+  WriteTrace(&self_store_, Id(1), {{"a", "op", kBase}});
+  WriteTrace(&store1_, Id(2), {{"b", "op", kBase}});
+  Start({&store1_});
+  ClusterOptions options;
+  options.self = self_;
+  const std::string dead = testing::MemberAt(testing::FreePort());
+  options.static_peers = {members_[0]->name(), dead};
+  Connect(options, 5 * kS, "");
+  query::QueryService service(reader_.get(), &clock_);
+
+  http::Request request;
+  request.method = "GET";
+  request.path = request.target = "/api/services";
+  const http::Response response = service.Handle(request);
+  ASSERT_EQ(response.status, 200) << response.body;
+  rapidjson::Document doc;
+  doc.Parse(response.body.c_str(), response.body.size());
+  ASSERT_TRUE(doc["data"].IsArray());
+  EXPECT_EQ(doc["data"].Size(), 2u);
+  ASSERT_TRUE(doc["errors"].IsArray());
+  ASSERT_EQ(doc["errors"].Size(), 1u);
+  EXPECT_EQ(doc["errors"][0]["code"].GetInt(), 503);
+  EXPECT_THAT(doc["errors"][0]["msg"].GetString(), HasSubstr("member " + dead + ": UNAVAILABLE"));
+}
+
+}  // namespace
+}  // namespace tailtrace::cluster
