@@ -1,6 +1,7 @@
 #include "cluster/cluster_node.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -75,11 +76,9 @@ absl::StatusOr<std::string> PeerAuthorizationFromTokenFile(const std::string& pa
   return absl::StrCat("Bearer ", (*tokens)->First());
 }
 
-absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const ClusterNodeOptions& options,
-                                                                collector::SpanSink* local,
-                                                                PeerResolver* resolver,
-                                                                Clock* clock,
-                                                                MetricsRegistry* metrics) {
+absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(
+    const ClusterNodeOptions& options, collector::SpanSink* local, storage::TraceStore* local_store,
+    PeerResolver* resolver, Clock* clock, MetricsRegistry* metrics) {
   std::unique_ptr<ClusterNode> node(new ClusterNode());
   if (resolver == nullptr && options.cluster.dns.enabled()) {
     node->own_resolver_ = std::make_unique<SystemResolver>();
@@ -98,6 +97,21 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const ClusterNod
                           .tls = *std::move(tls)});
   node->router_ = std::make_unique<SpanRouter>(options.router, node->membership_.get(),
                                                node->channels_.get(), local, clock, metrics);
+  absl::StatusOr<std::unique_ptr<QueryServer>> query_server =
+      QueryServer::Create(QueryServerOptions{.self = options.cluster.self,
+                                             .bearer_token_file = options.bearer_token_file,
+                                             .max_trace_spans = options.max_trace_spans},
+                          local_store);
+  if (!query_server.ok()) return query_server.status();
+  node->query_server_ = *std::move(query_server);
+  absl::StatusOr<std::unique_ptr<ClusterReader>> reader =
+      ClusterReader::Create(ClusterReaderOptions{.timeout_ns = options.cluster.query_timeout_ns},
+                            node->membership_.get(), node->channels_.get(), local_store);
+  if (!reader.ok()) return reader.status();
+  node->reader_ = *std::move(reader);
+  node->prober_ = std::make_unique<PeerProber>(PeerProberOptions{}, node->membership_.get(),
+                                               node->channels_.get());
+  node->prober_thread_ = std::thread([raw = node.get()] { raw->RunProber(); });
   node->refresher_ = std::make_unique<MembershipRefresher>(
       node->membership_.get(), kRefreshPeriodNs,
       [raw = node.get()](const MembershipChange& change) { raw->OnMembershipChange(change); });
@@ -118,7 +132,27 @@ void ClusterNode::OnMembershipChange(const MembershipChange& change) {
   }
 }
 
+void ClusterNode::RunProber() {
+  std::unique_lock lock(prober_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const ProbeReport report = prober_->ProbeOnce();
+    for (const std::string& peer : report.up_again) {
+      spdlog::info("cluster: member {} answers again; it is live", peer);
+    }
+    lock.lock();
+    prober_wake_.wait_for(lock, std::chrono::nanoseconds(kRefreshPeriodNs),
+                          [this] { return stopping_; });
+  }
+}
+
 void ClusterNode::Shutdown(int64_t deadline_ns) {
+  {
+    std::lock_guard lock(prober_mu_);
+    stopping_ = true;
+  }
+  prober_wake_.notify_all();
+  if (prober_thread_.joinable()) prober_thread_.join();
   if (refresher_ != nullptr) refresher_->Stop();
   if (router_ != nullptr) router_->Shutdown(deadline_ns);
 }

@@ -172,9 +172,21 @@ FanOutTarget TargetOf(Membership* membership, PeerChannels* channels, int64_t ti
 
 }  // namespace
 
+void ClusterReader::NoteDownMembers(query::PartialErrors* partial_errors) {
+  if (partial_errors == nullptr) return;
+  for (const MemberStatus& member : membership_->StatusSnapshot().members) {
+    if (member.state != PeerState::kDown) continue;
+    partial_errors->Add(member.name,
+                        absl::StrCat("member ", member.name,
+                                     " is down (no answer within peer_timeout): the traces it "
+                                     "stores are missing from this answer"));
+  }
+}
+
 absl::StatusOr<std::optional<storage::StoredTrace>> ClusterReader::GetTrace(
     const TraceId& id, uint64_t max_spans, query::PartialErrors* partial_errors) {
   const std::shared_ptr<const Ring> ring = membership_->Live();
+  NoteDownMembers(partial_errors);
   // The owner first: its copy's sampling policy and rate are the trace's.
   std::vector<std::string> members;
   for (size_t i : ring->OwnersInOrder(id, ring->size())) members.push_back(ring->member(i));
@@ -199,6 +211,7 @@ absl::StatusOr<std::optional<storage::StoredTrace>> ClusterReader::GetTrace(
 absl::StatusOr<std::vector<storage::TraceSummary>> ClusterReader::FindTraces(
     const storage::TraceQuery& query, query::PartialErrors* partial_errors) {
   const std::shared_ptr<const Ring> ring = membership_->Live();
+  NoteDownMembers(partial_errors);
   pb::FindTracesRequest request;
   internal::ToProto(query, &request);
   using Summaries = std::vector<storage::TraceSummary>;
@@ -229,6 +242,7 @@ absl::StatusOr<std::vector<storage::TraceSummary>> ClusterReader::FindTraces(
 absl::StatusOr<std::vector<std::string>> ClusterReader::GetServices(
     query::PartialErrors* partial_errors) {
   const std::shared_ptr<const Ring> ring = membership_->Live();
+  NoteDownMembers(partial_errors);
   pb::GetServicesRequest request;
   using Services = std::vector<std::string>;
   std::vector<Answer<Services>> answers = FanOut<Services, pb::GetServicesResponse>(
@@ -248,6 +262,7 @@ absl::StatusOr<std::vector<std::string>> ClusterReader::GetServices(
 absl::StatusOr<std::vector<storage::Operation>> ClusterReader::GetOperations(
     const std::string& service, int span_kind, query::PartialErrors* partial_errors) {
   const std::shared_ptr<const Ring> ring = membership_->Live();
+  NoteDownMembers(partial_errors);
   pb::GetOperationsRequest request;
   request.set_service(service);
   request.set_span_kind(span_kind);
@@ -275,6 +290,7 @@ absl::StatusOr<std::vector<storage::Operation>> ClusterReader::GetOperations(
 absl::StatusOr<std::vector<storage::DependencyLink>> ClusterReader::GetDependencies(
     int64_t end_ns, int64_t lookback_ns, query::PartialErrors* partial_errors) {
   const std::shared_ptr<const Ring> ring = membership_->Live();
+  NoteDownMembers(partial_errors);
   pb::GetDependenciesRequest request;
   request.set_end_ns(end_ns);
   request.set_lookback_ns(lookback_ns);

@@ -19,6 +19,8 @@
 //   status when it was the only member asked, else UNAVAILABLE listing every member's error. A
 //   query this node's store refuses (InvalidArgument) is refused as a whole: the other members
 //   would refuse it too.
+// - A member that membership holds down is not asked (it would only time out) but named in
+//   `partial_errors` all the same: the traces it stores are missing from the answer.
 // - Each peer's outcome is reported to Membership: a call that did not reach the peer or timed
 //   out (UNAVAILABLE, DEADLINE_EXCEEDED) is a failure, any answer (even an error from the peer's
 //   store) a success, so that a peer goes down only when it cannot be reached.
@@ -66,6 +68,9 @@ class ClusterReader final : public query::TraceReader {
       int64_t end_ns, int64_t lookback_ns, query::PartialErrors* partial_errors) override;
 
  private:
+  // Lists the members that are down (not asked: they would only time out) as partial errors.
+  void NoteDownMembers(query::PartialErrors* partial_errors);
+
   ClusterReader(const ClusterReaderOptions& options, Membership* membership, PeerChannels* channels,
                 storage::TraceStore* local)
       : options_(options), membership_(membership), channels_(channels), local_(local) {}

@@ -29,6 +29,7 @@
 #include "exporter/exporting_trace_store.h"
 #include "exporter/otlp_trace_exporter.h"
 #include "query/query_service.h"
+#include "query/trace_reader.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "storage/null_trace_store.h"
@@ -227,6 +228,7 @@ std::string NoStoreMessage(const config::DaemonConfig& cfg) {
 // Cluster mode when the `cluster:` section is present; null (a single node) otherwise.
 absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> StartCluster(const config::DaemonConfig& cfg,
                                                                    collector::SpanSink* local,
+                                                                   storage::TraceStore* store,
                                                                    Clock* clock,
                                                                    MetricsRegistry* metrics) {
   if (!cfg.cluster.enabled()) return nullptr;
@@ -243,7 +245,9 @@ absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> StartCluster(const config:
       std::min<int64_t>(cfg.cluster.peer_timeout_ns, 1'000'000'000);
   // Traces under way when membership changes are decided where they started (span_router.h).
   options.router.handover_ns = cfg.sampling.decision_wait_ns;
-  return cluster::ClusterNode::Start(options, local, nullptr, clock, metrics);
+  options.bearer_token_file = cfg.grpc.security.auth.bearer_token_file;
+  options.max_trace_spans = cfg.query.max_trace_spans;
+  return cluster::ClusterNode::Start(options, local, store, nullptr, clock, metrics);
 }
 
 int Run(const config::DaemonConfig& cfg) {
@@ -306,7 +310,7 @@ int Run(const config::DaemonConfig& cfg) {
   // Receivers -> [cluster router ->] admission gate (store health, memory) -> pipeline.
   collector::AdmissionSink admission(pipeline->get(), store_ptr, limiter_ptr, &metrics);
   absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> cluster_node =
-      StartCluster(cfg, &admission, clock, &metrics);
+      StartCluster(cfg, &admission, store_ptr, clock, &metrics);
   if (!cluster_node.ok()) {
     spdlog::critical("cluster: {}", std::string(cluster_node.status().message()));
     return 1;
@@ -314,7 +318,10 @@ int Run(const config::DaemonConfig& cfg) {
   collector::SpanSink* receivers_sink =
       *cluster_node != nullptr ? (*cluster_node)->sink() : &admission;
 
-  query::QueryService query_service(store_ptr, clock, cfg.query);
+  // In a cluster the query API answers for every live member (cluster/cluster_reader.h).
+  query::StoreTraceReader local_reader(store_ptr);
+  query::TraceReader* reader = *cluster_node != nullptr ? (*cluster_node)->reader() : &local_reader;
+  query::QueryService query_service(reader, clock, cfg.query);
   const std::string no_store_message = NoStoreMessage(cfg);
   http::HttpServerOptions query_options;
   query_options.endpoint = cfg.query.endpoint;
@@ -360,7 +367,9 @@ int Run(const config::DaemonConfig& cfg) {
   std::string grpc_at = "disabled";
   std::string http_at = "disabled";
   if (cfg.grpc.enabled) {
-    auto r = collector::GrpcReceiver::Create(cfg.grpc, receivers_sink, &metrics);
+    std::vector<grpc::Service*> services;
+    if (*cluster_node != nullptr) services.push_back((*cluster_node)->query_service());
+    auto r = collector::GrpcReceiver::Create(cfg.grpc, receivers_sink, &metrics, services);
     if (!r.ok()) {
       spdlog::critical("receivers.otlp.protocols.grpc: {}", std::string(r.status().message()));
       return 1;

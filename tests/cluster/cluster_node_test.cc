@@ -11,6 +11,7 @@
 #include "common/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/in_memory_trace_store.h"
 #include "tests/collector/test_spans.h"
 
 namespace tailtrace::cluster {
@@ -32,12 +33,14 @@ class CountingSink : public collector::SpanSink {
 
 TEST(ClusterNodeTest, LearnsItsMembersFromARealDnsName) {
   CountingSink local;
+  storage::InMemoryTraceStore store;
   MetricsRegistry metrics;
   ClusterNodeOptions options;
   options.cluster.self = "127.0.0.1:4317";
   options.cluster.dns =
       DnsPeersOptions{.name = "localhost", .port = 4317, .interval_ns = 1'000'000'000};
-  auto node = ClusterNode::Start(options, &local, /*resolver=*/nullptr, Clock::Real(), &metrics);
+  auto node =
+      ClusterNode::Start(options, &local, &store, /*resolver=*/nullptr, Clock::Real(), &metrics);
   ASSERT_TRUE(node.ok()) << node.status();
   const ClusterStatus status = (*node)->membership()->StatusSnapshot();
   EXPECT_EQ(status.dns_resolutions_total, 1u);
@@ -51,10 +54,11 @@ TEST(ClusterNodeTest, LearnsItsMembersFromARealDnsName) {
 
 TEST(ClusterNodeTest, ASingleMemberTakesEverySpanItself) {
   CountingSink local;
+  storage::InMemoryTraceStore store;
   MetricsRegistry metrics;
   ClusterNodeOptions options;
   options.cluster.self = "127.0.0.1:4317";
-  auto node = ClusterNode::Start(options, &local, nullptr, Clock::Real(), &metrics);
+  auto node = ClusterNode::Start(options, &local, &store, nullptr, Clock::Real(), &metrics);
   ASSERT_TRUE(node.ok()) << node.status();
   opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest request;
   for (uint64_t t = 0; t < 20; ++t) collector::testing::AddSpan(&request, "a", t, t + 1, 0);
@@ -64,12 +68,13 @@ TEST(ClusterNodeTest, ASingleMemberTakesEverySpanItself) {
 
 TEST(ClusterNodeTest, AnUnreadablePeerTlsFileIsAnErrorNamingIt) {
   CountingSink local;
+  storage::InMemoryTraceStore store;
   MetricsRegistry metrics;
   ClusterNodeOptions options;
   options.cluster.self = "127.0.0.1:4317";
   options.cluster.tls.enabled = true;
   options.cluster.tls.ca_file = "/nonexistent/ca.pem";
-  auto node = ClusterNode::Start(options, &local, nullptr, Clock::Real(), &metrics);
+  auto node = ClusterNode::Start(options, &local, &store, nullptr, Clock::Real(), &metrics);
   ASSERT_FALSE(node.ok());
   EXPECT_THAT(std::string(node.status().message()),
               ::testing::HasSubstr("cluster.tls.ca_file \"/nonexistent/ca.pem\""));

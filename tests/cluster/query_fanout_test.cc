@@ -307,6 +307,24 @@ TEST_F(FanOutTest, DeadMemberGivesAPartialAnswerNamingIt) {
   EXPECT_EQ(StatusOf(members_[0]->name())->last_failure_unix_ns, 0);
 }
 
+TEST_F(FanOutTest, AMemberThatIsDownIsNamedWithoutBeingAsked) {
+  WriteTrace(&self_store_, Id(1), {{"a", "op", kBase}});
+  Start({&store1_});
+  const std::string peer = members_[0]->name();
+  // The peer stopped answering a peer_timeout ago: membership holds it down.
+  membership_->ReportFailure(peer, "connection refused");
+  clock_.Advance(6 * kS);
+  ASSERT_FALSE(membership_->Refresh().down.empty());
+  WriteTrace(&store1_, Id(2), {{"b", "op", kBase + 1}});
+
+  query::PartialErrors errors;
+  auto found = reader_->FindTraces({}, &errors);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_THAT(IdsOf(*found), ElementsAre(Id(1))) << "a down member is not asked";
+  ASSERT_THAT(errors.messages(), SizeIs(1));
+  EXPECT_THAT(errors.messages()[0], HasSubstr("member " + peer + " is down"));
+}
+
 TEST_F(FanOutTest, SlowMemberTimesOutIntoAPartialAnswer) {
   WriteTrace(&self_store_, Id(1), {{"a", "op", kBase}});
   WriteTrace(&slow_store_, Id(2), {{"slow", "op", kBase}});
