@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cluster/status_json.h"
 #include "common/listener_security.h"
 #include "spdlog/spdlog.h"
 
@@ -109,6 +110,11 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(
                             node->membership_.get(), node->channels_.get(), local_store);
   if (!reader.ok()) return reader.status();
   node->reader_ = *std::move(reader);
+  node->metrics_ = metrics;
+  std::vector<std::string> members;
+  for (const MemberStatus& m : node->membership_->StatusSnapshot().members)
+    members.push_back(m.name);
+  PublishClusterMetrics(node->membership_.get(), members, metrics);
   node->prober_ = std::make_unique<PeerProber>(PeerProberOptions{}, node->membership_.get(),
                                                node->channels_.get());
   node->prober_thread_ = std::thread([raw = node.get()] { raw->RunProber(); });
@@ -122,8 +128,13 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(
 
 ClusterNode::~ClusterNode() { Shutdown(0); }
 
+std::string ClusterNode::StatusJson() const {
+  return RenderClusterStatusJson(membership_->StatusSnapshot());
+}
+
 void ClusterNode::OnMembershipChange(const MembershipChange& change) {
   LogChange(change);
+  if (!change.joined.empty()) PublishClusterMetrics(membership_.get(), change.joined, metrics_);
   if (!change.left.empty()) {
     ClusterStatus status = membership_->StatusSnapshot();
     std::vector<std::string> members;

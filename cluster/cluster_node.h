@@ -67,6 +67,8 @@ class ClusterNode {
   // What the query API reads: every live member's answer, merged.
   query::TraceReader* reader() { return reader_.get(); }
   Membership* membership() { return membership_.get(); }
+  // The body of GET /api/cluster (cluster/status_json.h).
+  std::string StatusJson() const;
   PeerChannels* channels() { return channels_.get(); }
 
   // Stops forwarding (waiting for forwards in flight until `deadline_ns`, monotonic), the
@@ -79,6 +81,7 @@ class ClusterNode {
   // Probes the peers every second until Shutdown.
   void RunProber();
 
+  MetricsRegistry* metrics_ = nullptr;
   std::unique_ptr<PeerResolver> own_resolver_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<PeerChannels> channels_;

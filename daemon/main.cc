@@ -331,9 +331,17 @@ int Run(const config::DaemonConfig& cfg) {
   query_options.security = cfg.query.security;
   query_options.max_connections = cfg.query.max_connections;
   query_options.metrics = &metrics;
-  // Without a store every query answers 503 saying where the traces went.
+  // Without a store every query answers 503 saying where the traces went. In a cluster,
+  // /api/cluster shows this node's view of the members.
+  cluster::ClusterNode* cluster_ptr = cluster_node->get();
   auto query_server = http::HttpServer::Create(
-      query_options, [&query_service, &cfg, &no_store_message](const http::Request& r) {
+      query_options,
+      [&query_service, &cfg, &no_store_message, cluster_ptr](const http::Request& r) {
+        if (cluster_ptr != nullptr && r.path == "/api/cluster") {
+          http::Response status;
+          status.body = cluster_ptr->StatusJson();
+          return status;
+        }
         if (!cfg.storage_enabled) return query::NoStoreResponse(r, no_store_message);
         return query_service.Handle(r);
       });
