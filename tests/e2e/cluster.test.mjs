@@ -17,8 +17,11 @@
 //     again, and what it stored before the kill is readable from any node.
 //
 //   TAILTRACED=/abs/path/to/build/daemon/tailtraced node --test tests/e2e/cluster.test.mjs
+//   E2E_CLUSTER_LOGS=/tmp/cluster-logs ...   # keeps each node's log as node-N.log there
 
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -30,6 +33,7 @@ import {
   describeMembers,
   metricSum,
   ownerOf,
+  ownersInOrder,
   readMetrics,
   startCluster,
 } from './lib/cluster.mjs';
@@ -285,6 +289,13 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
 
   after(async () => {
     await Promise.all([...(clients ?? []), ...killClients].map((c) => c.shutdown().catch(() => {})));
+    // E2E_CLUSTER_LOGS=DIR keeps every node's log (all of its runs) as DIR/node-N.log.
+    if (process.env.E2E_CLUSTER_LOGS && cluster) {
+      await mkdir(process.env.E2E_CLUSTER_LOGS, { recursive: true });
+      for (const [i, { daemon }] of cluster.nodes.entries()) {
+        await writeFile(path.join(process.env.E2E_CLUSTER_LOGS, `node-${i + 1}.log`), daemon.stderr);
+      }
+    }
     await Promise.all((cluster?.nodes ?? []).map(({ daemon }) => daemon.cleanup()));
   });
 
@@ -674,6 +685,20 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
         `must grow after the restart: ${forwardedBefore} -> ${forwardedAfter}`,
     );
     assertNoFailedExport([web, cart], 'whole kill test');
+    const handovers = await Promise.all(
+      cluster.nodes.map(async ({ daemon }) => {
+        const m = await readMetrics(daemon);
+        return (
+          `sent ${metricSum(m, 'tailtrace_cluster_forwarded_spans_total', { kind: 'handover' })}` +
+          ` received ${metricSum(m, 'tailtrace_cluster_handover_received_spans_total')}` +
+          ` kept ${metricSum(m, 'tailtrace_cluster_handover_kept_spans_total')}`
+        );
+      }),
+    );
+    t.diagnostic(
+      `after the restart: forwarded to ${dead} ${forwardedBefore} -> ${forwardedAfter}; ` +
+        `handover spans per node: ${handovers.join(' | ')}`,
+    );
     const afterRestart = traffic.traces.filter((s) => s.phase === 'after-restart');
     const allExpected = expectedByTrace([web, cart]);
 
@@ -707,9 +732,14 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     const partial = [];
     for (const { traceId } of inFlight) {
       const r = await httpGet(node(0).queryUrl(`/api/traces/${traceId}`));
-      const n = r.json?.data?.[0]?.spans?.length ?? 0;
-      if (n === steadyExpected.get(traceId).length) whole += 1;
-      else partial.push(`${traceId}: ${n} spans`);
+      const spans = r.json?.data?.[0]?.spans ?? [];
+      if (spans.length === steadyExpected.get(traceId).length) {
+        whole += 1;
+      } else {
+        const names = spans.map((x) => x.operationName).sort();
+        const owners = ownersInOrder(traceId, members).join(' > ');
+        partial.push(`${traceId} (owners ${owners}): ${spans.length} spans [${names.join(', ')}]`);
+      }
     }
     t.diagnostic(
       `traces in flight at the kill: ${whole} of ${inFlight.length} whole` +
@@ -730,6 +760,29 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     const lost = everyTrace.map((x) => x.traceId).filter((id) => !found.has(id));
     assert.deepEqual(lost, [], 'search after the restart must find every trace not cut by the kill');
   });
+
+  // README "Running a cluster": "the log says when members join, leave, go down and answer
+  // again". The survivors log the give-up and the return, but not always the member going down:
+  // Membership::ReportFailure (called by the prober, the forwarders and the query fan-out) marks
+  // a peer down without anyone logging it; only a down found by Refresh() is logged. Which of the
+  // two marks it down first is a race, so this fails in most runs.
+  test(
+    "the survivors' logs say the killed member went down and came back",
+    { todo: 'a peer marked down by Membership::ReportFailure is not logged' },
+    () => {
+      const dead = cluster.members[2];
+      for (const i of [0, 1]) {
+        const log = node(i).stderr;
+        assert.match(log, new RegExp(`member ${dead} cannot be reached`), `${nodeLabel(i)} log`);
+        assert.match(log, new RegExp(`member ${dead} answers again; it is live`), `${nodeLabel(i)} log`);
+        assert.match(
+          log,
+          new RegExp(`down \\(no answer within peer_timeout\\): .*${dead}`),
+          `${nodeLabel(i)} must log that ${dead} went down:\n${node(i).stderrTail()}`,
+        );
+      }
+    },
+  );
 
   test('SIGTERM stops every node with exit code 0', async () => {
     const exits = await Promise.all(cluster.nodes.map(({ daemon }) => daemon.stop()));
