@@ -140,8 +140,16 @@ void Membership::PublishLiveLocked() {
   std::shared_ptr<const Ring> current = Live();
   if (current != nullptr && current->members() == live) return;
   auto ring = std::make_shared<const Ring>(std::move(live));  // hashed outside live_mu_
+  const int64_t now_ns = clock_->MonotonicNanos();
   std::lock_guard lock(live_mu_);
+  previous_live_ = std::move(live_);
+  live_changed_ns_ = now_ns;
   live_ = std::move(ring);
+}
+
+LiveChange Membership::LastChange() const {
+  std::lock_guard lock(live_mu_);
+  return LiveChange{live_, previous_live_, live_changed_ns_};
 }
 
 bool Membership::ReportSuccess(std::string_view peer) {

@@ -54,6 +54,15 @@ struct MembershipChange {
 
 enum class PeerState { kUp, kDown };
 
+// The live set and the one it replaced (for the router's handover after a change).
+struct LiveChange {
+  std::shared_ptr<const Ring> live;
+  // The live set before the last change; null before any change (the first one at Create).
+  std::shared_ptr<const Ring> previous;
+  // When `live` replaced `previous` (Clock::MonotonicNanos).
+  int64_t changed_ns = 0;
+};
+
 // One member as the status endpoint and /metrics show it.
 struct MemberStatus {
   std::string name;
@@ -119,6 +128,10 @@ class Membership {
     return live_;
   }
 
+  // Live() with the live set it replaced and when: every change is recorded here as it happens,
+  // whether or not anyone read Live() in between.
+  LiveChange LastChange() const;
+
   // Every member with its state, for /api/cluster and /metrics.
   ClusterStatus StatusSnapshot() const;
 
@@ -167,6 +180,8 @@ class Membership {
   // is invisible to ThreadSanitizer, which then reports races that are not there.)
   mutable std::mutex live_mu_;
   std::shared_ptr<const Ring> live_ ABSL_GUARDED_BY(live_mu_);
+  std::shared_ptr<const Ring> previous_live_ ABSL_GUARDED_BY(live_mu_);
+  int64_t live_changed_ns_ ABSL_GUARDED_BY(live_mu_) = 0;
 };
 
 // Calls membership->Refresh() on a thread of its own: at once, then every `period_ns` (real

@@ -133,15 +133,18 @@ void SpanRouter::Remember(const WireRequest& request, const std::vector<uint32_t
 }
 
 std::shared_ptr<const SpanRouter::Rings> SpanRouter::CurrentRings() {
-  std::shared_ptr<const Ring> live = membership_->Live();
+  // Membership records each change as it happens (not when this router next looks), so the
+  // previous ring is the one in effect just before the change even when no span arrived in
+  // between.
+  LiveChange change = membership_->LastChange();
   std::lock_guard lock(rings_mu_);
-  if (rings_->live == live) return rings_;
+  if (rings_->live == change.live) return rings_;
   auto next = std::make_shared<Rings>();
-  next->live = std::move(live);
+  next->live = std::move(change.live);
   next->self = next->live->IndexOf(membership_->self()).value_or(0);
-  if (options_.handover_ns > 0) {
-    next->previous = rings_->live;
-    next->handover_until_ns = clock_->MonotonicNanos() + options_.handover_ns;
+  if (options_.handover_ns > 0 && change.previous != nullptr) {
+    next->previous = std::move(change.previous);
+    next->handover_until_ns = change.changed_ns + options_.handover_ns;
     for (const std::string& m : next->previous->members()) {
       next->previous_to_live.push_back(next->live->IndexOf(m).value_or(kNoOwner));
     }

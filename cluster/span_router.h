@@ -24,7 +24,8 @@
 // Membership changes. When the live set changes (a member joins, leaves, goes down or comes
 // back), the owner of about 1/N of the traces changes, and a trace buffered at its old owner
 // would be split: its old spans decided there, its new ones at the new owner. So for
-// `handover_ns` (the sampling decision_wait) after a change this node saw, a span whose trace
+// `handover_ns` (the sampling decision_wait) after this node's membership changed (as recorded
+// by Membership::LastChange, whether or not spans arrived in between), a span whose trace
 // had another owner before the change (one still live) goes to that old owner as a handover
 // (collector::kHandoverMetadata). The old owner keeps the spans of traces it took in the last
 // handover_ns (cluster/recent_traces.h): those traces are decided where they started, on all of

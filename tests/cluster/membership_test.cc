@@ -105,6 +105,27 @@ TEST(MembershipTest, StaticPeersIncludingSelfAreMembersOnce) {
   EXPECT_EQ(m->self(), "10.0.0.1:4317");
 }
 
+// The router hands traces over from the live set before a change; that set must be the one in
+// effect just before it, even when nobody read Live() in between (a peer went down and came
+// back with no span routed meanwhile).
+TEST(MembershipTest, LastChangeRecordsEveryChangeAsItHappens) {
+  FakeClock clock;
+  std::unique_ptr<Membership> m = Make(StaticOptions(), nullptr, &clock);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->LastChange().previous, nullptr);
+  m->ReportFailure("10.0.0.3:4317", "connection refused");
+  clock.Advance(6'000'000'000);
+  m->Refresh();  // down
+  clock.Advance(1'000'000'000);
+  m->ReportSuccess("10.0.0.3:4317");  // up again
+  const LiveChange change = m->LastChange();
+  EXPECT_THAT(change.live->members(),
+              ElementsAre("10.0.0.1:4317", "10.0.0.2:4317", "10.0.0.3:4317"));
+  ASSERT_NE(change.previous, nullptr);
+  EXPECT_THAT(change.previous->members(), ElementsAre("10.0.0.1:4317", "10.0.0.2:4317"));
+  EXPECT_EQ(change.changed_ns, clock.MonotonicNanos());
+}
+
 TEST(MembershipTest, SelfAloneIsASingleNodeCluster) {
   FakeClock clock;
   ClusterOptions options;
