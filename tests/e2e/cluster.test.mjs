@@ -34,8 +34,10 @@ import {
   metricSum,
   ownerOf,
   ownersInOrder,
+  pickSharedPort,
   readMetrics,
   startCluster,
+  startMember,
 } from './lib/cluster.mjs';
 import { getJson, httpGet, pollJaegerTrace, pollUntil, truncate } from './lib/daemon.mjs';
 import { jaegerSearch } from './lib/search.mjs';
@@ -655,6 +657,15 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
       assert.deepEqual(deadOnly, [], `${where}: traces only the dead node holds cannot be found`);
     }
 
+    for (const i of survivors) {
+      const services = await getJson(node(i).queryUrl('/api/services'));
+      assert.ok(
+        errorsName(services, dead),
+        `/api/services on ${nodeLabel(i)} after the kill: errors must name ${dead}: ` +
+          JSON.stringify(services.errors),
+      );
+    }
+
     // Restart on the same dir and ports: its peers see it live again, it sees them.
     const forwardedToDead = (m) =>
       metricSum(m, 'tailtrace_cluster_forwarded_spans_total', { peer: dead, kind: 'owner' });
@@ -671,6 +682,13 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
       },
       { timeoutMs: RESTART_TIMEOUT_MS },
     );
+    for (let i = 0; i < 3; i++) {
+      const services = await getJson(node(i).queryUrl('/api/services'));
+      assert.ok(
+        !services.errors?.length,
+        `/api/services on ${nodeLabel(i)} after the restart: ${JSON.stringify(services.errors)}`,
+      );
+    }
     // Peers forward to it again: traffic until both survivors handed it spans of its traces.
     traffic.phase = 'after-restart';
     let forwardedAfter = forwardedBefore;
@@ -792,6 +810,146 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
         { code: 0, signal: null },
         `${nodeLabel(i)}: ${node(i).describeExit()}\nstderr: ${node(i).stderrTail()}`,
       ),
+    );
+  });
+});
+
+// Long enough that the traces under way when the new node joins are still undecided at their old
+// owner when their last spans come (membership takes a probe period or two to change on every
+// node): for decision_wait after a change, a span of a trace goes to the owner that buffers it
+// (cluster/span_router.h). Spans later than that are late spans, decided on their own at the new
+// owner.
+const JOIN_DECISION_WAIT_MS = 5000;
+// Traces under way at the join: at least this many, half of them failed, and at least
+// JOIN_MOVED failed ones whose owner becomes the joining node (those are the ones a join could
+// split).
+const JOIN_TRACES = 30;
+const JOIN_MOVED = 5;
+const JOIN_ROUND = 30;
+
+// A three-span trace web -> cart -> stock whose stock span fails when `failed`; the web and cart
+// spans end now, the root when finish() is called. Returns { traceId, failed, finish }.
+function startJoinTrace(clients, failed) {
+  const [web, cart, stock] = clients.map((c) => c.tracer);
+  const root = web.startSpan('GET /order', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
+  const order = cart.startSpan('cart.PlaceOrder', { kind: SpanKind.SERVER }, trace.setSpan(ROOT_CONTEXT, root));
+  const reserve = stock.startSpan('stock.Reserve', { kind: SpanKind.SERVER }, trace.setSpan(ROOT_CONTEXT, order));
+  if (failed) reserve.setStatus({ code: SpanStatusCode.ERROR, message: 'out of stock' });
+  reserve.end();
+  order.end();
+  return { traceId: root.spanContext().traceId, failed, finish: () => root.end() };
+}
+
+describe('a node joining while traffic flows', () => {
+  const nodes = []; // Daemons, in HOSTS order
+  const clients = [];
+  let port;
+
+  const options = () => ({
+    decisionWait: `${JOIN_DECISION_WAIT_MS}ms`,
+    decisionWaitAfterRoot: '300ms',
+    samplingYaml: POLICIES,
+    clusterOptions: CLUSTER_OPTIONS,
+  });
+  const liveMembersOn = (daemon, n, what) =>
+    pollUntil(
+      `${what} on ${daemon.endpoints.query}`,
+      async (seen) => {
+        const status = await clusterStatus(daemon);
+        seen(describeMembers(status));
+        return status.liveMembers === n ? true : undefined;
+      },
+      { timeoutMs: RESTART_TIMEOUT_MS },
+    );
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.shutdown().catch(() => {})));
+    await Promise.all(nodes.map((n) => n.cleanup()));
+  });
+
+  test('splits no trace', async (t) => {
+    // Two of the three listed members run; both see the third down (nothing answers there).
+    port = await pickSharedPort(HOSTS);
+    const members = HOSTS.map((h) => `${h}:${port}`);
+    nodes.push(...(await Promise.all([0, 1].map((i) => startMember(HOSTS, i, port, options())))));
+    for (const daemon of nodes) await liveMembersOn(daemon, 2, 'the third member down');
+
+    // web on node 1, cart and stock on node 2 until the third node is up.
+    const sending = SERVICES.map(
+      ({ name, protocol }, i) =>
+        new ServiceClient({ serviceName: name, protocol, endpoints: nodes[Math.min(i, 1)].endpoints }),
+    );
+    clients.push(...sending);
+    // Traces under way when the third node joins: their first spans before, their roots after.
+    const early = [];
+    const moved = () =>
+      early.filter((e) => e.failed && ownerOf(e.traceId, members) === members[2]).length;
+    while (early.length < JOIN_TRACES || moved() < JOIN_MOVED) {
+      early.push(startJoinTrace(sending, early.length % 2 === 0));
+    }
+    await sending[2].flush();
+    await sending[1].flush();
+    nodes.push(await startMember(HOSTS, 2, port, options()));
+    // The others see it join (their probes reach it) before the early traces' roots are sent.
+    for (const daemon of nodes.slice(0, 2)) await liveMembersOn(daemon, 3, 'the new member live');
+    for (const e of early) e.finish();
+    await sending[0].flush();
+
+    // Traces during the handover, every service through its own node.
+    const third = new ServiceClient({
+      serviceName: SERVICES[2].name,
+      protocol: SERVICES[2].protocol,
+      endpoints: nodes[2].endpoints,
+    });
+    clients.push(third);
+    const during = [];
+    for (let k = 0; k < JOIN_ROUND; k++) {
+      during.push(startJoinTrace([sending[0], sending[1], third], k % 2 === 0));
+      during.at(-1).finish();
+    }
+    for (const c of [third, sending[1], sending[0]]) await c.flush();
+
+    const all = [...early, ...during];
+    const failed = all.filter((e) => e.failed);
+    const expected = expectedByTrace([...sending, third]);
+    t.diagnostic(
+      `${early.length} traces under way at the join (${moved()} failed ones now owned by the new ` +
+        `node), ${during.length} during the handover`,
+    );
+    for (const { traceId } of failed) {
+      const body = await pollJaegerTrace(nodes[2], traceId, 3, {
+        timeoutMs: JOIN_DECISION_WAIT_MS + 10_000,
+      });
+      checkJaegerTrace(body, traceId, expected.get(traceId));
+    }
+    await pollUntil(
+      'every node to hold no undecided trace',
+      async (seen) => {
+        const buffered = await Promise.all(
+          nodes.map(async (d) => metricSum(await readMetrics(d), 'tailtrace_sampler_traces_buffered')),
+        );
+        seen(`buffered: ${buffered.join(', ')}`);
+        return buffered.every((b) => b === 0) ? true : undefined;
+      },
+      { timeoutMs: JOIN_DECISION_WAIT_MS + 10_000 },
+    );
+    for (const { traceId } of all.filter((e) => !e.failed)) {
+      const r = await httpGet(nodes[0].queryUrl(`/api/traces/${traceId}`));
+      assert.equal(r.status, 404, `trace ${traceId} without an error was kept (split?): ${truncate(r.body, 300)}`);
+    }
+    const metrics = await Promise.all(nodes.map((d) => readMetrics(d)));
+    const stored = metrics.reduce((n, m) => n + metricSum(m, 'tailtrace_stored_spans_total'), 0);
+    assert.equal(stored, 3 * failed.length, 'each kept span stored exactly once');
+    t.diagnostic(
+      `handover spans (sent/received/kept) per node: ` +
+        metrics
+          .map(
+            (m) =>
+              `${metricSum(m, 'tailtrace_cluster_forwarded_spans_total', { kind: 'handover' })}/` +
+              `${metricSum(m, 'tailtrace_cluster_handover_received_spans_total')}/` +
+              `${metricSum(m, 'tailtrace_cluster_handover_kept_spans_total')}`,
+          )
+          .join(' | '),
     );
   });
 });

@@ -102,34 +102,30 @@ export function clusterYaml(self, members, { peerTimeout = '2s', queryTimeout = 
   ].join('\n');
 }
 
-// Starts one tailtraced per host as one cluster: every node's OTLP/gRPC receiver on
-// host:sharedPort (its member name, and `self`), every other listener on host:0, each node
-// listing all members as static peers. `options` go to startDaemon for every node
-// (samplingYaml, decisionWait, ...); `extraYaml` is added to each node's cluster section;
-// `clusterOptions` to clusterYaml(). The port is probed on every host first; if a node still
-// finds it taken (another process bound it meanwhile), every node is stopped and the cluster is
-// started again on another port. Resolves to { port, members, nodes: [{ host, member, daemon }] }.
-export async function startCluster(hosts, { extraYaml = '', clusterOptions = {}, ...options } = {}) {
+// Starts member `i` of the cluster of `hosts` (host:port each, every one a static peer): its
+// OTLP/gRPC receiver on hosts[i]:port (its member name and `self`), every other listener on
+// hosts[i]:0. `options` go to startDaemon (samplingYaml, decisionWait, ...); `extraYaml` is added
+// after the cluster section, `clusterOptions` go to clusterYaml(). Resolves to the Daemon.
+export function startMember(hosts, i, port, { extraYaml = '', clusterOptions = {}, ...options } = {}) {
+  const members = hosts.map((h) => `${h}:${port}`);
+  const host = hosts[i];
+  return startDaemon({
+    ...options,
+    endpoints: { grpc: members[i], http: `${host}:0`, query: `${host}:0`, admin: `${host}:0` },
+    extraYaml: [clusterYaml(members[i], members, clusterOptions), extraYaml].filter(Boolean).join('\n'),
+  });
+}
+
+// Starts one member per host at once (startMember), on a port probed free on every host. If a
+// node still finds the port taken (another process bound it meanwhile), every node is stopped and
+// the cluster is started again on another port. Resolves to
+// { port, members, nodes: [{ host, member, daemon }] }.
+export async function startCluster(hosts, options = {}) {
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await pickSharedPort(hosts);
     const members = hosts.map((h) => `${h}:${port}`);
-    const started = await Promise.allSettled(
-      hosts.map((host, i) =>
-        startDaemon({
-          ...options,
-          endpoints: {
-            grpc: members[i],
-            http: `${host}:0`,
-            query: `${host}:0`,
-            admin: `${host}:0`,
-          },
-          extraYaml: [clusterYaml(members[i], members, clusterOptions), extraYaml]
-            .filter(Boolean)
-            .join('\n'),
-        }),
-      ),
-    );
+    const started = await Promise.allSettled(hosts.map((_, i) => startMember(hosts, i, port, options)));
     const failed = started.filter((s) => s.status === 'rejected');
     if (failed.length === 0) {
       return {
