@@ -104,7 +104,10 @@ async function forEachLimited(items, fn) {
 // A Jaeger trace in a form that compares equal when two nodes answer the same: spans by ID,
 // each with its process inlined (process IDs are per response).
 function canonicalTrace(t) {
-  const spans = t.spans.map(({ processID, ...span }) => ({ ...span, process: t.processes[processID] }));
+  const spans = t.spans.map(({ processID, ...span }) => ({
+    ...span,
+    process: t.processes[processID],
+  }));
   spans.sort((a, b) => (a.spanID < b.spanID ? -1 : a.spanID > b.spanID ? 1 : 0));
   return JSON.stringify(spans);
 }
@@ -122,7 +125,8 @@ function expectedByTrace(clients) {
 }
 
 // Whether a Jaeger envelope's `errors` name `member`.
-const errorsName = (body, member) => (body.errors ?? []).some((e) => String(e.msg).includes(member));
+const errorsName = (body, member) =>
+  (body.errors ?? []).some((e) => String(e.msg).includes(member));
 
 // Throws naming the client and the first failure if any export of `clients` failed.
 function assertNoFailedExport(clients, when) {
@@ -153,14 +157,26 @@ function buildShopTrace(clients, startMs, chooseError) {
   );
   const traceId = root.spanContext().traceId;
   const errorIn = chooseError(traceId);
-  const call = web.startSpan('POST /cart/checkout', { kind: SpanKind.CLIENT, startTime: t(1) }, under(root));
-  const cartServer = cart.startSpan('cart.Checkout', { kind: SpanKind.SERVER, startTime: t(2) }, under(call));
+  const call = web.startSpan(
+    'POST /cart/checkout',
+    { kind: SpanKind.CLIENT, startTime: t(1) },
+    under(root),
+  );
+  const cartServer = cart.startSpan(
+    'cart.Checkout',
+    { kind: SpanKind.SERVER, startTime: t(2) },
+    under(call),
+  );
   const reserve = cart.startSpan(
     'POST /stock/reserve',
     { kind: SpanKind.CLIENT, startTime: t(3) },
     under(cartServer),
   );
-  const stockServer = stock.startSpan('stock.Reserve', { kind: SpanKind.SERVER, startTime: t(4) }, under(reserve));
+  const stockServer = stock.startSpan(
+    'stock.Reserve',
+    { kind: SpanKind.SERVER, startTime: t(4) },
+    under(reserve),
+  );
   const db = stock.startSpan(
     'UPDATE stock',
     { kind: SpanKind.INTERNAL, startTime: t(5), attributes: { 'db.system': 'postgresql' } },
@@ -202,16 +218,21 @@ class SteadyTraffic {
       { kind: SpanKind.SERVER, startTime: t(0), attributes: { 'http.route': '/pay' } },
       ROOT_CONTEXT,
     );
-    const call = this.web.tracer.startSpan('POST /cart/pay', { kind: SpanKind.CLIENT, startTime: t(1) }, under(root));
-    const server = this.cart.tracer.startSpan('cart.Pay', { kind: SpanKind.SERVER, startTime: t(2) }, under(call));
-    const inner = this.cart.tracer.startSpan('cart.Charge', { kind: SpanKind.INTERNAL, startTime: t(3) }, under(server));
+    const span = (tracer, name, kind, at, parent) =>
+      tracer.startSpan(name, { kind, startTime: t(at) }, under(parent));
+    const call = span(this.web.tracer, 'POST /cart/pay', SpanKind.CLIENT, 1, root);
+    const server = span(this.cart.tracer, 'cart.Pay', SpanKind.SERVER, 2, call);
+    const inner = span(this.cart.tracer, 'cart.Charge', SpanKind.INTERNAL, 3, server);
     root.setStatus({ code: SpanStatusCode.ERROR, message: 'payment declined' });
     inner.end(t(4));
     server.end(t(5));
     call.end(t(6));
     root.end(t(7));
     this.traces.push({ traceId: root.spanContext().traceId, phase: this.phase });
-    const flushed = Promise.allSettled([this.cart.provider.forceFlush(), this.web.provider.forceFlush()]);
+    const flushed = Promise.allSettled([
+      this.cart.provider.forceFlush(),
+      this.web.provider.forceFlush(),
+    ]);
     this.inFlight.add(flushed);
     flushed.then(() => this.inFlight.delete(flushed));
     for (const resolve of this.tickWaiters.splice(0)) resolve();
@@ -279,7 +300,9 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
       async (seen) => {
         const views = await Promise.all(cluster.nodes.map(({ daemon }) => clusterStatus(daemon)));
         seen(views.map(describeMembers).join(' | '));
-        const allLive = views.every((v) => v.liveMembers === 3 && v.members.every((m) => m.state === 'up'));
+        const allLive = views.every(
+          (v) => v.liveMembers === 3 && v.members.every((m) => m.state === 'up'),
+        );
         return allLive && Date.now() >= readyAtMs + DECISION_WAIT_MS ? true : undefined;
       },
     );
@@ -290,12 +313,14 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
   });
 
   after(async () => {
-    await Promise.all([...(clients ?? []), ...killClients].map((c) => c.shutdown().catch(() => {})));
+    const everyClient = [...(clients ?? []), ...killClients];
+    await Promise.all(everyClient.map((c) => c.shutdown().catch(() => {})));
     // E2E_CLUSTER_LOGS=DIR keeps every node's log (all of its runs) as DIR/node-N.log.
     if (process.env.E2E_CLUSTER_LOGS && cluster) {
       await mkdir(process.env.E2E_CLUSTER_LOGS, { recursive: true });
       for (const [i, { daemon }] of cluster.nodes.entries()) {
-        await writeFile(path.join(process.env.E2E_CLUSTER_LOGS, `node-${i + 1}.log`), daemon.stderr);
+        const file = path.join(process.env.E2E_CLUSTER_LOGS, `node-${i + 1}.log`);
+        await writeFile(file, daemon.stderr);
       }
     }
     await Promise.all((cluster?.nodes ?? []).map(({ daemon }) => daemon.cleanup()));
@@ -410,7 +435,10 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     assert.ok(shopTraces.length > 0, 'needs the traces of the first test');
     const kept = shopTraces.filter((s) => s.kept);
     const keptIds = kept.map((s) => s.traceId).sort();
-    const newest = [...kept].sort((a, b) => b.startMs - a.startMs).slice(0, 5).map((s) => s.traceId);
+    const newest = [...kept]
+      .sort((a, b) => b.startMs - a.startMs)
+      .slice(0, 5)
+      .map((s) => s.traceId);
     for (const { name } of SERVICES) {
       const all = [];
       const top = [];
@@ -483,7 +511,9 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
         `${nodeLabel(i)}: local + forwarded spans must equal the ${sent} spans its client sent`,
       );
       // What the peers forwarded here was received here (the receivers count peers' calls too).
-      const fromPeers = [0, 1, 2].filter((j) => j !== i).reduce((n, j) => n + forwarded(j, members[i]), 0);
+      const fromPeers = [0, 1, 2]
+        .filter((j) => j !== i)
+        .reduce((n, j) => n + forwarded(j, members[i]), 0);
       assert.equal(
         metricSum(metrics[i], 'otelcol_receiver_accepted_spans'),
         sent + fromPeers,
@@ -526,7 +556,10 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
       traffic.phase = 'after-kill';
       return { atMs: Date.now(), exited };
     });
-    const [kill] = await Promise.all([killed, traffic.run(Date.now() + 60_000, async () => traffic.phase === 'after-kill')]);
+    const [kill] = await Promise.all([
+      killed,
+      traffic.run(Date.now() + 60_000, async () => traffic.phase === 'after-kill'),
+    ]);
     const killAtMs = kill.atMs;
     const exit = await kill.exited;
     assert.equal(exit.signal, 'SIGKILL', `${nodeLabel(DEAD)}: ${node(DEAD).describeExit()}`);
@@ -581,15 +614,16 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     await pollUntil(`${nodeLabel(0)} and ${nodeLabel(1)} to mark ${dead} down`, async (seen) => {
       const views = await Promise.all(survivors.map((i) => clusterStatus(node(i))));
       seen(views.map(describeMembers).join(' | '));
-      return views.every((v) => v.members.find((m) => m.name === dead)?.state === 'down' && v.liveMembers === 2)
-        ? true
-        : undefined;
+      const down = (v) => v.members.find((m) => m.name === dead)?.state === 'down';
+      return views.every((v) => down(v) && v.liveMembers === 2) ? true : undefined;
     });
     const survivorMetrics = await Promise.all(survivors.map((i) => readMetrics(node(i))));
     const unreachable = survivorMetrics.map((m) =>
       metricSum(m, 'tailtrace_cluster_forward_unreachable_spans_total', { peer: dead }),
     );
-    const rerouted = survivorMetrics.map((m) => metricSum(m, 'tailtrace_cluster_rerouted_spans_total'));
+    const rerouted = survivorMetrics.map((m) =>
+      metricSum(m, 'tailtrace_cluster_rerouted_spans_total'),
+    );
     t.diagnostic(`survivors: unreachable spans to ${dead}: ${unreachable}, rerouted: ${rerouted}`);
     for (const [k, m] of survivorMetrics.entries()) {
       assert.equal(
@@ -618,7 +652,10 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
           assert.equal(found.length, 1, `${where}: span ${e.spanId} found ${found.length} times`);
           checkJaegerSpan(found[0], body.data[0].processes, e);
         }
-        assert.ok(errorsName(body, dead), `${where}: errors must name ${dead}: ${JSON.stringify(body.errors)}`);
+        assert.ok(
+          errorsName(body, dead),
+          `${where}: errors must name ${dead}: ${JSON.stringify(body.errors)}`,
+        );
       }
     });
     // The first test's kept traces: those the dead node owns are missing, the rest are whole;
@@ -628,12 +665,13 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
         const r = await httpGet(node(i).queryUrl(`/api/traces/${traceId}`));
         const where = `/api/traces/${traceId} (owner ${owner}) on ${nodeLabel(i)} after the kill`;
         assert.ok(r.json, `${where}: no JSON: HTTP ${r.status} ${truncate(r.body, 300)}`);
-        assert.ok(errorsName(r.json, dead), `${where}: errors must name ${dead}: ${truncate(r.body, 500)}`);
+        const answer = `${where}: ${truncate(r.body, 500)}`;
+        assert.ok(errorsName(r.json, dead), `${answer}\nerrors must name ${dead}`);
         if (owner === dead) {
-          assert.equal(r.status, 404, `${where}: held only by the dead node: ${truncate(r.body, 500)}`);
+          assert.equal(r.status, 404, `${answer}\nheld only by the dead node`);
         } else {
-          assert.equal(r.status, 200, `${where}: ${truncate(r.body, 500)}`);
-          assert.equal(r.json.data?.[0]?.spans?.length, SPANS_PER_TRACE, `${where}: ${truncate(r.body, 500)}`);
+          assert.equal(r.status, 200, answer);
+          assert.equal(r.json.data?.[0]?.spans?.length, SPANS_PER_TRACE, answer);
         }
       }
     });
@@ -641,7 +679,10 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     for (const i of survivors) {
       const r = await jaegerSearch(node(i), { service: SERVICES[0].name, limit: 1000 });
       const where = `search service=${SERVICES[0].name} on ${nodeLabel(i)} after the kill`;
-      assert.ok(errorsName(r.body, dead), `${where}: errors must name ${dead}: ${JSON.stringify(r.body.errors)}`);
+      assert.ok(
+        errorsName(r.body, dead),
+        `${where}: errors must name ${dead}: ${JSON.stringify(r.body.errors)}`,
+      );
       const got = new Set(r.ids);
       const held = [
         ...shopTraces.filter((s) => s.kept && s.owner !== dead),
@@ -693,7 +734,8 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     traffic.phase = 'after-restart';
     let forwardedAfter = forwardedBefore;
     await traffic.run(Date.now() + RESTART_TIMEOUT_MS, async () => {
-      forwardedAfter = (await Promise.all(survivors.map((i) => readMetrics(node(i))))).map(forwardedToDead);
+      const now = await Promise.all(survivors.map((i) => readMetrics(node(i))));
+      forwardedAfter = now.map(forwardedToDead);
       return forwardedAfter.every((n, k) => n > forwardedBefore[k]);
     });
     await traffic.settle();
@@ -723,7 +765,9 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     // Every trace not cut by the kill, from every node, whole and the same, without errors: the
     // first test's traces and those sent before the kill that the restarted node owns are back.
     const everyTrace = [
-      ...shopTraces.filter((s) => s.kept).map((s) => ({ traceId: s.traceId, expected: shopExpected.get(s.traceId) })),
+      ...shopTraces
+        .filter((s) => s.kept)
+        .map((s) => ({ traceId: s.traceId, expected: shopExpected.get(s.traceId) })),
       ...[...beforeKill, ...afterKill, ...afterRestart].map((s) => ({
         traceId: s.traceId,
         expected: allExpected.get(s.traceId),
@@ -768,15 +812,22 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     const searches = [];
     for (let i = 0; i < 3; i++) {
       const r = await jaegerSearch(node(i), { service: SERVICES[1].name, limit: 1000 });
-      assert.ok(!r.body.errors?.length, `search on ${nodeLabel(i)} after the restart: ${JSON.stringify(r.body.errors)}`);
+      assert.ok(
+        !r.body.errors?.length,
+        `search on ${nodeLabel(i)} after the restart: ${JSON.stringify(r.body.errors)}`,
+      );
       searches.push(r.ids);
     }
     for (let i = 1; i < 3; i++) {
-      assert.deepEqual(searches[i], searches[0], `search after the restart: ${nodeLabel(i)} differs`);
+      assert.deepEqual(
+        searches[i],
+        searches[0],
+        `search after the restart: ${nodeLabel(i)} differs`,
+      );
     }
     const found = new Set(searches[0]);
     const lost = everyTrace.map((x) => x.traceId).filter((id) => !found.has(id));
-    assert.deepEqual(lost, [], 'search after the restart must find every trace not cut by the kill');
+    assert.deepEqual(lost, [], 'search after the restart misses traces the kill did not cut');
   });
 
   // README "Running a cluster": "the log says when members join, leave, go down and answer
@@ -792,7 +843,11 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
       for (const i of [0, 1]) {
         const log = node(i).stderr;
         assert.match(log, new RegExp(`member ${dead} cannot be reached`), `${nodeLabel(i)} log`);
-        assert.match(log, new RegExp(`member ${dead} answers again; it is live`), `${nodeLabel(i)} log`);
+        assert.match(
+          log,
+          new RegExp(`member ${dead} answers again; it is live`),
+          `${nodeLabel(i)} log`,
+        );
         assert.match(
           log,
           new RegExp(`down \\(no answer within peer_timeout\\): .*${dead}`),
@@ -832,8 +887,9 @@ const JOIN_ROUND = 30;
 function startJoinTrace(clients, failed) {
   const [web, cart, stock] = clients.map((c) => c.tracer);
   const root = web.startSpan('GET /order', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
-  const order = cart.startSpan('cart.PlaceOrder', { kind: SpanKind.SERVER }, trace.setSpan(ROOT_CONTEXT, root));
-  const reserve = stock.startSpan('stock.Reserve', { kind: SpanKind.SERVER }, trace.setSpan(ROOT_CONTEXT, order));
+  const under = (span) => trace.setSpan(ROOT_CONTEXT, span);
+  const order = cart.startSpan('cart.PlaceOrder', { kind: SpanKind.SERVER }, under(root));
+  const reserve = stock.startSpan('stock.Reserve', { kind: SpanKind.SERVER }, under(order));
   if (failed) reserve.setStatus({ code: SpanStatusCode.ERROR, message: 'out of stock' });
   reserve.end();
   order.end();
@@ -877,7 +933,11 @@ describe('a node joining while traffic flows', () => {
     // web on node 1, cart and stock on node 2 until the third node is up.
     const sending = SERVICES.map(
       ({ name, protocol }, i) =>
-        new ServiceClient({ serviceName: name, protocol, endpoints: nodes[Math.min(i, 1)].endpoints }),
+        new ServiceClient({
+          serviceName: name,
+          protocol,
+          endpoints: nodes[Math.min(i, 1)].endpoints,
+        }),
     );
     clients.push(...sending);
     // Traces under way when the third node joins: their first spans before, their roots after.
@@ -926,7 +986,9 @@ describe('a node joining while traffic flows', () => {
       'every node to hold no undecided trace',
       async (seen) => {
         const buffered = await Promise.all(
-          nodes.map(async (d) => metricSum(await readMetrics(d), 'tailtrace_sampler_traces_buffered')),
+          nodes.map(async (d) =>
+            metricSum(await readMetrics(d), 'tailtrace_sampler_traces_buffered'),
+          ),
         );
         seen(`buffered: ${buffered.join(', ')}`);
         return buffered.every((b) => b === 0) ? true : undefined;
@@ -935,7 +997,11 @@ describe('a node joining while traffic flows', () => {
     );
     for (const { traceId } of all.filter((e) => !e.failed)) {
       const r = await httpGet(nodes[0].queryUrl(`/api/traces/${traceId}`));
-      assert.equal(r.status, 404, `trace ${traceId} without an error was kept (split?): ${truncate(r.body, 300)}`);
+      assert.equal(
+        r.status,
+        404,
+        `trace ${traceId} without an error was kept (split?): ${truncate(r.body, 300)}`,
+      );
     }
     const metrics = await Promise.all(nodes.map((d) => readMetrics(d)));
     const stored = metrics.reduce((n, m) => n + metricSum(m, 'tailtrace_stored_spans_total'), 0);

@@ -48,7 +48,10 @@ export function ownersInOrder(traceIdHex, members) {
   const key = traceKey(traceIdHex);
   return [...new Set(members)]
     .map((name) => ({ name, weight: mix64(key ^ memberHash(name)) }))
-    .sort((a, b) => (a.weight !== b.weight ? (a.weight > b.weight ? -1 : 1) : a.name < b.name ? -1 : 1))
+    .sort((a, b) => {
+      if (a.weight !== b.weight) return a.weight > b.weight ? -1 : 1;
+      return a.name < b.name ? -1 : 1;
+    })
     .map((m) => m.name);
 }
 
@@ -106,13 +109,15 @@ export function clusterYaml(self, members, { peerTimeout = '2s', queryTimeout = 
 // OTLP/gRPC receiver on hosts[i]:port (its member name and `self`), every other listener on
 // hosts[i]:0. `options` go to startDaemon (samplingYaml, decisionWait, ...); `extraYaml` is added
 // after the cluster section, `clusterOptions` go to clusterYaml(). Resolves to the Daemon.
-export function startMember(hosts, i, port, { extraYaml = '', clusterOptions = {}, ...options } = {}) {
+export function startMember(hosts, i, port, options = {}) {
+  const { extraYaml = '', clusterOptions = {}, ...daemonOptions } = options;
   const members = hosts.map((h) => `${h}:${port}`);
   const host = hosts[i];
+  const cluster = clusterYaml(members[i], members, clusterOptions);
   return startDaemon({
-    ...options,
+    ...daemonOptions,
     endpoints: { grpc: members[i], http: `${host}:0`, query: `${host}:0`, admin: `${host}:0` },
-    extraYaml: [clusterYaml(members[i], members, clusterOptions), extraYaml].filter(Boolean).join('\n'),
+    extraYaml: extraYaml ? `${cluster}\n${extraYaml}` : cluster,
   });
 }
 
@@ -125,7 +130,9 @@ export async function startCluster(hosts, options = {}) {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await pickSharedPort(hosts);
     const members = hosts.map((h) => `${h}:${port}`);
-    const started = await Promise.allSettled(hosts.map((_, i) => startMember(hosts, i, port, options)));
+    const started = await Promise.allSettled(
+      hosts.map((_, i) => startMember(hosts, i, port, options)),
+    );
     const failed = started.filter((s) => s.status === 'rejected');
     if (failed.length === 0) {
       return {
@@ -134,7 +141,8 @@ export async function startCluster(hosts, options = {}) {
         nodes: started.map((s, i) => ({ host: hosts[i], member: members[i], daemon: s.value })),
       };
     }
-    await Promise.all(started.filter((s) => s.status === 'fulfilled').map((s) => s.value.cleanup()));
+    const running = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+    await Promise.all(running.map((d) => d.cleanup()));
     lastError = failed[0].reason;
     if (!failed.every((f) => /Address already in use/.test(f.reason?.message ?? ''))) break;
   }
