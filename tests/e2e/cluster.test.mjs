@@ -539,9 +539,9 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
     killClients.push(web, cart);
     const traffic = new SteadyTraffic(web, cart);
 
-    // Before the kill, then a kill right after a tick's exports started (its forwards may be
-    // on their way to the node being killed), then more traffic to the survivors.
-    // At least BEFORE_KILL_MS, and until a few acknowledged traces are owned by the node to kill.
+    // Traffic for at least BEFORE_KILL_MS, and until a few acknowledged traces are owned by the
+    // node to kill; then the kill, right after a tick's exports started (their forwards may be on
+    // their way to that node); then AFTER_KILL_MS more traffic to the survivors.
     const runStartMs = Date.now();
     await traffic.run(runStartMs + RESTART_TIMEOUT_MS, async () => {
       const acknowledged = traffic.acknowledgedTraces();
