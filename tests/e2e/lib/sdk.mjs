@@ -47,12 +47,23 @@ class RecordingExporter {
   constructor(inner, label) {
     this.inner = inner;
     this.label = label;
-    this.calls = []; // { spanCount, code, error }
+    // { spanCount, code, error, traceIds (distinct, in order), startedAtMs, endedAtMs }, in the
+    // order the exports ended; times are Date.now() when export() was called and answered.
+    this.calls = [];
   }
 
   export(spans, resultCallback) {
+    const startedAtMs = Date.now();
+    const traceIds = [...new Set(spans.map((s) => s.spanContext().traceId))];
     this.inner.export(spans, (result) => {
-      this.calls.push({ spanCount: spans.length, code: result.code, error: result.error });
+      this.calls.push({
+        spanCount: spans.length,
+        code: result.code,
+        error: result.error,
+        traceIds,
+        startedAtMs,
+        endedAtMs: Date.now(),
+      });
       resultCallback(result);
     });
   }
