@@ -25,10 +25,6 @@ void LogChange(const MembershipChange& change) {
     spdlog::info("cluster: joined: {}", absl::StrJoin(change.joined, ", "));
   }
   if (!change.left.empty()) spdlog::info("cluster: left: {}", absl::StrJoin(change.left, ", "));
-  if (!change.down.empty()) {
-    spdlog::warn("cluster: down (no answer within peer_timeout): {}",
-                 absl::StrJoin(change.down, ", "));
-  }
   if (!change.dns_status.ok()) {
     spdlog::warn("cluster: resolving peers.dns failed, keeping the last answer: {}",
                  change.dns_status.ToString());
@@ -147,10 +143,7 @@ void ClusterNode::RunProber() {
   std::unique_lock lock(prober_mu_);
   while (!stopping_) {
     lock.unlock();
-    const ProbeReport report = prober_->ProbeOnce();
-    for (const std::string& peer : report.up_again) {
-      spdlog::info("cluster: member {} answers again; it is live", peer);
-    }
+    prober_->ProbeOnce();  // Membership logs who went down or came back
     lock.lock();
     prober_wake_.wait_for(lock, std::chrono::nanoseconds(kRefreshPeriodNs),
                           [this] { return stopping_; });

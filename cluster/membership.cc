@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 namespace tailtrace::cluster {
 namespace {
@@ -35,6 +36,12 @@ absl::Status ValidateOptions(const ClusterOptions& options, const PeerResolver* 
     return absl::InvalidArgumentError("cluster.peers.dns: needs a resolver");
   }
   return absl::OkStatus();
+}
+
+// Every change of a peer's state is logged here, whichever report or refresh made it.
+void LogDown(const std::string& name, const std::string& error) {
+  spdlog::warn("cluster: member {} is down (no answer within peer_timeout; last error: {})", name,
+               error);
 }
 
 }  // namespace
@@ -128,6 +135,7 @@ void Membership::ExpireLocked(int64_t now_ns, std::vector<std::string>* down) {
     if (health.down || !health.failing) continue;
     if (now_ns - health.first_failure_ns < options_.peer_timeout_ns) continue;
     health.down = true;
+    LogDown(name, health.last_error);
     down->push_back(name);
   }
 }
@@ -161,6 +169,7 @@ bool Membership::ReportSuccess(std::string_view peer) {
   health.last_success_unix_ns = clock_->UnixNanos();
   if (!health.down) return false;
   health.down = false;
+  spdlog::info("cluster: member {} answers again; it is live", it->first);
   PublishLiveLocked();
   return true;
 }
@@ -179,6 +188,7 @@ bool Membership::ReportFailure(std::string_view peer, std::string_view error) {
   health.last_error = std::string(error);
   if (health.down || now_ns - health.first_failure_ns < options_.peer_timeout_ns) return false;
   health.down = true;
+  LogDown(it->first, health.last_error);
   PublishLiveLocked();
   return true;
 }

@@ -146,7 +146,6 @@ void PeerForwarder::OnCallDone(std::shared_ptr<Batch> batch, const grpc::Status&
   if (PeerAnswered(status)) {
     {
       std::lock_guard lock(mu_);
-      if (gave_up_) spdlog::info("cluster: member {} answers again", options_.peer);
       failing_since_ns_ = 0;
       gave_up_ = false;
     }
