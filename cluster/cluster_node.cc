@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cluster/status_json.h"
+#include "cluster/status_metrics.h"
 #include "common/listener_security.h"
 #include "spdlog/spdlog.h"
 
@@ -132,6 +133,7 @@ void ClusterNode::OnMembershipChange(const MembershipChange& change) {
   LogChange(change);
   if (!change.joined.empty()) PublishClusterMetrics(membership_.get(), change.joined, metrics_);
   if (!change.left.empty()) {
+    ForgetClusterMembers(change.left, metrics_);
     ClusterStatus status = membership_->StatusSnapshot();
     std::vector<std::string> members;
     for (const MemberStatus& m : status.members) members.push_back(m.name);

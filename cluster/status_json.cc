@@ -93,20 +93,4 @@ std::string RenderClusterStatusJson(const ClusterStatus& status) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-void PublishClusterMetrics(Membership* membership, const std::vector<std::string>& members,
-                           MetricsRegistry* metrics) {
-  metrics->SetCallbackGauge(
-      "tailtrace_cluster_members", "Members of the cluster (self, static peers, DNS answer).", {},
-      [membership] { return static_cast<double>(membership->StatusSnapshot().members.size()); });
-  metrics->SetCallbackGauge(
-      "tailtrace_cluster_live_members", "Members that are not down, self included.", {},
-      [membership] { return static_cast<double>(membership->Live()->size()); });
-  for (const std::string& name : members) {
-    metrics->SetCallbackGauge(
-        "tailtrace_cluster_peer_up",
-        "1 while the member is live, 0 while it is down or no longer a member.", {{"peer", name}},
-        [membership, name] { return membership->Live()->IndexOf(name).has_value() ? 1.0 : 0.0; });
-  }
-}
-
 }  // namespace tailtrace::cluster

@@ -15,17 +15,9 @@
 #include <string>
 
 #include "cluster/membership.h"
-#include "common/metrics.h"
 
 namespace tailtrace::cluster {
 
 std::string RenderClusterStatusJson(const ClusterStatus& status);
-
-// Registers /metrics gauges read from `membership` at scrape time: tailtrace_cluster_members,
-// tailtrace_cluster_live_members, and tailtrace_cluster_peer_up{peer} (1 up, 0 down or no longer
-// a member) for every member in `members`. Call again with members that joined; gauges of
-// members that left stay at 0. `membership` must outlive `metrics`' scrapes.
-void PublishClusterMetrics(Membership* membership, const std::vector<std::string>& members,
-                           MetricsRegistry* metrics);
 
 }  // namespace tailtrace::cluster

@@ -118,6 +118,18 @@ void MetricsRegistry::SetCallbackGauge(const std::string& name, const std::strin
   FamilyLocked(name, help, Kind::kCallback).callbacks[labels] = std::move(fn);
 }
 
+void MetricsRegistry::SetCallbackCounter(const std::string& name, const std::string& help,
+                                         const Labels& labels, std::function<double()> fn) {
+  std::lock_guard lock(mu_);
+  FamilyLocked(name, help, Kind::kCallbackCounter).callbacks[labels] = std::move(fn);
+}
+
+void MetricsRegistry::RemoveCallback(const std::string& name, const Labels& labels) {
+  std::lock_guard lock(mu_);
+  auto it = families_.find(name);
+  if (it != families_.end()) it->second.callbacks.erase(labels);
+}
+
 std::vector<double> MetricsRegistry::LatencyBuckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
@@ -127,7 +139,7 @@ std::string MetricsRegistry::RenderPrometheus() const {
   std::string out;
   for (const auto& [name, family] : families_) {
     const char* type = "gauge";
-    if (family.kind == Kind::kCounter) type = "counter";
+    if (family.kind == Kind::kCounter || family.kind == Kind::kCallbackCounter) type = "counter";
     if (family.kind == Kind::kHistogram) type = "histogram";
     absl::StrAppend(&out, "# HELP ", name, " ", family.help, "\n# TYPE ", name, " ", type, "\n");
     for (const auto& [labels, c] : family.counters) {

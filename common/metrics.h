@@ -75,6 +75,14 @@ class MetricsRegistry {
   // callable for the registry's lifetime or until the same name/labels are registered again.
   void SetCallbackGauge(const std::string& name, const std::string& help, const Labels& labels,
                         std::function<double()> fn);
+  // The same for a counter (rendered with `# TYPE counter`): a total that another component
+  // keeps. `fn` must never decrease.
+  void SetCallbackCounter(const std::string& name, const std::string& help, const Labels& labels,
+                          std::function<double()> fn);
+  // Removes the callback series of that name and labels (e.g. of a peer that left): it is no
+  // longer rendered, and its `fn` is no longer called once this returns. The family's HELP and
+  // TYPE lines stay. No-op when there is no such series.
+  void RemoveCallback(const std::string& name, const Labels& labels);
 
   // The Prometheus text format (version 0.0.4) of every metric, sorted by name.
   std::string RenderPrometheus() const;
@@ -83,7 +91,7 @@ class MetricsRegistry {
   static std::vector<double> LatencyBuckets();
 
  private:
-  enum class Kind { kCounter, kGauge, kHistogram, kCallback };
+  enum class Kind { kCounter, kGauge, kHistogram, kCallback, kCallbackCounter };
   struct Family {
     Kind kind;
     std::string help;

@@ -1,8 +1,9 @@
-// /api/cluster's body and the cluster gauges on /metrics.
+// /api/cluster's body (cluster/status_json.h).
 
 #include "cluster/status_json.h"
 
 #include <memory>
+#include <string>
 
 #include "common/clock.h"
 #include "gmock/gmock.h"
@@ -11,8 +12,6 @@
 
 namespace tailtrace::cluster {
 namespace {
-
-using ::testing::HasSubstr;
 
 constexpr int64_t kS = 1'000'000'000;
 
@@ -56,21 +55,43 @@ TEST_F(StatusTest, RendersEveryMemberWithItsState) {
   EXPECT_TRUE(doc["dns"].IsNull());
 }
 
-TEST_F(StatusTest, MetricsFollowTheMembersStateAtScrapeTime) {
-  MetricsRegistry metrics;
-  std::vector<std::string> names;
-  for (const MemberStatus& m : membership_->StatusSnapshot().members) names.push_back(m.name);
-  PublishClusterMetrics(membership_.get(), names, &metrics);
-  std::string text = metrics.RenderPrometheus();
-  EXPECT_THAT(text, HasSubstr("tailtrace_cluster_members 3"));
-  EXPECT_THAT(text, HasSubstr("tailtrace_cluster_live_members 3"));
-  EXPECT_THAT(text, HasSubstr("tailtrace_cluster_peer_up{peer=\"10.0.0.3:4317\"} 1"));
-  membership_->ReportFailure("10.0.0.3:4317", "connection refused");
-  clock_.Advance(6 * kS);
-  membership_->Refresh();
-  text = metrics.RenderPrometheus();
-  EXPECT_THAT(text, HasSubstr("tailtrace_cluster_live_members 2"));
-  EXPECT_THAT(text, HasSubstr("tailtrace_cluster_peer_up{peer=\"10.0.0.3:4317\"} 0"));
+// A hand-made status: every field of the dns object, and strings that need escaping.
+TEST(StatusJsonTest, RendersTheDnsStateAndEscapesStrings) {
+  ClusterStatus status;
+  status.self = "10.0.0.1:4317";
+  status.members.push_back(MemberStatus{});
+  status.members[0].name = "10.0.0.2:4317";
+  status.members[0].state = PeerState::kDown;
+  status.members[0].from_dns = true;
+  status.members[0].last_failure_unix_ns = 1'764'943'200'123'456'789;  // 14:00:00.123456789
+  status.members[0].last_error = "UNAVAILABLE: \"peer\"\nclosed";
+  status.live_members = 1;
+  status.dns_name = "tailtraced-headless.observability.svc.cluster.local";
+  status.dns_last_success_unix_ns = 1'764'943'199'000'000'000;
+  status.dns_last_error = "Temporary failure in name resolution";
+  status.dns_resolutions_total = 12;
+  status.dns_failures_total = 2;
+  status.self_missing_from_dns = true;
+
+  const std::string body = RenderClusterStatusJson(status);
+  rapidjson::Document doc;
+  ASSERT_FALSE(doc.Parse(body.c_str()).HasParseError()) << body;
+  const auto& member = doc["members"][0];
+  EXPECT_FALSE(member["self"].GetBool());
+  EXPECT_FALSE(member["static"].GetBool());
+  EXPECT_TRUE(member["dns"].GetBool());
+  EXPECT_STREQ(member["state"].GetString(), "down");
+  EXPECT_TRUE(member["lastSuccess"].IsNull());
+  EXPECT_STREQ(member["lastFailure"].GetString(), "2025-12-05T14:00:00.123Z");  // truncated
+  EXPECT_STREQ(member["lastError"].GetString(), "UNAVAILABLE: \"peer\"\nclosed");
+  const auto& dns = doc["dns"];
+  ASSERT_TRUE(dns.IsObject()) << body;
+  EXPECT_STREQ(dns["name"].GetString(), "tailtraced-headless.observability.svc.cluster.local");
+  EXPECT_STREQ(dns["lastSuccess"].GetString(), "2025-12-05T13:59:59.000Z");
+  EXPECT_STREQ(dns["lastError"].GetString(), "Temporary failure in name resolution");
+  EXPECT_EQ(dns["resolutions"].GetUint64(), 12u);
+  EXPECT_EQ(dns["failures"].GetUint64(), 2u);
+  EXPECT_TRUE(dns["selfMissing"].GetBool());
 }
 
 }  // namespace

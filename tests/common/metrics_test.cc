@@ -45,6 +45,25 @@ TEST(MetricsRegistryTest, GaugeWithoutLabelsAndCallbackGauge) {
   EXPECT_LT(text.find("disk_bytes"), text.find("queue_bytes"));
 }
 
+TEST(MetricsRegistryTest, CallbackCounterAndRemovedCallbacks) {
+  MetricsRegistry registry;
+  uint64_t total = 3;
+  registry.SetCallbackCounter("lookups_total", "Lookups.", {}, [&total] { return total; });
+  registry.SetCallbackGauge("up", "Up.", {{"peer", "a"}}, [] { return 1; });
+  registry.SetCallbackGauge("up", "Up.", {{"peer", "b"}}, [] { return 0; });
+  total = 5;
+  std::string text = registry.RenderPrometheus();
+  EXPECT_THAT(text, HasSubstr("# TYPE lookups_total counter\nlookups_total 5\n"));
+  EXPECT_THAT(text, HasSubstr("up{peer=\"a\"} 1\nup{peer=\"b\"} 0\n"));
+
+  registry.RemoveCallback("up", {{"peer", "a"}});
+  registry.RemoveCallback("up", {{"peer", "never"}});
+  registry.RemoveCallback("absent", {});
+  text = registry.RenderPrometheus();
+  EXPECT_THAT(text, Not(HasSubstr("peer=\"a\"")));
+  EXPECT_THAT(text, HasSubstr("# TYPE up gauge\nup{peer=\"b\"} 0\n"));
+}
+
 TEST(MetricsRegistryTest, HistogramBucketsAreCumulative) {
   MetricsRegistry registry;
   Histogram* h = registry.GetHistogram("latency_seconds", "Latency.", {0.1, 1}, {{"code", "200"}});
