@@ -18,6 +18,8 @@
 #                    600 s still reaches 10M when other work leaves it 0.8 of a core
 #   LOADGEN_FLAGS    extra flags for every tailtrace-loadgen run (e.g. "--connections 4")
 #   WAL_RUNS=0       skip the four extra ingest runs that measure the write-ahead log's cost
+#   CLUSTER_RUNS=0   skip the 3-node cluster runs (keep-all and 10% policy, INGEST_SPANS each,
+#                    all sent to node 1 so that 2/3 are forwarded); they listen on 127.0.0.31-33
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,11 +58,15 @@ CLK_TCK=$(getconf CLK_TCK)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tailtrace-bench.XXXXXX")
 DPID=""
+CLUSTER_PIDS=()  # the cluster run's daemons while they run
 cleanup() {
-  if [[ -n $DPID ]] && kill -0 "$DPID" 2>/dev/null; then
-    kill -TERM "$DPID" 2>/dev/null
-    wait "$DPID" 2>/dev/null
-  fi
+  local pid
+  for pid in $DPID "${CLUSTER_PIDS[@]}"; do
+    kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in $DPID "${CLUSTER_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null
+  done
   if [[ ${KEEP_WORK:-0} == 1 ]]; then
     echo "bench/run.sh: work directory kept: $WORK" >&2
   else
@@ -125,6 +131,12 @@ fetch_metrics() {
 }
 # metric TEXT NAME: the value of an unlabelled sample.
 metric() { awk -v n="$2" '$1 == n { printf "%.0f", $2; exit }' <<<"$1"; }
+# metric_sum TEXT NAME [LABEL]: the sum of NAME's samples over all labels, or over those whose
+# labels contain LABEL (e.g. 'kind="owner"'); empty when there is none.
+metric_sum() {
+  awk -v n="$2" -v l="${3:-}" '{ name = $1; sub(/\{.*/, "", name) }
+    name == n && index($1, l) { s += $2; found = 1 } END { if (found) printf "%.0f", s }' <<<"$1"
+}
 
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -187,39 +199,55 @@ stop_daemon() {
   DPID=""
 }
 
-# wait_settled TIMEOUT: until no trace is buffered and the stored span count stayed put for two
-# polls 0.5 s apart (everything accepted is decided and written). Sets SETTLED_METRICS.
+# wait_settled TIMEOUT [ADMIN_ADDR...]: until no trace is buffered and the stored span count
+# stayed put for two polls 0.5 s apart (everything accepted is decided and written), on every
+# daemon given (default: $ADMIN_ADDR). Sets SETTLED_METRICS (the first daemon's /metrics) and
+# SETTLED_ALL (each daemon's, in order).
 wait_settled() {
-  local deadline=$((SECONDS + $1)) last="" stable=0 m buffered stored
+  local deadline=$((SECONDS + $1)) last="" stable=0 m buffered stored all_idle now addr
+  shift
+  local addrs=("$@")
+  ((${#addrs[@]})) || addrs=("$ADMIN_ADDR")
   while ((SECONDS < deadline)); do
-    m=$(fetch_metrics "$ADMIN_ADDR")
-    buffered=$(metric "$m" tailtrace_sampler_traces_buffered)
-    stored=$(metric "$m" tailtrace_stored_spans_total)
-    if [[ $buffered == 0 && -n $stored && $stored == "$last" ]]; then
+    SETTLED_ALL=()
+    all_idle=1
+    now=""
+    for addr in "${addrs[@]}"; do
+      m=$(fetch_metrics "$addr")
+      SETTLED_ALL+=("$m")
+      buffered=$(metric "$m" tailtrace_sampler_traces_buffered)
+      stored=$(metric "$m" tailtrace_stored_spans_total)
+      [[ $buffered == 0 && -n $stored ]] || all_idle=0
+      now+="$stored,"
+    done
+    if ((all_idle)) && [[ $now == "$last" ]]; then
       stable=$((stable + 1))
       if ((stable >= 2)); then
-        SETTLED_METRICS=$m
+        SETTLED_METRICS=${SETTLED_ALL[0]}
         return 0
       fi
     else
       stable=0
     fi
-    last=$stored
+    last=$now
     sleep 0.5
   done
-  SETTLED_METRICS=$(fetch_metrics "$ADMIN_ADDR")
+  SETTLED_ALL=()
+  for addr in "${addrs[@]}"; do SETTLED_ALL+=("$(fetch_metrics "$addr")"); done
+  SETTLED_METRICS=${SETTLED_ALL[0]}
   return 1
 }
 
-# config_file NAME EXTRA_SAMPLING_YAML [TOP_LEVEL_YAML]: a daemon config on free ports with the
-# store (and the write-ahead log, on by default) in WORK.
+# config_file NAME EXTRA_SAMPLING_YAML [TOP_LEVEL_YAML [GRPC_ENDPOINT]]: a daemon config on free
+# ports (the gRPC receiver on GRPC_ENDPOINT when given) with the store (and the write-ahead log,
+# on by default) in WORK.
 config_file() {
   local f=$WORK/$1.yaml
   cat >"$f" <<EOF
 receivers:
   otlp:
     protocols:
-      grpc: { endpoint: 127.0.0.1:0 }
+      grpc: { endpoint: ${4:-127.0.0.1:0} }
       http: { endpoint: 127.0.0.1:0 }
 query: { endpoint: 127.0.0.1:0 }
 admin: { endpoint: 127.0.0.1:0 }
@@ -338,6 +366,174 @@ fi
 if [[ -z ${R[p10.skipped]:-} && -n ${R[p10.stored_spans]:-} && -n ${R[p10.accepted]:-} ]] &&
   awk -v s="${R[p10.stored_spans]}" -v a="${R[p10.accepted]}" 'BEGIN { exit !(s > 0.5 * a) }'; then
   R[p10.note]="the 10% policy was not applied: $(fmt "${R[p10.stored_spans]}") of $(fmt "${R[p10.accepted]}") spans were stored (this daemon build accepts sampling.policies but keeps every trace)"
+fi
+
+# ---- 1c. a 3-node cluster ---------------------------------------------------------------------
+
+# tcp_ports: the local port of every TCP socket on this machine (any address, any state), one a
+# line.
+tcp_ports() {
+  local h
+  awk 'FNR > 1 { n = split($2, a, ":"); print a[n] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+    while read -r h; do echo "$((16#$h))"; done
+}
+
+# free_port: a TCP port no socket on this machine uses now, below the ephemeral range
+# (ip_local_port_range), so that port-0 listeners and outgoing connections do not take it before
+# the daemons bind it. Not a reservation: start_cluster checks the binds and retries.
+free_port() {
+  local lo=32768 hi=60999 used p i
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+  used=" $(tcp_ports | tr '\n' ' ')"
+  for ((i = 0; i < 200; i++)); do
+    if ((lo > 2048)); then
+      p=$((1024 + (RANDOM * 32768 + RANDOM) % (lo - 1024)))
+    else
+      p=$((hi + 1 + (RANDOM * 32768 + RANDOM) % (65535 - hi)))
+    fi
+    [[ $used == *" $p "* ]] || { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+CLUSTER_HOSTS=(127.0.0.31 127.0.0.32 127.0.0.33)
+# A node that starts routes "as joining" for sampling.decision_wait (cluster/span_router.h): each
+# span first goes to its trace's owner in the ring without this node, which keeps what it knows
+# and passes the rest on (a handover, an extra hop). The cluster runs use the ingest runs'
+# sampling config, whose decision_wait is the default 10 s, so they wait this long after the
+# last node is ready before sending; otherwise the first seconds would measure the handover path.
+CLUSTER_JOIN_WAIT_S=11
+
+# stop_cluster: SIGTERM to every node at once, then as stop_daemon (120 s, then SIGKILL). Sets
+# CLUSTER_EXITS (each node's exit status).
+stop_cluster() {
+  local pid i
+  CLUSTER_EXITS=()
+  for pid in "${CLUSTER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${CLUSTER_PIDS[@]}"; do
+    for ((i = 0; i < 1200; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "tailtraced (pid $pid) did not exit within 120 s of SIGTERM; killing it"
+      kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    CLUSTER_EXITS+=($?)
+  done
+  CLUSTER_PIDS=()
+}
+
+# start_cluster NAME SAMPLING_YAML: three members on CLUSTER_HOSTS sharing one free gRPC port
+# (their other listeners on port 0), each with its own store in WORK/NAME-N-data. Sets
+# CLUSTER_PIDS, CLUSTER_GRPC, CLUSTER_ADMIN, CLUSTER_CFGS, or DAEMON_ERROR and returns 1. When
+# another socket took the port meanwhile (tailtraced refuses to start: "cannot bind: Address
+# already in use"), all three start again on another port.
+start_cluster() {
+  local name=$1 sampling=$2 attempt port i n members cfg
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    if ! port=$(free_port); then
+      DAEMON_ERROR="no free TCP port found for the cluster's gRPC listeners"
+      return 1
+    fi
+    members=""
+    for i in 0 1 2; do members+="${members:+, }${CLUSTER_HOSTS[i]}:$port"; done
+    CLUSTER_PIDS=() CLUSTER_GRPC=() CLUSTER_ADMIN=() CLUSTER_CFGS=()
+    for i in 0 1 2; do
+      n=$name-$((i + 1))
+      rm -rf "$WORK/$n-data"
+      cfg=$(config_file "$n" "$sampling" "cluster:
+  self: ${CLUSTER_HOSTS[i]}:$port
+  peers:
+    static: [$members]" "${CLUSTER_HOSTS[i]}:$port")
+      CLUSTER_CFGS+=("$cfg")
+      if ! start_daemon "$n" "$cfg"; then
+        stop_cluster
+        if grep -Eqi 'cannot bind|in use|did not start' <<<"$DAEMON_ERROR"; then
+          log "cluster ($name): port $port: $DAEMON_ERROR; trying another port"
+          continue 2
+        fi
+        DAEMON_ERROR="node $((i + 1)): $DAEMON_ERROR"
+        return 1
+      fi
+      CLUSTER_PIDS+=("$DPID")
+      DPID=""
+      CLUSTER_GRPC+=("$GRPC_ADDR")
+      CLUSTER_ADMIN+=("$ADMIN_ADDR")
+    done
+    return 0
+  done
+  DAEMON_ERROR="no port found for the cluster's gRPC listeners in 5 attempts"
+  return 1
+}
+
+# run_cluster NAME SAMPLING_YAML SPANS: the workload sent to node 1 of a 3-node cluster (so about
+# 2/3 of the spans are forwarded), measured over the three daemons as run_ingest measures one.
+# Sets R[NAME.*] like run_ingest (accepted, cpu_s, per_cpu, p50, p99, ...), plus stored_spans
+# (the three nodes' sum), stored_per_node, forwarded, handover, local and forwarded_share.
+run_cluster() {
+  local name=$1 sampling=$2 spans=$3
+  log "cluster ($name): 3 nodes, $spans spans over OTLP/gRPC to node 1"
+  if ! start_cluster "$name" "$sampling"; then
+    R[$name.skipped]="skipped: $DAEMON_ERROR"
+    log "cluster ($name) ${R[$name.skipped]}"
+    return
+  fi
+  log "cluster ($name): nodes ready on ${CLUSTER_GRPC[*]}; waiting ${CLUSTER_JOIN_WAIT_S} s (decision_wait) for their joining to end"
+  sleep "$CLUSTER_JOIN_WAIT_S"
+  local c0=0 c1=0 pid t0 t1 lg i m
+  for pid in "${CLUSTER_PIDS[@]}"; do c0=$((c0 + $(cpu_ticks "$pid"))); done
+  t0=$(date +%s.%N)
+  local cmd="tailtrace-loadgen --target ${CLUSTER_GRPC[0]} $LOADGEN_COMMON --spans $spans"
+  lg=$("$LOADGEN" --target "${CLUSTER_GRPC[0]}" $LOADGEN_COMMON --spans "$spans" 2>"$WORK/$name.loadgen.stderr" | tail -1)
+  if ! wait_settled 180 "${CLUSTER_ADMIN[@]}"; then
+    R[$name.note]="the cluster did not settle within 180 s after the load (figures taken then)"
+  fi
+  t1=$(date +%s.%N)
+  for pid in "${CLUSTER_PIDS[@]}"; do c1=$((c1 + $(cpu_ticks "$pid"))); done
+  local stored=0 forwarded=0 handover=0 local_spans=0 per_node="" s
+  for i in 0 1 2; do
+    m=${SETTLED_ALL[i]}
+    s=$(metric "$m" tailtrace_stored_spans_total)
+    stored=$((stored + ${s:-0}))
+    per_node+="${per_node:+ / }$(fmt "${s:-}")"
+    forwarded=$((forwarded + $(metric_sum "$m" tailtrace_cluster_forwarded_spans_total 'kind="owner"' || true) + 0))
+    handover=$((handover + $(metric_sum "$m" tailtrace_cluster_forwarded_spans_total 'kind="handover"' || true) + 0))
+    local_spans=$((local_spans + $(metric "$m" tailtrace_cluster_local_spans_total) + 0))
+  done
+  stop_cluster
+  R[$name.exit]=$(IFS=/; echo "${CLUSTER_EXITS[*]}")
+  R[$name.stored_spans]=$stored
+  R[$name.stored_per_node]=$per_node
+  R[$name.forwarded]=$forwarded
+  R[$name.handover]=$handover
+  R[$name.local]=$local_spans
+  R[$name.cpu_s]=$(calc "($c1 - $c0) / $CLK_TCK")
+  R[$name.accepted]=$(jget "$lg" spans_accepted)
+  R[$name.wall_rate]=$(jget "$lg" spans_per_second)
+  R[$name.settle_s]=$(calc "$t1 - $t0")
+  R[$name.p50]=$(jget "$lg" latency_p50_ms)
+  R[$name.p99]=$(jget "$lg" latency_p99_ms)
+  R[$name.errors]=$(jget "$lg" errors)
+  R[$name.retries]=$(jget "$lg" retries)
+  R[$name.failed]=$(jget "$lg" spans_failed)
+  add_cmd "$(scrub "$cmd")  (config: $(scrub "$(IFS=,; echo "${CLUSTER_CFGS[*]}" | sed 's/,/, /g')"))"
+  R[$name.cmd]=$CMD_INDEX
+  if [[ -z ${R[$name.accepted]} || ${R[$name.accepted]} == 0 ]]; then
+    R[$name.skipped]="failed: loadgen: $(tail -3 "$WORK/$name.loadgen.stderr" | tr '\n' ' ' | cut -c1-300)"
+    return
+  fi
+  R[$name.per_cpu]=$(calc "${R[$name.accepted]} / (${R[$name.cpu_s]} > 0 ? ${R[$name.cpu_s]} : 1e-9)")
+  R[$name.forwarded_share]=$(calc "$forwarded / ${R[$name.accepted]}")
+  log "cluster ($name): ${R[$name.accepted]} spans accepted, CPU of the 3 daemons ${R[$name.cpu_s]} s" \
+      "= $(fmt "${R[$name.per_cpu]}") spans/CPU-s; $forwarded forwarded, $handover handed over;" \
+      "stored $per_node"
+}
+
+if [[ ${CLUSTER_RUNS:-1} == 1 ]]; then
+  run_cluster cluster-keepall "" "$INGEST_SPANS"
+  run_cluster cluster-p10 "$P10_POLICY" "$INGEST_SPANS"
 fi
 
 # ---- 1b. memory per buffered span (nothing decided while loading) ----------------------------
@@ -468,6 +664,38 @@ wal_row() {
 }
 wal_row keep-all keepall
 wal_row "10% policy" p10
+
+# cluster_rows LABEL NAME SINGLE: the 3-node cluster run NAME against the single-node run SINGLE
+# of the same workload and sampling config.
+cluster_rows() {
+  local label=$1 name=$2 single=$3 c=${R[$2.cmd]:-?} ratio stored_check="" target="" check=""
+  [[ -n ${R[$name.cmd]:-} || -n ${R[$name.skipped]:-} ]] || return
+  if [[ -n ${R[$name.skipped]:-} ]]; then
+    row "Cluster of 3, $label" "${R[$name.skipped]}" "" "" "$c"
+    return
+  fi
+  local measured="$(fmt "${R[$name.per_cpu]}") spans per CPU-s of the 3 daemons ($(fmt "${R[$name.accepted]}") spans / $(fmt "${R[$name.cpu_s]}" 2) CPU-s user+sys)"
+  if [[ -n ${R[$single.per_cpu]:-} ]]; then
+    ratio=$(calc "${R[$single.per_cpu]} / ${R[$name.per_cpu]}")
+    row "Cluster of 3, $label: CPU per span relative to one node" "**$(fmt "$ratio" 2)** ($measured; one node: $(fmt "${R[$single.per_cpu]}"))" "≤ 1.3" "$(verdict "$ratio" '<=' 1.3)" "$c, ${R[$single.cmd]}"
+  else
+    row "Cluster of 3, $label: CPU per span (no single-node figure to compare)" "$measured" "≤ 1.3 × one node" "n/a" "$c"
+  fi
+  if [[ $name == *keepall* ]]; then
+    target="stored = accepted"
+    check=$(awk -v s="${R[$name.stored_spans]}" -v a="${R[$name.accepted]}" 'BEGIN { print (s == a) ? "met" : "**MISSED**" }')
+    stored_check="(accepted: $(fmt "${R[$name.accepted]}"))"
+  elif [[ -n ${R[$single.stored_spans]:-} ]]; then
+    stored_check="(one node stored $(fmt "${R[$single.stored_spans]}"))"
+  fi
+  row "Cluster of 3, $label: forwarded share; spans stored per node = sum; request latency p50 / p99" "$(fmt "$(calc "100 * ${R[$name.forwarded_share]}")" 1)% forwarded ($(fmt "${R[$name.forwarded]}") spans, $(fmt "${R[$name.handover]}") handed over); stored ${R[$name.stored_per_node]} = $(fmt "${R[$name.stored_spans]}") $stored_check; $(fmt "${R[$name.p50]}" 2) / $(fmt "${R[$name.p99]}" 2) ms" "$target" "$check" "$c"
+  local notes=${R[$name.note]:-}
+  [[ ${R[$name.retries]:-0} != 0 || ${R[$name.failed]:-0} != 0 ]] && notes+="${notes:+; }${R[$name.retries]} refusals retried ${R[$name.errors]:+(${R[$name.errors]})}, ${R[$name.failed]:-0} spans given up"
+  [[ ${R[$name.exit]} != 0/0/0 ]] && notes+="${notes:+; }exit statuses ${R[$name.exit]}"
+  [[ -n $notes ]] && row "Cluster of 3, $label: note" "$notes" "" "" "$c"
+}
+cluster_rows keep-all cluster-keepall keepall
+cluster_rows "10% policy" cluster-p10 p10
 
 if [[ -n ${R[floor.skipped]:-} ]]; then
   row "Floor" "${R[floor.skipped]}" "" "" "${R[floor.cmd]}"
@@ -620,7 +848,7 @@ fi
   done
   echo
   echo "## Configs"
-  for f in keepall p10 memory; do
+  for f in keepall p10 memory cluster-keepall-1; do
     [[ -f $WORK/$f.yaml ]] || continue
     echo
     echo "\`\$WORK/$f.yaml\`:"
@@ -629,12 +857,25 @@ fi
     echo '```'
   done
   echo
+  if [[ -f $WORK/cluster-keepall-1.yaml ]]; then
+    echo
+    echo "The cluster's nodes 2 and 3 differ from node 1 only in \`self\`, the gRPC endpoint (127.0.0.32,"
+    echo "127.0.0.33) and the store path; the 10% policy cluster adds the p10 config's \`sampling\` section."
+  fi
+  echo
   echo "Ingest: the daemon's CPU time (utime+stime from /proc/PID/stat) is read after it is ready and"
   echo "again once every accepted span is decided and written (no trace buffered, stored-span count"
   echo "steady), so it covers receiving, sampling and storing every span, and not start-up or"
   echo "shutdown. Bytes per span: the SST files of the store divided by the spans stored, as the"
   echo "daemon left them after its shutdown flush, and after tailtrace-bench-storetool compacted"
   echo "every column family (bottommost ZSTD). See bench/README.md for what each figure means."
+  if [[ -f $WORK/cluster-keepall-1.yaml ]]; then
+    echo
+    echo "Cluster of 3: the same workload sent to node 1 of three nodes on this machine, $CLUSTER_JOIN_WAIT_S s"
+    echo "after the last was ready (once their joining, which lasts decision_wait, was over); the CPU"
+    echo "time of the three daemons from then until all three settled. Ratio = one node's spans per"
+    echo "CPU-second / the cluster's (= the cluster's CPU per span / one node's)."
+  fi
 } >"$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
 cat "$RESULTS"
