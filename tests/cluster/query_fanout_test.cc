@@ -21,6 +21,7 @@
 #include "rapidjson/document.h"
 #include "storage/in_memory_trace_store.h"
 #include "tests/cluster/cluster_test_support.h"
+#include "tests/storage/failing_trace_store.h"
 
 namespace tailtrace::cluster {
 namespace {
@@ -89,24 +90,7 @@ class SlowStore final : public storage::TraceStore {
   bool released_ = false;
 };
 
-// Every read fails with one status.
-class FailingStore final : public storage::TraceStore {
- public:
-  explicit FailingStore(absl::Status status) : status_(std::move(status)) {}
-  absl::Status Write(std::span<const storage::TraceWrite>) override { return status_; }
-  absl::StatusOr<std::optional<storage::StoredTrace>> GetTrace(const TraceId&) override {
-    return status_;
-  }
-  absl::StatusOr<std::vector<std::string>> GetServices() override { return status_; }
-  absl::StatusOr<std::vector<storage::Operation>> GetOperations(const std::string&, int) override {
-    return status_;
-  }
-  absl::Status Flush() override { return status_; }
-  storage::StoreStats Stats() const override { return {}; }
-
- private:
-  absl::Status status_;
-};
+using FailingStore = storage::testing::FailingTraceStore;
 
 class FanOutTest : public ::testing::Test {
  protected:

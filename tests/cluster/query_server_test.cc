@@ -14,6 +14,7 @@
 #include "storage/in_memory_trace_store.h"
 #include "tailtrace/cluster/v1/cluster.grpc.pb.h"
 #include "tests/cluster/cluster_test_support.h"
+#include "tests/storage/failing_trace_store.h"
 
 namespace tailtrace::cluster {
 namespace {
@@ -26,24 +27,7 @@ using testing::WriteTrace;
 
 constexpr int64_t kBase = 1'700'000'000'000'000'000;
 
-// Fails every read with one status.
-class FailingStore final : public storage::TraceStore {
- public:
-  explicit FailingStore(absl::Status status) : status_(std::move(status)) {}
-  absl::Status Write(std::span<const storage::TraceWrite>) override { return status_; }
-  absl::StatusOr<std::optional<storage::StoredTrace>> GetTrace(const TraceId&) override {
-    return status_;
-  }
-  absl::StatusOr<std::vector<std::string>> GetServices() override { return status_; }
-  absl::StatusOr<std::vector<storage::Operation>> GetOperations(const std::string&, int) override {
-    return status_;
-  }
-  absl::Status Flush() override { return status_; }
-  storage::StoreStats Stats() const override { return {}; }
-
- private:
-  absl::Status status_;
-};
+using FailingStore = storage::testing::FailingTraceStore;
 
 std::unique_ptr<pb::ClusterQuery::Stub> StubFor(const TestMember& member) {
   return pb::ClusterQuery::NewStub(

@@ -316,44 +316,50 @@ TEST_F(SpanRouterTest, ConcurrentRequestsToAPeerAllArrive) {
   EXPECT_EQ(local_.spans() + peers_[0]->sink.spans() + peers_[1]->sink.spans(), 4u * 10 * 60);
 }
 
-TEST_F(SpanRouterTest, PeersReachEachOtherOverMutualTls) {
-  char dir_template[] = "/tmp/tailtrace-cluster-tls-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
-  absl::StatusOr<testing::TestPki> pki = testing::MakeTestPki(dir, "cluster");
-  ASSERT_TRUE(pki.ok()) << pki.status();
-  security::TlsOptions server;
-  server.cert_file = pki->server_cert;
-  server.key_file = pki->server_key;
-  server.client_ca_file = pki->ca_cert;
-  AddPeers(2, server);
-  StartRouter({}, GiveUpAtOnce(), ClientTls(*pki, /*client_cert=*/true));
+// Peers whose receivers require client certificates (mTLS), with their PKI in a temporary
+// directory that the fixture removes.
+class SpanRouterTlsTest : public SpanRouterTest {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/tailtrace-cluster-tls-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+    absl::StatusOr<testing::TestPki> pki = testing::MakeTestPki(dir_, "cluster");
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *std::move(pki);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void AddMtlsPeers(int n) {
+    security::TlsOptions server;
+    server.cert_file = pki_.server_cert;
+    server.key_file = pki_.server_key;
+    server.client_ca_file = pki_.ca_cert;
+    AddPeers(n, server);
+  }
+
+  std::string dir_;
+  testing::TestPki pki_;
+};
+
+TEST_F(SpanRouterTlsTest, PeersReachEachOtherOverMutualTls) {
+  AddMtlsPeers(2);
+  StartRouter({}, GiveUpAtOnce(), ClientTls(pki_, /*client_cert=*/true));
   ASSERT_TRUE(Send(Traces(60)).ok());
   for (const auto& peer : peers_) {
     EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, 60)) << peer->name;
   }
   EXPECT_EQ(Counter("tailtrace_cluster_rerouted_spans_total"), 0u);
-  std::filesystem::remove_all(dir);
 }
 
-TEST_F(SpanRouterTest, APeerThatRefusesTheHandshakeIsUnreachable) {
-  char dir_template[] = "/tmp/tailtrace-cluster-tls-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
-  absl::StatusOr<testing::TestPki> pki = testing::MakeTestPki(dir, "cluster");
-  ASSERT_TRUE(pki.ok()) << pki.status();
-  security::TlsOptions server;
-  server.cert_file = pki->server_cert;
-  server.key_file = pki->server_key;
-  server.client_ca_file = pki->ca_cert;
-  AddPeers(1, server);
+TEST_F(SpanRouterTlsTest, APeerThatRefusesTheHandshakeIsUnreachable) {
+  AddMtlsPeers(1);
   // No client certificate: the peer refuses the handshake; its traces stay here.
-  StartRouter({}, GiveUpAtOnce(), ClientTls(*pki, /*client_cert=*/false));
+  StartRouter({}, GiveUpAtOnce(), ClientTls(pki_, /*client_cert=*/false));
   ASSERT_TRUE(Send(Traces(60)).ok());
   EXPECT_EQ(peers_[0]->sink.spans(), 0u);
   EXPECT_EQ(local_.spans(), 120u);
   EXPECT_GT(Counter("tailtrace_cluster_rerouted_spans_total"), 0u);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "storage/in_memory_trace_store.h"
+#include "tests/storage/failing_trace_store.h"
 
 namespace tailtrace::query {
 namespace {
@@ -45,24 +46,7 @@ void AddSpan(trace_v1::TracesData* data, const std::string& trace_id, const std:
   span->set_end_time_unix_nano(1'700'000'000'000'000'000ull + span_id * 1000 + 5000);
 }
 
-// A store whose reads fail with a configurable status.
-class FailingStore final : public storage::TraceStore {
- public:
-  explicit FailingStore(absl::Status status) : status_(std::move(status)) {}
-  absl::Status Write(std::span<const storage::TraceWrite>) override { return status_; }
-  absl::StatusOr<std::optional<storage::StoredTrace>> GetTrace(const TraceId&) override {
-    return status_;
-  }
-  absl::StatusOr<std::vector<std::string>> GetServices() override { return status_; }
-  absl::StatusOr<std::vector<storage::Operation>> GetOperations(const std::string&, int) override {
-    return status_;
-  }
-  absl::Status Flush() override { return status_; }
-  storage::StoreStats Stats() const override { return {}; }
-
- private:
-  absl::Status status_;
-};
+using FailingStore = storage::testing::FailingTraceStore;
 
 rapidjson::Document ParseBody(const http::Response& r) {
   rapidjson::Document doc;

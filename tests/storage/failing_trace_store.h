@@ -1,0 +1,34 @@
+#pragma once
+
+// A TraceStore test double whose every call fails with one status (and whose search and
+// dependencies answer TraceStore's default Unimplemented).
+
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "storage/trace_store.h"
+
+namespace tailtrace::storage::testing {
+
+class FailingTraceStore final : public TraceStore {
+ public:
+  explicit FailingTraceStore(absl::Status status) : status_(std::move(status)) {}
+  absl::Status Write(std::span<const TraceWrite>) override { return status_; }
+  absl::StatusOr<std::optional<StoredTrace>> GetTrace(const TraceId&) override { return status_; }
+  absl::StatusOr<std::vector<std::string>> GetServices() override { return status_; }
+  absl::StatusOr<std::vector<Operation>> GetOperations(const std::string&, int) override {
+    return status_;
+  }
+  absl::Status Flush() override { return status_; }
+  StoreStats Stats() const override { return {}; }
+
+ private:
+  absl::Status status_;
+};
+
+}  // namespace tailtrace::storage::testing
