@@ -185,18 +185,23 @@ start_daemon() {
 stop_daemon() {
   [[ -z $DPID ]] && return 0
   kill -TERM "$DPID" 2>/dev/null
+  await_exit "$DPID"
+  DPID=""
+}
+
+# await_exit PID: waits up to 120 s for a daemon sent SIGTERM, then SIGKILLs it; sets STOP_STATUS.
+await_exit() {
   local i
   for ((i = 0; i < 1200; i++)); do
-    kill -0 "$DPID" 2>/dev/null || break
+    kill -0 "$1" 2>/dev/null || break
     sleep 0.1
   done
-  if kill -0 "$DPID" 2>/dev/null; then
-    log "tailtraced (pid $DPID) did not exit within 120 s of SIGTERM; killing it"
-    kill -KILL "$DPID" 2>/dev/null
+  if kill -0 "$1" 2>/dev/null; then
+    log "tailtraced (pid $1) did not exit within 120 s of SIGTERM; killing it"
+    kill -KILL "$1" 2>/dev/null
   fi
-  wait "$DPID" 2>/dev/null
+  wait "$1" 2>/dev/null
   STOP_STATUS=$?
-  DPID=""
 }
 
 # wait_settled TIMEOUT [ADMIN_ADDR...]: until no trace is buffered and the stored span count
@@ -407,20 +412,12 @@ CLUSTER_JOIN_WAIT_S=11
 # stop_cluster: SIGTERM to every node at once, then as stop_daemon (120 s, then SIGKILL). Sets
 # CLUSTER_EXITS (each node's exit status).
 stop_cluster() {
-  local pid i
+  local pid
   CLUSTER_EXITS=()
   for pid in "${CLUSTER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${CLUSTER_PIDS[@]}"; do
-    for ((i = 0; i < 1200; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "tailtraced (pid $pid) did not exit within 120 s of SIGTERM; killing it"
-      kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-    CLUSTER_EXITS+=($?)
+    await_exit "$pid"
+    CLUSTER_EXITS+=("$STOP_STATUS")
   done
   CLUSTER_PIDS=()
 }
