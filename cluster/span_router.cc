@@ -91,12 +91,7 @@ absl::Status SpanRouter::Consume(WireRequest&& request) {
 
 void SpanRouter::ConsumeAsync(WireRequest&& request, const collector::ConsumeContext& context,
                               collector::ConsumeDone done) {
-  bool stopped = false;
-  {
-    std::lock_guard lock(mu_);
-    stopped = stopped_;
-  }
-  if (stopped || (context.from_peer && !context.handover)) {
+  if (stopped_.load(std::memory_order_acquire) || (context.from_peer && !context.handover)) {
     return TakeLocally(std::move(request), context, std::move(done));
   }
   if (context.handover) handover_spans_->Increment(request.spans.size());
@@ -154,13 +149,13 @@ std::shared_ptr<const SpanRouter::Rings> SpanRouter::CurrentRings() {
 }
 
 std::pair<size_t, SpanRouter::Kind> SpanRouter::Destination(const Rings& rings, const TraceId& id,
-                                                            bool as_old_owner) {
+                                                            bool as_old_owner, bool handing_over) {
   const size_t owner = rings.live->OwnerOf(id);
   if (as_old_owner) {
     // A handover to this node: keep what it took lately, pass the rest to the new owner.
     return {owner == rings.self || recent_.Contains(id) ? rings.self : owner, Kind::kOwner};
   }
-  if (rings.previous != nullptr) {
+  if (handing_over) {
     const size_t old_owner = rings.previous_to_live[rings.previous->OwnerOf(id)];
     if (old_owner != kNoOwner && old_owner != owner) {
       if (old_owner != rings.self) return {old_owner, Kind::kHandover};
@@ -202,13 +197,12 @@ SpanRouter::Split SpanRouter::SplitRequest(const WireRequest& request, bool as_o
     for (uint32_t i = 0; i < owners.size(); ++i) split.owner[owners[i]].push_back(i);
     return split;
   }
-  Rings rings = *split.rings;
-  if (!handing_over) rings.previous = nullptr;
+  const Rings& rings = *split.rings;
   std::pair<size_t, Kind> to{kNoOwner, Kind::kOwner};
   const TraceId* last = nullptr;
   for (uint32_t i = 0; i < request.spans.size(); ++i) {
     const TraceId& id = request.spans[i].trace_id;
-    if (last == nullptr || !(*last == id)) to = Destination(rings, id, as_old_owner);
+    if (last == nullptr || !(*last == id)) to = Destination(rings, id, as_old_owner, handing_over);
     last = &id;
     (to.second == Kind::kHandover ? split.handover : split.owner)[to.first].push_back(i);
   }
@@ -302,7 +296,7 @@ void SpanRouter::Shutdown(int64_t deadline_ns) {
   std::vector<PeerForwarder*> forwarders;
   {
     std::lock_guard lock(mu_);
-    stopped_ = true;
+    stopped_.store(true, std::memory_order_release);
     for (auto& [peer, forwarder] : forwarders_) forwarders.push_back(forwarder.get());
   }
   for (PeerForwarder* forwarder : forwarders) forwarder->Shutdown(deadline_ns);

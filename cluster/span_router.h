@@ -42,6 +42,7 @@
 // one node with decision_wait 5 s), and traces buffered at a member that dies (its write-ahead
 // log replays them when it returns; spans sent meanwhile went elsewhere).
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -114,8 +115,10 @@ class SpanRouter final : public collector::SpanSink {
   // Members in `excluded` (sorted; failing over) are skipped, and handovers are not made then.
   Split SplitRequest(const WireRequest& request, bool as_old_owner,
                      const std::vector<std::string>& excluded);
-  // The destination of one span of trace `id` (owner or handover), by member index.
-  std::pair<size_t, Kind> Destination(const Rings& rings, const TraceId& id, bool as_old_owner);
+  // The destination of one span of trace `id` (owner or handover), by member index;
+  // `handing_over`: rings.previous is set and its handover has not ended.
+  std::pair<size_t, Kind> Destination(const Rings& rings, const TraceId& id, bool as_old_owner,
+                                      bool handing_over);
   // Takes the request as `split` says; answers `join` for each part.
   void Dispatch(WireRequest&& request, Split&& split, const std::vector<std::string>& excluded,
                 const std::shared_ptr<Join>& join);
@@ -147,7 +150,8 @@ class SpanRouter final : public collector::SpanSink {
   std::mutex mu_;
   std::map<std::pair<std::string, Kind>, std::unique_ptr<PeerForwarder>> forwarders_
       ABSL_GUARDED_BY(mu_);
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // Set (under mu_) by Shutdown; read without it on every request.
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace tailtrace::cluster
