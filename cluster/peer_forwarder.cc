@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "collector/grpc_byte_buffer_peer.h"
+#include "collector/gzip.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::cluster {
@@ -37,6 +39,7 @@ struct PeerForwarder::Batch {
   std::vector<Item> items;
   uint64_t bytes = 0;
   uint64_t spans = 0;
+  std::string compressed;  // the request's bytes when we gzip them (request points into it)
   grpc::ByteBuffer request;
   grpc::ByteBuffer response;
   std::unique_ptr<grpc::ClientContext> context;
@@ -109,17 +112,36 @@ void PeerForwarder::StartBatchesLocked(std::unique_lock<std::mutex>& lock) {
   }
   lock.unlock();
   for (std::shared_ptr<Batch>& batch : started) {
-    // Concatenated requests are one request (repeated field 1 appends); the slices are the
-    // items' bytes as they are, without another copy.
-    std::vector<grpc::Slice> slices;
-    slices.reserve(batch->items.size());
-    for (const Item& item : batch->items) {
-      slices.emplace_back(item.bytes.data(), item.bytes.size(), grpc::Slice::STATIC_SLICE);
-    }
-    batch->request = grpc::ByteBuffer(slices.data(), slices.size());
+    PrepareRequest(*batch);
     Call(std::move(batch));
   }
   lock.lock();
+}
+
+void PeerForwarder::PrepareRequest(Batch& batch) const {
+  // Concatenated requests are one request (repeated field 1 appends).
+  if (options_.gzip) {
+    // gRPC's own gzip is zlib's level 6, three times the CPU of level 1 for 15% fewer bytes: the
+    // batch goes out compressed here, flagged so that gRPC sends it as it is.
+    std::vector<std::string_view> pieces;
+    pieces.reserve(batch.items.size());
+    for (const Item& item : batch.items) pieces.emplace_back(item.bytes);
+    batch.compressed = collector::Gzip(pieces, collector::GzipLevel::kFastest);
+    if (!batch.compressed.empty()) {
+      grpc_slice slice =
+          grpc_slice_from_static_buffer(batch.compressed.data(), batch.compressed.size());
+      grpc::internal::GrpcByteBufferPeer(&batch.request)
+          .Adopt(grpc_raw_compressed_byte_buffer_create(&slice, 1, GRPC_COMPRESS_GZIP));
+      return;
+    }  // zlib failed (out of memory): gRPC compresses it then
+  }
+  // The slices are the items' bytes as they are, without another copy.
+  std::vector<grpc::Slice> slices;
+  slices.reserve(batch.items.size());
+  for (const Item& item : batch.items) {
+    slices.emplace_back(item.bytes.data(), item.bytes.size(), grpc::Slice::STATIC_SLICE);
+  }
+  batch.request = grpc::ByteBuffer(slices.data(), slices.size());
 }
 
 void PeerForwarder::Call(std::shared_ptr<Batch> batch) {

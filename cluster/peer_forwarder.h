@@ -47,6 +47,7 @@ struct PeerForwarderOptions {
   int64_t attempt_timeout_ns = 2'000'000'000;
   // How long a peer may fail to be reached before its batches give up (and go elsewhere).
   int64_t give_up_after_ns = 1'000'000'000;
+  // Sends gzip-compressed requests (zlib's fastest level).
   bool gzip = true;
   // Sends handovers (collector::kHandoverMetadata): the peer keeps the spans of traces it took
   // lately and passes the rest on to their new owner.
@@ -98,6 +99,8 @@ class PeerForwarder {
   struct Batch;
 
   void StartBatchesLocked(std::unique_lock<std::mutex>& lock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sets batch.request: the items as one Export request, gzip-compressed if the options say so.
+  void PrepareRequest(Batch& batch) const;
   void Call(std::shared_ptr<Batch> batch);
   void OnCallDone(std::shared_ptr<Batch> batch, const grpc::Status& status);
   // Ends a batch: every item gets `status` (its bytes back when `unreachable`).

@@ -2,7 +2,8 @@
 
 // Access to the core byte buffer inside a grpc::ByteBuffer. gRPC 1.51 keeps there whether a
 // message is compressed, and with which algorithm; grpc::ByteBuffer grants access to it to this
-// (otherwise undefined) friend class only. Private to the gRPC receiver and its tests.
+// (otherwise undefined) friend class only. For the gRPC receiver, the cluster's forwarder (which
+// sends requests it compressed itself) and tests.
 
 #include <grpc/byte_buffer.h>
 #include <grpc/compression.h>

@@ -125,27 +125,41 @@ absl::StatusOr<std::string> Gunzip(std::string_view compressed, uint64_t max_out
   return Decompress(compressed, Compression::kGzip, max_output_bytes);
 }
 
-std::string Gzip(std::string_view data) {
+std::string Gzip(std::string_view data, GzipLevel level) {
+  return Gzip(std::span<const std::string_view>(&data, 1), level);
+}
+
+std::string Gzip(std::span<const std::string_view> pieces, GzipLevel level) {
   z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
+  if (deflateInit2(&z, static_cast<int>(level), Z_DEFLATED, 16 + MAX_WBITS, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
     return "";
   }
+  uint64_t total = 0;
+  for (std::string_view piece : pieces) total += piece.size();
   std::string out;
-  size_t fed = 0;
+  // deflateBound is for one deflate() call; a few more chunks cover the rest.
+  out.reserve(deflateBound(&z, static_cast<uLong>(std::min<uint64_t>(total, ULONG_MAX))));
+  size_t piece = 0;  // the piece being fed
+  size_t fed = 0;    // bytes of pieces[piece] handed to zlib so far
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (z.avail_in == 0 && fed < data.size()) {
-      const size_t n = std::min<size_t>(data.size() - fed, kMaxInputChunk);
-      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + fed));
+    while (z.avail_in == 0 && piece < pieces.size()) {
+      const std::string_view p = pieces[piece];
+      const size_t n = std::min<size_t>(p.size() - fed, kMaxInputChunk);
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p.data() + fed));
       z.avail_in = static_cast<uInt>(n);
       fed += n;
+      if (fed == p.size()) {
+        ++piece;
+        fed = 0;
+      }
     }
     const size_t old_size = out.size();
     out.resize(old_size + kOutputChunkBytes);
     z.next_out = reinterpret_cast<Bytef*>(out.data() + old_size);
     z.avail_out = static_cast<uInt>(kOutputChunkBytes);
-    rc = deflate(&z, fed == data.size() ? Z_FINISH : Z_NO_FLUSH);
+    rc = deflate(&z, piece == pieces.size() ? Z_FINISH : Z_NO_FLUSH);
     out.resize(old_size + kOutputChunkBytes - z.avail_out);
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) break;
   }

@@ -1,6 +1,9 @@
 #include "common/memory_trimmer.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <fstream>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -21,6 +24,25 @@ bool MemoryTrimmer::TrimNow() {
 #endif
 }
 
+uint64_t MemoryTrimmer::IdleResidentBytes() {
+#if defined(__GLIBC__)
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0;
+  uint64_t resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages)) return 0;
+  const uint64_t resident = resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const struct mallinfo2 info = mallinfo2();
+  const uint64_t in_use = info.uordblks + info.hblkhd;
+  return resident > in_use ? resident - in_use : 0;
+#else
+  return 0;
+#endif
+}
+
+bool MemoryTrimmer::TrimIfIdle(uint64_t min_idle_bytes) {
+  return IdleResidentBytes() >= min_idle_bytes && TrimNow();
+}
+
 void MemoryTrimmer::Stop() {
   {
     std::lock_guard lock(mu_);
@@ -35,7 +57,7 @@ void MemoryTrimmer::Run() {
   while (!wake_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms),
                          [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_; })) {
     lock.unlock();
-    TrimNow();
+    TrimIfIdle(options_.min_idle_bytes);
     lock.lock();
   }
 }

@@ -1,5 +1,5 @@
-// The `cluster` section: self, peers.static, peers.dns, peer_timeout, query_timeout and tls, with
-// the checks that catch a cluster whose members cannot reach each other.
+// The `cluster` section: self, peers.static, peers.dns, peer_timeout, query_timeout, compression
+// and tls, with the checks that catch a cluster whose members cannot reach each other.
 
 #include <cstdint>
 #include <optional>
@@ -165,6 +165,9 @@ void ParseCluster(MapReader& root, DaemonConfig* config) {
   ParsePeers(map.Map("peers"), &out);
   map.Duration("peer_timeout", kMinPeerTimeoutNs, &out.peer_timeout_ns);
   map.Duration("query_timeout", kMinQueryTimeoutNs, &out.query_timeout_ns);
+  std::string compression = out.gzip ? "gzip" : "none";
+  map.Enum("compression", {"gzip", "none"}, &compression);
+  out.gzip = compression == "gzip";
   ParseTls(ctx, map.Take("tls"), section->key_line(), *config, &out.tls);
   map.ReportUnknownKeys();
   if (self && !out.self.empty()) CheckReceiver(ctx, *self, *config);

@@ -213,6 +213,12 @@ TEST_F(SpanRouterTest, EverySpanReachesTheOwnerOfItsTrace) {
   }
   EXPECT_EQ(local_.spans() + peers_[0]->sink.spans() + peers_[1]->sink.spans(), 2 * kTraces);
   EXPECT_EQ(local_.peer_calls(), 0);
+  // The batches went out gzip-compressed (by the forwarder, flagged): the receivers inflated
+  // about the peers' share of the request.
+  const uint64_t inflated =
+      metrics_.GetCounter("tailtrace_grpc_inflated_bytes_total", "")->Value();
+  EXPECT_GT(inflated, Traces(kTraces).ByteSizeLong() / 3);
+  EXPECT_LT(inflated, Traces(kTraces).ByteSizeLong());
 }
 
 TEST_F(SpanRouterTest, ARequestOfOwnTracesStaysLocal) {

@@ -43,6 +43,7 @@ TEST(ClusterConfigTest, WithoutTheSectionASingleNodeAsBefore) {
   EXPECT_EQ(c.dns.interval_ns, 10 * kS);
   EXPECT_EQ(c.peer_timeout_ns, 5 * kS);
   EXPECT_EQ(c.query_timeout_ns, 5 * kS);
+  EXPECT_TRUE(c.gzip);
   EXPECT_FALSE(Defaults().cluster.enabled());
 }
 
@@ -61,6 +62,7 @@ cluster:
       interval: 30s
   peer_timeout: 2500ms
   query_timeout: 750ms
+  compression: none
 )"))
                                         .cluster;
   EXPECT_TRUE(c.enabled());
@@ -73,6 +75,7 @@ cluster:
   EXPECT_EQ(c.dns.interval_ns, 30 * kS);
   EXPECT_EQ(c.peer_timeout_ns, 2500 * kMs);
   EXPECT_EQ(c.query_timeout_ns, 750 * kMs);
+  EXPECT_FALSE(c.gzip);
 }
 
 TEST(ClusterConfigTest, TheIssuesFlowStyleAndAnAddressFromTheEnvironment) {
@@ -172,6 +175,8 @@ TEST(ClusterConfigTest, PeerTimeoutAndUnknownKeys) {
               "test.yaml:4: cluster.query_timeout", "");
   ExpectError(WithGrpc("cluster:\n  self: a:4317\n  query_timeout: soon\n"),
               "test.yaml:4: cluster.query_timeout", "");
+  ExpectError(WithGrpc("cluster:\n  self: a:4317\n  compression: zstd\n"),
+              "test.yaml:4: cluster.compression", "zstd");
   ExpectError(WithGrpc("cluster:\n  self: a:4317\n  peer: [b:4317]\n"), "test.yaml:4: cluster.peer",
               "unknown key");
   ExpectError(
