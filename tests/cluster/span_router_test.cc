@@ -215,10 +215,22 @@ TEST_F(SpanRouterTest, EverySpanReachesTheOwnerOfItsTrace) {
   EXPECT_EQ(local_.peer_calls(), 0);
   // The batches went out gzip-compressed (by the forwarder, flagged): the receivers inflated
   // about the peers' share of the request.
-  const uint64_t inflated =
-      metrics_.GetCounter("tailtrace_grpc_inflated_bytes_total", "")->Value();
+  const uint64_t inflated = metrics_.GetCounter("tailtrace_grpc_inflated_bytes_total", "")->Value();
   EXPECT_GT(inflated, Traces(kTraces).ByteSizeLong() / 3);
   EXPECT_LT(inflated, Traces(kTraces).ByteSizeLong());
+}
+
+TEST_F(SpanRouterTest, WithoutGzipBatchesGoAsTheyAre) {
+  AddPeers(2);
+  PeerForwarderOptions plain;
+  plain.gzip = false;
+  StartRouter({}, plain);
+  constexpr uint64_t kTraces = 60;
+  ASSERT_TRUE(Send(Traces(kTraces)).ok());
+  for (const auto& peer : peers_) {
+    EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, kTraces)) << peer->name;
+  }
+  EXPECT_EQ(metrics_.GetCounter("tailtrace_grpc_inflated_bytes_total", "")->Value(), 0u);
 }
 
 TEST_F(SpanRouterTest, ARequestOfOwnTracesStaysLocal) {
