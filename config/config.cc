@@ -24,6 +24,7 @@
 #include "config/env_expand_internal.h"
 #include "config/exporters_internal.h"
 #include "config/listener_security_internal.h"
+#include "config/metrics_config_internal.h"
 #include "config/policies_internal.h"
 #include "config/yaml_reader_internal.h"
 #include "yaml-cpp/yaml.h"
@@ -332,6 +333,7 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   ParseLog(map.Map("log"), &config->log);
   internal::ParseCluster(map, config);  // after the receivers, which it is checked against
   internal::ParseExporters(map.Map("exporters"), config);
+  internal::ParseMetrics(map.Map("metrics"), &config->span_metrics);
   map.ReportUnknownKeys();
   if (!config->storage_enabled && !config->otlp_exporter) {
     ctx.AddError(storage_enabled_line0, "storage.enabled",

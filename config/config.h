@@ -15,6 +15,7 @@
 #include "collector/policy_config.h"
 #include "exporter/options.h"
 #include "query/options.h"
+#include "spanmetrics/options.h"
 #include "storage/options.h"
 
 namespace tailtrace::config {
@@ -75,6 +76,8 @@ struct DaemonConfig {
   // cluster: the members of a cluster of tailtraced nodes; disabled (a single node) without the
   // section.
   cluster::ClusterOptions cluster;
+  // metrics: span metrics (RED) counted from every span before sampling.
+  spanmetrics::SpanMetricsOptions span_metrics;
   query::QueryOptions query;
   AdminOptions admin;
   LogOptions log;

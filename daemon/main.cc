@@ -30,6 +30,7 @@
 #include "exporter/otlp_trace_exporter.h"
 #include "query/query_service.h"
 #include "query/trace_reader.h"
+#include "spanmetrics/span_metrics.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "storage/null_trace_store.h"
@@ -308,16 +309,21 @@ int Run(const config::DaemonConfig& cfg) {
     spdlog::critical("cannot start the pipeline: {}", std::string(pipeline.status().message()));
     return 1;
   }
-  // Receivers -> [cluster router ->] admission gate (store health, memory) -> pipeline.
+  // Receivers -> [cluster router ->] [span metrics ->] admission gate (store health, memory) ->
+  // pipeline. Span metrics count every span this node's pipeline takes, before sampling.
   collector::AdmissionSink admission(pipeline->get(), store_ptr, limiter_ptr, &metrics);
+  spanmetrics::SpanMetrics span_metrics(cfg.span_metrics, &metrics);
+  spanmetrics::SpanMetricsSink counted(&span_metrics, &admission);
+  collector::SpanSink* local_sink =
+      cfg.span_metrics.enabled ? static_cast<collector::SpanSink*>(&counted) : &admission;
   absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> cluster_node =
-      StartCluster(cfg, &admission, store_ptr, clock, &metrics);
+      StartCluster(cfg, local_sink, store_ptr, clock, &metrics);
   if (!cluster_node.ok()) {
     spdlog::critical("cluster: {}", std::string(cluster_node.status().message()));
     return 1;
   }
   collector::SpanSink* receivers_sink =
-      *cluster_node != nullptr ? (*cluster_node)->sink() : &admission;
+      *cluster_node != nullptr ? (*cluster_node)->sink() : local_sink;
 
   // In a cluster the query API answers for every live member (cluster/cluster_reader.h).
   query::StoreTraceReader local_reader(store_ptr);

@@ -2,15 +2,55 @@
 // receivers run on every request. Invariant: whatever it accepts, protobuf parses, with the
 // same number of spans (valid + rejected). And SelectSpans (what a cluster member forwards to a
 // peer, which scans it again): a selection of the accepted spans scans back to exactly them.
+// And the span-metrics fields read from the wire (proto/otlp_wire_fields.h) equal what protobuf
+// parses from each accepted span and its resource.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "proto/otlp_wire.h"
+#include "proto/otlp_wire_fields.h"
 #include "tests/fuzz/fuzz_check.h"
+
+namespace {
+
+using opentelemetry::proto::trace::v1::ResourceSpans;
+using opentelemetry::proto::trace::v1::Span;
+
+std::string_view ParsedServiceName(const ResourceSpans& rs) {
+  for (const auto& kv : rs.resource().attributes()) {
+    if (kv.key() == "service.name" && kv.value().has_string_value()) {
+      return kv.value().string_value();
+    }
+  }
+  return tailtrace::kUnknownServiceName;
+}
+
+void CheckWireFields(const tailtrace::WireRequest& scanned) {
+  for (const tailtrace::WireSpan& ws : scanned.spans) {
+    const std::string_view bytes = std::string_view(scanned.bytes).substr(ws.offset, ws.size);
+    tailtrace::WireSpanFields fields;
+    FUZZ_CHECK(tailtrace::ReadWireSpanFields(bytes, &fields));
+    Span span;
+    FUZZ_CHECK(span.ParseFromString(std::string(bytes)));
+    FUZZ_CHECK(fields.name == span.name());
+    FUZZ_CHECK(fields.kind == static_cast<int>(span.kind()));
+    FUZZ_CHECK(fields.status_code == static_cast<int>(span.status().code()));
+    FUZZ_CHECK(fields.start_ns == span.start_time_unix_nano());
+    FUZZ_CHECK(fields.end_ns == span.end_time_unix_nano());
+  }
+  for (const std::string& resource : scanned.resources) {
+    ResourceSpans rs;
+    FUZZ_CHECK(rs.ParseFromString(resource));
+    FUZZ_CHECK(tailtrace::WireServiceName(resource) == ParsedServiceName(rs));
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);
@@ -23,6 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& ss : rs.scope_spans()) spans += ss.spans_size();
   }
   FUZZ_CHECK(spans == static_cast<int64_t>(scanned.spans.size()) + scanned.rejected_spans);
+  CheckWireFields(scanned);
 
   // Every other span, starting at the first or the second by the input's first byte.
   std::vector<uint32_t> selection;

@@ -1,0 +1,159 @@
+#include "spanmetrics/span_metrics.h"
+
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include "proto/otlp_wire_fields.h"
+#include "spdlog/spdlog.h"
+
+namespace tailtrace::spanmetrics {
+
+struct SpanMetrics::Series {
+  Counter* calls = nullptr;
+  Histogram* duration = nullptr;
+};
+
+namespace {
+
+constexpr char kCallsHelp[] =
+    "Spans received, by service, span name, span kind and status code (every span, before "
+    "sampling).";
+constexpr char kDurationHelp[] = "Span durations in milliseconds (every span, before sampling).";
+
+double DurationMs(const WireSpanFields& f) {
+  return f.end_ns > f.start_ns ? static_cast<double>(f.end_ns - f.start_ns) / 1e6 : 0.0;
+}
+
+}  // namespace
+
+std::string_view SpanKindLabel(int kind) {
+  switch (kind) {
+    case 1:
+      return "SPAN_KIND_INTERNAL";
+    case 2:
+      return "SPAN_KIND_SERVER";
+    case 3:
+      return "SPAN_KIND_CLIENT";
+    case 4:
+      return "SPAN_KIND_PRODUCER";
+    case 5:
+      return "SPAN_KIND_CONSUMER";
+    default:
+      return "SPAN_KIND_UNSPECIFIED";
+  }
+}
+
+std::string_view StatusCodeLabel(int code) {
+  switch (code) {
+    case 1:
+      return "STATUS_CODE_OK";
+    case 2:
+      return "STATUS_CODE_ERROR";
+    default:
+      return "STATUS_CODE_UNSET";
+  }
+}
+
+SpanMetrics::SpanMetrics(SpanMetricsOptions options, MetricsRegistry* metrics)
+    : options_(std::move(options)), metrics_(metrics) {}
+
+SpanMetrics::~SpanMetrics() = default;
+
+uint64_t SpanMetrics::series() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return series_.size();
+}
+
+SpanMetrics::Series* SpanMetrics::Find(std::string_view service, std::string_view name, int kind,
+                                       int status) {
+  const std::string_view kind_label = SpanKindLabel(kind);
+  const std::string_view status_label = StatusCodeLabel(status);
+  // Lengths first: names may hold any character.
+  std::string key = std::to_string(service.size());
+  key.append(":").append(service).append(name).append("|").append(kind_label);
+  key.append("|").append(status_label);
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (auto it = series_.find(key); it != series_.end()) return it->second.get();
+  }
+  absl::MutexLock lock(&mu_);
+  if (auto it = series_.find(key); it != series_.end()) return it->second.get();
+  if (series_.size() >= options_.max_series) {
+    if (overflow_ == nullptr) {
+      spdlog::warn(
+          "span metrics: {} series reached (metrics.max_series); spans of new series count in "
+          "the series labelled otel_metric_overflow=\"true\" from now on (the first one left "
+          "out: service \"{}\", span \"{}\")",
+          options_.max_series, service, name);
+      const Labels labels = {{"otel_metric_overflow", "true"}};
+      overflow_ = std::make_unique<Series>();
+      overflow_->calls = metrics_->GetCounter(kCallsMetric, kCallsHelp, labels);
+      overflow_->duration =
+          metrics_->GetHistogram(kDurationMetric, kDurationHelp, options_.buckets_ms, labels);
+    }
+    return overflow_.get();
+  }
+  const Labels labels = {{"service_name", std::string(service)},
+                         {"span_name", std::string(name)},
+                         {"span_kind", std::string(kind_label)},
+                         {"status_code", std::string(status_label)}};
+  auto series = std::make_unique<Series>();
+  series->calls = metrics_->GetCounter(kCallsMetric, kCallsHelp, labels);
+  series->duration =
+      metrics_->GetHistogram(kDurationMetric, kDurationHelp, options_.buckets_ms, labels);
+  return series_.emplace(key, std::move(series)).first->second.get();
+}
+
+SpanMetrics::Tally SpanMetrics::Count(const WireRequest& request) {
+  Tally tally;
+  std::vector<std::string_view> services;
+  services.reserve(request.resources.size());
+  for (const std::string& resource : request.resources) {
+    services.push_back(WireServiceName(resource));
+  }
+  // The request's series, each looked up in the shared map once.
+  using Key = std::tuple<std::string_view, std::string_view, int, int>;
+  absl::flat_hash_map<Key, size_t> entries;
+  const std::string_view bytes = request.bytes;
+  for (const WireSpan& span : request.spans) {
+    WireSpanFields f;
+    if (!ReadWireSpanFields(bytes.substr(span.offset, span.size), &f)) continue;
+    const std::string_view service = services[request.groups[span.group].resource];
+    const auto [it, inserted] =
+        entries.try_emplace(Key{service, f.name, f.kind, f.status_code}, tally.entries.size());
+    if (inserted) {
+      tally.entries.push_back(Tally::Entry{Find(service, f.name, f.kind, f.status_code), {}});
+    }
+    tally.entries[it->second].durations_ms.push_back(DurationMs(f));
+  }
+  return tally;
+}
+
+void SpanMetrics::Add(const Tally& tally) {
+  for (const Tally::Entry& entry : tally.entries) {
+    entry.series->calls->Increment(entry.durations_ms.size());
+    for (double ms : entry.durations_ms) entry.series->duration->Observe(ms);
+  }
+}
+
+absl::Status SpanMetricsSink::Consume(WireRequest&& request) {
+  const SpanMetrics::Tally tally = metrics_->Count(request);
+  absl::Status status = next_->Consume(std::move(request));
+  if (status.ok()) metrics_->Add(tally);
+  return status;
+}
+
+void SpanMetricsSink::ConsumeAsync(WireRequest&& request, const collector::ConsumeContext& context,
+                                   collector::ConsumeDone done) {
+  SpanMetrics::Tally tally = metrics_->Count(request);
+  next_->ConsumeAsync(
+      std::move(request), context,
+      [this, tally = std::move(tally), done = std::move(done)](absl::Status status) mutable {
+        if (status.ok()) metrics_->Add(tally);
+        std::move(done)(std::move(status));
+      });
+}
+
+}  // namespace tailtrace::spanmetrics
