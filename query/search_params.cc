@@ -132,7 +132,7 @@ int64_t SaturatingSub(int64_t a, int64_t b) {
 
 }  // namespace
 
-absl::StatusOr<int64_t> ParseGoDuration(std::string_view text, bool allow_days) {
+absl::StatusOr<int64_t> ParseGoDuration(std::string_view text, bool allow_days_and_weeks) {
   const std::string original(text);
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -191,8 +191,10 @@ absl::StatusOr<int64_t> ParseGoDuration(std::string_view text, bool allow_days) 
       scale = 60'000'000'000;
     } else if (unit == "h") {
       scale = 3'600'000'000'000;
-    } else if (allow_days && unit == "d") {
+    } else if (allow_days_and_weeks && unit == "d") {
       scale = 86'400'000'000'000;
+    } else if (allow_days_and_weeks && unit == "w") {
+      scale = 7 * 86'400'000'000'000;
     } else if (unit.empty()) {
       return bad("missing unit: use ns, us, ms, s, m or h");
     } else {
@@ -269,14 +271,16 @@ absl::StatusOr<JaegerSearch> ParseJaegerSearch(const http::Request& request, int
     end_ns = SaturatingMul(*us, kNsPerUs);
     if (end_ns < kMax - (kNsPerUs - 1)) end_ns += kNsPerUs - 1;
   }
+  // As Jaeger: lookback sets the start only when start is absent (the UI sends both).
+  const auto start_param = First(request, {"start"});
   int64_t lookback_ns = kDefaultSearchLookbackNs;
-  if (auto v = First(request, {"lookback"}); v && v->second != "custom") {
-    absl::StatusOr<int64_t> d = ParseGoDuration(v->second, /*allow_days=*/true);
+  if (auto v = First(request, {"lookback"}); v && !start_param && v->second != "custom") {
+    absl::StatusOr<int64_t> d = ParseGoDuration(v->second, /*allow_days_and_weeks=*/true);
     if (!d.ok()) return Malformed(v->first, Msg(d.status()));
     lookback_ns = *d;
   }
   int64_t start_ns = SaturatingSub(end_ns, lookback_ns);
-  if (auto v = First(request, {"start"})) {
+  if (const auto& v = start_param) {
     absl::StatusOr<int64_t> us = ParseInt(v->first, v->second);
     if (!us.ok()) return us.status();
     start_ns = SaturatingMul(*us, kNsPerUs);
@@ -290,7 +294,8 @@ absl::StatusOr<JaegerSearch> ParseJaegerSearch(const http::Request& request, int
   q.start_time_max_ns = end_ns;
 
   q.limit = kDefaultSearchLimit;
-  if (auto v = First(request, {"limit"})) {
+  // limit=0 is the default, as Jaeger has it.
+  if (auto v = First(request, {"limit"}); v && v->second != "0") {
     absl::StatusOr<int> n = LimitParam(v->first, v->second);
     if (!n.ok()) return n.status();
     q.limit = *n;

@@ -48,9 +48,9 @@ inline constexpr int64_t kDefaultSearchLookbackNs = 2 * 24 * 3600 * 1'000'000'00
 inline constexpr int64_t kDefaultDependencyLookbackNs = 24 * 3600 * 1'000'000'000ll;
 
 // A Go time.ParseDuration string ("1.5h", "2m30s", "100ms", "500us", "500µs", "0") in
-// nanoseconds. With `allow_days`, "d" (24 h) is a unit too. Negative durations are refused.
-// The error does not name a parameter.
-absl::StatusOr<int64_t> ParseGoDuration(std::string_view text, bool allow_days = false);
+// nanoseconds. With `allow_days_and_weeks` (the Jaeger UI's lookback values), "d" (24 h) and
+// "w" (7 d) are units too. Negative durations are refused. The error does not name a parameter.
+absl::StatusOr<int64_t> ParseGoDuration(std::string_view text, bool allow_days_and_weeks = false);
 
 // An RFC 3339 timestamp in nanoseconds since the epoch. The error does not name a parameter.
 absl::StatusOr<int64_t> ParseRfc3339(std::string_view text);

@@ -243,7 +243,7 @@ TEST_F(QuerySearchTest, BadJaegerParametersAre400NamingThem) {
       JaegerError(Call(Get("/api/traces", {{"minDuration", "2s"}, {"maxDuration", "1s"}})), 400),
       HasSubstr("maxDuration"));
   EXPECT_THAT(JaegerError(Call(Get("/api/traces", {{"start", "x"}})), 400), HasSubstr("start"));
-  EXPECT_THAT(JaegerError(Call(Get("/api/traces", {{"limit", "0"}})), 400), HasSubstr("limit"));
+  EXPECT_THAT(JaegerError(Call(Get("/api/traces", {{"limit", "-1"}})), 400), HasSubstr("limit"));
   EXPECT_THAT(JaegerError(Call(Get("/api/traces", {{"limit", "1000000"}})), 400),
               HasSubstr("limit"));
   EXPECT_THAT(JaegerError(Call(Get("/api/traces", {{"tags", "{"}})), 400), HasSubstr("tags"));

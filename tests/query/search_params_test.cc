@@ -43,7 +43,9 @@ TEST(ParseGoDurationTest, AcceptsGoSyntax) {
   EXPECT_EQ(*ParseGoDuration(".5s"), 500 * kMs);
   EXPECT_EQ(*ParseGoDuration("1.000000001s"), kSec + 1);
   EXPECT_EQ(*ParseGoDuration("2562047h"), 2562047ll * 3600 * kSec);
-  EXPECT_EQ(*ParseGoDuration("2d", /*allow_days=*/true), 48 * 3600 * kSec);
+  EXPECT_EQ(*ParseGoDuration("2d", /*allow_days_and_weeks=*/true), 48 * 3600 * kSec);
+  EXPECT_EQ(*ParseGoDuration("2w", /*allow_days_and_weeks=*/true), 14 * 24 * 3600 * kSec);
+  EXPECT_FALSE(ParseGoDuration("2w").ok());
 }
 
 TEST(ParseGoDurationTest, RefusesWhatGoRefusesAndNegatives) {
@@ -110,6 +112,26 @@ TEST(ParseJaegerSearchTest, LookbackSetsTheStartWhenStartIsAbsent) {
   s = ParseJaegerSearch(Get({{"lookback", "custom"}, {"start", "1000"}}), kNow);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->query.start_time_min_ns, 1000 * kUs);
+  // The Jaeger UI's longest presets are in weeks.
+  s = ParseJaegerSearch(Get({{"lookback", "2w"}}), kNow);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->query.start_time_min_ns, kNow - 14 * 24 * 3600 * kSec);
+}
+
+// As Jaeger: with start given, lookback is not used (nor checked).
+TEST(ParseJaegerSearchTest, LookbackIsIgnoredWhenStartIsGiven) {
+  for (const char* lookback : {"1h", "2w", "whenever"}) {
+    auto s =
+        ParseJaegerSearch(Get({{"lookback", lookback}, {"start", "1000"}, {"end", "5000"}}), kNow);
+    ASSERT_TRUE(s.ok()) << lookback << ": " << s.status();
+    EXPECT_EQ(s->query.start_time_min_ns, 1000 * kUs) << lookback;
+  }
+}
+
+TEST(ParseJaegerSearchTest, LimitZeroIsTheDefault) {
+  auto s = ParseJaegerSearch(Get({{"limit", "0"}}), kNow);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->query.limit, kDefaultSearchLimit);
 }
 
 TEST(ParseJaegerSearchTest, TraceIdsAreCollected) {
@@ -133,7 +155,6 @@ TEST(ParseJaegerSearchTest, BadParametersAreNamed) {
   EXPECT_THAT(error({{"start", "yesterday"}}), HasSubstr("parameter start"));
   EXPECT_THAT(error({{"end", "1.5"}}), HasSubstr("parameter end"));
   EXPECT_THAT(error({{"start", "2000"}, {"end", "1000"}}), HasSubstr("start"));
-  EXPECT_THAT(error({{"limit", "0"}}), HasSubstr("limit"));
   EXPECT_THAT(error({{"limit", "-5"}}), HasSubstr("limit"));
   EXPECT_THAT(error({{"limit", "10001"}}), HasSubstr("limit"));
   EXPECT_THAT(error({{"limit", "many"}}), HasSubstr("limit"));
