@@ -13,6 +13,7 @@
 #include "query/api_responses_internal.h"
 #include "query/jaeger_envelope.h"
 #include "query/jaeger_json.h"
+#include "query/json_indent_internal.h"
 #include "query/search_params.h"
 #include "spdlog/spdlog.h"
 
@@ -472,7 +473,11 @@ http::Response QueryService::Handle(const http::Request& request) const {
   // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
   // turned into an answer instead of taking the server thread down.
   try {
-    return Router(reader_, clock_, max_trace_spans_).Route(request);
+    http::Response response = Router(reader_, clock_, max_trace_spans_).Route(request);
+    if (request.Param("prettyPrint") == "true" && response.content_type == "application/json") {
+      response.body = internal::IndentJson(response.body);
+    }
+    return response;
   } catch (const std::exception& e) {
     spdlog::error("query: {} {} failed: {}", request.method, request.path, e.what());
     return internal::JaegerError(500, absl::StrCat("internal error: ", e.what()));

@@ -208,6 +208,21 @@ TEST_F(QueryServiceTest, Services) {
             (std::vector<std::string>{"backend", "frontend", "legacy", "pay/v2"}));
 }
 
+// As Jaeger's query service: prettyPrint=true indents the same document.
+TEST_F(QueryServiceTest, PrettyPrintIndentsTheSameAnswer) {
+  const http::Response compact = Call(Get("/api/traces/" + kTraceHex));
+  const http::Response pretty = Call(Get("/api/traces/" + kTraceHex, {{"prettyPrint", "true"}}));
+  ASSERT_EQ(pretty.status, 200);
+  EXPECT_EQ(pretty.content_type, "application/json");
+  EXPECT_NE(pretty.body.find("{\n    \"data\": [\n        {\n"), std::string::npos)
+      << pretty.body.substr(0, 200);
+  rapidjson::Document a = ParseBody(compact);
+  rapidjson::Document b = ParseBody(pretty);
+  EXPECT_TRUE(a == b) << "indenting changed the document";
+  EXPECT_EQ(Call(Get("/api/services", {{"prettyPrint", "false"}})).body,
+            Call(Get("/api/services")).body);
+}
+
 TEST_F(QueryServiceTest, ServiceOperationsAreDeduplicatedNames) {
   http::Response r = Call(Get("/api/services/frontend/operations"));
   ASSERT_EQ(r.status, 200);
