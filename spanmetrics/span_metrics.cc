@@ -62,7 +62,7 @@ SpanMetrics::SpanMetrics(SpanMetricsOptions options, MetricsRegistry* metrics)
 SpanMetrics::~SpanMetrics() = default;
 
 uint64_t SpanMetrics::series() const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   return series_.size();
 }
 
@@ -75,10 +75,10 @@ SpanMetrics::Series* SpanMetrics::Find(std::string_view service, std::string_vie
   key.append(":").append(service).append(name).append("|").append(kind_label);
   key.append("|").append(status_label);
   {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     if (auto it = series_.find(key); it != series_.end()) return it->second.get();
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   if (auto it = series_.find(key); it != series_.end()) return it->second.get();
   if (series_.size() >= options_.max_series) {
     if (overflow_ == nullptr) {

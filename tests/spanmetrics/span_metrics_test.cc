@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,8 +29,8 @@ class FixedSink : public collector::SpanSink {
     if (status.ok()) spans += request.spans.size();
     return status;
   }
-  absl::Status status = absl::OkStatus();
-  uint64_t spans = 0;
+  absl::Status status = absl::OkStatus();  // set while no request is under way
+  std::atomic<uint64_t> spans{0};
 };
 
 Span* AddTimed(ExportTraceServiceRequest* request, const std::string& service, uint64_t id,

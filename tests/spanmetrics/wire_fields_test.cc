@@ -27,8 +27,9 @@ TEST(WireFieldsTest, ReadsTheSpanFieldsSpanMetricsNeed) {
   span.mutable_status()->set_code(Status::STATUS_CODE_ERROR);
   span.mutable_status()->set_message("boom");
   span.add_attributes()->set_key("http.method");
+  const std::string bytes = span.SerializeAsString();  // f.name points into it
   WireSpanFields f;
-  ASSERT_TRUE(ReadWireSpanFields(span.SerializeAsString(), &f));
+  ASSERT_TRUE(ReadWireSpanFields(bytes, &f));
   EXPECT_EQ(f.name, "GET /cart");
   EXPECT_EQ(f.kind, 3);
   EXPECT_EQ(f.status_code, 2);
