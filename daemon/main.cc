@@ -333,7 +333,7 @@ int Run(const config::DaemonConfig& cfg) {
   http::HttpServerOptions query_options;
   query_options.endpoint = cfg.query.endpoint;
   query_options.num_threads = cfg.query.num_threads;
-  query_options.max_body_bytes = 1 << 20;
+  query_options.max_body_bytes = 16 << 20;  // POST /api/transform: OTLP/JSON files to show
   query_options.name = "query";
   query_options.security = cfg.query.security;
   query_options.max_connections = cfg.query.max_connections;

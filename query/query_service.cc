@@ -14,10 +14,11 @@
 #include "query/jaeger_envelope.h"
 #include "query/jaeger_json.h"
 #include "query/json_indent_internal.h"
+#include "query/otlp_transform_internal.h"
 #include "query/search_params.h"
 #include "spdlog/spdlog.h"
 
-// Routes (GET only; another method on a known path is 405):
+// Routes (GET, but for POST /api/transform; another method on a known path is 405):
 //   Jaeger API, envelope {"data","total","limit","offset","errors"}:
 //     /api/traces?service=&tags=&...     trace search (search_params.h): full traces, newest first
 //     /api/traces?traceID=..&traceID=..  these traces; missing ones are listed in "errors"
@@ -26,6 +27,7 @@
 //     /api/services/{service}/operations operation names, deduplicated and sorted
 //     /api/operations?service=&spanKind= [{"name","spanKind"}]
 //     /api/dependencies?endTs=&lookback= [{"parent","child","callCount"}]
+//     POST /api/transform                an OTLP/JSON body as Jaeger traces (the UI's upload)
 //   OTLP-JSON API (jaeger api_v3 HTTP gateway), errors as {"error":{"grpcCode","httpCode",
 //   "message","httpStatus"}}:
 //     /api/v3/traces?query.service_name=&...  {"result":{"resourceSpans":[...]}}, every resource
@@ -117,6 +119,14 @@ class Router {
       if (rest == "operations") return get ? JaegerOperations(request) : method_not_allowed();
       if (rest == "traces") return get ? JaegerSearch(request) : method_not_allowed();
       if (rest == "dependencies") return get ? JaegerDependencies(request) : method_not_allowed();
+      if (rest == "transform") {
+        if (request.method == "POST") return JaegerTransform(request);
+        http::Response r = JaegerError(405, absl::StrCat("method ", request.method,
+                                                         " not allowed on /api/transform; use POST "
+                                                         "with an OTLP/JSON body"));
+        r.headers.emplace_back("Allow", "POST");
+        return r;
+      }
       if (std::optional<std::string_view> id = Segment(rest, "traces/")) {
         return get ? JaegerTrace(*id) : method_not_allowed();
       }
@@ -170,6 +180,19 @@ class Router {
     JaegerTracesWriter out(1);
     out.Add(**trace);
     return FinishTraces(out);
+  }
+
+  // The Jaeger UI uploads OTLP/JSON files here to show them.
+  http::Response JaegerTransform(const http::Request& request) const {
+    absl::StatusOr<std::vector<storage::StoredTrace>> traces =
+        internal::TracesOfOtlpJson(request.body);
+    if (!traces.ok()) {
+      return JaegerError(400, absl::StrCat("the body is not an OTLP/JSON trace export: ",
+                                           std::string(MessageOf(traces.status()))));
+    }
+    JaegerTracesWriter out(traces->size());
+    for (const storage::StoredTrace& trace : *traces) out.Add(trace);
+    return out.Finish();
   }
 
   http::Response JaegerServices() const {

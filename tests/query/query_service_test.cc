@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "common/utf8.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/otlp_json.h"
 #include "rapidjson/document.h"
 #include "storage/in_memory_trace_store.h"
 #include "tests/storage/failing_trace_store.h"
@@ -14,6 +16,7 @@ namespace tailtrace::query {
 namespace {
 
 namespace trace_v1 = opentelemetry::proto::trace::v1;
+using ::testing::HasSubstr;
 
 std::string Bytes(std::initializer_list<uint8_t> b) { return std::string(b.begin(), b.end()); }
 
@@ -206,6 +209,54 @@ TEST_F(QueryServiceTest, Services) {
   rapidjson::Document doc = ParseBody(r);
   EXPECT_EQ(Strings(JaegerData(doc, 4)),
             (std::vector<std::string>{"backend", "frontend", "legacy", "pay/v2"}));
+}
+
+http::Request Post(std::string path, std::string body) {
+  http::Request r = Get(std::move(path));
+  r.method = "POST";
+  r.body = std::move(body);
+  return r;
+}
+
+// The Jaeger UI's upload of OTLP/JSON files: each trace of the body comes back as a Jaeger trace,
+// in order of first appearance, with its spans and services.
+TEST_F(QueryServiceTest, TransformTurnsOtlpJsonIntoJaegerTraces) {
+  const std::string other = Bytes({0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x22});
+  trace_v1::TracesData data;
+  AddSpan(&data, other, "cart", "GET /cart", trace_v1::Span::SPAN_KIND_SERVER, 1);
+  AddSpan(&data, kTraceId, "shop", "checkout", trace_v1::Span::SPAN_KIND_SERVER, 2);
+  AddSpan(&data, other, "db", "SELECT", trace_v1::Span::SPAN_KIND_CLIENT, 3);
+  const http::Response r = Call(Post("/api/transform", otlp_json::TracesDataToJson(data)));
+  ASSERT_EQ(r.status, 200) << r.body;
+  rapidjson::Document doc = ParseBody(r);
+  const auto& traces = doc["data"];
+  ASSERT_EQ(traces.Size(), 2u);
+  EXPECT_EQ(doc["total"].GetInt(), 2);
+  EXPECT_STREQ(traces[0]["traceID"].GetString(), "11000000000000000000000000000022");
+  EXPECT_EQ(traces[0]["spans"].Size(), 2u);
+  EXPECT_EQ(traces[0]["processes"].MemberCount(), 2u);
+  EXPECT_STREQ(traces[1]["traceID"].GetString(), kTraceHex.c_str());
+  ASSERT_EQ(traces[1]["spans"].Size(), 1u);
+  EXPECT_STREQ(traces[1]["spans"][0]["operationName"].GetString(), "checkout");
+  EXPECT_STREQ(traces[1]["processes"]["p1"]["serviceName"].GetString(), "shop");
+}
+
+TEST_F(QueryServiceTest, TransformNamesWhatIsWrongWithTheBody) {
+  EXPECT_THAT(JaegerErrorMessage(Call(Post("/api/transform", "{\"resourceSpans\": 5}")), 400),
+              HasSubstr("resourceSpans"));
+  EXPECT_THAT(JaegerErrorMessage(Call(Post("/api/transform", "not json")), 400),
+              HasSubstr("not an OTLP/JSON trace export"));
+  const std::string no_trace_id =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"0000000000000001"}]}]}]})";
+  EXPECT_THAT(JaegerErrorMessage(Call(Post("/api/transform", no_trace_id)), 400),
+              HasSubstr("resourceSpans[0].scopeSpans[0].spans[0].traceId"));
+  const http::Response get = Call(Get("/api/transform"));
+  EXPECT_EQ(get.status, 405);
+  EXPECT_THAT(get.body, HasSubstr("use POST"));
+  // An empty export is no trace, not an error.
+  const http::Response empty = Call(Post("/api/transform", "{}"));
+  ASSERT_EQ(empty.status, 200) << empty.body;
+  EXPECT_EQ(ParseBody(empty)["data"].Size(), 0u);
 }
 
 // As Jaeger's query service: prettyPrint=true indents the same document.
