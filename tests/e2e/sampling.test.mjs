@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { SpanKind, SpanStatusCode, trace, ROOT_CONTEXT } from '@opentelemetry/api';
 
 import { getJson, httpGet, pollUntil, startDaemon } from './lib/daemon.mjs';
+import { metricSum, readMetrics } from './lib/cluster.mjs';
 import { ServiceClient } from './lib/sdk.mjs';
 
 const POLICIES = `
@@ -209,6 +210,30 @@ describe('tail sampling: errors + latency > 2s + 10% probabilistic', () => {
     assert.ok(sampled('slow', 'true') >= SLOW, text);
     const total = (policy) => sampled(policy, 'true') + sampled(policy, 'false');
     assert.equal(total('ten-percent'), TOTAL, 'every trace was evaluated by the probabilistic policy');
+  });
+
+  // Span metrics count every span before sampling: N calls per service, not N/10.
+  test('span metrics count every span of every trace, kept or not', async () => {
+    const samples = await readMetrics(daemon);
+    const calls = (labels) => metricSum(samples, 'traces_span_metrics_calls_total', labels);
+    const server = { span_kind: 'SPAN_KIND_SERVER' };
+    assert.equal(calls({ ...server, service_name: 'frontend', span_name: 'GET /checkout' }), TOTAL);
+    assert.equal(calls({ ...server, service_name: 'checkout', span_name: 'checkout.Submit' }), TOTAL);
+    const reserve = { ...server, service_name: 'inventory', span_name: 'inventory.Reserve' };
+    assert.equal(calls({ ...reserve, status_code: 'STATUS_CODE_ERROR' }), FAILED);
+    assert.equal(calls({ ...reserve, status_code: 'STATUS_CODE_UNSET' }), TOTAL - FAILED);
+    assert.equal(calls({}), 3 * TOTAL, 'no other spans were counted');
+    // inventory.Reserve lasts 260 ms, or 2,460 ms in the slow traces.
+    const bucket = (le) =>
+      metricSum(samples, 'traces_span_metrics_duration_milliseconds_bucket', { ...reserve, le });
+    assert.equal(bucket('200'), 0);
+    assert.equal(bucket('400'), ORDINARY + FAILED);
+    assert.equal(bucket('2000'), ORDINARY + FAILED);
+    assert.equal(bucket('5000'), TOTAL);
+    assert.equal(
+      metricSum(samples, 'traces_span_metrics_duration_milliseconds_count', reserve),
+      TOTAL,
+    );
   });
 
   test('services and operations of the sampled traces are listed', async () => {
