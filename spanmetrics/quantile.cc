@@ -1,7 +1,6 @@
 #include "spanmetrics/quantile.h"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 
 namespace tailtrace::spanmetrics {

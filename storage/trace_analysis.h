@@ -107,9 +107,26 @@ void ForEachSyntheticSpanTag(const opentelemetry::proto::trace::v1::Span& span, 
   }
 }
 
+//   span events, as Jaeger's log fields: "event" with the event's name (when set), then the
+//   event's attributes:
+template <typename Fn>
+void ForEachEventTag(const opentelemetry::proto::trace::v1::Span& span, std::string* scratch,
+                     Fn&& fn) {
+  for (const auto& event : span.events()) {
+    if (!event.name().empty()) fn(std::string_view("event"), std::string_view(event.name()));
+    for (const auto& kv : event.attributes()) {
+      const auto& v = kv.value();
+      const std::string_view value =
+          v.has_string_value() ? std::string_view(v.string_value()) : IndexValueView(v, scratch);
+      fn(std::string_view(kv.key()), value);
+    }
+  }
+}
+
 // Calls `fn(key, value)` (both std::string_view, valid during the call only) for every tag of
 // `span`: span attributes, resource attributes except service.name, then the synthetic tags
-// (scope name and version, span.kind, status), indexed or not, possibly with repeated keys.
+// (scope name and version, span.kind, status) and the events' tags, indexed or not, possibly
+// with repeated keys.
 template <typename Fn>
 void ForEachSpanTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
                     const opentelemetry::proto::trace::v1::ScopeSpans& ss,
@@ -119,6 +136,7 @@ void ForEachSpanTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
   ForEachResourceTag(rs, &scratch, fn);
   ForEachScopeTag(ss, fn);
   ForEachSyntheticSpanTag(span, fn);
+  ForEachEventTag(span, &scratch, fn);
 }
 
 // The summary of the trace made of all spans in `chunks`; requires at least one span.

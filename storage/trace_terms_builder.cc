@@ -168,6 +168,7 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
           add_tag(a.key, a.other == nullptr ? a.value : IndexValueView(*a.other, &scratch));
         }
         ForEachSyntheticSpanTag(span, add_tag);
+        ForEachEventTag(span, &scratch, add_tag);
         const int64_t duration = end > start ? end - start : 0;
         durations_.Add(duration);
         services_[service].durations.Add(duration);

@@ -104,6 +104,10 @@ GeneratedTrace RandomTrace(Random& r, uint64_t n) {
     }
     if (r.Chance(0.5))
       s.resource_attributes.emplace_back("region", std::string(r.Chance(0.5) ? "eu" : "us"));
+    if (r.Chance(0.2)) {  // an event whose name and attribute are tags too
+      const std::string& key = r.Pick(kTagKeys);
+      s.events.push_back({r.Chance(0.5) ? "exception" : "retry", {{key, RandomTagValue(r, key)}}});
+    }
     all.push_back(std::move(s));
   }
   std::shuffle(all.begin(), all.end(), r.gen());
@@ -128,6 +132,8 @@ TraceQuery RandomQuery(Random& r) {
       q.attributes.emplace_back("error", "true");
     } else if (r.Chance(0.15)) {
       q.attributes.emplace_back("region", r.Chance(0.5) ? "eu" : "us");
+    } else if (r.Chance(0.1)) {
+      q.attributes.emplace_back("event", r.Chance(0.5) ? "exception" : "retry");
     } else {
       const std::string& key = r.Pick(kTagKeys);
       q.attributes.emplace_back(key, TagValueString(RandomTagValue(r, key)));

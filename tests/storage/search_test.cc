@@ -176,6 +176,28 @@ TEST_P(SearchTest, TagsMatchSpanAndResourceAttributesStringifiedLikeJaeger) {
   EXPECT_TRUE(tags({{"user.id", "u-7"}, {"retry", "true"}}).empty());
 }
 
+// As Jaeger's backends match log fields: an event's name (as "event") and its attributes, under
+// the same index limits as other tags.
+TEST_P(SearchTest, TagsMatchSpanEventsNamesAndAttributes) {
+  Write(
+      kA,
+      {{.span_id = 1,
+        .events = {{"exception",
+                    {{"exception.type", std::string("TimeoutError")}, {"attempt", int64_t{3}}}}}}});
+  Write(kB, {{.span_id = 1, .start_ns = kT0 + 1, .events = {{"cache.miss", {}}}}});
+  auto tags = [&](std::vector<std::pair<std::string, std::string>> t) {
+    TraceQuery q = Service("svc");
+    q.attributes = std::move(t);
+    return Find(q);
+  };
+  EXPECT_THAT(tags({{"event", "exception"}}), ElementsAre(kA));
+  EXPECT_THAT(tags({{"event", "cache.miss"}}), ElementsAre(kB));
+  EXPECT_THAT(tags({{"exception.type", "TimeoutError"}}), ElementsAre(kA));
+  EXPECT_THAT(tags({{"attempt", "3"}}), ElementsAre(kA));
+  EXPECT_THAT(tags({{"event", "exception"}, {"attempt", "3"}}), ElementsAre(kA));
+  EXPECT_TRUE(tags({{"event", "cache.miss"}, {"attempt", "3"}}).empty());
+}
+
 TEST_P(SearchTest, ErrorTrueFindsTracesWithAFailedSpan) {
   Write(kA, {{.span_id = 1}, {.span_id = 2, .parent_id = 1, .error = true}});
   Write(kB, {{.span_id = 1, .start_ns = kT0 + 1}});

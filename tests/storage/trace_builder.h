@@ -29,6 +29,8 @@ struct SpanSpec {
   std::vector<std::pair<std::string, AttrValue>> attributes = {};
   // Extra resource attributes of the span's resource (besides service.name).
   std::vector<std::pair<std::string, AttrValue>> resource_attributes = {};
+  // Span events: name and attributes.
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, AttrValue>>>> events = {};
 };
 
 inline TraceId MakeTraceId(uint64_t high, uint64_t low) {
@@ -86,6 +88,16 @@ inline opentelemetry::proto::trace::v1::TracesData BuildChunk(const TraceId& id,
     span->set_kind(static_cast<trace_v1::Span::SpanKind>(spec.kind));
     span->set_start_time_unix_nano(static_cast<uint64_t>(spec.start_ns));
     span->set_end_time_unix_nano(static_cast<uint64_t>(spec.start_ns + spec.duration_ns));
+    for (const auto& [name, attributes] : spec.events) {
+      auto* event = span->add_events();
+      event->set_time_unix_nano(static_cast<uint64_t>(spec.start_ns));
+      event->set_name(name);
+      for (const auto& [k, v] : attributes) {
+        auto* a = event->add_attributes();
+        a->set_key(k);
+        SetValue(a->mutable_value(), v);
+      }
+    }
     if (spec.error) {
       span->mutable_status()->set_code(trace_v1::Status::STATUS_CODE_ERROR);
       span->mutable_status()->set_message("boom");
