@@ -19,6 +19,7 @@ import {
   startDaemon,
 } from './lib/daemon.mjs';
 import { buildCheckoutTrace, createShopServices, SHOP_OPERATIONS, Timeline } from './lib/scenario.mjs';
+import { jaegerSearch } from './lib/search.mjs';
 import { PROTOCOLS, ServiceClient } from './lib/sdk.mjs';
 
 // Sends the checkout trace over `protocol`, one export per service (leaf services first, so the
@@ -93,6 +94,29 @@ describe('tailtraced ingest with OpenTelemetry JS SDK exporters', () => {
         const run = sent[protocol];
         const body = await pollV3Trace(daemon, run.traceId, run.spanCount);
         checkV3Trace(body, run.traceId, run.expected);
+      });
+
+      test("the trace is found by its events' names and attributes", async () => {
+        const run = sent[protocol];
+        await pollJaegerTrace(daemon, run.traceId, run.spanCount);
+        const byName = await jaegerSearch(daemon, { service: 'frontend', tag: 'event:cart.loaded' });
+        assert.ok(byName.ids.includes(run.traceId), JSON.stringify(byName.ids));
+        const byAttribute = await jaegerSearch(daemon, { tags: '{"cart.currency":"EUR"}' });
+        assert.ok(byAttribute.ids.includes(run.traceId), JSON.stringify(byAttribute.ids));
+        const none = await jaegerSearch(daemon, { service: 'checkout', tag: 'event:cart.loaded' });
+        assert.ok(!none.ids.includes(run.traceId), 'the event is on a frontend span');
+      });
+
+      test('POST /api/transform shows the OTLP/JSON of the trace as the Jaeger trace', async () => {
+        const run = sent[protocol];
+        const v3 = await pollV3Trace(daemon, run.traceId, run.spanCount);
+        const r = await fetch(daemon.queryUrl('/api/transform'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(v3.result),
+        });
+        assert.equal(r.status, 200);
+        checkJaegerTrace(await r.json(), run.traceId, run.expected);
       });
 
       test('the trace a link points to is stored as its own trace', async () => {
