@@ -188,7 +188,7 @@ void WriteSpanTags(JsonBuffer& b, const SpanRef& ref, bool is_root,
     if (!trace.sampling_policy.empty()) {
       WriteStringTag(b, "sampling.policy", trace.sampling_policy);
     }
-    WriteDoubleTag(b, "sampling.rate", trace.sample_rate);
+    if (trace.sample_rate > 0) WriteDoubleTag(b, "sampling.rate", trace.sample_rate);
   }
 }
 

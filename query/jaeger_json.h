@@ -20,7 +20,8 @@
 //            omitted when unset), "error": true on ERROR spans, "otel.status_description" (ERROR
 //            spans with a message), "w3c.tracestate" (when set), and on root spans only (no parent,
 //            or a parent not in the trace) "sampling.policy" (when not empty) and "sampling.rate"
-//            (always, so counts can be extrapolated).
+//            (for every trace tailtraced sampled, so counts can be extrapolated; not for a
+//            trace of sample_rate 0, e.g. one POST /api/transform shows).
 // - logs:    one per event, {"timestamp": µs, "fields": [{"key":"event", ...name} (when the
 //            name is not empty), ...event attributes]}.
 // - tag values: string/bool/int64/float64 keep their type; bytes are base64 with type "binary";

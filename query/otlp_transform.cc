@@ -63,6 +63,7 @@ absl::StatusOr<std::vector<storage::StoredTrace>> TracesOfOtlpJson(std::string_v
         if (added) {
           traces.emplace_back();
           traces.back().trace.trace_id = TraceId::FromBytes(span.trace_id());
+          traces.back().trace.sample_rate = 0;  // not sampled here: no sampling tags
         }
         *SpansFor(traces[it->second], rs, r, ss, s)->add_spans() = span;
       }

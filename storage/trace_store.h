@@ -91,6 +91,8 @@ struct StoredTrace {
   TraceId trace_id;
   opentelemetry::proto::trace::v1::TracesData data;
   std::string sampling_policy;
+  // As TraceWrite's; 0 for a trace tailtraced did not sample (e.g. an uploaded file), which is
+  // rendered without sampling tags.
   double sample_rate = 1.0;
   // Set by GetTraceUpTo when the trace has more spans than asked for: `data` then holds only the
   // spans read before the bound was passed (more than max_spans of them, whole chunks).

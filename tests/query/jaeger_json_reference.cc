@@ -219,7 +219,7 @@ void WriteSpan(JsonWriter& w, const SpanRef& ref, const std::string& trace_hex, 
     if (!trace.sampling_policy.empty()) {
       WriteStringTag(w, "sampling.policy", trace.sampling_policy);
     }
-    WriteDoubleTag(w, "sampling.rate", trace.sample_rate);
+    if (trace.sample_rate > 0) WriteDoubleTag(w, "sampling.rate", trace.sample_rate);
   }
   w.EndArray();
 

@@ -239,6 +239,10 @@ TEST_F(QueryServiceTest, TransformTurnsOtlpJsonIntoJaegerTraces) {
   ASSERT_EQ(traces[1]["spans"].Size(), 1u);
   EXPECT_STREQ(traces[1]["spans"][0]["operationName"].GetString(), "checkout");
   EXPECT_STREQ(traces[1]["processes"]["p1"]["serviceName"].GetString(), "shop");
+  // tailtraced did not sample these traces: no sampling tags on their roots.
+  for (const auto& tag : traces[1]["spans"][0]["tags"].GetArray()) {
+    EXPECT_NE(std::string(tag["key"].GetString()), "sampling.rate");
+  }
 }
 
 TEST_F(QueryServiceTest, TransformNamesWhatIsWrongWithTheBody) {
