@@ -10,9 +10,12 @@
 #include "query/query_service.h"
 #include "storage/in_memory_trace_store.h"
 #include "tests/query/jaeger_json_reference.h"
+#include "tests/query/query_test_util.h"
 
 namespace tailtrace::query {
 namespace {
+
+using testing::Get;
 
 namespace trace_v1 = opentelemetry::proto::trace::v1;
 
@@ -23,15 +26,6 @@ std::string Id(uint8_t first, uint8_t last, size_t bytes) {
   s.front() = static_cast<char>(first);
   s.back() = static_cast<char>(last);
   return s;
-}
-
-http::Request Get(std::string path, std::vector<std::pair<std::string, std::string>> query = {}) {
-  http::Request r;
-  r.method = "GET";
-  r.target = path;
-  r.path = std::move(path);
-  r.query = std::move(query);
-  return r;
 }
 
 class QueryJaegerEnvelopeTest : public ::testing::Test {

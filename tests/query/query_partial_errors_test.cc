@@ -11,9 +11,13 @@
 #include "query/trace_reader.h"
 #include "rapidjson/document.h"
 #include "storage/in_memory_trace_store.h"
+#include "tests/query/query_test_util.h"
 
 namespace tailtrace::query {
 namespace {
+
+using testing::Get;
+using testing::ParseJson;
 
 namespace trace_v1 = opentelemetry::proto::trace::v1;
 
@@ -85,22 +89,6 @@ class NobodyReader final : public TraceReader {
   }
 };
 
-http::Request Get(std::string path, std::vector<std::pair<std::string, std::string>> query = {}) {
-  http::Request r;
-  r.method = "GET";
-  r.target = path;
-  r.path = std::move(path);
-  r.query = std::move(query);
-  return r;
-}
-
-rapidjson::Document Parse(const http::Response& r) {
-  rapidjson::Document doc;
-  doc.Parse(r.body.c_str(), r.body.size());
-  EXPECT_FALSE(doc.HasParseError()) << r.body;
-  return doc;
-}
-
 const std::string kTraceHex = "0102030405060708090a0b0c0d0e0f10";
 
 class QueryPartialErrorsTest : public ::testing::Test {
@@ -159,11 +147,11 @@ TEST_F(QueryPartialErrorsTest, JaegerListsNameTheFailedMemberInErrors) {
     SCOPED_TRACE(r.path);
     const http::Response response = service_.Handle(r);
     EXPECT_EQ(response.status, 200) << response.body;
-    const rapidjson::Document doc = Parse(response);
+    const rapidjson::Document doc = ParseJson(response);
     EXPECT_TRUE(doc["data"].IsArray());
     ExpectMemberErrorOnce(doc);
   }
-  const rapidjson::Document services = Parse(service_.Handle(Get("/api/services")));
+  const rapidjson::Document services = ParseJson(service_.Handle(Get("/api/services")));
   ASSERT_EQ(services["data"].Size(), 1u);
   EXPECT_STREQ(services["data"][0].GetString(), "checkout");
 }
@@ -173,12 +161,12 @@ TEST_F(QueryPartialErrorsTest, JaegerTracesKeepWhatWasFoundAndListTheMemberOnce)
   const http::Response search =
       service_.Handle(Get("/api/traces", {{"service", "checkout"}, {"lookback", "1h"}}));
   ASSERT_EQ(search.status, 200) << search.body;
-  const rapidjson::Document doc = Parse(search);
+  const rapidjson::Document doc = ParseJson(search);
   ASSERT_EQ(doc["data"].Size(), 1u);
   EXPECT_EQ(doc["data"][0]["traceID"].GetString(), kTraceHex);
   ExpectMemberErrorOnce(doc);
 
-  const rapidjson::Document by_id = Parse(service_.Handle(Get("/api/traces/" + kTraceHex)));
+  const rapidjson::Document by_id = ParseJson(service_.Handle(Get("/api/traces/" + kTraceHex)));
   ASSERT_EQ(by_id["data"].Size(), 1u);
   ExpectMemberErrorOnce(by_id);
 }
@@ -186,7 +174,7 @@ TEST_F(QueryPartialErrorsTest, JaegerTracesKeepWhatWasFoundAndListTheMemberOnce)
 TEST_F(QueryPartialErrorsTest, MissingTraceIs404ThatAlsoNamesTheMemberThatMayHaveIt) {
   const http::Response r = service_.Handle(Get("/api/traces/00000000000000000000000000000042"));
   EXPECT_EQ(r.status, 404);
-  const rapidjson::Document doc = Parse(r);
+  const rapidjson::Document doc = ParseJson(r);
   ASSERT_EQ(doc["errors"].Size(), 2u);
   EXPECT_EQ(doc["errors"][0]["code"].GetInt(), 404);
   EXPECT_EQ(doc["errors"][1]["code"].GetInt(), 503);
@@ -205,7 +193,7 @@ TEST_F(QueryPartialErrorsTest, V3AnswersCarryPartialErrors) {
     SCOPED_TRACE(r.path);
     const http::Response response = service_.Handle(r);
     EXPECT_EQ(response.status, 200) << response.body;
-    ExpectV3MemberErrorOnce(Parse(response));
+    ExpectV3MemberErrorOnce(ParseJson(response));
   }
 }
 

@@ -13,14 +13,18 @@
 #include "rapidjson/document.h"
 #include "storage/in_memory_trace_store.h"
 #include "storage/keys.h"
+#include "tests/query/query_test_util.h"
 
 namespace tailtrace::query {
 namespace {
 
+using testing::Get;
+using testing::ParseJson;
+
 namespace trace_v1 = opentelemetry::proto::trace::v1;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using Params = std::vector<std::pair<std::string, std::string>>;
+using testing::Params;
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSec = 1'000 * kMs;
@@ -75,23 +79,6 @@ trace_v1::TracesData Build(const TraceId& trace, const std::vector<Span>& spans)
   return data;
 }
 
-http::Request Get(std::string path, Params query = {}) {
-  http::Request r;
-  r.method = "GET";
-  r.target = path;
-  r.path = std::move(path);
-  r.query = std::move(query);
-  return r;
-}
-
-rapidjson::Document Parse(const http::Response& r) {
-  rapidjson::Document doc;
-  doc.Parse(r.body.c_str(), r.body.size());
-  EXPECT_FALSE(doc.HasParseError()) << r.body;
-  EXPECT_EQ(r.content_type, "application/json");
-  return doc;
-}
-
 class QuerySearchTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,7 +104,7 @@ class QuerySearchTest : public ::testing::Test {
   // Trace IDs of a Jaeger envelope's data, checking the envelope.
   std::vector<std::string> JaegerIds(const http::Response& r) {
     EXPECT_EQ(r.status, 200) << r.body;
-    rapidjson::Document doc = Parse(r);
+    rapidjson::Document doc = ParseJson(r);
     std::vector<std::string> ids;
     if (!doc.IsObject() || !doc["data"].IsArray()) {
       ADD_FAILURE() << r.body;
@@ -132,7 +119,7 @@ class QuerySearchTest : public ::testing::Test {
 
   std::string JaegerError(const http::Response& r, int status) {
     EXPECT_EQ(r.status, status) << r.body;
-    rapidjson::Document doc = Parse(r);
+    rapidjson::Document doc = ParseJson(r);
     if (!doc.IsObject() || !doc["errors"].IsArray() || doc["errors"].Empty()) return "";
     EXPECT_TRUE(doc["data"].IsNull());
     EXPECT_EQ(doc["errors"][0]["code"].GetInt(), status);
@@ -141,7 +128,7 @@ class QuerySearchTest : public ::testing::Test {
 
   std::string V3Error(const http::Response& r, int status) {
     EXPECT_EQ(r.status, status) << r.body;
-    rapidjson::Document doc = Parse(r);
+    rapidjson::Document doc = ParseJson(r);
     if (!doc.IsObject() || !doc.HasMember("error")) return "";
     EXPECT_EQ(doc["error"]["httpCode"].GetInt(), status);
     return doc["error"]["message"].GetString();
@@ -173,7 +160,7 @@ TEST_F(QuerySearchTest, JaegerSearchByServiceIsNewestFirstWithinTheDefaultLookba
 TEST_F(QuerySearchTest, JaegerSearchReturnsWholeTracesInTheJaegerModel) {
   http::Response r = Call(Get("/api/traces", {{"service", "inventory"}, {"minDuration", "3s"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = Parse(r);
+  rapidjson::Document doc = ParseJson(r);
   ASSERT_EQ(doc["data"].Size(), 1u);
   const auto& trace = doc["data"][0];
   EXPECT_EQ(std::string(trace["traceID"].GetString()), kHex2);
@@ -228,7 +215,7 @@ TEST_F(QuerySearchTest, TraceIdsAreFetchedAndMissingOnesReported) {
       Get("/api/traces",
           {{"traceID", kHex2}, {"traceID", "ffff"}, {"traceID", kHex4}, {"service", "ignored"}}));
   EXPECT_THAT(JaegerIds(r), ElementsAre(kHex2, kHex4));
-  rapidjson::Document doc = Parse(r);
+  rapidjson::Document doc = ParseJson(r);
   ASSERT_TRUE(doc["errors"].IsArray());
   ASSERT_EQ(doc["errors"].Size(), 1u);
   EXPECT_EQ(doc["errors"][0]["code"].GetInt(), 404);
@@ -261,7 +248,7 @@ TEST_F(QuerySearchTest, V3SearchReturnsOtlpJsonNewestTraceFirst) {
   http::Response r = Call(Get("/api/v3/traces", {{"query.service_name", "front"},
                                                  {"query.attributes", R"({"user.id":"ann"})"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = Parse(r);
+  rapidjson::Document doc = ParseJson(r);
   const auto& rs = doc["result"]["resourceSpans"];
   ASSERT_TRUE(rs.IsArray());
   std::vector<std::string> trace_ids;
@@ -288,7 +275,7 @@ TEST_F(QuerySearchTest, V3SearchReturnsOtlpJsonNewestTraceFirst) {
 TEST_F(QuerySearchTest, V3EmptyResultAndErrors) {
   http::Response r = Call(Get("/api/v3/traces", {{"query.service_name", "nope"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = Parse(r);
+  rapidjson::Document doc = ParseJson(r);
   ASSERT_TRUE(doc["result"].IsObject());
   EXPECT_TRUE(!doc["result"].HasMember("resourceSpans") || doc["result"]["resourceSpans"].Empty());
   EXPECT_THAT(V3Error(Call(Get("/api/v3/traces", {{"query.start_time_min", "yesterday"}})), 400),
@@ -303,7 +290,7 @@ TEST_F(QuerySearchTest, TraceSummariesListWithoutSpans) {
   http::Response r = Call(
       Get("/api/v3/trace-summaries", {{"query.service_name", "front"}, {"query.num_traces", "2"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = Parse(r);
+  rapidjson::Document doc = ParseJson(r);
   const auto& s = doc["summaries"];
   ASSERT_EQ(s.Size(), 2u);
   EXPECT_EQ(std::string(s[0]["traceId"].GetString()), kHex3);
@@ -328,7 +315,7 @@ TEST_F(QuerySearchTest, DependenciesInTheJaegerEnvelope) {
   http::Response r = Call(
       Get("/api/dependencies", {{"endTs", std::to_string(kNow / kMs)}, {"lookback", "86400000"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = Parse(r);
+  rapidjson::Document doc = ParseJson(r);
   const auto& data = doc["data"];
   ASSERT_EQ(data.Size(), 2u);
   EXPECT_EQ(std::string(data[0]["parent"].GetString()), "front");
@@ -340,13 +327,13 @@ TEST_F(QuerySearchTest, DependenciesInTheJaegerEnvelope) {
   // The default window is the last 24 h before now.
   r = Call(Get("/api/dependencies", {{"service", "payment"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  doc = Parse(r);
+  doc = ParseJson(r);
   ASSERT_EQ(doc["data"].Size(), 1u);
   EXPECT_EQ(std::string(doc["data"][0]["child"].GetString()), "payment");
   // A window before everything.
   r = Call(Get("/api/dependencies", {{"endTs", "1000"}, {"lookback", "1000"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Parse(r)["data"].Size(), 0u);
+  EXPECT_EQ(ParseJson(r)["data"].Size(), 0u);
   EXPECT_THAT(JaegerError(Call(Get("/api/dependencies", {{"endTs", "today"}})), 400),
               HasSubstr("endTs"));
   EXPECT_THAT(JaegerError(Call(Get("/api/dependencies", {{"lookback", "-5"}})), 400),

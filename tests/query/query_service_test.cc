@@ -10,10 +10,15 @@
 #include "proto/otlp_json.h"
 #include "rapidjson/document.h"
 #include "storage/in_memory_trace_store.h"
+#include "tests/query/query_test_util.h"
 #include "tests/storage/failing_trace_store.h"
 
 namespace tailtrace::query {
 namespace {
+
+using testing::Get;
+using testing::ParseJson;
+using testing::Post;
 
 namespace trace_v1 = opentelemetry::proto::trace::v1;
 using ::testing::HasSubstr;
@@ -24,15 +29,6 @@ const std::string kTraceId = Bytes({0xab, 0xcd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 const std::string kTraceHex = "abcd0000000000000000000000000001";
 // A Jaeger-style 64-bit trace ID (high half zero).
 const std::string kShortTraceId = Bytes({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xef, 0x42});
-
-http::Request Get(std::string path, std::vector<std::pair<std::string, std::string>> query = {}) {
-  http::Request r;
-  r.method = "GET";
-  r.target = path;
-  r.path = std::move(path);
-  r.query = std::move(query);
-  return r;
-}
 
 void AddSpan(trace_v1::TracesData* data, const std::string& trace_id, const std::string& service,
              const std::string& name, trace_v1::Span::SpanKind kind, uint8_t span_id) {
@@ -51,18 +47,10 @@ void AddSpan(trace_v1::TracesData* data, const std::string& trace_id, const std:
 
 using FailingStore = storage::testing::FailingTraceStore;
 
-rapidjson::Document ParseBody(const http::Response& r) {
-  rapidjson::Document doc;
-  doc.Parse(r.body.c_str(), r.body.size());
-  EXPECT_FALSE(doc.HasParseError()) << r.body;
-  EXPECT_EQ(r.content_type, "application/json");
-  return doc;
-}
-
 // Checks the Jaeger error envelope and returns the error message.
 std::string JaegerErrorMessage(const http::Response& r, int status) {
   EXPECT_EQ(r.status, status) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   if (!doc.IsObject()) return "";
   EXPECT_TRUE(doc["data"].IsNull());
   EXPECT_EQ(doc["total"].GetInt(), 0);
@@ -77,7 +65,7 @@ std::string JaegerErrorMessage(const http::Response& r, int status) {
 // Checks the api_v3 (grpc-gateway) error shape and returns the message.
 std::string V3ErrorMessage(const http::Response& r, int status, int grpc_code) {
   EXPECT_EQ(r.status, status) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   if (!doc.IsObject() || !doc.HasMember("error")) {
     ADD_FAILURE() << r.body;
     return "";
@@ -133,7 +121,7 @@ class QueryServiceTest : public ::testing::Test {
 TEST_F(QueryServiceTest, GetTraceReturnsEnvelopeWithOneTrace) {
   http::Response r = Call(Get("/api/traces/" + kTraceHex));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   const auto& data = JaegerData(doc, 1);
   ASSERT_TRUE(data.IsArray());
   ASSERT_EQ(data.Size(), 1u);
@@ -147,7 +135,7 @@ TEST_F(QueryServiceTest, GetTraceAcceptsUpperCaseShortIdsAndTrailingSlash) {
   EXPECT_EQ(r.status, 200) << r.body;
   r = Call(Get("/api/traces/BEEF42"));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   EXPECT_EQ(std::string(doc["data"][0]["traceID"].GetString()), std::string(26, '0') + "beef42");
 }
 
@@ -175,7 +163,7 @@ TEST_F(QueryServiceTest, TracesByIdListTheTooLargeOneInErrors) {
   http::Response r = bounded.Handle(
       Get("/api/traces", {{"traceID", kTraceHex}, {"traceID", "beef42"}, {"traceID", "77"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   EXPECT_EQ(doc["total"].GetUint64(), 1u);
   ASSERT_EQ(doc["data"].Size(), 1u);
   EXPECT_EQ(std::string(doc["data"][0]["traceID"].GetString()), std::string(26, '0') + "beef42");
@@ -206,16 +194,9 @@ TEST_F(QueryServiceTest, MalformedTraceIdIs400NamingTheParameter) {
 TEST_F(QueryServiceTest, Services) {
   http::Response r = Call(Get("/api/services"));
   ASSERT_EQ(r.status, 200);
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   EXPECT_EQ(Strings(JaegerData(doc, 4)),
             (std::vector<std::string>{"backend", "frontend", "legacy", "pay/v2"}));
-}
-
-http::Request Post(std::string path, std::string body) {
-  http::Request r = Get(std::move(path));
-  r.method = "POST";
-  r.body = std::move(body);
-  return r;
 }
 
 // The Jaeger UI's upload of OTLP/JSON files: each trace of the body comes back as a Jaeger trace,
@@ -228,7 +209,7 @@ TEST_F(QueryServiceTest, TransformTurnsOtlpJsonIntoJaegerTraces) {
   AddSpan(&data, other, "db", "SELECT", trace_v1::Span::SPAN_KIND_CLIENT, 3);
   const http::Response r = Call(Post("/api/transform", otlp_json::TracesDataToJson(data)));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   const auto& traces = doc["data"];
   ASSERT_EQ(traces.Size(), 2u);
   EXPECT_EQ(doc["total"].GetInt(), 2);
@@ -260,7 +241,7 @@ TEST_F(QueryServiceTest, TransformNamesWhatIsWrongWithTheBody) {
   // An empty export is no trace, not an error.
   const http::Response empty = Call(Post("/api/transform", "{}"));
   ASSERT_EQ(empty.status, 200) << empty.body;
-  EXPECT_EQ(ParseBody(empty)["data"].Size(), 0u);
+  EXPECT_EQ(ParseJson(empty)["data"].Size(), 0u);
 }
 
 // As Jaeger's query service: prettyPrint=true indents the same document.
@@ -271,8 +252,8 @@ TEST_F(QueryServiceTest, PrettyPrintIndentsTheSameAnswer) {
   EXPECT_EQ(pretty.content_type, "application/json");
   EXPECT_NE(pretty.body.find("{\n    \"data\": [\n        {\n"), std::string::npos)
       << pretty.body.substr(0, 200);
-  rapidjson::Document a = ParseBody(compact);
-  rapidjson::Document b = ParseBody(pretty);
+  rapidjson::Document a = ParseJson(compact);
+  rapidjson::Document b = ParseJson(pretty);
   EXPECT_TRUE(a == b) << "indenting changed the document";
   EXPECT_EQ(Call(Get("/api/services", {{"prettyPrint", "false"}})).body,
             Call(Get("/api/services")).body);
@@ -281,24 +262,24 @@ TEST_F(QueryServiceTest, PrettyPrintIndentsTheSameAnswer) {
 TEST_F(QueryServiceTest, ServiceOperationsAreDeduplicatedNames) {
   http::Response r = Call(Get("/api/services/frontend/operations"));
   ASSERT_EQ(r.status, 200);
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   EXPECT_EQ(Strings(JaegerData(doc, 2)), (std::vector<std::string>{"auth", "checkout"}));
 
   r = Call(Get("/api/services/pay/v2/operations"));
   ASSERT_EQ(r.status, 200);
-  doc = ParseBody(r);
+  doc = ParseJson(r);
   EXPECT_EQ(Strings(JaegerData(doc, 1)), (std::vector<std::string>{"charge"}));
 
   r = Call(Get("/api/services/nobody/operations"));
   ASSERT_EQ(r.status, 200);
-  doc = ParseBody(r);
+  doc = ParseJson(r);
   EXPECT_EQ(JaegerData(doc, 0).Size(), 0u);
 }
 
 TEST_F(QueryServiceTest, OperationsWithKinds) {
   http::Response r = Call(Get("/api/operations", {{"service", "frontend"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   const auto& data = JaegerData(doc, 3);
   ASSERT_EQ(data.Size(), 3u);
   std::vector<std::pair<std::string, std::string>> ops;
@@ -309,7 +290,7 @@ TEST_F(QueryServiceTest, OperationsWithKinds) {
 
   r = Call(Get("/api/operations", {{"service", "frontend"}, {"spanKind", "server"}}));
   ASSERT_EQ(r.status, 200);
-  doc = ParseBody(r);
+  doc = ParseJson(r);
   const auto& server = JaegerData(doc, 1);
   ASSERT_EQ(server.Size(), 1u);
   EXPECT_EQ(std::string(server[0]["name"].GetString()), "checkout");
@@ -317,10 +298,10 @@ TEST_F(QueryServiceTest, OperationsWithKinds) {
 
   // An empty spanKind means every kind; "unspecified" selects kind 0, rendered as "".
   r = Call(Get("/api/operations", {{"service", "backend"}, {"spanKind", ""}}));
-  doc = ParseBody(r);
+  doc = ParseJson(r);
   EXPECT_EQ(JaegerData(doc, 2).Size(), 2u);
   r = Call(Get("/api/operations", {{"service", "backend"}, {"spanKind", "unspecified"}}));
-  doc = ParseBody(r);
+  doc = ParseJson(r);
   const auto& unspecified = JaegerData(doc, 1);
   ASSERT_EQ(unspecified.Size(), 1u);
   EXPECT_EQ(std::string(unspecified[0]["name"].GetString()), "poll");
@@ -396,7 +377,7 @@ TEST_F(QueryServiceTest, SearchEndpointsAnswer) {
 TEST_F(QueryServiceTest, V3Services) {
   http::Response r = Call(Get("/api/v3/services"));
   ASSERT_EQ(r.status, 200);
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   ASSERT_TRUE(doc.IsObject());
   EXPECT_EQ(doc.MemberCount(), 1u);
   EXPECT_EQ(Strings(doc["services"]),
@@ -406,12 +387,12 @@ TEST_F(QueryServiceTest, V3Services) {
 TEST_F(QueryServiceTest, V3Operations) {
   http::Response r = Call(Get("/api/v3/operations", {{"service", "frontend"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   ASSERT_TRUE(doc["operations"].IsArray());
   EXPECT_EQ(doc["operations"].Size(), 3u);
   r = Call(Get("/api/v3/operations", {{"service", "frontend"}, {"span_kind", "client"}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  doc = ParseBody(r);
+  doc = ParseJson(r);
   ASSERT_EQ(doc["operations"].Size(), 1u);
   EXPECT_EQ(std::string(doc["operations"][0]["name"].GetString()), "checkout");
   EXPECT_EQ(std::string(doc["operations"][0]["spanKind"].GetString()), "client");
@@ -426,7 +407,7 @@ TEST_F(QueryServiceTest, V3Operations) {
 TEST_F(QueryServiceTest, V3TraceWrapsOtlpJsonInResult) {
   http::Response r = Call(Get("/api/v3/traces/" + kTraceHex));
   ASSERT_EQ(r.status, 200) << r.body;
-  rapidjson::Document doc = ParseBody(r);
+  rapidjson::Document doc = ParseJson(r);
   ASSERT_TRUE(doc.IsObject());
   EXPECT_EQ(doc.MemberCount(), 1u);
   const auto& rs = doc["result"]["resourceSpans"];
@@ -488,7 +469,7 @@ TEST(NoStoreResponseTest, AnswersEveryPathWith503InItsApisEnvelope) {
   const std::string message = "this tailtraced keeps no traces; query tempo:4317 instead";
   const http::Response jaeger = NoStoreResponse(Get("/api/traces/" + kTraceHex), message);
   EXPECT_EQ(jaeger.status, 503);
-  rapidjson::Document doc = ParseBody(jaeger);
+  rapidjson::Document doc = ParseJson(jaeger);
   ASSERT_TRUE(doc.HasMember("errors"));
   EXPECT_EQ(doc["errors"][0]["code"].GetInt(), 503);
   EXPECT_EQ(std::string(doc["errors"][0]["msg"].GetString()), message);
@@ -496,7 +477,7 @@ TEST(NoStoreResponseTest, AnswersEveryPathWith503InItsApisEnvelope) {
 
   const http::Response v3 = NoStoreResponse(Get("/api/v3/services"), message);
   EXPECT_EQ(v3.status, 503);
-  doc = ParseBody(v3);
+  doc = ParseJson(v3);
   ASSERT_TRUE(doc.HasMember("error"));
   EXPECT_EQ(doc["error"]["httpCode"].GetInt(), 503);
   EXPECT_EQ(doc["error"]["grpcCode"].GetInt(), 14);
