@@ -9,14 +9,12 @@ namespace {
 
 constexpr int kMaxGroupDepth = 100;  // protobuf's default recursion limit
 
-enum WireType : uint32_t {
-  kVarint = 0,
-  kFixed64 = 1,
-  kBytes = 2,
-  kStartGroup = 3,
-  kEndGroup = 4,
-  kFixed32 = 5
-};
+using wire_internal::kEndGroup;
+using wire_internal::kFixed32;
+using wire_internal::kFixed64;
+using wire_internal::kLengthDelimited;
+using wire_internal::kStartGroup;
+using wire_internal::kVarint;
 
 struct Field {
   uint32_t number = 0;
@@ -75,7 +73,7 @@ const char* NextField(const char* p, const char* end, Field* f, int depth) {
       f->value = v;
       return p + 4;
     }
-    case kBytes: {
+    case kLengthDelimited: {
       uint32_t len = 0;
       p = wire_internal::ReadLength(p, end, &len);
       if (p == nullptr) return nullptr;
@@ -109,7 +107,7 @@ bool ForEachField(std::string_view message, Fn&& fn) {
 bool MergeAnyValue(std::string_view any_value, std::string_view* value, bool* is_string) {
   return ForEachField(any_value, [&](const Field& f) {
     if (f.number < 1 || f.number > 7) return;  // not a member of the value oneof
-    *is_string = f.number == 1 && f.type == kBytes;
+    *is_string = f.number == 1 && f.type == kLengthDelimited;
     if (*is_string) *value = f.bytes;
   });
 }
@@ -121,7 +119,7 @@ bool ReadWireSpanFields(std::string_view span, WireSpanFields* out) {
   return ForEachField(span, [&](const Field& f) {
     switch (f.number) {
       case 5:
-        if (f.type == kBytes) out->name = f.bytes;
+        if (f.type == kLengthDelimited) out->name = f.bytes;
         break;
       case 6:
         if (f.type == kVarint) out->kind = static_cast<int>(static_cast<int32_t>(f.value));
@@ -133,7 +131,7 @@ bool ReadWireSpanFields(std::string_view span, WireSpanFields* out) {
         if (f.type == kFixed64) out->end_ns = f.value;
         break;
       case 15:
-        if (f.type != kBytes) break;
+        if (f.type != kLengthDelimited) break;
         ForEachField(f.bytes, [&](const Field& s) {
           if (s.number == 3 && s.type == kVarint) {
             out->status_code = static_cast<int>(static_cast<int32_t>(s.value));
@@ -151,14 +149,14 @@ std::string_view WireServiceName(std::string_view resource_spans) {
   std::string_view found;
   bool done = false;
   ForEachField(resource_spans, [&](const Field& r) {
-    if (done || r.number != 1 || r.type != kBytes) return;
+    if (done || r.number != 1 || r.type != kLengthDelimited) return;
     ForEachField(r.bytes, [&](const Field& a) {
-      if (done || a.number != 1 || a.type != kBytes) return;
+      if (done || a.number != 1 || a.type != kLengthDelimited) return;
       std::string_view key;
       std::string_view value;
       bool is_string = false;
       ForEachField(a.bytes, [&](const Field& kv) {
-        if (kv.type != kBytes) return;
+        if (kv.type != kLengthDelimited) return;
         if (kv.number == 1) key = kv.bytes;
         if (kv.number == 2) MergeAnyValue(kv.bytes, &value, &is_string);
       });

@@ -1,8 +1,9 @@
 #pragma once
 
-// Internal to otlp_wire.cc: the protobuf wire-format primitives the scanner is built on, with
-// protobuf 3.21's acceptance rules (parse_context.h). Each reader returns nullptr when the value is
-// malformed or does not end by `end`; the inline fast paths take the usual one-byte case.
+// Internal to proto/: the protobuf wire-format primitives the scanner (otlp_wire.cc) and the
+// span-field reader (otlp_wire_fields.cc) are built on, with protobuf 3.21's acceptance rules
+// (parse_context.h). Each reader returns nullptr when the value is malformed or does not end by
+// `end`; the inline fast paths take the usual one-byte case.
 
 #include <cstddef>
 #include <cstdint>

@@ -5,6 +5,7 @@
 #include <tuple>
 #include <utility>
 
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/otlp_wire_fields.h"
 #include "spdlog/spdlog.h"
 
@@ -28,32 +29,18 @@ double DurationMs(const WireSpanFields& f) {
 
 }  // namespace
 
+// The OTLP enums' own names are the connector's label values ("SPAN_KIND_SERVER",
+// "STATUS_CODE_ERROR"); a number the enum does not define counts as unspecified / unset.
 std::string_view SpanKindLabel(int kind) {
-  switch (kind) {
-    case 1:
-      return "SPAN_KIND_INTERNAL";
-    case 2:
-      return "SPAN_KIND_SERVER";
-    case 3:
-      return "SPAN_KIND_CLIENT";
-    case 4:
-      return "SPAN_KIND_PRODUCER";
-    case 5:
-      return "SPAN_KIND_CONSUMER";
-    default:
-      return "SPAN_KIND_UNSPECIFIED";
-  }
+  using opentelemetry::proto::trace::v1::Span;
+  const std::string& name = Span::SpanKind_Name(kind);
+  return name.empty() ? Span::SpanKind_Name(Span::SPAN_KIND_UNSPECIFIED) : name;
 }
 
 std::string_view StatusCodeLabel(int code) {
-  switch (code) {
-    case 1:
-      return "STATUS_CODE_OK";
-    case 2:
-      return "STATUS_CODE_ERROR";
-    default:
-      return "STATUS_CODE_UNSET";
-  }
+  using opentelemetry::proto::trace::v1::Status;
+  const std::string& name = Status::StatusCode_Name(code);
+  return name.empty() ? Status::StatusCode_Name(Status::STATUS_CODE_UNSET) : name;
 }
 
 SpanMetrics::SpanMetrics(SpanMetricsOptions options, MetricsRegistry* metrics)
