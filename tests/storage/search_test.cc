@@ -78,6 +78,13 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
     return ids;
   }
 
+  // The traces of service "svc" with all of `tags`.
+  std::vector<TraceId> FindTags(std::vector<std::pair<std::string, std::string>> tags) {
+    TraceQuery q = Service("svc");
+    q.attributes = std::move(tags);
+    return Find(q);
+  }
+
   static TraceQuery Service(std::string service) {
     TraceQuery q;
     q.service = std::move(service);
@@ -156,24 +163,19 @@ TEST_P(SearchTest, TagsMatchSpanAndResourceAttributesStringifiedLikeJaeger) {
                              {"ratio", 0.25}},
               .resource_attributes = {{"host.name", std::string("h1")}}}});
   Write(kB, {{.span_id = 1, .start_ns = kT0 + 1, .attributes = {{"user.id", std::string("u-7")}}}});
-  auto tags = [&](std::vector<std::pair<std::string, std::string>> t) {
-    TraceQuery q = Service("svc");
-    q.attributes = std::move(t);
-    return Find(q);
-  };
-  EXPECT_THAT(tags({{"user.id", "u-42"}}), ElementsAre(kA));
-  EXPECT_THAT(tags({{"http.status_code", "503"}}), ElementsAre(kA));
-  EXPECT_THAT(tags({{"retry", "true"}}), ElementsAre(kA));
-  EXPECT_THAT(tags({{"ratio", "0.25"}}), ElementsAre(kA));
-  EXPECT_THAT(tags({{"host.name", "h1"}}), ElementsAre(kA));
-  EXPECT_THAT(tags({{"otel.scope.name", "test.scope"}}), ElementsAre(kB, kA));
-  EXPECT_THAT(tags({{"span.kind", "internal"}}), ElementsAre(kB, kA));
-  EXPECT_TRUE(tags({{"user.id", "u-4"}}).empty());
-  EXPECT_TRUE(tags({{"http.status_code", "503.0"}}).empty());
-  EXPECT_TRUE(tags({{"service.name", "svc"}}).empty());  // the service is not a tag
+  EXPECT_THAT(FindTags({{"user.id", "u-42"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"http.status_code", "503"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"retry", "true"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"ratio", "0.25"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"host.name", "h1"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"otel.scope.name", "test.scope"}}), ElementsAre(kB, kA));
+  EXPECT_THAT(FindTags({{"span.kind", "internal"}}), ElementsAre(kB, kA));
+  EXPECT_TRUE(FindTags({{"user.id", "u-4"}}).empty());
+  EXPECT_TRUE(FindTags({{"http.status_code", "503.0"}}).empty());
+  EXPECT_TRUE(FindTags({{"service.name", "svc"}}).empty());  // the service is not a tag
   // AND: both must hold.
-  EXPECT_THAT(tags({{"user.id", "u-42"}, {"retry", "true"}}), ElementsAre(kA));
-  EXPECT_TRUE(tags({{"user.id", "u-7"}, {"retry", "true"}}).empty());
+  EXPECT_THAT(FindTags({{"user.id", "u-42"}, {"retry", "true"}}), ElementsAre(kA));
+  EXPECT_TRUE(FindTags({{"user.id", "u-7"}, {"retry", "true"}}).empty());
 }
 
 // As Jaeger's backends match log fields: an event's name (as "event") and its attributes, under
@@ -185,17 +187,12 @@ TEST_P(SearchTest, TagsMatchSpanEventsNamesAndAttributes) {
         .events = {{"exception",
                     {{"exception.type", std::string("TimeoutError")}, {"attempt", int64_t{3}}}}}}});
   Write(kB, {{.span_id = 1, .start_ns = kT0 + 1, .events = {{"cache.miss", {}}}}});
-  auto tags = [&](std::vector<std::pair<std::string, std::string>> t) {
-    TraceQuery q = Service("svc");
-    q.attributes = std::move(t);
-    return Find(q);
-  };
-  EXPECT_THAT(tags({{"event", "exception"}}), ElementsAre(kA));
-  EXPECT_THAT(tags({{"event", "cache.miss"}}), ElementsAre(kB));
-  EXPECT_THAT(tags({{"exception.type", "TimeoutError"}}), ElementsAre(kA));
-  EXPECT_THAT(tags({{"attempt", "3"}}), ElementsAre(kA));
-  EXPECT_THAT(tags({{"event", "exception"}, {"attempt", "3"}}), ElementsAre(kA));
-  EXPECT_TRUE(tags({{"event", "cache.miss"}, {"attempt", "3"}}).empty());
+  EXPECT_THAT(FindTags({{"event", "exception"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"event", "cache.miss"}}), ElementsAre(kB));
+  EXPECT_THAT(FindTags({{"exception.type", "TimeoutError"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"attempt", "3"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"event", "exception"}, {"attempt", "3"}}), ElementsAre(kA));
+  EXPECT_TRUE(FindTags({{"event", "cache.miss"}, {"attempt", "3"}}).empty());
 }
 
 TEST_P(SearchTest, ErrorTrueFindsTracesWithAFailedSpan) {
