@@ -138,8 +138,11 @@ std::string Gzip(std::span<const std::string_view> pieces, GzipLevel level) {
   uint64_t total = 0;
   for (std::string_view piece : pieces) total += piece.size();
   std::string out;
-  // deflateBound is for one deflate() call; a few more chunks cover the rest.
-  out.reserve(deflateBound(&z, static_cast<uLong>(std::min<uint64_t>(total, ULONG_MAX))));
+  // Room for a 4:1 ratio (spans compress about 7:1); the output grows by chunks beyond it. Not
+  // deflateBound: a forwarded batch keeps its compressed bytes until its peer answers.
+  out.reserve(std::min<uint64_t>(
+      total / 4 + kOutputChunkBytes,
+      deflateBound(&z, static_cast<uLong>(std::min<uint64_t>(total, ULONG_MAX)))));
   size_t piece = 0;  // the piece being fed
   size_t fed = 0;    // bytes of pieces[piece] handed to zlib so far
   int rc = Z_OK;
