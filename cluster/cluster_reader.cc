@@ -315,4 +315,31 @@ absl::StatusOr<std::vector<storage::DependencyLink>> ClusterReader::GetDependenc
                  internal::MergeDependencies);
 }
 
+absl::StatusOr<std::vector<storage::MetricPoint>> ClusterReader::ReadMetricPoints(
+    const storage::MetricPointQuery& query, query::PartialErrors* partial_errors) {
+  const std::shared_ptr<const Ring> ring = membership_->Live();
+  NoteDownMembers(partial_errors);
+  pb::ReadMetricPointsRequest request;
+  request.mutable_services()->Add(query.services.begin(), query.services.end());
+  request.set_start_ns(query.start_ns);
+  request.set_end_ns(query.end_ns);
+  using Points = std::vector<storage::MetricPoint>;
+  std::vector<Answer<Points>> answers = FanOut<Points, pb::ReadMetricPointsResponse>(
+      TargetOf(membership_, channels_, options_.timeout_ns),
+      Askable(ring->members(), partial_errors),
+      [&request](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
+                 pb::ReadMetricPointsResponse* response, std::function<void(grpc::Status)> done) {
+        stub->async()->ReadMetricPoints(context, &request, response, std::move(done));
+      },
+      [](const pb::ReadMetricPointsResponse& response) -> absl::StatusOr<Points> {
+        Points points;
+        points.reserve(response.points_size());
+        for (const pb::MetricPoint& p : response.points()) points.push_back(internal::FromProto(p));
+        return points;
+      },
+      [&] { return local_->ReadMetricPoints(query); });
+  return Collect(std::move(answers), membership_->self(), partial_errors,
+                 internal::MergeMetricPoints);
+}
+
 }  // namespace tailtrace::cluster

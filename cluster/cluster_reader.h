@@ -10,7 +10,7 @@
 //   deadline `timeout_ns` from the start of the read.
 // - Trace by ID asks every live member, since a trace may be split between members after a
 //   membership change; the parts are merged with the owner's first (its sampling policy and
-//   rate win). Search, services, operations and dependencies are merged as
+//   rate win). Search, services, operations, dependencies and metric points are merged as
 //   query_merge_internal.h describes (search: newest first, then the limit).
 // - A member that fails or does not answer in time is left out of the merge and named in
 //   `partial_errors` ("member 10.0.0.2:4317: DEADLINE_EXCEEDED: Deadline Exceeded"); the later
@@ -66,6 +66,8 @@ class ClusterReader final : public query::TraceReader {
       const std::string& service, int span_kind, query::PartialErrors* partial_errors) override;
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns, query::PartialErrors* partial_errors) override;
+  absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
+      const storage::MetricPointQuery& query, query::PartialErrors* partial_errors) override;
 
  private:
   // Lists the members that are down (not asked: they would only time out) as partial errors.

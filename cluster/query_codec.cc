@@ -108,4 +108,27 @@ absl::StatusOr<std::optional<storage::StoredTrace>> FromProto(
   return trace;
 }
 
+void ToProto(const storage::MetricPoint& point, pb::MetricPoint* out) {
+  out->set_service(point.series.service);
+  out->set_operation(point.series.operation);
+  out->set_span_kind(point.series.span_kind);
+  out->set_status_code(point.series.status_code);
+  out->set_time_ns(point.time_ns);
+  out->set_calls(point.calls);
+  out->mutable_bounds_ms()->Add(point.bounds_ms.begin(), point.bounds_ms.end());
+  out->mutable_counts()->Add(point.counts.begin(), point.counts.end());
+  out->set_sum_ms(point.sum_ms);
+}
+
+storage::MetricPoint FromProto(const pb::MetricPoint& point) {
+  storage::MetricPoint out;
+  out.series = {point.service(), point.operation(), point.span_kind(), point.status_code()};
+  out.time_ns = point.time_ns();
+  out.calls = point.calls();
+  out.bounds_ms.assign(point.bounds_ms().begin(), point.bounds_ms().end());
+  out.counts.assign(point.counts().begin(), point.counts().end());
+  out.sum_ms = point.sum_ms();
+  return out;
+}
+
 }  // namespace tailtrace::cluster::internal

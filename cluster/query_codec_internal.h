@@ -32,4 +32,7 @@ void ToProto(const std::optional<storage::StoredTrace>& trace, pb::GetTraceRespo
 absl::StatusOr<std::optional<storage::StoredTrace>> FromProto(const TraceId& id,
                                                               const pb::GetTraceResponse& response);
 
+void ToProto(const storage::MetricPoint& point, pb::MetricPoint* out);
+storage::MetricPoint FromProto(const pb::MetricPoint& point);
+
 }  // namespace tailtrace::cluster::internal

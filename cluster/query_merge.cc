@@ -159,4 +159,19 @@ std::vector<storage::DependencyLink> MergeDependencies(
   return merged;
 }
 
+std::vector<storage::MetricPoint> MergeMetricPoints(
+    std::vector<std::vector<storage::MetricPoint>> parts) {
+  std::map<std::pair<storage::MetricSeries, int64_t>, storage::MetricPoint> points;
+  for (std::vector<storage::MetricPoint>& part : parts) {
+    for (storage::MetricPoint& point : part) {
+      auto [it, inserted] = points.try_emplace({point.series, point.time_ns}, point);
+      if (!inserted) storage::AddMetricPoint(it->second, point);
+    }
+  }
+  std::vector<storage::MetricPoint> merged;
+  merged.reserve(points.size());
+  for (auto& [key, point] : points) merged.push_back(std::move(point));
+  return merged;
+}
+
 }  // namespace tailtrace::cluster::internal

@@ -36,4 +36,9 @@ std::vector<storage::Operation> MergeOperations(std::vector<std::vector<storage:
 std::vector<storage::DependencyLink> MergeDependencies(
     std::vector<std::vector<storage::DependencyLink>> parts);
 
+// Points of the same series and slot added up (storage::AddMetricPoint); sorted by series then
+// time.
+std::vector<storage::MetricPoint> MergeMetricPoints(
+    std::vector<std::vector<storage::MetricPoint>> parts);
+
 }  // namespace tailtrace::cluster::internal

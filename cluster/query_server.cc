@@ -87,6 +87,21 @@ class QueryServerImpl final : public QueryServer, public pb::ClusterQuery::Callb
     });
   }
 
+  grpc::ServerUnaryReactor* ReadMetricPoints(grpc::CallbackServerContext* context,
+                                             const pb::ReadMetricPointsRequest* request,
+                                             pb::ReadMetricPointsResponse* response) override {
+    return Submit(context, [this, request, response] {
+      storage::MetricPointQuery query;
+      query.services.assign(request->services().begin(), request->services().end());
+      query.start_ns = request->start_ns();
+      query.end_ns = request->end_ns();
+      absl::StatusOr<std::vector<storage::MetricPoint>> points = store_->ReadMetricPoints(query);
+      if (!points.ok()) return ToGrpcStatus(points.status());
+      for (const storage::MetricPoint& point : *points) ToProto(point, response->add_points());
+      return grpc::Status::OK;
+    });
+  }
+
   // Answered inline: it touches no store, and a probe must not wait behind slow searches.
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context, const pb::PingRequest*,
                                  pb::PingResponse* response) override {

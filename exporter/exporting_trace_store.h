@@ -46,6 +46,13 @@ class ExportingTraceStore final : public storage::TraceStore {
       int64_t end_ns, int64_t lookback_ns) override {
     return store_->GetDependencies(end_ns, lookback_ns);
   }
+  absl::Status WriteMetricPoints(std::span<const storage::MetricPoint> points) override {
+    return store_->WriteMetricPoints(points);
+  }
+  absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
+      const storage::MetricPointQuery& query) override {
+    return store_->ReadMetricPoints(query);
+  }
   absl::Status Flush() override { return store_->Flush(); }
   storage::StoreStats Stats() const override { return store_->Stats(); }
   absl::Status WriteHealth() const override { return store_->WriteHealth(); }

@@ -71,6 +71,11 @@ class TraceReader {
 
   [[nodiscard]] virtual absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns, PartialErrors* partial_errors) = 0;
+
+  // As TraceStore::ReadMetricPoints; a cluster sums the members' points of the same series and
+  // slot.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
+      const storage::MetricPointQuery& query, PartialErrors* partial_errors) = 0;
 };
 
 // Reads one TraceStore (not owned; must outlive the reader) and never reports partial errors.
@@ -99,6 +104,10 @@ class StoreTraceReader final : public TraceReader {
                                                                        int64_t lookback_ns,
                                                                        PartialErrors*) override {
     return store_->GetDependencies(end_ns, lookback_ns);
+  }
+  absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
+      const storage::MetricPointQuery& query, PartialErrors*) override {
+    return store_->ReadMetricPoints(query);
   }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 
@@ -182,6 +183,39 @@ void InMemoryTraceStore::FailWritesForTest(absl::Status status) {
 absl::Status InMemoryTraceStore::WriteHealth() const {
   std::lock_guard lock(mu_);
   return write_failure_;
+}
+
+absl::Status InMemoryTraceStore::WriteMetricPoints(std::span<const MetricPoint> points) {
+  for (const MetricPoint& point : points) {
+    if (absl::Status valid = ValidateMetricPoint(point); !valid.ok()) return valid;
+  }
+  std::lock_guard lock(mu_);
+  if (!write_failure_.ok()) return write_failure_;
+  for (const MetricPoint& point : points) {
+    auto& by_time = metric_points_[point.series.service];
+    auto [it, inserted] = by_time.try_emplace({point.time_ns, point.series}, point);
+    if (!inserted) AddMetricPoint(it->second, point);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<MetricPoint>> InMemoryTraceStore::ReadMetricPoints(
+    const MetricPointQuery& query) {
+  if (absl::Status valid = ValidateMetricPointQuery(query); !valid.ok()) return valid;
+  std::lock_guard lock(mu_);
+  std::vector<MetricPoint> out;
+  for (const std::string& service :
+       std::set<std::string>(query.services.begin(), query.services.end())) {
+    auto found = metric_points_.find(service);
+    if (found == metric_points_.end()) continue;
+    for (const auto& [key, point] : found->second) {
+      if (key.first >= query.start_ns && key.first <= query.end_ns) out.push_back(point);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const MetricPoint& a, const MetricPoint& b) {
+    return std::tie(a.series, a.time_ns) < std::tie(b.series, b.time_ns);
+  });
+  return out;
 }
 
 }  // namespace tailtrace::storage

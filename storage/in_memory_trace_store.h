@@ -32,6 +32,9 @@ class InMemoryTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override;
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override;
+  // Never expires points (no retention).
+  absl::Status WriteMetricPoints(std::span<const MetricPoint> points) override;
+  absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery& query) override;
   absl::Status Flush() override { return absl::OkStatus(); }
   StoreStats Stats() const override;
   // The status set by FailWritesForTest (OK by default).
@@ -46,6 +49,9 @@ class InMemoryTraceStore final : public TraceStore {
   mutable std::mutex mu_;
   std::map<TraceId, StoredTrace> traces_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<Operation>> operations_ ABSL_GUARDED_BY(mu_);
+  // By service, then (time, series) — one service's points are read in time order.
+  std::map<std::string, std::map<std::pair<int64_t, MetricSeries>, MetricPoint>> metric_points_
+      ABSL_GUARDED_BY(mu_);
   StoreStats stats_ ABSL_GUARDED_BY(mu_);
   absl::Status write_failure_ ABSL_GUARDED_BY(mu_);
 };

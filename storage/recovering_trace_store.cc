@@ -137,6 +137,19 @@ absl::StatusOr<std::vector<DependencyLink>> RecoveringTraceStore::GetDependencie
   return store_->GetDependencies(end_ns, lookback_ns);
 }
 
+absl::Status RecoveringTraceStore::WriteMetricPoints(std::span<const MetricPoint> points) {
+  std::shared_lock lock(mu_);
+  if (store_ == nullptr) return ClosedError();
+  return store_->WriteMetricPoints(points);
+}
+
+absl::StatusOr<std::vector<MetricPoint>> RecoveringTraceStore::ReadMetricPoints(
+    const MetricPointQuery& query) {
+  std::shared_lock lock(mu_);
+  if (store_ == nullptr) return ClosedError();
+  return store_->ReadMetricPoints(query);
+}
+
 absl::Status RecoveringTraceStore::Flush() {
   absl::Status s;
   {

@@ -66,6 +66,7 @@
 #include "absl/status/statusor.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/otlp_ids.h"
+#include "storage/metric_points.h"
 #include "storage/options.h"
 
 namespace tailtrace::storage {
@@ -231,6 +232,24 @@ class TraceStore {
     (void)end_ns;
     (void)lookback_ns;
     return absl::UnimplementedError("this trace store cannot compute dependencies");
+  }
+
+  // Adds `points` to the span metrics history (metric_points.h), atomically. InvalidArgument for a
+  // point whose counts do not have one more entry than its bounds, or with a negative time;
+  // Unavailable for a retryable failure. The default implementation answers Unimplemented (for
+  // test doubles).
+  [[nodiscard]] virtual absl::Status WriteMetricPoints(std::span<const MetricPoint> points) {
+    (void)points;
+    return absl::UnimplementedError("this trace store keeps no span metrics");
+  }
+
+  // The stored points of query.services whose slot starts in [start_ns, end_ns], sorted by
+  // series then time. InvalidArgument when no service is given or start_ns > end_ns. The default
+  // implementation answers Unimplemented (for test doubles).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(
+      const MetricPointQuery& query) {
+    (void)query;
+    return absl::UnimplementedError("this trace store keeps no span metrics");
   }
 
   // Makes everything written so far durable (memtables flushed).

@@ -57,6 +57,11 @@ class PartialReader final : public TraceReader {
     Fail(errors);
     return store_.GetDependencies(end_ns, lookback_ns, errors);
   }
+  absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
+      const storage::MetricPointQuery& query, PartialErrors* errors) override {
+    Fail(errors);
+    return store_.ReadMetricPoints(query, errors);
+  }
 
  private:
   StoreTraceReader store_;
@@ -80,6 +85,10 @@ class NobodyReader final : public TraceReader {
   }
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(int64_t, int64_t,
                                                                        PartialErrors*) override {
+    return Down();
+  }
+  absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
+      const storage::MetricPointQuery&, PartialErrors*) override {
     return Down();
   }
 

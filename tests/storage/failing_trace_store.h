@@ -24,6 +24,10 @@ class FailingTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<Operation>> GetOperations(const std::string&, int) override {
     return status_;
   }
+  absl::Status WriteMetricPoints(std::span<const MetricPoint>) override { return status_; }
+  absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery&) override {
+    return status_;
+  }
   absl::Status Flush() override { return status_; }
   StoreStats Stats() const override { return {}; }
 
