@@ -9,6 +9,8 @@
 //   "format_version"      ->  decimal layout version (kStoreFormatVersion)
 //   "chunk_seq_reserved"  ->  8 bytes big-endian: every chunk_seq handed out is <= this value.
 //
+// "span_metrics": the span metrics history, one key per series and time slot (metric_keys.h).
+//
 // "bucket-<start_ns>-<end_ns>" (BucketColumnFamilyName): one per retention bucket, holding every
 // record of the traces first written while the clock was in [start_ns, end_ns). Late spans of a
 // trace go to the bucket that already holds it, so a trace lives and dies with one bucket, and
@@ -28,8 +30,8 @@
 //   'I' | stream | slot(8 BE) | segment(8 BE)              ->  EncodePosting (see below)
 //   'G' | slot(8 BE) | segment(8 BE)                       ->  the segment's trace table
 //   'U' | segment(8 BE) | trace_id(16)                     ->  "" (trace not yet in a sealed
-//   segment) 'D' | slot(8 BE) | varint32 len(parent) | parent | child  ->  calls, int64 8 bytes BE,
-//   summed
+//                                                              segment)
+//   'D' | slot(8 BE) | varint32 len(parent) | parent | child  ->  calls, int64 8 bytes BE, summed
 //       by the bucket's merge operator (slot = child span start / kDependencySlotNs).
 //
 // ---- The search index: posting lists per index segment ----

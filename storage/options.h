@@ -28,6 +28,10 @@ struct StoreOptions {
   // `retention_ns` + one bucket width after its first write.
   // Default: 168h
   int64_t retention_ns = 168ll * 3600 * 1'000'000'000;
+  // Span metric points (metric_points.h) are removed once their slot started this long ago.
+  // 0 = retention_ns.
+  // Default: 0
+  int64_t metrics_retention_ns = 0;
   // Time buckets per retention period: bucket width = retention_ns / retention_buckets. More
   // buckets return disk space in smaller steps but cost one more probe per trace lookup each.
   // Default: 7 (one bucket per day with the default retention)

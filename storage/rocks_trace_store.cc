@@ -32,6 +32,7 @@
 #include "rocksdb/transaction_log.h"
 #include "spdlog/spdlog.h"
 #include "storage/keys.h"
+#include "storage/metric_keys.h"
 #include "storage/rocks_bucket.h"
 #include "storage/trace_terms_cache.h"
 
@@ -283,6 +284,10 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   if (options.index.max_value_length < 1) {
     return absl::InvalidArgumentError("storage.index.max_value_length must be at least 1");
   }
+  if (options.metrics_retention_ns < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("metrics.retention must not be negative, got ",
+                                                   options.metrics_retention_ns, " ns"));
+  }
   if (options.retention_check_interval_ms < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("storage retention_check_interval_ms must not be negative, got ",
@@ -366,10 +371,14 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   if (!rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok()) {
     names.clear();  // no database yet
   }
+  // "span_metrics": the metrics history, small values added up by a merge operator.
+  rocksdb::ColumnFamilyOptions metrics_options = small_options;
+  metrics_options.merge_operator = NewMetricMergeOperator();
+
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, small_options}};
+      {rocksdb::kDefaultColumnFamilyName, small_options}, {kMetricsColumnFamily, metrics_options}};
   for (const std::string& name : names) {
-    if (name == rocksdb::kDefaultColumnFamilyName) continue;
+    if (name == rocksdb::kDefaultColumnFamilyName || name == kMetricsColumnFamily) continue;
     // Column families of another layout are opened as they are; Init refuses their version.
     descriptors.emplace_back(name, ParseBucketColumnFamilyName(name) ? bucket_cf : small_options);
   }
@@ -390,10 +399,11 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   }
   store->db_ = db;
   store->default_cf_ = handles[0];
+  store->metrics_cf_ = handles[1];
   std::vector<rocksdb::ColumnFamilyHandle*> foreign;
   {
     std::lock_guard lock(store->buckets_mu_);
-    for (size_t i = 1; i < handles.size(); ++i) {
+    for (size_t i = 2; i < handles.size(); ++i) {
       if (std::optional<BucketRange> range = ParseBucketColumnFamilyName(handles[i]->GetName())) {
         store->buckets_.push_back(
             std::make_shared<RocksBucket>(db, handles[i], *range, store->SegmentOptions()));
@@ -604,8 +614,10 @@ absl::Status RocksTraceStore::CloseImpl(bool seal) {
     std::lock_guard lock(buckets_mu_);
     buckets_.clear();
   }
-  if (default_cf_ != nullptr) db_->DestroyColumnFamilyHandle(default_cf_).PermitUncheckedError();
-  default_cf_ = nullptr;
+  for (rocksdb::ColumnFamilyHandle** cf : {&default_cf_, &metrics_cf_}) {
+    if (*cf != nullptr) db_->DestroyColumnFamilyHandle(*cf).PermitUncheckedError();
+    *cf = nullptr;
+  }
   rocksdb::Status s = db_->Close();
   delete db_;
   db_ = nullptr;
@@ -617,7 +629,7 @@ absl::Status RocksTraceStore::Flush() {
   if (absl::Status space = CheckFreeSpace(); !space.ok()) return space;
   const std::vector<BucketPtr> buckets = SnapshotBuckets();
   for (const BucketPtr& b : buckets) SealSegments(*b, /*all=*/true);
-  std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_, metrics_cf_};
   for (const BucketPtr& b : buckets) handles.push_back(b->handle());
   rocksdb::FlushOptions fo;
   fo.wait = true;

@@ -45,6 +45,7 @@
 
 namespace rocksdb {
 class ColumnFamilyHandle;
+class MergeOperator;
 class DB;
 class Env;
 class Snapshot;
@@ -96,6 +97,10 @@ class RocksTraceStore final : public TraceStore {
   // Reads the per-slot call counts of the requested slots in every bucket.
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override;
+  // Points go to the "span_metrics" column family, added up by a merge operator; they expire
+  // with EnforceRetention once StoreOptions::metrics_retention_ns has passed.
+  absl::Status WriteMetricPoints(std::span<const MetricPoint> points) override;
+  absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery& query) override;
   absl::Status Flush() override;
   // traces_written and spans_written count since Open; disk_bytes is the live SST files of all
   // column families plus the WAL files.
@@ -118,8 +123,9 @@ class RocksTraceStore final : public TraceStore {
   }
 
   // Drops every bucket whose retention has passed by the store clock and, with max_disk_bytes,
-  // the oldest buckets until the SST files fit (never the newest bucket). Returns the number of
-  // buckets dropped. Waits for writes in progress; reads in progress finish on the dropped data.
+  // the oldest buckets until the SST files fit (never the newest bucket), and deletes the metric
+  // points older than the metrics retention. Returns the number of buckets dropped. Waits for
+  // writes in progress; reads in progress finish on the dropped data.
   [[nodiscard]] absl::StatusOr<int> EnforceRetention();
 
   // Releases the database (and its LOCK) without sealing the open index segments, as a crash
@@ -193,6 +199,9 @@ class RocksTraceStore final : public TraceStore {
   void ReleaseTraces(const std::vector<TraceId>& ids);
 
   void RetentionLoop();
+  // Deletes the metric points older than the metrics retention.
+  absl::Status ExpireMetricPoints(int64_t now_ns);
+  static std::shared_ptr<rocksdb::MergeOperator> NewMetricMergeOperator();
 
   const std::string path_;
   const StoreOptions options_;
@@ -201,6 +210,7 @@ class RocksTraceStore final : public TraceStore {
 
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* metrics_cf_ = nullptr;
   std::unique_ptr<RocksBucketOptions> bucket_options_;
   std::unique_ptr<TraceTermsCache> terms_cache_;
   std::atomic<bool> closed_{false};

@@ -221,6 +221,9 @@ absl::StatusOr<int> RocksTraceStore::EnforceRetention() {
     spdlog::info("storage: dropped bucket {} ({})", name,
                  i < expired ? "retention passed" : "storage.max_disk_bytes exceeded");
   }
+  if (absl::Status expired_points = ExpireMetricPoints(now); !expired_points.ok()) {
+    return expired_points;
+  }
   // The handles (and with them the dropped files) go when the last reader releases them.
   return static_cast<int>(drop);
 }

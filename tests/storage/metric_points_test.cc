@@ -1,0 +1,215 @@
+// The span metrics history (storage/metric_points.h) against both stores: what is written is read
+// back, points of one (series, slot) add up, queries select by service and slot, bad input is
+// refused; RocksTraceStore keeps the points across reopening and expires them by retention.
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/in_memory_trace_store.h"
+#include "storage/metric_keys.h"
+#include "storage/rocks_trace_store.h"
+
+namespace tailtrace::storage {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr int64_t kMinute = 60'000'000'000;
+constexpr int64_t kT0 = 1'700'000'040'000'000'000 / kMinute * kMinute;
+constexpr int kServer = 2;
+constexpr int kClient = 3;
+constexpr int kError = 2;
+
+MetricPoint Point(std::string service, std::string operation, int kind, int status, int64_t time,
+                  std::vector<uint64_t> counts, double sum_ms,
+                  std::vector<double> bounds = {10, 100}) {
+  MetricPoint p;
+  p.series = {std::move(service), std::move(operation), kind, status};
+  p.time_ns = time;
+  for (uint64_t c : counts) p.calls += c;
+  p.bounds_ms = std::move(bounds);
+  p.counts = std::move(counts);
+  p.sum_ms = sum_ms;
+  return p;
+}
+
+MetricPointQuery Query(std::vector<std::string> services, int64_t start, int64_t end) {
+  return MetricPointQuery{std::move(services), start, end};
+}
+
+enum class Kind { kInMemory, kRocks };
+
+class MetricPointsTest : public ::testing::TestWithParam<Kind> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("tailtrace_metric_points_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    if (GetParam() == Kind::kInMemory) {
+      store_ = std::make_unique<InMemoryTraceStore>();
+      return;
+    }
+    StoreOptions options;
+    options.path = dir_.string();
+    options.retention_check_interval_ms = 0;
+    options.metrics_retention_ns = 60 * kMinute;
+    options.write_buffer_bytes = 1 << 20;
+    options.min_free_disk_bytes = 1;
+    auto opened = RocksTraceStore::Open(options, &clock_);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(*opened);
+  }
+  std::vector<MetricPoint> Read(const MetricPointQuery& query) {
+    auto points = store_->ReadMetricPoints(query);
+    EXPECT_TRUE(points.ok()) << points.status();
+    return points.ok() ? *points : std::vector<MetricPoint>{};
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_{kT0};
+  std::unique_ptr<TraceStore> store_;
+};
+
+TEST_P(MetricPointsTest, WrittenPointsAreReadBackSortedBySeriesThenTime) {
+  const std::vector<MetricPoint> points = {
+      Point("frontend", "GET /", kServer, 0, kT0 + kMinute, {1, 2, 0}, 120),
+      Point("frontend", "GET /", kServer, 0, kT0, {3, 0, 1}, 400),
+      Point("frontend", "GET /", kServer, kError, kT0, {0, 0, 2}, 900),
+      Point("cart", "add", kClient, 0, kT0, {5, 0, 0}, 20)};
+  ASSERT_TRUE(store_->WriteMetricPoints(points).ok());
+  EXPECT_THAT(Read(Query({"frontend", "cart"}, kT0, kT0 + kMinute)),
+              ElementsAre(points[3], points[1], points[0], points[2]));
+}
+
+TEST_P(MetricPointsTest, PointsOfOneSeriesAndSlotAddUp) {
+  ASSERT_TRUE(store_->WriteMetricPoints({{Point("a", "op", kServer, 0, kT0, {1, 2, 3}, 10)}}).ok());
+  ASSERT_TRUE(store_->WriteMetricPoints({{Point("a", "op", kServer, 0, kT0, {4, 0, 1}, 5)}}).ok());
+  EXPECT_THAT(Read(Query({"a"}, kT0, kT0)),
+              ElementsAre(Point("a", "op", kServer, 0, kT0, {5, 2, 4}, 15)));
+}
+
+TEST_P(MetricPointsTest, OtherBoundsReplaceTheHistogramButCallsAddUp) {
+  ASSERT_TRUE(store_->WriteMetricPoints({{Point("a", "op", kServer, 0, kT0, {1, 2, 3}, 10)}}).ok());
+  ASSERT_TRUE(
+      store_->WriteMetricPoints({{Point("a", "op", kServer, 0, kT0, {4, 1}, 5, {50})}}).ok());
+  MetricPoint expected = Point("a", "op", kServer, 0, kT0, {4, 1}, 5, {50});
+  expected.calls = 11;
+  EXPECT_THAT(Read(Query({"a"}, kT0, kT0)), ElementsAre(expected));
+}
+
+TEST_P(MetricPointsTest, QuerySelectsServicesAndSlotsInclusively) {
+  std::vector<MetricPoint> points;
+  for (int i = 0; i < 5; ++i) {
+    points.push_back(Point("a", "op", kServer, 0, kT0 + i * kMinute, {1, 0, 0}, 1));
+    points.push_back(Point("ab", "op", kServer, 0, kT0 + i * kMinute, {1, 0, 0}, 1));
+  }
+  ASSERT_TRUE(store_->WriteMetricPoints(points).ok());
+  const std::vector<MetricPoint> got = Read(Query({"a", "a"}, kT0 + kMinute, kT0 + 3 * kMinute));
+  ASSERT_EQ(got.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(got[i].series.service, "a");
+    EXPECT_EQ(got[i].time_ns, kT0 + (i + 1) * kMinute);
+  }
+  EXPECT_TRUE(Read(Query({"nobody"}, 0, INT64_MAX)).empty());
+  EXPECT_EQ(Read(Query({"ab"}, 0, INT64_MAX)).size(), 5u);
+}
+
+TEST_P(MetricPointsTest, RefusesBadPointsAndQueriesNamingWhatIsWrong) {
+  absl::Status s = store_->WriteMetricPoints({{Point("a", "op", kServer, 0, kT0, {1, 2}, 1)}});
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("2 bucket counts for 2 bounds"));
+  s = store_->WriteMetricPoints({{Point("a", "op", kServer, 0, -1, {1, 2, 3}, 1)}});
+  EXPECT_THAT(std::string(s.message()), HasSubstr("must not be negative"));
+  s = store_->WriteMetricPoints({{Point("a", "op", kServer, 0, kT0, {1, 2, 3}, 1, {5, 1})}});
+  EXPECT_THAT(std::string(s.message()), HasSubstr("not in order"));
+  EXPECT_TRUE(Read(Query({"a"}, 0, INT64_MAX)).empty()) << "nothing of a refused batch is kept";
+
+  auto read = store_->ReadMetricPoints(Query({}, 0, 1));
+  EXPECT_THAT(read.status().message(), HasSubstr("at least one service"));
+  read = store_->ReadMetricPoints(Query({"a"}, 2, 1));
+  EXPECT_THAT(read.status().message(), HasSubstr("is after its end"));
+}
+
+INSTANTIATE_TEST_SUITE_P(BothStores, MetricPointsTest,
+                         ::testing::Values(Kind::kInMemory, Kind::kRocks), [](const auto& info) {
+                           return info.param == Kind::kInMemory ? "InMemory" : "Rocks";
+                         });
+
+class RocksMetricPointsTest : public MetricPointsTest {};
+
+TEST_P(RocksMetricPointsTest, PointsSurviveReopeningAndKeepAddingUp) {
+  ASSERT_TRUE(store_->WriteMetricPoints({{Point("a", "op", kServer, 0, kT0, {1, 0, 0}, 2)}}).ok());
+  Reopen();
+  ASSERT_TRUE(store_->WriteMetricPoints({{Point("a", "op", kServer, 0, kT0, {0, 1, 0}, 20)}}).ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  Reopen();
+  EXPECT_THAT(Read(Query({"a"}, kT0, kT0)),
+              ElementsAre(Point("a", "op", kServer, 0, kT0, {1, 1, 0}, 22)));
+}
+
+TEST_P(RocksMetricPointsTest, RetentionDeletesOnlyPointsOlderThanTheMetricsRetention) {
+  std::vector<MetricPoint> points;
+  for (const std::string service : {"a", "b"}) {
+    for (int i = 0; i < 4; ++i) {
+      points.push_back(Point(service, "op", kServer, 0, kT0 + i * 30 * kMinute, {1, 0, 0}, 1));
+    }
+  }
+  ASSERT_TRUE(store_->WriteMetricPoints(points).ok());
+  // Retention 60 min: at kT0 + 120 min the points of kT0 and kT0 + 30 min have passed it.
+  clock_.Advance(120 * kMinute);
+  auto* rocks = static_cast<RocksTraceStore*>(store_.get());
+  ASSERT_TRUE(rocks->EnforceRetention().ok());
+  for (const std::string service : {"a", "b"}) {
+    const std::vector<MetricPoint> left = Read(Query({service}, 0, INT64_MAX));
+    ASSERT_EQ(left.size(), 2u) << service;
+    EXPECT_EQ(left[0].time_ns, kT0 + 60 * kMinute);
+    EXPECT_EQ(left[1].time_ns, kT0 + 90 * kMinute);
+  }
+  Reopen();
+  EXPECT_EQ(Read(Query({"a", "b"}, 0, INT64_MAX)).size(), 4u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rocks, RocksMetricPointsTest, ::testing::Values(Kind::kRocks));
+
+TEST(MetricKeysTest, KeysAndValuesRoundTripAndCorruptValuesAreRefused) {
+  const MetricPoint p = Point(std::string("svc\0x", 5), "op|1", 5, 1, kT0, {7, 0, 300}, 1e9);
+  const std::string key = MetricPointKey(p.series, p.time_ns);
+  const auto decoded = DecodeMetricPointKey(key);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->first, p.series);
+  EXPECT_EQ(decoded->second, kT0);
+  EXPECT_EQ(DecodeMetricKeyService(key), p.series.service);
+
+  MetricPoint got;
+  const std::string value = EncodeMetricValue(p);
+  ASSERT_TRUE(DecodeMetricValue(value, &got));
+  got.series = p.series;
+  got.time_ns = p.time_ns;
+  EXPECT_EQ(got, p);
+  for (size_t n = 0; n < value.size(); ++n) {
+    EXPECT_FALSE(DecodeMetricValue(value.substr(0, n), &got)) << n;
+  }
+  EXPECT_FALSE(DecodeMetricValue(value + "x", &got));
+  EXPECT_FALSE(DecodeMetricPointKey(key + "x").has_value());
+}
+
+}  // namespace
+}  // namespace tailtrace::storage
