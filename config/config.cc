@@ -26,6 +26,7 @@
 #include "config/listener_security_internal.h"
 #include "config/metrics_config_internal.h"
 #include "config/policies_internal.h"
+#include "config/units_internal.h"
 #include "config/yaml_reader_internal.h"
 #include "yaml-cpp/yaml.h"
 
@@ -33,12 +34,12 @@ namespace tailtrace::config {
 namespace {
 
 using internal::Field;
+using internal::kNanosPerMilli;
+using internal::kNanosPerMinute;
 using internal::MapReader;
 using internal::ParseContext;
 using internal::ParseListenerSecurity;
 
-constexpr int64_t kNanosPerMinute = 60'000'000'000;
-constexpr int64_t kNanosPerMilli = 1'000'000;
 // 1 PiB in MiB: far above any machine, and limit_mib * 2^20 cannot overflow.
 constexpr int64_t kMaxMemoryMib = int64_t{1} << 30;
 constexpr uint64_t kMaxBytes = std::numeric_limits<uint64_t>::max();
@@ -333,7 +334,8 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   ParseLog(map.Map("log"), &config->log);
   internal::ParseCluster(map, config);  // after the receivers, which it is checked against
   internal::ParseExporters(map.Map("exporters"), config);
-  internal::ParseMetrics(map.Map("metrics"), &config->span_metrics);
+  internal::ParseMetrics(map.Map("metrics"), &config->span_metrics,
+                         &config->storage.metrics_retention_ns);
   map.ReportUnknownKeys();
   if (!config->storage_enabled && !config->otlp_exporter) {
     ctx.AddError(storage_enabled_line0, "storage.enabled",

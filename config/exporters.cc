@@ -13,13 +13,13 @@
 #include "absl/strings/str_cat.h"
 #include "config/exporters_internal.h"
 #include "config/policies_internal.h"
+#include "config/units_internal.h"
 #include "exporter/options.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tailtrace::config::internal {
 namespace {
 
-constexpr int64_t kNanosPerMilli = 1'000'000;
 constexpr uint64_t kMaxBytes = std::numeric_limits<uint64_t>::max();
 // Headers the exporter sets itself (or that HTTP/2 and gRPC reserve).
 constexpr std::string_view kReservedHeaders[] = {

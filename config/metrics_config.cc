@@ -1,5 +1,6 @@
-// The `metrics` section: span metrics' switch, series limit and histogram buckets (the
-// OpenTelemetry spanmetrics connector's `histogram.explicit.buckets` syntax).
+// The `metrics` section: span metrics' switch, series limit, histogram buckets (the OpenTelemetry
+// spanmetrics connector's `histogram.explicit.buckets` syntax) and the history's resolution and
+// retention (kept by the store).
 
 #include "config/metrics_config_internal.h"
 
@@ -10,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "config/policies_internal.h"
+#include "config/units_internal.h"
 
 namespace tailtrace::config::internal {
 namespace {
@@ -43,9 +45,12 @@ void ParseBuckets(ParseContext& ctx, const Field& field, std::vector<double>* ou
 
 }  // namespace
 
-void ParseMetrics(MapReader map, spanmetrics::SpanMetricsOptions* out) {
+void ParseMetrics(MapReader map, spanmetrics::SpanMetricsOptions* out,
+                  int64_t* history_retention_ns) {
   map.Bool("enabled", &out->enabled);
   map.Int("max_series", 1, kMaxSeries, &out->max_series);
+  map.Duration("resolution", kNanosPerSecond, &out->resolution_ns);
+  map.Duration("retention", kNanosPerMinute, history_retention_ns);
   MapReader histogram = map.Map("histogram");
   MapReader explicit_buckets = histogram.Map("explicit");
   if (std::optional<Field> f = explicit_buckets.Take("buckets")) {

@@ -16,12 +16,11 @@ namespace tailtrace::config {
 namespace {
 
 using u128 = unsigned __int128;
-
-constexpr int64_t kNanosPerMicro = 1'000;
-constexpr int64_t kNanosPerMilli = 1'000'000;
-constexpr int64_t kNanosPerSecond = 1'000'000'000;
-constexpr int64_t kNanosPerMinute = 60 * kNanosPerSecond;
-constexpr int64_t kNanosPerHour = 60 * kNanosPerMinute;
+using internal::kNanosPerHour;
+using internal::kNanosPerMicro;
+using internal::kNanosPerMilli;
+using internal::kNanosPerMinute;
+using internal::kNanosPerSecond;
 
 // More fraction digits than this add nothing below a nanosecond (or a byte) and could overflow.
 constexpr int kMaxFractionDigits = 18;

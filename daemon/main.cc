@@ -30,6 +30,7 @@
 #include "exporter/otlp_trace_exporter.h"
 #include "query/query_service.h"
 #include "query/trace_reader.h"
+#include "spanmetrics/history.h"
 #include "spanmetrics/span_metrics.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -316,6 +317,18 @@ int Run(const config::DaemonConfig& cfg) {
   spanmetrics::SpanMetricsSink counted(&span_metrics, &admission);
   collector::SpanSink* local_sink =
       cfg.span_metrics.enabled ? static_cast<collector::SpanSink*>(&counted) : &admission;
+  // Their history goes to the store (Monitor tab, /api/metrics/*).
+  std::unique_ptr<spanmetrics::MetricsHistory> history;
+  if (cfg.span_metrics.enabled && cfg.storage_enabled) {
+    auto created = spanmetrics::MetricsHistory::Create(cfg.span_metrics, &span_metrics, store_ptr,
+                                                       clock, &metrics);
+    if (!created.ok()) {
+      spdlog::critical("metrics: {}", std::string(created.status().message()));
+      return 1;
+    }
+    history = *std::move(created);
+    history->Start();
+  }
   absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> cluster_node =
       StartCluster(cfg, local_sink, store_ptr, clock, &metrics);
   if (!cluster_node.ok()) {
@@ -447,6 +460,12 @@ int Run(const config::DaemonConfig& cfg) {
   if (!drained.ok()) {
     spdlog::error("shutdown: {}", std::string(drained.message()));
     exit_code = 1;
+  }
+  if (history != nullptr) {
+    if (absl::Status written = history->Stop(); !written.ok()) {
+      spdlog::error("shutdown: the last span metrics were not stored: {}",
+                    std::string(written.message()));
+    }
   }
   (*query_server)->Shutdown();
   (*admin_server)->Shutdown();

@@ -16,6 +16,10 @@ struct SpanMetricsOptions {
   // in one overflow series labelled otel_metric_overflow="true".
   // Default: 10,000
   uint64_t max_series = 10'000;
+  // The width of the time slots of the metrics history kept in the store (spanmetrics/history.h):
+  // the finest step the history can answer.
+  // Default: 60 s
+  int64_t resolution_ns = 60'000'000'000;
   // The duration histogram's bucket upper bounds in milliseconds, ascending (the OpenTelemetry
   // spanmetrics connector's defaults).
   std::vector<double> buckets_ms = {2,   4,   6,    8,    10,   50,   100,   200,

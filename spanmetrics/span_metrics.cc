@@ -14,6 +14,7 @@ namespace tailtrace::spanmetrics {
 struct SpanMetrics::Series {
   Counter* calls = nullptr;
   Histogram* duration = nullptr;
+  storage::MetricSeries labels;  // empty for the overflow series
 };
 
 namespace {
@@ -29,18 +30,27 @@ double DurationMs(const WireSpanFields& f) {
 
 }  // namespace
 
+// A number the OTLP enum does not define counts as unspecified / unset.
+int KnownSpanKind(int kind) {
+  using opentelemetry::proto::trace::v1::Span;
+  return Span::SpanKind_IsValid(kind) ? kind : Span::SPAN_KIND_UNSPECIFIED;
+}
+
+int KnownStatusCode(int code) {
+  using opentelemetry::proto::trace::v1::Status;
+  return Status::StatusCode_IsValid(code) ? code : Status::STATUS_CODE_UNSET;
+}
+
 // The OTLP enums' own names are the connector's label values ("SPAN_KIND_SERVER",
-// "STATUS_CODE_ERROR"); a number the enum does not define counts as unspecified / unset.
+// "STATUS_CODE_ERROR").
 std::string_view SpanKindLabel(int kind) {
   using opentelemetry::proto::trace::v1::Span;
-  const std::string& name = Span::SpanKind_Name(kind);
-  return name.empty() ? Span::SpanKind_Name(Span::SPAN_KIND_UNSPECIFIED) : name;
+  return Span::SpanKind_Name(static_cast<Span::SpanKind>(KnownSpanKind(kind)));
 }
 
 std::string_view StatusCodeLabel(int code) {
   using opentelemetry::proto::trace::v1::Status;
-  const std::string& name = Status::StatusCode_Name(code);
-  return name.empty() ? Status::StatusCode_Name(Status::STATUS_CODE_UNSET) : name;
+  return Status::StatusCode_Name(static_cast<Status::StatusCode>(KnownStatusCode(code)));
 }
 
 SpanMetrics::SpanMetrics(SpanMetricsOptions options, MetricsRegistry* metrics)
@@ -51,6 +61,16 @@ SpanMetrics::~SpanMetrics() = default;
 uint64_t SpanMetrics::series() const {
   std::shared_lock lock(mu_);
   return series_.size();
+}
+
+std::vector<SpanMetrics::SeriesTotals> SpanMetrics::Totals() const {
+  std::vector<SeriesTotals> out;
+  std::shared_lock lock(mu_);
+  out.reserve(series_.size());
+  for (const auto& [key, series] : series_) {
+    out.push_back(SeriesTotals{series.get(), series->labels, series->duration->Snap()});
+  }
+  return out;
 }
 
 SpanMetrics::Series* SpanMetrics::Find(std::string_view service, std::string_view name, int kind,
@@ -87,6 +107,8 @@ SpanMetrics::Series* SpanMetrics::Find(std::string_view service, std::string_vie
                          {"span_kind", std::string(kind_label)},
                          {"status_code", std::string(status_label)}};
   auto series = std::make_unique<Series>();
+  series->labels = {std::string(service), std::string(name), KnownSpanKind(kind),
+                    KnownStatusCode(status)};
   series->calls = metrics_->GetCounter(kCallsMetric, kCallsHelp, labels);
   series->duration =
       metrics_->GetHistogram(kDurationMetric, kDurationHelp, options_.buckets_ms, labels);

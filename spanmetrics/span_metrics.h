@@ -26,12 +26,16 @@
 #include "common/metrics.h"
 #include "proto/otlp_wire.h"
 #include "spanmetrics/options.h"
+#include "storage/metric_points.h"
 
 namespace tailtrace::spanmetrics {
 
 inline constexpr char kCallsMetric[] = "traces_span_metrics_calls_total";
 inline constexpr char kDurationMetric[] = "traces_span_metrics_duration_milliseconds";
 
+// An OTLP span kind / status code number, or unspecified / unset for one the enum does not define.
+int KnownSpanKind(int kind);
+int KnownStatusCode(int code);
 // The connector's label values for an OTLP span kind / status code number.
 std::string_view SpanKindLabel(int kind);
 std::string_view StatusCodeLabel(int code);
@@ -61,6 +65,17 @@ class SpanMetrics {
 
   // Series in use, the overflow series not included.
   uint64_t series() const;
+
+  // What one series has counted since the process started. `id` identifies the series for as
+  // long as this SpanMetrics lives.
+  struct SeriesTotals {
+    const void* id = nullptr;
+    storage::MetricSeries labels;
+    Histogram::Snapshot duration;  // counts, sum and count of every call so far
+  };
+  // Every series but the overflow one (it has no service to be looked up by). Thread-safe;
+  // counting goes on meanwhile.
+  std::vector<SeriesTotals> Totals() const;
 
  private:
   Series* Find(std::string_view service, std::string_view name, int kind, int status);

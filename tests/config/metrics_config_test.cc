@@ -1,4 +1,5 @@
-// The `metrics` keys of the config file: enabled, max_series, histogram.explicit.buckets.
+// The `metrics` keys of the config file: enabled, max_series, resolution, retention,
+// histogram.explicit.buckets.
 
 #include <string>
 #include <string_view>
@@ -24,6 +25,8 @@ TEST(MetricsConfigTest, DefaultsAreTheSpanmetricsConnectors) {
   EXPECT_EQ(m.max_series, 10'000u);
   EXPECT_THAT(m.buckets_ms, ElementsAre(2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000,
                                         5000, 10000, 15000));
+  EXPECT_EQ(m.resolution_ns, 60'000'000'000);
+  EXPECT_EQ(Parse("").storage.metrics_retention_ns, 0) << "0: storage.retention applies";
 }
 
 TEST(MetricsConfigTest, ReadsEveryKey) {
@@ -31,6 +34,8 @@ TEST(MetricsConfigTest, ReadsEveryKey) {
 metrics:
   enabled: false
   max_series: 500
+  resolution: 10s
+  retention: 720h
   histogram:
     explicit:
       buckets: [100us, 1ms, 250ms, 2s]
@@ -39,6 +44,9 @@ metrics:
   EXPECT_FALSE(m.enabled);
   EXPECT_EQ(m.max_series, 500u);
   EXPECT_THAT(m.buckets_ms, ElementsAre(0.1, 1, 250, 2000));
+  EXPECT_EQ(m.resolution_ns, 10'000'000'000);
+  EXPECT_EQ(Parse("metrics:\n  retention: 720h\n").storage.metrics_retention_ns,
+            720ll * 3600 * 1'000'000'000);
 }
 
 void ExpectError(std::string_view yaml, std::string_view where, std::string_view what) {
@@ -50,6 +58,8 @@ void ExpectError(std::string_view yaml, std::string_view where, std::string_view
 TEST(MetricsConfigTest, BadValuesAreNamed) {
   ExpectError("metrics:\n  max_series: 0\n", "test.yaml:2: metrics.max_series", "");
   ExpectError("metrics:\n  enabled: maybe\n", "test.yaml:2: metrics.enabled", "");
+  ExpectError("metrics:\n  resolution: 500ms\n", "test.yaml:2: metrics.resolution", "1s");
+  ExpectError("metrics:\n  retention: 30s\n", "test.yaml:2: metrics.retention", "1m");
   ExpectError("metrics:\n  histogram: {explicit: {buckets: [10ms, 5ms]}}\n",
               "metrics.histogram.explicit.buckets[1]", "ascending");
   ExpectError("metrics:\n  histogram: {explicit: {buckets: []}}\n",
