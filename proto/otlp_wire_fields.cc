@@ -118,6 +118,12 @@ bool ReadWireSpanFields(std::string_view span, WireSpanFields* out) {
   *out = WireSpanFields{};
   return ForEachField(span, [&](const Field& f) {
     switch (f.number) {
+      case 2:
+        if (f.type == kLengthDelimited) out->span_id = f.bytes;
+        break;
+      case 4:
+        if (f.type == kLengthDelimited) out->parent_span_id = f.bytes;
+        break;
       case 5:
         if (f.type == kLengthDelimited) out->name = f.bytes;
         break;

@@ -1,9 +1,9 @@
 #pragma once
 
-// The few fields of a scanned span (and its resource's service name) that span metrics need,
-// read straight from the wire bytes of a WireRequest, without parsing the span. They agree with
-// what protobuf would parse: for a field that occurs more than once the last occurrence wins,
-// and a message field's occurrences merge.
+// The few fields of a scanned span (and its resource's service name) that span metrics and the
+// service graph need, read straight from the wire bytes of a WireRequest, without parsing the
+// span. They agree with what protobuf would parse: for a field that occurs more than once the last
+// occurrence wins, and a message field's occurrences merge.
 
 #include <cstdint>
 #include <string_view>
@@ -14,7 +14,9 @@ namespace tailtrace {
 inline constexpr std::string_view kUnknownServiceName = "unknown_service";
 
 struct WireSpanFields {
-  std::string_view name;  // Span.name (points into the span's bytes)
+  std::string_view span_id;         // Span.span_id (points into the span's bytes)
+  std::string_view parent_span_id;  // Span.parent_span_id (points into the span's bytes)
+  std::string_view name;            // Span.name (points into the span's bytes)
   int kind = 0;           // Span.kind (SpanKind number; 0 unspecified)
   int status_code = 0;    // Span.status.code (0 unset, 1 ok, 2 error)
   uint64_t start_ns = 0;  // Span.start_time_unix_nano

@@ -37,6 +37,8 @@ void CheckWireFields(const tailtrace::WireRequest& scanned) {
     FUZZ_CHECK(tailtrace::ReadWireSpanFields(bytes, &fields));
     Span span;
     FUZZ_CHECK(span.ParseFromString(std::string(bytes)));
+    FUZZ_CHECK(fields.span_id == span.span_id());
+    FUZZ_CHECK(fields.parent_span_id == span.parent_span_id());
     FUZZ_CHECK(fields.name == span.name());
     FUZZ_CHECK(fields.kind == static_cast<int>(span.kind()));
     FUZZ_CHECK(fields.status_code == static_cast<int>(span.status().code()));

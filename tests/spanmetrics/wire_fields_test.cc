@@ -30,6 +30,8 @@ TEST(WireFieldsTest, ReadsTheSpanFieldsSpanMetricsNeed) {
   const std::string bytes = span.SerializeAsString();  // f.name points into it
   WireSpanFields f;
   ASSERT_TRUE(ReadWireSpanFields(bytes, &f));
+  EXPECT_EQ(f.span_id, std::string(8, 'b'));
+  EXPECT_EQ(f.parent_span_id, "");
   EXPECT_EQ(f.name, "GET /cart");
   EXPECT_EQ(f.kind, 3);
   EXPECT_EQ(f.status_code, 2);
@@ -41,8 +43,10 @@ TEST(WireFieldsTest, LaterOccurrencesWinAsInProtobuf) {
   Span first;
   first.set_name("first");
   first.mutable_status()->set_code(Status::STATUS_CODE_ERROR);
+  first.set_parent_span_id("parent-1");
   Span second;
   second.set_name("second");
+  second.set_parent_span_id("parent-2");
   second.mutable_status()->set_message("status merges: the code stays");
   const std::string bytes = first.SerializeAsString() + second.SerializeAsString();
   Span parsed;
@@ -50,6 +54,7 @@ TEST(WireFieldsTest, LaterOccurrencesWinAsInProtobuf) {
   WireSpanFields f;
   ASSERT_TRUE(ReadWireSpanFields(bytes, &f));
   EXPECT_EQ(f.name, parsed.name());
+  EXPECT_EQ(f.parent_span_id, "parent-2");
   EXPECT_EQ(f.status_code, static_cast<int>(parsed.status().code()));
   EXPECT_EQ(f.status_code, 2);
 }
