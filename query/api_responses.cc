@@ -204,6 +204,20 @@ http::Response SearchError(Api api, const absl::Status& status,
   return StoreError(api, "searching traces", status, partial);
 }
 
+void AddPartialWarnings(http::Response& response, const std::vector<std::string>& partial) {
+  for (const std::string& message : partial) {
+    spdlog::warn("query: span metrics answer is incomplete: {}", message);
+    std::string quoted = "199 tailtrace \"";
+    for (const char c : message) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') quoted.push_back('\\');
+      quoted.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
+    }
+    quoted.push_back('"');
+    response.headers.emplace_back("Warning", std::move(quoted));
+  }
+}
+
 void WriteSummary(JsonWriter& w, const storage::TraceSummary& s) {
   w.StartObject();
   w.Key("traceId");

@@ -61,6 +61,11 @@ void WriteV3PartialErrors(JsonWriter& w, const std::vector<std::string>& partial
 // The same as text to append inside an object: `,"partialErrors":[...]`, or "" when empty.
 std::string V3PartialErrorsMember(const std::vector<std::string>& partial);
 
+// For an answer without an envelope (/api/metrics/...): one `Warning: 199 tailtrace "<message>"`
+// header per entry of `partial` (the message's quotes and backslashes escaped, control bytes as
+// spaces), each also logged as a warning.
+void AddPartialWarnings(http::Response& response, const std::vector<std::string>& partial);
+
 // One /api/v3 trace summary object.
 void WriteSummary(JsonWriter& w, const storage::TraceSummary& s);
 

@@ -16,6 +16,7 @@
 #include "query/json_indent_internal.h"
 #include "query/otlp_transform_internal.h"
 #include "query/search_params.h"
+#include "query/spm.h"
 #include "spdlog/spdlog.h"
 
 // Routes (GET, but for POST /api/transform; another method on a known path is 405):
@@ -28,6 +29,11 @@
 //     /api/operations?service=&spanKind= [{"name","spanKind"}]
 //     /api/dependencies?endTs=&lookback= [{"parent","child","callCount"}]
 //     POST /api/transform                an OTLP/JSON body as Jaeger traces (the UI's upload)
+//   Jaeger SPM API (spm.h), the Monitor tab's: a MetricFamily without the envelope (errors are in
+//   the Jaeger error envelope):
+//     /api/metrics/{calls,errors,latencies}?service=&...  span metrics history as rates
+//     /api/metrics/minstep               {"data":1,...} in the envelope
+//     501 for all four when span metrics are off (QueryOptions::span_metrics_enabled)
 //   OTLP-JSON API (jaeger api_v3 HTTP gateway), errors as {"error":{"grpcCode","httpCode",
 //   "message","httpStatus"}}:
 //     /api/v3/traces?query.service_name=&...  {"result":{"resourceSpans":[...]}}, every resource
@@ -85,8 +91,11 @@ absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& reques
 
 class Router {
  public:
-  Router(TraceReader* reader, Clock* clock, uint64_t max_trace_spans)
-      : reader_(reader), clock_(clock), max_trace_spans_(max_trace_spans) {}
+  Router(TraceReader* reader, Clock* clock, uint64_t max_trace_spans, bool span_metrics_enabled)
+      : reader_(reader),
+        clock_(clock),
+        max_trace_spans_(max_trace_spans),
+        span_metrics_enabled_(span_metrics_enabled) {}
 
   http::Response Route(const http::Request& request) const {
     std::string_view path = request.path;
@@ -119,6 +128,9 @@ class Router {
       if (rest == "operations") return get ? JaegerOperations(request) : method_not_allowed();
       if (rest == "traces") return get ? JaegerSearch(request) : method_not_allowed();
       if (rest == "dependencies") return get ? JaegerDependencies(request) : method_not_allowed();
+      if (std::optional<std::string_view> name = MetricsSegment(rest)) {
+        return get ? JaegerMetrics(*name, request) : method_not_allowed();
+      }
       if (rest == "transform") {
         if (request.method == "POST") return JaegerTransform(request);
         http::Response r = JaegerError(405, absl::StrCat("method ", request.method,
@@ -148,6 +160,15 @@ class Router {
       return std::nullopt;
     }
     return rest.substr(kBegin.size(), rest.size() - kBegin.size() - kEnd.size());
+  }
+
+  // `rest` = "metrics/{calls,errors,latencies,minstep}": the last segment.
+  static std::optional<std::string_view> MetricsSegment(std::string_view rest) {
+    const std::optional<std::string_view> name = Segment(rest, "metrics/");
+    if (!name.has_value() || (!SpmMetricOfName(*name).has_value() && *name != "minstep")) {
+      return std::nullopt;
+    }
+    return name;
   }
 
   // `rest` = prefix + one non-empty segment without '/': that segment.
@@ -405,6 +426,49 @@ class Router {
     return EndJaegerOk(w, buf, total);
   }
 
+  // /api/metrics/{name} (a name MetricsSegment accepts).
+  http::Response JaegerMetrics(std::string_view name, const http::Request& request) const {
+    if (!span_metrics_enabled_) {
+      return JaegerError(501,
+                         "trace metrics are currently disabled: span metrics are off in this "
+                         "tailtrace (metrics.enabled: false)");
+    }
+    const std::optional<SpmMetric> metric = SpmMetricOfName(name);
+    if (!metric.has_value()) {  // minstep
+      rapidjson::StringBuffer buf;
+      JsonWriter w(buf);
+      BeginJaegerOk(w);
+      w.Int64(kSpmMinStepMs);
+      return EndJaegerOk(w, buf, 0);
+    }
+    return JaegerSpm(*metric, request);
+  }
+
+  // The answer has no envelope, so the parts of the read that failed (cluster members down: the
+  // rates are then too low) are named in Warning headers and logged.
+  http::Response JaegerSpm(SpmMetric metric, const http::Request& request) const {
+    absl::StatusOr<SpmQuery> query = ParseSpmQuery(metric, request, clock_->UnixNanos());
+    if (!query.ok()) return JaegerError(400, MessageOf(query.status()));
+    absl::StatusOr<std::vector<storage::MetricPoint>> points =
+        reader_->ReadMetricPoints(SpmReadRange(*query), &partial_);
+    if (!points.ok()) {
+      if (absl::IsUnimplemented(points.status())) {
+        return JaegerError(501, absl::StrCat("trace metrics are not available: ",
+                                             std::string(MessageOf(points.status()))));
+      }
+      if (absl::IsInvalidArgument(points.status())) {
+        return JaegerError(400, MessageOf(points.status()));
+      }
+      return StoreError(Api::kJaeger, "reading span metrics", points.status());
+    }
+    absl::StatusOr<std::vector<SpmSeries>> series = ComputeSpm(*query, *points);
+    if (!series.ok()) return JaegerError(422, MessageOf(series.status()));
+    http::Response response;
+    response.body = RenderSpm(*query, *series);
+    internal::AddPartialWarnings(response, Partial());
+    return response;
+  }
+
   http::Response V3Search(const http::Request& request) const {
     absl::StatusOr<storage::TraceQuery> query = ParseV3Search(request, clock_->UnixNanos());
     if (!query.ok()) return V3Error(400, MessageOf(query.status()));
@@ -485,6 +549,7 @@ class Router {
   TraceReader* reader_;
   Clock* clock_;
   uint64_t max_trace_spans_;
+  bool span_metrics_enabled_;
   // A Router serves one request (QueryService::Handle makes one per request), so the reads of
   // that request share their partial errors (and skip what failed in an earlier read).
   mutable PartialErrors partial_;
@@ -496,7 +561,8 @@ http::Response QueryService::Handle(const http::Request& request) const {
   // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
   // turned into an answer instead of taking the server thread down.
   try {
-    http::Response response = Router(reader_, clock_, max_trace_spans_).Route(request);
+    http::Response response =
+        Router(reader_, clock_, max_trace_spans_, span_metrics_enabled_).Route(request);
     if (request.Param("prettyPrint") == "true" && response.content_type == "application/json") {
       response.body = internal::IndentJson(response.body);
     }

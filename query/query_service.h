@@ -11,6 +11,8 @@
 //   Jaeger API: in the envelope's "errors", as {"code":503,"msg":"member ...: ..."} (no traceID);
 //   /api/v3:    in a top-level "partialErrors" array next to the result, each shaped like the
 //               v3 "error" object ({"grpcCode":14,"httpCode":503,"message":..,"httpStatus":..}).
+//   /api/metrics/{calls,errors,latencies} (no envelope): one `Warning: 199 tailtrace "..."`
+//               header per failure, and a warning in the log; the rates then miss those members.
 // Without partial failures the responses are exactly the single-node ones.
 
 #include <memory>
@@ -27,17 +29,21 @@ namespace tailtrace::query {
 class QueryService {
  public:
   // Reads `store` (a single node). `store` and `clock` must outlive the service. Of `options`,
-  // max_trace_spans applies.
+  // max_trace_spans and span_metrics_enabled apply.
   QueryService(storage::TraceStore* store, Clock* clock, const QueryOptions& options = {})
       : owned_reader_(std::make_unique<StoreTraceReader>(store)),
         reader_(owned_reader_.get()),
         clock_(clock),
-        max_trace_spans_(options.max_trace_spans) {}
+        max_trace_spans_(options.max_trace_spans),
+        span_metrics_enabled_(options.span_metrics_enabled) {}
 
   // Reads through `reader` (e.g. a cluster::ClusterReader in cluster mode). `reader` and `clock`
   // must outlive the service.
   QueryService(TraceReader* reader, Clock* clock, const QueryOptions& options = {})
-      : reader_(reader), clock_(clock), max_trace_spans_(options.max_trace_spans) {}
+      : reader_(reader),
+        clock_(clock),
+        max_trace_spans_(options.max_trace_spans),
+        span_metrics_enabled_(options.span_metrics_enabled) {}
 
   // Thread-safe.
   http::Response Handle(const http::Request& request) const;
@@ -47,6 +53,7 @@ class QueryService {
   TraceReader* reader_;
   Clock* clock_;
   uint64_t max_trace_spans_;
+  bool span_metrics_enabled_;
 };
 
 // What every query path answers when the daemon has no store (storage.enabled: false): 503 with

@@ -206,6 +206,25 @@ TEST_F(QueryPartialErrorsTest, V3AnswersCarryPartialErrors) {
   }
 }
 
+TEST_F(QueryPartialErrorsTest, SpmAnswersWhatWasReadAndNamesTheMemberInAWarningHeader) {
+  storage::MetricPoint point;
+  point.series = {"checkout", "pay", 2, 0};
+  point.time_ns = kNowNs - 60'000'000'000;
+  point.calls = 6;
+  point.bounds_ms = {10};
+  point.counts = {6, 0};
+  ASSERT_TRUE(store_.WriteMetricPoints({&point, 1}).ok());
+  // The SPM answer has no envelope to list errors in.
+  const http::Response r = service_.Handle(Get("/api/metrics/calls", {{"service", "checkout"}}));
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Warning");
+  EXPECT_EQ(r.headers[0].second, std::string("199 tailtrace \"") + kMemberError + "\"");
+  const rapidjson::Document doc = ParseJson(r);
+  ASSERT_EQ(doc["metrics"].Size(), 1u);
+  EXPECT_FALSE(doc.HasMember("errors"));
+}
+
 TEST_F(QueryPartialErrorsTest, NoMemberAnsweringIs503NotA500) {
   NobodyReader nobody;
   QueryService service(&nobody, &clock_);
@@ -216,6 +235,7 @@ TEST_F(QueryPartialErrorsTest, NoMemberAnsweringIs503NotA500) {
     SCOPED_TRACE(path);
     EXPECT_EQ(service.Handle(Get(path)).status, 503);
   }
+  EXPECT_EQ(service.Handle(Get("/api/metrics/calls", {{"service", "a"}})).status, 503);
 }
 
 }  // namespace
