@@ -13,6 +13,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
 
 #include "collector/intern_pool.h"
 #include "collector/trace_buffer.h"
@@ -134,6 +137,13 @@ size_t WriteSpanEntryHeader(uint64_t span_size, char* target);
 
 // Drops the references the groups of `rope` hold on interned entries.
 void ReleaseInterned(const SpanRope& rope, InternPool* pool);
+
+// Calls fn(resource, span) for every span of `rope`, in arrival order: `resource` is the span's
+// ResourceSpans bytes without scope_spans (its group's interned entry), `span` its Span message
+// bytes (in `*scratch`: valid during the call only). False if the rope is not as a shard writes it
+// (not expected); the spans before the fault were visited.
+bool ForEachBufferedSpan(const SpanRope& rope, std::string* scratch,
+                         absl::FunctionRef<void(std::string_view, std::string_view)> fn);
 
 // Sets `*bytes` to the TracesData wire encoding of the groups of `rope` (one ResourceSpans with
 // one ScopeSpans per group, in arrival order) and parses it into `out` (cleared first; objects

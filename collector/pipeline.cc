@@ -339,7 +339,8 @@ Pipeline::Pipeline(const PipelineOptions& options, storage::TraceStore* store, C
 absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& options,
                                                            storage::TraceStore* store,
                                                            SamplerFactory sampler_factory,
-                                                           Clock* clock, MetricsRegistry* metrics) {
+                                                           Clock* clock, MetricsRegistry* metrics,
+                                                           TraceObserver* observer) {
   if (store == nullptr || clock == nullptr || metrics == nullptr) {
     return absl::InvalidArgumentError("pipeline: store, clock and metrics are required");
   }
@@ -392,6 +393,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions
       metrics->GetHistogram("tailtrace_sampler_decision_latency_seconds",
                             "Time from a trace's first span to its sampling decision.",
                             {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60});
+  shard_options.observer = observer;
 
   std::unique_ptr<Pipeline> pipeline(new Pipeline(options, store, clock, metrics));
   pipeline->options_.num_shards = n;

@@ -29,16 +29,18 @@
 namespace tailtrace::collector {
 
 class Shard;
+class TraceObserver;
 struct KnownKept;
 
 class Pipeline final : public SpanSink {
  public:
   // Starts the shard threads and replays the write-ahead log if there is one (failing, naming the
   // directory or file, when it cannot be read). `store`, `clock` and `metrics` must outlive the
-  // pipeline. A null `sampler_factory` keeps every trace.
+  // pipeline. A null `sampler_factory` keeps every trace. `observer` (may be null; must outlive the
+  // pipeline) sees every trace at its decision.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Pipeline>> Create(
       const PipelineOptions& options, storage::TraceStore* store, SamplerFactory sampler_factory,
-      Clock* clock, MetricsRegistry* metrics);
+      Clock* clock, MetricsRegistry* metrics, TraceObserver* observer = nullptr);
   ~Pipeline() override;
 
   // Thread-safe, non-blocking (but for the log's write). See SpanSink. Unavailable also when the

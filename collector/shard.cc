@@ -316,6 +316,10 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
     decision = sampler_->Decide(view, now_ns);
   }
 
+  if (options_.observer != nullptr) {
+    options_.observer->Decided(DecidedSpans(trace.rope, &observe_buffer_));
+    if (observe_buffer_.capacity() > kMaxScratchBytes) std::string().swap(observe_buffer_);
+  }
   if (!decision.keep) {
     if (materialize_buffer_.capacity() > kMaxScratchBytes) std::string().swap(materialize_buffer_);
     ReleaseBuffered(&trace);

@@ -22,6 +22,7 @@
 #include "collector/sampler.h"
 #include "collector/trace_buffer.h"
 #include "collector/trace_index.h"
+#include "collector/trace_observer.h"
 #include "common/metrics.h"
 #include "google/protobuf/arena.h"
 #include "proto/otlp_wire.h"
@@ -52,6 +53,8 @@ struct ShardOptions {
   uint64_t non_sampled_cache_size = 1'000'000;
   // Observes seconds from a trace's first span to its decision; may be null.
   Histogram* decision_latency = nullptr;
+  // Sees every trace at its decision (trace_observer.h); may be null.
+  TraceObserver* observer = nullptr;
 };
 
 // A decided trace (or a batch of late spans of a kept trace) ready to be written.
@@ -218,6 +221,7 @@ class ShardCore {
   // The record of the request being added (Add's `lsn`).
   uint64_t add_lsn_ = 0;
   std::string materialize_buffer_;
+  std::string observe_buffer_;  // scratch of options_.observer's DecidedSpans
   // What the Sampler sees of the trace being decided (its spans are lent from the trace's arena).
   TraceBuffer decide_view_;
 };

@@ -46,6 +46,9 @@ class ExportingTraceStore final : public storage::TraceStore {
       int64_t end_ns, int64_t lookback_ns) override {
     return store_->GetDependencies(end_ns, lookback_ns);
   }
+  absl::Status WriteDependencyCalls(std::span<const storage::DependencyCalls> calls) override {
+    return store_->WriteDependencyCalls(calls);
+  }
   absl::Status WriteMetricPoints(std::span<const storage::MetricPoint> points) override {
     return store_->WriteMetricPoints(points);
   }

@@ -161,6 +161,9 @@ absl::StatusOr<std::vector<DependencyLink>> InMemoryTraceStore::GetDependencies(
         }
       }
     }
+    for (const auto& [key, count] : added_calls_) {
+      if (key.slot >= first_slot && key.slot <= last_slot) sums[{key.parent, key.child}] += count;
+    }
   }
   std::vector<DependencyLink> out;
   for (const auto& [edge, count] : sums) {
@@ -183,6 +186,17 @@ void InMemoryTraceStore::FailWritesForTest(absl::Status status) {
 absl::Status InMemoryTraceStore::WriteHealth() const {
   std::lock_guard lock(mu_);
   return write_failure_;
+}
+
+absl::Status InMemoryTraceStore::WriteDependencyCalls(std::span<const DependencyCalls> calls) {
+  if (absl::Status valid = ValidateDependencyCalls(calls); !valid.ok()) return valid;
+  std::lock_guard lock(mu_);
+  if (!write_failure_.ok()) return write_failure_;
+  for (const DependencyCalls& c : calls) {
+    added_calls_[DependencyKey{DependencySlot(c.time_ns), c.parent, c.child}] +=
+        static_cast<int64_t>(c.calls);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status InMemoryTraceStore::WriteMetricPoints(std::span<const MetricPoint> points) {

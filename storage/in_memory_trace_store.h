@@ -32,6 +32,8 @@ class InMemoryTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override;
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override;
+  // Adds to what GetDependencies computes from the stored traces (this store always counts those).
+  absl::Status WriteDependencyCalls(std::span<const DependencyCalls> calls) override;
   // Never expires points (no retention).
   absl::Status WriteMetricPoints(std::span<const MetricPoint> points) override;
   absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery& query) override;
@@ -49,6 +51,7 @@ class InMemoryTraceStore final : public TraceStore {
   mutable std::mutex mu_;
   std::map<TraceId, StoredTrace> traces_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<Operation>> operations_ ABSL_GUARDED_BY(mu_);
+  std::map<DependencyKey, int64_t> added_calls_ ABSL_GUARDED_BY(mu_);
   // By service, then (time, series) — one service's points are read in time order.
   std::map<std::string, std::map<std::pair<int64_t, MetricSeries>, MetricPoint>> metric_points_
       ABSL_GUARDED_BY(mu_);

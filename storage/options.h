@@ -32,6 +32,11 @@ struct StoreOptions {
   // 0 = retention_ns.
   // Default: 0
   int64_t metrics_retention_ns = 0;
+  // Writes of traces count the dependency calls between their spans (trace_store.h, "Dependency
+  // semantics"). False when another source adds them (WriteDependencyCalls from the service graph,
+  // which counts every trace, not only kept ones): set from `metrics.enabled`.
+  // Default: true
+  bool dependencies_from_traces = true;
   // Time buckets per retention period: bucket width = retention_ns / retention_buckets. More
   // buckets return disk space in smaller steps but cost one more probe per trace lookup each.
   // Default: 7 (one bucket per day with the default retention)

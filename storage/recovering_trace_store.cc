@@ -137,6 +137,12 @@ absl::StatusOr<std::vector<DependencyLink>> RecoveringTraceStore::GetDependencie
   return store_->GetDependencies(end_ns, lookback_ns);
 }
 
+absl::Status RecoveringTraceStore::WriteDependencyCalls(std::span<const DependencyCalls> calls) {
+  std::shared_lock lock(mu_);
+  if (store_ == nullptr) return ClosedError();
+  return store_->WriteDependencyCalls(calls);
+}
+
 absl::Status RecoveringTraceStore::WriteMetricPoints(std::span<const MetricPoint> points) {
   std::shared_lock lock(mu_);
   if (store_ == nullptr) return ClosedError();

@@ -55,6 +55,7 @@ class RecoveringTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override;
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override;
+  absl::Status WriteDependencyCalls(std::span<const DependencyCalls> calls) override;
   absl::Status WriteMetricPoints(std::span<const MetricPoint> points) override;
   absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery& query) override;
   // Retries a reopen first if the store is closed after a fault.

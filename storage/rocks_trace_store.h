@@ -97,6 +97,8 @@ class RocksTraceStore final : public TraceStore {
   // Reads the per-slot call counts of the requested slots in every bucket.
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override;
+  // Adds to the 'D' counts of the bucket new traces go to now (they expire with it).
+  absl::Status WriteDependencyCalls(std::span<const DependencyCalls> calls) override;
   // Points go to the "span_metrics" column family, added up by a merge operator; they expire
   // with EnforceRetention once StoreOptions::metrics_retention_ns has passed.
   absl::Status WriteMetricPoints(std::span<const MetricPoint> points) override;

@@ -459,8 +459,8 @@ absl::StatusOr<std::vector<DependencyLink>> RocksTraceStore::GetDependencies(int
   const rocksdb::Slice lower_slice(lower);
   const rocksdb::Slice upper_slice(upper);
   std::map<std::pair<std::string, std::string>, int64_t> sums;
+  // Every bucket: one may hold added calls (WriteDependencyCalls) but no trace.
   for (const BucketPtr& b : SnapshotBuckets()) {
-    if (!b->has_traces()) continue;
     rocksdb::ReadOptions ro;
     ro.total_order_seek = true;
     ro.iterate_lower_bound = &lower_slice;

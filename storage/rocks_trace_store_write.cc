@@ -314,7 +314,9 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
         summary = builder->summary();
         builder->AppendStoredStreams(&streams);
         for (const auto& [key, count] : delta.calls) {
-          batch.Merge(cf, DependencyKeyOf(key), EncodeCount(count));
+          if (options_.dependencies_from_traces) {
+            batch.Merge(cf, DependencyKeyOf(key), EncodeCount(count));
+          }
         }
       } else {
         // Repeated span IDs: recompute the trace from every chunk; the dependency counts change
@@ -335,7 +337,9 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
           for (const auto& [key, count] : old_terms.calls) call_deltas[key] -= count;
         }
         for (const auto& [key, d] : call_deltas) {
-          if (d != 0) batch.Merge(cf, DependencyKeyOf(key), EncodeCount(d));
+          if (d != 0 && options_.dependencies_from_traces) {
+            batch.Merge(cf, DependencyKeyOf(key), EncodeCount(d));
+          }
         }
         streams = StoredStreamsOf(terms);
         summary = std::move(terms.summary);
@@ -450,6 +454,41 @@ void RocksTraceStore::SealSegments(RocksBucket& bucket, bool all) {
                    cf->GetName(), s.ToString());
     }
   }
+}
+
+absl::Status RocksTraceStore::WriteDependencyCalls(std::span<const DependencyCalls> calls) {
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  if (absl::Status valid = ValidateDependencyCalls(calls); !valid.ok()) return valid;
+  if (absl::Status writable = EnsureWritable(); !writable.ok()) return writable;
+  bool new_bucket = false;
+  absl::Status status = [&]() -> absl::Status {
+    std::shared_lock drop_lock(drop_mu_);
+    absl::StatusOr<BucketPtr> bucket = BucketForNewTraces(clock_->UnixNanos(), &new_bucket);
+    if (!bucket.ok()) return bucket.status();
+    rocksdb::WriteBatch batch;
+    for (const DependencyCalls& c : calls) {
+      const DependencyKey key{DependencySlot(c.time_ns), c.parent, c.child};
+      rocksdb::Status s = batch.Merge((*bucket)->handle(), DependencyKeyOf(key),
+                                      EncodeCount(static_cast<int64_t>(c.calls)));
+      if (!s.ok()) return FromRocks(s, "batching dependency calls");
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync_writes;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) {
+      absl::Status failed =
+          FromRocks(s, absl::StrCat("writing dependency calls to storage.path ", path_));
+      if (absl::IsUnavailable(failed)) MarkUnwritable(failed);
+      return failed;
+    }
+    return absl::OkStatus();
+  }();
+  if (new_bucket) {
+    absl::StatusOr<int> dropped = EnforceRetention();
+    if (!dropped.ok())
+      spdlog::error("storage: enforcing retention: {}", dropped.status().ToString());
+  }
+  return status;
 }
 
 }  // namespace tailtrace::storage

@@ -245,6 +245,22 @@ TraceIndexTerms ComputeIndexTerms(const TraceId& id, TraceChunks chunks,
   return terms;
 }
 
+absl::Status ValidateDependencyCalls(std::span<const DependencyCalls> calls) {
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const DependencyCalls& c = calls[i];
+    if (c.time_ns < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("dependency calls[", i, "] (", c.parent,
+                                                     " -> ", c.child, "): negative time ",
+                                                     c.time_ns));
+    }
+    if (c.parent.empty() || c.child.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("dependency calls[", i, "] (", c.parent,
+                                                     " -> ", c.child, "): empty service name"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateTraceQuery(const TraceQuery& query, const IndexOptions& index_options) {
   if (query.limit <= 0) {
     return absl::InvalidArgumentError(

@@ -52,6 +52,10 @@
 // A parent and its child may arrive in different writes of the trace (in either order): the call
 // counts once both are stored. A child whose parent never arrives (or whose parent was in a part
 // of the trace that retention already removed) is no call.
+//
+// With StoreOptions::dependencies_from_traces false (the daemon with span metrics on), writes of
+// traces count no calls: GetDependencies sums only what WriteDependencyCalls added (the service
+// graph counts the same calls from every trace, kept or not, before sampling).
 
 #include <cstdint>
 #include <memory>
@@ -169,9 +173,23 @@ struct DependencyLink {
 // Calls are counted per slot of this width (of the child span's start time).
 inline constexpr int64_t kDependencySlotNs = 60ll * 1'000'000'000;
 
+// Calls counted outside the store (the service graph, spanmetrics/service_graph.h), added with
+// WriteDependencyCalls: `calls` calls from `parent` to `child` whose child span started at
+// `time_ns` (counted in that time's slot).
+struct DependencyCalls {
+  int64_t time_ns = 0;
+  std::string parent;
+  std::string child;
+  uint64_t calls = 0;
+  friend bool operator==(const DependencyCalls&, const DependencyCalls&) = default;
+};
+
 // OK, or InvalidArgument naming the offending field (see "Search semantics").
 [[nodiscard]] absl::Status ValidateTraceQuery(const TraceQuery& query,
                                               const IndexOptions& index_options);
+
+// OK, or InvalidArgument naming the offending entry (see WriteDependencyCalls).
+[[nodiscard]] absl::Status ValidateDependencyCalls(std::span<const DependencyCalls> calls);
 
 // The number of spans in `data`.
 inline uint64_t SpanCountOf(const opentelemetry::proto::trace::v1::TracesData& data) {
@@ -250,6 +268,14 @@ class TraceStore {
       const MetricPointQuery& query) {
     (void)query;
     return absl::UnimplementedError("this trace store keeps no span metrics");
+  }
+
+  // Adds calls to what GetDependencies answers (kept with the data written now: they expire with
+  // it). InvalidArgument for a negative time or an empty service name. The default implementation
+  // answers Unimplemented (for test doubles).
+  [[nodiscard]] virtual absl::Status WriteDependencyCalls(std::span<const DependencyCalls> calls) {
+    (void)calls;
+    return absl::UnimplementedError("this trace store cannot add dependency calls");
   }
 
   // Makes everything written so far durable (memtables flushed).

@@ -1,6 +1,7 @@
-// The span metrics history (storage/metric_points.h) against both stores: what is written is read
-// back, points of one (series, slot) add up, queries select by service and slot, bad input is
-// refused; RocksTraceStore keeps the points across reopening and expires them by retention.
+// The span metrics history (storage/metric_points.h) and added dependency calls against both
+// stores: what is written is read back, points of one (series, slot) add up, queries select by
+// service and slot, bad input is refused; RocksTraceStore keeps the points across reopening,
+// expires them by retention, and counts no calls of its own without dependencies_from_traces.
 
 #include <sys/types.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/clock.h"
@@ -71,6 +73,7 @@ class MetricPointsTest : public ::testing::TestWithParam<Kind> {
     options.path = dir_.string();
     options.retention_check_interval_ms = 0;
     options.metrics_retention_ns = 60 * kMinute;
+    options.dependencies_from_traces = dependencies_from_traces_;
     options.write_buffer_bytes = 1 << 20;
     options.min_free_disk_bytes = 1;
     auto opened = RocksTraceStore::Open(options, &clock_);
@@ -85,6 +88,7 @@ class MetricPointsTest : public ::testing::TestWithParam<Kind> {
 
   std::filesystem::path dir_;
   FakeClock clock_{kT0};
+  bool dependencies_from_traces_ = true;
   std::unique_ptr<TraceStore> store_;
 };
 
@@ -148,6 +152,24 @@ TEST_P(MetricPointsTest, RefusesBadPointsAndQueriesNamingWhatIsWrong) {
   EXPECT_THAT(read.status().message(), HasSubstr("is after its end"));
 }
 
+TEST_P(MetricPointsTest, AddedDependencyCallsAreSummedPerSlot) {
+  const std::vector<DependencyCalls> calls = {
+      {kT0 + 5'000'000'000, "a", "b", 3}, {kT0 + kMinute + 10, "a", "b", 2}, {kT0, "b", "c", 1}};
+  ASSERT_TRUE(store_->WriteDependencyCalls(calls).ok());
+  ASSERT_TRUE(store_->WriteDependencyCalls({{calls[2]}}).ok());
+  auto both = store_->GetDependencies(kT0 + kMinute, kMinute);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_THAT(*both, ElementsAre(DependencyLink{"a", "b", 5}, DependencyLink{"b", "c", 2}));
+  auto first = store_->GetDependencies(kT0 + 30'000'000'000, 30'000'000'000);
+  ASSERT_TRUE(first.ok());
+  EXPECT_THAT(*first, ElementsAre(DependencyLink{"a", "b", 3}, DependencyLink{"b", "c", 2}));
+
+  absl::Status s = store_->WriteDependencyCalls({{DependencyCalls{-1, "a", "b", 1}}});
+  EXPECT_THAT(std::string(s.message()), HasSubstr("negative time"));
+  s = store_->WriteDependencyCalls({{DependencyCalls{kT0, "a", "", 1}}});
+  EXPECT_THAT(std::string(s.message()), HasSubstr("calls[0] (a -> ): empty service name"));
+}
+
 INSTANTIATE_TEST_SUITE_P(BothStores, MetricPointsTest,
                          ::testing::Values(Kind::kInMemory, Kind::kRocks), [](const auto& info) {
                            return info.param == Kind::kInMemory ? "InMemory" : "Rocks";
@@ -185,6 +207,40 @@ TEST_P(RocksMetricPointsTest, RetentionDeletesOnlyPointsOlderThanTheMetricsReten
   }
   Reopen();
   EXPECT_EQ(Read(Query({"a", "b"}, 0, INT64_MAX)).size(), 4u);
+}
+
+TEST_P(RocksMetricPointsTest, WithoutDependenciesFromTracesOnlyAddedCallsCount) {
+  dependencies_from_traces_ = false;
+  Reopen();
+  // frontend -> checkout in a stored trace: no call when the service graph counts them instead.
+  opentelemetry::proto::trace::v1::TracesData data;
+  const std::string trace_id(16, '\x01');
+  for (const auto& [service, id, parent] :
+       {std::tuple{"frontend", "\x01", ""}, std::tuple{"checkout", "\x02", "\x01"}}) {
+    auto* rs = data.add_resource_spans();
+    auto* attr = rs->mutable_resource()->add_attributes();
+    attr->set_key("service.name");
+    attr->mutable_value()->set_string_value(service);
+    auto* span = rs->add_scope_spans()->add_spans();
+    span->set_trace_id(trace_id);
+    span->set_span_id(std::string(7, '\0') + id);
+    if (*parent != '\0') span->set_parent_span_id(std::string(7, '\0') + parent);
+    span->set_name("op");
+    span->set_start_time_unix_nano(kT0);
+    span->set_end_time_unix_nano(kT0 + 1000);
+  }
+  TraceWrite write;
+  write.trace_id = TraceId::FromBytes(trace_id);
+  write.spans = &data;
+  ASSERT_TRUE(store_->Write({&write, 1}).ok());
+  auto links = store_->GetDependencies(kT0 + kMinute, 2 * kMinute);
+  ASSERT_TRUE(links.ok()) << links.status();
+  EXPECT_TRUE(links->empty());
+  ASSERT_TRUE(
+      store_->WriteDependencyCalls({{DependencyCalls{kT0, "frontend", "checkout", 7}}}).ok());
+  links = store_->GetDependencies(kT0 + kMinute, 2 * kMinute);
+  ASSERT_TRUE(links.ok());
+  EXPECT_THAT(*links, ElementsAre(DependencyLink{"frontend", "checkout", 7}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Rocks, RocksMetricPointsTest, ::testing::Values(Kind::kRocks));

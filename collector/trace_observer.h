@@ -1,0 +1,39 @@
+#pragma once
+
+// A hook that sees every trace once, when its shard decides it (kept or dropped), with its spans
+// still in the shard's buffer: what counts from 100% of the traffic, whole traces at a time (the
+// service graph, spanmetrics/service_graph.h), hooks in here. Spans that arrive after their trace
+// was decided (late spans) are not shown.
+
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+#include "collector/buffered_trace.h"
+
+namespace tailtrace::collector {
+
+// The spans of a trace being decided, each as its resource's bytes (ResourceSpans without
+// scope_spans) and its Span message bytes. Valid during TraceObserver::Decided only.
+class DecidedSpans {
+ public:
+  DecidedSpans(const SpanRope& rope, std::string* scratch) : rope_(&rope), scratch_(scratch) {}
+  // Calls fn(resource, span) for each span; the views are valid during the call only. False if the
+  // buffer was malformed (not expected; the spans before the fault were visited).
+  bool ForEach(absl::FunctionRef<void(std::string_view, std::string_view)> fn) const {
+    return ForEachBufferedSpan(*rope_, scratch_, fn);
+  }
+
+ private:
+  const SpanRope* rope_;
+  std::string* scratch_;
+};
+
+class TraceObserver {
+ public:
+  virtual ~TraceObserver() = default;
+  // Called on the deciding shard's thread: by several shards at once, so it must be thread-safe.
+  virtual void Decided(const DecidedSpans& spans) = 0;
+};
+
+}  // namespace tailtrace::collector
