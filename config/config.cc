@@ -336,6 +336,9 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   internal::ParseExporters(map.Map("exporters"), config);
   internal::ParseMetrics(map.Map("metrics"), &config->span_metrics,
                          &config->storage.metrics_retention_ns);
+  // With span metrics on, the service graph counts the calls between services from every trace;
+  // the store then counts none from the traces it keeps (that would count them twice).
+  config->storage.dependencies_from_traces = !config->span_metrics.enabled;
   map.ReportUnknownKeys();
   if (!config->storage_enabled && !config->otlp_exporter) {
     ctx.AddError(storage_enabled_line0, "storage.enabled",

@@ -31,6 +31,7 @@
 #include "query/query_service.h"
 #include "query/trace_reader.h"
 #include "spanmetrics/history.h"
+#include "spanmetrics/service_graph.h"
 #include "spanmetrics/span_metrics.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -303,9 +304,12 @@ int Run(const config::DaemonConfig& cfg) {
     spdlog::info("wal: {} (fsync {})", cfg.sampling.durability.wal_dir,
                  cfg.sampling.durability.fsync ? "on: survives power loss" : "off");
   }
+  // The calls between services, from every trace at its decision (spanmetrics/service_graph.h).
+  spanmetrics::ServiceGraph service_graph(cfg.span_metrics.max_series, &metrics);
   // Replays the write-ahead log before any receiver opens.
-  auto pipeline = collector::Pipeline::Create(cfg.sampling, store_ptr, *std::move(sampler_factory),
-                                              clock, &metrics);
+  auto pipeline =
+      collector::Pipeline::Create(cfg.sampling, store_ptr, *std::move(sampler_factory), clock,
+                                  &metrics, cfg.span_metrics.enabled ? &service_graph : nullptr);
   if (!pipeline.ok()) {
     spdlog::critical("cannot start the pipeline: {}", std::string(pipeline.status().message()));
     return 1;
@@ -320,8 +324,8 @@ int Run(const config::DaemonConfig& cfg) {
   // Their history goes to the store (Monitor tab, /api/metrics/*).
   std::unique_ptr<spanmetrics::MetricsHistory> history;
   if (cfg.span_metrics.enabled && cfg.storage_enabled) {
-    auto created = spanmetrics::MetricsHistory::Create(cfg.span_metrics, &span_metrics, store_ptr,
-                                                       clock, &metrics);
+    auto created = spanmetrics::MetricsHistory::Create(cfg.span_metrics, &span_metrics,
+                                                       &service_graph, store_ptr, clock, &metrics);
     if (!created.ok()) {
       spdlog::critical("metrics: {}", std::string(created.status().message()));
       return 1;

@@ -34,21 +34,23 @@ storage::MetricPoint Increase(const storage::MetricSeries& labels,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsHistory>> MetricsHistory::Create(
-    const SpanMetricsOptions& options, SpanMetrics* span_metrics, storage::TraceStore* store,
-    Clock* clock, MetricsRegistry* metrics) {
+    const SpanMetricsOptions& options, SpanMetrics* span_metrics, ServiceGraph* graph,
+    storage::TraceStore* store, Clock* clock, MetricsRegistry* metrics) {
   if (options.resolution_ns <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("metrics.resolution must be positive, got ", options.resolution_ns, " ns"));
   }
   return std::unique_ptr<MetricsHistory>(
-      new MetricsHistory(options.resolution_ns, span_metrics, store, clock, metrics));
+      new MetricsHistory(options.resolution_ns, span_metrics, graph, store, clock, metrics));
 }
 
 MetricsHistory::MetricsHistory(int64_t resolution_ns, SpanMetrics* span_metrics,
-                               storage::TraceStore* store, Clock* clock, MetricsRegistry* metrics)
+                               ServiceGraph* graph, storage::TraceStore* store, Clock* clock,
+                               MetricsRegistry* metrics)
     : resolution_ns_(resolution_ns),
       flush_interval_ns_(std::min(resolution_ns, kMaxFlushIntervalNs)),
       span_metrics_(span_metrics),
+      graph_(graph),
       store_(store),
       clock_(clock),
       write_failures_(metrics->GetCounter(
@@ -56,7 +58,8 @@ MetricsHistory::MetricsHistory(int64_t resolution_ns, SpanMetrics* span_metrics,
           "Writes of span metric points to the store that failed (the points are retried).")),
       dropped_points_(metrics->GetCounter(
           "tailtrace_span_metrics_history_dropped_points_total",
-          "Span metric points dropped because the store refused them for too long.")) {}
+          "Span metric points and dependency call counts dropped because the store refused them "
+          "for too long.")) {}
 
 MetricsHistory::~MetricsHistory() { Stop().IgnoreError(); }
 
@@ -95,6 +98,13 @@ void MetricsHistory::DropOldestPending() {
 
 absl::Status MetricsHistory::Write() {
   std::lock_guard lock(mu_);
+  absl::Status points = WritePoints();
+  absl::Status calls = WriteCalls();
+  if (!points.ok() || !calls.ok()) write_failures_->Increment();
+  return points.ok() ? calls : points;
+}
+
+absl::Status MetricsHistory::WritePoints() {
   const int64_t now = std::max<int64_t>(clock_->UnixNanos(), 0);
   CollectIncreases(now - now % resolution_ns_);
   if (pending_.empty()) return absl::OkStatus();
@@ -104,11 +114,36 @@ absl::Status MetricsHistory::Write() {
   absl::Status written = store_->WriteMetricPoints(points);
   if (written.ok()) {
     pending_.clear();
-    return written;
+  } else {
+    DropOldestPending();
   }
-  write_failures_->Increment();
-  DropOldestPending();
   return written;
+}
+
+absl::Status MetricsHistory::WriteCalls() {
+  if (graph_ == nullptr) return absl::OkStatus();
+  std::vector<storage::DependencyCalls> taken = graph_->TakeCalls();
+  pending_calls_.insert(pending_calls_.end(), std::make_move_iterator(taken.begin()),
+                        std::make_move_iterator(taken.end()));
+  if (pending_calls_.empty()) return absl::OkStatus();
+  absl::Status written = store_->WriteDependencyCalls(pending_calls_);
+  if (written.ok()) {
+    pending_calls_.clear();
+  } else if (pending_calls_.size() > kMaxPendingPoints) {
+    const size_t dropped = pending_calls_.size() - kMaxPendingPoints;
+    pending_calls_.erase(pending_calls_.begin(), pending_calls_.begin() + dropped);
+    dropped_points_->Increment(dropped);
+    spdlog::error(
+        "service graph: dropped {} dependency call counts: the store refused them for "
+        "too long",
+        dropped);
+  }
+  return written;
+}
+
+size_t MetricsHistory::pending_calls() const {
+  std::lock_guard lock(mu_);
+  return pending_calls_.size();
 }
 
 void MetricsHistory::Start() {

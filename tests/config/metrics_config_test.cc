@@ -27,6 +27,8 @@ TEST(MetricsConfigTest, DefaultsAreTheSpanmetricsConnectors) {
                                         5000, 10000, 15000));
   EXPECT_EQ(m.resolution_ns, 60'000'000'000);
   EXPECT_EQ(Parse("").storage.metrics_retention_ns, 0) << "0: storage.retention applies";
+  EXPECT_FALSE(Parse("").storage.dependencies_from_traces) << "the service graph counts calls";
+  EXPECT_TRUE(Parse("metrics:\n  enabled: false\n").storage.dependencies_from_traces);
 }
 
 TEST(MetricsConfigTest, ReadsEveryKey) {

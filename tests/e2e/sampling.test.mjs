@@ -238,6 +238,32 @@ describe('tail sampling: errors + latency > 2s + 10% probabilistic', () => {
     );
   });
 
+  // The service graph counts the calls of every trace, kept or not: N per edge, not N/10.
+  test('/api/dependencies and the service graph metrics count every call', async () => {
+    const links = await pollUntil(
+      `${TOTAL} calls per edge in /api/dependencies`,
+      async (seen) => {
+        const body = await getJson(
+          daemon.queryUrl(`/api/dependencies?endTs=${Date.now()}&lookback=3600000`),
+        );
+        const found = body.data.map((d) => [d.parent, d.child, d.callCount]);
+        seen(JSON.stringify(found));
+        return found.length === 2 && found.every((l) => l[2] === TOTAL) ? found : undefined;
+      },
+      { daemon, timeoutMs: 15_000 },
+    );
+    assert.deepEqual(links, [
+      ['checkout', 'inventory', TOTAL],
+      ['frontend', 'checkout', TOTAL],
+    ]);
+    const samples = await readMetrics(daemon);
+    const edge = (name, client, server) => metricSum(samples, name, { client, server });
+    assert.equal(edge('traces_service_graph_request_total', 'frontend', 'checkout'), TOTAL);
+    assert.equal(edge('traces_service_graph_request_total', 'checkout', 'inventory'), TOTAL);
+    assert.equal(edge('traces_service_graph_request_failed_total', 'checkout', 'inventory'), FAILED);
+    assert.equal(edge('traces_service_graph_request_failed_total', 'frontend', 'checkout'), 0);
+  });
+
   // What the Jaeger UI's Monitor tab asks (its URL shape), with ratePer covering the whole run:
   // rate x ratePer is then the exact number of calls.
   async function monitor(metric, service, extra = '') {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
-import { getJson, pollJaegerTrace, startDaemon } from './lib/daemon.mjs';
+import { getJson, pollJaegerTrace, pollUntil, startDaemon } from './lib/daemon.mjs';
 import { expectBadRequest, jaegerSearch, v3Search, v3Summaries, withQuery } from './lib/search.mjs';
 import { Timeline } from './lib/scenario.mjs';
 import { ServiceClient } from './lib/sdk.mjs';
@@ -174,11 +174,21 @@ describe('trace search with OpenTelemetry JS SDK clients', () => {
     assert.equal(durationNs, BigInt((4_200 + 4) * MS));
   });
 
+  // The service graph counts the calls when each trace is decided, and the store has them within
+  // one flush of the metrics history (10 s at most).
   test('dependencies count the calls between the services', async () => {
-    const body = await getJson(
-      daemon.queryUrl(withQuery('/api/dependencies', { endTs: Date.now(), lookback: 3_600_000 })),
+    const links = await pollUntil(
+      'the calls of every trace in /api/dependencies',
+      async (seen) => {
+        const body = await getJson(
+          daemon.queryUrl(withQuery('/api/dependencies', { endTs: Date.now(), lookback: 3_600_000 })),
+        );
+        const found = body.data.map((d) => [d.parent, d.child, d.callCount]);
+        seen(JSON.stringify(found));
+        return found.length === 2 && found.every((l) => l[2] === 4) ? found : undefined;
+      },
+      { daemon, timeoutMs: 20_000 },
     );
-    const links = body.data.map((d) => [d.parent, d.child, d.callCount]);
     assert.deepEqual(links, [
       ['checkout', 'inventory', 4],
       ['frontend', 'checkout', 4],

@@ -9,6 +9,7 @@
 
 #include "storage/in_memory_trace_store.h"
 #include "tests/collector/test_spans.h"
+#include "tests/spanmetrics/decide_util.h"
 
 namespace tailtrace::spanmetrics {
 namespace {
@@ -37,7 +38,7 @@ class MetricsHistoryTest : public ::testing::Test {
     span_metrics_ = std::make_unique<SpanMetrics>(options, &registry_);
     sink_ = std::make_unique<SpanMetricsSink>(span_metrics_.get(), &next_);
     auto history =
-        MetricsHistory::Create(options, span_metrics_.get(), &store_, &clock_, &registry_);
+        MetricsHistory::Create(options, span_metrics_.get(), &graph_, &store_, &clock_, &registry_);
     ASSERT_TRUE(history.ok()) << history.status();
     history_ = std::move(*history);
   }
@@ -77,6 +78,7 @@ class MetricsHistoryTest : public ::testing::Test {
   NullSink next_;
   FakeClock clock_{kT0 + 5'000'000'000};
   storage::InMemoryTraceStore store_;
+  ServiceGraph graph_{100, &registry_};
   std::unique_ptr<SpanMetrics> span_metrics_;
   std::unique_ptr<SpanMetricsSink> sink_;
   std::unique_ptr<MetricsHistory> history_;
@@ -118,6 +120,23 @@ TEST_F(MetricsHistoryTest, ARefusedWriteIsKeptAndWrittenWithTheNext) {
               HasSubstr("tailtrace_span_metrics_history_write_failures_total 1"));
 }
 
+TEST_F(MetricsHistoryTest, TheServiceGraphsCallsGoToTheStoreAndARefusedWriteIsRetried) {
+  ExportTraceServiceRequest request;
+  AddSpan(&request, "frontend", 1, 1, 0);
+  AddSpan(&request, "checkout", 1, 2, 1);
+  testing::Decide(request, &graph_, /*keep=*/false);
+  store_.FailWritesForTest(absl::UnavailableError("disk full"));
+  EXPECT_FALSE(history_->Write().ok());
+  EXPECT_EQ(history_->pending_calls(), 1u);
+  store_.FailWritesForTest(absl::OkStatus());
+  ASSERT_TRUE(history_->Write().ok());
+  EXPECT_EQ(history_->pending_calls(), 0u);
+  // AddSpan's spans start at 1'700'000'000 s.
+  auto links = store_.GetDependencies(1'700'000'000'000'000'000, 60'000'000'000);
+  ASSERT_TRUE(links.ok()) << links.status();
+  EXPECT_THAT(*links, ElementsAre(storage::DependencyLink{"frontend", "checkout", 1}));
+}
+
 TEST_F(MetricsHistoryTest, ARestartedProcessKeepsAddingToTheStoredHistory) {
   Send("cart", 2, Status::STATUS_CODE_OK, 5);
   ASSERT_TRUE(history_->Stop().ok());
@@ -127,7 +146,8 @@ TEST_F(MetricsHistoryTest, ARestartedProcessKeepsAddingToTheStoredHistory) {
   options.buckets_ms = {10, 100};
   SpanMetrics span_metrics(options, &registry);
   SpanMetricsSink sink(&span_metrics, &next_);
-  auto history = MetricsHistory::Create(options, &span_metrics, &store_, &clock_, &registry);
+  auto history =
+      MetricsHistory::Create(options, &span_metrics, nullptr, &store_, &clock_, &registry);
   ASSERT_TRUE(history.ok());
   ExportTraceServiceRequest request;
   Span* span = AddSpan(&request, "cart", 99, 99, 0, "GET /");
@@ -142,7 +162,8 @@ TEST_F(MetricsHistoryTest, ARestartedProcessKeepsAddingToTheStoredHistory) {
 TEST_F(MetricsHistoryTest, RefusesAResolutionThatIsNotPositive) {
   SpanMetricsOptions options;
   options.resolution_ns = 0;
-  auto history = MetricsHistory::Create(options, span_metrics_.get(), &store_, &clock_, &registry_);
+  auto history =
+      MetricsHistory::Create(options, span_metrics_.get(), &graph_, &store_, &clock_, &registry_);
   EXPECT_THAT(std::string(history.status().message()), HasSubstr("metrics.resolution"));
 }
 
@@ -150,7 +171,8 @@ TEST_F(MetricsHistoryTest, TheFlushIntervalIsTheResolutionUpToTenSeconds) {
   EXPECT_EQ(history_->flush_interval_ns(), 10'000'000'000);
   SpanMetricsOptions options;
   options.resolution_ns = 2'000'000'000;
-  auto fine = MetricsHistory::Create(options, span_metrics_.get(), &store_, &clock_, &registry_);
+  auto fine =
+      MetricsHistory::Create(options, span_metrics_.get(), &graph_, &store_, &clock_, &registry_);
   ASSERT_TRUE(fine.ok());
   EXPECT_EQ((*fine)->flush_interval_ns(), 2'000'000'000);
 }

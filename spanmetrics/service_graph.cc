@@ -1,0 +1,122 @@
+#include "spanmetrics/service_graph.h"
+
+#include <string_view>
+
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "proto/otlp_wire_fields.h"
+#include "spdlog/spdlog.h"
+
+namespace tailtrace::spanmetrics {
+namespace {
+
+using opentelemetry::proto::trace::v1::Span;
+using opentelemetry::proto::trace::v1::Status;
+
+// What a span contributes as a parent.
+struct Parent {
+  std::string_view service;  // into its resource's interned bytes: stable during Decided
+  bool call_failed = false;  // a CLIENT or PRODUCER span with status ERROR
+};
+
+struct Child {
+  std::string parent_id;
+  std::string_view service;
+  int64_t start_ns = 0;
+  bool failed = false;
+};
+
+int64_t ClampNs(uint64_t ns) {
+  return ns > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(ns);
+}
+
+}  // namespace
+
+std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans) {
+  absl::flat_hash_map<std::string, Parent> parents;  // by span ID
+  std::vector<Child> children;
+  spans.ForEach([&](std::string_view resource, std::string_view span) {
+    WireSpanFields f;
+    if (!ReadWireSpanFields(span, &f)) return;
+    const std::string_view service = WireServiceName(resource);
+    const bool error = f.status_code == Status::STATUS_CODE_ERROR;
+    const bool outgoing = f.kind == Span::SPAN_KIND_CLIENT || f.kind == Span::SPAN_KIND_PRODUCER;
+    auto [it, inserted] = parents.try_emplace(std::string(f.span_id), Parent{service, false});
+    if (inserted || service < it->second.service) it->second = Parent{service, error && outgoing};
+    if (!f.parent_span_id.empty()) {
+      children.push_back(Child{std::string(f.parent_span_id), service, ClampNs(f.start_ns), error});
+    }
+  });
+  std::vector<ServiceCall> calls;
+  for (const Child& c : children) {
+    auto it = parents.find(c.parent_id);
+    if (it == parents.end() || it->second.service == c.service) continue;
+    calls.push_back(ServiceCall{std::string(it->second.service), std::string(c.service), c.start_ns,
+                                c.failed || it->second.call_failed});
+  }
+  return calls;
+}
+
+ServiceGraph::ServiceGraph(uint64_t max_edges, MetricsRegistry* metrics)
+    : max_edges_(max_edges),
+      metrics_(metrics),
+      dropped_calls_(metrics->GetCounter(
+          "tailtrace_service_graph_dropped_calls_total",
+          "Calls between services not on /metrics: their edge came after metrics.max_series "
+          "edges (they still count in /api/dependencies).")) {}
+
+ServiceGraph::Edge* ServiceGraph::FindEdge(const std::string& parent, const std::string& child) {
+  auto it = edges_.find(std::make_pair(parent, child));
+  if (it != edges_.end()) return &it->second;
+  if (edges_.size() >= max_edges_) {
+    if (!warned_) {
+      warned_ = true;
+      spdlog::warn(
+          "service graph: {} edges reached (metrics.max_series); calls of new edges are "
+          "left off /metrics from now on (the first: {} -> {})",
+          max_edges_, parent, child);
+    }
+    return nullptr;
+  }
+  const Labels labels = {{"client", parent}, {"server", child}};
+  Edge edge;
+  edge.requests = metrics_->GetCounter(
+      kServiceGraphRequests, "Calls between services (every trace, before sampling).", labels);
+  edge.failed = metrics_->GetCounter(kServiceGraphFailed,
+                                     "Failed calls between services (every trace, before "
+                                     "sampling).",
+                                     labels);
+  return &edges_.emplace(std::make_pair(parent, child), edge).first->second;
+}
+
+void ServiceGraph::Decided(const collector::DecidedSpans& spans) {
+  std::vector<ServiceCall> calls = ComputeServiceCalls(spans);
+  if (calls.empty()) return;
+  std::lock_guard lock(mu_);
+  for (ServiceCall& call : calls) {
+    if (Edge* edge = FindEdge(call.parent, call.child)) {
+      edge->requests->Increment();
+      if (call.failed) edge->failed->Increment();
+    } else {
+      dropped_calls_->Increment();
+    }
+    const int64_t slot = call.child_start_ns - call.child_start_ns % storage::kDependencySlotNs;
+    ++pending_[{slot, std::move(call.parent), std::move(call.child)}];
+  }
+}
+
+std::vector<storage::DependencyCalls> ServiceGraph::TakeCalls() {
+  std::map<std::tuple<int64_t, std::string, std::string>, uint64_t> taken;
+  {
+    std::lock_guard lock(mu_);
+    taken.swap(pending_);
+  }
+  std::vector<storage::DependencyCalls> out;
+  out.reserve(taken.size());
+  for (auto& [key, calls] : taken) {
+    auto& [slot, parent, child] = key;
+    out.push_back(storage::DependencyCalls{slot, parent, child, calls});
+  }
+  return out;
+}
+
+}  // namespace tailtrace::spanmetrics

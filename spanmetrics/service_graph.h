@@ -1,0 +1,83 @@
+#pragma once
+
+// The service graph from every trace, before sampling: the calls between services, counted when
+// a trace is decided (kept or dropped) from all of its spans (collector::TraceObserver). In a
+// cluster every trace is decided on its owner, so each call counts once in the cluster.
+//
+// A call parent -> child is a span C whose parent span P (P's span ID = C's parent_span_id, in the
+// same trace) has another service; when several spans share P's ID, the smallest service name
+// among them is P's (the store's dependency semantics, storage/trace_store.h). Links are not
+// calls. A call failed when C's status is ERROR, or P is a CLIENT or PRODUCER span with status
+// ERROR (the call itself failed). Spans that arrive after their trace was decided add no calls.
+//
+// The calls go to:
+// - /metrics, as Tempo's service graph generator names them:
+//     traces_service_graph_request_total{client="frontend",server="checkout"}
+//     traces_service_graph_request_failed_total{client=...,server=...}
+//   at most max_series edges (metrics.max_series); calls of further edges are counted in
+//   tailtrace_service_graph_dropped_calls_total (and a warning is logged once);
+// - the store, as dependency calls per minute slot of C's start (TakeCalls; MetricsHistory writes
+//   them with the span metrics), which /api/dependencies answers from.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "collector/trace_observer.h"
+#include "common/metrics.h"
+#include "storage/trace_store.h"
+
+namespace tailtrace::spanmetrics {
+
+inline constexpr char kServiceGraphRequests[] = "traces_service_graph_request_total";
+inline constexpr char kServiceGraphFailed[] = "traces_service_graph_request_failed_total";
+
+// One call of a trace, as ComputeServiceCalls finds them.
+struct ServiceCall {
+  std::string parent;
+  std::string child;
+  int64_t child_start_ns = 0;
+  bool failed = false;
+  friend bool operator==(const ServiceCall&, const ServiceCall&) = default;
+};
+
+// The calls between the services of one trace's spans (see above).
+std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans);
+
+class ServiceGraph final : public collector::TraceObserver {
+ public:
+  // `metrics` must outlive this. At most `max_edges` edges on /metrics.
+  ServiceGraph(uint64_t max_edges, MetricsRegistry* metrics);
+
+  // Thread-safe.
+  void Decided(const collector::DecidedSpans& spans) override;
+
+  // The calls counted since the last TakeCalls, summed per (slot of the child's start, parent,
+  // child); time_ns is the slot's start. Thread-safe.
+  std::vector<storage::DependencyCalls> TakeCalls();
+
+ private:
+  struct Edge {
+    Counter* requests = nullptr;
+    Counter* failed = nullptr;
+  };
+  Edge* FindEdge(const std::string& parent, const std::string& child)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const uint64_t max_edges_;
+  MetricsRegistry* const metrics_;
+  Counter* const dropped_calls_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, Edge> edges_ ABSL_GUARDED_BY(mu_);
+  bool warned_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::tuple<int64_t, std::string, std::string>, uint64_t> pending_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tailtrace::spanmetrics

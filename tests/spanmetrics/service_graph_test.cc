@@ -1,0 +1,119 @@
+#include "spanmetrics/service_graph.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/collector/test_spans.h"
+#include "tests/spanmetrics/decide_util.h"
+
+namespace tailtrace::spanmetrics {
+namespace {
+
+using collector::testing::AddSpan;
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using opentelemetry::proto::trace::v1::Span;
+using opentelemetry::proto::trace::v1::Status;
+using testing::Decide;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+// AddSpan's spans start at this time (plus span * 1 us): all in one dependency slot.
+constexpr int64_t kSpanTime = 1'700'000'000'000'000'000;
+constexpr int64_t kSlot = kSpanTime - kSpanTime % storage::kDependencySlotNs;
+
+ServiceCall Call(std::string parent, std::string child, uint64_t child_span, bool failed = false) {
+  return ServiceCall{std::move(parent), std::move(child),
+                     kSpanTime + static_cast<int64_t>(child_span) * 1000, failed};
+}
+
+// Records the calls of each decided trace, as the graph computes them.
+class CallsRecorder final : public collector::TraceObserver {
+ public:
+  void Decided(const collector::DecidedSpans& spans) override {
+    calls.push_back(ComputeServiceCalls(spans));
+  }
+  std::vector<std::vector<ServiceCall>> calls;
+};
+
+TEST(ServiceCallsTest, ACallIsAChildSpanOfAnotherServiceThanItsParent) {
+  ExportTraceServiceRequest request;
+  AddSpan(&request, "frontend", 1, 1, 0);
+  AddSpan(&request, "frontend", 1, 2, 1);    // same service: no call
+  AddSpan(&request, "checkout", 1, 3, 2);    // frontend -> checkout
+  AddSpan(&request, "inventory", 1, 4, 3);   // checkout -> inventory
+  AddSpan(&request, "inventory", 1, 5, 77);  // parent not in the trace: no call
+  AddSpan(&request, "payment", 1, 6, 3)->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
+  CallsRecorder recorder;
+  Decide(request, &recorder, /*keep=*/false);
+  ASSERT_EQ(recorder.calls.size(), 1u);
+  EXPECT_THAT(
+      recorder.calls[0],
+      UnorderedElementsAre(Call("frontend", "checkout", 3), Call("checkout", "inventory", 4),
+                           Call("checkout", "payment", 6, /*failed=*/true)));
+}
+
+TEST(ServiceCallsTest, AFailedClientSpanFailsItsCallAndTheSmallestServiceOwnsASharedSpanId) {
+  ExportTraceServiceRequest request;
+  Span* client = AddSpan(&request, "frontend", 1, 1, 0);
+  client->set_kind(Span::SPAN_KIND_CLIENT);
+  client->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
+  AddSpan(&request, "checkout", 1, 2, 1);
+  // Two spans with ID 3, of "zeta" and "alpha": the child's parent service is "alpha".
+  AddSpan(&request, "zeta", 1, 3, 0);
+  AddSpan(&request, "alpha", 1, 3, 0);
+  AddSpan(&request, "beta", 1, 4, 3);
+  // A failed SERVER parent does not fail the calls it makes.
+  Span* server = AddSpan(&request, "gamma", 1, 5, 0);
+  server->set_kind(Span::SPAN_KIND_SERVER);
+  server->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
+  AddSpan(&request, "delta", 1, 6, 5);
+  CallsRecorder recorder;
+  Decide(request, &recorder, /*keep=*/true);
+  ASSERT_EQ(recorder.calls.size(), 1u);
+  EXPECT_THAT(recorder.calls[0],
+              UnorderedElementsAre(Call("frontend", "checkout", 2, /*failed=*/true),
+                                   Call("alpha", "beta", 4), Call("gamma", "delta", 6)));
+}
+
+TEST(ServiceGraphTest, CountsKeptAndDroppedTracesOnMetricsAndForTheStore) {
+  MetricsRegistry registry;
+  ServiceGraph graph(100, &registry);
+  for (bool keep : {true, false}) {
+    for (uint64_t trace = 1; trace <= 3; ++trace) {
+      ExportTraceServiceRequest request;
+      AddSpan(&request, "frontend", trace, 1, 0);
+      Span* child = AddSpan(&request, "checkout", trace, 2, 1);
+      if (trace == 3) child->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
+      Decide(request, &graph, keep);
+    }
+  }
+  const std::string text = registry.RenderPrometheus();
+  EXPECT_THAT(text, HasSubstr("traces_service_graph_request_total{client=\"frontend\",server="
+                              "\"checkout\"} 6"));
+  EXPECT_THAT(text, HasSubstr("traces_service_graph_request_failed_total{client=\"frontend\","
+                              "server=\"checkout\"} 2"));
+  EXPECT_THAT(graph.TakeCalls(),
+              ElementsAre(storage::DependencyCalls{kSlot, "frontend", "checkout", 6}));
+  EXPECT_TRUE(graph.TakeCalls().empty()) << "taken once";
+}
+
+TEST(ServiceGraphTest, EdgesBeyondTheLimitAreLeftOffMetricsButStillCountForTheStore) {
+  MetricsRegistry registry;
+  ServiceGraph graph(1, &registry);
+  ExportTraceServiceRequest request;
+  AddSpan(&request, "a", 1, 1, 0);
+  AddSpan(&request, "b", 1, 2, 1);
+  AddSpan(&request, "c", 1, 3, 2);
+  Decide(request, &graph, false);
+  const std::string text = registry.RenderPrometheus();
+  EXPECT_THAT(text, HasSubstr("tailtrace_service_graph_dropped_calls_total 1"));
+  EXPECT_EQ(graph.TakeCalls().size(), 2u);
+}
+
+}  // namespace
+}  // namespace tailtrace::spanmetrics
