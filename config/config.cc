@@ -315,6 +315,14 @@ void ResolveWal(DaemonConfig* config) {
   config->storage.sync_writes = out.fsync;
 }
 
+// The options that follow from others: the WAL's, and with span metrics on, the service graph
+// counts the calls between services from every trace, so the store counts none from the traces
+// it keeps (that would count them twice).
+void ResolveDerived(DaemonConfig* config) {
+  ResolveWal(config);
+  config->storage.dependencies_from_traces = !config->span_metrics.enabled;
+}
+
 void ParseLog(MapReader map, LogOptions* out) {
   map.Enum("level", {"trace", "debug", "info", "warn", "error"}, &out->level);
   map.ReportUnknownKeys();
@@ -336,9 +344,6 @@ void ParseRoot(ParseContext& ctx, const YAML::Node& root, DaemonConfig* config) 
   internal::ParseExporters(map.Map("exporters"), config);
   internal::ParseMetrics(map.Map("metrics"), &config->span_metrics,
                          &config->storage.metrics_retention_ns);
-  // With span metrics on, the service graph counts the calls between services from every trace;
-  // the store then counts none from the traces it keeps (that would count them twice).
-  config->storage.dependencies_from_traces = !config->span_metrics.enabled;
   map.ReportUnknownKeys();
   if (!config->storage_enabled && !config->otlp_exporter) {
     ctx.AddError(storage_enabled_line0, "storage.enabled",
@@ -392,13 +397,13 @@ absl::StatusOr<DaemonConfig> ParseConfig(std::string_view yaml, std::string_view
     ctx.AddError(-1, "", absl::StrCat("cannot parse the config: ", e.what()));
   }
   if (!ctx.ok()) return ctx.ToStatus();
-  ResolveWal(&config);
+  ResolveDerived(&config);
   return config;
 }
 
 DaemonConfig Defaults() {
   DaemonConfig config;
-  ResolveWal(&config);
+  ResolveDerived(&config);
   return config;
 }
 
