@@ -34,10 +34,16 @@ int64_t ClampNs(uint64_t ns) {
 std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans) {
   absl::flat_hash_map<std::string, Parent> parents;  // by span ID
   std::vector<Child> children;
+  // The spans of one group share their resource: its service is read once per group.
+  const char* resource_read = nullptr;
+  std::string_view service;
   spans.ForEach([&](std::string_view resource, std::string_view span) {
     WireSpanFields f;
     if (!ReadWireSpanFields(span, &f)) return;
-    const std::string_view service = WireServiceName(resource);
+    if (resource.data() != resource_read) {
+      resource_read = resource.data();
+      service = WireServiceName(resource);
+    }
     const bool error = f.status_code == Status::STATUS_CODE_ERROR;
     const bool outgoing = f.kind == Span::SPAN_KIND_CLIENT || f.kind == Span::SPAN_KIND_PRODUCER;
     auto [it, inserted] = parents.try_emplace(std::string(f.span_id), Parent{service, false});
@@ -64,9 +70,10 @@ ServiceGraph::ServiceGraph(uint64_t max_edges, MetricsRegistry* metrics)
           "Calls between services not on /metrics: their edge came after metrics.max_series "
           "edges (they still count in /api/dependencies).")) {}
 
-ServiceGraph::Edge* ServiceGraph::FindEdge(const std::string& parent, const std::string& child) {
-  auto it = edges_.find(std::make_pair(parent, child));
+ServiceGraph::Edge* ServiceGraph::FindEdge(std::pair<std::string, std::string>&& key) {
+  auto it = edges_.find(key);
   if (it != edges_.end()) return &it->second;
+  const auto& [parent, child] = key;
   if (edges_.size() >= max_edges_) {
     if (!warned_) {
       warned_ = true;
@@ -79,13 +86,15 @@ ServiceGraph::Edge* ServiceGraph::FindEdge(const std::string& parent, const std:
   }
   const Labels labels = {{"client", parent}, {"server", child}};
   Edge edge;
+  edge.index = static_cast<uint32_t>(edge_names_.size());
+  edge_names_.push_back(key);
   edge.requests = metrics_->GetCounter(
       kServiceGraphRequests, "Calls between services (every trace, before sampling).", labels);
   edge.failed = metrics_->GetCounter(kServiceGraphFailed,
                                      "Failed calls between services (every trace, before "
                                      "sampling).",
                                      labels);
-  return &edges_.emplace(std::make_pair(parent, child), edge).first->second;
+  return &edges_.emplace(std::move(key), edge).first->second;
 }
 
 void ServiceGraph::Decided(const collector::DecidedSpans& spans) {
@@ -93,28 +102,35 @@ void ServiceGraph::Decided(const collector::DecidedSpans& spans) {
   if (calls.empty()) return;
   std::lock_guard lock(mu_);
   for (ServiceCall& call : calls) {
-    if (Edge* edge = FindEdge(call.parent, call.child)) {
-      edge->requests->Increment();
-      if (call.failed) edge->failed->Increment();
-    } else {
-      dropped_calls_->Increment();
-    }
     const int64_t slot = call.child_start_ns - call.child_start_ns % storage::kDependencySlotNs;
-    ++pending_[{slot, std::move(call.parent), std::move(call.child)}];
+    std::pair<std::string, std::string> key(std::move(call.parent), std::move(call.child));
+    Edge* edge = FindEdge(std::move(key));
+    if (edge == nullptr) {  // `key` is intact: FindEdge takes it only for a new edge
+      // Off /metrics, but still a call for the store.
+      dropped_calls_->Increment();
+      ++unlisted_[{slot, std::move(key.first), std::move(key.second)}];
+      continue;
+    }
+    edge->requests->Increment();
+    if (call.failed) edge->failed->Increment();
+    ++pending_[{slot, edge->index}];
   }
 }
 
 std::vector<storage::DependencyCalls> ServiceGraph::TakeCalls() {
   std::map<std::tuple<int64_t, std::string, std::string>, uint64_t> taken;
-  {
-    std::lock_guard lock(mu_);
-    taken.swap(pending_);
+  std::lock_guard lock(mu_);
+  taken.swap(unlisted_);
+  for (const auto& [key, calls] : pending_) {
+    const auto& [parent, child] = edge_names_[key.second];
+    taken[{key.first, parent, child}] += calls;
   }
+  pending_.clear();
   std::vector<storage::DependencyCalls> out;
   out.reserve(taken.size());
   for (auto& [key, calls] : taken) {
     auto& [slot, parent, child] = key;
-    out.push_back(storage::DependencyCalls{slot, parent, child, calls});
+    out.push_back(storage::DependencyCalls{slot, std::move(parent), std::move(child), calls});
   }
   return out;
 }

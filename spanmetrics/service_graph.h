@@ -65,19 +65,24 @@ class ServiceGraph final : public collector::TraceObserver {
 
  private:
   struct Edge {
+    uint32_t index = 0;  // into edge_names_
     Counter* requests = nullptr;
     Counter* failed = nullptr;
   };
-  Edge* FindEdge(const std::string& parent, const std::string& child)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The edge (parent, child), created (taking `key`) unless max_edges are reached: then null, and
+  // `key` is left as it was.
+  Edge* FindEdge(std::pair<std::string, std::string>&& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const uint64_t max_edges_;
   MetricsRegistry* const metrics_;
   Counter* const dropped_calls_;
   std::mutex mu_;
   absl::flat_hash_map<std::pair<std::string, std::string>, Edge> edges_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, std::string>> edge_names_ ABSL_GUARDED_BY(mu_);
   bool warned_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<std::tuple<int64_t, std::string, std::string>, uint64_t> pending_ ABSL_GUARDED_BY(mu_);
+  // Calls not yet taken: per (slot, edge index), and of edges beyond max_edges by name.
+  absl::flat_hash_map<std::pair<int64_t, uint32_t>, uint64_t> pending_ ABSL_GUARDED_BY(mu_);
+  std::map<std::tuple<int64_t, std::string, std::string>, uint64_t> unlisted_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tailtrace::spanmetrics

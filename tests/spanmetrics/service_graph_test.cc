@@ -20,6 +20,7 @@ using opentelemetry::proto::trace::v1::Status;
 using testing::Decide;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 // AddSpan's spans start at this time (plus span * 1 us): all in one dependency slot.
@@ -112,7 +113,10 @@ TEST(ServiceGraphTest, EdgesBeyondTheLimitAreLeftOffMetricsButStillCountForTheSt
   Decide(request, &graph, false);
   const std::string text = registry.RenderPrometheus();
   EXPECT_THAT(text, HasSubstr("tailtrace_service_graph_dropped_calls_total 1"));
-  EXPECT_EQ(graph.TakeCalls().size(), 2u);
+  EXPECT_THAT(text, HasSubstr("traces_service_graph_request_total{client=\"a\",server=\"b\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("client=\"b\"")));
+  EXPECT_THAT(graph.TakeCalls(), ElementsAre(storage::DependencyCalls{kSlot, "a", "b", 1},
+                                             storage::DependencyCalls{kSlot, "b", "c", 1}));
 }
 
 }  // namespace
