@@ -49,4 +49,28 @@ uint64_t SpanUnion::Add(TracesData part) {
   return added;
 }
 
+absl::Status ValidateArchiveTrace(const StoredTrace& trace) {
+  if (!trace.truncated) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("trace ", trace.trace_id.Hex(),
+                                                 " is truncated; only a whole trace is archived"));
+}
+
+bool MergeIntoArchive(const StoredTrace& trace, std::optional<StoredTrace>* archived) {
+  if (!archived->has_value()) {
+    archived->emplace(trace);
+    (*archived)->truncated = false;
+    return true;
+  }
+  StoredTrace& copy = **archived;
+  bool changed = false;
+  if (copy.sampling_policy.empty() && !trace.sampling_policy.empty()) {
+    copy.sampling_policy = trace.sampling_policy;
+    copy.sample_rate = trace.sample_rate;
+    changed = true;
+  }
+  SpanUnion spans(&copy.data);
+  if (spans.Add(trace.data) > 0) changed = true;
+  return changed;
+}
+
 }  // namespace tailtrace::storage
