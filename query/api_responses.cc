@@ -191,6 +191,27 @@ http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, si
   return JsonResponse(200, buf);
 }
 
+http::Response JaegerArchivedOk(const std::vector<std::string>& partial) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  BeginJaegerOk(w);
+  w.StartArray();
+  w.EndArray();
+  w.Key("total");
+  w.Int(0);
+  w.Key("limit");
+  w.Int(0);
+  w.Key("offset");
+  w.Int(0);
+  // An empty array, not null, as Jaeger answers.
+  w.Key("errors");
+  w.StartArray();
+  WriteJaegerPartialErrors(w, partial);
+  w.EndArray();
+  w.EndObject();
+  return JsonResponse(200, buf);
+}
+
 std::vector<JaegerTraceError> JaegerPartialErrors(const std::vector<std::string>& partial) {
   std::vector<JaegerTraceError> errors;
   errors.reserve(partial.size());
