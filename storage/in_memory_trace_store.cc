@@ -221,9 +221,9 @@ absl::StatusOr<std::vector<MetricPoint>> InMemoryTraceStore::ReadMetricPoints(
 
 absl::Status InMemoryTraceStore::ArchiveTrace(const StoredTrace& trace) {
   if (absl::Status valid = ValidateArchiveTrace(trace); !valid.ok()) return valid;
+  if (SpanCountOf(trace.data) == 0) return absl::OkStatus();  // as RocksTraceStore
   std::lock_guard lock(mu_);
   if (!write_failure_.ok()) return write_failure_;
-  if (SpanCountOf(trace.data) == 0) return absl::OkStatus();
   std::optional<StoredTrace> copy;
   if (auto found = archive_.find(trace.trace_id); found != archive_.end()) {
     copy = std::move(found->second);
