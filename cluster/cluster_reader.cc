@@ -185,6 +185,20 @@ void ClusterReader::NoteDownMembers(query::PartialErrors* partial_errors) {
 
 absl::StatusOr<std::optional<storage::StoredTrace>> ClusterReader::GetTrace(
     const TraceId& id, uint64_t max_spans, query::PartialErrors* partial_errors) {
+  return ReadTrace(id, max_spans, partial_errors, /*archived=*/false);
+}
+
+absl::StatusOr<std::optional<storage::StoredTrace>> ClusterReader::GetArchivedTrace(
+    const TraceId& id, uint64_t max_spans, query::PartialErrors* partial_errors) {
+  return ReadTrace(id, max_spans, partial_errors, /*archived=*/true);
+}
+
+absl::Status ClusterReader::ArchiveTrace(const storage::StoredTrace& trace) {
+  return local_->ArchiveTrace(trace);
+}
+
+absl::StatusOr<std::optional<storage::StoredTrace>> ClusterReader::ReadTrace(
+    const TraceId& id, uint64_t max_spans, query::PartialErrors* partial_errors, bool archived) {
   const std::shared_ptr<const Ring> ring = membership_->Live();
   NoteDownMembers(partial_errors);
   // The owner first: its copy's sampling policy and rate are the trace's.
@@ -196,12 +210,20 @@ absl::StatusOr<std::optional<storage::StoredTrace>> ClusterReader::GetTrace(
   using Trace = std::optional<storage::StoredTrace>;
   std::vector<Answer<Trace>> answers = FanOut<Trace, pb::GetTraceResponse>(
       TargetOf(membership_, channels_, options_.timeout_ns), Askable(members, partial_errors),
-      [&request](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
-                 pb::GetTraceResponse* response, std::function<void(grpc::Status)> done) {
-        stub->async()->GetTrace(context, &request, response, std::move(done));
+      [&request, archived](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
+                           pb::GetTraceResponse* response, std::function<void(grpc::Status)> done) {
+        if (archived) {
+          stub->async()->GetArchivedTrace(context, &request, response, std::move(done));
+        } else {
+          stub->async()->GetTrace(context, &request, response, std::move(done));
+        }
       },
       [&id](const pb::GetTraceResponse& response) { return FromProto(id, response); },
-      [&] { return local_->GetTraceUpTo(id, max_spans); });
+      [&]() -> absl::StatusOr<Trace> {
+        query::StoreTraceReader local(local_);
+        return archived ? local.GetArchivedTrace(id, max_spans, nullptr)
+                        : local.GetTrace(id, max_spans, nullptr);
+      });
   return Collect(std::move(answers), membership_->self(), partial_errors,
                  [max_spans](std::vector<Trace> parts) {
                    return internal::MergeTraces(std::move(parts), max_spans);

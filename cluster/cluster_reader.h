@@ -12,6 +12,10 @@
 //   membership change; the parts are merged with the owner's first (its sampling policy and
 //   rate win). Search, services, operations, dependencies and metric points are merged as
 //   query_merge_internal.h describes (search: newest first, then the limit).
+// - The archive: GetArchivedTrace asks every live member for its archived copy and merges them
+//   as trace by ID does. ArchiveTrace writes into this node's own store only: the query API
+//   reads the trace to archive through GetTrace (every member's part), so the node that got the
+//   request keeps the whole copy, and GetArchivedTrace finds it from any node.
 // - A member that fails or does not answer in time is left out of the merge and named in
 //   `partial_errors` ("member 10.0.0.2:4317: DEADLINE_EXCEEDED: Deadline Exceeded"); the later
 //   reads of the same request (the same PartialErrors) do not ask it again, so a request waits
@@ -68,8 +72,15 @@ class ClusterReader final : public query::TraceReader {
       int64_t end_ns, int64_t lookback_ns, query::PartialErrors* partial_errors) override;
   absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
       const storage::MetricPointQuery& query, query::PartialErrors* partial_errors) override;
+  absl::StatusOr<std::optional<storage::StoredTrace>> GetArchivedTrace(
+      const TraceId& id, uint64_t max_spans, query::PartialErrors* partial_errors) override;
+  // Into this node's store (see the header comment).
+  absl::Status ArchiveTrace(const storage::StoredTrace& trace) override;
 
  private:
+  // The members' parts of a trace (of its archived copies with `archived`), merged.
+  absl::StatusOr<std::optional<storage::StoredTrace>> ReadTrace(
+      const TraceId& id, uint64_t max_spans, query::PartialErrors* partial_errors, bool archived);
   // Lists the members that are down (not asked: they would only time out) as partial errors.
   void NoteDownMembers(query::PartialErrors* partial_errors);
 

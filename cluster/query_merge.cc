@@ -1,20 +1,14 @@
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <set>
-#include <string_view>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "cluster/query_merge_internal.h"
+#include "storage/trace_merge.h"
 
 namespace tailtrace::cluster::internal {
 namespace {
-
-using opentelemetry::proto::trace::v1::ResourceSpans;
-using opentelemetry::proto::trace::v1::ScopeSpans;
-using opentelemetry::proto::trace::v1::TracesData;
 
 // Adds `part` (the same trace, another member's spans) into `into`.
 void AddSummary(const storage::TraceSummary& part, storage::TraceSummary* into) {
@@ -41,46 +35,6 @@ void AddSummary(const storage::TraceSummary& part, storage::TraceSummary* into) 
   }
   into->services.clear();
   for (auto& [name, s] : services) into->services.push_back(std::move(s));
-}
-
-// Identifies a resource and scope by a hash of their bytes: a span ID repeated under the same
-// one is the same span stored twice.
-uint64_t ResourceScopeKey(const ResourceSpans& rs, const ScopeSpans& ss) {
-  std::string bytes = rs.resource().SerializeAsString();
-  bytes.push_back('\0');
-  bytes += ss.scope().SerializeAsString();
-  return std::hash<std::string_view>{}(bytes);
-}
-
-using SpanKeys = absl::flat_hash_set<std::pair<uint64_t, std::string>>;
-
-void CollectSpanKeys(const TracesData& data, SpanKeys* keys) {
-  for (const ResourceSpans& rs : data.resource_spans()) {
-    for (const ScopeSpans& ss : rs.scope_spans()) {
-      const uint64_t key = ResourceScopeKey(rs, ss);
-      for (const auto& span : ss.spans()) keys->emplace(key, span.span_id());
-    }
-  }
-}
-
-// Moves the spans of `part` not in `keys` into `into` (keys updated).
-void AddSpans(TracesData part, SpanKeys* keys, TracesData* into) {
-  for (ResourceSpans& rs : *part.mutable_resource_spans()) {
-    for (ScopeSpans& ss : *rs.mutable_scope_spans()) {
-      const uint64_t key = ResourceScopeKey(rs, ss);
-      auto* spans = ss.mutable_spans();
-      spans->erase(std::remove_if(spans->begin(), spans->end(),
-                                  [&](const auto& span) {
-                                    return !keys->emplace(key, span.span_id()).second;
-                                  }),
-                   spans->end());
-    }
-    auto* scopes = rs.mutable_scope_spans();
-    scopes->erase(std::remove_if(scopes->begin(), scopes->end(),
-                                 [](const ScopeSpans& ss) { return ss.spans().empty(); }),
-                  scopes->end());
-    if (!rs.scope_spans().empty()) into->mutable_resource_spans()->Add(std::move(rs));
-  }
 }
 
 }  // namespace
@@ -111,16 +65,16 @@ std::vector<storage::TraceSummary> MergeSummaries(
 std::optional<storage::StoredTrace> MergeTraces(
     std::vector<std::optional<storage::StoredTrace>> parts, uint64_t max_spans) {
   std::optional<storage::StoredTrace> merged;
-  SpanKeys keys;
+  std::optional<storage::SpanUnion> spans;
   for (std::optional<storage::StoredTrace>& part : parts) {
     if (!part.has_value()) continue;
     if (!merged.has_value()) {
       merged = std::move(part);
-      CollectSpanKeys(merged->data, &keys);
+      spans.emplace(&merged->data);
       continue;
     }
     merged->truncated = merged->truncated || part->truncated;
-    AddSpans(std::move(part->data), &keys, &merged->data);
+    spans->Add(std::move(part->data));
   }
   if (merged.has_value() && max_spans > 0 && storage::SpanCountOf(merged->data) > max_spans) {
     merged->truncated = true;

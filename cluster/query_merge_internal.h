@@ -23,8 +23,8 @@ std::vector<storage::TraceSummary> MergeSummaries(
 // One trace from the members' parts, `parts` in preference order (the owner first): the first
 // part found is the base (its sampling policy and rate are kept) and the spans of the others are
 // added, except a span whose ID is already there under the same resource and scope (the same
-// span stored twice). Truncated when a part was, or when more than `max_spans` spans (0: no
-// bound) came together. nullopt when no member has the trace.
+// span stored twice: storage::SpanUnion). Truncated when a part was, or when more than `max_spans`
+// spans (0: no bound) came together. nullopt when no member has the trace.
 std::optional<storage::StoredTrace> MergeTraces(
     std::vector<std::optional<storage::StoredTrace>> parts, uint64_t max_spans);
 

@@ -37,6 +37,13 @@ class QueryServerImpl final : public QueryServer, public pb::ClusterQuery::Callb
     return Submit(context, [this, request, response] { return DoGetTrace(*request, response); });
   }
 
+  grpc::ServerUnaryReactor* GetArchivedTrace(grpc::CallbackServerContext* context,
+                                             const pb::GetTraceRequest* request,
+                                             pb::GetTraceResponse* response) override {
+    return Submit(context,
+                  [this, request, response] { return DoGetArchivedTrace(*request, response); });
+  }
+
   grpc::ServerUnaryReactor* FindTraces(grpc::CallbackServerContext* context,
                                        const pb::FindTracesRequest* request,
                                        pb::FindTracesResponse* response) override {
@@ -138,19 +145,43 @@ class QueryServerImpl final : public QueryServer, public pb::ClusterQuery::Callb
     return reactor;
   }
 
-  grpc::Status DoGetTrace(const pb::GetTraceRequest& request, pb::GetTraceResponse* response) {
-    if (request.trace_id().size() != kTraceIdBytes) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("trace_id has ", request.trace_id().size(),
-                                       " bytes, expected ", kTraceIdBytes));
-    }
+  static grpc::Status CheckTraceId(const pb::GetTraceRequest& request) {
+    if (request.trace_id().size() == kTraceIdBytes) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("trace_id has ", request.trace_id().size(),
+                                     " bytes, expected ", kTraceIdBytes));
+  }
+
+  // The smaller non-zero bound of the request's and this node's.
+  uint64_t MaxSpansOf(const pb::GetTraceRequest& request) const {
     uint64_t max_spans = options_.max_trace_spans;
     if (request.max_spans() > 0) {
       max_spans = max_spans == 0 ? request.max_spans() : std::min(max_spans, request.max_spans());
     }
+    return max_spans;
+  }
+
+  grpc::Status DoGetTrace(const pb::GetTraceRequest& request, pb::GetTraceResponse* response) {
+    if (grpc::Status id = CheckTraceId(request); !id.ok()) return id;
     absl::StatusOr<std::optional<storage::StoredTrace>> trace =
-        store_->GetTraceUpTo(TraceId::FromBytes(request.trace_id()), max_spans);
+        store_->GetTraceUpTo(TraceId::FromBytes(request.trace_id()), MaxSpansOf(request));
     if (!trace.ok()) return ToGrpcStatus(trace.status());
+    ToProto(*trace, response);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DoGetArchivedTrace(const pb::GetTraceRequest& request,
+                                  pb::GetTraceResponse* response) {
+    if (grpc::Status id = CheckTraceId(request); !id.ok()) return id;
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace =
+        store_->GetArchivedTrace(TraceId::FromBytes(request.trace_id()));
+    if (!trace.ok()) return ToGrpcStatus(trace.status());
+    const uint64_t max_spans = MaxSpansOf(request);
+    if (trace->has_value() && max_spans > 0 && storage::SpanCountOf((*trace)->data) > max_spans) {
+      // Too large to be shown anyway: the caller only needs to know.
+      (*trace)->data.Clear();
+      (*trace)->truncated = true;
+    }
     ToProto(*trace, response);
     return grpc::Status::OK;
   }

@@ -56,6 +56,13 @@ class ExportingTraceStore final : public storage::TraceStore {
       const storage::MetricPointQuery& query) override {
     return store_->ReadMetricPoints(query);
   }
+  // Archiving keeps a copy of a trace already stored (and exported): nothing is exported.
+  absl::Status ArchiveTrace(const storage::StoredTrace& trace) override {
+    return store_->ArchiveTrace(trace);
+  }
+  absl::StatusOr<std::optional<storage::StoredTrace>> GetArchivedTrace(const TraceId& id) override {
+    return store_->GetArchivedTrace(id);
+  }
   absl::Status Flush() override { return store_->Flush(); }
   storage::StoreStats Stats() const override { return store_->Stats(); }
   absl::Status WriteHealth() const override { return store_->WriteHealth(); }

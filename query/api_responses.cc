@@ -76,6 +76,16 @@ void WriteJaegerPartialErrors(JsonWriter& w, const std::vector<std::string>& par
   }
 }
 
+// The envelope's "total", "limit" and "offset" (the API does no paging: limit and offset are 0).
+void WriteJaegerCounts(JsonWriter& w, size_t total) {
+  w.Key("total");
+  w.Uint64(total);
+  w.Key("limit");
+  w.Int(0);
+  w.Key("offset");
+  w.Int(0);
+}
+
 void WriteV3ErrorObject(JsonWriter& w, int status, std::string_view message) {
   w.StartObject();
   w.Key("grpcCode");
@@ -98,12 +108,7 @@ http::Response JaegerError(int status, std::string_view message,
   w.StartObject();
   w.Key("data");
   w.Null();
-  w.Key("total");
-  w.Int(0);
-  w.Key("limit");
-  w.Int(0);
-  w.Key("offset");
-  w.Int(0);
+  WriteJaegerCounts(w, 0);
   w.Key("errors");
   w.StartArray();
   w.StartObject();
@@ -173,12 +178,7 @@ void BeginJaegerOk(JsonWriter& w) {
 
 http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, size_t total,
                            const std::vector<std::string>& partial) {
-  w.Key("total");
-  w.Uint64(total);
-  w.Key("limit");
-  w.Int(0);
-  w.Key("offset");
-  w.Int(0);
+  WriteJaegerCounts(w, total);
   w.Key("errors");
   if (partial.empty()) {
     w.Null();
@@ -187,6 +187,22 @@ http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, si
     WriteJaegerPartialErrors(w, partial);
     w.EndArray();
   }
+  w.EndObject();
+  return JsonResponse(200, buf);
+}
+
+http::Response JaegerArchivedOk(const std::vector<std::string>& partial) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  BeginJaegerOk(w);
+  w.StartArray();
+  w.EndArray();
+  WriteJaegerCounts(w, 0);
+  // An empty array, not null, as Jaeger answers.
+  w.Key("errors");
+  w.StartArray();
+  WriteJaegerPartialErrors(w, partial);
+  w.EndArray();
   w.EndObject();
   return JsonResponse(200, buf);
 }

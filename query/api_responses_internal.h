@@ -53,6 +53,10 @@ void BeginJaegerOk(JsonWriter& w);
 // Ends the envelope; "errors" lists `partial` as {"code":503,"msg":..} (null when empty).
 http::Response EndJaegerOk(JsonWriter& w, const rapidjson::StringBuffer& buf, size_t total,
                            const std::vector<std::string>& partial = {});
+// Jaeger's answer to POST /api/archive/{traceID}: 200 with
+// {"data":[],"total":0,"limit":0,"offset":0,"errors":[]}, "errors" listing `partial` as
+// {"code":503,"msg":..}.
+http::Response JaegerArchivedOk(const std::vector<std::string>& partial = {});
 // `partial` as entries of JaegerTracesWriter::Finish's errors.
 std::vector<JaegerTraceError> JaegerPartialErrors(const std::vector<std::string>& partial);
 

@@ -19,7 +19,8 @@
 #include "query/spm.h"
 #include "spdlog/spdlog.h"
 
-// Routes (GET, but for POST /api/transform; another method on a known path is 405):
+// Routes (GET, but for POST /api/transform and POST /api/archive; another method on a known path
+// is 405):
 //   Jaeger API, envelope {"data","total","limit","offset","errors"}:
 //     /api/traces?service=&tags=&...     trace search (search_params.h): full traces, newest first
 //     /api/traces?traceID=..&traceID=..  these traces; missing ones are listed in "errors"
@@ -29,6 +30,9 @@
 //     /api/operations?service=&spanKind= [{"name","spanKind"}]
 //     /api/dependencies?endTs=&lookback= [{"parent","child","callCount"}]
 //     POST /api/transform                an OTLP/JSON body as Jaeger traces (the UI's upload)
+//     POST /api/archive/{traceID}        archives the trace (the UI's "Archive Trace"): as Jaeger,
+//                                        {"data":[],"total":0,"limit":0,"offset":0,"errors":[]}
+//     GET /api/archive/{traceID}         the archived copy, as /api/traces/{traceID} (not Jaeger's)
 //   Jaeger SPM API (spm.h), the Monitor tab's: a MetricFamily without the envelope (errors are in
 //   the Jaeger error envelope):
 //     /api/metrics/{calls,errors,latencies}?service=&...  span metrics history as rates
@@ -42,6 +46,9 @@
 //     /api/v3/traces/{traceID}           {"result":{"resourceSpans":[...]}}
 //     /api/v3/services                   {"services":[...]}
 //     /api/v3/operations?service=&span_kind=  {"operations":[{"name","spanKind"}]}
+// A trace read by ID (/api/traces/{traceID}, ?traceID=, /api/v3/traces/{traceID}, and a searched
+// trace that retention removed meanwhile) that is not in the store is looked up in the archive, as
+// Jaeger's query service does when it has an archive; searches do not look into the archive.
 // A bad parameter is a 400 naming it; a search that matches nothing (e.g. an unknown service) is
 // an empty result, not an error.
 
@@ -142,6 +149,9 @@ class Router {
       if (std::optional<std::string_view> id = Segment(rest, "traces/")) {
         return get ? JaegerTrace(*id) : method_not_allowed();
       }
+      if (std::optional<std::string_view> id = Segment(rest, "archive/")) {
+        return ArchiveRoute(request, path, *id);
+      }
       if (std::optional<std::string_view> service = ServiceOfOperationsPath(rest)) {
         return get ? JaegerServiceOperations(*service) : method_not_allowed();
       }
@@ -179,16 +189,66 @@ class Router {
     return segment;
   }
 
-  // The trace, read no further than max_trace_spans (StoredTrace::truncated then).
+  // The trace, read no further than max_trace_spans (StoredTrace::truncated then). A trace the
+  // store does not hold (e.g. retention removed it) is looked up in the archive, as Jaeger's
+  // query service does; a store without an archive has nothing archived.
   absl::StatusOr<std::optional<storage::StoredTrace>> LoadTrace(const TraceId& id) const {
-    return reader_->GetTrace(id, max_trace_spans_, &partial_);
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace =
+        reader_->GetTrace(id, max_trace_spans_, &partial_);
+    if (!trace.ok() || trace->has_value()) return trace;
+    absl::StatusOr<std::optional<storage::StoredTrace>> archived =
+        reader_->GetArchivedTrace(id, max_trace_spans_, &partial_);
+    if (absl::IsUnimplemented(archived.status())) return std::nullopt;
+    return archived;
   }
 
-  // Answered (HTTP 422) for a trace LoadTrace left truncated.
-  std::string TooLargeMessage(const TraceId& id) const {
+  // Answered (HTTP 422) for a trace LoadTrace left truncated; `done` is what was not done to it.
+  std::string TooLargeMessage(const TraceId& id, std::string_view done = "shown",
+                              std::string_view to_do = "read") const {
     return absl::StrCat("trace ", id.Hex(), " has more than ", max_trace_spans_,
-                        " spans (query.max_trace_spans); it is not shown. Raise "
-                        "query.max_trace_spans to read it");
+                        " spans (query.max_trace_spans); it is not ", std::string(done),
+                        ". Raise query.max_trace_spans to ", std::string(to_do), " it");
+  }
+
+  // /api/archive/{traceID}: POST archives, GET reads the archived copy.
+  http::Response ArchiveRoute(const http::Request& request, std::string_view path,
+                              std::string_view id) const {
+    if (request.method == "POST") return JaegerArchive(id);
+    if (request.method == "GET") return JaegerArchivedTrace(id);
+    http::Response r = JaegerError(
+        405, absl::StrCat("method ", request.method, " not allowed on ", std::string(path),
+                          "; use POST to archive the trace or GET to read the archived copy"));
+    r.headers.emplace_back("Allow", "GET, POST");
+    return r;
+  }
+
+  // The Jaeger UI's "Archive Trace": the trace as /api/traces/{traceID} reads it goes into the
+  // archive of this node's store (trace_reader.h), merged with what is archived already.
+  http::Response JaegerArchive(std::string_view id_hex) const {
+    absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "traceID");
+    if (!id.ok()) return JaegerError(400, MessageOf(id.status()));
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id);
+    if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
+    if (!trace->has_value()) return JaegerError(404, "trace not found");
+    if ((*trace)->truncated) return JaegerError(422, TooLargeMessage(*id, "archived", "archive"));
+    if (absl::Status archived = reader_->ArchiveTrace(**trace); !archived.ok()) {
+      return StoreError(Api::kJaeger, "archiving a trace", archived);
+    }
+    return internal::JaegerArchivedOk(Partial());
+  }
+
+  // The archived copy alone (not the trace in the store), rendered as /api/traces/{traceID}.
+  http::Response JaegerArchivedTrace(std::string_view id_hex) const {
+    absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "traceID");
+    if (!id.ok()) return JaegerError(400, MessageOf(id.status()));
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace =
+        reader_->GetArchivedTrace(*id, max_trace_spans_, &partial_);
+    if (!trace.ok()) return StoreError(Api::kJaeger, "reading an archived trace", trace.status());
+    if (!trace->has_value()) return JaegerError(404, "trace not found in the archive");
+    if ((*trace)->truncated) return JaegerError(422, TooLargeMessage(*id));
+    JaegerTracesWriter out(1);
+    out.Add(**trace);
+    return FinishTraces(out);
   }
 
   http::Response JaegerTrace(std::string_view id_hex) const {

@@ -1,9 +1,10 @@
 #pragma once
 
-// What the query API reads: the read half of TraceStore, plus the parts of a read that failed
-// while the rest still answered. A single node reads its TraceStore (StoreTraceReader, never
-// partial); a cluster node reads every live member and merges (cluster/cluster_reader.h), and a
-// member that did not answer becomes a partial error instead of failing the whole request.
+// What the query API reads: the read half of TraceStore (and ArchiveTrace, its one write), plus
+// the parts of a read that failed while the rest still answered. A single node reads its TraceStore
+// (StoreTraceReader, never partial); a cluster node reads every live member and merges
+// (cluster/cluster_reader.h), and a member that did not answer becomes a partial error instead of
+// failing the whole request.
 //
 // Each method records the parts that failed in `partial_errors` (may be null: then they are
 // dropped, and nothing is skipped) and still returns what the others answered. A returned error
@@ -76,6 +77,16 @@ class TraceReader {
   // slot.
   [[nodiscard]] virtual absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
       const storage::MetricPointQuery& query, PartialErrors* partial_errors) = 0;
+
+  // As TraceStore::GetArchivedTrace, with `truncated` set when the archived copy has more than
+  // `max_spans` spans (0: no bound). A cluster merges the archived copies of every member.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<storage::StoredTrace>> GetArchivedTrace(
+      const TraceId& id, uint64_t max_spans, PartialErrors* partial_errors) = 0;
+
+  // The one write of the query API: as TraceStore::ArchiveTrace, into the archive of this node's
+  // own store (in a cluster too: the caller reads the trace through GetTrace, i.e. from every
+  // member, and the node that got the request keeps the copy).
+  [[nodiscard]] virtual absl::Status ArchiveTrace(const storage::StoredTrace& trace) = 0;
 };
 
 // Reads one TraceStore (not owned; must outlive the reader) and never reports partial errors.
@@ -108,6 +119,19 @@ class StoreTraceReader final : public TraceReader {
   absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(
       const storage::MetricPointQuery& query, PartialErrors*) override {
     return store_->ReadMetricPoints(query);
+  }
+  absl::StatusOr<std::optional<storage::StoredTrace>> GetArchivedTrace(const TraceId& id,
+                                                                       uint64_t max_spans,
+                                                                       PartialErrors*) override {
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = store_->GetArchivedTrace(id);
+    if (trace.ok() && trace->has_value() && max_spans > 0 &&
+        storage::SpanCountOf((*trace)->data) > max_spans) {
+      (*trace)->truncated = true;
+    }
+    return trace;
+  }
+  absl::Status ArchiveTrace(const storage::StoredTrace& trace) override {
+    return store_->ArchiveTrace(trace);
   }
 
  private:

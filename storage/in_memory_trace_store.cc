@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "storage/trace_merge.h"
 
 namespace tailtrace::storage {
 namespace {
@@ -230,6 +231,27 @@ absl::StatusOr<std::vector<MetricPoint>> InMemoryTraceStore::ReadMetricPoints(
     return std::tie(a.series, a.time_ns) < std::tie(b.series, b.time_ns);
   });
   return out;
+}
+
+absl::Status InMemoryTraceStore::ArchiveTrace(const StoredTrace& trace) {
+  if (absl::Status valid = ValidateArchiveTrace(trace); !valid.ok()) return valid;
+  if (SpanCountOf(trace.data) == 0) return absl::OkStatus();  // as RocksTraceStore
+  std::lock_guard lock(mu_);
+  if (!write_failure_.ok()) return write_failure_;
+  std::optional<StoredTrace> copy;
+  if (auto found = archive_.find(trace.trace_id); found != archive_.end()) {
+    copy = std::move(found->second);
+  }
+  MergeIntoArchive(trace, &copy);
+  archive_[trace.trace_id] = *std::move(copy);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<StoredTrace>> InMemoryTraceStore::GetArchivedTrace(const TraceId& id) {
+  std::lock_guard lock(mu_);
+  auto found = archive_.find(id);
+  if (found == archive_.end()) return std::nullopt;
+  return found->second;
 }
 
 }  // namespace tailtrace::storage

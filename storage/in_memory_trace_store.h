@@ -37,6 +37,9 @@ class InMemoryTraceStore final : public TraceStore {
   // Never expires points (no retention).
   absl::Status WriteMetricPoints(std::span<const MetricPoint> points) override;
   absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery& query) override;
+  // The archive is a second map; FailWritesForTest fails ArchiveTrace too.
+  absl::Status ArchiveTrace(const StoredTrace& trace) override;
+  absl::StatusOr<std::optional<StoredTrace>> GetArchivedTrace(const TraceId& id) override;
   absl::Status Flush() override { return absl::OkStatus(); }
   StoreStats Stats() const override;
   // The status set by FailWritesForTest (OK by default).
@@ -50,6 +53,7 @@ class InMemoryTraceStore final : public TraceStore {
   const IndexOptions index_options_;
   mutable std::mutex mu_;
   std::map<TraceId, StoredTrace> traces_ ABSL_GUARDED_BY(mu_);
+  std::map<TraceId, StoredTrace> archive_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<Operation>> operations_ ABSL_GUARDED_BY(mu_);
   std::map<DependencyKey, int64_t> added_calls_ ABSL_GUARDED_BY(mu_);
   // By service, then (time, series) — one service's points are read in time order.

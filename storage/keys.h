@@ -11,6 +11,11 @@
 //
 // "span_metrics": the span metrics history, one key per series and time slot (metric_keys.h).
 //
+// "archive" (kArchiveColumnFamily): the archived copies of traces (trace_store.h, "Archive
+// semantics"), one key per trace, never dropped by retention or max_disk_bytes:
+//
+//   trace_id(16)  ->  SpanChunk (serialized): the whole archived copy, its sampling policy and rate
+//
 // "bucket-<start_ns>-<end_ns>" (BucketColumnFamilyName): one per retention bucket, holding every
 // record of the traces first written while the clock was in [start_ns, end_ns). Late spans of a
 // trace go to the bucket that already holds it, so a trace lives and dies with one bucket, and
@@ -88,6 +93,8 @@ inline constexpr int kStoreFormatVersion = 3;
 
 inline constexpr char kFormatVersionKey[] = "format_version";
 inline constexpr char kChunkSeqReservedKey[] = "chunk_seq_reserved";
+
+inline constexpr char kArchiveColumnFamily[] = "archive";
 
 // Key-space tags of a bucket column family.
 inline constexpr char kSpanTag = 'T';

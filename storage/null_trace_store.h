@@ -4,7 +4,8 @@
 // ExportingTraceStore around it exports them), and reads answer as an empty store would: no
 // trace, no service. The daemon does not serve the query API from it (it answers 503 instead),
 // but the write-ahead log's replay asks it whether a trace is stored: never, so after a crash
-// undecided traces are decided again and kept ones may be exported twice (at least once).
+// undecided traces are decided again and kept ones may be exported twice (at least once). It keeps
+// no archive (ArchiveTrace and GetArchivedTrace answer TraceStore's default Unimplemented).
 
 #include "storage/trace_store.h"
 

@@ -41,8 +41,9 @@ struct StoreOptions {
   // buckets return disk space in smaller steps but cost one more probe per trace lookup each.
   // Default: 7 (one bucket per day with the default retention)
   int retention_buckets = 7;
-  // When the store's SST files exceed this many bytes, whole buckets are dropped, oldest first,
-  // before their retention ends (the bucket being written is never dropped). 0 = no limit.
+  // When the SST files of the store's buckets exceed this many bytes, whole buckets are dropped,
+  // oldest first, before their retention ends (the bucket being written is never dropped). The
+  // trace archive is neither counted nor dropped. 0 = no limit.
   // Default: 0
   uint64_t max_disk_bytes = 0;
   // How often a background thread enforces retention and max_disk_bytes (with the store's clock

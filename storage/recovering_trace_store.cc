@@ -156,6 +156,26 @@ absl::StatusOr<std::vector<MetricPoint>> RecoveringTraceStore::ReadMetricPoints(
   return store_->ReadMetricPoints(query);
 }
 
+absl::Status RecoveringTraceStore::ArchiveTrace(const StoredTrace& trace) {
+  absl::Status s;
+  {
+    std::shared_lock lock(mu_);
+    s = store_ != nullptr ? store_->ArchiveTrace(trace) : ClosedError();
+    if (s.ok() || !absl::IsUnavailable(s)) return s;
+  }
+  MaybeReopen(s);
+  std::shared_lock lock(mu_);
+  if (store_ != nullptr && store_->WriteHealth().ok()) return store_->ArchiveTrace(trace);
+  return s;
+}
+
+absl::StatusOr<std::optional<StoredTrace>> RecoveringTraceStore::GetArchivedTrace(
+    const TraceId& id) {
+  std::shared_lock lock(mu_);
+  if (store_ == nullptr) return ClosedError();
+  return store_->GetArchivedTrace(id);
+}
+
 absl::Status RecoveringTraceStore::Flush() {
   absl::Status s;
   {

@@ -58,6 +58,10 @@ class RecoveringTraceStore final : public TraceStore {
   absl::Status WriteDependencyCalls(std::span<const DependencyCalls> calls) override;
   absl::Status WriteMetricPoints(std::span<const MetricPoint> points) override;
   absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery& query) override;
+  // As Write: an Unavailable failure reopens the store (at most once per reopen_interval_ns) and
+  // tries once more.
+  absl::Status ArchiveTrace(const StoredTrace& trace) override;
+  absl::StatusOr<std::optional<StoredTrace>> GetArchivedTrace(const TraceId& id) override;
   // Retries a reopen first if the store is closed after a fault.
   absl::Status Flush() override;
   StoreStats Stats() const override;

@@ -1,7 +1,8 @@
 // RocksTraceStore: opening, options, closing, flushing, statistics and status mapping. Buckets and
 // retention are in rocks_trace_store_buckets.cc, writes in rocks_trace_store_write.cc, trace and
 // name reads in rocks_trace_store_read.cc, searches and dependencies in
-// rocks_trace_store_search.cc.
+// rocks_trace_store_search.cc, the span metrics history in rocks_trace_store_metrics.cc, the
+// trace archive in rocks_trace_store_archive.cc.
 
 #include "storage/rocks_trace_store.h"
 
@@ -375,10 +376,17 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   rocksdb::ColumnFamilyOptions metrics_options = small_options;
   metrics_options.merge_operator = NewMetricMergeOperator();
 
+  // "archive": archived traces, one value each; never dropped.
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, small_options}, {kMetricsColumnFamily, metrics_options}};
+      {rocksdb::kDefaultColumnFamilyName, small_options},
+      {kMetricsColumnFamily, metrics_options},
+      {kArchiveColumnFamily, small_options}};
+  const size_t fixed_families = descriptors.size();
   for (const std::string& name : names) {
-    if (name == rocksdb::kDefaultColumnFamilyName || name == kMetricsColumnFamily) continue;
+    if (name == rocksdb::kDefaultColumnFamilyName || name == kMetricsColumnFamily ||
+        name == kArchiveColumnFamily) {
+      continue;
+    }
     // Column families of another layout are opened as they are; Init refuses their version.
     descriptors.emplace_back(name, ParseBucketColumnFamilyName(name) ? bucket_cf : small_options);
   }
@@ -400,10 +408,11 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
   store->db_ = db;
   store->default_cf_ = handles[0];
   store->metrics_cf_ = handles[1];
+  store->archive_cf_ = handles[2];
   std::vector<rocksdb::ColumnFamilyHandle*> foreign;
   {
     std::lock_guard lock(store->buckets_mu_);
-    for (size_t i = 2; i < handles.size(); ++i) {
+    for (size_t i = fixed_families; i < handles.size(); ++i) {
       if (std::optional<BucketRange> range = ParseBucketColumnFamilyName(handles[i]->GetName())) {
         store->buckets_.push_back(
             std::make_shared<RocksBucket>(db, handles[i], *range, store->SegmentOptions()));
@@ -614,7 +623,7 @@ absl::Status RocksTraceStore::CloseImpl(bool seal) {
     std::lock_guard lock(buckets_mu_);
     buckets_.clear();
   }
-  for (rocksdb::ColumnFamilyHandle** cf : {&default_cf_, &metrics_cf_}) {
+  for (rocksdb::ColumnFamilyHandle** cf : {&default_cf_, &metrics_cf_, &archive_cf_}) {
     if (*cf != nullptr) db_->DestroyColumnFamilyHandle(*cf).PermitUncheckedError();
     *cf = nullptr;
   }
@@ -629,7 +638,7 @@ absl::Status RocksTraceStore::Flush() {
   if (absl::Status space = CheckFreeSpace(); !space.ok()) return space;
   const std::vector<BucketPtr> buckets = SnapshotBuckets();
   for (const BucketPtr& b : buckets) SealSegments(*b, /*all=*/true);
-  std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_, metrics_cf_};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_, metrics_cf_, archive_cf_};
   for (const BucketPtr& b : buckets) handles.push_back(b->handle());
   rocksdb::FlushOptions fo;
   fo.wait = true;

@@ -10,7 +10,8 @@
 // Retention: traces are stored in time buckets (one column family each) by the store clock's time
 // of their first write; bucket width = retention_ns / retention_buckets. A bucket is dropped whole
 // once its end is retention_ns in the past, or earlier (oldest first, never the newest) while the
-// SST files exceed max_disk_bytes. Retention runs at Open, whenever a write opens a new bucket,
+// SST files of the buckets exceed max_disk_bytes. The archive (ArchiveTrace) is kept apart from
+// the buckets and never expires. Retention runs at Open, whenever a write opens a new bucket,
 // and every retention_check_interval_ms on a background thread; it never scans keys.
 //
 // Writes: one WriteBatch per Write call holding, per trace, the span chunk, the merged summary,
@@ -103,6 +104,11 @@ class RocksTraceStore final : public TraceStore {
   // with EnforceRetention once StoreOptions::metrics_retention_ns has passed.
   absl::Status WriteMetricPoints(std::span<const MetricPoint> points) override;
   absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery& query) override;
+  // The archive is the "archive" column family (keys.h): one value per trace, never dropped by
+  // retention and not counted against max_disk_bytes. An archive write goes through the WAL as
+  // Write does; archive writes are serialized (each reads the archived copy to merge into it).
+  absl::Status ArchiveTrace(const StoredTrace& trace) override;
+  absl::StatusOr<std::optional<StoredTrace>> GetArchivedTrace(const TraceId& id) override;
   absl::Status Flush() override;
   // traces_written and spans_written count since Open; disk_bytes is the live SST files of all
   // column families plus the WAL files.
@@ -213,6 +219,7 @@ class RocksTraceStore final : public TraceStore {
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* metrics_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* archive_cf_ = nullptr;
   std::unique_ptr<RocksBucketOptions> bucket_options_;
   std::unique_ptr<TraceTermsCache> terms_cache_;
   std::atomic<bool> closed_{false};
@@ -231,6 +238,8 @@ class RocksTraceStore final : public TraceStore {
   uint64_t last_seq_ ABSL_GUARDED_BY(seq_mu_) = 0;
   // Persisted upper bound of handed-out sequence numbers (kChunkSeqReservedKey).
   uint64_t reserved_seq_ ABSL_GUARDED_BY(seq_mu_) = 0;
+
+  std::mutex archive_mu_;  // held by ArchiveTrace from reading the archived copy to writing it
 
   std::mutex retention_mu_;
   std::condition_variable retention_cv_;

@@ -42,6 +42,24 @@
 // start_time_max, an empty attribute key, or an attribute that can never be indexed (excluded
 // key, key or value longer than max_value_length): see ValidateTraceQuery.
 //
+// ---- Archive semantics (ArchiveTrace, GetArchivedTrace) ----
+//
+// The archive keeps copies of traces that a user chose to keep (the Jaeger UI's "Archive Trace"
+// button): an archived copy is never removed by retention or by max_disk_bytes, and it is
+// separate from the trace as stored by Write (a later Write of the trace does not change the
+// copy; retention removing the trace does not remove the copy).
+// - ArchiveTrace(trace) merges `trace` into the archived copy of trace.trace_id: the copy becomes
+//   the union of the spans already archived and the spans of `trace`, where a span whose span ID
+//   is already archived under the same resource and scope (compared by their serialized bytes) is
+//   the same span and is not added again. So archiving the same trace again changes nothing
+//   (idempotent), archiving it after late spans arrived adds them, and no archived span is ever
+//   lost. The sampling policy and rate of the first archived copy stay, unless it had no policy
+//   and a later copy has one.
+// - A trace without spans archives nothing (OK). A truncated trace (StoredTrace::truncated) is
+//   refused with InvalidArgument: the archive holds whole traces.
+// - GetArchivedTrace answers the archived copy (never truncated), or nullopt when the trace was
+//   never archived.
+//
 // ---- Dependency semantics (GetDependencies) ----
 //
 // A call parent -> child is a span C with a parent_span_id such that a span P of the same trace
@@ -276,6 +294,22 @@ class TraceStore {
   [[nodiscard]] virtual absl::Status WriteDependencyCalls(std::span<const DependencyCalls> calls) {
     (void)calls;
     return absl::UnimplementedError("this trace store cannot add dependency calls");
+  }
+
+  // Merges `trace` into its archived copy (see "Archive semantics"). Unavailable for a retryable
+  // failure (e.g. disk full): then the archived copy is as before. The default implementation
+  // answers Unimplemented (for test doubles).
+  [[nodiscard]] virtual absl::Status ArchiveTrace(const StoredTrace& trace) {
+    (void)trace;
+    return absl::UnimplementedError("this trace store keeps no trace archive");
+  }
+
+  // The archived copy of the trace, or nullopt when it was never archived (see "Archive
+  // semantics"). The default implementation answers Unimplemented (for test doubles).
+  [[nodiscard]] virtual absl::StatusOr<std::optional<StoredTrace>> GetArchivedTrace(
+      const TraceId& id) {
+    (void)id;
+    return absl::UnimplementedError("this trace store keeps no trace archive");
   }
 
   // Makes everything written so far durable (memtables flushed).

@@ -234,6 +234,66 @@ TEST_F(FanOutTest, TraceSplitAcrossMembersIsMergedWithTheOwnersPolicy) {
   EXPECT_FALSE(trace->has_value());
 }
 
+TEST_F(FanOutTest, ArchivingKeepsTheWholeTraceOnThisNodeAndEveryMembersCopyIsRead) {
+  // The trace is split between this node and the peer.
+  WriteTrace(&self_store_, Id(8), {{"frontend", "checkout", kBase, 100, 1}}, "errors", 1.0);
+  WriteTrace(&store1_, Id(8), {{"cart", "add", kBase + 10, 10, 2, 1}}, "errors", 1.0);
+  Start({&store1_});
+  query::QueryService service(reader_.get(), &clock_);
+
+  http::Request post;
+  post.method = "POST";
+  post.path = post.target = "/api/archive/" + Id(8).Hex();
+  const http::Response archived = service.Handle(post);
+  ASSERT_EQ(archived.status, 200) << archived.body;
+  EXPECT_EQ(archived.body, R"({"data":[],"total":0,"limit":0,"offset":0,"errors":[]})");
+
+  // This node keeps the whole trace; the peer keeps no copy.
+  auto mine = self_store_.GetArchivedTrace(Id(8));
+  ASSERT_TRUE(mine.ok() && mine->has_value());
+  EXPECT_EQ(storage::SpanCountOf((*mine)->data), 2u);
+  auto theirs = store1_.GetArchivedTrace(Id(8));
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_FALSE(theirs->has_value());
+
+  // A copy another member archived (e.g. after a late span reached it) is read too, merged.
+  storage::InMemoryTraceStore scratch;
+  WriteTrace(&scratch, Id(8), {{"db", "query", kBase + 20, 5, 3, 2}}, "errors", 1.0);
+  ASSERT_TRUE(store1_.ArchiveTrace(**scratch.GetTrace(Id(8))).ok());
+  query::PartialErrors errors;
+  auto copy = reader_->GetArchivedTrace(Id(8), 0, &errors);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  ASSERT_TRUE(copy->has_value());
+  EXPECT_EQ(storage::SpanCountOf((*copy)->data), 3u);
+  EXPECT_EQ((*copy)->sampling_policy, "errors");
+  EXPECT_THAT(errors.messages(), IsEmpty());
+  copy = reader_->GetArchivedTrace(Id(8), 2, &errors);
+  ASSERT_TRUE(copy.ok() && copy->has_value());
+  EXPECT_TRUE((*copy)->truncated);
+  copy = reader_->GetArchivedTrace(Id(0xee), 0, &errors);
+  ASSERT_TRUE(copy.ok());
+  EXPECT_FALSE(copy->has_value());
+}
+
+TEST_F(FanOutTest, ATraceOnlyAPeerArchivedIsFoundByIdFromAnyNode) {
+  // Stored nowhere any more (retention removed it), archived on the peer.
+  storage::InMemoryTraceStore scratch;
+  WriteTrace(&scratch, Id(9), {{"a", "op", kBase, 100, 1}});
+  ASSERT_TRUE(store1_.ArchiveTrace(**scratch.GetTrace(Id(9))).ok());
+  Start({&store1_});
+  query::QueryService service(reader_.get(), &clock_);
+  http::Request get;
+  get.method = "GET";
+  get.path = get.target = "/api/traces/" + Id(9).Hex();
+  const http::Response r = service.Handle(get);
+  ASSERT_EQ(r.status, 200) << r.body;
+  rapidjson::Document doc;
+  doc.Parse(r.body.c_str(), r.body.size());
+  ASSERT_TRUE(doc["data"].IsArray());
+  ASSERT_EQ(doc["data"].Size(), 1u);
+  EXPECT_EQ(doc["data"][0]["spans"].Size(), 1u);
+}
+
 TEST_F(FanOutTest, ServicesOperationsAndDependenciesAreMergedAcrossMembers) {
   WriteTrace(&self_store_, Id(1),
              {{"frontend", "GET /", kBase, 100, 1}, {"cart", "add", kBase + 10, 10, 2, 1}});

@@ -1,6 +1,7 @@
 // End-to-end ingest tests: real OpenTelemetry JS SDK clients export over OTLP/gRPC,
 // OTLP/HTTP protobuf and OTLP/HTTP JSON to a running tailtraced, and every span is read back
-// through the Jaeger (/api/traces) and OTLP JSON (/api/v3/traces) query APIs.
+// through the Jaeger (/api/traces) and OTLP JSON (/api/v3/traces) query APIs; the Jaeger UI's
+// "Archive Trace" (/api/archive) keeps a copy that reads back whole.
 //
 // Run from the repo root:
 //   TAILTRACED=/abs/path/to/build/daemon/tailtraced node --test tests/e2e/
@@ -119,6 +120,22 @@ describe('tailtraced ingest with OpenTelemetry JS SDK exporters', () => {
         checkJaegerTrace(await r.json(), run.traceId, run.expected);
       });
 
+      test('POST /api/archive/{id} archives the trace and GET /api/archive/{id} returns it whole', async () => {
+        const run = sent[protocol];
+        await pollJaegerTrace(daemon, run.traceId, run.spanCount);
+        const url = daemon.queryUrl(`/api/archive/${run.traceId}`);
+        // The Jaeger UI's "Archive Trace" button: Jaeger answers an empty data array.
+        const posted = await fetch(url, { method: 'POST' });
+        assert.equal(posted.status, 200, `POST ${url}`);
+        assert.deepEqual(await posted.json(), { data: [], total: 0, limit: 0, offset: 0, errors: [] });
+        const archived = await fetch(url);
+        assert.equal(archived.status, 200, `GET ${url}`);
+        checkJaegerTrace(await archived.json(), run.traceId, run.expected);
+        // Archiving again changes nothing.
+        assert.equal((await fetch(url, { method: 'POST' })).status, 200);
+        checkJaegerTrace(await (await fetch(url)).json(), run.traceId, run.expected);
+      });
+
       test('the trace a link points to is stored as its own trace', async () => {
         const run = sent[protocol];
         const jaeger = await pollJaegerTrace(daemon, run.otherTraceId, 1);
@@ -172,6 +189,19 @@ describe('tailtraced ingest with OpenTelemetry JS SDK exporters', () => {
     const url = daemon.queryUrl('/api/traces/0123456789abcdef0123456789abcdef');
     const r = await httpGet(url);
     assert.equal(r.status, 404, `GET ${url}: expected 404, got ${r.status}: ${r.body}`);
+  });
+
+  test('POST /api/archive/{id} of an unknown trace answers 404 as Jaeger', async () => {
+    const url = daemon.queryUrl('/api/archive/0123456789abcdef0123456789abcdef');
+    const r = await fetch(url, { method: 'POST' });
+    assert.equal(r.status, 404, `POST ${url}`);
+    assert.deepEqual(await r.json(), {
+      data: null,
+      total: 0,
+      limit: 0,
+      offset: 0,
+      errors: [{ code: 404, msg: 'trace not found' }],
+    });
   });
 
   // One trace whose spans travel over different transports (and connections) and services.

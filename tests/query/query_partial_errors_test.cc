@@ -62,6 +62,14 @@ class PartialReader final : public TraceReader {
     Fail(errors);
     return store_.ReadMetricPoints(query, errors);
   }
+  absl::StatusOr<std::optional<storage::StoredTrace>> GetArchivedTrace(
+      const TraceId& id, uint64_t max_spans, PartialErrors* errors) override {
+    Fail(errors);
+    return store_.GetArchivedTrace(id, max_spans, errors);
+  }
+  absl::Status ArchiveTrace(const storage::StoredTrace& trace) override {
+    return store_.ArchiveTrace(trace);
+  }
 
  private:
   StoreTraceReader store_;
@@ -91,6 +99,11 @@ class NobodyReader final : public TraceReader {
       const storage::MetricPointQuery&, PartialErrors*) override {
     return Down();
   }
+  absl::StatusOr<std::optional<storage::StoredTrace>> GetArchivedTrace(const TraceId&, uint64_t,
+                                                                       PartialErrors*) override {
+    return Down();
+  }
+  absl::Status ArchiveTrace(const storage::StoredTrace&) override { return Down(); }
 
  private:
   static absl::Status Down() {
@@ -190,6 +203,21 @@ TEST_F(QueryPartialErrorsTest, MissingTraceIs404ThatAlsoNamesTheMemberThatMayHav
   EXPECT_STREQ(doc["errors"][1]["msg"].GetString(), kMemberError);
 }
 
+TEST_F(QueryPartialErrorsTest, ArchivingKeepsWhatWasFoundAndListsTheMemberOnce) {
+  const http::Response archived = service_.Handle(testing::Post("/api/archive/" + kTraceHex, ""));
+  ASSERT_EQ(archived.status, 200) << archived.body;
+  const rapidjson::Document doc = ParseJson(archived);
+  ASSERT_TRUE(doc["data"].IsArray());
+  EXPECT_EQ(doc["data"].Size(), 0u);
+  ExpectMemberErrorOnce(doc);
+
+  const http::Response read = service_.Handle(Get("/api/archive/" + kTraceHex));
+  ASSERT_EQ(read.status, 200) << read.body;
+  const rapidjson::Document copy = ParseJson(read);
+  ASSERT_EQ(copy["data"].Size(), 1u);
+  ExpectMemberErrorOnce(copy);
+}
+
 TEST_F(QueryPartialErrorsTest, V3AnswersCarryPartialErrors) {
   const std::vector<http::Request> requests = {
       Get("/api/v3/services"),
@@ -231,11 +259,14 @@ TEST_F(QueryPartialErrorsTest, NoMemberAnsweringIs503NotA500) {
   for (const char* path : {"/api/services",
                            "/api/traces/"
                            "0102030405060708090a0b0c0d0e0f10",
+                           "/api/archive/"
+                           "0102030405060708090a0b0c0d0e0f10",
                            "/api/v3/services"}) {
     SCOPED_TRACE(path);
     EXPECT_EQ(service.Handle(Get(path)).status, 503);
   }
   EXPECT_EQ(service.Handle(Get("/api/metrics/calls", {{"service", "a"}})).status, 503);
+  EXPECT_EQ(service.Handle(testing::Post("/api/archive/" + kTraceHex, "")).status, 503);
 }
 
 }  // namespace

@@ -29,6 +29,10 @@ class FailingTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery&) override {
     return status_;
   }
+  absl::Status ArchiveTrace(const StoredTrace&) override { return status_; }
+  absl::StatusOr<std::optional<StoredTrace>> GetArchivedTrace(const TraceId&) override {
+    return status_;
+  }
   absl::Status Flush() override { return status_; }
   StoreStats Stats() const override { return {}; }
 

@@ -200,6 +200,35 @@ TEST_P(RocksStoreFaultTest, WriteFailsThenResumesWhenTheFaultClears) {
   }
 }
 
+// Archiving is a write like any other: refused while the fault lasts, done once it clears (after
+// a reopen), and the archived copy survives.
+TEST_P(RocksStoreFaultTest, ArchivingFailsDuringTheFaultAndSucceedsOnceItClears) {
+  auto store = OpenRecovering();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(WriteTrace(*store, 1).ok());
+  auto trace = store->GetTrace(MakeId(1));
+  ASSERT_TRUE(trace.ok() && trace->has_value());
+
+  fs_->Set(GetParam());
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(2'000'000'000);
+    absl::Status failed = store->ArchiveTrace(**trace);
+    EXPECT_TRUE(absl::IsUnavailable(failed)) << failed;
+  }
+  fs_->Set(Fault::kNone);
+  clock_.Advance(2'000'000'000);
+  absl::Status archived = store->ArchiveTrace(**trace);
+  ASSERT_TRUE(archived.ok()) << archived;
+  ASSERT_TRUE(store->Close().ok());
+
+  auto reopened = OpenStore();
+  ASSERT_NE(reopened, nullptr);
+  auto got = reopened->GetArchivedTrace(MakeId(1));
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE(MessageDifferencer::Equals((*got)->data, (**trace).data));
+}
+
 // Reopen attempts are rate-limited by the injected clock.
 TEST_P(RocksStoreFaultTest, ReopensAtMostOncePerInterval) {
   auto store = OpenRecovering();

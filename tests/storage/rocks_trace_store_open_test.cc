@@ -200,6 +200,12 @@ TEST_F(RocksTraceStoreTest, ClosedStoreRefusesCalls) {
   EXPECT_EQ(store->GetTrace(MakeId(1)).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store->GetServices().status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store->GetOperations("svc").status().code(), absl::StatusCode::kFailedPrecondition);
+  StoredTrace archived;
+  archived.trace_id = MakeId(1);
+  archived.data = a;
+  EXPECT_EQ(store->ArchiveTrace(archived).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->GetArchivedTrace(MakeId(1)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store->Flush().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store->Stats().disk_bytes, 0u);
 }
@@ -222,6 +228,24 @@ TEST_F(RocksTraceStoreTest, CorruptChunkIsDataLossNamingTheTrace) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   auto got = store->GetTrace(id);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
+  EXPECT_THAT(got.status().message(), HasSubstr(id.Hex()));
+}
+
+TEST_F(RocksTraceStoreTest, CorruptArchivedTraceIsDataLossNamingTheTrace) {
+  const TraceId id = MakeId(12);
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+  }
+  PutRaw(kArchiveColumnFamily, std::string(id.view()),
+         std::string("\x0a\x05"
+                     "ab",
+                     4));
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto got = store->GetArchivedTrace(id);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
   EXPECT_THAT(got.status().message(), HasSubstr(id.Hex()));
