@@ -266,7 +266,9 @@ std::vector<double> Evaluate(const SpmQuery& query, const std::vector<int64_t>& 
   for (int64_t t : times) {
     while (hi < points.size() && points[hi]->time_ns < t) sums.Add(*points[hi++]);
     while (lo < hi && points[lo]->time_ns < t - query.rate_per_ns) sums.Remove(*points[lo++]);
-    values.push_back(sums.Value(query));
+    // Before the series' first slot it did not exist: no value, as Prometheus has no sample
+    // there (a 0 would pull down the averages the Jaeger UI's operations table shows).
+    values.push_back(hi == 0 ? kNaN : sums.Value(query));
   }
   return values;
 }

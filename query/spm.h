@@ -27,6 +27,8 @@
 // - Series: one per service (per service and operation with groupByOperation) that has a point
 //   of a chosen span kind whose slot starts in [start - ratePer, last t); sorted by service, then
 //   operation. A service without such a point is not listed.
+// - Before the series' first slot (no slot of it starts before t) every metric is NaN: the series
+//   did not exist yet, where Prometheus would have no sample (the UI leaves NaN out of averages).
 // - calls:     calls in the window / ratePer in seconds; 0 when there are none.
 // - errors:    calls with status ERROR (2) in the window / all calls in the window, a fraction in
 //              [0, 1]; NaN when the window has no call (Prometheus gives NaN for 0/0; the Jaeger UI

@@ -21,6 +21,7 @@ namespace {
 using ::testing::ElementsAre;
 using testing::Get;
 using ::testing::HasSubstr;
+using ::testing::IsNan;
 using testing::Params;
 using testing::ParseJson;
 
@@ -170,7 +171,8 @@ TEST_F(QuerySpmTest, ASlotCountsInTheWindowItStartsIn) {
       Ok("/api/metrics/calls", Range({{"service", "edge"}, {"service", "late"}}));
   ASSERT_EQ(doc["metrics"].Size(), 1u);
   EXPECT_EQ(LabelsOf(doc["metrics"][0]), "edge");
-  EXPECT_THAT(Values(doc["metrics"][0]), ElementsAre(0.0, 0.5, 1.0));
+  // Before edge's first slot (kT0 - 60 s ... kT0) there is no value.
+  EXPECT_THAT(Values(doc["metrics"][0]), ElementsAre(IsNan(), 0.5, 1.0));
 }
 
 TEST_F(QuerySpmTest, RatePerWidensTheWindow) {
@@ -245,7 +247,8 @@ TEST_F(QuerySpmTest, GroupByOperationLabelsEachOperation) {
   EXPECT_EQ(LabelsOf(doc["metrics"][0]), "checkout/pay");
   EXPECT_THAT(Values(doc["metrics"][0]), ElementsAre(12.0 / 60, 30.0 / 60, 66.0 / 60));
   EXPECT_EQ(LabelsOf(doc["metrics"][1]), "checkout/refund");
-  EXPECT_THAT(Values(doc["metrics"][1]), ElementsAre(0.0, 0.0, 6.0 / 60));
+  // refund's first slot is in kT2's window only: before it, the series did not exist.
+  EXPECT_THAT(Values(doc["metrics"][1]), ElementsAre(IsNan(), IsNan(), 6.0 / 60));
 
   const rapidjson::Document errors =
       Ok("/api/metrics/errors", Range({{"service", "checkout"}, {"groupByOperation", "1"}}));
