@@ -110,6 +110,13 @@ absl::StatusOr<std::optional<StoredTrace>> RecoveringTraceStore::GetTrace(const 
   return store_->GetTrace(id);
 }
 
+absl::StatusOr<std::optional<StoredTrace>> RecoveringTraceStore::GetTraceUpTo(const TraceId& id,
+                                                                              uint64_t max_spans) {
+  std::shared_lock lock(mu_);
+  if (store_ == nullptr) return ClosedError();
+  return store_->GetTraceUpTo(id, max_spans);
+}
+
 absl::StatusOr<std::vector<std::string>> RecoveringTraceStore::GetServices() {
   std::shared_lock lock(mu_);
   if (store_ == nullptr) return ClosedError();

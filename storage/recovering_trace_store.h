@@ -49,6 +49,8 @@ class RecoveringTraceStore final : public TraceStore {
 
   absl::Status Write(std::span<const TraceWrite> traces) override;
   absl::StatusOr<std::optional<StoredTrace>> GetTrace(const TraceId& id) override;
+  absl::StatusOr<std::optional<StoredTrace>> GetTraceUpTo(const TraceId& id,
+                                                          uint64_t max_spans) override;
   absl::StatusOr<std::vector<std::string>> GetServices() override;
   absl::StatusOr<std::vector<Operation>> GetOperations(const std::string& service,
                                                        int span_kind) override;

@@ -269,6 +269,19 @@ TEST_P(RocksStoreFaultTest, OpenDuringTheFaultFailsWithTheCause) {
   EXPECT_THAT(std::string(store.status().message()), HasSubstr("injected"));
 }
 
+// The recovering store passes the span bound on: a huge trace costs the query API about
+// max_spans spans of memory, not the whole trace (the default GetTraceUpTo reads it all).
+TEST_P(RocksStoreFaultTest, TheRecoveringStoreReadsNoFurtherThanTheSpanBound) {
+  auto store = OpenRecovering();
+  ASSERT_NE(store, nullptr);
+  for (int chunk = 0; chunk < 4; ++chunk) ASSERT_TRUE(WriteTrace(*store, 9).ok());
+  auto bounded = store->GetTraceUpTo(MakeId(9), 1);
+  ASSERT_TRUE(bounded.ok()) << bounded.status();
+  ASSERT_TRUE(bounded->has_value());
+  EXPECT_TRUE((*bounded)->truncated);
+  EXPECT_EQ(SpanCountOf((*bounded)->data), 2u) << "stops after the chunk that passed the bound";
+}
+
 INSTANTIATE_TEST_SUITE_P(Faults, RocksStoreFaultTest,
                          ::testing::Values(Fault::kNoSpace, Fault::kIOError, Fault::kNoFiles),
                          [](const ::testing::TestParamInfo<Fault>& info) {
