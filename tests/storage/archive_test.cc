@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "storage/in_memory_trace_store.h"
 #include "storage/rocks_trace_store.h"
+#include "tests/storage/both_stores_fixture.h"
 #include "tests/storage/trace_builder.h"
 
 namespace tailtrace::storage {
@@ -71,40 +72,14 @@ std::pair<std::string, std::string> Span(uint64_t id, std::string service = "che
   return {std::move(service), HexEncode(testing::SpanIdBytes(id))};
 }
 
-enum class Kind { kInMemory, kRocks };
-
-class ArchiveTest : public ::testing::TestWithParam<Kind> {
+class ArchiveTest : public testing::BothStoresTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("tailtrace_archive_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    options_.path = dir_.string();
-    options_.retention_check_interval_ms = 0;
-    options_.write_buffer_bytes = 1 << 20;
-    options_.min_free_disk_bytes = 1;
+  ArchiveTest() : BothStoresTest(kT0) {
     // Four one-hour buckets.
     options_.retention_ns = 4 * kHour;
     options_.retention_buckets = 4;
-    Reopen();
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Reopen() {
-    store_.reset();
-    rocks_ = nullptr;
-    if (GetParam() == Kind::kInMemory) {
-      store_ = std::make_unique<InMemoryTraceStore>();
-      return;
-    }
-    auto opened = RocksTraceStore::Open(options_, &clock_);
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    rocks_ = opened->get();
-    store_ = std::move(*opened);
-  }
+
   void Archive(const StoredTrace& trace) {
     absl::Status s = store_->ArchiveTrace(trace);
     ASSERT_TRUE(s.ok()) << s;
@@ -118,12 +93,6 @@ class ArchiveTest : public ::testing::TestWithParam<Kind> {
     const TraceWrite w{trace.trace_id, &trace.data, trace.sampling_policy, trace.sample_rate, {}};
     ASSERT_TRUE(store_->Write({&w, 1}).ok());
   }
-
-  std::filesystem::path dir_;
-  StoreOptions options_;
-  FakeClock clock_{kT0};
-  std::unique_ptr<TraceStore> store_;
-  RocksTraceStore* rocks_ = nullptr;  // store_ when it is a RocksTraceStore
 };
 
 TEST_P(ArchiveTest, TheArchivedCopyIsReadBackWhole) {
@@ -208,10 +177,10 @@ TEST(InMemoryArchiveTest, AStoreThatCannotWriteRefusesToArchive) {
   EXPECT_EQ(*got, std::nullopt);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothStores, ArchiveTest, ::testing::Values(Kind::kInMemory, Kind::kRocks),
-                         [](const auto& info) {
-                           return info.param == Kind::kRocks ? "Rocks" : "InMemory";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothStores, ArchiveTest,
+                         ::testing::Values(testing::StoreKind::kInMemory,
+                                           testing::StoreKind::kRocks),
+                         testing::StoreKindName);
 
 class RocksArchiveTest : public ArchiveTest {};
 
@@ -275,7 +244,8 @@ TEST_P(RocksArchiveTest, TheArchiveSurvivesMaxDiskBytesDroppingBuckets) {
   EXPECT_THAT(SpansOf(Archived()->data), ElementsAre(Span(1)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Rocks, RocksArchiveTest, ::testing::Values(Kind::kRocks));
+INSTANTIATE_TEST_SUITE_P(Rocks, RocksArchiveTest, ::testing::Values(testing::StoreKind::kRocks),
+                         testing::StoreKindName);
 
 }  // namespace
 }  // namespace tailtrace::storage

@@ -18,6 +18,7 @@
 #include "storage/in_memory_trace_store.h"
 #include "storage/metric_keys.h"
 #include "storage/rocks_trace_store.h"
+#include "tests/storage/both_stores_fixture.h"
 
 namespace tailtrace::storage {
 namespace {
@@ -48,48 +49,15 @@ MetricPointQuery Query(std::vector<std::string> services, int64_t start, int64_t
   return MetricPointQuery{std::move(services), start, end};
 }
 
-enum class Kind { kInMemory, kRocks };
-
-class MetricPointsTest : public ::testing::TestWithParam<Kind> {
+class MetricPointsTest : public testing::BothStoresTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("tailtrace_metric_points_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Reopen() {
-    store_.reset();
-    if (GetParam() == Kind::kInMemory) {
-      store_ = std::make_unique<InMemoryTraceStore>();
-      return;
-    }
-    StoreOptions options;
-    options.path = dir_.string();
-    options.retention_check_interval_ms = 0;
-    options.metrics_retention_ns = 60 * kMinute;
-    options.dependencies_from_traces = dependencies_from_traces_;
-    options.write_buffer_bytes = 1 << 20;
-    options.min_free_disk_bytes = 1;
-    auto opened = RocksTraceStore::Open(options, &clock_);
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    store_ = std::move(*opened);
-  }
+  MetricPointsTest() : BothStoresTest(kT0) { options_.metrics_retention_ns = 60 * kMinute; }
+
   std::vector<MetricPoint> Read(const MetricPointQuery& query) {
     auto points = store_->ReadMetricPoints(query);
     EXPECT_TRUE(points.ok()) << points.status();
     return points.ok() ? *points : std::vector<MetricPoint>{};
   }
-
-  std::filesystem::path dir_;
-  FakeClock clock_{kT0};
-  bool dependencies_from_traces_ = true;
-  std::unique_ptr<TraceStore> store_;
 };
 
 TEST_P(MetricPointsTest, WrittenPointsAreReadBackSortedBySeriesThenTime) {
@@ -171,9 +139,9 @@ TEST_P(MetricPointsTest, AddedDependencyCallsAreSummedPerSlot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, MetricPointsTest,
-                         ::testing::Values(Kind::kInMemory, Kind::kRocks), [](const auto& info) {
-                           return info.param == Kind::kInMemory ? "InMemory" : "Rocks";
-                         });
+                         ::testing::Values(testing::StoreKind::kInMemory,
+                                           testing::StoreKind::kRocks),
+                         testing::StoreKindName);
 
 class RocksMetricPointsTest : public MetricPointsTest {};
 
@@ -197,8 +165,7 @@ TEST_P(RocksMetricPointsTest, RetentionDeletesOnlyPointsOlderThanTheMetricsReten
   ASSERT_TRUE(store_->WriteMetricPoints(points).ok());
   // Retention 60 min: at kT0 + 120 min the points of kT0 and kT0 + 30 min have passed it.
   clock_.Advance(120 * kMinute);
-  auto* rocks = static_cast<RocksTraceStore*>(store_.get());
-  ASSERT_TRUE(rocks->EnforceRetention().ok());
+  ASSERT_TRUE(rocks_->EnforceRetention().ok());
   for (const std::string service : {"a", "b"}) {
     const std::vector<MetricPoint> left = Read(Query({service}, 0, INT64_MAX));
     ASSERT_EQ(left.size(), 2u) << service;
@@ -210,7 +177,7 @@ TEST_P(RocksMetricPointsTest, RetentionDeletesOnlyPointsOlderThanTheMetricsReten
 }
 
 TEST_P(RocksMetricPointsTest, WithoutDependenciesFromTracesOnlyAddedCallsCount) {
-  dependencies_from_traces_ = false;
+  options_.dependencies_from_traces = false;
   Reopen();
   // frontend -> checkout in a stored trace: no call when the service graph counts them instead.
   opentelemetry::proto::trace::v1::TracesData data;
@@ -243,7 +210,8 @@ TEST_P(RocksMetricPointsTest, WithoutDependenciesFromTracesOnlyAddedCallsCount) 
   EXPECT_THAT(*links, ElementsAre(DependencyLink{"frontend", "checkout", 7}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Rocks, RocksMetricPointsTest, ::testing::Values(Kind::kRocks));
+INSTANTIATE_TEST_SUITE_P(Rocks, RocksMetricPointsTest,
+                         ::testing::Values(testing::StoreKind::kRocks), testing::StoreKindName);
 
 TEST(MetricKeysTest, KeysAndValuesRoundTripAndCorruptValuesAreRefused) {
   const MetricPoint p = Point(std::string("svc\0x", 5), "op|1", 5, 1, kT0, {7, 0, 300}, 1e9);
