@@ -1,9 +1,11 @@
 #include "collector/gzip.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <climits>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -129,45 +131,42 @@ std::string Gzip(std::string_view data, GzipLevel level) {
   return Gzip(std::span<const std::string_view>(&data, 1), level);
 }
 
+// libdeflate compresses whole buffers: on OTLP spans at level 1 about 1.8x zlib's speed for the
+// same size (bench/README "Cluster mode"). One compressor per thread and level (level 1's holds
+// about 100 KiB).
+libdeflate_compressor* Compressor(GzipLevel level) {
+  struct Free {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  thread_local std::unique_ptr<libdeflate_compressor, Free> fastest;
+  thread_local std::unique_ptr<libdeflate_compressor, Free> standard;
+  auto& slot = level == GzipLevel::kFastest ? fastest : standard;
+  if (slot == nullptr) slot.reset(libdeflate_alloc_compressor(static_cast<int>(level)));
+  return slot.get();
+}
+
 std::string Gzip(std::span<const std::string_view> pieces, GzipLevel level) {
-  z_stream z{};
-  if (deflateInit2(&z, static_cast<int>(level), Z_DEFLATED, 16 + MAX_WBITS, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
-    return "";
+  libdeflate_compressor* compressor = Compressor(level);
+  if (compressor == nullptr) return "";
+  std::string joined;
+  std::string_view input;
+  if (pieces.size() == 1) {
+    input = pieces[0];
+  } else {
+    uint64_t total = 0;
+    for (std::string_view piece : pieces) total += piece.size();
+    joined.reserve(total);
+    for (std::string_view piece : pieces) joined.append(piece);
+    input = joined;
   }
-  uint64_t total = 0;
-  for (std::string_view piece : pieces) total += piece.size();
-  std::string out;
-  // Room for a 4:1 ratio (spans compress about 7:1); the output grows by chunks beyond it. Not
-  // deflateBound: a forwarded batch keeps its compressed bytes until its peer answers.
-  out.reserve(std::min<uint64_t>(
-      total / 4 + kOutputChunkBytes,
-      deflateBound(&z, static_cast<uLong>(std::min<uint64_t>(total, ULONG_MAX)))));
-  size_t piece = 0;  // the piece being fed
-  size_t fed = 0;    // bytes of pieces[piece] handed to zlib so far
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    while (z.avail_in == 0 && piece < pieces.size()) {
-      const std::string_view p = pieces[piece];
-      const size_t n = std::min<size_t>(p.size() - fed, kMaxInputChunk);
-      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p.data() + fed));
-      z.avail_in = static_cast<uInt>(n);
-      fed += n;
-      if (fed == p.size()) {
-        ++piece;
-        fed = 0;
-      }
-    }
-    const size_t old_size = out.size();
-    out.resize(old_size + kOutputChunkBytes);
-    z.next_out = reinterpret_cast<Bytef*>(out.data() + old_size);
-    z.avail_out = static_cast<uInt>(kOutputChunkBytes);
-    rc = deflate(&z, piece == pieces.size() ? Z_FINISH : Z_NO_FLUSH);
-    out.resize(old_size + kOutputChunkBytes - z.avail_out);
-    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) break;
-  }
-  deflateEnd(&z);
-  return rc == Z_STREAM_END ? out : "";
+  std::string out(libdeflate_gzip_compress_bound(compressor, input.size()), '\0');
+  const size_t n =
+      libdeflate_gzip_compress(compressor, input.data(), input.size(), out.data(), out.size());
+  if (n == 0) return "";  // cannot happen with a bound-sized buffer
+  out.resize(n);
+  // A forwarded batch keeps its compressed bytes until its peer answers: not the bound's room.
+  out.shrink_to_fit();
+  return out;
 }
 
 }  // namespace tailtrace::collector

@@ -1,7 +1,8 @@
 #pragma once
 
 // gzip / deflate decompression with a bound on the output size (decompression bombs), and gzip
-// compression. zlib underneath. Thread-safe: every function is pure.
+// compression. zlib underneath decompression, libdeflate underneath compression. Thread-safe:
+// every function is pure.
 
 #include <cstdint>
 #include <span>
@@ -28,8 +29,8 @@ enum class Compression {
 [[nodiscard]] absl::StatusOr<std::string> Gunzip(std::string_view compressed,
                                                  uint64_t max_output_bytes);
 
-// zlib's compression levels. On OTLP spans level 1 costs about a third of the CPU of level 6
-// (zlib's default, and what gRPC's own gzip uses) for output about 15% larger.
+// Compression levels (zlib's numbering). On OTLP spans level 1 costs about a third of the CPU of
+// level 6 (zlib's default, and what gRPC's own gzip uses) for output about 15% larger.
 enum class GzipLevel { kFastest = 1, kDefault = 6 };
 
 // gzip-compresses `data` (e.g. for responses to "Accept-Encoding: gzip", and tests).
