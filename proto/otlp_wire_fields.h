@@ -17,10 +17,10 @@ struct WireSpanFields {
   std::string_view span_id;         // Span.span_id (points into the span's bytes)
   std::string_view parent_span_id;  // Span.parent_span_id (points into the span's bytes)
   std::string_view name;            // Span.name (points into the span's bytes)
-  int kind = 0;           // Span.kind (SpanKind number; 0 unspecified)
-  int status_code = 0;    // Span.status.code (0 unset, 1 ok, 2 error)
-  uint64_t start_ns = 0;  // Span.start_time_unix_nano
-  uint64_t end_ns = 0;    // Span.end_time_unix_nano
+  int kind = 0;                     // Span.kind (SpanKind number; 0 unspecified)
+  int status_code = 0;              // Span.status.code (0 unset, 1 ok, 2 error)
+  uint64_t start_ns = 0;            // Span.start_time_unix_nano
+  uint64_t end_ns = 0;              // Span.end_time_unix_nano
 };
 
 // Reads them from a span's message bytes (WireRequest::bytes.substr(span.offset, span.size)).
