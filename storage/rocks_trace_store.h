@@ -46,7 +46,6 @@
 
 namespace rocksdb {
 class ColumnFamilyHandle;
-class MergeOperator;
 class DB;
 class Env;
 class Snapshot;
@@ -209,7 +208,6 @@ class RocksTraceStore final : public TraceStore {
   void RetentionLoop();
   // Deletes the metric points older than the metrics retention.
   absl::Status ExpireMetricPoints(int64_t now_ns);
-  static std::shared_ptr<rocksdb::MergeOperator> NewMetricMergeOperator();
 
   const std::string path_;
   const StoreOptions options_;

@@ -1,6 +1,6 @@
 // RocksTraceStore's span metrics history: points in the "span_metrics" column family (layout in
-// metric_keys.h), added up by MetricPointMergeOperator, expired by time with one DeleteRange per
-// service.
+// metric_keys.h), added up by its merge operator (rocks_options.cc), expired by time with one
+// DeleteRange per service.
 
 #include <algorithm>
 #include <limits>
@@ -13,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
-#include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
@@ -22,35 +21,6 @@
 #include "storage/rocks_trace_store.h"
 
 namespace tailtrace::storage {
-namespace {
-
-// Adds encoded points up by AddMetricPoint's rule.
-class MetricPointMergeOperator final : public rocksdb::AssociativeMergeOperator {
- public:
-  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
-             const rocksdb::Slice& value, std::string* new_value,
-             rocksdb::Logger* /*logger*/) const override {
-    MetricPoint add;
-    if (!DecodeMetricValue(value.ToStringView(), &add)) return false;
-    if (existing == nullptr) {
-      new_value->assign(value.data(), value.size());
-      return true;
-    }
-    MetricPoint base;
-    if (!DecodeMetricValue(existing->ToStringView(), &base)) return false;
-    AddMetricPoint(base, add);
-    *new_value = EncodeMetricValue(base);
-    return true;
-  }
-  const char* Name() const override { return "tailtrace.MetricPointAdd"; }
-};
-
-}  // namespace
-
-std::shared_ptr<rocksdb::MergeOperator> RocksTraceStore::NewMetricMergeOperator() {
-  return std::make_shared<MetricPointMergeOperator>();
-}
-
 absl::Status RocksTraceStore::WriteMetricPoints(std::span<const MetricPoint> points) {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
   for (const MetricPoint& point : points) {
