@@ -293,16 +293,6 @@ std::string_view SpanKindName(int otlp_span_kind) {
   return tailtrace::SpanKindName(otlp_span_kind);
 }
 
-std::optional<int> ParseSpanKind(std::string_view name) {
-  const std::string lower = absl::AsciiStrToLower(absl::string_view(name.data(), name.size()));
-  if (lower == "unspecified") return trace_v1::Span::SPAN_KIND_UNSPECIFIED;
-  for (int kind = trace_v1::Span::SPAN_KIND_INTERNAL; kind <= trace_v1::Span::SPAN_KIND_CONSUMER;
-       ++kind) {
-    if (lower == SpanKindName(kind)) return kind;
-  }
-  return std::nullopt;
-}
-
 void AppendJaegerTrace(const storage::StoredTrace& trace, JsonBuffer& out) {
   // One allocation for the whole trace rather than a series of doublings (each a copy, and
   // fresh pages to fault in for large traces).

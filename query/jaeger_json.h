@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "proto/span_kind.h"
 #include "query/json_buffer.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -61,8 +62,7 @@ std::string RenderJaegerTrace(const storage::StoredTrace& trace);
 // "producer", "consumer"; "" for unspecified or unknown numbers.
 std::string_view SpanKindName(int otlp_span_kind);
 
-// The OTLP SpanKind number of a Jaeger span-kind name (case-insensitive); "unspecified" gives 0.
-// nullopt for anything else (including "").
-std::optional<int> ParseSpanKind(std::string_view name);
+// ParseSpanKind, its inverse, is proto/span_kind.h's.
+using ::tailtrace::ParseSpanKind;
 
 }  // namespace tailtrace::query
