@@ -17,6 +17,7 @@
 #include "query/otlp_transform_internal.h"
 #include "query/search_params.h"
 #include "query/spm.h"
+#include "query/spm_route_internal.h"
 #include "spdlog/spdlog.h"
 
 // Routes (GET, but for POST /api/transform and POST /api/archive; another method on a known path
@@ -66,35 +67,6 @@ using internal::V3PartialErrorsMember;
 using internal::WriteString;
 using internal::WriteSummary;
 using internal::WriteV3PartialErrors;
-
-struct OperationsQuery {
-  std::string service;
-  int span_kind = -1;  // -1: every kind
-};
-
-// `service` (required) and the span-kind filter named `kind_param` (optional; absent or empty
-// means every kind).
-absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& request,
-                                                     std::string_view kind_param) {
-  OperationsQuery query;
-  const std::optional<std::string_view> service = request.Param("service");
-  if (!service.has_value() || service->empty()) {
-    return absl::InvalidArgumentError("missing required parameter service");
-  }
-  query.service = std::string(*service);
-  const std::optional<std::string_view> kind = request.Param(kind_param);
-  if (kind.has_value() && !kind->empty()) {
-    const std::optional<int> parsed = ParseSpanKind(*kind);
-    if (!parsed.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "malformed parameter ", std::string(kind_param), ": unknown span kind \"",
-          std::string(*kind),
-          "\" (expected server, client, producer, consumer, internal or unspecified)"));
-    }
-    query.span_kind = *parsed;
-  }
-  return query;
-}
 
 class Router {
  public:
@@ -488,45 +460,8 @@ class Router {
 
   // /api/metrics/{name} (a name MetricsSegment accepts).
   http::Response JaegerMetrics(std::string_view name, const http::Request& request) const {
-    if (!span_metrics_enabled_) {
-      return JaegerError(501,
-                         "trace metrics are currently disabled: span metrics are off in this "
-                         "tailtrace (metrics.enabled: false)");
-    }
-    const std::optional<SpmMetric> metric = SpmMetricOfName(name);
-    if (!metric.has_value()) {  // minstep
-      rapidjson::StringBuffer buf;
-      JsonWriter w(buf);
-      BeginJaegerOk(w);
-      w.Int64(kSpmMinStepMs);
-      return EndJaegerOk(w, buf, 0);
-    }
-    return JaegerSpm(*metric, request);
-  }
-
-  // The answer has no envelope, so the parts of the read that failed (cluster members down: the
-  // rates are then too low) are named in Warning headers and logged.
-  http::Response JaegerSpm(SpmMetric metric, const http::Request& request) const {
-    absl::StatusOr<SpmQuery> query = ParseSpmQuery(metric, request, clock_->UnixNanos());
-    if (!query.ok()) return JaegerError(400, MessageOf(query.status()));
-    absl::StatusOr<std::vector<storage::MetricPoint>> points =
-        reader_->ReadMetricPoints(SpmReadRange(*query), &partial_);
-    if (!points.ok()) {
-      if (absl::IsUnimplemented(points.status())) {
-        return JaegerError(501, absl::StrCat("trace metrics are not available: ",
-                                             std::string(MessageOf(points.status()))));
-      }
-      if (absl::IsInvalidArgument(points.status())) {
-        return JaegerError(400, MessageOf(points.status()));
-      }
-      return StoreError(Api::kJaeger, "reading span metrics", points.status());
-    }
-    absl::StatusOr<std::vector<SpmSeries>> series = ComputeSpm(*query, *points);
-    if (!series.ok()) return JaegerError(422, MessageOf(series.status()));
-    http::Response response;
-    response.body = RenderSpm(*query, *series);
-    internal::AddPartialWarnings(response, Partial());
-    return response;
+    return internal::SpmResponse(name, request, reader_, &partial_, clock_->UnixNanos(),
+                                 span_metrics_enabled_);
   }
 
   http::Response V3Search(const http::Request& request) const {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "proto/json_document.h"
+#include "proto/span_kind.h"
 
 namespace tailtrace::query {
 namespace {
@@ -390,6 +391,28 @@ absl::StatusOr<DependenciesQuery> ParseDependenciesQuery(const http::Request& re
   }
   if (auto v = First(request, {"service"})) q.service = Str(v->second);
   return q;
+}
+
+absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& request,
+                                                     std::string_view kind_param) {
+  OperationsQuery query;
+  const std::optional<std::string_view> service = request.Param("service");
+  if (!service.has_value() || service->empty()) {
+    return absl::InvalidArgumentError("missing required parameter service");
+  }
+  query.service = std::string(*service);
+  const std::optional<std::string_view> kind = request.Param(kind_param);
+  if (kind.has_value() && !kind->empty()) {
+    const std::optional<int> parsed = ParseSpanKind(*kind);
+    if (!parsed.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "malformed parameter ", std::string(kind_param), ": unknown span kind \"",
+          std::string(*kind),
+          "\" (expected server, client, producer, consumer, internal or unspecified)"));
+    }
+    query.span_kind = *parsed;
+  }
+  return query;
 }
 
 }  // namespace tailtrace::query

@@ -75,4 +75,14 @@ struct DependenciesQuery {
 absl::StatusOr<DependenciesQuery> ParseDependenciesQuery(const http::Request& request,
                                                          int64_t now_ns);
 
+// Jaeger GET /api/operations (spanKind) and GET /api/services/{service}/operations (span_kind).
+struct OperationsQuery {
+  std::string service;
+  int span_kind = -1;  // -1: every kind
+};
+// `service` (required) and the span-kind filter named `kind_param` (optional; absent or empty
+// means every kind).
+absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& request,
+                                                     std::string_view kind_param);
+
 }  // namespace tailtrace::query
