@@ -315,12 +315,13 @@ void ResolveWal(DaemonConfig* config) {
   config->storage.sync_writes = out.fsync;
 }
 
-// The options that follow from others: the WAL's, and with span metrics on, the service graph
-// counts the calls between services from every trace, so the store counts none from the traces
-// it keeps (that would count them twice).
+// The options that follow from others: the WAL's; with span metrics on, the service graph counts
+// the calls between services from every trace, so the store counts none from the traces it keeps
+// (that would count them twice); the query API serves /api/metrics only with span metrics on.
 void ResolveDerived(DaemonConfig* config) {
   ResolveWal(config);
   config->storage.dependencies_from_traces = !config->span_metrics.enabled;
+  config->query.span_metrics_enabled = config->span_metrics.enabled;
 }
 
 void ParseLog(MapReader map, LogOptions* out) {

@@ -345,9 +345,7 @@ int Run(const config::DaemonConfig& cfg) {
   // In a cluster the query API answers for every live member (cluster/cluster_reader.h).
   query::StoreTraceReader local_reader(store_ptr);
   query::TraceReader* reader = *cluster_node != nullptr ? (*cluster_node)->reader() : &local_reader;
-  query::QueryOptions query_service_options = cfg.query;
-  query_service_options.span_metrics_enabled = cfg.span_metrics.enabled;
-  query::QueryService query_service(reader, clock, query_service_options);
+  query::QueryService query_service(reader, clock, cfg.query);
   const std::string no_store_message = NoStoreMessage(cfg);
   http::HttpServerOptions query_options;
   query_options.endpoint = cfg.query.endpoint;

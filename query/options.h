@@ -25,7 +25,7 @@ struct QueryOptions {
   // Open connections at most; more are closed at once. 0 = no limit.
   // Default: 1000
   int64_t max_connections = 1000;
-  // Span metrics are counted and kept (the daemon sets this from metrics.enabled). Off: every
+  // Span metrics are counted and kept (the config sets this from metrics.enabled). Off: every
   // /api/metrics/... endpoint answers 501, as Jaeger's query service without a metrics backend
   // (Jaeger UI up to v2.16 then shows the Monitor tab's setup page; later ones decide from the
   // metricsStorage capability that the server writes into their index.html).

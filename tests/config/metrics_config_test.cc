@@ -29,6 +29,8 @@ TEST(MetricsConfigTest, DefaultsAreTheSpanmetricsConnectors) {
   EXPECT_EQ(Parse("").storage.metrics_retention_ns, 0) << "0: storage.retention applies";
   EXPECT_FALSE(Parse("").storage.dependencies_from_traces) << "the service graph counts calls";
   EXPECT_TRUE(Parse("metrics:\n  enabled: false\n").storage.dependencies_from_traces);
+  EXPECT_TRUE(Parse("").query.span_metrics_enabled);
+  EXPECT_FALSE(Parse("metrics:\n  enabled: false\n").query.span_metrics_enabled);
 }
 
 TEST(MetricsConfigTest, ReadsEveryKey) {
