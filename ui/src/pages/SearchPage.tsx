@@ -1,0 +1,3 @@
+export function SearchPage(_props: { params: URLSearchParams }) {
+  return <div class="message">Search</div>;
+}
