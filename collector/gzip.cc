@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <climits>
 #include <memory>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "collector/gzip_internal.h"
 
 namespace tailtrace::collector {
 namespace {
@@ -109,13 +111,78 @@ absl::StatusOr<std::string> Inflate(std::string_view in, int window_bits, bool m
   }
 }
 
+libdeflate_decompressor* Decompressor() {
+  struct Free {
+    void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+  };
+  thread_local std::unique_ptr<libdeflate_decompressor, Free> slot(libdeflate_alloc_decompressor());
+  return slot.get();
+}
+
+// Deflate expands at most 1032:1, so a member's output is bounded by its input's size whatever
+// its trailer claims (a forged size must not make us allocate the limit for a tiny request).
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
+// The first output size to try for a member: the size its trailer states (exact for the last
+// member, so for the usual single-member body), within the input's and the caller's bounds.
+uint64_t FirstGuess(std::string_view in, uint64_t room) {
+  uint64_t stated = 0;
+  if (in.size() >= 18) {  // 10-byte header, 8-byte trailer: CRC-32 and ISIZE (little-endian)
+    for (int i = 1; i <= 4; ++i) {
+      stated = stated << 8 | static_cast<unsigned char>(in[in.size() - i]);
+    }
+  }
+  const uint64_t bound = kMaxDeflateRatio * in.size() + 64;
+  return std::min({room, std::max<uint64_t>(stated, 4 * in.size()), bound});
+}
+
+// gzip with libdeflate (about 2.5x zlib's inflate speed on OTLP batches, and its CRC-32 is
+// faster still), member by member. nullopt unless every member decoded within the limit: for
+// corrupt, truncated or oversized input the zlib path decodes it again and has the last word, so
+// that the answer (and its message) does not depend on where each decoder notices the problem.
+std::optional<std::string> GunzipFast(std::string_view in, uint64_t max_output_bytes) {
+  libdeflate_decompressor* d = Decompressor();
+  if (d == nullptr || in.empty()) return std::nullopt;
+  std::string out;
+  while (!in.empty()) {
+    const uint64_t room = max_output_bytes - out.size();
+    uint64_t guess = FirstGuess(in, room);
+    for (;;) {
+      const size_t old_size = out.size();
+      out.resize(old_size + guess);
+      size_t in_used = 0;
+      size_t produced = 0;
+      const libdeflate_result rc = libdeflate_gzip_decompress_ex(
+          d, in.data(), in.size(), out.data() + old_size, guess, &in_used, &produced);
+      if (rc == LIBDEFLATE_SUCCESS) {
+        out.resize(old_size + produced);
+        in.remove_prefix(in_used);
+        break;
+      }
+      if (rc != LIBDEFLATE_INSUFFICIENT_SPACE || guess == room) return std::nullopt;
+      out.resize(old_size);
+      guess = std::min(room, 2 * guess);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+namespace internal {
+absl::StatusOr<std::string> GunzipWithZlib(std::string_view compressed, uint64_t max_output_bytes) {
+  return Inflate(compressed, 16 + MAX_WBITS, /*multi_member=*/true, "gzip", max_output_bytes);
+}
+}  // namespace internal
 
 absl::StatusOr<std::string> Decompress(std::string_view compressed, Compression compression,
                                        uint64_t max_output_bytes) {
   switch (compression) {
     case Compression::kGzip:
-      return Inflate(compressed, 16 + MAX_WBITS, /*multi_member=*/true, "gzip", max_output_bytes);
+      if (std::optional<std::string> fast = GunzipFast(compressed, max_output_bytes)) {
+        return *std::move(fast);
+      }
+      return internal::GunzipWithZlib(compressed, max_output_bytes);
     case Compression::kDeflate:
       return Inflate(compressed, HasZlibHeader(compressed) ? MAX_WBITS : -MAX_WBITS,
                      /*multi_member=*/false, "deflate", max_output_bytes);

@@ -1,8 +1,8 @@
 #pragma once
 
 // gzip / deflate decompression with a bound on the output size (decompression bombs), and gzip
-// compression. zlib underneath decompression, libdeflate underneath compression. Thread-safe:
-// every function is pure.
+// compression. libdeflate underneath gzip (zlib decodes deflate, and says what is wrong with
+// corrupt or truncated gzip input). Thread-safe: every function is pure.
 
 #include <cstdint>
 #include <span>

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/gzip_internal.h"
+
 namespace tailtrace::collector {
 namespace {
 
@@ -155,6 +157,51 @@ TEST(GzipTest, OutputLimit) {
   EXPECT_TRUE(absl::IsResourceExhausted(out.status())) << out.status();
   out = Gunzip(Gzip(""), 0);
   EXPECT_TRUE(out.ok()) << out.status();
+}
+
+// The libdeflate path sizes its output from the member's trailer and grows it when the trailer
+// lies (an earlier member of several, or a forged size); the output is the same as zlib's.
+TEST(GzipTest, OutputSizeDoesNotTrustTheTrailer) {
+  const std::string big = SampleData(3 << 20);
+  const std::string small = SampleData(10);
+  // Several members: the trailer read is the last (small) member's.
+  const std::string members = Gzip(big, GzipLevel::kFastest) + Gzip(small);
+  auto out = Gunzip(members, big.size() + small.size());
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, big + small);
+  out = Gunzip(members, big.size() + small.size() - 1);
+  EXPECT_TRUE(absl::IsResourceExhausted(out.status())) << out.status();
+
+  // A trailer claiming less or more than the member holds is corrupt, as zlib says.
+  for (uint8_t forged : {uint8_t{0x01}, uint8_t{0xff}}) {
+    std::string lying = Gzip(big, GzipLevel::kFastest);
+    lying[lying.size() - 1] = static_cast<char>(forged);
+    out = Gunzip(lying, 1 << 30);
+    ASSERT_FALSE(out.ok());
+    EXPECT_TRUE(absl::IsInvalidArgument(out.status())) << out.status();
+    EXPECT_EQ(out.status(), internal::GunzipWithZlib(lying, 1 << 30).status());
+  }
+}
+
+// Both decoders give the same result on every kind of input (the fuzz harness checks it on
+// arbitrary bytes): valid, corrupt, truncated, over the limit.
+TEST(GzipTest, SameAsZlib) {
+  const std::string data = SampleData(200'000);
+  const std::string good = Gzip(data, GzipLevel::kFastest);
+  std::string damaged = good;
+  damaged[good.size() / 2] = static_cast<char>(damaged[good.size() / 2] ^ 0x10);
+  for (const std::string& in : {good, damaged, good.substr(0, good.size() - 3), good + "x",
+                                std::string("\x1f\x8b"), std::string()}) {
+    for (uint64_t limit : {uint64_t{0}, uint64_t{100'000}, uint64_t{200'000}, uint64_t{1} << 20}) {
+      const absl::StatusOr<std::string> fast = Gunzip(in, limit);
+      const absl::StatusOr<std::string> zlib = internal::GunzipWithZlib(in, limit);
+      ASSERT_EQ(fast.status().code(), zlib.status().code())
+          << fast.status() << " / " << zlib.status();
+      if (fast.ok()) {
+        EXPECT_EQ(*fast, *zlib);
+      }
+    }
+  }
 }
 
 }  // namespace
