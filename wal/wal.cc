@@ -1,6 +1,7 @@
 #include "wal/wal.h"
 
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -52,30 +53,21 @@ uint64_t GetU64(const char* at) {
   return v;
 }
 
+// CRC-32 (gzip's, as zlib's crc32) with libdeflate: several times zlib 1.2's speed (PCLMUL).
+uint32_t Crc32(uint32_t crc, std::string_view bytes) {
+  return libdeflate_crc32(crc, bytes.data(), bytes.size());
+}
+
 // CRC-32 of the LSN's 8 bytes followed by the payload.
 uint32_t FrameCrc(const char* lsn_bytes, std::string_view payload) {
-  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(lsn_bytes), 8);
-  // zlib takes the length as uInt: feed large payloads in pieces.
-  size_t done = 0;
-  while (done < payload.size()) {
-    const size_t n = std::min<size_t>(payload.size() - done, 1u << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(payload.data() + done), static_cast<uInt>(n));
-    done += n;
-  }
-  return static_cast<uint32_t>(crc);
+  return Crc32(Crc32(0, std::string_view(lsn_bytes, 8)), payload);
 }
 
 // CRC-32 of the concatenated pieces.
 uint32_t PiecesCrc(std::span<const std::string_view> pieces) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (std::string_view piece : pieces) {
-    while (!piece.empty()) {
-      const size_t n = std::min<size_t>(piece.size(), 1u << 30);
-      crc = crc32(crc, reinterpret_cast<const Bytef*>(piece.data()), static_cast<uInt>(n));
-      piece.remove_prefix(n);
-    }
-  }
-  return static_cast<uint32_t>(crc);
+  uint32_t crc = 0;
+  for (std::string_view piece : pieces) crc = Crc32(crc, piece);
+  return crc;
 }
 
 // Appends the frame of a payload (the concatenated `pieces`, `size` bytes, whose CRC-32 is
@@ -86,7 +78,7 @@ void AppendFrame(uint64_t lsn, std::span<const std::string_view> pieces, uint64_
   char header[kHeaderBytes];
   PutU32(header, static_cast<uint32_t>(size));
   PutU64(header + 8, lsn);
-  const uLong lsn_crc = crc32(0L, reinterpret_cast<const Bytef*>(header + 8), 8);
+  const uLong lsn_crc = Crc32(0, std::string_view(header + 8, 8));
   PutU32(header + 4,
          static_cast<uint32_t>(crc32_combine(lsn_crc, payload_crc, static_cast<z_off_t>(size))));
   out->append(header, kHeaderBytes);
