@@ -45,18 +45,16 @@ export function shortTraceId(id: string): string {
   return id.slice(0, 7);
 }
 
-/** Parses "2s", "150ms", "1.5m", "300us"/"300µs", "5h" into nanoseconds; undefined if malformed. */
+/**
+ * Parses a Go duration as the API takes it ("2s", "150ms", "1m30s", "1.5h", "300us" or "300µs",
+ * "0") into nanoseconds; undefined if malformed.
+ */
 export function parseDurationNs(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h)\s*$/.exec(text);
-  if (!m) return undefined;
-  const unit: Record<string, number> = {
-    ns: 1,
-    us: 1e3,
-    µs: 1e3,
-    ms: 1e6,
-    s: 1e9,
-    m: 60e9,
-    h: 3600e9,
-  };
-  return Math.round(Number(m[1]) * unit[m[2]]);
+  const t = text.trim();
+  if (t === '0') return 0;
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(t)) return undefined;
+  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  let total = 0;
+  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * unit[m[2]];
+  return Math.round(total);
 }

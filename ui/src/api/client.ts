@@ -120,3 +120,19 @@ export async function fetchMetrics(
 ): Promise<MetricFamily> {
   return getJson<MetricFamily>(`api/metrics/${name}`, params);
 }
+
+/** Attribute keys the store indexed for `service` ('' = any), for the tag filter's suggestions. */
+export async function fetchTagKeys(service: string): Promise<string[]> {
+  const params = new URLSearchParams();
+  if (service) params.set('service', service);
+  const body = await getJson<{ tagKeys?: string[] }>('api/v3/tag-keys', params);
+  return body.tagKeys ?? [];
+}
+
+/** Values the store indexed for attribute `key` (of `service`; '' = any). */
+export async function fetchTagValues(service: string, key: string): Promise<string[]> {
+  const params = new URLSearchParams({ key });
+  if (service) params.set('service', service);
+  const body = await getJson<{ tagValues?: string[] }>('api/v3/tag-values', params);
+  return body.tagValues ?? [];
+}
