@@ -10,7 +10,7 @@ import type {
   TraceSummary,
 } from './types';
 
-export type ApiErrorKind = 'unreachable' | 'not-found' | 'bad-request' | 'server';
+export type ApiErrorKind = 'unreachable' | 'unauthorized' | 'not-found' | 'bad-request' | 'server';
 
 export class ApiError extends Error {
   constructor(
@@ -46,11 +46,25 @@ export function apiUrl(path: string, params?: URLSearchParams): string {
   return url.toString();
 }
 
+// With query.auth on, the API needs a bearer token (the UI's own files do not): the user types it
+// once per browser tab (ErrorMessage asks for it after a 401) and it is kept in sessionStorage.
+const TOKEN_KEY = 'tailtrace.token';
+
+export function setToken(token: string): void {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+function authHeaders(): Record<string, string> {
+  const token = typeof sessionStorage === 'undefined' ? null : sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 export async function getJson<T>(path: string, params?: URLSearchParams): Promise<T> {
   const url = apiUrl(path, params);
   let response: Response;
   try {
-    response = await fetch(url, { headers: { Accept: 'application/json' } });
+    response = await fetch(url, { headers: { Accept: 'application/json', ...authHeaders() } });
   } catch (e) {
     throw new ApiError(
       'unreachable',
@@ -64,10 +78,30 @@ export async function getJson<T>(path: string, params?: URLSearchParams): Promis
     body = undefined;
   }
   if (response.ok) return body as T;
-  const message = errorMessageOf(body) ?? `${response.status} ${response.statusText}`;
+  const message = errorMessageOf(body);
+  // A gateway (a reverse proxy, the dev server) answering for a daemon that is down.
+  if (message === undefined && [500, 502, 503, 504].includes(response.status)) {
+    throw new ApiError(
+      'unreachable',
+      `The tailtrace API behind ${new URL(url).origin} did not answer (HTTP ${response.status} ` +
+        'from a proxy). Is tailtraced running?',
+      response.status,
+    );
+  }
+  return throwFor(response, message);
+}
+
+function throwFor(response: Response, message: string | undefined): never {
+  if (response.status === 401) {
+    throw new ApiError(
+      'unauthorized',
+      'The query API needs a bearer token (query.auth in the daemon\'s config).',
+      401,
+    );
+  }
   const kind: ApiErrorKind =
     response.status === 404 ? 'not-found' : response.status < 500 ? 'bad-request' : 'server';
-  throw new ApiError(kind, message, response.status);
+  throw new ApiError(kind, message ?? `${response.status} ${response.statusText}`, response.status);
 }
 
 export async function fetchServices(): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { ApiError } from '../api/client';
+import { ApiError, setToken } from '../api/client';
 
 /** An error shown to the user in words, never a blank page. */
 export function ErrorMessage(props: { error: unknown; what?: string }) {
@@ -11,7 +11,26 @@ export function ErrorMessage(props: { error: unknown; what?: string }) {
     <div class="message error" role="alert">
       {props.what ? <strong>{props.what}: </strong> : null}
       {text}
+      {e instanceof ApiError && e.kind === 'unauthorized' && <TokenForm />}
     </div>
+  );
+}
+
+/** Asks for the API's bearer token, keeps it for this tab, and reloads the page with it. */
+function TokenForm() {
+  return (
+    <form
+      class="token-form"
+      onSubmit={(ev) => {
+        ev.preventDefault();
+        const input = (ev.currentTarget as HTMLFormElement).elements.namedItem('token');
+        setToken((input as HTMLInputElement).value.trim());
+        window.location.reload();
+      }}
+    >
+      <input name="token" type="password" placeholder="Bearer token" autocomplete="off" />
+      <button type="submit">Use token</button>
+    </form>
   );
 }
 
