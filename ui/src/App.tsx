@@ -43,7 +43,9 @@ function TraceIdJump() {
       class="jump"
       onSubmit={(e) => {
         e.preventDefault();
-        const input = (e.currentTarget as HTMLFormElement).elements.namedItem('traceId') as HTMLInputElement;
+        const input = (e.currentTarget as HTMLFormElement).elements.namedItem(
+          'traceId',
+        ) as HTMLInputElement;
         const id = input.value.trim();
         if (id) {
           input.value = '';

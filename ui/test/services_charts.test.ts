@@ -9,12 +9,33 @@ const S0 = Date.parse(T0) / 1000;
 describe('redCharts', () => {
   const families = {
     calls: family('service_call_rate', [
-      series('other', [[T0, 9], [T1, 9]]),
-      series('web', [[T0, 'NaN'], [T1, 2.5]]),
+      series('other', [
+        [T0, 9],
+        [T1, 9],
+      ]),
+      series('web', [
+        [T0, 'NaN'],
+        [T1, 2.5],
+      ]),
     ]),
-    errors: family('service_error_rate', [series('web', [[T0, 'NaN'], [T1, 0.125]])]),
-    p50: family('service_latencies', [series('web', [[T0, 'NaN'], [T1, 10]])]),
-    p95: family('service_latencies', [series('web', [[T0, 'NaN'], [T1, 95]])]),
+    errors: family('service_error_rate', [
+      series('web', [
+        [T0, 'NaN'],
+        [T1, 0.125],
+      ]),
+    ]),
+    p50: family('service_latencies', [
+      series('web', [
+        [T0, 'NaN'],
+        [T1, 10],
+      ]),
+    ]),
+    p95: family('service_latencies', [
+      series('web', [
+        [T0, 'NaN'],
+        [T1, 95],
+      ]),
+    ]),
     p99: family('service_latencies', []),
   };
 

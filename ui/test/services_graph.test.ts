@@ -26,7 +26,6 @@ describe('serviceStats', () => {
 });
 
 describe('buildServiceGraph', () => {
-
   it('makes a node per service and an edge per link, sorted', () => {
     const graph = buildServiceGraph(
       [
@@ -110,7 +109,7 @@ describe('map text', () => {
     expect(nodeLines({ service: 'web' })).toEqual(['web']);
   });
 
-  it("labels an edge with its calls", () => {
+  it('labels an edge with its calls', () => {
     expect(edgeLabel({ parent: 'a', child: 'b', calls: 1 })).toBe('1 call');
     expect(edgeLabel({ parent: 'a', child: 'b', calls: 12345 })).toBe('12,345 calls');
   });

@@ -4,7 +4,12 @@ import { NODE_HEIGHT, layoutServiceGraph, smoothPath, textWidth } from '../src/s
 
 describe('smoothPath', () => {
   it('is a straight line between two points', () => {
-    expect(smoothPath([{ x: 0, y: 0 }, { x: 10.123, y: 5 }])).toBe('M0,0 L10.12,5');
+    expect(
+      smoothPath([
+        { x: 0, y: 0 },
+        { x: 10.123, y: 5 },
+      ]),
+    ).toBe('M0,0 L10.12,5');
   });
 
   it('curves through the midpoints with inner points as controls', () => {

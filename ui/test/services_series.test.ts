@@ -25,8 +25,22 @@ describe('pointValue', () => {
 
 describe('findSeries and lastValues', () => {
   const f = family('service_operation_call_rate', [
-    series('cart', [[T0, 1], [T1, 2]], 'GET /cart'),
-    series('cart', [[T0, 3], [T1, 'NaN']], 'POST /cart'),
+    series(
+      'cart',
+      [
+        [T0, 1],
+        [T1, 2],
+      ],
+      'GET /cart',
+    ),
+    series(
+      'cart',
+      [
+        [T0, 3],
+        [T1, 'NaN'],
+      ],
+      'POST /cart',
+    ),
     series('pay', [[T0, 5]], 'charge'),
   ]);
 
@@ -54,13 +68,22 @@ describe('findSeries and lastValues', () => {
 
 describe('toChartData', () => {
   it('gives x in Unix seconds and null for NaN points', () => {
-    const data = toChartData([series('a', [[T0, 'NaN'], [T1, 0.5], [T2, 0]])]);
+    const data = toChartData([
+      series('a', [
+        [T0, 'NaN'],
+        [T1, 0.5],
+        [T2, 0],
+      ]),
+    ]);
     expect(data).toEqual({ xs: [S0, S0 + 60, S0 + 120], ys: [[null, 0.5, 0]] });
   });
 
   it('aligns series on the union of their times, oldest first, gaps where one lacks a time', () => {
     const data = toChartData([
-      series('a', [[T2, 3], [T0, 1]]),
+      series('a', [
+        [T2, 3],
+        [T0, 1],
+      ]),
       undefined,
       series('a', [[T1, 2]]),
     ]);
@@ -80,7 +103,14 @@ describe('toChartData', () => {
   });
 
   it('skips points whose timestamp cannot be read', () => {
-    expect(toChartData([series('a', [['yesterday', 1], [T0, 2]])])).toEqual({
+    expect(
+      toChartData([
+        series('a', [
+          ['yesterday', 1],
+          [T0, 2],
+        ]),
+      ]),
+    ).toEqual({
       xs: [S0],
       ys: [[2]],
     });

@@ -19,7 +19,14 @@ describe('layoutFlame', () => {
         { id: 'c', parent: 'f', service: 'checkout', start: 50, end: 3050 },
         { id: 'i', parent: 'c', service: 'inventory', start: 150, end: 2950 },
       ]),
-    ).toEqual({ frames: [['f', 0], ['c', 1], ['i', 2]], rows: 3 });
+    ).toEqual({
+      frames: [
+        ['f', 0],
+        ['c', 1],
+        ['i', 2],
+      ],
+      rows: 3,
+    });
   });
 
   it('keeps sequential siblings on one row', () => {
@@ -29,7 +36,14 @@ describe('layoutFlame', () => {
         { id: 'a', parent: 'r', service: 'api', start: 0, end: 40 },
         { id: 'b', parent: 'r', service: 'api', start: 40, end: 90 },
       ]),
-    ).toEqual({ frames: [['r', 0], ['a', 1], ['b', 1]], rows: 2 });
+    ).toEqual({
+      frames: [
+        ['r', 0],
+        ['a', 1],
+        ['b', 1],
+      ],
+      rows: 2,
+    });
   });
 
   it('moves a sibling that overlaps another below that sibling’s whole subtree', () => {
@@ -43,7 +57,14 @@ describe('layoutFlame', () => {
         { id: 'c1', parent: 'c', service: 'db', start: 60, end: 70 },
       ]),
     ).toEqual({
-      frames: [['r', 0], ['a', 1], ['a1', 2], ['b', 3], ['c', 1], ['c1', 2]],
+      frames: [
+        ['r', 0],
+        ['a', 1],
+        ['a1', 2],
+        ['b', 3],
+        ['c', 1],
+        ['c1', 2],
+      ],
       rows: 4,
     });
   });
@@ -58,7 +79,13 @@ describe('layoutFlame', () => {
         { id: 'c1', parent: 'c', service: 'db', start: 40, end: 80 },
       ]),
     ).toEqual({
-      frames: [['r', 0], ['a', 1], ['b', 2], ['c', 2], ['c1', 3]],
+      frames: [
+        ['r', 0],
+        ['a', 1],
+        ['b', 2],
+        ['c', 2],
+        ['c1', 3],
+      ],
       rows: 4,
     });
   });
@@ -70,7 +97,14 @@ describe('layoutFlame', () => {
         { id: 'o', parent: 'gone', service: 'api', start: 50, end: 120 },
         { id: 'late', service: 'batch', start: 110, end: 130 },
       ]),
-    ).toEqual({ frames: [['r', 0], ['o', 1], ['late', 0]], rows: 2 });
+    ).toEqual({
+      frames: [
+        ['r', 0],
+        ['o', 1],
+        ['late', 0],
+      ],
+      rows: 2,
+    });
   });
 
   it('packs a 10,000-level chain into 10,000 rows', () => {

@@ -20,7 +20,13 @@ describe('time axis', () => {
   it('ticks a 3.1 s trace every half second', () => {
     const ticks = timeTicks({ start: 0, end: 3.1 * S }, 8);
     expect(ticks.map((t) => t.label)).toEqual([
-      '0', '0.5s', '1.0s', '1.5s', '2.0s', '2.5s', '3.0s',
+      '0',
+      '0.5s',
+      '1.0s',
+      '1.5s',
+      '2.0s',
+      '2.5s',
+      '3.0s',
     ]);
     expect(ticks.map((t) => t.value)).toEqual([0, 0.5, 1, 1.5, 2, 2.5, 3].map((s) => s * S));
     expect(ticks[2].fraction).toBe(1 / 3.1);
@@ -29,7 +35,12 @@ describe('time axis', () => {
   it('labels a zoomed window precisely enough to tell ticks apart', () => {
     const ticks = timeTicks({ start: 2 * S, end: 2 * S + 10 * MS }, 5);
     expect(ticks.map((t) => t.label)).toEqual([
-      '2.000s', '2.002s', '2.004s', '2.006s', '2.008s', '2.010s',
+      '2.000s',
+      '2.002s',
+      '2.004s',
+      '2.006s',
+      '2.008s',
+      '2.010s',
     ]);
     expect(ticks.map((t) => t.fraction)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
   });
@@ -49,9 +60,7 @@ describe('time window mapping', () => {
   const zoom = { start: 1 * S, end: 2 * S };
 
   it('maps times to fractions of the window', () => {
-    expect([0.5, 1, 1.25, 2, 3].map((s) => fractionOf(s * S, zoom))).toEqual([
-      -0.5, 0, 0.25, 1, 2,
-    ]);
+    expect([0.5, 1, 1.25, 2, 3].map((s) => fractionOf(s * S, zoom))).toEqual([-0.5, 0, 0.25, 1, 2]);
   });
 
   it('clips bars to the window and drops those outside', () => {

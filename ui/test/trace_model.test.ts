@@ -152,7 +152,10 @@ describe('buildTraceModel', () => {
   it('reads a trace without spans as empty', () => {
     const model = buildTraceModel({}, 'abc');
     expect([model.spans.length, model.rootIndex, model.duration, model.traceId]).toEqual([
-      0, -1, 0, 'abc',
+      0,
+      -1,
+      0,
+      'abc',
     ]);
   });
 

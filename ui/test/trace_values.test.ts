@@ -49,11 +49,21 @@ describe('OTLP values in words', () => {
 
   it('names span kinds and status codes', () => {
     expect([0, 1, 2, 3, 4, 5, undefined, 9].map(spanKindName)).toEqual([
-      'unspecified', 'internal', 'server', 'client', 'producer', 'consumer', 'unspecified',
+      'unspecified',
+      'internal',
+      'server',
+      'client',
+      'producer',
+      'consumer',
+      'unspecified',
       'kind 9',
     ]);
     expect([0, 1, 2, undefined, 7].map(statusCodeName)).toEqual([
-      'unset', 'ok', 'error', 'unset', 'code 7',
+      'unset',
+      'ok',
+      'error',
+      'unset',
+      'code 7',
     ]);
   });
 });
@@ -91,16 +101,22 @@ describe('service colours', () => {
 describe('trace page URL', () => {
   it('accepts 1 to 32 hex digits as a trace ID', () => {
     expect(['a', 'ABCdef0123', '0af7651916cd43dd8448eb211c80319c'].map(isTraceId)).toEqual([
-      true, true, true,
+      true,
+      true,
+      true,
     ]);
-    expect(['', 'xyz', '0af7651916cd43dd8448eb211c80319c0', 'ab cd', 'ab-cd'].map(isTraceId))
-      .toEqual([false, false, false, false, false]);
+    expect(
+      ['', 'xyz', '0af7651916cd43dd8448eb211c80319c0', 'ab cd', 'ab-cd'].map(isTraceId),
+    ).toEqual([false, false, false, false, false]);
   });
 
   it('reads the view, waterfall by default', () => {
     const view = (q: string) => viewOf(new URLSearchParams(q));
     expect([view(''), view('view=flame'), view('view=json'), view('view=nonsense')]).toEqual([
-      'waterfall', 'flame', 'json', 'waterfall',
+      'waterfall',
+      'flame',
+      'json',
+      'waterfall',
     ]);
   });
 

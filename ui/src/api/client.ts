@@ -95,7 +95,7 @@ function throwFor(response: Response, message: string | undefined): never {
   if (response.status === 401) {
     throw new ApiError(
       'unauthorized',
-      'The query API needs a bearer token (query.auth in the daemon\'s config).',
+      "The query API needs a bearer token (query.auth in the daemon's config).",
       401,
     );
   }
@@ -139,7 +139,10 @@ export async function fetchTrace(traceId: string): Promise<OtlpTraceResponse> {
   }
 }
 
-export async function fetchDependencies(endTsMs: number, lookbackMs: number): Promise<DependencyLink[]> {
+export async function fetchDependencies(
+  endTsMs: number,
+  lookbackMs: number,
+): Promise<DependencyLink[]> {
   const body = await getJson<{ data?: DependencyLink[] }>(
     'api/dependencies',
     new URLSearchParams({ endTs: String(endTsMs), lookback: String(lookbackMs) }),

@@ -66,9 +66,7 @@ interface MapPanelProps {
 
 function MapPanel(props: MapPanelProps) {
   if (props.graph.nodes.length === 0) {
-    return (
-      <div class="message">No calls between services recorded in {props.range.phrase}.</div>
-    );
+    return <div class="message">No calls between services recorded in {props.range.phrase}.</div>;
   }
   return (
     <section class="panel service-map-panel">

@@ -20,7 +20,9 @@ export function ResultsList(props: { rows: ResultRow[]; nowMs: number; maxDurati
           <div class="result-bar">
             <div
               class="bar"
-              style={{ width: `${props.maxDurationNs ? (100 * r.durationNs) / props.maxDurationNs : 0}%` }}
+              style={{
+                width: `${props.maxDurationNs ? (100 * r.durationNs) / props.maxDurationNs : 0}%`,
+              }}
             />
             <span class="result-duration" data-testid="result-duration">
               {formatDurationNs(r.durationNs)}

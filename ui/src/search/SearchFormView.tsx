@@ -6,14 +6,16 @@ import { TagEditor } from './TagEditor';
 import { useAsync } from './useAsync';
 
 /** The search form (left column). Submitting hands the form to `onSearch`; nothing is fetched here but the pickers' lists. */
-export function SearchFormView(props: { initial: SearchForm; onSearch: (form: SearchForm) => void }) {
+export function SearchFormView(props: {
+  initial: SearchForm;
+  onSearch: (form: SearchForm) => void;
+}) {
   const [form, setForm] = useState(props.initial);
   const [problem, setProblem] = useState<string>();
   const services = useAsync(fetchServices, []);
-  const operations = useAsync(
-    form.service ? () => fetchOperations(form.service) : undefined,
-    [form.service],
-  );
+  const operations = useAsync(form.service ? () => fetchOperations(form.service) : undefined, [
+    form.service,
+  ]);
   const update = (patch: Partial<SearchForm>) => setForm({ ...form, ...patch });
   const submit = (e: Event) => {
     e.preventDefault();

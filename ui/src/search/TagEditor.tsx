@@ -8,7 +8,11 @@ import { useAsync } from './useAsync';
  * (then the chosen key's values) as suggestions. Suggestions are a help, not a requirement: when
  * the API cannot list them the inputs still take any text.
  */
-export function TagEditor(props: { service: string; tags: Tag[]; onChange: (tags: Tag[]) => void }) {
+export function TagEditor(props: {
+  service: string;
+  tags: Tag[];
+  onChange: (tags: Tag[]) => void;
+}) {
   const [key, setKey] = useState('');
   const [value, setValue] = useState('');
   const keys = useAsync(() => fetchTagKeys(props.service), [props.service]);

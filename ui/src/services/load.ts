@@ -16,9 +16,7 @@ import { chartWindow, summaryWindow, type MetricsWindow, type TimeRange } from '
 import type { RedFamilies } from './series';
 
 export type MetricsStatus =
-  | { state: 'on'; minStepMs: number }
-  | { state: 'off' }
-  | { state: 'failed'; error: unknown };
+  { state: 'on'; minStepMs: number } | { state: 'off' } | { state: 'failed'; error: unknown };
 
 /** A 501 from api/metrics: span metrics are off (`metrics.enabled: false`) or not stored. */
 export function isMetricsOff(error: unknown): boolean {

@@ -3,9 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 
 export type Loaded<T> =
-  | { state: 'loading' }
-  | { state: 'done'; value: T }
-  | { state: 'failed'; error: unknown };
+  { state: 'loading' } | { state: 'done'; value: T } | { state: 'failed'; error: unknown };
 
 /**
  * Runs `load` whenever `inputs` change (as useEffect's dependencies). An answer that arrives after

@@ -7,14 +7,7 @@ import { useMemo, useRef } from 'preact/hooks';
 import type { CriticalPath } from './critical_path';
 import { flameItems, framesByRow, layoutFlame, type FlameItem } from './flame';
 import { useElementSize, useScrollTop } from './hooks';
-import {
-  extentIn,
-  percent,
-  visibleRowRange,
-  zoomOnto,
-  type Tick,
-  type TimeWindow,
-} from './layout';
+import { extentIn, percent, visibleRowRange, zoomOnto, type Tick, type TimeWindow } from './layout';
 import type { TraceModel } from './model';
 import { useServiceColor } from './ServiceColors';
 import { TickLabels, TickLines } from './TimeAxis';

@@ -5,7 +5,7 @@ import { ancestorsOf, type TraceModel } from './model';
 /** Span indexes of the rows, top to bottom. O(rows): a collapsed subtree is skipped in one step. */
 export function visibleSpans(model: TraceModel, collapsed: ReadonlySet<number>): number[] {
   const rows: number[] = [];
-  for (let p = 0; p < model.order.length; ) {
+  for (let p = 0; p < model.order.length;) {
     const i = model.order[p];
     rows.push(i);
     p += collapsed.has(i) ? model.spans[i].descendants + 1 : 1;

@@ -23,7 +23,10 @@ function spanText(s: TraceSpan): string {
  * (case-insensitive); none for an empty query.
  */
 export function matchSpans(model: TraceModel, texts: string[], query: string): number[] {
-  const terms = query.toLowerCase().split(/\s+/).filter((t) => t !== '');
+  const terms = query
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((t) => t !== '');
   if (terms.length === 0) return [];
   return model.order.filter((i) => terms.every((t) => texts[i].includes(t)));
 }
