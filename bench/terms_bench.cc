@@ -217,7 +217,7 @@ size_t ConsumeCalls(const TraceTermsBuilder::Delta& delta, Checksum* sum) {
   for (const auto& [key, count] : delta.calls) {
     if (sum != nullptr) {
       sum->Add(storage::DependencyKeyOf(key));
-      sum->Add(count);
+      sum->Add(storage::EncodeCallCounts(count));
     }
   }
   return 8 * delta.calls.size();
@@ -244,7 +244,7 @@ bool RunTrace(const Trace& t, const storage::IndexOptions& options, bool visit, 
     sum->Add(storage::EncodeSummary(builder.summary()));
     for (const auto& [key, count] : builder.calls()) {
       sum->Add(storage::DependencyKeyOf(key));
-      sum->Add(count);
+      sum->Add(storage::EncodeCallCounts(count));
     }
   }
   return true;

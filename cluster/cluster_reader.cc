@@ -327,9 +327,7 @@ absl::StatusOr<std::vector<storage::DependencyLink>> ClusterReader::GetDependenc
       [](const pb::GetDependenciesResponse& response) -> absl::StatusOr<Links> {
         Links links;
         links.reserve(response.links_size());
-        for (const pb::DependencyLink& l : response.links()) {
-          links.push_back({l.parent(), l.child(), l.call_count()});
-        }
+        for (const pb::DependencyLink& l : response.links()) links.push_back(FromProto(l));
         return links;
       },
       [&] { return local_->GetDependencies(end_ns, lookback_ns); });

@@ -131,4 +131,16 @@ storage::MetricPoint FromProto(const pb::MetricPoint& point) {
   return out;
 }
 
+void ToProto(storage::DependencyLink link, pb::DependencyLink* out) {
+  out->set_parent(std::move(link.parent));
+  out->set_child(std::move(link.child));
+  out->set_call_count(link.call_count);
+  out->set_error_count(link.error_count);
+}
+
+storage::DependencyLink FromProto(const pb::DependencyLink& link) {
+  return storage::DependencyLink{link.parent(), link.child(), link.call_count(),
+                                 link.error_count()};
+}
+
 }  // namespace tailtrace::cluster::internal

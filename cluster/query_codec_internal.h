@@ -35,4 +35,8 @@ absl::StatusOr<std::optional<storage::StoredTrace>> FromProto(const TraceId& id,
 void ToProto(const storage::MetricPoint& point, pb::MetricPoint* out);
 storage::MetricPoint FromProto(const pb::MetricPoint& point);
 
+void ToProto(storage::DependencyLink link, pb::DependencyLink* out);
+// A link of a peer of an older version (no error_count) has 0 failed calls.
+storage::DependencyLink FromProto(const pb::DependencyLink& link);
+
 }  // namespace tailtrace::cluster::internal

@@ -101,15 +101,19 @@ std::vector<storage::Operation> MergeOperations(
 
 std::vector<storage::DependencyLink> MergeDependencies(
     std::vector<std::vector<storage::DependencyLink>> parts) {
-  std::map<std::pair<std::string, std::string>, uint64_t> calls;
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> counts;
   for (std::vector<storage::DependencyLink>& part : parts) {
     for (storage::DependencyLink& link : part) {
-      calls[{std::move(link.parent), std::move(link.child)}] += link.call_count;
+      auto& [calls, errors] = counts[{std::move(link.parent), std::move(link.child)}];
+      calls += link.call_count;
+      errors += link.error_count;
     }
   }
   std::vector<storage::DependencyLink> merged;
-  merged.reserve(calls.size());
-  for (auto& [edge, count] : calls) merged.push_back({edge.first, edge.second, count});
+  merged.reserve(counts.size());
+  for (auto& [edge, count] : counts) {
+    merged.push_back({edge.first, edge.second, count.first, count.second});
+  }
   return merged;
 }
 

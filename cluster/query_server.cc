@@ -84,12 +84,7 @@ class QueryServerImpl final : public QueryServer, public pb::ClusterQuery::Callb
       absl::StatusOr<std::vector<storage::DependencyLink>> links =
           store_->GetDependencies(request->end_ns(), request->lookback_ns());
       if (!links.ok()) return ToGrpcStatus(links.status());
-      for (storage::DependencyLink& link : *links) {
-        pb::DependencyLink* out = response->add_links();
-        out->set_parent(std::move(link.parent));
-        out->set_child(std::move(link.child));
-        out->set_call_count(link.call_count);
-      }
+      for (storage::DependencyLink& link : *links) ToProto(std::move(link), response->add_links());
       return grpc::Status::OK;
     });
   }

@@ -451,6 +451,8 @@ class Router {
       WriteString(w, link.child);
       w.Key("callCount");
       w.Uint64(link.call_count);
+      w.Key("errorCount");
+      w.Uint64(link.error_count);
       w.EndObject();
       ++total;
     }

@@ -2,27 +2,21 @@
 
 #include <string_view>
 
-#include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/otlp_wire_fields.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::spanmetrics {
 namespace {
 
-using opentelemetry::proto::trace::v1::Span;
-using opentelemetry::proto::trace::v1::Status;
-
-// What a span contributes as a parent.
-struct Parent {
-  std::string_view service;  // into its resource's interned bytes: stable during Decided
-  bool call_failed = false;  // a CLIENT or PRODUCER span with status ERROR
-};
+// What a span contributes as a parent: its service is a view into its resource's interned bytes
+// (stable during Decided).
+using Parent = storage::CallParent<std::string_view>;
 
 struct Child {
   std::string parent_id;
   std::string_view service;
   int64_t start_ns = 0;
-  bool failed = false;
+  bool fails_call = false;  // CallFailure::as_child
 };
 
 int64_t ClampNs(uint64_t ns) {
@@ -44,12 +38,13 @@ std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& span
       resource_read = resource.data();
       service = WireServiceName(resource);
     }
-    const bool error = f.status_code == Status::STATUS_CODE_ERROR;
-    const bool outgoing = f.kind == Span::SPAN_KIND_CLIENT || f.kind == Span::SPAN_KIND_PRODUCER;
-    auto [it, inserted] = parents.try_emplace(std::string(f.span_id), Parent{service, false});
-    if (inserted || service < it->second.service) it->second = Parent{service, error && outgoing};
+    const storage::CallFailure failure = storage::CallFailureOf(f.kind, f.status_code);
+    auto [it, inserted] =
+        parents.try_emplace(std::string(f.span_id), Parent{service, failure.as_parent});
+    if (!inserted) it->second.Merge(service, failure);
     if (!f.parent_span_id.empty()) {
-      children.push_back(Child{std::string(f.parent_span_id), service, ClampNs(f.start_ns), error});
+      children.push_back(
+          Child{std::string(f.parent_span_id), service, ClampNs(f.start_ns), failure.as_child});
     }
   });
   std::vector<ServiceCall> calls;
@@ -57,7 +52,7 @@ std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& span
     auto it = parents.find(c.parent_id);
     if (it == parents.end() || it->second.service == c.service) continue;
     calls.push_back(ServiceCall{std::string(it->second.service), std::string(c.service), c.start_ns,
-                                c.failed || it->second.call_failed});
+                                storage::CallFailed(it->second.fails, c.fails_call)});
   }
   return calls;
 }
@@ -108,17 +103,18 @@ void ServiceGraph::Decided(const collector::DecidedSpans& spans) {
     if (edge == nullptr) {  // `key` is intact: FindEdge takes it only for a new edge
       // Off /metrics, but still a call for the store.
       dropped_calls_->Increment();
-      ++unlisted_[{slot, std::move(key.first), std::move(key.second)}];
+      unlisted_[{slot, std::move(key.first), std::move(key.second)}] +=
+          storage::OneCall(call.failed);
       continue;
     }
     edge->requests->Increment();
     if (call.failed) edge->failed->Increment();
-    ++pending_[{slot, edge->index}];
+    pending_[{slot, edge->index}] += storage::OneCall(call.failed);
   }
 }
 
 std::vector<storage::DependencyCalls> ServiceGraph::TakeCalls() {
-  std::map<std::tuple<int64_t, std::string, std::string>, uint64_t> taken;
+  std::map<std::tuple<int64_t, std::string, std::string>, storage::CallCounts> taken;
   std::lock_guard lock(mu_);
   taken.swap(unlisted_);
   for (const auto& [key, calls] : pending_) {
@@ -130,7 +126,9 @@ std::vector<storage::DependencyCalls> ServiceGraph::TakeCalls() {
   out.reserve(taken.size());
   for (auto& [key, calls] : taken) {
     auto& [slot, parent, child] = key;
-    out.push_back(storage::DependencyCalls{slot, std::move(parent), std::move(child), calls});
+    out.push_back(storage::DependencyCalls{slot, std::move(parent), std::move(child),
+                                           static_cast<uint64_t>(calls.calls),
+                                           static_cast<uint64_t>(calls.failed)});
   }
   return out;
 }

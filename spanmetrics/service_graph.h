@@ -8,7 +8,8 @@
 // same trace) has another service; when several spans share P's ID, the smallest service name
 // among them is P's (the store's dependency semantics, storage/trace_store.h). Links are not
 // calls. A call failed when C's status is ERROR, or P is a CLIENT or PRODUCER span with status
-// ERROR (the call itself failed). Spans that arrive after their trace was decided add no calls.
+// ERROR (the call itself failed): the store's rule too (storage::CallFailed). Spans that arrive
+// after their trace was decided add no calls.
 //
 // The calls go to:
 // - /metrics, as Tempo's service graph generator names them:
@@ -16,8 +17,8 @@
 //     traces_service_graph_request_failed_total{client=...,server=...}
 //   at most max_series edges (metrics.max_series); calls of further edges are counted in
 //   tailtrace_service_graph_dropped_calls_total (and a warning is logged once);
-// - the store, as dependency calls per minute slot of C's start (TakeCalls; MetricsHistory writes
-//   them with the span metrics), which /api/dependencies answers from.
+// - the store, as dependency calls and failed calls per minute slot of C's start (TakeCalls;
+//   MetricsHistory writes them with the span metrics), which /api/dependencies answers from.
 
 #include <cstdint>
 #include <map>
@@ -32,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "collector/trace_observer.h"
 #include "common/metrics.h"
+#include "storage/trace_analysis.h"
 #include "storage/trace_store.h"
 
 namespace tailtrace::spanmetrics {
@@ -59,8 +61,8 @@ class ServiceGraph final : public collector::TraceObserver {
   // Thread-safe.
   void Decided(const collector::DecidedSpans& spans) override;
 
-  // The calls counted since the last TakeCalls, summed per (slot of the child's start, parent,
-  // child); time_ns is the slot's start. Thread-safe.
+  // The calls (and failed calls) counted since the last TakeCalls, summed per (slot of the
+  // child's start, parent, child); time_ns is the slot's start. Thread-safe.
   std::vector<storage::DependencyCalls> TakeCalls();
 
  private:
@@ -81,8 +83,10 @@ class ServiceGraph final : public collector::TraceObserver {
   std::vector<std::pair<std::string, std::string>> edge_names_ ABSL_GUARDED_BY(mu_);
   bool warned_ ABSL_GUARDED_BY(mu_) = false;
   // Calls not yet taken: per (slot, edge index), and of edges beyond max_edges by name.
-  absl::flat_hash_map<std::pair<int64_t, uint32_t>, uint64_t> pending_ ABSL_GUARDED_BY(mu_);
-  std::map<std::tuple<int64_t, std::string, std::string>, uint64_t> unlisted_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::pair<int64_t, uint32_t>, storage::CallCounts> pending_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::tuple<int64_t, std::string, std::string>, storage::CallCounts> unlisted_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tailtrace::spanmetrics

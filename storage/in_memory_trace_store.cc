@@ -151,27 +151,22 @@ absl::StatusOr<std::vector<DependencyLink>> InMemoryTraceStore::GetDependencies(
                                : end_ns - lookback_ns;
   const int64_t first_slot = DependencySlot(begin_ns);
   const int64_t last_slot = DependencySlot(end_ns);
-  std::map<std::pair<std::string, std::string>, int64_t> sums;
+  EdgeCounts sums;
   {
     std::lock_guard lock(mu_);
     for (const auto& [id, trace] : traces_) {
       const TracesData* data = &trace.data;
-      for (const auto& [key, count] : ComputeDependencyCalls(TraceChunks(&data, 1))) {
+      for (const auto& [key, counts] : ComputeDependencyCalls(TraceChunks(&data, 1))) {
         if (key.slot >= first_slot && key.slot <= last_slot) {
-          sums[{key.parent, key.child}] += count;
+          sums[{key.parent, key.child}] += counts;
         }
       }
     }
-    for (const auto& [key, count] : added_calls_) {
-      if (key.slot >= first_slot && key.slot <= last_slot) sums[{key.parent, key.child}] += count;
+    for (const auto& [key, counts] : added_calls_) {
+      if (key.slot >= first_slot && key.slot <= last_slot) sums[{key.parent, key.child}] += counts;
     }
   }
-  std::vector<DependencyLink> out;
-  for (const auto& [edge, count] : sums) {
-    if (count > 0)
-      out.push_back(DependencyLink{edge.first, edge.second, static_cast<uint64_t>(count)});
-  }
-  return out;
+  return LinksOf(sums);
 }
 
 StoreStats InMemoryTraceStore::Stats() const {
@@ -194,8 +189,7 @@ absl::Status InMemoryTraceStore::WriteDependencyCalls(std::span<const Dependency
   std::lock_guard lock(mu_);
   if (!write_failure_.ok()) return write_failure_;
   for (const DependencyCalls& c : calls) {
-    added_calls_[DependencyKey{DependencySlot(c.time_ns), c.parent, c.child}] +=
-        static_cast<int64_t>(c.calls);
+    added_calls_[DependencyKey{DependencySlot(c.time_ns), c.parent, c.child}] += CountsOf(c);
   }
   return absl::OkStatus();
 }

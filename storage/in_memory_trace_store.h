@@ -55,7 +55,7 @@ class InMemoryTraceStore final : public TraceStore {
   std::map<TraceId, StoredTrace> traces_ ABSL_GUARDED_BY(mu_);
   std::map<TraceId, StoredTrace> archive_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<Operation>> operations_ ABSL_GUARDED_BY(mu_);
-  std::map<DependencyKey, int64_t> added_calls_ ABSL_GUARDED_BY(mu_);
+  DependencyCounts added_calls_ ABSL_GUARDED_BY(mu_);
   // By service, then (time, series) — one service's points are read in time order.
   std::map<std::string, std::map<std::pair<int64_t, MetricSeries>, MetricPoint>> metric_points_
       ABSL_GUARDED_BY(mu_);

@@ -512,15 +512,19 @@ std::optional<DependencyKey> DecodeDependencyKey(std::string_view key) {
   return k;
 }
 
-std::string EncodeCount(int64_t count) {
+std::string EncodeCallCounts(const CallCounts& counts) {
   std::string out;
-  PutFixed64BE(&out, static_cast<uint64_t>(count));
+  PutFixed64BE(&out, static_cast<uint64_t>(counts.calls));
+  if (counts.failed != 0) PutFixed64BE(&out, static_cast<uint64_t>(counts.failed));
   return out;
 }
 
-std::optional<int64_t> DecodeCount(std::string_view value) {
-  if (value.size() != 8) return std::nullopt;
-  return static_cast<int64_t>(DecodeFixed64BE(value));
+std::optional<CallCounts> DecodeCallCounts(std::string_view value) {
+  if (value.size() != 8 && value.size() != 16) return std::nullopt;
+  CallCounts counts;
+  counts.calls = static_cast<int64_t>(DecodeFixed64BE(value));
+  if (value.size() == 16) counts.failed = static_cast<int64_t>(DecodeFixed64BE(value.substr(8)));
+  return counts;
 }
 
 }  // namespace tailtrace::storage

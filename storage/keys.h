@@ -36,8 +36,10 @@
 //   'G' | slot(8 BE) | segment(8 BE)                       ->  the segment's trace table
 //   'U' | segment(8 BE) | trace_id(16)                     ->  "" (trace not yet in a sealed
 //                                                              segment)
-//   'D' | slot(8 BE) | varint32 len(parent) | parent | child  ->  calls, int64 8 bytes BE, summed
-//       by the bucket's merge operator (slot = child span start / kDependencySlotNs).
+//   'D' | slot(8 BE) | varint32 len(parent) | parent | child  ->  EncodeCallCounts: calls, int64
+//       8 bytes BE, then failed calls, int64 8 bytes BE, left out when 0 (so values written
+//       before failed calls were stored read as 0 failed); summed by the bucket's merge operator
+//       (slot = child span start / kDependencySlotNs).
 //
 // ---- The search index: posting lists per index segment ----
 //
@@ -272,8 +274,9 @@ std::string DependencyKeyOf(const DependencyKey& key);
 // are clamped to 0.
 std::string DependencySlotPrefix(int64_t slot);
 std::optional<DependencyKey> DecodeDependencyKey(std::string_view key);
-std::string EncodeCount(int64_t count);
-// nullopt unless `value` is 8 bytes.
-std::optional<int64_t> DecodeCount(std::string_view value);
+// 8 bytes (calls) when counts.failed is 0, else 16 (calls, failed).
+std::string EncodeCallCounts(const CallCounts& counts);
+// nullopt unless `value` is 8 or 16 bytes; 8 bytes are calls only (0 failed).
+std::optional<CallCounts> DecodeCallCounts(std::string_view value);
 
 }  // namespace tailtrace::storage

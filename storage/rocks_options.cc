@@ -38,21 +38,28 @@ constexpr uint64_t kDefaultWriteBufferBytes = 8 << 20;
 constexpr int64_t kMinBucketWidthNs = 1'000'000;  // 1 ms
 constexpr int kMaxRetentionBuckets = 10'000;
 
-// Sums the signed 8-byte dependency counts (EncodeCount) of the 'D' keys.
+// Sums the dependency counts (EncodeCallCounts: calls, and failed calls unless 0) of the 'D'
+// keys; an 8-byte value of an older version is calls with 0 failed.
 class CountAddOperator final : public rocksdb::AssociativeMergeOperator {
  public:
   bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
              const rocksdb::Slice& value, std::string* new_value,
              rocksdb::Logger* /*logger*/) const override {
-    std::optional<int64_t> base = existing ? DecodeCount(existing->ToStringView()) : 0;
-    std::optional<int64_t> add = DecodeCount(value.ToStringView());
+    std::optional<CallCounts> base =
+        existing ? DecodeCallCounts(existing->ToStringView()) : CallCounts{};
+    std::optional<CallCounts> add = DecodeCallCounts(value.ToStringView());
     if (!base || !add) return false;
-    // Wrapping addition (never reached in practice) instead of signed overflow.
-    *new_value = EncodeCount(
-        static_cast<int64_t>(static_cast<uint64_t>(*base) + static_cast<uint64_t>(*add)));
+    *new_value = EncodeCallCounts(
+        CallCounts{WrappingAdd(base->calls, add->calls), WrappingAdd(base->failed, add->failed)});
     return true;
   }
   const char* Name() const override { return "tailtrace.CountAdd"; }
+
+ private:
+  // Wrapping addition (never reached in practice) instead of signed overflow.
+  static int64_t WrappingAdd(int64_t a, int64_t b) {
+    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  }
 };
 
 // The bloom filter prefix of a bucket: tag + trace ID of span and summary keys. Other keys are

@@ -449,8 +449,7 @@ absl::StatusOr<std::vector<DependencyLink>> RocksTraceStore::GetDependencies(int
                                : end_ns - lookback_ns;
   const int64_t first_slot = std::max<int64_t>(0, DependencySlot(begin_ns));
   const int64_t last_slot = DependencySlot(end_ns);
-  std::vector<DependencyLink> out;
-  if (last_slot < first_slot) return out;
+  if (last_slot < first_slot) return std::vector<DependencyLink>{};
 
   const std::string lower = DependencySlotPrefix(first_slot);
   const std::string upper = last_slot == std::numeric_limits<int64_t>::max()
@@ -458,7 +457,7 @@ absl::StatusOr<std::vector<DependencyLink>> RocksTraceStore::GetDependencies(int
                                 : DependencySlotPrefix(last_slot + 1);
   const rocksdb::Slice lower_slice(lower);
   const rocksdb::Slice upper_slice(upper);
-  std::map<std::pair<std::string, std::string>, int64_t> sums;
+  EdgeCounts sums;
   // Every bucket: one may hold added calls (WriteDependencyCalls) but no trace.
   for (const BucketPtr& b : SnapshotBuckets()) {
     rocksdb::ReadOptions ro;
@@ -468,25 +467,20 @@ absl::StatusOr<std::vector<DependencyLink>> RocksTraceStore::GetDependencies(int
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, b->handle()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::optional<DependencyKey> key = DecodeDependencyKey(it->key().ToStringView());
-      std::optional<int64_t> count = DecodeCount(it->value().ToStringView());
-      if (!key || !count) {
+      std::optional<CallCounts> counts = DecodeCallCounts(it->value().ToStringView());
+      if (!key || !counts) {
         return absl::DataLossError(absl::StrCat("malformed dependency count in bucket ",
                                                 b->handle()->GetName(), " of storage.path ",
                                                 path_));
       }
-      sums[{std::move(key->parent), std::move(key->child)}] += *count;
+      sums[{std::move(key->parent), std::move(key->child)}] += *counts;
     }
     if (!it->status().ok()) {
       return FromRocks(it->status(),
                        absl::StrCat("reading dependencies from storage.path ", path_));
     }
   }
-  for (auto& [edge, count] : sums) {
-    if (count > 0) {
-      out.push_back(DependencyLink{edge.first, edge.second, static_cast<uint64_t>(count)});
-    }
-  }
-  return out;
+  return LinksOf(sums);
 }
 
 }  // namespace tailtrace::storage

@@ -313,9 +313,9 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
       if (builder != nullptr) {
         summary = builder->summary();
         builder->AppendStoredStreams(&streams);
-        for (const auto& [key, count] : delta.calls) {
+        for (const auto& [key, counts] : delta.calls) {
           if (options_.dependencies_from_traces) {
-            batch.Merge(cf, DependencyKeyOf(key), EncodeCount(count));
+            batch.Merge(cf, DependencyKeyOf(key), EncodeCallCounts(counts));
           }
         }
       } else {
@@ -330,15 +330,15 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
         for (size_t i : g.writes) all.push_back(traces[i].spans);
         TraceIndexTerms terms =
             ComputeIndexTerms(g.id, TraceChunks(all.data(), all.size()), options_.index);
-        std::map<DependencyKey, int64_t> call_deltas = terms.calls;
+        DependencyCounts call_deltas = terms.calls;
         if (old_count > 0) {
           const TraceIndexTerms old_terms =
               ComputeIndexTerms(g.id, TraceChunks(all.data(), old_count), options_.index);
-          for (const auto& [key, count] : old_terms.calls) call_deltas[key] -= count;
+          for (const auto& [key, counts] : old_terms.calls) call_deltas[key] -= counts;
         }
         for (const auto& [key, d] : call_deltas) {
-          if (d != 0 && options_.dependencies_from_traces) {
-            batch.Merge(cf, DependencyKeyOf(key), EncodeCount(d));
+          if (d != CallCounts{} && options_.dependencies_from_traces) {
+            batch.Merge(cf, DependencyKeyOf(key), EncodeCallCounts(d));
           }
         }
         streams = StoredStreamsOf(terms);
@@ -468,8 +468,8 @@ absl::Status RocksTraceStore::WriteDependencyCalls(std::span<const DependencyCal
     rocksdb::WriteBatch batch;
     for (const DependencyCalls& c : calls) {
       const DependencyKey key{DependencySlot(c.time_ns), c.parent, c.child};
-      rocksdb::Status s = batch.Merge((*bucket)->handle(), DependencyKeyOf(key),
-                                      EncodeCount(static_cast<int64_t>(c.calls)));
+      rocksdb::Status s =
+          batch.Merge((*bucket)->handle(), DependencyKeyOf(key), EncodeCallCounts(CountsOf(c)));
       if (!s.ok()) return FromRocks(s, "batching dependency calls");
     }
     rocksdb::WriteOptions wo;

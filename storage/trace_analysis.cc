@@ -47,12 +47,14 @@ void ForEachSpan(TraceChunks chunks, Fn&& fn) {
   }
 }
 
-// span_id -> the service of the span with that ID (the smallest service name on duplicates).
-absl::flat_hash_map<std::string, std::string> SpanServices(TraceChunks chunks) {
-  absl::flat_hash_map<std::string, std::string> out;
+// span_id -> the parent of the calls to its children (see CallParent).
+absl::flat_hash_map<std::string, CallParent<std::string>> SpanServices(TraceChunks chunks) {
+  absl::flat_hash_map<std::string, CallParent<std::string>> out;
   ForEachSpan(chunks, [&](const SpanView& s) {
-    auto [it, inserted] = out.emplace(s.span->span_id(), *s.service);
-    if (!inserted && *s.service < it->second) it->second = *s.service;
+    const CallFailure failure = CallFailureOfSpan(*s.span);
+    auto [it, inserted] =
+        out.try_emplace(s.span->span_id(), CallParent<std::string>{*s.service, failure.as_parent});
+    if (!inserted) it->second.Merge(*s.service, failure);
   });
   return out;
 }
@@ -132,7 +134,8 @@ bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptio
 TraceSummary ComputeSummary(const TraceId& id, TraceChunks chunks) {
   TraceSummary summary;
   summary.trace_id = id;
-  absl::flat_hash_map<std::string, std::string> span_services = SpanServices(chunks);
+  const absl::flat_hash_map<std::string, CallParent<std::string>> span_services =
+      SpanServices(chunks);
   std::map<std::string, ServiceSummary> services;
   int64_t start = std::numeric_limits<int64_t>::max();
   int64_t end = 0;
@@ -179,17 +182,31 @@ int64_t DependencySlot(int64_t time_ns) {
   return q;
 }
 
-std::map<DependencyKey, int64_t> ComputeDependencyCalls(TraceChunks chunks) {
-  absl::flat_hash_map<std::string, std::string> span_services = SpanServices(chunks);
-  std::map<DependencyKey, int64_t> calls;
+DependencyCounts ComputeDependencyCalls(TraceChunks chunks) {
+  const absl::flat_hash_map<std::string, CallParent<std::string>> span_services =
+      SpanServices(chunks);
+  DependencyCounts calls;
   ForEachSpan(chunks, [&](const SpanView& s) {
     const std::string& parent_id = s.span->parent_span_id();
     if (parent_id.empty()) return;
     auto it = span_services.find(parent_id);
-    if (it == span_services.end() || it->second == *s.service) return;
-    ++calls[DependencyKey{DependencySlot(SpanStartNs(*s.span)), it->second, *s.service}];
+    if (it == span_services.end() || it->second.service == *s.service) return;
+    const bool failed = CallFailed(it->second.fails, CallFailureOfSpan(*s.span).as_child);
+    calls[DependencyKey{DependencySlot(SpanStartNs(*s.span)), it->second.service, *s.service}] +=
+        OneCall(failed);
   });
   return calls;
+}
+
+std::vector<DependencyLink> LinksOf(const EdgeCounts& sums) {
+  std::vector<DependencyLink> out;
+  for (const auto& [edge, count] : sums) {
+    if (count.calls <= 0) continue;
+    const int64_t failed = std::clamp<int64_t>(count.failed, 0, count.calls);
+    out.push_back(DependencyLink{edge.first, edge.second, static_cast<uint64_t>(count.calls),
+                                 static_cast<uint64_t>(failed)});
+  }
+  return out;
 }
 
 int DurationClass(int64_t duration_ns) {
@@ -248,14 +265,14 @@ TraceIndexTerms ComputeIndexTerms(const TraceId& id, TraceChunks chunks,
 absl::Status ValidateDependencyCalls(std::span<const DependencyCalls> calls) {
   for (size_t i = 0; i < calls.size(); ++i) {
     const DependencyCalls& c = calls[i];
-    if (c.time_ns < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("dependency calls[", i, "] (", c.parent,
-                                                     " -> ", c.child, "): negative time ",
-                                                     c.time_ns));
-    }
-    if (c.parent.empty() || c.child.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("dependency calls[", i, "] (", c.parent,
-                                                     " -> ", c.child, "): empty service name"));
+    auto refuse = [&](const std::string& why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dependency calls[", i, "] (", c.parent, " -> ", c.child, "): ", why));
+    };
+    if (c.time_ns < 0) return refuse(absl::StrCat("negative time ", c.time_ns));
+    if (c.parent.empty() || c.child.empty()) return refuse("empty service name");
+    if (c.failed > c.calls) {
+      return refuse(absl::StrCat(c.failed, " failed calls of only ", c.calls));
     }
   }
   return absl::OkStatus();

@@ -33,6 +33,11 @@ int64_t SpanEndNs(const opentelemetry::proto::trace::v1::Span& span);
 // end - start, or 0 when the end is before the start.
 int64_t SpanDurationNs(const opentelemetry::proto::trace::v1::Span& span);
 
+// CallFailureOf the span's kind and status.
+inline CallFailure CallFailureOfSpan(const opentelemetry::proto::trace::v1::Span& span) {
+  return CallFailureOf(span.kind(), span.status().code());
+}
+
 // An attribute value as the index stores it and a tag search compares it (see trace_store.h).
 std::string IndexValueString(const opentelemetry::proto::common::v1::AnyValue& value);
 
@@ -152,8 +157,42 @@ struct DependencyKey {
   friend bool operator==(const DependencyKey&, const DependencyKey&) = default;
 };
 
+// The calls of one dependency key, and how many of them failed. Signed: a store adds the
+// difference between two states of a trace.
+struct CallCounts {
+  int64_t calls = 0;
+  int64_t failed = 0;
+  CallCounts& operator+=(const CallCounts& o) {
+    calls += o.calls;
+    failed += o.failed;
+    return *this;
+  }
+  CallCounts& operator-=(const CallCounts& o) {
+    calls -= o.calls;
+    failed -= o.failed;
+    return *this;
+  }
+  friend bool operator==(const CallCounts&, const CallCounts&) = default;
+};
+
+// One call, failed or not.
+inline CallCounts OneCall(bool failed) { return CallCounts{1, failed ? 1 : 0}; }
+// The counts of calls added with WriteDependencyCalls.
+inline CallCounts CountsOf(const DependencyCalls& c) {
+  return CallCounts{static_cast<int64_t>(c.calls), static_cast<int64_t>(c.failed)};
+}
+
+using DependencyCounts = std::map<DependencyKey, CallCounts>;
+
 // The calls of the trace made of all spans in `chunks`, counted per key.
-std::map<DependencyKey, int64_t> ComputeDependencyCalls(TraceChunks chunks);
+DependencyCounts ComputeDependencyCalls(TraceChunks chunks);
+
+// Sums of calls per edge (parent, child).
+using EdgeCounts = std::map<std::pair<std::string, std::string>, CallCounts>;
+
+// The links of GetDependencies from summed counts: the edges with calls, sorted by parent then
+// child, their failed calls clamped to [0, calls].
+std::vector<DependencyLink> LinksOf(const EdgeCounts& sums);
 
 // The dependency slot of a time.
 int64_t DependencySlot(int64_t time_ns);
@@ -197,7 +236,7 @@ struct TraceIndexTerms {
   std::set<DurationTerm> coarse_durations;
   // Fine duration terms with the distinct span durations of each, ascending.
   std::map<DurationTerm, std::vector<int64_t>> durations;
-  std::map<DependencyKey, int64_t> calls;
+  DependencyCounts calls;
 };
 
 // Requires at least one span in `chunks`.

@@ -25,6 +25,7 @@ class TraceRoots {
     // Views that must stay valid as long as the tracker (interned names).
     std::string_view service_name;
     std::string_view operation_name;
+    bool fails_call = false;  // the caller's CallFailure::as_child, given back by ResolveOrphans
   };
 
   // A span without parent.

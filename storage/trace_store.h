@@ -70,6 +70,11 @@
 // A parent and its child may arrive in different writes of the trace (in either order): the call
 // counts once both are stored. A child whose parent never arrives (or whose parent was in a part
 // of the trace that retention already removed) is no call.
+// A call failed when C's status is ERROR, or when P is a CLIENT or PRODUCER span with status
+// ERROR (the call itself failed); when several spans share P's span ID, P fails its calls when
+// any of them of P's service does. The service graph counts failed calls by the same rule
+// (CallFailureOf, CallParent, CallFailed). GetDependencies sums the failed calls along with the
+// calls (DependencyLink::error_count).
 //
 // With StoreOptions::dependencies_from_traces false (the daemon with span metrics on), writes of
 // traces count no calls: GetDependencies sums only what WriteDependencyCalls added (the service
@@ -185,7 +190,48 @@ struct DependencyLink {
   std::string parent;
   std::string child;
   uint64_t call_count = 0;
+  uint64_t error_count = 0;  // of call_count, the failed calls (<= call_count)
   friend bool operator==(const DependencyLink&, const DependencyLink&) = default;
+};
+
+// What a span adds to whether the calls it takes part in failed ("Dependency semantics").
+struct CallFailure {
+  bool as_parent = false;  // a CLIENT or PRODUCER span with status ERROR: its calls failed
+  bool as_child = false;   // status ERROR: the call to it failed
+};
+
+// The CallFailure of a span of OTLP SpanKind `span_kind` with Status.code `status_code`.
+constexpr CallFailure CallFailureOf(int span_kind, int status_code) {
+  using opentelemetry::proto::trace::v1::Span;
+  const bool error = status_code == opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR;
+  const bool outgoing =
+      span_kind == Span::SPAN_KIND_CLIENT || span_kind == Span::SPAN_KIND_PRODUCER;
+  return CallFailure{error && outgoing, error};
+}
+
+// Whether a call failed: `parent_fails` is CallFailure::as_parent of its parent (true when it is
+// of any span with the parent's span ID and service, see CallParent), `child_fails`
+// CallFailure::as_child of its child.
+constexpr bool CallFailed(bool parent_fails, bool child_fails) {
+  return parent_fails || child_fails;
+}
+
+// The parent of the calls to the children of a span ID, from the spans with that ID seen so far
+// (in any order): the smallest service name among them, failing its calls when any span of that
+// ID and service does. `Name` is std::string or std::string_view.
+template <typename Name>
+struct CallParent {
+  Name service;
+  bool fails = false;
+  // One more span with the ID.
+  void Merge(const Name& span_service, CallFailure failure) {
+    if (span_service < service) {
+      service = span_service;
+      fails = failure.as_parent;
+    } else if (span_service == service) {
+      fails = fails || failure.as_parent;
+    }
+  }
 };
 
 // Calls are counted per slot of this width (of the child span's start time).
@@ -193,12 +239,13 @@ inline constexpr int64_t kDependencySlotNs = 60ll * 1'000'000'000;
 
 // Calls counted outside the store (the service graph, spanmetrics/service_graph.h), added with
 // WriteDependencyCalls: `calls` calls from `parent` to `child` whose child span started at
-// `time_ns` (counted in that time's slot).
+// `time_ns` (counted in that time's slot), `failed` of them failed.
 struct DependencyCalls {
   int64_t time_ns = 0;
   std::string parent;
   std::string child;
   uint64_t calls = 0;
+  uint64_t failed = 0;  // <= calls
   friend bool operator==(const DependencyCalls&, const DependencyCalls&) = default;
 };
 
@@ -261,7 +308,8 @@ class TraceStore {
   }
 
   // Calls between services whose child span started in [end_ns - lookback_ns, end_ns] (at slot
-  // granularity, see "Dependency semantics"), sorted by parent then child. InvalidArgument when
+  // granularity, see "Dependency semantics"), with their failed calls, sorted by parent then
+  // child. InvalidArgument when
   // lookback_ns < 0. The default implementation answers Unimplemented (for test doubles).
   [[nodiscard]] virtual absl::StatusOr<std::vector<DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns) {
@@ -289,8 +337,8 @@ class TraceStore {
   }
 
   // Adds calls to what GetDependencies answers (kept with the data written now: they expire with
-  // it). InvalidArgument for a negative time or an empty service name. The default implementation
-  // answers Unimplemented (for test doubles).
+  // it). InvalidArgument for a negative time, an empty service name or more failed calls than
+  // calls. The default implementation answers Unimplemented (for test doubles).
   [[nodiscard]] virtual absl::Status WriteDependencyCalls(std::span<const DependencyCalls> calls) {
     (void)calls;
     return absl::UnimplementedError("this trace store cannot add dependency calls");

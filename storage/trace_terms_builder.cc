@@ -68,7 +68,8 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
         }
       }
       for (const auto& span : ss.spans()) {
-        if (!span_services_.Insert(span.span_id(), service)) {
+        if (!span_services_.Insert(span.span_id(),
+                                   SpanParent{service, CallFailureOfSpan(span).as_parent})) {
           refused = true;
           break;
         }
@@ -185,14 +186,21 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
           }
         }
 
-        const TraceRoots::Span root{start, span.span_id(), service, services_[service].name,
-                                    operations_[operation].name};
+        const bool fails_call = CallFailureOfSpan(span).as_child;
+        const TraceRoots::Span root{start,
+                                    span.span_id(),
+                                    service,
+                                    services_[service].name,
+                                    operations_[operation].name,
+                                    fails_call};
         const std::string& parent = span.parent_span_id();
         if (parent.empty()) {
           roots_.AddParentless(root);
-        } else if (const uint32_t* parent_service = span_services_.Find(parent)) {
+        } else if (const SpanParent* p = span_services_.Find(parent)) {
           roots_.AddChild(root);
-          if (*parent_service != service) AddCall(start, *parent_service, service, &changes);
+          if (p->service != service) {
+            AddCall(start, p->service, service, CallFailed(p->fails_calls, fails_call), &changes);
+          }
         } else {
           roots_.AddOrphan(root, parent, &arena_);
         }
@@ -210,9 +218,11 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
       if (parent_service == kNone) continue;
       for (const auto& ss : chunk.resource_spans(r).scope_spans()) {
         for (const trace_v1::Span& span : ss.spans()) {
+          const bool parent_fails = CallFailureOfSpan(span).as_parent;
           roots_.ResolveOrphans(span.span_id(), [&](const TraceRoots::Span& orphan) {
             if (parent_service != orphan.service) {
-              AddCall(orphan.start_ns, parent_service, orphan.service, &changes);
+              AddCall(orphan.start_ns, parent_service, orphan.service,
+                      CallFailed(parent_fails, orphan.fails_call), &changes);
             }
           });
         }
@@ -308,10 +318,11 @@ void TraceTermsBuilder::AddDuration(uint64_t key, int64_t duration, Changes* cha
   }
 }
 
-void TraceTermsBuilder::AddCall(int64_t start, uint32_t parent, uint32_t child, Changes* changes) {
+void TraceTermsBuilder::AddCall(int64_t start, uint32_t parent, uint32_t child, bool failed,
+                                Changes* changes) {
   const CallKey key{DependencySlot(start), parent, child};
-  ++call_counts_[key];
-  ++changes->calls[key];
+  call_counts_[key] += OneCall(failed);
+  changes->calls[key] += OneCall(failed);
 }
 
 void TraceTermsBuilder::Finish(Changes* changes, bool record_all, Delta* delta) {
@@ -499,7 +510,7 @@ std::string TraceTermsBuilder::DurationValue(const DurationTerm& term) const {
   return out;
 }
 
-const std::map<DependencyKey, int64_t>& TraceTermsBuilder::calls() const {
+const DependencyCounts& TraceTermsBuilder::calls() const {
   if (calls_stale_) {
     calls_.clear();
     for (const auto& [key, count] : call_counts_) {

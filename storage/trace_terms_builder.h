@@ -58,9 +58,9 @@ class TraceTermsBuilder {
       uint64_t key;
     };
 
-    std::set<std::string> streams;           // index streams the trace did not have (value "")
-    std::set<DurationTerm> durations;        // fine duration terms whose durations changed
-    std::map<DependencyKey, int64_t> calls;  // call count increments
+    std::set<std::string> streams;     // index streams the trace did not have (value "")
+    std::set<DurationTerm> durations;  // fine duration terms whose durations changed
+    DependencyCounts calls;            // call count increments
     // Default: kSets
     Recording recording = Recording::kSets;
     std::vector<Changed> changed;  // kCompact
@@ -109,7 +109,7 @@ class TraceTermsBuilder {
   // the trace has no such fine term).
   std::string DurationValue(const DurationTerm& term) const;
   // Valid until the next Add.
-  const std::map<DependencyKey, int64_t>& calls() const;
+  const DependencyCounts& calls() const;
   // An estimate of the memory held, for cache budgets.
   size_t ApproximateBytes() const { return bytes_; }
 
@@ -186,7 +186,7 @@ class TraceTermsBuilder {
     Recording recording = Recording::kSets;  // of streams and durations (calls always)
     Delta* delta = nullptr;
     std::vector<uint64_t> durations;  // kSets: fine duration keys whose durations changed
-    absl::flat_hash_map<CallKey, int64_t> calls;
+    absl::flat_hash_map<CallKey, CallCounts> calls;
 
     // A new stream: `make()` encodes it for kSets.
     template <typename Make>
@@ -201,7 +201,7 @@ class TraceTermsBuilder {
   void AddDuration(uint64_t key, int64_t duration, Changes* changes) const;
   // Moves unfolded_durations_ into fine_durations_ and coarse_durations_.
   void FoldDurations() const;
-  void AddCall(int64_t start, uint32_t parent, uint32_t child, Changes* changes);
+  void AddCall(int64_t start, uint32_t parent, uint32_t child, bool failed, Changes* changes);
   // Calls `fn(stream, value)` for the streams in ascending byte order: with kStored, what
   // AppendStoredStreams appends; otherwise what ForEachStream visits.
   template <bool kStored, typename Fn>
@@ -242,11 +242,16 @@ class TraceTermsBuilder {
   // are read, or when many. So a writer that reads only AppendStoredStreams (whose duration
   // ranges come from the services and operations) never builds the duration-class terms.
   mutable std::vector<std::pair<uint64_t, int64_t>> unfolded_durations_;
-  // span ID -> service index.
-  terms_internal::SpanIdMap<uint32_t> span_services_;
+  // A span as the parent of calls.
+  struct SpanParent {
+    uint32_t service = 0;
+    bool fails_calls = false;  // CallFailure::as_parent
+  };
+  // span ID -> its service index and CallFailure.
+  terms_internal::SpanIdMap<SpanParent> span_services_;
   TraceRoots roots_;
-  absl::flat_hash_map<CallKey, int64_t> call_counts_;
-  mutable std::map<DependencyKey, int64_t> calls_;  // call_counts_ by name, filled by calls()
+  absl::flat_hash_map<CallKey, CallCounts> call_counts_;
+  mutable DependencyCounts calls_;  // call_counts_ by name, filled by calls()
   mutable bool calls_stale_ = false;
   mutable size_t bytes_ = 0;
 };

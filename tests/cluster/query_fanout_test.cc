@@ -298,9 +298,9 @@ TEST_F(FanOutTest, ServicesOperationsAndDependenciesAreMergedAcrossMembers) {
   WriteTrace(&self_store_, Id(1),
              {{"frontend", "GET /", kBase, 100, 1}, {"cart", "add", kBase + 10, 10, 2, 1}});
   WriteTrace(&store1_, Id(2),
-             {{"frontend", "GET /", kBase, 100, 1}, {"cart", "list", kBase + 10, 10, 2, 1}});
+             {{"frontend", "GET /", kBase, 100, 1}, {"cart", "list", kBase + 10, 10, 2, 1, true}});
   WriteTrace(&store2_, Id(3),
-             {{"cart", "add", kBase, 100, 1}, {"db", "query", kBase + 10, 10, 2, 1}});
+             {{"cart", "add", kBase, 100, 1}, {"db", "query", kBase + 10, 10, 2, 1, true}});
   Start({&store1_, &store2_});
 
   query::PartialErrors errors;
@@ -314,8 +314,9 @@ TEST_F(FanOutTest, ServicesOperationsAndDependenciesAreMergedAcrossMembers) {
 
   auto links = reader_->GetDependencies(kBase + 60 * kS, 3600 * kS, &errors);
   ASSERT_TRUE(links.ok()) << links.status();
-  EXPECT_THAT(*links, ElementsAre(storage::DependencyLink{"cart", "db", 1},
-                                  storage::DependencyLink{"frontend", "cart", 2}));
+  // The failed calls of the members (cart list, db query) come through and add up too.
+  EXPECT_THAT(*links, ElementsAre(storage::DependencyLink{"cart", "db", 1, 1},
+                                  storage::DependencyLink{"frontend", "cart", 2, 1}));
   EXPECT_THAT(errors.messages(), IsEmpty());
 }
 

@@ -1,5 +1,6 @@
-// The pure merges behind the query fan-out (cluster/query_merge_internal.h) and the query
-// server's worker pool; no gRPC, so that `make tsan-test` runs them (the gRPC tests are in
+// The pure merges behind the query fan-out (cluster/query_merge_internal.h), the messages of
+// the ClusterQuery codec that older peers may send (cluster/query_codec_internal.h), and the
+// query server's worker pool; no gRPC, so that `make tsan-test` runs them (the gRPC tests are in
 // cluster_transport_test: gRPC's own threads are not instrumented).
 
 #include "cluster/query_merge_internal.h"
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "cluster/latch_internal.h"
+#include "cluster/query_codec_internal.h"
 #include "cluster/worker_pool_internal.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -92,9 +94,27 @@ TEST(QueryMergeTest, ListsAreSortedUnionsAndCallsAreSummed) {
   EXPECT_THAT(MergeOperations({{{"x", 2}, {"y", 1}}, {{"x", 1}, {"x", 2}}}),
               ElementsAre(storage::Operation{"x", 1}, storage::Operation{"x", 2},
                           storage::Operation{"y", 1}));
-  EXPECT_THAT(
-      MergeDependencies({{{"a", "b", 2}}, {{"a", "b", 3}, {"a", "c", 1}}}),
-      ElementsAre(storage::DependencyLink{"a", "b", 5}, storage::DependencyLink{"a", "c", 1}));
+  EXPECT_THAT(MergeDependencies({{{"a", "b", 2, 1}}, {{"a", "b", 3, 2}, {"a", "c", 1, 0}}}),
+              ElementsAre(storage::DependencyLink{"a", "b", 5, 3},
+                          storage::DependencyLink{"a", "c", 1, 0}));
+}
+
+TEST(QueryCodecTest, DependencyLinksCarryTheirFailedCallsAndAnOlderPeersHaveNone) {
+  pb::DependencyLink message;
+  ToProto(storage::DependencyLink{"a", "b", 7, 3}, &message);
+  pb::DependencyLink parsed;
+  ASSERT_TRUE(parsed.ParseFromString(message.SerializeAsString()));
+  EXPECT_EQ(FromProto(parsed), (storage::DependencyLink{"a", "b", 7, 3}));
+  // An older peer's link: fields 1-3 only (parent, child, call_count), as it encodes them.
+  const std::string older(
+      "\x0a\x01"
+      "a"
+      "\x12\x01"
+      "b"
+      "\x18\x07",
+      8);
+  ASSERT_TRUE(parsed.ParseFromString(older));
+  EXPECT_EQ(FromProto(parsed), (storage::DependencyLink{"a", "b", 7, 0}));
 }
 
 TEST(WorkerPoolTest, RunsEveryTaskRefusesBeyondTheQueueAndDrainsOnDestruction) {

@@ -238,7 +238,8 @@ describe('tail sampling: errors + latency > 2s + 10% probabilistic', () => {
     );
   });
 
-  // The service graph counts the calls of every trace, kept or not: N per edge, not N/10.
+  // The service graph counts the calls of every trace, kept or not: N per edge, not N/10; and the
+  // failed ones (an ERROR inventory span) on /metrics and in /api/dependencies alike.
   test('/api/dependencies and the service graph metrics count every call', async () => {
     const links = await pollUntil(
       `${TOTAL} calls per edge in /api/dependencies`,
@@ -246,15 +247,16 @@ describe('tail sampling: errors + latency > 2s + 10% probabilistic', () => {
         const body = await getJson(
           daemon.queryUrl(`/api/dependencies?endTs=${Date.now()}&lookback=3600000`),
         );
-        const found = body.data.map((d) => [d.parent, d.child, d.callCount]);
+        const found = body.data.map((d) => [d.parent, d.child, d.callCount, d.errorCount]);
         seen(JSON.stringify(found));
         return found.length === 2 && found.every((l) => l[2] === TOTAL) ? found : undefined;
       },
       { daemon, timeoutMs: 15_000 },
     );
+    // errorCount: the failed calls, as traces_service_graph_request_failed_total counts them.
     assert.deepEqual(links, [
-      ['checkout', 'inventory', TOTAL],
-      ['frontend', 'checkout', TOTAL],
+      ['checkout', 'inventory', TOTAL, FAILED],
+      ['frontend', 'checkout', TOTAL, 0],
     ]);
     const samples = await readMetrics(daemon);
     const edge = (name, client, server) => metricSum(samples, name, { client, server });

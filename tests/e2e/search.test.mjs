@@ -183,15 +183,16 @@ describe('trace search with OpenTelemetry JS SDK clients', () => {
         const body = await getJson(
           daemon.queryUrl(withQuery('/api/dependencies', { endTs: Date.now(), lookback: 3_600_000 })),
         );
-        const found = body.data.map((d) => [d.parent, d.child, d.callCount]);
+        const found = body.data.map((d) => [d.parent, d.child, d.callCount, d.errorCount]);
         seen(JSON.stringify(found));
         return found.length === 2 && found.every((l) => l[2] === 4) ? found : undefined;
       },
       { daemon, timeoutMs: 20_000 },
     );
+    // One checkout failed: its span's status is ERROR, so the call frontend -> checkout failed.
     assert.deepEqual(links, [
-      ['checkout', 'inventory', 4],
-      ['frontend', 'checkout', 4],
+      ['checkout', 'inventory', 4, 0],
+      ['frontend', 'checkout', 4, 1],
     ]);
     const onlyInventory = await getJson(
       daemon.queryUrl(

@@ -321,8 +321,11 @@ TEST_F(QuerySearchTest, DependenciesInTheJaegerEnvelope) {
   EXPECT_EQ(std::string(data[0]["parent"].GetString()), "front");
   EXPECT_EQ(std::string(data[0]["child"].GetString()), "inventory");
   EXPECT_EQ(data[0]["callCount"].GetUint64(), 2u);
+  ASSERT_TRUE(data[0].HasMember("errorCount")) << r.body;
+  EXPECT_EQ(data[0]["errorCount"].GetUint64(), 0u);
   EXPECT_EQ(std::string(data[1]["child"].GetString()), "payment");
   EXPECT_EQ(data[1]["callCount"].GetUint64(), 1u);
+  EXPECT_EQ(data[1]["errorCount"].GetUint64(), 1u) << "the payment span failed";
   EXPECT_EQ(doc["total"].GetUint64(), 2u);
   // The default window is the last 24 h before now.
   r = Call(Get("/api/dependencies", {{"service", "payment"}}));

@@ -123,7 +123,7 @@ TEST_F(MetricsHistoryTest, ARefusedWriteIsKeptAndWrittenWithTheNext) {
 TEST_F(MetricsHistoryTest, TheServiceGraphsCallsGoToTheStoreAndARefusedWriteIsRetried) {
   ExportTraceServiceRequest request;
   AddSpan(&request, "frontend", 1, 1, 0);
-  AddSpan(&request, "checkout", 1, 2, 1);
+  AddSpan(&request, "checkout", 1, 2, 1)->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
   testing::Decide(request, &graph_, /*keep=*/false);
   store_.FailWritesForTest(absl::UnavailableError("disk full"));
   EXPECT_FALSE(history_->Write().ok());
@@ -134,7 +134,8 @@ TEST_F(MetricsHistoryTest, TheServiceGraphsCallsGoToTheStoreAndARefusedWriteIsRe
   // AddSpan's spans start at 1'700'000'000 s.
   auto links = store_.GetDependencies(1'700'000'000'000'000'000, 60'000'000'000);
   ASSERT_TRUE(links.ok()) << links.status();
-  EXPECT_THAT(*links, ElementsAre(storage::DependencyLink{"frontend", "checkout", 1}));
+  EXPECT_THAT(*links, ElementsAre(storage::DependencyLink{"frontend", "checkout", 1, 1}))
+      << "the failed call too";
 }
 
 TEST_F(MetricsHistoryTest, ARestartedProcessKeepsAddingToTheStoredHistory) {

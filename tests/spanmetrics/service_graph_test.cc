@@ -99,8 +99,49 @@ TEST(ServiceGraphTest, CountsKeptAndDroppedTracesOnMetricsAndForTheStore) {
   EXPECT_THAT(text, HasSubstr("traces_service_graph_request_failed_total{client=\"frontend\","
                               "server=\"checkout\"} 2"));
   EXPECT_THAT(graph.TakeCalls(),
-              ElementsAre(storage::DependencyCalls{kSlot, "frontend", "checkout", 6}));
+              ElementsAre(storage::DependencyCalls{kSlot, "frontend", "checkout", 6, 2}));
   EXPECT_TRUE(graph.TakeCalls().empty()) << "taken once";
+}
+
+TEST(ServiceGraphTest, TakeCallsPassesTheFailedCallsOfEachEdgeAndSlot) {
+  MetricsRegistry registry;
+  ServiceGraph graph(100, &registry);
+  // Trace 1: a failed CLIENT span of frontend fails its call to checkout; trace 2: a PRODUCER
+  // span of checkout with status ERROR fails its call to queue; trace 3: the same edges, no error.
+  for (uint64_t trace = 1; trace <= 3; ++trace) {
+    ExportTraceServiceRequest request;
+    Span* client = AddSpan(&request, "frontend", trace, 1, 0);
+    client->set_kind(Span::SPAN_KIND_CLIENT);
+    if (trace == 1) client->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
+    AddSpan(&request, "checkout", trace, 2, 1);
+    Span* producer = AddSpan(&request, "checkout", trace, 3, 2);
+    producer->set_kind(Span::SPAN_KIND_PRODUCER);
+    if (trace == 2) producer->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
+    AddSpan(&request, "queue", trace, 4, 3);
+    Decide(request, &graph, /*keep=*/trace == 3);
+  }
+  EXPECT_THAT(graph.TakeCalls(),
+              ElementsAre(storage::DependencyCalls{kSlot, "checkout", "queue", 3, 1},
+                          storage::DependencyCalls{kSlot, "frontend", "checkout", 3, 1}));
+}
+
+TEST(ServiceCallsTest, AFailedSpanAmongSpansSharingTheParentsIdAndServiceFailsTheCall) {
+  // Two CLIENT spans of "alpha" with ID 1 (broken instrumentation), one failed: whichever comes
+  // first, the call to "beta" failed, as the store counts it (storage::CallParent).
+  for (bool failed_first : {true, false}) {
+    ExportTraceServiceRequest request;
+    for (bool failed : {failed_first, !failed_first}) {
+      Span* client = AddSpan(&request, "alpha", 1, 1, 0);
+      client->set_kind(Span::SPAN_KIND_CLIENT);
+      if (failed) client->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
+    }
+    AddSpan(&request, "beta", 1, 2, 1);
+    CallsRecorder recorder;
+    Decide(request, &recorder, /*keep=*/true);
+    ASSERT_EQ(recorder.calls.size(), 1u);
+    EXPECT_THAT(recorder.calls[0], ElementsAre(Call("alpha", "beta", 2, /*failed=*/true)))
+        << "failed first: " << failed_first;
+  }
 }
 
 TEST(ServiceGraphTest, EdgesBeyondTheLimitAreLeftOffMetricsButStillCountForTheStore) {
@@ -109,14 +150,14 @@ TEST(ServiceGraphTest, EdgesBeyondTheLimitAreLeftOffMetricsButStillCountForTheSt
   ExportTraceServiceRequest request;
   AddSpan(&request, "a", 1, 1, 0);
   AddSpan(&request, "b", 1, 2, 1);
-  AddSpan(&request, "c", 1, 3, 2);
+  AddSpan(&request, "c", 1, 3, 2)->mutable_status()->set_code(Status::STATUS_CODE_ERROR);
   Decide(request, &graph, false);
   const std::string text = registry.RenderPrometheus();
   EXPECT_THAT(text, HasSubstr("tailtrace_service_graph_dropped_calls_total 1"));
   EXPECT_THAT(text, HasSubstr("traces_service_graph_request_total{client=\"a\",server=\"b\"} 1"));
   EXPECT_THAT(text, Not(HasSubstr("client=\"b\"")));
-  EXPECT_THAT(graph.TakeCalls(), ElementsAre(storage::DependencyCalls{kSlot, "a", "b", 1},
-                                             storage::DependencyCalls{kSlot, "b", "c", 1}));
+  EXPECT_THAT(graph.TakeCalls(), ElementsAre(storage::DependencyCalls{kSlot, "a", "b", 1, 0},
+                                             storage::DependencyCalls{kSlot, "b", "c", 1, 1}));
 }
 
 }  // namespace

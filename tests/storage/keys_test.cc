@@ -475,11 +475,27 @@ TEST(DependencyKeyTest, RoundTripsAndSortsBySlot) {
   EXPECT_FALSE(DecodeDependencyKey(ServiceKey("x")).has_value());
 }
 
-TEST(CountEncodingTest, RoundTripsSignedCounts) {
-  for (int64_t v : {int64_t{0}, int64_t{1}, int64_t{-1}, std::numeric_limits<int64_t>::max()}) {
-    EXPECT_EQ(DecodeCount(EncodeCount(v)), v);
+TEST(CallCountsEncodingTest, RoundTripsSignedCountsAndFailedCalls) {
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  for (const CallCounts counts :
+       {CallCounts{0, 0}, CallCounts{1, 0}, CallCounts{-1, 0}, CallCounts{max, 0}, CallCounts{5, 2},
+        CallCounts{-3, -1}, CallCounts{0, max}}) {
+    EXPECT_EQ(DecodeCallCounts(EncodeCallCounts(counts)), counts)
+        << counts.calls << " " << counts.failed;
   }
-  EXPECT_FALSE(DecodeCount("1234567").has_value());
+  EXPECT_FALSE(DecodeCallCounts("1234567").has_value());
+  EXPECT_FALSE(DecodeCallCounts("123456789").has_value());
+  EXPECT_FALSE(DecodeCallCounts(std::string(17, '\0')).has_value());
+}
+
+TEST(CallCountsEncodingTest, AValueOfAnOlderVersionIsCallsOnly) {
+  // Before failed calls were stored a value was the calls alone: int64, 8 bytes big-endian.
+  const std::string old_value("\0\0\0\0\0\0\x01\x02", 8);
+  EXPECT_EQ(DecodeCallCounts(old_value), (CallCounts{0x102, 0}));
+  // Counts without failed calls are still written so (an older version reads them too).
+  EXPECT_EQ(EncodeCallCounts(CallCounts{0x102, 0}), old_value);
+  EXPECT_EQ(EncodeCallCounts(CallCounts{0x102, 3}),
+            old_value + std::string("\0\0\0\0\0\0\0\x03", 8));
 }
 
 }  // namespace

@@ -121,21 +121,34 @@ TEST_P(MetricPointsTest, RefusesBadPointsAndQueriesNamingWhatIsWrong) {
 }
 
 TEST_P(MetricPointsTest, AddedDependencyCallsAreSummedPerSlot) {
-  const std::vector<DependencyCalls> calls = {
-      {kT0 + 5'000'000'000, "a", "b", 3}, {kT0 + kMinute + 10, "a", "b", 2}, {kT0, "b", "c", 1}};
+  const std::vector<DependencyCalls> calls = {{kT0 + 5'000'000'000, "a", "b", 3, 1},
+                                              {kT0 + kMinute + 10, "a", "b", 2, 2},
+                                              {kT0, "b", "c", 1, 0}};
   ASSERT_TRUE(store_->WriteDependencyCalls(calls).ok());
   ASSERT_TRUE(store_->WriteDependencyCalls({{calls[2]}}).ok());
   auto both = store_->GetDependencies(kT0 + kMinute, kMinute);
   ASSERT_TRUE(both.ok()) << both.status();
-  EXPECT_THAT(*both, ElementsAre(DependencyLink{"a", "b", 5}, DependencyLink{"b", "c", 2}));
+  EXPECT_THAT(*both, ElementsAre(DependencyLink{"a", "b", 5, 3}, DependencyLink{"b", "c", 2, 0}));
   auto first = store_->GetDependencies(kT0 + 30'000'000'000, 30'000'000'000);
   ASSERT_TRUE(first.ok());
-  EXPECT_THAT(*first, ElementsAre(DependencyLink{"a", "b", 3}, DependencyLink{"b", "c", 2}));
+  EXPECT_THAT(*first, ElementsAre(DependencyLink{"a", "b", 3, 1}, DependencyLink{"b", "c", 2, 0}));
+  // Failed calls added to counts without any (as an older version wrote them) add up too.
+  ASSERT_TRUE(store_->WriteDependencyCalls({{DependencyCalls{kT0, "b", "c", 4, 3}}}).ok());
+  first = store_->GetDependencies(kT0 + 30'000'000'000, 30'000'000'000);
+  ASSERT_TRUE(first.ok());
+  EXPECT_THAT(*first, ElementsAre(DependencyLink{"a", "b", 3, 1}, DependencyLink{"b", "c", 6, 3}));
 
   absl::Status s = store_->WriteDependencyCalls({{DependencyCalls{-1, "a", "b", 1}}});
   EXPECT_THAT(std::string(s.message()), HasSubstr("negative time"));
   s = store_->WriteDependencyCalls({{DependencyCalls{kT0, "a", "", 1}}});
   EXPECT_THAT(std::string(s.message()), HasSubstr("calls[0] (a -> ): empty service name"));
+  s = store_->WriteDependencyCalls({{calls[0], DependencyCalls{kT0, "a", "b", 1, 2}}});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("calls[1] (a -> b): 2 failed calls of only 1"));
+  first = store_->GetDependencies(kT0 + 30'000'000'000, 30'000'000'000);
+  ASSERT_TRUE(first.ok());
+  EXPECT_THAT(*first, ElementsAre(DependencyLink{"a", "b", 3, 1}, DependencyLink{"b", "c", 6, 3}))
+      << "nothing of a refused batch is added";
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, MetricPointsTest,
@@ -204,10 +217,10 @@ TEST_P(RocksMetricPointsTest, WithoutDependenciesFromTracesOnlyAddedCallsCount) 
   ASSERT_TRUE(links.ok()) << links.status();
   EXPECT_TRUE(links->empty());
   ASSERT_TRUE(
-      store_->WriteDependencyCalls({{DependencyCalls{kT0, "frontend", "checkout", 7}}}).ok());
+      store_->WriteDependencyCalls({{DependencyCalls{kT0, "frontend", "checkout", 7, 1}}}).ok());
   links = store_->GetDependencies(kT0 + kMinute, 2 * kMinute);
   ASSERT_TRUE(links.ok());
-  EXPECT_THAT(*links, ElementsAre(DependencyLink{"frontend", "checkout", 7}));
+  EXPECT_THAT(*links, ElementsAre(DependencyLink{"frontend", "checkout", 7, 1}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Rocks, RocksMetricPointsTest,

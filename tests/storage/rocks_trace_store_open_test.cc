@@ -1,5 +1,5 @@
 // RocksTraceStore opening and errors: locks, bad paths, invalid options, compression, statistics,
-// closed stores, corrupt data and foreign format versions.
+// closed stores, corrupt data, dependency counts of an older version and foreign format versions.
 
 #include "storage/rocks_trace_store.h"
 
@@ -297,6 +297,43 @@ TEST_F(RocksTraceStoreTest, UnsealedIndexSegmentsAreReindexedAfterACrash) {
   // Re-indexed once: the markers are gone and the next open has nothing to redo.
   EXPECT_EQ(CountRaw(std::string(1, kSegmentMarkerTag)), 0u);
   EXPECT_EQ(CountRaw(std::string(1, kSegmentTableTag)), 1u);
+}
+
+TEST_F(RocksTraceStoreTest, DependencyCountsOfAnOlderVersionAreCallsOnlyAndAddUpWithNewOnes) {
+  constexpr int64_t kT0 = 1'700'000'040'000'000'000;  // a dependency slot boundary
+  const int64_t slot = DependencySlot(kT0);
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    // Creates the bucket. Flushed: PutRaw's RocksDB has no merge operator to replay it with.
+    ASSERT_TRUE(store->WriteDependencyCalls({{DependencyCalls{kT0, "a", "b", 1, 1}}}).ok());
+    ASSERT_TRUE(store->Flush().ok());
+  }
+  // What an older version stored: the calls alone, int64 8 bytes big-endian.
+  PutRaw("bucket", DependencyKeyOf({slot, "front", "cart"}), std::string("\0\0\0\0\0\0\0\x05", 8));
+  PutRaw("bucket", DependencyKeyOf({slot, "front", "db"}), std::string("\0\0\0\0\0\0\0\x02", 8));
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto links = store->GetDependencies(kT0, 0);
+  ASSERT_TRUE(links.ok()) << links.status();
+  EXPECT_THAT(*links,
+              ElementsAre(DependencyLink{"a", "b", 1, 1}, DependencyLink{"front", "cart", 5, 0},
+                          DependencyLink{"front", "db", 2, 0}));
+  // New counts merge onto the old values, before and after compaction (the merge operator
+  // combines both encodings).
+  ASSERT_TRUE(store->WriteDependencyCalls({{DependencyCalls{kT0, "front", "cart", 3, 2}}}).ok());
+  const std::vector<DependencyLink> want = {DependencyLink{"a", "b", 1, 1},
+                                            DependencyLink{"front", "cart", 8, 2},
+                                            DependencyLink{"front", "db", 2, 0}};
+  links = store->GetDependencies(kT0, 0);
+  ASSERT_TRUE(links.ok()) << links.status();
+  EXPECT_EQ(*links, want);
+  ASSERT_TRUE(store->Flush().ok());
+  ASSERT_TRUE(store->CompactForTest().ok());
+  ASSERT_TRUE(store->WriteDependencyCalls({{DependencyCalls{kT0, "front", "db", 1, 0}}}).ok());
+  links = store->GetDependencies(kT0, 0);
+  ASSERT_TRUE(links.ok()) << links.status();
+  EXPECT_THAT(*links, ElementsAre(want[0], want[1], DependencyLink{"front", "db", 3, 0}));
 }
 
 TEST_F(RocksTraceStoreTest, ForeignFormatVersionIsRefused) {

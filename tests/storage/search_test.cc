@@ -490,6 +490,28 @@ TEST_P(SearchTest, DependenciesJoinParentsAndChildrenFromDifferentChunks) {
               ElementsAre(DependencyLink{"front", "cart", 1}, DependencyLink{"front", "db", 1}));
 }
 
+TEST_P(SearchTest, DependenciesCountFailedCallsWhicheverChunkBringsTheFailure) {
+  const int client = opentelemetry::proto::trace::v1::Span::SPAN_KIND_CLIENT;
+  // A failed child; a failed CLIENT parent that arrives after its child; a child of it that
+  // arrives after it; an ordinary call.
+  Write(kA, {{.service = "front", .span_id = 1, .start_ns = kT0},
+             {.service = "cart", .span_id = 2, .parent_id = 1, .start_ns = kT0, .error = true},
+             {.service = "db", .span_id = 4, .parent_id = 3, .start_ns = kT0}});
+  Write(kA, {{.service = "cart",
+              .span_id = 3,
+              .parent_id = 2,
+              .start_ns = kT0,
+              .kind = client,
+              .error = true}});
+  Write(kA, {{.service = "db", .span_id = 5, .parent_id = 3, .start_ns = kT0}});
+  Write(kB, {{.service = "front", .span_id = 1, .start_ns = kT0},
+             {.service = "cart", .span_id = 2, .parent_id = 1, .start_ns = kT0}});
+  auto deps = store_->GetDependencies(kT0 + 60 * kSec, 120 * kSec);
+  ASSERT_TRUE(deps.ok()) << deps.status();
+  EXPECT_THAT(*deps, ElementsAre(DependencyLink{"cart", "db", 2, 2},
+                                 DependencyLink{"front", "cart", 2, 1}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, SearchTest, ::testing::Values("memory", "rocks"),
                          [](const auto& info) { return info.param; });
 

@@ -176,8 +176,61 @@ TEST(ComputeDependencyCallsTest, CrossServiceParentsPerSlot) {
   const TracesData* chunks[] = {&data};
   const int64_t slot = kT0 / kDependencySlotNs;
   EXPECT_THAT(ComputeDependencyCalls(chunks),
-              ElementsAre(Pair(DependencyKey{slot, "a", "b"}, 1),
-                          Pair(DependencyKey{slot + 1, "a", "b"}, 1)));
+              ElementsAre(Pair(DependencyKey{slot, "a", "b"}, CallCounts{1, 0}),
+                          Pair(DependencyKey{slot + 1, "a", "b"}, CallCounts{1, 0})));
+}
+
+TEST(ComputeDependencyCallsTest, AFailedChildOrAFailedClientOrProducerParentFailsTheCall) {
+  using opentelemetry::proto::trace::v1::Span;
+  const TraceId id = MakeTraceId(0, 1);
+  auto span = [](std::string service, uint64_t span_id, uint64_t parent_id, int kind, bool error) {
+    return SpanSpec{.service = std::move(service),
+                    .span_id = span_id,
+                    .parent_id = parent_id,
+                    .start_ns = kT0,
+                    .kind = kind,
+                    .error = error};
+  };
+  TracesData data = BuildChunk(
+      id, {
+              // A failed child: failed, whatever its parent.
+              span("front", 1, 0, Span::SPAN_KIND_SERVER, false),
+              span("cart", 2, 1, Span::SPAN_KIND_SERVER, true),
+              // A failed CLIENT or PRODUCER parent: its call failed even when the child did not.
+              span("front", 3, 0, Span::SPAN_KIND_CLIENT, true),
+              span("cart", 4, 3, Span::SPAN_KIND_SERVER, false),
+              span("front", 5, 0, Span::SPAN_KIND_PRODUCER, true),
+              span("queue", 6, 5, Span::SPAN_KIND_CONSUMER, false),
+              // A failed SERVER or INTERNAL parent does not fail the calls it makes.
+              span("front", 7, 0, Span::SPAN_KIND_SERVER, true),
+              span("queue", 8, 7, Span::SPAN_KIND_CONSUMER, false),
+              span("front", 9, 0, Span::SPAN_KIND_INTERNAL, true),
+              span("cart", 10, 9, Span::SPAN_KIND_SERVER, false),
+              // Spans sharing ID 11: the smallest service ("db") is the parent, and a failed
+              // CLIENT span among those of "db" fails its calls; "zeta"'s does not count.
+              span("db", 11, 0, Span::SPAN_KIND_CLIENT, false),
+              span("zeta", 11, 0, Span::SPAN_KIND_CLIENT, true),
+              span("disk", 12, 11, Span::SPAN_KIND_SERVER, false),
+              span("db", 13, 0, Span::SPAN_KIND_CLIENT, false),
+              span("db", 13, 0, Span::SPAN_KIND_CLIENT, true),
+              span("disk", 14, 13, Span::SPAN_KIND_SERVER, false),
+          });
+  const TracesData* chunks[] = {&data};
+  const int64_t slot = kT0 / kDependencySlotNs;
+  EXPECT_THAT(ComputeDependencyCalls(chunks),
+              ElementsAre(Pair(DependencyKey{slot, "db", "disk"}, CallCounts{2, 1}),
+                          Pair(DependencyKey{slot, "front", "cart"}, CallCounts{3, 2}),
+                          Pair(DependencyKey{slot, "front", "queue"}, CallCounts{2, 1})));
+}
+
+TEST(LinksOfTest, EdgesWithCallsAndTheirFailedCallsWithinTheCalls) {
+  const EdgeCounts sums = {{{"a", "b"}, CallCounts{3, 1}},
+                           {{"a", "c"}, CallCounts{0, 0}},    // no calls: no link
+                           {{"b", "c"}, CallCounts{2, 5}},    // never written so: clamped
+                           {{"c", "d"}, CallCounts{2, -1}}};  // likewise
+  EXPECT_THAT(LinksOf(sums),
+              ElementsAre(DependencyLink{"a", "b", 3, 1}, DependencyLink{"b", "c", 2, 2},
+                          DependencyLink{"c", "d", 2, 0}));
 }
 
 // Adds `chunks` to a builder one by one and checks it against ComputeIndexTerms after each.
@@ -187,7 +240,7 @@ void ExpectBuilderMatchesFullComputation(const TraceId& id,
   TraceTermsBuilder builder(id, options);
   std::vector<TracesData> datas;
   datas.reserve(chunks.size());
-  std::map<DependencyKey, int64_t> calls;
+  DependencyCounts calls;
   for (const auto& spans : chunks) {
     datas.push_back(BuildChunk(id, spans));
     TraceTermsBuilder::Delta delta;
@@ -248,6 +301,39 @@ TEST(TraceTermsBuilderTest, IncrementalStateEqualsTheFullComputation) {
              .start_ns = kT0 + 4,
              .duration_ns = 6},
             {.service = "db", .name = "q", .span_id = 5, .parent_id = 99, .start_ns = kT0 + 5}}});
+}
+
+TEST(TraceTermsBuilderTest, FailedCallsFromParentsAndChildrenInAnyOrder) {
+  using opentelemetry::proto::trace::v1::Span;
+  const TraceId id = MakeTraceId(0, 1);
+  const int server = Span::SPAN_KIND_SERVER;
+  const int client = Span::SPAN_KIND_CLIENT;
+  const std::vector<std::vector<SpanSpec>> chunks = {
+      // Children before their parents: a failed one, and one whose parent's call failed.
+      {{.service = "cart", .span_id = 3, .parent_id = 1, .start_ns = kT0, .error = true},
+       {.service = "db", .span_id = 4, .parent_id = 2, .start_ns = kT0}},
+      // The parents: a SERVER span, and a failed CLIENT span.
+      {{.service = "front", .span_id = 1, .start_ns = kT0, .kind = server},
+       {.service = "front",
+        .span_id = 2,
+        .parent_id = 1,
+        .start_ns = kT0,
+        .kind = client,
+        .error = true}},
+      // Children of parents already there.
+      {{.service = "db", .span_id = 5, .parent_id = 2, .start_ns = kT0},
+       {.service = "cart", .span_id = 6, .parent_id = 1, .start_ns = kT0}}};
+  ExpectBuilderMatchesFullComputation(id, chunks);
+  IndexOptions options;
+  TraceTermsBuilder builder(id, options);
+  for (const auto& spans : chunks) {
+    TraceTermsBuilder::Delta delta;
+    ASSERT_TRUE(builder.Add(BuildChunk(id, spans), &delta));
+  }
+  const int64_t slot = kT0 / kDependencySlotNs;
+  EXPECT_THAT(builder.calls(),
+              ElementsAre(Pair(DependencyKey{slot, "front", "cart"}, CallCounts{2, 1}),
+                          Pair(DependencyKey{slot, "front", "db"}, CallCounts{2, 2})));
 }
 
 TEST(TraceTermsBuilderTest, RepeatedSpanIdsAreRefusedWithoutChange) {

@@ -195,7 +195,7 @@ std::vector<trace_v1::TracesData> RandomChunks(Random& r, const TraceId& id, int
 struct State {
   std::map<std::string, std::string> streams;
   TraceSummary summary;
-  std::map<DependencyKey, int64_t> calls;
+  DependencyCounts calls;
 };
 
 std::vector<std::pair<std::string, std::string>> Items(const StoredStreams& streams) {
@@ -325,7 +325,7 @@ void CheckRandomTraces(uint32_t seed, int traces, int max_spans, int services,
       } else {
         EXPECT_TRUE(delta.changed.empty());
       }
-      std::map<DependencyKey, int64_t> calls = before.calls;
+      DependencyCounts calls = before.calls;
       for (const auto& [key, count] : delta.calls) calls[key] += count;
       EXPECT_EQ(calls, after.calls);
       before = after;
