@@ -29,16 +29,16 @@ describe('buildServiceGraph', () => {
   it('makes a node per service and an edge per link, sorted', () => {
     const graph = buildServiceGraph(
       [
-        { parent: 'frontend', child: 'checkout', callCount: 1520 },
-        { parent: 'checkout', child: 'inventory', callCount: 7 },
+        { parent: 'frontend', child: 'checkout', callCount: 1520, errorCount: 0 },
+        { parent: 'checkout', child: 'inventory', callCount: 7, errorCount: 2 },
       ],
       undefined,
     );
     expect(graph).toEqual({
       nodes: [{ service: 'checkout' }, { service: 'frontend' }, { service: 'inventory' }],
       edges: [
-        { parent: 'checkout', child: 'inventory', calls: 7 },
-        { parent: 'frontend', child: 'checkout', calls: 1520 },
+        { parent: 'checkout', child: 'inventory', calls: 7, failed: 2 },
+        { parent: 'frontend', child: 'checkout', calls: 1520, failed: 0 },
       ],
     });
   });
@@ -46,17 +46,17 @@ describe('buildServiceGraph', () => {
   it('sums duplicate links and drops links without calls or names', () => {
     const graph = buildServiceGraph(
       [
-        { parent: 'a', child: 'b', callCount: 2 },
-        { parent: 'a', child: 'b', callCount: 3 },
-        { parent: 'b', child: 'a', callCount: 1 },
+        { parent: 'a', child: 'b', callCount: 2, errorCount: 1 },
+        { parent: 'a', child: 'b', callCount: 3, errorCount: 9 }, // more failed than calls: capped
+        { parent: 'b', child: 'a', callCount: 1 }, // an older daemon: no errorCount
         { parent: 'a', child: 'c', callCount: 0 },
         { parent: '', child: 'd', callCount: 4 },
       ],
       undefined,
     );
     expect(graph.edges).toEqual([
-      { parent: 'a', child: 'b', calls: 5 },
-      { parent: 'b', child: 'a', calls: 1 },
+      { parent: 'a', child: 'b', calls: 5, failed: 4 },
+      { parent: 'b', child: 'a', calls: 1, failed: 0 },
     ]);
     expect(graph.nodes.map((n) => n.service)).toEqual(['a', 'b']);
   });
@@ -109,8 +109,11 @@ describe('map text', () => {
     expect(nodeLines({ service: 'web' })).toEqual(['web']);
   });
 
-  it('labels an edge with its calls', () => {
-    expect(edgeLabel({ parent: 'a', child: 'b', calls: 1 })).toBe('1 call');
-    expect(edgeLabel({ parent: 'a', child: 'b', calls: 12345 })).toBe('12,345 calls');
+  it('labels an edge with its calls and the failed share', () => {
+    expect(edgeLabel({ parent: 'a', child: 'b', calls: 1, failed: 0 })).toBe('1 call');
+    expect(edgeLabel({ parent: 'a', child: 'b', calls: 12345, failed: 0 })).toBe('12,345 calls');
+    expect(edgeLabel({ parent: 'a', child: 'b', calls: 40, failed: 10 })).toBe(
+      '40 calls · 25% failed',
+    );
   });
 });

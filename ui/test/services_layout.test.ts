@@ -44,8 +44,8 @@ describe('layoutServiceGraph', () => {
       { service: 'a-service-with-a-very-long-name' },
     ],
     edges: [
-      { parent: 'checkout', child: 'inventory', calls: 40 },
-      { parent: 'frontend', child: 'checkout', calls: 1520 },
+      { parent: 'checkout', child: 'inventory', calls: 40, failed: 0 },
+      { parent: 'frontend', child: 'checkout', calls: 1520, failed: 0 },
     ],
   };
   const layout = layoutServiceGraph(graph, nodeLines, edgeLabel);

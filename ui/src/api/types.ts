@@ -92,6 +92,8 @@ export interface DependencyLink {
   parent: string;
   child: string;
   callCount: number;
+  /** Failed calls: the child span failed, or a client/producer parent span did. */
+  errorCount?: number;
 }
 
 /** A Jaeger SPM (api/metrics/...) series: labels and points. */

@@ -84,12 +84,14 @@ function MapPanel(props: MapPanelProps) {
 
 /** What the map's numbers mean, and where they come from (docs/search.md, docs/metrics.md). */
 function mapNote(metricsOn: boolean, range: TimeRange): string {
-  const arrows = `An arrow's number is the calls from one service to another in ${range.phrase}`;
-  if (!metricsOn) return `${arrows}, counted from the traces the store kept.`;
+  const arrows =
+    `An arrow counts the calls from one service to another in ${range.phrase} and the share ` +
+    'that failed (the called span, or a client span making the call, had status ERROR)';
+  if (!metricsOn) return `${arrows}, from the traces the store kept.`;
   return (
-    `${arrows}, counted from every trace before sampling. Failed calls are not counted per ` +
-    `arrow; a service's box shows the requests it served (its server spans) and the share of ` +
-    `them with status ERROR. Click a service to see its charts and operations.`
+    `${arrows}, from every trace before sampling. A service's box shows the requests it ` +
+    'served (its server spans) and the share of them with status ERROR. Click a service to ' +
+    'see its charts and operations.'
   );
 }
 

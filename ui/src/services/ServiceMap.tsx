@@ -76,7 +76,8 @@ function MapEdge(props: { edge: PlacedEdge; rangePhrase: string }) {
       data-parent={edge.parent}
       data-child={edge.child}
       data-calls={edge.calls}
-      class="service-edge"
+      data-failed={edge.failed}
+      class={edge.failed > 0 ? 'service-edge failed' : 'service-edge'}
     >
       <title>{`${edge.parent} → ${edge.child}: ${label} in ${props.rangePhrase}`}</title>
       <path d={edge.path} marker-end={`url(#${ARROW_ID})`} />

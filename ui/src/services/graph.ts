@@ -1,9 +1,9 @@
 // The service map's model: services as nodes, the dependency links (api/dependencies) as edges,
 // each service's whole-range server-span calls and error fraction (api/metrics) on its node.
 //
-// api/dependencies counts calls per edge but not failed calls, and no other API splits a
-// service's errors by caller, so errors are a property of the called service's node, not of an
-// edge: an edge's only number is its call count.
+// An edge carries the calls from its parent to its child and how many of them failed
+// (api/dependencies' callCount and errorCount); a node, the requests the service served (its
+// server spans) and their error rate.
 
 import type { DependencyLink, MetricFamily } from '../api/types';
 import { compareText } from './compare';
@@ -27,6 +27,7 @@ export interface GraphEdge {
   parent: string;
   child: string;
   calls: number;
+  failed: number;
 }
 
 export interface ServiceGraph {
@@ -68,8 +69,14 @@ export function buildServiceGraph(
   for (const link of links) {
     if (!link.parent || !link.child || !(link.callCount > 0)) continue;
     const key = JSON.stringify([link.parent, link.child]);
-    const edge = edgeCalls.get(key) ?? { parent: link.parent, child: link.child, calls: 0 };
+    const edge = edgeCalls.get(key) ?? {
+      parent: link.parent,
+      child: link.child,
+      calls: 0,
+      failed: 0,
+    };
     edge.calls += link.callCount;
+    edge.failed += Math.min(link.errorCount ?? 0, link.callCount);
     edgeCalls.set(key, edge);
   }
   const edges = [...edgeCalls.values()].sort(
@@ -115,7 +122,9 @@ export function nodeLines(node: GraphNode): string[] {
   return [node.service, `${count} · ${formatErrorRate(errorFraction)} errors`];
 }
 
-/** An edge's label: the calls from its parent to its child. */
+/** An edge's label: the calls from its parent to its child, and the failed share if any. */
 export function edgeLabel(edge: GraphEdge): string {
-  return formatCalls(edge.calls);
+  const calls = formatCalls(edge.calls);
+  if (edge.failed === 0) return calls;
+  return `${calls} · ${formatErrorRate(edge.failed / edge.calls)} failed`;
 }
