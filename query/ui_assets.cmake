@@ -2,7 +2,8 @@
 # binary. Sets TAILTRACE_UI_ASSETS_CC, the generated source of query::EmbeddedUiAssets().
 #
 #   ui/package.json, ui/package-lock.json --npm ci--> ui/node_modules   (<build>/ui/npm-ci.stamp)
-#   ui/src/**, ui/test/**, ui/index.html, ui/vite.config.ts, ui/tsconfig.json, the lock file
+#   ui/src/**, ui/test/**, ui/public/**, ui/index.html, ui/vite.config.ts, ui/tsconfig.json, the
+#   lock file
 #     --npm run build (tsc --noEmit && vite build)--> <build>/ui/dist  (<build>/ui/build.stamp)
 #   <build>/ui/dist --tailtrace_embed_ui_assets--> <build>/query/ui_assets_embedded.cc
 #
@@ -44,23 +45,28 @@ if(TAILTRACE_UI_DIST)
   file(GLOB_RECURSE UI_DIST_DEPENDS CONFIGURE_DEPENDS ${TAILTRACE_UI_DIST}/*)
 else()
   tailtrace_check_node()
+  # npm's hidden lock file in node_modules is a byproduct, so that a deleted ui/node_modules is
+  # installed again.
   add_custom_command(
     OUTPUT ${UI_BINARY_DIR}/npm-ci.stamp
+    BYPRODUCTS ${UI_SOURCE_DIR}/node_modules/.package-lock.json
     COMMAND ${TAILTRACE_NPM} ci --no-audit --no-fund --loglevel=error
     COMMAND ${CMAKE_COMMAND} -E touch ${UI_BINARY_DIR}/npm-ci.stamp
     DEPENDS ${UI_SOURCE_DIR}/package.json ${UI_SOURCE_DIR}/package-lock.json
     WORKING_DIRECTORY ${UI_SOURCE_DIR}
-    COMMENT "ui: npm ci (ui/package-lock.json changed)"
+    COMMENT "ui: npm ci (ui/package-lock.json changed, or ui/node_modules is missing)"
     VERBATIM)
-  # The package's own build script (tsc --noEmit, which also checks ui/test, then vite build),
-  # writing into the build directory.
-  file(GLOB_RECURSE UI_SOURCES CONFIGURE_DEPENDS ${UI_SOURCE_DIR}/src/* ${UI_SOURCE_DIR}/test/*)
+  # The package's own build script (tsc --noEmit, which also checks ui/test, then vite build,
+  # which also copies ui/public), writing into the build directory.
+  file(GLOB_RECURSE UI_SOURCES CONFIGURE_DEPENDS ${UI_SOURCE_DIR}/src/* ${UI_SOURCE_DIR}/test/*
+    ${UI_SOURCE_DIR}/public/*)
   add_custom_command(
     OUTPUT ${UI_BINARY_DIR}/build.stamp
     COMMAND ${TAILTRACE_NPM} run --silent build -- --outDir ${UI_BINARY_DIR}/dist --emptyOutDir
       --logLevel warn
     COMMAND ${CMAKE_COMMAND} -E touch ${UI_BINARY_DIR}/build.stamp
-    DEPENDS ${UI_BINARY_DIR}/npm-ci.stamp ${UI_SOURCES} ${UI_SOURCE_DIR}/index.html
+    DEPENDS ${UI_BINARY_DIR}/npm-ci.stamp ${UI_SOURCE_DIR}/node_modules/.package-lock.json
+      ${UI_SOURCES} ${UI_SOURCE_DIR}/index.html
       ${UI_SOURCE_DIR}/vite.config.ts ${UI_SOURCE_DIR}/tsconfig.json ${UI_SOURCE_DIR}/package.json
       ${UI_SOURCE_DIR}/package-lock.json
     WORKING_DIRECTORY ${UI_SOURCE_DIR}
