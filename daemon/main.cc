@@ -267,10 +267,8 @@ absl::StatusOr<QueryListener> StartQueryListener(const config::DaemonConfig& cfg
   options.security = cfg.query.security;
   options.max_connections = cfg.query.max_connections;
   options.metrics = metrics;
-  options.is_open_path = [port = listener.port.get()](std::string_view path) {
-    return port->IsUiPath(path);
-  };
   const query::QueryPort* port_ptr = listener.port.get();
+  options.is_open_path = [port_ptr](std::string_view path) { return port_ptr->IsUiPath(path); };
   absl::StatusOr<std::unique_ptr<http::HttpServer>> server = http::HttpServer::Create(
       options, [port_ptr](const http::Request& r) { return port_ptr->Handle(r); });
   if (!server.ok()) return server.status();
