@@ -1,8 +1,22 @@
-# tailtraced image: the same steps as `make build`, on Debian bookworm, in two stages.
+# tailtraced image: the same steps as `make build`, on Debian bookworm, in three stages (the web UI,
+# the daemon with the UI built in, the image that runs it).
 #   docker build -t tailtraced .
 #   docker run -p 4317:4317 -p 4318:4318 -p 16686:16686 -p 8888:8888 -v tailtrace-data:/var/lib/tailtrace tailtraced
 # The config is read from /etc/tailtrace/tailtrace.yaml (mount your own there); data lives in
 # /var/lib/tailtrace (a volume).
+
+# The web UI (ui/), built with Debian's nodejs and npm. Its build tool (Vite) needs Node.js 20.19 or
+# later: Debian 13 (trixie) has it, bookworm has 18. The built files go into the binary below
+# (-DTAILTRACE_UI_DIST); the final image has no Node.js.
+FROM debian:trixie AS ui
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src/ui
+COPY ui/package.json ui/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY ui/ ./
+RUN npm run --silent build -- --outDir /src/ui-dist --emptyOutDir
 
 FROM debian:bookworm AS build
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -13,7 +27,9 @@ RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq 
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+COPY --from=ui /src/ui-dist /src/ui-dist
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAILTRACE_BUILD_TESTS=OFF \
+      -DTAILTRACE_UI_DIST=/src/ui-dist \
     && cmake --build build --target tailtraced
 
 FROM debian:bookworm-slim

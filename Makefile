@@ -1,6 +1,12 @@
 # The two commands a newcomer runs: `make run` and `make test`. Everything they need is installed
 # by `make deps` (Debian packages, through apt-get, as root) and, for the end-to-end tests, by
 # `make e2e-deps` (the OpenTelemetry JS SDK from the npm registry, into tests/e2e/node_modules).
+#
+# The Release build (`make build`, `run`, `test`) also builds the web UI (ui/) into tailtraced:
+# CMake's TAILTRACE_BUILD_UI (ON by default) runs `npm ci` in ui/ when ui/package-lock.json
+# changes and the UI's build (tsc, vite) when ui/ changes, with node and npm from `make deps`
+# (query/ui_assets.cmake). The sanitizer, TSan and fuzz builds run C++ tests only and configure
+# with -DTAILTRACE_BUILD_UI=OFF.
 
 BUILD_DIR   ?= build
 BUILD_TYPE  ?= Release
@@ -67,7 +73,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_r
 
 $(SAN_BUILD_DIR)/build.ninja:
 	cmake -S . -B $(SAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
-	  -DTAILTRACE_SANITIZE=$(SANITIZE) -DTAILTRACE_BUILD_BENCH=OFF
+	  -DTAILTRACE_SANITIZE=$(SANITIZE) -DTAILTRACE_BUILD_BENCH=OFF -DTAILTRACE_BUILD_UI=OFF
 
 sanitize-test: deps $(SAN_BUILD_DIR)/build.ninja
 	cmake --build $(SAN_BUILD_DIR) -j $(JOBS)
@@ -80,7 +86,7 @@ TSAN_BUILD_DIR ?= build-tsan
 
 $(TSAN_BUILD_DIR)/build.ninja:
 	cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
-	  -DTAILTRACE_SANITIZE=thread -DTAILTRACE_BUILD_BENCH=OFF
+	  -DTAILTRACE_SANITIZE=thread -DTAILTRACE_BUILD_BENCH=OFF -DTAILTRACE_BUILD_UI=OFF
 
 tsan-test: deps $(TSAN_BUILD_DIR)/build.ninja
 	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target collector_pipeline_test wal_test cluster_test \
@@ -97,7 +103,8 @@ bench: build
 	bench/run.sh $(BUILD_DIR)
 
 # libFuzzer with ASan+UBSan on every decoder of network bytes, FUZZ_SECONDS per harness, in a
-# separate clang build directory; prints the executions each harness survived (tests/fuzz/README.md).
+# separate clang build directory (without the UI); prints the executions each harness survived
+# (tests/fuzz/README.md).
 FUZZ_SECONDS   ?= 60
 FUZZ_BUILD_DIR ?= build-fuzz
 

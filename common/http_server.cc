@@ -179,7 +179,8 @@ bool ServerImpl::ReserveBody(uint64_t bytes) {
 bool ServerImpl::Authorized(std::string_view path, std::string_view authorization) {
   if (tokens_ == nullptr) return true;
   if (std::find(options_.open_paths.begin(), options_.open_paths.end(), path) !=
-      options_.open_paths.end()) {
+          options_.open_paths.end() ||
+      (options_.is_open_path && options_.is_open_path(path))) {
     return true;
   }
   if (tokens_->Check(authorization)) return true;

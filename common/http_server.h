@@ -80,6 +80,10 @@ struct HttpServerOptions {
   // Paths served without authentication (exact match), e.g. /healthz.
   // Default: none
   std::vector<std::string> open_paths;
+  // Also served without authentication: the (percent-decoded) paths for which this returns true,
+  // e.g. a web UI's static files (query/query_port.h). Called on the I/O threads: thread-safe.
+  // Default: none
+  std::function<bool(std::string_view path)> is_open_path;
   // Open connections at most; a connection accepted beyond it is closed at once (and counted).
   // 0 = no limit.
   // Default: 0

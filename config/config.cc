@@ -263,6 +263,19 @@ void ParseQuery(MapReader map, EndpointList* endpoints, query::QueryOptions* out
   map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
   map.Int("max_trace_spans", 0, kMaxCount, &out->max_trace_spans);
   map.Int("max_connections", 0, kMaxConnections, &out->max_connections);
+  if (std::optional<Field> f = map.Take("base_path")) {
+    if (std::optional<std::string> text = internal::ReadNonEmptyString(map.context(), *f)) {
+      absl::StatusOr<std::string> base_path = query::NormalizeBasePath(*text);
+      if (base_path.ok()) {
+        out->base_path = *std::move(base_path);
+      } else {
+        internal::ReportValueError(map.context(), *f, std::string(base_path.status().message()));
+      }
+    }
+  }
+  MapReader ui = map.Map("ui");
+  ui.Bool("enabled", &out->ui_enabled);
+  ui.ReportUnknownKeys();
   ParseListenerSecurity(map, internal::CorsSupport::kYes, &out->security);
   map.ReportUnknownKeys();
 }

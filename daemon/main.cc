@@ -29,8 +29,10 @@
 #include "config/config.h"
 #include "exporter/exporting_trace_store.h"
 #include "exporter/otlp_trace_exporter.h"
+#include "query/query_port.h"
 #include "query/query_service.h"
 #include "query/trace_reader.h"
+#include "query/ui_assets.h"
 #include "spanmetrics/history.h"
 #include "spanmetrics/service_graph.h"
 #include "spanmetrics/span_metrics.h"
@@ -229,6 +231,62 @@ std::string NoStoreMessage(const config::DaemonConfig& cfg) {
   return message + "; query that backend instead";
 }
 
+// The query port's listener and what it serves (query/query_port.h).
+struct QueryListener {
+  std::unique_ptr<query::QueryPort> port;
+  std::unique_ptr<http::HttpServer> server;
+};
+
+// The query port under query.base_path: the API (in a cluster also /api/cluster, this node's view
+// of the members; without a store every API path answers 503 naming where the traces went) and
+// the built-in UI. With query.auth the UI's paths are served without a token, as /healthz: the
+// files hold no data, and the page asks the API (which needs the token) for everything.
+absl::StatusOr<QueryListener> StartQueryListener(const config::DaemonConfig& cfg,
+                                                 const query::QueryService* service,
+                                                 cluster::ClusterNode* cluster,
+                                                 MetricsRegistry* metrics) {
+  query::QueryPort::ApiHandler api = [&cfg, service, cluster, no_store = NoStoreMessage(cfg)](
+                                         const http::Request& r, std::string_view path) {
+    if (cluster != nullptr && path == "/api/cluster") {
+      http::Response status;
+      status.body = cluster->StatusJson();
+      return status;
+    }
+    if (!cfg.storage_enabled) return query::NoStoreResponse(path, no_store);
+    return service->Handle(r, path);
+  };
+  QueryListener listener;
+  absl::StatusOr<std::unique_ptr<query::QueryPort>> port =
+      query::QueryPort::Create(cfg.query, query::EmbeddedUiAssets(), std::move(api));
+  if (!port.ok()) return port.status();
+  listener.port = *std::move(port);
+  http::HttpServerOptions options;
+  options.endpoint = cfg.query.endpoint;
+  options.num_threads = cfg.query.num_threads;
+  options.max_body_bytes = 16 << 20;  // POST /api/transform: OTLP/JSON files to show
+  options.name = "query";
+  options.security = cfg.query.security;
+  options.max_connections = cfg.query.max_connections;
+  options.metrics = metrics;
+  const query::QueryPort* port_ptr = listener.port.get();
+  options.is_open_path = [port_ptr](std::string_view path) { return port_ptr->IsUiPath(path); };
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> server = http::HttpServer::Create(
+      options, [port_ptr](const http::Request& r) { return port_ptr->Handle(r); });
+  if (!server.ok()) return server.status();
+  listener.server = *std::move(server);
+  return listener;
+}
+
+// Where the log says the UI is: its URL, or why there is none.
+std::string UiLocation(const config::DaemonConfig& cfg, const query::QueryPort& port,
+                       const std::string& query_url) {
+  if (!cfg.query.ui_enabled) return "UI off (query.ui.enabled: false)";
+  if (query::EmbeddedUiAssets().empty()) {
+    return "UI not built into this binary (TAILTRACE_BUILD_UI=OFF)";
+  }
+  return "UI at " + query_url + port.UiPath();
+}
+
 // Cluster mode when the `cluster:` section is present; null (a single node) otherwise.
 absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> StartCluster(const config::DaemonConfig& cfg,
                                                                    collector::SpanSink* local,
@@ -347,33 +405,13 @@ int Run(const config::DaemonConfig& cfg) {
   query::StoreTraceReader local_reader(store_ptr);
   query::TraceReader* reader = *cluster_node != nullptr ? (*cluster_node)->reader() : &local_reader;
   query::QueryService query_service(reader, clock, cfg.query);
-  const std::string no_store_message = NoStoreMessage(cfg);
-  http::HttpServerOptions query_options;
-  query_options.endpoint = cfg.query.endpoint;
-  query_options.num_threads = cfg.query.num_threads;
-  query_options.max_body_bytes = 16 << 20;  // POST /api/transform: OTLP/JSON files to show
-  query_options.name = "query";
-  query_options.security = cfg.query.security;
-  query_options.max_connections = cfg.query.max_connections;
-  query_options.metrics = &metrics;
-  // Without a store every query answers 503 saying where the traces went. In a cluster,
-  // /api/cluster shows this node's view of the members.
-  cluster::ClusterNode* cluster_ptr = cluster_node->get();
-  auto query_server = http::HttpServer::Create(
-      query_options,
-      [&query_service, &cfg, &no_store_message, cluster_ptr](const http::Request& r) {
-        if (cluster_ptr != nullptr && r.path == "/api/cluster") {
-          http::Response status;
-          status.body = cluster_ptr->StatusJson();
-          return status;
-        }
-        if (!cfg.storage_enabled) return query::NoStoreResponse(r, no_store_message);
-        return query_service.Handle(r);
-      });
-  if (!query_server.ok()) {
-    spdlog::critical("query: {}", std::string(query_server.status().message()));
+  absl::StatusOr<QueryListener> query_listener =
+      StartQueryListener(cfg, &query_service, cluster_node->get(), &metrics);
+  if (!query_listener.ok()) {
+    spdlog::critical("query: {}", std::string(query_listener.status().message()));
     return 1;
   }
+  http::HttpServer* query_server = query_listener->server.get();
 
   http::HttpServerOptions admin_options;
   admin_options.endpoint = cfg.admin.endpoint;
@@ -419,7 +457,7 @@ int Run(const config::DaemonConfig& cfg) {
     http_receiver = std::move(*r);
     http_at = BoundEndpoint(cfg.http.endpoint, http_receiver->port());
   }
-  const std::string query_at = BoundEndpoint(cfg.query.endpoint, (*query_server)->port());
+  const std::string query_at = BoundEndpoint(cfg.query.endpoint, query_server->port());
   const std::string admin_at = BoundEndpoint(cfg.admin.endpoint, (*admin_server)->port());
   ready.store(true);
 
@@ -435,9 +473,12 @@ int Run(const config::DaemonConfig& cfg) {
   spdlog::info("send OTLP to {}://{} (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) or {}://{}/v1/traces",
                scheme(cfg.grpc.security), Reachable(grpc_at), scheme(cfg.http.security),
                Reachable(http_at));
-  spdlog::info("query API (Jaeger /api, OTLP JSON /api/v3) at {}://{}; metrics at {}://{}/metrics",
-               scheme(cfg.query.security), Reachable(query_at), scheme(cfg.admin.security),
-               Reachable(admin_at));
+  const std::string query_url =
+      std::string(scheme(cfg.query.security)) + "://" + Reachable(query_at);
+  const std::string api = query_listener->port->UiPath() + "api";
+  spdlog::info("query API (Jaeger {}, OTLP JSON {}/v3) at {}; metrics at {}://{}/metrics", api, api,
+               query_url, scheme(cfg.admin.security), Reachable(admin_at));
+  spdlog::info("{}", UiLocation(cfg, *query_listener->port, query_url));
   // One machine-readable line for scripts and tests.
   std::printf("tailtraced ready grpc=%s http=%s query=%s admin=%s\n", grpc_at.c_str(),
               http_at.c_str(), query_at.c_str(), admin_at.c_str());
@@ -472,7 +513,7 @@ int Run(const config::DaemonConfig& cfg) {
                     std::string(written.message()));
     }
   }
-  (*query_server)->Shutdown();
+  query_server->Shutdown();
   (*admin_server)->Shutdown();
   absl::Status flushed = store_ptr->Flush();
   if (!flushed.ok()) {

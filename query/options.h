@@ -2,15 +2,25 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include "absl/status/statusor.h"
 #include "common/listener_security.h"
 
 namespace tailtrace::query {
 
 struct QueryOptions {
-  // host:port of the query API (Jaeger /api, /api/v3).
+  // host:port of the query API (Jaeger /api, /api/v3) and the built-in UI.
   // Default: localhost:16686 (loopback only)
   std::string endpoint = "localhost:16686";
+  // The path prefix of everything the port serves (query.base_path), for a reverse proxy that
+  // forwards e.g. https://example.com/tailtrace/ to it: the API at <base_path>/api/..., the UI at
+  // <base_path>/. In the form NormalizeBasePath gives: "/" or "/a/b" (no trailing '/').
+  // Default: "/"
+  std::string base_path = "/";
+  // Serve the built-in web UI (query.ui.enabled): every path under base_path but api/.
+  // Default: true
+  bool ui_enabled = true;
   // I/O threads of the query HTTP server.
   // Default: 2
   int num_threads = 2;
@@ -32,5 +42,12 @@ struct QueryOptions {
   // Default: true
   bool span_metrics_enabled = true;
 };
+
+// `path` (query.base_path as written) in the form QueryOptions::base_path holds: it must start
+// with '/'; trailing '/'s are removed (but from "/" itself); each segment must be non-empty, not
+// "." or "..", and of the characters A-Z a-z 0-9 - . _ ~ ! $ ( ) * + , ; = : @ (a URL path that
+// needs no percent-encoding and no escaping inside <base href="...">). InvalidArgument names the
+// value and what is wrong with it (not the key).
+[[nodiscard]] absl::StatusOr<std::string> NormalizeBasePath(std::string_view path);
 
 }  // namespace tailtrace::query

@@ -76,8 +76,8 @@ class Router {
         max_trace_spans_(max_trace_spans),
         span_metrics_enabled_(span_metrics_enabled) {}
 
-  http::Response Route(const http::Request& request) const {
-    std::string_view path = request.path;
+  // `path`: request.path below the base path.
+  http::Response Route(const http::Request& request, std::string_view path) const {
     while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
     const Api api = (path == "/api/v3" || path.starts_with(kV3Prefix)) ? Api::kV3 : Api::kJaeger;
     const bool get = request.method == "GET";
@@ -554,12 +554,12 @@ class Router {
 
 }  // namespace
 
-http::Response QueryService::Handle(const http::Request& request) const {
+http::Response QueryService::Handle(const http::Request& request, std::string_view path) const {
   // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
   // turned into an answer instead of taking the server thread down.
   try {
     http::Response response =
-        Router(reader_, clock_, max_trace_spans_, span_metrics_enabled_).Route(request);
+        Router(reader_, clock_, max_trace_spans_, span_metrics_enabled_).Route(request, path);
     if (request.Param("prettyPrint") == "true" && response.content_type == "application/json") {
       response.body = internal::IndentJson(response.body);
     }
@@ -570,8 +570,7 @@ http::Response QueryService::Handle(const http::Request& request) const {
   }
 }
 
-http::Response NoStoreResponse(const http::Request& request, std::string_view message) {
-  const std::string_view path = request.path;
+http::Response NoStoreResponse(std::string_view path, std::string_view message) {
   const bool v3 = path == "/api/v3" || path.starts_with(kV3Prefix);
   // No Retry-After: waiting changes nothing.
   return internal::Error(v3 ? Api::kV3 : Api::kJaeger, 503, message);

@@ -46,7 +46,12 @@ class QueryService {
         span_metrics_enabled_(options.span_metrics_enabled) {}
 
   // Thread-safe.
-  http::Response Handle(const http::Request& request) const;
+  http::Response Handle(const http::Request& request) const {
+    return Handle(request, request.path);
+  }
+  // As Handle(request), routed by `path` instead of request.path: the path below the query
+  // port's base path (QueryPort::ApiHandler).
+  http::Response Handle(const http::Request& request, std::string_view path) const;
 
  private:
   std::unique_ptr<StoreTraceReader> owned_reader_;  // null when the reader was given
@@ -57,8 +62,9 @@ class QueryService {
 };
 
 // What every query path answers when the daemon has no store (storage.enabled: false): 503 with
-// `message`, in the error envelope of the API asked (/api/v3/... or Jaeger's /api/...), so that
-// the Jaeger UI and Grafana show the message instead of an empty result.
-http::Response NoStoreResponse(const http::Request& request, std::string_view message);
+// `message`, in the error envelope of the API asked by `path` (/api/v3/... or Jaeger's /api/...,
+// below the base path), so that the Jaeger UI and Grafana show the message instead of an empty
+// result.
+http::Response NoStoreResponse(std::string_view path, std::string_view message);
 
 }  // namespace tailtrace::query

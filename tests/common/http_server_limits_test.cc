@@ -142,6 +142,7 @@ TEST(HttpServerLimitsTest, TokenRequiredExceptOnOpenPaths) {
   HttpServerOptions options = LocalOptions();
   options.security.auth.bearer_token_file = path;
   options.open_paths = {"/healthz"};
+  options.is_open_path = [](std::string_view path) { return path.starts_with("/ui/"); };
   Gate gate;
   auto server = HttpServer::Create(options, gate.AsHandler());
   ASSERT_TRUE(server.ok()) << server.status();
@@ -154,6 +155,11 @@ TEST(HttpServerLimitsTest, TokenRequiredExceptOnOpenPaths) {
   // The connection stays usable after a 401 to a request without a body.
   EXPECT_EQ(c2.Send("GET", "/metrics").status, 401);
   EXPECT_EQ(c2.Send("GET", "/healthz").status, 200);
+  // is_open_path sees the percent-decoded path.
+  EXPECT_EQ(c2.Send("GET", "/ui/trace/abc").status, 200);
+  EXPECT_EQ(c2.Send("GET", "/%75i/x").status, 200);
+  EXPECT_EQ(c2.Send("GET", "/uix").status, 401);
+  EXPECT_EQ(c2.Send("GET", "/healthz/x").status, 401);
   (*server)->Shutdown();
   std::remove(path);
 }

@@ -61,6 +61,8 @@ void ExpectConfigEq(const DaemonConfig& a, const DaemonConfig& b) {
   EXPECT_EQ(a.storage.write_buffer_bytes, b.storage.write_buffer_bytes);
   EXPECT_EQ(a.query.endpoint, b.query.endpoint);
   EXPECT_EQ(a.query.num_threads, b.query.num_threads);
+  EXPECT_EQ(a.query.base_path, b.query.base_path);
+  EXPECT_EQ(a.query.ui_enabled, b.query.ui_enabled);
   EXPECT_EQ(a.admin.endpoint, b.admin.endpoint);
   EXPECT_EQ(a.log.level, b.log.level);
   EXPECT_EQ(a.cluster.enabled(), b.cluster.enabled());

@@ -151,6 +151,14 @@ TEST_F(SecurityTest, TlsAndTokenOnEveryListener) {
   EXPECT_NE(r.headers.find("WWW-Authenticate: Bearer"), std::string::npos) << r.headers;
   EXPECT_EQ(Get(query, "/api/services", "wrong", CaArgs()).status, 401);
   EXPECT_EQ(Get(query, "/api/services", kToken, CaArgs()).status, 200);
+  // The built-in UI's files hold no data and load without the token (the page's API calls need
+  // it); a daemon built without the UI answers its page saying so, also without the token.
+  for (const std::string path : {"/", "/trace/4bf92f3577b34da6a3ce929d0e0e4736"}) {
+    r = Get(query, path, "", CaArgs());
+    EXPECT_EQ(r.status, TAILTRACE_BUILD_UI ? 200 : 404) << path << ": " << r.body;
+    EXPECT_NE(r.body.find("<html"), std::string::npos) << path << ": " << r.body;
+  }
+  EXPECT_EQ(Get(query, "/api/cluster", "", CaArgs()).status, 401);
   // Plain text on a TLS port, and TLS without trusting the CA, get nowhere.
   EXPECT_EQ(Curl({Url(query, "/api/services", /*tls=*/false)}).status, 0);
   EXPECT_NE(Curl({Url(query, "/api/services")}).exit_code, 0);

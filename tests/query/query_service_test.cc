@@ -467,7 +467,7 @@ INSTANTIATE_TEST_SUITE_P(
 // storage.enabled: false: every path answers 503 with the message, in the envelope of its API.
 TEST(NoStoreResponseTest, AnswersEveryPathWith503InItsApisEnvelope) {
   const std::string message = "this tailtraced keeps no traces; query tempo:4317 instead";
-  const http::Response jaeger = NoStoreResponse(Get("/api/traces/" + kTraceHex), message);
+  const http::Response jaeger = NoStoreResponse("/api/traces/" + kTraceHex, message);
   EXPECT_EQ(jaeger.status, 503);
   rapidjson::Document doc = ParseJson(jaeger);
   ASSERT_TRUE(doc.HasMember("errors"));
@@ -475,7 +475,7 @@ TEST(NoStoreResponseTest, AnswersEveryPathWith503InItsApisEnvelope) {
   EXPECT_EQ(std::string(doc["errors"][0]["msg"].GetString()), message);
   EXPECT_TRUE(doc["data"].IsNull());
 
-  const http::Response v3 = NoStoreResponse(Get("/api/v3/services"), message);
+  const http::Response v3 = NoStoreResponse("/api/v3/services", message);
   EXPECT_EQ(v3.status, 503);
   doc = ParseJson(v3);
   ASSERT_TRUE(doc.HasMember("error"));
