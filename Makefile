@@ -1,6 +1,7 @@
 # The two commands a newcomer runs: `make run` and `make test`. Everything they need is installed
-# by `make deps` (Debian packages, through apt-get, as root) and, for the end-to-end tests, by
-# `make e2e-deps` (the OpenTelemetry JS SDK from the npm registry, into tests/e2e/node_modules).
+# by `make deps` (Debian packages, through apt-get, as root; chromium for the UI's browser tests)
+# and, for the end-to-end tests, by `make e2e-deps` (the OpenTelemetry JS SDK and playwright-core
+# from the npm registry, into tests/e2e/node_modules).
 #
 # The Release build (`make build`, `run`, `test`) also builds the web UI (ui/) into tailtraced:
 # CMake's TAILTRACE_BUILD_UI (ON by default) runs `npm ci` in ui/ when ui/package-lock.json
@@ -18,9 +19,10 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
   librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev \
   libspdlog-dev libboost-dev libboost-system-dev libyaml-cpp-dev rapidjson-dev \
   libgtest-dev libgmock-dev \
-  libsimdjson-dev libre2-dev libssl-dev openssl clang libclang-rt-14-dev curl
+  libsimdjson-dev libre2-dev libssl-dev openssl clang libclang-rt-14-dev curl \
+  chromium
 
-.PHONY: all deps build run test unit-test e2e-test e2e-deps sanitize-test tsan-test bench fuzz format clean
+.PHONY: all deps build run test unit-test ui-test e2e-test e2e-deps sanitize-test tsan-test bench fuzz format clean
 
 all: build
 
@@ -61,7 +63,13 @@ e2e-deps:
 e2e-test: build e2e-deps
 	TAILTRACED=$(abspath $(BUILD_DIR))/daemon/tailtraced node --test tests/e2e/
 
-test: unit-test e2e-test
+# The UI's logic (span tree, critical path, layouts, search and services models) with Vitest;
+# ui/node_modules comes from the build (TAILTRACE_BUILD_UI). The browser tests are e2e tests
+# (tests/e2e/ui_browser.test.mjs: Debian's chromium driven by playwright-core).
+ui-test: build
+	cd ui && npx vitest run
+
+test: unit-test ui-test e2e-test
 
 # The unit and integration tests (and the daemon they start) built with AddressSanitizer and
 # UndefinedBehaviorSanitizer; any report fails the test. .ci/run runs it after `make test`.
@@ -114,6 +122,7 @@ fuzz: deps
 format:
 	find cluster collector common config daemon exporter proto query storage wal bench tests \
 	  \( -name '*.h' -o -name '*.cc' \) -not -path '*/node_modules/*' | xargs clang-format -i
+	cd ui && npm run format
 
 clean:
 	rm -rf $(BUILD_DIR)
