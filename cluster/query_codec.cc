@@ -61,6 +61,8 @@ void ToProto(const storage::TraceSummary& summary, pb::TraceSummary* out) {
     s->set_span_count(service.span_count);
     s->set_error_count(service.error_count);
   }
+  out->set_sampling_policy(summary.sampling_policy);
+  out->set_sample_rate(summary.sample_rate);
 }
 
 absl::StatusOr<storage::TraceSummary> FromProto(const pb::TraceSummary& summary) {
@@ -82,6 +84,8 @@ absl::StatusOr<storage::TraceSummary> FromProto(const pb::TraceSummary& summary)
   for (const pb::ServiceSummary& s : summary.services()) {
     out.services.push_back({s.name(), s.span_count(), s.error_count()});
   }
+  out.sampling_policy = summary.sampling_policy();
+  out.sample_rate = summary.sample_rate();
   return out;
 }
 

@@ -23,6 +23,8 @@ void AddSummary(const storage::TraceSummary& part, storage::TraceSummary* into) 
   into->span_count += part.span_count;
   into->error_count += part.error_count;
   into->orphan_span_count += part.orphan_span_count;
+  storage::MergeSamplingDecision(part.sampling_policy, part.sample_rate, &into->sampling_policy,
+                                 &into->sample_rate);
   std::map<std::string, storage::ServiceSummary> services;
   const std::vector<storage::ServiceSummary>& mine = into->services;
   for (const auto* list : {&mine, &part.services}) {

@@ -69,11 +69,14 @@ absl::Status InMemoryTraceStore::Write(std::span<const TraceWrite> traces) {
     }
     // As in RocksTraceStore: a write without spans stores nothing.
     if (spans == 0) continue;
-    StoredTrace& t = traces_[w.trace_id];
+    auto [it, first] = traces_.try_emplace(w.trace_id);
+    StoredTrace& t = it->second;
     t.trace_id = w.trace_id;
-    if (!w.sampling_policy.empty() || t.sampling_policy.empty()) {
+    if (first) {
       t.sampling_policy = w.sampling_policy;
       t.sample_rate = w.sample_rate;
+    } else {
+      MergeSamplingDecision(w.sampling_policy, w.sample_rate, &t.sampling_policy, &t.sample_rate);
     }
     for (const auto& rs : w.spans->resource_spans()) {
       *t.data.add_resource_spans() = rs;
@@ -130,7 +133,9 @@ absl::StatusOr<std::vector<TraceSummary>> InMemoryTraceStore::FindTraces(const T
     if (!InRange(start, query.start_time_min_ns, query.start_time_max_ns)) continue;
     if (!Matches(trace.data, query, index_options_)) continue;
     const TracesData* data = &trace.data;
-    found.push_back(ComputeSummary(id, TraceChunks(&data, 1)));
+    TraceSummary& summary = found.emplace_back(ComputeSummary(id, TraceChunks(&data, 1)));
+    summary.sampling_policy = trace.sampling_policy;
+    summary.sample_rate = trace.sample_rate;
   }
   std::sort(found.begin(), found.end(), [](const TraceSummary& a, const TraceSummary& b) {
     if (a.start_ns != b.start_ns) return a.start_ns > b.start_ns;

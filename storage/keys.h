@@ -171,7 +171,8 @@ std::string SummaryKey(const TraceId& trace_id);
 
 // A versioned, compact binary encoding of a summary (the trace ID is in the key, not here).
 std::string EncodeSummary(const TraceSummary& summary);
-// nullopt when `value` is not a summary this build can read.
+// nullopt when `value` is not a summary this build can read. Summaries of the earlier version
+// (without the sampling decision) decode with an empty policy and rate 0.
 std::optional<TraceSummary> DecodeSummary(const TraceId& trace_id, std::string_view value);
 
 // ---- Names ----

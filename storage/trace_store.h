@@ -109,10 +109,26 @@ struct TraceWrite {
   std::string_view spans_bytes;
 };
 
+// ---- Sampling decision ----
+// A trace written in several parts (late spans, a trace archived again) has one sampling policy
+// and rate: those of its first part, unless that part has no policy and a later one has (then the
+// first such part's). GetTrace, GetArchivedTrace and the summaries of FindTraces answer it;
+// MergeSamplingDecision applies the rule.
+
+// Adds the decision of a later part (`policy`, `rate`) to the decision of the parts before it
+// (`*trace_policy`, `*trace_rate`).
+inline void MergeSamplingDecision(std::string_view policy, double rate, std::string* trace_policy,
+                                  double* trace_rate) {
+  if (!trace_policy->empty() || policy.empty()) return;
+  trace_policy->assign(policy);
+  *trace_rate = rate;
+}
+
 // A trace read back: all spans ever written for it, grouped by resource and scope.
 struct StoredTrace {
   TraceId trace_id;
   opentelemetry::proto::trace::v1::TracesData data;
+  // The trace's sampling decision (see "Sampling decision").
   std::string sampling_policy;
   // As TraceWrite's; 0 for a trace tailtraced did not sample (e.g. an uploaded file), which is
   // rendered without sampling tags.
@@ -177,6 +193,11 @@ struct TraceSummary {
   uint32_t error_count = 0;              // spans with status ERROR
   uint32_t orphan_span_count = 0;        // spans whose parent span is not in the trace
   std::vector<ServiceSummary> services;  // sorted by name
+  // The trace's sampling decision, as GetTrace answers it (StoredTrace::sampling_policy and
+  // sample_rate, see "Sampling decision"). "" and 0 when unknown: a summary a version before
+  // these fields wrote (a later write of the trace adds the decision of that write).
+  std::string sampling_policy;
+  double sample_rate = 0;
   friend bool operator==(const TraceSummary&, const TraceSummary&) = default;
 };
 

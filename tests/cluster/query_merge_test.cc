@@ -59,6 +59,29 @@ TEST(QueryMergeTest, SummariesNewestFirstSameTraceMergedThenTheLimit) {
   EXPECT_EQ(MergeSummaries(parts, 2).size(), 2u);
 }
 
+TEST(QueryMergeTest, ASummaryMergedFromPartsTakesTheFirstPartsPolicy) {
+  auto with_policy = [](storage::TraceSummary s, std::string policy, double rate) {
+    s.sampling_policy = std::move(policy);
+    s.sample_rate = rate;
+    return s;
+  };
+  const storage::TraceSummary part = Summary(1, 100, 10, 1, "a", {{"a", 1, 0}});
+  // The first part has no policy (or a member of an earlier version did not say): the next
+  // part's decision is taken; a third part's does not change it.
+  std::vector<storage::TraceSummary> all = MergeSummaries({{with_policy(part, "", 0)},
+                                                           {with_policy(part, "errors", 4.0)},
+                                                           {with_policy(part, "latency", 1.0)}},
+                                                          10);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].sampling_policy, "errors");
+  EXPECT_EQ(all[0].sample_rate, 4.0);
+  all =
+      MergeSummaries({{with_policy(part, "latency", 1.0)}, {with_policy(part, "errors", 4.0)}}, 10);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].sampling_policy, "latency");
+  EXPECT_EQ(all[0].sample_rate, 1.0);
+}
+
 opentelemetry::proto::trace::v1::TracesData Spans(const std::string& service,
                                                   std::vector<uint8_t> span_ids) {
   opentelemetry::proto::trace::v1::TracesData data;
