@@ -296,6 +296,19 @@ std::string OperationStream(std::string_view service, std::string_view operation
   return s;
 }
 
+std::string TagKeysPrefix(std::string_view service) {
+  if (service.empty()) return IndexStream(kTagIndex);
+  std::string s = IndexStream(kServiceTagIndex);
+  PutLengthPrefixed(&s, service);
+  return s;
+}
+
+std::string TagValuesPrefix(std::string_view service, std::string_view key) {
+  std::string s = TagKeysPrefix(service);
+  PutLengthPrefixed(&s, key);
+  return s;
+}
+
 std::string ServiceTagStream(std::string_view service, std::string_view key,
                              std::string_view value) {
   std::string s = IndexStream(kServiceTagIndex);
@@ -306,8 +319,7 @@ std::string ServiceTagStream(std::string_view service, std::string_view key,
 }
 
 std::string TagStream(std::string_view key, std::string_view value) {
-  std::string s = IndexStream(kTagIndex);
-  PutLengthPrefixed(&s, key);
+  std::string s = TagValuesPrefix("", key);
   PutLengthPrefixed(&s, value);
   return s;
 }

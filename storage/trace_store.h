@@ -60,6 +60,28 @@
 // - GetArchivedTrace answers the archived copy (never truncated), or nullopt when the trace was
 //   never archived.
 //
+// ---- Tag suggestion semantics (SuggestTags) ----
+//
+// What a UI offers while a user writes a tag filter: the tag keys, or the values of one key, that
+// the search index holds for the traces of a time window. Definitions as in "Search semantics":
+// - Tags: the indexed tags (IsIndexedTag under the store's IndexOptions as they are now, so a key
+//   added to exclude_keys is not suggested from traces stored before either) of the spans of
+//   `service` (every span when empty): span and resource attributes, the synthetic tags (error,
+//   span.kind, otel.status_code, ...) and the events' tags. A tag whose key is empty is not
+//   suggested (no search can name it).
+// - Window: the traces whose start lies in [start_time_min_ns, start_time_max_ns], widened to
+//   whole index slots (kIndexSlotNs, 10 s; starts below 0 count as 0): a trace that starts up to
+//   10 s outside the window may count. In RocksTraceStore, a trace whose start moved earlier
+//   through late spans may also still count at its former start.
+// - Answer: the distinct keys (with `key` empty) or the distinct values of `key`, sorted bytewise
+//   ascending, the first `limit` of them.
+// - Bounded work: RocksTraceStore reads index keys only, never a trace, newest bucket first; it
+//   stops after StoreOptions::tag_scan_max_keys index reads and then answers what it found so far
+//   (the names of the newest buckets, sorted, at most `limit`).
+// SuggestTags refuses (InvalidArgument, naming the field) limit <= 0, start_time_min_ns >
+// start_time_max_ns, and a `key` that can never be indexed (excluded, or longer than
+// max_value_length): see ValidateTagSuggestionQuery.
+//
 // ---- Dependency semantics (GetDependencies) ----
 //
 // A call parent -> child is a span C with a parent_span_id such that a span P of the same trace
@@ -76,6 +98,7 @@
 // graph counts the same calls from every trace, kept or not, before sampling).
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -201,6 +224,19 @@ struct TraceSummary {
   friend bool operator==(const TraceSummary&, const TraceSummary&) = default;
 };
 
+// Which tag keys, or values of one key, to suggest; see "Tag suggestion semantics". Times in
+// nanoseconds.
+struct TagSuggestionQuery {
+  // "" = any service.
+  std::string service;
+  // "": suggest tag keys. Else: suggest the values of this key.
+  std::string key;
+  int64_t start_time_min_ns = 0;
+  int64_t start_time_max_ns = std::numeric_limits<int64_t>::max();
+  // At most this many names. Must be > 0.
+  int limit = 100;
+};
+
 // Calls from spans of `parent` to spans of `child`.
 struct DependencyLink {
   std::string parent;
@@ -226,6 +262,10 @@ struct DependencyCalls {
 // OK, or InvalidArgument naming the offending field (see "Search semantics").
 [[nodiscard]] absl::Status ValidateTraceQuery(const TraceQuery& query,
                                               const IndexOptions& index_options);
+
+// OK, or InvalidArgument naming the offending field (see "Tag suggestion semantics").
+[[nodiscard]] absl::Status ValidateTagSuggestionQuery(const TagSuggestionQuery& query,
+                                                      const IndexOptions& index_options);
 
 // OK, or InvalidArgument naming the offending entry (see WriteDependencyCalls).
 [[nodiscard]] absl::Status ValidateDependencyCalls(std::span<const DependencyCalls> calls);
@@ -279,6 +319,16 @@ class TraceStore {
       const TraceQuery& query) {
     (void)query;
     return absl::UnimplementedError("this trace store cannot search traces");
+  }
+
+  // The tag keys, or the values of query.key, that the index holds for the traces of the window
+  // (see "Tag suggestion semantics"), sorted, at most query.limit. InvalidArgument for a query
+  // ValidateTagSuggestionQuery refuses. The default implementation answers Unimplemented (for
+  // test doubles).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> SuggestTags(
+      const TagSuggestionQuery& query) {
+    (void)query;
+    return absl::UnimplementedError("this trace store cannot suggest tags");
   }
 
   // Calls between services whose child span started in [end_ns - lookback_ns, end_ns] (at slot

@@ -335,6 +335,21 @@ TEST(IndexKeyTest, PostingKeysSortBySlotThenSegmentAndDecode) {
   EXPECT_EQ(IndexSlot(kIndexSlotNs * 3 + 1), 3);
 }
 
+TEST(IndexKeyTest, TagStreamsStartWithTheirKeysAndValuesPrefixes) {
+  const std::string stream = ServiceTagStream("checkout", "http.method", "GET");
+  EXPECT_TRUE(stream.starts_with(TagKeysPrefix("checkout")));
+  EXPECT_TRUE(stream.starts_with(TagValuesPrefix("checkout", "http.method")));
+  EXPECT_EQ(stream.size(), TagValuesPrefix("checkout", "http.method").size() + 4);
+  // Another service's or key's streams never share the prefix (every part is length-prefixed).
+  EXPECT_FALSE(ServiceTagStream("checkoutx", "k", "v").starts_with(TagKeysPrefix("checkout")));
+  EXPECT_FALSE(ServiceTagStream("checkout", "http.methods", "GET")
+                   .starts_with(TagValuesPrefix("checkout", "http.method")));
+  // Without a service: the streams over every service.
+  EXPECT_TRUE(TagStream("http.method", "GET").starts_with(TagValuesPrefix("", "http.method")));
+  EXPECT_TRUE(TagStream("http.method", "GET").starts_with(TagKeysPrefix("")));
+  EXPECT_FALSE(stream.starts_with(TagKeysPrefix("")));
+}
+
 TEST(IndexKeyTest, PositionsSortByStartThenTraceIdAndDecode) {
   const std::vector<IndexPos> positions = {
       MakeIndexPos(0, MakeId(9, 9)), MakeIndexPos(255, MakeId(0, 1)),
