@@ -46,6 +46,24 @@ storage::TraceQuery FromProto(const pb::FindTracesRequest& request) {
   return query;
 }
 
+void ToProto(const storage::TagSuggestionQuery& query, pb::SuggestTagsRequest* out) {
+  out->set_service(query.service);
+  out->set_key(query.key);
+  out->set_start_time_min_ns(query.start_time_min_ns);
+  out->set_start_time_max_ns(query.start_time_max_ns);
+  out->set_limit(query.limit);
+}
+
+storage::TagSuggestionQuery FromProto(const pb::SuggestTagsRequest& request) {
+  storage::TagSuggestionQuery query;
+  query.service = request.service();
+  query.key = request.key();
+  query.start_time_min_ns = request.start_time_min_ns();
+  query.start_time_max_ns = request.start_time_max_ns();
+  query.limit = request.limit();
+  return query;
+}
+
 void ToProto(const storage::TraceSummary& summary, pb::TraceSummary* out) {
   out->set_trace_id(std::string(summary.trace_id.view()));
   out->set_root_service(summary.root_service);

@@ -92,6 +92,13 @@ std::vector<std::string> MergeServices(std::vector<std::vector<std::string>> par
   return {std::make_move_iterator(all.begin()), std::make_move_iterator(all.end())};
 }
 
+std::vector<std::string> MergeTagSuggestions(std::vector<std::vector<std::string>> parts,
+                                             int limit) {
+  std::vector<std::string> merged = MergeServices(std::move(parts));
+  if (limit >= 0 && merged.size() > static_cast<size_t>(limit)) merged.resize(limit);
+  return merged;
+}
+
 std::vector<storage::Operation> MergeOperations(
     std::vector<std::vector<storage::Operation>> parts) {
   std::set<storage::Operation> all;

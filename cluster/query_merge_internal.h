@@ -32,6 +32,10 @@ std::optional<storage::StoredTrace> MergeTraces(
 
 // Sorted union.
 std::vector<std::string> MergeServices(std::vector<std::vector<std::string>> parts);
+// Sorted union, cut to `limit` (each part is sorted and cut to `limit` by its member, so the
+// first `limit` of the union are among the parts).
+std::vector<std::string> MergeTagSuggestions(std::vector<std::vector<std::string>> parts,
+                                             int limit);
 // Sorted (by name, then kind) union.
 std::vector<storage::Operation> MergeOperations(std::vector<std::vector<storage::Operation>> parts);
 // Call counts summed per (parent, child); sorted by parent then child.

@@ -2,6 +2,8 @@
 // other reads, and a message of a member of an earlier version (without the newer fields) reads
 // as "not known".
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "cluster/query_codec_internal.h"
@@ -39,6 +41,23 @@ TEST(QueryCodecTest, TraceSummaryRoundTripsWithItsSamplingDecision) {
   EXPECT_EQ(back->sampling_policy, "");
   EXPECT_EQ(back->sample_rate, 0);
   EXPECT_EQ(back->services, s.services);
+}
+
+TEST(QueryCodecTest, TagSuggestionQueryRoundTrips) {
+  storage::TagSuggestionQuery query;
+  query.service = "checkout";
+  query.key = "http.method";
+  query.start_time_min_ns = 1'700'000'000'000'000'000;
+  query.start_time_max_ns = std::numeric_limits<int64_t>::max();
+  query.limit = 7;
+  pb::SuggestTagsRequest message;
+  ToProto(query, &message);
+  const storage::TagSuggestionQuery back = FromProto(message);
+  EXPECT_EQ(back.service, query.service);
+  EXPECT_EQ(back.key, query.key);
+  EXPECT_EQ(back.start_time_min_ns, query.start_time_min_ns);
+  EXPECT_EQ(back.start_time_max_ns, query.start_time_max_ns);
+  EXPECT_EQ(back.limit, query.limit);
 }
 
 }  // namespace

@@ -118,6 +118,9 @@ TEST(QueryMergeTest, ListsAreSortedUnionsAndCallsAreSummed) {
   EXPECT_THAT(
       MergeDependencies({{{"a", "b", 2}}, {{"a", "b", 3}, {"a", "c", 1}}}),
       ElementsAre(storage::DependencyLink{"a", "b", 5}, storage::DependencyLink{"a", "c", 1}));
+  // Tag suggestions: the limit applies to the union, not to a member's part.
+  EXPECT_THAT(MergeTagSuggestions({{"b", "d"}, {"a", "b", "c"}}, 3), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(MergeTagSuggestions({{"x"}, {}}, 3), ElementsAre("x"));
 }
 
 TEST(WorkerPoolTest, RunsEveryTaskRefusesBeyondTheQueueAndDrainsOnDestruction) {

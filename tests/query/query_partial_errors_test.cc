@@ -52,6 +52,11 @@ class PartialReader final : public TraceReader {
     Fail(errors);
     return store_.GetOperations(service, span_kind, errors);
   }
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const storage::TagSuggestionQuery& query,
+                                                       PartialErrors* errors) override {
+    Fail(errors);
+    return store_.SuggestTags(query, errors);
+  }
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns, PartialErrors* errors) override {
     Fail(errors);
@@ -89,6 +94,10 @@ class NobodyReader final : public TraceReader {
   absl::StatusOr<std::vector<std::string>> GetServices(PartialErrors*) override { return Down(); }
   absl::StatusOr<std::vector<storage::Operation>> GetOperations(const std::string&, int,
                                                                 PartialErrors*) override {
+    return Down();
+  }
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const storage::TagSuggestionQuery&,
+                                                       PartialErrors*) override {
     return Down();
   }
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(int64_t, int64_t,
