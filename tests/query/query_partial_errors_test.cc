@@ -234,6 +234,8 @@ TEST_F(QueryPartialErrorsTest, V3AnswersCarryPartialErrors) {
       Get("/api/v3/traces/" + kTraceHex),
       Get("/api/v3/traces", {{"query.service_name", "checkout"}}),
       Get("/api/v3/trace-summaries", {{"query.service_name", "checkout"}}),
+      Get("/api/v3/tag-keys", {{"service", "checkout"}}),
+      Get("/api/v3/tag-values", {{"key", "span.kind"}}),
   };
   for (const http::Request& r : requests) {
     SCOPED_TRACE(r.path);
@@ -270,7 +272,7 @@ TEST_F(QueryPartialErrorsTest, NoMemberAnsweringIs503NotA500) {
                            "0102030405060708090a0b0c0d0e0f10",
                            "/api/archive/"
                            "0102030405060708090a0b0c0d0e0f10",
-                           "/api/v3/services"}) {
+                           "/api/v3/services", "/api/v3/tag-keys"}) {
     SCOPED_TRACE(path);
     EXPECT_EQ(service.Handle(Get(path)).status, 503);
   }
