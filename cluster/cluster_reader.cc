@@ -309,6 +309,30 @@ absl::StatusOr<std::vector<storage::Operation>> ClusterReader::GetOperations(
                  internal::MergeOperations);
 }
 
+absl::StatusOr<std::vector<std::string>> ClusterReader::SuggestTags(
+    const storage::TagSuggestionQuery& query, query::PartialErrors* partial_errors) {
+  const std::shared_ptr<const Ring> ring = membership_->Live();
+  NoteDownMembers(partial_errors);
+  pb::SuggestTagsRequest request;
+  internal::ToProto(query, &request);
+  using Names = std::vector<std::string>;
+  std::vector<Answer<Names>> answers = FanOut<Names, pb::SuggestTagsResponse>(
+      TargetOf(membership_, channels_, options_.timeout_ns),
+      Askable(ring->members(), partial_errors),
+      [&request](pb::ClusterQuery::Stub* stub, grpc::ClientContext* context,
+                 pb::SuggestTagsResponse* response, std::function<void(grpc::Status)> done) {
+        stub->async()->SuggestTags(context, &request, response, std::move(done));
+      },
+      [](const pb::SuggestTagsResponse& response) -> absl::StatusOr<Names> {
+        return Names(response.names().begin(), response.names().end());
+      },
+      [&] { return local_->SuggestTags(query); });
+  return Collect(std::move(answers), membership_->self(), partial_errors,
+                 [limit = query.limit](std::vector<Names> parts) {
+                   return internal::MergeTagSuggestions(std::move(parts), limit);
+                 });
+}
+
 absl::StatusOr<std::vector<storage::DependencyLink>> ClusterReader::GetDependencies(
     int64_t end_ns, int64_t lookback_ns, query::PartialErrors* partial_errors) {
   const std::shared_ptr<const Ring> ring = membership_->Live();

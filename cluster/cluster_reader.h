@@ -10,8 +10,9 @@
 //   deadline `timeout_ns` from the start of the read.
 // - Trace by ID asks every live member, since a trace may be split between members after a
 //   membership change; the parts are merged with the owner's first (its sampling policy and
-//   rate win). Search, services, operations, dependencies and metric points are merged as
-//   query_merge_internal.h describes (search: newest first, then the limit).
+//   rate win). Search, services, operations, tag suggestions, dependencies and metric points are
+//   merged as query_merge_internal.h describes (search: newest first, then the limit; tag
+//   suggestions: the sorted union, then the limit).
 // - The archive: GetArchivedTrace asks every live member for its archived copy and merges them
 //   as trace by ID does. ArchiveTrace writes into this node's own store only: the query API
 //   reads the trace to archive through GetTrace (every member's part), so the node that got the
@@ -68,6 +69,9 @@ class ClusterReader final : public query::TraceReader {
       query::PartialErrors* partial_errors) override;
   absl::StatusOr<std::vector<storage::Operation>> GetOperations(
       const std::string& service, int span_kind, query::PartialErrors* partial_errors) override;
+  // A member of a version without SuggestTags answers UNIMPLEMENTED: a partial error.
+  absl::StatusOr<std::vector<std::string>> SuggestTags(
+      const storage::TagSuggestionQuery& query, query::PartialErrors* partial_errors) override;
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns, query::PartialErrors* partial_errors) override;
   absl::StatusOr<std::vector<storage::MetricPoint>> ReadMetricPoints(

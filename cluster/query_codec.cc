@@ -46,6 +46,24 @@ storage::TraceQuery FromProto(const pb::FindTracesRequest& request) {
   return query;
 }
 
+void ToProto(const storage::TagSuggestionQuery& query, pb::SuggestTagsRequest* out) {
+  out->set_service(query.service);
+  out->set_key(query.key);
+  out->set_start_time_min_ns(query.start_time_min_ns);
+  out->set_start_time_max_ns(query.start_time_max_ns);
+  out->set_limit(query.limit);
+}
+
+storage::TagSuggestionQuery FromProto(const pb::SuggestTagsRequest& request) {
+  storage::TagSuggestionQuery query;
+  query.service = request.service();
+  query.key = request.key();
+  query.start_time_min_ns = request.start_time_min_ns();
+  query.start_time_max_ns = request.start_time_max_ns();
+  query.limit = request.limit();
+  return query;
+}
+
 void ToProto(const storage::TraceSummary& summary, pb::TraceSummary* out) {
   out->set_trace_id(std::string(summary.trace_id.view()));
   out->set_root_service(summary.root_service);
@@ -61,6 +79,8 @@ void ToProto(const storage::TraceSummary& summary, pb::TraceSummary* out) {
     s->set_span_count(service.span_count);
     s->set_error_count(service.error_count);
   }
+  out->set_sampling_policy(summary.sampling_policy);
+  out->set_sample_rate(summary.sample_rate);
 }
 
 absl::StatusOr<storage::TraceSummary> FromProto(const pb::TraceSummary& summary) {
@@ -82,6 +102,8 @@ absl::StatusOr<storage::TraceSummary> FromProto(const pb::TraceSummary& summary)
   for (const pb::ServiceSummary& s : summary.services()) {
     out.services.push_back({s.name(), s.span_count(), s.error_count()});
   }
+  out.sampling_policy = summary.sampling_policy();
+  out.sample_rate = summary.sample_rate();
   return out;
 }
 

@@ -22,6 +22,9 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 void ToProto(const storage::TraceQuery& query, pb::FindTracesRequest* out);
 storage::TraceQuery FromProto(const pb::FindTracesRequest& request);
 
+void ToProto(const storage::TagSuggestionQuery& query, pb::SuggestTagsRequest* out);
+storage::TagSuggestionQuery FromProto(const pb::SuggestTagsRequest& request);
+
 void ToProto(const storage::TraceSummary& summary, pb::TraceSummary* out);
 // InvalidArgument when the trace ID is not 16 bytes (a peer of another version, or garbage).
 absl::StatusOr<storage::TraceSummary> FromProto(const pb::TraceSummary& summary);

@@ -23,6 +23,8 @@ void AddSummary(const storage::TraceSummary& part, storage::TraceSummary* into) 
   into->span_count += part.span_count;
   into->error_count += part.error_count;
   into->orphan_span_count += part.orphan_span_count;
+  storage::MergeSamplingDecision(part.sampling_policy, part.sample_rate, &into->sampling_policy,
+                                 &into->sample_rate);
   std::map<std::string, storage::ServiceSummary> services;
   const std::vector<storage::ServiceSummary>& mine = into->services;
   for (const auto* list : {&mine, &part.services}) {
@@ -88,6 +90,13 @@ std::vector<std::string> MergeServices(std::vector<std::vector<std::string>> par
     for (std::string& s : part) all.insert(std::move(s));
   }
   return {std::make_move_iterator(all.begin()), std::make_move_iterator(all.end())};
+}
+
+std::vector<std::string> MergeTagSuggestions(std::vector<std::vector<std::string>> parts,
+                                             int limit) {
+  std::vector<std::string> merged = MergeServices(std::move(parts));
+  if (limit >= 0 && merged.size() > static_cast<size_t>(limit)) merged.resize(limit);
+  return merged;
 }
 
 std::vector<storage::Operation> MergeOperations(

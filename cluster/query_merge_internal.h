@@ -15,8 +15,10 @@ namespace tailtrace::cluster::internal {
 // The members' summaries, each list newest first, as one list newest first (trace start
 // descending, then trace ID descending) cut to `limit`. A trace listed by several members (its
 // spans were split between them by a membership change) becomes one summary: the earliest start,
-// the latest end, counts and per-service counts summed, and the root of the part that starts
-// first (the root span is normally the earliest span).
+// the latest end, counts and per-service counts summed, the root of the part that starts
+// first (the root span is normally the earliest span), and the sampling decision of the first
+// part in `parts` that has a policy (storage::MergeSamplingDecision; a trace by ID prefers its
+// owner's instead, see MergeTraces).
 std::vector<storage::TraceSummary> MergeSummaries(
     std::vector<std::vector<storage::TraceSummary>> parts, int limit);
 
@@ -30,6 +32,10 @@ std::optional<storage::StoredTrace> MergeTraces(
 
 // Sorted union.
 std::vector<std::string> MergeServices(std::vector<std::vector<std::string>> parts);
+// Sorted union, cut to `limit` (each part is sorted and cut to `limit` by its member, so the
+// first `limit` of the union are among the parts).
+std::vector<std::string> MergeTagSuggestions(std::vector<std::vector<std::string>> parts,
+                                             int limit);
 // Sorted (by name, then kind) union.
 std::vector<storage::Operation> MergeOperations(std::vector<std::vector<storage::Operation>> parts);
 // Call counts summed per (parent, child); sorted by parent then child.

@@ -77,6 +77,19 @@ class QueryServerImpl final : public QueryServer, public pb::ClusterQuery::Callb
     });
   }
 
+  grpc::ServerUnaryReactor* SuggestTags(grpc::CallbackServerContext* context,
+                                        const pb::SuggestTagsRequest* request,
+                                        pb::SuggestTagsResponse* response) override {
+    return Submit(context, [this, request, response] {
+      storage::TagSuggestionQuery query = FromProto(*request);
+      query.limit = std::min(query.limit, options_.max_search_limit);
+      absl::StatusOr<std::vector<std::string>> names = store_->SuggestTags(query);
+      if (!names.ok()) return ToGrpcStatus(names.status());
+      for (std::string& name : *names) response->add_names(std::move(name));
+      return grpc::Status::OK;
+    });
+  }
+
   grpc::ServerUnaryReactor* GetDependencies(grpc::CallbackServerContext* context,
                                             const pb::GetDependenciesRequest* request,
                                             pb::GetDependenciesResponse* response) override {

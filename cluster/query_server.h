@@ -42,8 +42,8 @@ struct QueryServerOptions {
   // peer cannot make this node read a huge trace whole. 0: no bound of its own.
   // Default: 100000 (query.max_trace_spans)
   uint64_t max_trace_spans = 100'000;
-  // A FindTraces limit above this is lowered to it.
-  // Default: 10000 (the query API's largest limit)
+  // A FindTraces (or SuggestTags) limit above this is lowered to it.
+  // Default: 10000 (the query API's largest search limit)
   int max_search_limit = 10'000;
   // Threads running store reads.
   // Default: 2

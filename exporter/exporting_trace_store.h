@@ -42,6 +42,10 @@ class ExportingTraceStore final : public storage::TraceStore {
       const storage::TraceQuery& query) override {
     return store_->FindTraces(query);
   }
+  absl::StatusOr<std::vector<std::string>> SuggestTags(
+      const storage::TagSuggestionQuery& query) override {
+    return store_->SuggestTags(query);
+  }
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns) override {
     return store_->GetDependencies(end_ns, lookback_ns);

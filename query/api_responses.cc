@@ -1,3 +1,4 @@
+#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -255,6 +256,15 @@ void WriteSummary(JsonWriter& w, const storage::TraceSummary& s) {
   w.Uint(s.error_count);
   w.Key("orphanSpanCount");
   w.Uint(s.orphan_span_count);
+  // As the Jaeger view's sampling.policy and sampling.rate tags: only when known.
+  if (!s.sampling_policy.empty()) {
+    w.Key("samplingPolicy");
+    WriteString(w, s.sampling_policy);
+  }
+  if (std::isfinite(s.sample_rate) && s.sample_rate > 0) {
+    w.Key("samplingRate");
+    w.Double(s.sample_rate);
+  }
   w.Key("services");
   w.StartArray();
   for (const storage::ServiceSummary& svc : s.services) {

@@ -70,7 +70,8 @@ std::string V3PartialErrorsMember(const std::vector<std::string>& partial);
 // spaces), each also logged as a warning.
 void AddPartialWarnings(http::Response& response, const std::vector<std::string>& partial);
 
-// One /api/v3 trace summary object.
+// One /api/v3 trace summary object (docs/search.md); samplingPolicy and samplingRate only when
+// known.
 void WriteSummary(JsonWriter& w, const storage::TraceSummary& s);
 
 }  // namespace tailtrace::query::internal

@@ -18,6 +18,7 @@
 #include "query/search_params.h"
 #include "query/spm.h"
 #include "query/spm_route_internal.h"
+#include "query/tag_route_internal.h"
 #include "spdlog/spdlog.h"
 
 // Routes (GET, but for POST /api/transform and POST /api/archive; another method on a known path
@@ -47,6 +48,8 @@
 //     /api/v3/traces/{traceID}           {"result":{"resourceSpans":[...]}}
 //     /api/v3/services                   {"services":[...]}
 //     /api/v3/operations?service=&span_kind=  {"operations":[{"name","spanKind"}]}
+//     /api/v3/tag-keys?service=&...      {"tagKeys":[...]}: tag suggestions (tag_route_internal.h)
+//     /api/v3/tag-values?key=&service=&...  {"tagValues":[...]}
 // A trace read by ID (/api/traces/{traceID}, ?traceID=, /api/v3/traces/{traceID}, and a searched
 // trace that retention removed meanwhile) that is not in the store is looked up in the archive, as
 // Jaeger's query service does when it has an archive; searches do not look into the archive.
@@ -95,6 +98,11 @@ class Router {
       if (rest == "operations") return get ? V3Operations(request) : method_not_allowed();
       if (rest == "traces") return get ? V3Search(request) : method_not_allowed();
       if (rest == "trace-summaries") return get ? V3Summaries(request) : method_not_allowed();
+      if (rest == "tag-keys" || rest == "tag-values") {
+        if (!get) return method_not_allowed();
+        return internal::TagSuggestionsResponse(rest == "tag-values", request, reader_, &partial_,
+                                                clock_->UnixNanos());
+      }
       if (std::optional<std::string_view> id = Segment(rest, "traces/")) {
         return get ? V3Trace(*id) : method_not_allowed();
       }

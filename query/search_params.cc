@@ -64,11 +64,12 @@ absl::StatusOr<int64_t> DurationParam(std::string_view param, std::string_view t
   return d;
 }
 
-absl::StatusOr<int> LimitParam(std::string_view param, std::string_view text) {
+absl::StatusOr<int> LimitParam(std::string_view param, std::string_view text,
+                               int max = kMaxSearchLimit) {
   absl::StatusOr<int64_t> n = ParseInt(param, text);
   if (!n.ok()) return n.status();
-  if (*n <= 0 || *n > kMaxSearchLimit) {
-    return Malformed(param, absl::StrCat("must be between 1 and ", kMaxSearchLimit, ", got ", *n));
+  if (*n <= 0 || *n > max) {
+    return Malformed(param, absl::StrCat("must be between 1 and ", max, ", got ", *n));
   }
   return static_cast<int>(*n);
 }
@@ -129,6 +130,35 @@ int64_t SaturatingSub(int64_t a, int64_t b) {
   if (b > 0 && a < std::numeric_limits<int64_t>::min() + b)
     return std::numeric_limits<int64_t>::min();
   return a - b;
+}
+
+// A window of RFC 3339 times named `min_names` and `max_names` (aliases, the first one is named
+// in errors when none is given). Defaults: max = now, min = max - 2 days.
+absl::Status Rfc3339Window(const http::Request& request,
+                           std::initializer_list<std::string_view> min_names,
+                           std::initializer_list<std::string_view> max_names, int64_t now_ns,
+                           int64_t* min_ns, int64_t* max_ns) {
+  *max_ns = now_ns;
+  std::string_view max_name = *max_names.begin();
+  if (auto v = First(request, max_names)) {
+    max_name = v->first;
+    absl::StatusOr<int64_t> t = ParseRfc3339(v->second);
+    if (!t.ok()) return Malformed(v->first, Msg(t.status()));
+    *max_ns = *t;
+  }
+  *min_ns = SaturatingSub(*max_ns, kDefaultSearchLookbackNs);
+  std::string_view min_name = *min_names.begin();
+  if (auto v = First(request, min_names)) {
+    min_name = v->first;
+    absl::StatusOr<int64_t> t = ParseRfc3339(v->second);
+    if (!t.ok()) return Malformed(v->first, Msg(t.status()));
+    *min_ns = *t;
+  }
+  if (*min_ns > *max_ns) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("parameter ", Str(min_name), " is after parameter ", Str(max_name)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -337,25 +367,13 @@ absl::StatusOr<storage::TraceQuery> ParseV3Search(const http::Request& request, 
   }
   if (absl::Status s = CheckDurations(q, min_name, max_name); !s.ok()) return s;
 
-  int64_t max_ns = now_ns;
-  std::string_view tmax_name = "query.start_time_max";
-  if (auto v = First(request, {"query.start_time_max", "query.startTimeMax"})) {
-    tmax_name = v->first;
-    absl::StatusOr<int64_t> t = ParseRfc3339(v->second);
-    if (!t.ok()) return Malformed(v->first, Msg(t.status()));
-    max_ns = *t;
-  }
-  int64_t min_ns = SaturatingSub(max_ns, kDefaultSearchLookbackNs);
-  std::string_view tmin_name = "query.start_time_min";
-  if (auto v = First(request, {"query.start_time_min", "query.startTimeMin"})) {
-    tmin_name = v->first;
-    absl::StatusOr<int64_t> t = ParseRfc3339(v->second);
-    if (!t.ok()) return Malformed(v->first, Msg(t.status()));
-    min_ns = *t;
-  }
-  if (min_ns > max_ns) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("parameter ", Str(tmin_name), " is after parameter ", Str(tmax_name)));
+  int64_t min_ns = 0;
+  int64_t max_ns = 0;
+  if (absl::Status s =
+          Rfc3339Window(request, {"query.start_time_min", "query.startTimeMin"},
+                        {"query.start_time_max", "query.startTimeMax"}, now_ns, &min_ns, &max_ns);
+      !s.ok()) {
+    return s;
   }
   q.start_time_min_ns = min_ns;
   q.start_time_max_ns = max_ns;
@@ -411,6 +429,30 @@ absl::StatusOr<OperationsQuery> ParseOperationsQuery(const http::Request& reques
           "\" (expected server, client, producer, consumer, internal or unspecified)"));
     }
     query.span_kind = *parsed;
+  }
+  return query;
+}
+
+absl::StatusOr<storage::TagSuggestionQuery> ParseTagSuggestionQuery(const http::Request& request,
+                                                                    bool values, int64_t now_ns) {
+  storage::TagSuggestionQuery query;
+  if (auto v = First(request, {"service"})) query.service = Str(v->second);
+  if (values) {
+    const auto key = First(request, {"key"});
+    if (!key.has_value()) return absl::InvalidArgumentError("missing required parameter key");
+    query.key = Str(key->second);
+  }
+  if (absl::Status s = Rfc3339Window(request, {"start_time_min", "startTimeMin"},
+                                     {"start_time_max", "startTimeMax"}, now_ns,
+                                     &query.start_time_min_ns, &query.start_time_max_ns);
+      !s.ok()) {
+    return s;
+  }
+  query.limit = kDefaultTagSuggestionLimit;
+  if (auto v = First(request, {"limit"})) {
+    absl::StatusOr<int> n = LimitParam(v->first, v->second, kMaxTagSuggestionLimit);
+    if (!n.ok()) return n.status();
+    query.limit = *n;
   }
   return query;
 }

@@ -25,6 +25,11 @@
 //                                 Defaults: max = now, min = max - 2 days
 //   query.duration_min | query.durationMin, query.duration_max | query.durationMax   Go durations
 //   query.num_traces | query.search_depth | query.searchDepth   like limit
+// OTLP    GET /api/v3/tag-keys and /api/v3/tag-values (tag suggestions)
+//   service                       only tags of this service's spans (optional)
+//   key                           tag-values: whose values (required)
+//   start_time_min | startTimeMin, start_time_max | startTimeMax   RFC 3339, defaults as above
+//   limit                         1..kMaxTagSuggestionLimit, default kDefaultTagSuggestionLimit
 // Jaeger  GET /api/dependencies
 //   endTs                         milliseconds since the epoch, default now
 //   lookback                      milliseconds, default 24 h
@@ -46,6 +51,8 @@ inline constexpr int kDefaultSearchLimit = 100;
 inline constexpr int kMaxSearchLimit = 10'000;
 inline constexpr int64_t kDefaultSearchLookbackNs = 2 * 24 * 3600 * 1'000'000'000ll;
 inline constexpr int64_t kDefaultDependencyLookbackNs = 24 * 3600 * 1'000'000'000ll;
+inline constexpr int kDefaultTagSuggestionLimit = 100;
+inline constexpr int kMaxTagSuggestionLimit = 1'000;
 
 // A Go time.ParseDuration string ("1.5h", "2m30s", "100ms", "500us", "500µs", "0") in
 // nanoseconds. With `allow_days_and_weeks` (the Jaeger UI's lookback values), "d" (24 h) and
@@ -74,6 +81,10 @@ struct DependenciesQuery {
 };
 absl::StatusOr<DependenciesQuery> ParseDependenciesQuery(const http::Request& request,
                                                          int64_t now_ns);
+
+// GET /api/v3/tag-keys (`values` false) and /api/v3/tag-values (`values` true).
+absl::StatusOr<storage::TagSuggestionQuery> ParseTagSuggestionQuery(const http::Request& request,
+                                                                    bool values, int64_t now_ns);
 
 // Jaeger GET /api/operations (spanKind) and GET /api/services/{service}/operations (span_kind).
 struct OperationsQuery {

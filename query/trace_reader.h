@@ -70,6 +70,11 @@ class TraceReader {
   [[nodiscard]] virtual absl::StatusOr<std::vector<storage::Operation>> GetOperations(
       const std::string& service, int span_kind, PartialErrors* partial_errors) = 0;
 
+  // As TraceStore::SuggestTags; a cluster answers the sorted union of the members' names, cut to
+  // query.limit.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> SuggestTags(
+      const storage::TagSuggestionQuery& query, PartialErrors* partial_errors) = 0;
+
   [[nodiscard]] virtual absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns, PartialErrors* partial_errors) = 0;
 
@@ -110,6 +115,10 @@ class StoreTraceReader final : public TraceReader {
                                                                 int span_kind,
                                                                 PartialErrors*) override {
     return store_->GetOperations(service, span_kind);
+  }
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const storage::TagSuggestionQuery& query,
+                                                       PartialErrors*) override {
+    return store_->SuggestTags(query);
   }
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(int64_t end_ns,
                                                                        int64_t lookback_ns,

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "storage/keys.h"
 #include "storage/trace_merge.h"
 
 namespace tailtrace::storage {
@@ -14,6 +15,17 @@ using opentelemetry::proto::trace::v1::TracesData;
 
 bool InRange(int64_t v, const std::optional<int64_t>& min, const std::optional<int64_t>& max) {
   return (!min || v >= *min) && (!max || v <= *max);
+}
+
+// The trace start: the earliest span start.
+int64_t StartOf(const TracesData& data) {
+  int64_t start = std::numeric_limits<int64_t>::max();
+  for (const auto& rs : data.resource_spans()) {
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& span : ss.spans()) start = std::min(start, SpanStartNs(span));
+    }
+  }
+  return start;
 }
 
 // Whether the trace matches every condition of `query` except the time range (trace_store.h).
@@ -69,11 +81,14 @@ absl::Status InMemoryTraceStore::Write(std::span<const TraceWrite> traces) {
     }
     // As in RocksTraceStore: a write without spans stores nothing.
     if (spans == 0) continue;
-    StoredTrace& t = traces_[w.trace_id];
+    auto [it, first] = traces_.try_emplace(w.trace_id);
+    StoredTrace& t = it->second;
     t.trace_id = w.trace_id;
-    if (!w.sampling_policy.empty() || t.sampling_policy.empty()) {
+    if (first) {
       t.sampling_policy = w.sampling_policy;
       t.sample_rate = w.sample_rate;
+    } else {
+      MergeSamplingDecision(w.sampling_policy, w.sample_rate, &t.sampling_policy, &t.sample_rate);
     }
     for (const auto& rs : w.spans->resource_spans()) {
       *t.data.add_resource_spans() = rs;
@@ -121,16 +136,12 @@ absl::StatusOr<std::vector<TraceSummary>> InMemoryTraceStore::FindTraces(const T
   std::lock_guard lock(mu_);
   std::vector<TraceSummary> found;
   for (const auto& [id, trace] : traces_) {
-    int64_t start = std::numeric_limits<int64_t>::max();
-    for (const auto& rs : trace.data.resource_spans()) {
-      for (const auto& ss : rs.scope_spans()) {
-        for (const auto& span : ss.spans()) start = std::min(start, SpanStartNs(span));
-      }
-    }
-    if (!InRange(start, query.start_time_min_ns, query.start_time_max_ns)) continue;
+    if (!InRange(StartOf(trace.data), query.start_time_min_ns, query.start_time_max_ns)) continue;
     if (!Matches(trace.data, query, index_options_)) continue;
     const TracesData* data = &trace.data;
-    found.push_back(ComputeSummary(id, TraceChunks(&data, 1)));
+    TraceSummary& summary = found.emplace_back(ComputeSummary(id, TraceChunks(&data, 1)));
+    summary.sampling_policy = trace.sampling_policy;
+    summary.sample_rate = trace.sample_rate;
   }
   std::sort(found.begin(), found.end(), [](const TraceSummary& a, const TraceSummary& b) {
     if (a.start_ns != b.start_ns) return a.start_ns > b.start_ns;
@@ -138,6 +149,39 @@ absl::StatusOr<std::vector<TraceSummary>> InMemoryTraceStore::FindTraces(const T
   });
   if (found.size() > static_cast<size_t>(query.limit)) found.resize(query.limit);
   return found;
+}
+
+absl::StatusOr<std::vector<std::string>> InMemoryTraceStore::SuggestTags(
+    const TagSuggestionQuery& query) {
+  if (absl::Status valid = ValidateTagSuggestionQuery(query, index_options_); !valid.ok()) {
+    return valid;
+  }
+  const int64_t min_slot = IndexSlot(query.start_time_min_ns);
+  const int64_t max_slot = IndexSlot(query.start_time_max_ns);
+  std::set<std::string, std::less<>> names;
+  std::lock_guard lock(mu_);
+  for (const auto& [id, trace] : traces_) {
+    const int64_t slot = IndexSlot(StartOf(trace.data));
+    if (slot < min_slot || slot > max_slot) continue;
+    for (const auto& rs : trace.data.resource_spans()) {
+      if (!query.service.empty() && ServiceNameOf(rs) != query.service) continue;
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& span : ss.spans()) {
+          ForEachSpanTag(rs, ss, span, [&](std::string_view key, std::string_view value) {
+            if (!IsIndexedTag(key, value, index_options_)) return;
+            if (query.key.empty()) {
+              if (!key.empty()) names.emplace(key);
+            } else if (key == query.key) {
+              names.emplace(value);
+            }
+          });
+        }
+      }
+    }
+  }
+  std::vector<std::string> out(names.begin(), names.end());
+  if (out.size() > static_cast<size_t>(query.limit)) out.resize(query.limit);
+  return out;
 }
 
 absl::StatusOr<std::vector<DependencyLink>> InMemoryTraceStore::GetDependencies(

@@ -3,9 +3,9 @@
 // A TraceStore in a map, for unit tests of code above the storage seam. Not for production: it
 // holds everything in memory, forgets it at exit and never expires anything.
 //
-// Its FindTraces and GetDependencies evaluate the definitions of trace_store.h directly over every
-// stored trace (a brute-force scan): they are the reference that RocksTraceStore's indexes are
-// tested against.
+// Its FindTraces, SuggestTags and GetDependencies evaluate the definitions of trace_store.h
+// directly over every stored trace (a brute-force scan): they are the reference that
+// RocksTraceStore's indexes are tested against.
 
 #include <map>
 #include <mutex>
@@ -30,6 +30,8 @@ class InMemoryTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<Operation>> GetOperations(const std::string& service,
                                                        int span_kind) override;
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override;
+  // Reads every stored trace: the reference for RocksTraceStore's index scan (no work bound).
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const TagSuggestionQuery& query) override;
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override;
   // Adds to what GetDependencies computes from the stored traces (this store always counts those).

@@ -216,6 +216,21 @@ class IndexSegments {
   std::vector<SegmentView> Snapshot(int64_t min_slot, int64_t max_slot,
                                     const std::vector<std::string>& streams) const;
 
+  // Calls `fn(stream)` (a std::string_view valid during the call) for every stream starting with
+  // `prefix` that an unsealed segment whose slot is in [min_slot, max_slot] holds, in no order
+  // and possibly more than once (a stream of several segments). Holds the segments' lock: `fn`
+  // must not call back into this object.
+  template <typename Fn>
+  void ForEachStream(int64_t min_slot, int64_t max_slot, std::string_view prefix, Fn&& fn) const {
+    std::lock_guard lock(mu_);
+    for (const auto& s : segments_) {
+      if (s->ref.slot < min_slot || s->ref.slot > max_slot || s->positions.empty()) continue;
+      for (const std::string_view stream : s->names_by_id) {
+        if (stream.starts_with(prefix)) fn(stream);
+      }
+    }
+  }
+
   size_t unsealed() const;
 
  private:

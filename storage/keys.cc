@@ -1,5 +1,6 @@
 #include "storage/keys.h"
 
+#include <bit>
 #include <charconv>
 #include <cstring>
 
@@ -9,7 +10,10 @@ namespace tailtrace::storage {
 namespace {
 
 constexpr std::string_view kBucketPrefix = "bucket-";
-constexpr uint8_t kSummaryVersion = 1;
+// Version 1: the fields up to the services. Version 2 (the current one) adds the sampling
+// policy and rate; a version 1 summary decodes with an empty policy and rate 0 (unknown).
+constexpr uint8_t kSummaryVersion1 = 1;
+constexpr uint8_t kSummaryVersion = 2;
 
 uint8_t KindByte(int span_kind) {
   return (span_kind < 0 || span_kind > 255) ? 0 : static_cast<uint8_t>(span_kind);
@@ -183,11 +187,15 @@ std::string EncodeSummary(const TraceSummary& s) {
     PutVarint32(&out, svc.span_count);
     PutVarint32(&out, svc.error_count);
   }
+  PutLengthPrefixed(&out, s.sampling_policy);
+  PutFixed64BE(&out, std::bit_cast<uint64_t>(s.sample_rate));
   return out;
 }
 
 std::optional<TraceSummary> DecodeSummary(const TraceId& trace_id, std::string_view in) {
-  if (in.empty() || static_cast<uint8_t>(in[0]) != kSummaryVersion) return std::nullopt;
+  if (in.empty()) return std::nullopt;
+  const uint8_t version = static_cast<uint8_t>(in[0]);
+  if (version != kSummaryVersion && version != kSummaryVersion1) return std::nullopt;
   in.remove_prefix(1);
   TraceSummary s;
   s.trace_id = trace_id;
@@ -218,6 +226,13 @@ std::optional<TraceSummary> DecodeSummary(const TraceId& trace_id, std::string_v
     }
     svc.name = std::string(name);
     s.services.push_back(std::move(svc));
+  }
+  if (version >= kSummaryVersion) {
+    std::string_view policy;
+    if (!GetLengthPrefixed(&in, &policy) || in.size() < 8) return std::nullopt;
+    s.sampling_policy = std::string(policy);
+    s.sample_rate = std::bit_cast<double>(DecodeFixed64BE(in));
+    in.remove_prefix(8);
   }
   if (!in.empty()) return std::nullopt;
   return s;
@@ -281,6 +296,19 @@ std::string OperationStream(std::string_view service, std::string_view operation
   return s;
 }
 
+std::string TagKeysPrefix(std::string_view service) {
+  if (service.empty()) return IndexStream(kTagIndex);
+  std::string s = IndexStream(kServiceTagIndex);
+  PutLengthPrefixed(&s, service);
+  return s;
+}
+
+std::string TagValuesPrefix(std::string_view service, std::string_view key) {
+  std::string s = TagKeysPrefix(service);
+  PutLengthPrefixed(&s, key);
+  return s;
+}
+
 std::string ServiceTagStream(std::string_view service, std::string_view key,
                              std::string_view value) {
   std::string s = IndexStream(kServiceTagIndex);
@@ -291,8 +319,7 @@ std::string ServiceTagStream(std::string_view service, std::string_view key,
 }
 
 std::string TagStream(std::string_view key, std::string_view value) {
-  std::string s = IndexStream(kTagIndex);
-  PutLengthPrefixed(&s, key);
+  std::string s = TagValuesPrefix("", key);
   PutLengthPrefixed(&s, value);
   return s;
 }

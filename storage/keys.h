@@ -70,6 +70,8 @@
 //   'I' 'a' | v(service) | v(key) | v(value)     ... a span of service with tag key=value
 //   'I' 'A' | v(key) | v(value)                  ... any span with tag key=value
 //   ('I' 'd' and 'I' 'e', the duration-class streams TraceTermsBuilder produces, are not stored.)
+// Tag suggestions (SuggestTags) read the keys and values of the 'a' and 'A' streams from their
+// posting keys alone (TagKeysPrefix, TagValuesPrefix; rocks_trace_store_tags.cc).
 //
 // Durations are not streams of their own: the postings of the time, service and operation streams
 // carry, per trace, the range [min, max] of the durations of the spans of that scope (every span;
@@ -173,7 +175,8 @@ std::string SummaryKey(const TraceId& trace_id);
 
 // A versioned, compact binary encoding of a summary (the trace ID is in the key, not here).
 std::string EncodeSummary(const TraceSummary& summary);
-// nullopt when `value` is not a summary this build can read.
+// nullopt when `value` is not a summary this build can read. Summaries of the earlier version
+// (without the sampling decision) decode with an empty policy and rate 0.
 std::optional<TraceSummary> DecodeSummary(const TraceId& trace_id, std::string_view value);
 
 // ---- Names ----
@@ -205,6 +208,11 @@ std::string OperationStream(std::string_view service, std::string_view operation
 std::string ServiceTagStream(std::string_view service, std::string_view key,
                              std::string_view value);
 std::string TagStream(std::string_view key, std::string_view value);
+// The prefix shared by the tag streams of `service` (ServiceTagStream; TagStream when `service`
+// is empty): v(key) | v(value) follows it.
+std::string TagKeysPrefix(std::string_view service);
+// ... and by those with key `key`: v(value) follows it.
+std::string TagValuesPrefix(std::string_view service, std::string_view key);
 std::string DurationStream(const DurationTerm& term);
 
 // A trace's position in the index (a trace table record): start (clamped at 0, 8 bytes

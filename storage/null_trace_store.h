@@ -28,6 +28,9 @@ class NullTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override {
     return std::vector<TraceSummary>{};
   }
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const TagSuggestionQuery& query) override {
+    return std::vector<std::string>{};
+  }
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override {
     return std::vector<DependencyLink>{};

@@ -65,6 +65,10 @@ struct StoreOptions {
   // ... or once it is this old by the store clock (until then searches read it from memory).
   // Default: 5 s
   int64_t index_segment_max_age_ns = 5'000'000'000;
+  // The most index keys one SuggestTags reads (each a seek, trace_store.h "Tag suggestion
+  // semantics"); then it answers what it found in the newest buckets read so far. Must be >= 1.
+  // Default: 10000
+  uint64_t tag_scan_max_keys = 10'000;
   // RocksDB block cache for data and index blocks.
   // Default: 256 MiB
   uint64_t block_cache_bytes = 256ull << 20;

@@ -137,6 +137,13 @@ absl::StatusOr<std::vector<TraceSummary>> RecoveringTraceStore::FindTraces(
   return store_->FindTraces(query);
 }
 
+absl::StatusOr<std::vector<std::string>> RecoveringTraceStore::SuggestTags(
+    const TagSuggestionQuery& query) {
+  std::shared_lock lock(mu_);
+  if (store_ == nullptr) return ClosedError();
+  return store_->SuggestTags(query);
+}
+
 absl::StatusOr<std::vector<DependencyLink>> RecoveringTraceStore::GetDependencies(
     int64_t end_ns, int64_t lookback_ns) {
   std::shared_lock lock(mu_);

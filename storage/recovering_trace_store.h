@@ -55,6 +55,7 @@ class RecoveringTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<Operation>> GetOperations(const std::string& service,
                                                        int span_kind) override;
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override;
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const TagSuggestionQuery& query) override;
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override;
   absl::Status WriteDependencyCalls(std::span<const DependencyCalls> calls) override;

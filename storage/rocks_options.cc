@@ -250,6 +250,9 @@ absl::Status ValidateStoreOptions(const StoreOptions& options) {
         "negative, got ",
         options.index_segment_max_traces, " and ", options.index_segment_max_age_ns));
   }
+  if (options.tag_scan_max_keys < 1) {
+    return absl::InvalidArgumentError("storage tag_scan_max_keys must be at least 1, got 0");
+  }
   if (options.index.max_value_length < 1) {
     return absl::InvalidArgumentError("storage.index.max_value_length must be at least 1");
   }

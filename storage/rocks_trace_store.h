@@ -94,6 +94,10 @@ class RocksTraceStore final : public TraceStore {
   // first, stopping once no older bucket can contribute) and stops at `limit`; then reads one
   // summary per result. A query without service, tags or duration reads the time index.
   absl::StatusOr<std::vector<TraceSummary>> FindTraces(const TraceQuery& query) override;
+  // Reads the names in the tag streams' posting keys, never a trace: per bucket (newest first)
+  // one seek per name, plus seeks that check the window where a bucket reaches outside it; at
+  // most StoreOptions::tag_scan_max_keys seeks in all (rocks_trace_store_tags.cc).
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const TagSuggestionQuery& query) override;
   // Reads the per-slot call counts of the requested slots in every bucket.
   absl::StatusOr<std::vector<DependencyLink>> GetDependencies(int64_t end_ns,
                                                               int64_t lookback_ns) override;
@@ -174,6 +178,9 @@ class RocksTraceStore final : public TraceStore {
   absl::StatusOr<BucketPtr> BucketForNewTraces(int64_t now_ns, bool* created);
   // Live buckets, oldest first.
   std::vector<BucketPtr> SnapshotBuckets() const;
+  // Live buckets that may hold a trace starting in [min_start_ns, max_start_ns] (by their start
+  // range), newest first (by their latest start).
+  std::vector<BucketPtr> BucketsWithStartsIn(int64_t min_start_ns, int64_t max_start_ns) const;
   absl::Status CheckOpen() const;
   // Maps a RocksDB status to absl: retryable failures (I/O, no space, busy, timed out, try again)
   // to Unavailable, Corruption to DataLoss; the message is `context`: RocksDB's message.

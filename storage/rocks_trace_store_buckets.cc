@@ -180,6 +180,19 @@ std::vector<RocksTraceStore::BucketPtr> RocksTraceStore::SnapshotBuckets() const
   return buckets_;
 }
 
+std::vector<RocksTraceStore::BucketPtr> RocksTraceStore::BucketsWithStartsIn(
+    int64_t min_start_ns, int64_t max_start_ns) const {
+  std::vector<BucketPtr> buckets;
+  for (BucketPtr& b : SnapshotBuckets()) {
+    if (b->has_traces() && b->max_start() >= min_start_ns && b->min_start() <= max_start_ns) {
+      buckets.push_back(std::move(b));
+    }
+  }
+  std::sort(buckets.begin(), buckets.end(),
+            [](const BucketPtr& a, const BucketPtr& b) { return a->max_start() > b->max_start(); });
+  return buckets;
+}
+
 absl::StatusOr<int> RocksTraceStore::EnforceRetention() {
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
   std::unique_lock drop_lock(drop_mu_);

@@ -44,7 +44,6 @@ absl::StatusOr<std::optional<StoredTrace>> RocksTraceStore::GetTraceUpTo(const T
     if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, (*b)->handle()));
     std::optional<StoredTrace> trace;
-    bool have_policy = false;
     uint64_t spans = 0;
     for (it->Seek(prefix_slice); it->Valid() && it->key().starts_with(prefix_slice); it->Next()) {
       const rocksdb::Slice value = it->value();
@@ -60,11 +59,9 @@ absl::StatusOr<std::optional<StoredTrace>> RocksTraceStore::GetTraceUpTo(const T
         trace->trace_id = id;
         trace->sampling_policy = chunk.sampling_policy();
         trace->sample_rate = chunk.sample_rate();
-        have_policy = !chunk.sampling_policy().empty();
-      } else if (!have_policy && !chunk.sampling_policy().empty()) {
-        trace->sampling_policy = chunk.sampling_policy();
-        trace->sample_rate = chunk.sample_rate();
-        have_policy = true;
+      } else {
+        MergeSamplingDecision(chunk.sampling_policy(), chunk.sample_rate(), &trace->sampling_policy,
+                              &trace->sample_rate);
       }
       auto* out = trace->data.mutable_resource_spans();
       for (auto& rs : *chunk.mutable_resource_spans()) {

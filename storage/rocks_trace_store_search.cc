@@ -413,15 +413,7 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::FindTraces(const Trac
   const int64_t min_start = query.start_time_min_ns.value_or(std::numeric_limits<int64_t>::min());
   const int64_t max_start = query.start_time_max_ns.value_or(std::numeric_limits<int64_t>::max());
 
-  std::vector<BucketPtr> buckets;
-  for (BucketPtr& b : SnapshotBuckets()) {
-    if (b->has_traces() && b->max_start() >= min_start && b->min_start() <= max_start) {
-      buckets.push_back(std::move(b));
-    }
-  }
-  std::sort(buckets.begin(), buckets.end(),
-            [](const BucketPtr& a, const BucketPtr& b) { return a->max_start() > b->max_start(); });
-
+  const std::vector<BucketPtr> buckets = BucketsWithStartsIn(min_start, max_start);
   const size_t limit = static_cast<size_t>(query.limit);
   std::vector<TraceSummary> out;
   for (const BucketPtr& b : buckets) {

@@ -11,6 +11,8 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -159,7 +161,30 @@ struct TraceGroup {
   std::vector<size_t> writes;  // indexes into the Write call's traces, in call order
   std::shared_ptr<RocksBucket> bucket;
   bool existing = false;
+  // The sampling decision of the stored trace (from its summary) when `existing`.
+  std::string sampling_policy;
+  double sample_rate = 0;
 };
+
+// The sampling decision of `g` after its writes (trace_store.h, "Sampling decision"), into
+// `*summary`.
+void SetSamplingDecision(const TraceGroup& g, std::span<const TraceWrite> traces,
+                         TraceSummary* summary) {
+  size_t next = 0;
+  if (g.existing) {
+    summary->sampling_policy = g.sampling_policy;
+    summary->sample_rate = g.sample_rate;
+  } else {
+    summary->sampling_policy = traces[g.writes[0]].sampling_policy;
+    summary->sample_rate = traces[g.writes[0]].sample_rate;
+    next = 1;
+  }
+  for (; next < g.writes.size(); ++next) {
+    const TraceWrite& w = traces[g.writes[next]];
+    MergeSamplingDecision(w.sampling_policy, w.sample_rate, &summary->sampling_policy,
+                          &summary->sample_rate);
+  }
+}
 
 }  // namespace
 
@@ -183,7 +208,7 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
     if (span_counts[i] == 0) continue;
     ++chunks;
     auto [it, inserted] = group_of.emplace(traces[i].trace_id, groups.size());
-    if (inserted) groups.push_back(TraceGroup{traces[i].trace_id, {}, nullptr, false});
+    if (inserted) groups.push_back(TraceGroup{.id = traces[i].trace_id});
     groups[it->second].writes.push_back(i);
   }
   if (chunks == 0) return absl::OkStatus();
@@ -216,8 +241,14 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
       std::vector<size_t> still;
       for (size_t k = 0; k < unresolved.size(); ++k) {
         if (found[k].ok()) {
-          groups[unresolved[k]].bucket = *b;
-          groups[unresolved[k]].existing = true;
+          TraceGroup& g = groups[unresolved[k]];
+          g.bucket = *b;
+          g.existing = true;
+          // A summary that does not decode is rewritten below; its decision is taken as unknown.
+          if (std::optional<TraceSummary> stored = DecodeSummary(g.id, values[k])) {
+            g.sampling_policy = std::move(stored->sampling_policy);
+            g.sample_rate = stored->sample_rate;
+          }
         } else if (found[k].IsNotFound()) {
           still.push_back(unresolved[k]);
         } else {
@@ -344,6 +375,7 @@ absl::Status RocksTraceStore::Write(std::span<const TraceWrite> traces) {
         streams = StoredStreamsOf(terms);
         summary = std::move(terms.summary);
       }
+      SetSamplingDecision(g, traces, &summary);
       // The trace's complete entry goes to an open segment of its start's slot once the batch is
       // stored; the marker lets Open re-index it should the process die before the seal.
       absl::StatusOr<uint64_t> segment =

@@ -123,12 +123,14 @@ std::string_view IndexValueView(const common::AnyValue& v, std::string* scratch)
   return "";
 }
 
-bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptions& options) {
-  if (key.size() > options.max_value_length || value.size() > options.max_value_length) {
-    return false;
-  }
+bool IsIndexedKey(std::string_view key, const IndexOptions& options) {
+  if (key.size() > options.max_value_length) return false;
   return std::find(options.exclude_keys.begin(), options.exclude_keys.end(), key) ==
          options.exclude_keys.end();
+}
+
+bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptions& options) {
+  return value.size() <= options.max_value_length && IsIndexedKey(key, options);
 }
 
 TraceSummary ComputeSummary(const TraceId& id, TraceChunks chunks) {
@@ -278,6 +280,41 @@ absl::Status ValidateDependencyCalls(std::span<const DependencyCalls> calls) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// OK, or InvalidArgument when no tag with `key` is ever indexed (or the key is empty).
+absl::Status CheckSearchableKey(const std::string& key, const IndexOptions& index_options) {
+  if (key.empty()) return absl::InvalidArgumentError("attribute key must not be empty");
+  if (std::find(index_options.exclude_keys.begin(), index_options.exclude_keys.end(), key) !=
+      index_options.exclude_keys.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "attribute \"", key, "\" is not searchable: it is in storage.index.exclude_keys"));
+  }
+  if (key.size() > index_options.max_value_length) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "attribute key \"", key.substr(0, 64), "...\" is not searchable: it is longer than ",
+        "storage.index.max_value_length (", index_options.max_value_length, " bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateTagSuggestionQuery(const TagSuggestionQuery& query,
+                                        const IndexOptions& index_options) {
+  if (query.limit <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be greater than 0, got ", query.limit));
+  }
+  if (query.start_time_min_ns > query.start_time_max_ns) {
+    return absl::InvalidArgumentError(absl::StrCat("start_time_min (", query.start_time_min_ns,
+                                                   " ns) is after start_time_max (",
+                                                   query.start_time_max_ns, " ns)"));
+  }
+  if (query.key.empty()) return absl::OkStatus();
+  return CheckSearchableKey(query.key, index_options);
+}
+
 absl::Status ValidateTraceQuery(const TraceQuery& query, const IndexOptions& index_options) {
   if (query.limit <= 0) {
     return absl::InvalidArgumentError(
@@ -308,16 +345,8 @@ absl::Status ValidateTraceQuery(const TraceQuery& query, const IndexOptions& ind
                                                    *query.start_time_max_ns, " ns)"));
   }
   for (const auto& [key, value] : query.attributes) {
-    if (key.empty()) return absl::InvalidArgumentError("attribute key must not be empty");
-    if (std::find(index_options.exclude_keys.begin(), index_options.exclude_keys.end(), key) !=
-        index_options.exclude_keys.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "attribute \"", key, "\" is not searchable: it is in storage.index.exclude_keys"));
-    }
-    if (key.size() > index_options.max_value_length) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "attribute key \"", key.substr(0, 64), "...\" is not searchable: it is longer than ",
-          "storage.index.max_value_length (", index_options.max_value_length, " bytes)"));
+    if (absl::Status searchable = CheckSearchableKey(key, index_options); !searchable.ok()) {
+      return searchable;
     }
     if (value.size() > index_options.max_value_length) {
       return absl::InvalidArgumentError(

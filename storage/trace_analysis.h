@@ -49,6 +49,8 @@ std::string_view IndexValueView(const opentelemetry::proto::common::v1::AnyValue
 
 // Whether a tag is indexed under `options` (key not excluded, key and value not too long).
 bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptions& options);
+// Whether tags with `key` can be indexed under `options` (not excluded, not too long).
+bool IsIndexedKey(std::string_view key, const IndexOptions& options);
 
 // The resource attribute that names the service (the first one with key service.name and a
 // string value), or null. ServiceNameOf is its value.

@@ -64,8 +64,8 @@ bool MergeIntoArchive(const StoredTrace& trace, std::optional<StoredTrace>* arch
   StoredTrace& copy = **archived;
   bool changed = false;
   if (copy.sampling_policy.empty() && !trace.sampling_policy.empty()) {
-    copy.sampling_policy = trace.sampling_policy;
-    copy.sample_rate = trace.sample_rate;
+    MergeSamplingDecision(trace.sampling_policy, trace.sample_rate, &copy.sampling_policy,
+                          &copy.sample_rate);
     changed = true;
   }
   SpanUnion spans(&copy.data);

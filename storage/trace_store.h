@@ -60,6 +60,28 @@
 // - GetArchivedTrace answers the archived copy (never truncated), or nullopt when the trace was
 //   never archived.
 //
+// ---- Tag suggestion semantics (SuggestTags) ----
+//
+// What a UI offers while a user writes a tag filter: the tag keys, or the values of one key, that
+// the search index holds for the traces of a time window. Definitions as in "Search semantics":
+// - Tags: the indexed tags (IsIndexedTag under the store's IndexOptions as they are now, so a key
+//   added to exclude_keys is not suggested from traces stored before either) of the spans of
+//   `service` (every span when empty): span and resource attributes, the synthetic tags (error,
+//   span.kind, otel.status_code, ...) and the events' tags. A tag whose key is empty is not
+//   suggested (no search can name it).
+// - Window: the traces whose start lies in [start_time_min_ns, start_time_max_ns], widened to
+//   whole index slots (kIndexSlotNs, 10 s; starts below 0 count as 0): a trace that starts up to
+//   10 s outside the window may count. In RocksTraceStore, a trace whose start moved earlier
+//   through late spans may also still count at its former start.
+// - Answer: the distinct keys (with `key` empty) or the distinct values of `key`, sorted bytewise
+//   ascending, the first `limit` of them.
+// - Bounded work: RocksTraceStore reads index keys only, never a trace, newest bucket first; it
+//   stops after StoreOptions::tag_scan_max_keys index reads and then answers what it found so far
+//   (the names of the newest buckets, sorted, at most `limit`).
+// SuggestTags refuses (InvalidArgument, naming the field) limit <= 0, start_time_min_ns >
+// start_time_max_ns, and a `key` that can never be indexed (excluded, or longer than
+// max_value_length): see ValidateTagSuggestionQuery.
+//
 // ---- Dependency semantics (GetDependencies) ----
 //
 // A call parent -> child is a span C with a parent_span_id such that a span P of the same trace
@@ -81,6 +103,7 @@
 // graph counts the same calls from every trace, kept or not, before sampling).
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -114,10 +137,26 @@ struct TraceWrite {
   std::string_view spans_bytes;
 };
 
+// ---- Sampling decision ----
+// A trace written in several parts (late spans, a trace archived again) has one sampling policy
+// and rate: those of its first part, unless that part has no policy and a later one has (then the
+// first such part's). GetTrace, GetArchivedTrace and the summaries of FindTraces answer it;
+// MergeSamplingDecision applies the rule.
+
+// Adds the decision of a later part (`policy`, `rate`) to the decision of the parts before it
+// (`*trace_policy`, `*trace_rate`).
+inline void MergeSamplingDecision(std::string_view policy, double rate, std::string* trace_policy,
+                                  double* trace_rate) {
+  if (!trace_policy->empty() || policy.empty()) return;
+  trace_policy->assign(policy);
+  *trace_rate = rate;
+}
+
 // A trace read back: all spans ever written for it, grouped by resource and scope.
 struct StoredTrace {
   TraceId trace_id;
   opentelemetry::proto::trace::v1::TracesData data;
+  // The trace's sampling decision (see "Sampling decision").
   std::string sampling_policy;
   // As TraceWrite's; 0 for a trace tailtraced did not sample (e.g. an uploaded file), which is
   // rendered without sampling tags.
@@ -182,7 +221,25 @@ struct TraceSummary {
   uint32_t error_count = 0;              // spans with status ERROR
   uint32_t orphan_span_count = 0;        // spans whose parent span is not in the trace
   std::vector<ServiceSummary> services;  // sorted by name
+  // The trace's sampling decision, as GetTrace answers it (StoredTrace::sampling_policy and
+  // sample_rate, see "Sampling decision"). "" and 0 when unknown: a summary a version before
+  // these fields wrote (a later write of the trace adds the decision of that write).
+  std::string sampling_policy;
+  double sample_rate = 0;
   friend bool operator==(const TraceSummary&, const TraceSummary&) = default;
+};
+
+// Which tag keys, or values of one key, to suggest; see "Tag suggestion semantics". Times in
+// nanoseconds.
+struct TagSuggestionQuery {
+  // "" = any service.
+  std::string service;
+  // "": suggest tag keys. Else: suggest the values of this key.
+  std::string key;
+  int64_t start_time_min_ns = 0;
+  int64_t start_time_max_ns = std::numeric_limits<int64_t>::max();
+  // At most this many names. Must be > 0.
+  int limit = 100;
 };
 
 // Calls from spans of `parent` to spans of `child`.
@@ -253,6 +310,10 @@ struct DependencyCalls {
 [[nodiscard]] absl::Status ValidateTraceQuery(const TraceQuery& query,
                                               const IndexOptions& index_options);
 
+// OK, or InvalidArgument naming the offending field (see "Tag suggestion semantics").
+[[nodiscard]] absl::Status ValidateTagSuggestionQuery(const TagSuggestionQuery& query,
+                                                      const IndexOptions& index_options);
+
 // OK, or InvalidArgument naming the offending entry (see WriteDependencyCalls).
 [[nodiscard]] absl::Status ValidateDependencyCalls(std::span<const DependencyCalls> calls);
 
@@ -305,6 +366,16 @@ class TraceStore {
       const TraceQuery& query) {
     (void)query;
     return absl::UnimplementedError("this trace store cannot search traces");
+  }
+
+  // The tag keys, or the values of query.key, that the index holds for the traces of the window
+  // (see "Tag suggestion semantics"), sorted, at most query.limit. InvalidArgument for a query
+  // ValidateTagSuggestionQuery refuses. The default implementation answers Unimplemented (for
+  // test doubles).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> SuggestTags(
+      const TagSuggestionQuery& query) {
+    (void)query;
+    return absl::UnimplementedError("this trace store cannot suggest tags");
   }
 
   // Calls between services whose child span started in [end_ns - lookback_ns, end_ns] (at slot

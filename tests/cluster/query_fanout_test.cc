@@ -2,6 +2,8 @@
 // ClusterQuery services (QueryServer) and merging; partial answers for a dead, a slow and an
 // unauthenticated member; QueryService showing them in the Jaeger envelope.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include "query/query_service.h"
 #include "rapidjson/document.h"
 #include "storage/in_memory_trace_store.h"
+#include "tailtrace/cluster/v1/cluster.grpc.pb.h"
 #include "tests/cluster/cluster_test_support.h"
 #include "tests/storage/failing_trace_store.h"
 
@@ -318,6 +321,62 @@ TEST_F(FanOutTest, ServicesOperationsAndDependenciesAreMergedAcrossMembers) {
   EXPECT_THAT(*links, ElementsAre(storage::DependencyLink{"cart", "db", 1, 1},
                                   storage::DependencyLink{"frontend", "cart", 2, 1}));
   EXPECT_THAT(errors.messages(), IsEmpty());
+}
+
+TEST_F(FanOutTest, TagSuggestionsAreTheSortedUnionCutToTheLimitAndAnOlderMemberIsPartial) {
+  // Tags: span.kind=server on every span; error=true and otel.status_code=ERROR on the failed one.
+  WriteTrace(&self_store_, Id(1), {{"frontend", "GET /", kBase}});
+  WriteTrace(&store1_, Id(2), {{"cart", "add", kBase, 10, 1, 0, /*error=*/true}});
+  Start({&store1_});
+  storage::TagSuggestionQuery keys;
+  query::PartialErrors errors;
+  auto names = reader_->SuggestTags(keys, &errors);
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_THAT(*names, ElementsAre("error", "otel.status_code", "span.kind"));
+  keys.limit = 2;
+  names = reader_->SuggestTags(keys, &errors);
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_THAT(*names, ElementsAre("error", "otel.status_code"));
+  storage::TagSuggestionQuery values;
+  values.key = "otel.status_code";
+  names = reader_->SuggestTags(values, &errors);
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_THAT(*names, ElementsAre("ERROR"));
+  EXPECT_THAT(errors.messages(), IsEmpty());
+
+  // A member of a version before SuggestTags: gRPC answers UNIMPLEMENTED for a method its
+  // ClusterQuery service does not implement.
+  v1::ClusterQuery::Service older_service;
+  const std::string older = testing::MemberAt(testing::FreePort());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(older, grpc::InsecureServerCredentials());
+  builder.RegisterService(&older_service);
+  std::unique_ptr<grpc::Server> older_server = builder.BuildAndStart();
+  ASSERT_NE(older_server, nullptr);
+  ClusterOptions options;
+  options.self = self_;
+  options.static_peers = {members_[0]->name(), older};
+  Connect(options, 5 * kS, "");
+  query::QueryService service(reader_.get(), &clock_);
+  http::Request request;
+  request.method = "GET";
+  request.path = request.target = "/api/v3/tag-keys";
+  request.query = {{"start_time_min", "2023-11-14T00:00:00Z"},
+                   {"start_time_max", "2023-11-15T00:00:00Z"}};
+  const http::Response response = service.Handle(request);
+  older_server->Shutdown(std::chrono::system_clock::now());
+  ASSERT_EQ(response.status, 200) << response.body;
+  rapidjson::Document doc;
+  doc.Parse(response.body.c_str(), response.body.size());
+  ASSERT_TRUE(doc["tagKeys"].IsArray()) << response.body;
+  EXPECT_EQ(doc["tagKeys"].Size(), 3u);
+  ASSERT_TRUE(doc["partialErrors"].IsArray()) << response.body;
+  ASSERT_EQ(doc["partialErrors"].Size(), 1u);
+  EXPECT_THAT(doc["partialErrors"][0]["message"].GetString(),
+              HasSubstr("member " + older + ": UNIMPLEMENTED"));
+  // It answered: membership does not count it as a failure.
+  ASSERT_NE(StatusOf(older), nullptr);
+  EXPECT_EQ(StatusOf(older)->last_failure_unix_ns, 0);
 }
 
 TEST_F(FanOutTest, DeadMemberGivesAPartialAnswerNamingIt) {

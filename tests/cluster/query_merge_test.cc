@@ -61,6 +61,29 @@ TEST(QueryMergeTest, SummariesNewestFirstSameTraceMergedThenTheLimit) {
   EXPECT_EQ(MergeSummaries(parts, 2).size(), 2u);
 }
 
+TEST(QueryMergeTest, ASummaryMergedFromPartsTakesTheFirstPartsPolicy) {
+  auto with_policy = [](storage::TraceSummary s, std::string policy, double rate) {
+    s.sampling_policy = std::move(policy);
+    s.sample_rate = rate;
+    return s;
+  };
+  const storage::TraceSummary part = Summary(1, 100, 10, 1, "a", {{"a", 1, 0}});
+  // The first part has no policy (or a member of an earlier version did not say): the next
+  // part's decision is taken; a third part's does not change it.
+  std::vector<storage::TraceSummary> all = MergeSummaries({{with_policy(part, "", 0)},
+                                                           {with_policy(part, "errors", 4.0)},
+                                                           {with_policy(part, "latency", 1.0)}},
+                                                          10);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].sampling_policy, "errors");
+  EXPECT_EQ(all[0].sample_rate, 4.0);
+  all =
+      MergeSummaries({{with_policy(part, "latency", 1.0)}, {with_policy(part, "errors", 4.0)}}, 10);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].sampling_policy, "latency");
+  EXPECT_EQ(all[0].sample_rate, 1.0);
+}
+
 opentelemetry::proto::trace::v1::TracesData Spans(const std::string& service,
                                                   std::vector<uint8_t> span_ids) {
   opentelemetry::proto::trace::v1::TracesData data;
@@ -97,6 +120,9 @@ TEST(QueryMergeTest, ListsAreSortedUnionsAndCallsAreSummed) {
   EXPECT_THAT(MergeDependencies({{{"a", "b", 2, 1}}, {{"a", "b", 3, 2}, {"a", "c", 1, 0}}}),
               ElementsAre(storage::DependencyLink{"a", "b", 5, 3},
                           storage::DependencyLink{"a", "c", 1, 0}));
+  // Tag suggestions: the limit applies to the union, not to a member's part.
+  EXPECT_THAT(MergeTagSuggestions({{"b", "d"}, {"a", "b", "c"}}, 3), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(MergeTagSuggestions({{"x"}, {}}, 3), ElementsAre("x"));
 }
 
 TEST(QueryCodecTest, DependencyLinksCarryTheirFailedCallsAndAnOlderPeersHaveNone) {

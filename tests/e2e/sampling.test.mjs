@@ -13,6 +13,7 @@ import { SpanKind, SpanStatusCode, trace, ROOT_CONTEXT } from '@opentelemetry/ap
 
 import { getJson, httpGet, pollUntil, startDaemon } from './lib/daemon.mjs';
 import { metricSum, readMetrics } from './lib/cluster.mjs';
+import { v3Summaries } from './lib/search.mjs';
 import { ServiceClient } from './lib/sdk.mjs';
 
 const POLICIES = `
@@ -190,6 +191,30 @@ describe('tail sampling: errors + latency > 2s + 10% probabilistic', () => {
       kept >= LOW && kept <= HIGH,
       `kept ${kept} of ${ORDINARY} ordinary traces; expected ${LOW}..${HIGH} (10% +- 4.5 sigma)`,
     );
+  });
+
+  // Runs after the two tests above, which waited for every decision.
+  test('trace summaries name the policy that kept each trace, and its rate', async () => {
+    const summaries = await v3Summaries(daemon, {
+      'query.service_name': 'frontend',
+      'query.num_traces': 10_000,
+    });
+    const byId = new Map(summaries.map((s) => [s.traceId, s]));
+    const expected = { failed: ['errors', 1], slow: ['slow', 1], ordinary: ['ten-percent', 10] };
+    let checked = 0;
+    for (const [kind, [policy, rate]] of Object.entries(expected)) {
+      for (const id of ids[kind]) {
+        const s = byId.get(id);
+        if (!s) {
+          assert.equal(kind, 'ordinary', `the ${kind} trace ${id} has a summary`);
+          continue;
+        }
+        assert.equal(s.samplingPolicy, policy, `trace ${id}`);
+        assert.equal(s.samplingRate, rate, `trace ${id}`);
+        checked += 1;
+      }
+    }
+    assert.ok(checked >= SLOW + FAILED, `${checked} summaries checked`);
   });
 
   test('the decisions are counted per policy in /metrics', async () => {

@@ -174,6 +174,32 @@ describe('trace search with OpenTelemetry JS SDK clients', () => {
     assert.equal(durationNs, BigInt((4_200 + 4) * MS));
   });
 
+  test('tag suggestions list the keys and values the search matches', async () => {
+    const tagKeys = async (params) =>
+      (await getJson(daemon.queryUrl(withQuery('/api/v3/tag-keys', params)))).tagKeys;
+    const tagValues = async (params) =>
+      (await getJson(daemon.queryUrl(withQuery('/api/v3/tag-values', params)))).tagValues;
+    // The SDK adds resource and scope tags of its own: check only for the ones this test set.
+    const frontend = await tagKeys({ service: 'frontend' });
+    assert.deepEqual(frontend, [...frontend].sort());
+    for (const key of ['user.id', 'span.kind']) assert.ok(frontend.includes(key), key);
+    assert.ok(!frontend.includes('error'), 'no frontend span failed');
+    const checkout = await tagKeys({ service: 'checkout' });
+    for (const key of ['error', 'otel.status_code', 'otel.status_description']) {
+      assert.ok(checkout.includes(key), key);
+    }
+    assert.deepEqual(await tagValues({ key: 'user.id', service: 'frontend' }), [
+      'alice',
+      'bob',
+      'carol',
+    ]);
+    assert.deepEqual(await tagValues({ key: 'user.id', limit: 2 }), ['alice', 'bob']);
+    assert.deepEqual(await tagValues({ key: 'otel.status_code' }), ['ERROR']);
+    assert.deepEqual(await tagValues({ key: 'span.kind', service: 'inventory' }), ['server']);
+    const r = await expectBadRequest(daemon.queryUrl(withQuery('/api/v3/tag-values', {})));
+    assert.match(r.json.error.message, /parameter key/);
+  });
+
   // The service graph counts the calls when each trace is decided, and the store has them within
   // one flush of the metrics history (10 s at most).
   test('dependencies count the calls between the services', async () => {

@@ -52,6 +52,11 @@ class PartialReader final : public TraceReader {
     Fail(errors);
     return store_.GetOperations(service, span_kind, errors);
   }
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const storage::TagSuggestionQuery& query,
+                                                       PartialErrors* errors) override {
+    Fail(errors);
+    return store_.SuggestTags(query, errors);
+  }
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(
       int64_t end_ns, int64_t lookback_ns, PartialErrors* errors) override {
     Fail(errors);
@@ -89,6 +94,10 @@ class NobodyReader final : public TraceReader {
   absl::StatusOr<std::vector<std::string>> GetServices(PartialErrors*) override { return Down(); }
   absl::StatusOr<std::vector<storage::Operation>> GetOperations(const std::string&, int,
                                                                 PartialErrors*) override {
+    return Down();
+  }
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const storage::TagSuggestionQuery&,
+                                                       PartialErrors*) override {
     return Down();
   }
   absl::StatusOr<std::vector<storage::DependencyLink>> GetDependencies(int64_t, int64_t,
@@ -225,6 +234,8 @@ TEST_F(QueryPartialErrorsTest, V3AnswersCarryPartialErrors) {
       Get("/api/v3/traces/" + kTraceHex),
       Get("/api/v3/traces", {{"query.service_name", "checkout"}}),
       Get("/api/v3/trace-summaries", {{"query.service_name", "checkout"}}),
+      Get("/api/v3/tag-keys", {{"service", "checkout"}}),
+      Get("/api/v3/tag-values", {{"key", "span.kind"}}),
   };
   for (const http::Request& r : requests) {
     SCOPED_TRACE(r.path);
@@ -261,7 +272,7 @@ TEST_F(QueryPartialErrorsTest, NoMemberAnsweringIs503NotA500) {
                            "0102030405060708090a0b0c0d0e0f10",
                            "/api/archive/"
                            "0102030405060708090a0b0c0d0e0f10",
-                           "/api/v3/services"}) {
+                           "/api/v3/services", "/api/v3/tag-keys"}) {
     SCOPED_TRACE(path);
     EXPECT_EQ(service.Handle(Get(path)).status, 503);
   }

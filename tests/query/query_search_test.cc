@@ -88,16 +88,19 @@ class QuerySearchTest : public ::testing::Test {
     // Trace 2: slow inventory (4 s) for bob, half an hour ago.
     Write(Id(2), {{"front", "GET /checkout", 1, 0, kNow - 1800 * kSec, 4100 * kMs, false, "bob"},
                   {"inventory", "reserve", 2, 1, kNow - 1800 * kSec + kMs, 4 * kSec}});
-    // Trace 3: failed payment for ann, ten minutes ago.
-    Write(Id(3), {{"front", "GET /checkout", 1, 0, kNow - 600 * kSec, 30 * kMs, false, "ann"},
-                  {"payment", "charge", 2, 1, kNow - 600 * kSec + kMs, 10 * kMs, true}});
+    // Trace 3: failed payment for ann, ten minutes ago, kept by the "errors" policy.
+    Write(Id(3),
+          {{"front", "GET /checkout", 1, 0, kNow - 600 * kSec, 30 * kMs, false, "ann"},
+           {"payment", "charge", 2, 1, kNow - 600 * kSec + kMs, 10 * kMs, true}},
+          "errors", 4.0);
     // Trace 4: three days ago, outside the default lookback.
     Write(Id(4), {{"front", "GET /", 1, 0, kNow - 3 * 24 * 3600 * kSec}});
   }
 
-  void Write(const TraceId& id, const std::vector<Span>& spans) {
+  void Write(const TraceId& id, const std::vector<Span>& spans, std::string policy = "",
+             double rate = 1.0) {
     datas_.push_back(Build(id, spans));
-    const storage::TraceWrite w{id, &datas_.back(), "", 1.0, {}};
+    const storage::TraceWrite w{id, &datas_.back(), std::move(policy), rate, {}};
     ASSERT_TRUE(store_.Write({&w, 1}).ok());
   }
 
@@ -309,6 +312,22 @@ TEST_F(QuerySearchTest, TraceSummariesListWithoutSpans) {
   EXPECT_EQ(std::string(s[0]["services"][1]["name"].GetString()), "payment");
   EXPECT_EQ(s[0]["services"][1]["errorSpanCount"].GetUint(), 1u);
   EXPECT_FALSE(s[0].HasMember("spans"));
+  // The sampling decision: the policy only when there is one, the rate when known.
+  EXPECT_EQ(std::string(s[0]["samplingPolicy"].GetString()), "errors");
+  EXPECT_EQ(s[0]["samplingRate"].GetDouble(), 4.0);
+  EXPECT_FALSE(s[1].HasMember("samplingPolicy")) << r.body;
+  EXPECT_EQ(s[1]["samplingRate"].GetDouble(), 1.0);
+}
+
+TEST_F(QuerySearchTest, TraceSummariesLeaveOutASamplingDecisionNotKnown) {
+  // As a summary an earlier version stored reads: no policy, rate 0.
+  Write(Id(5), {{"legacy", "GET /", 1, 0, kNow - 60 * kSec}}, "", 0);
+  http::Response r = Call(Get("/api/v3/trace-summaries", {{"query.service_name", "legacy"}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  rapidjson::Document doc = ParseJson(r);
+  ASSERT_EQ(doc["summaries"].Size(), 1u) << r.body;
+  EXPECT_FALSE(doc["summaries"][0].HasMember("samplingPolicy")) << r.body;
+  EXPECT_FALSE(doc["summaries"][0].HasMember("samplingRate")) << r.body;
 }
 
 TEST_F(QuerySearchTest, DependenciesInTheJaegerEnvelope) {

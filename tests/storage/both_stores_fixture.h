@@ -2,7 +2,8 @@
 
 // A fixture for contract tests that must hold for both stores: the test runs once with an
 // InMemoryTraceStore and once with a RocksTraceStore on a fresh directory (removed afterwards).
-// A test adjusts options_ (the RocksDB store's) in its constructor or before Reopen().
+// A test adjusts options_ (the RocksDB store's; the in-memory store takes its index options) in
+// its constructor or before Reopen().
 
 #include <unistd.h>
 
@@ -48,7 +49,7 @@ class BothStoresTest : public ::testing::TestWithParam<StoreKind> {
     store_.reset();
     rocks_ = nullptr;
     if (GetParam() == StoreKind::kInMemory) {
-      store_ = std::make_unique<InMemoryTraceStore>();
+      store_ = std::make_unique<InMemoryTraceStore>(options_.index);
       return;
     }
     auto opened = RocksTraceStore::Open(options_, &clock_);

@@ -24,6 +24,9 @@ class FailingTraceStore final : public TraceStore {
   absl::StatusOr<std::vector<Operation>> GetOperations(const std::string&, int) override {
     return status_;
   }
+  absl::StatusOr<std::vector<std::string>> SuggestTags(const TagSuggestionQuery&) override {
+    return status_;
+  }
   absl::Status WriteDependencyCalls(std::span<const DependencyCalls>) override { return status_; }
   absl::Status WriteMetricPoints(std::span<const MetricPoint>) override { return status_; }
   absl::StatusOr<std::vector<MetricPoint>> ReadMetricPoints(const MetricPointQuery&) override {

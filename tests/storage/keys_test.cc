@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -258,6 +259,8 @@ TraceSummary SampleSummary(const TraceId& id) {
   s.error_count = 2;
   s.orphan_span_count = 1;
   s.services = {{"checkout", 5, 2}, {"frontend", 7, 0}};
+  s.sampling_policy = "slow-traces";
+  s.sample_rate = 12.5;
   return s;
 }
 
@@ -270,6 +273,35 @@ TEST(SummaryEncodingTest, RoundTrips) {
   TraceSummary empty;
   empty.trace_id = id;
   EXPECT_EQ(DecodeSummary(id, EncodeSummary(empty)), empty);
+}
+
+TEST(SummaryEncodingTest, DecodesTheFirstVersionWithAnUnknownSamplingDecision) {
+  // Written by a version before the sampling decision was kept: version 1, start 5, duration 7,
+  // 2 spans, 1 error, 0 orphans, root "a" / "b", one service "a" with 2 spans and 1 error.
+  const std::string v1(
+      "\x01\x05\x07\x02\x01\x00\x01"
+      "a\x01"
+      "b\x01\x01"
+      "a\x02\x01",
+      15);
+  const TraceId id = MakeId(3, 4);
+  std::optional<TraceSummary> decoded = DecodeSummary(id, v1);
+  ASSERT_TRUE(decoded.has_value());
+  TraceSummary want;
+  want.trace_id = id;
+  want.start_ns = 5;
+  want.duration_ns = 7;
+  want.span_count = 2;
+  want.error_count = 1;
+  want.root_service = "a";
+  want.root_operation = "b";
+  want.services = {{"a", 2, 1}};
+  EXPECT_EQ(*decoded, want);  // sampling_policy "", sample_rate 0
+  // A version 1 record ends after its services.
+  EXPECT_FALSE(DecodeSummary(id, v1 + std::string("\x00", 1)).has_value());
+  // The current version writes the decision, also an empty one.
+  EXPECT_NE(EncodeSummary(want), v1);
+  EXPECT_EQ(DecodeSummary(id, EncodeSummary(want)), want);
 }
 
 TEST(SummaryEncodingTest, RejectsTruncatedTrailingAndForeignVersions) {
@@ -301,6 +333,21 @@ TEST(IndexKeyTest, PostingKeysSortBySlotThenSegmentAndDecode) {
   EXPECT_FALSE(DecodeSegmentSuffix("short").has_value());
   EXPECT_EQ(IndexSlot(-5), 0);
   EXPECT_EQ(IndexSlot(kIndexSlotNs * 3 + 1), 3);
+}
+
+TEST(IndexKeyTest, TagStreamsStartWithTheirKeysAndValuesPrefixes) {
+  const std::string stream = ServiceTagStream("checkout", "http.method", "GET");
+  EXPECT_TRUE(stream.starts_with(TagKeysPrefix("checkout")));
+  EXPECT_TRUE(stream.starts_with(TagValuesPrefix("checkout", "http.method")));
+  EXPECT_EQ(stream.size(), TagValuesPrefix("checkout", "http.method").size() + 4);
+  // Another service's or key's streams never share the prefix (every part is length-prefixed).
+  EXPECT_FALSE(ServiceTagStream("checkoutx", "k", "v").starts_with(TagKeysPrefix("checkout")));
+  EXPECT_FALSE(ServiceTagStream("checkout", "http.methods", "GET")
+                   .starts_with(TagValuesPrefix("checkout", "http.method")));
+  // Without a service: the streams over every service.
+  EXPECT_TRUE(TagStream("http.method", "GET").starts_with(TagValuesPrefix("", "http.method")));
+  EXPECT_TRUE(TagStream("http.method", "GET").starts_with(TagKeysPrefix("")));
+  EXPECT_FALSE(stream.starts_with(TagKeysPrefix("")));
 }
 
 TEST(IndexKeyTest, PositionsSortByStartThenTraceIdAndDecode) {

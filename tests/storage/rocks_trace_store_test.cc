@@ -193,6 +193,49 @@ TEST_F(RocksTraceStoreTest, WithoutAnyPolicyTheFirstChunkDecidesTheRate) {
   EXPECT_EQ((*got)->sample_rate, 3.0);
 }
 
+TEST_F(RocksTraceStoreTest, SummaryOfAnEarlierVersionHasNoDecisionUntilALaterWrite) {
+  const TraceId id = MakeId(4, 2);
+  TracesData first, late;
+  AddResource(&first, id, "svc", {{"a"}});
+  AddResource(&late, id, "svc", {{"b"}});
+  TraceSummary stored;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    const TraceWrite w = MakeWrite(id, &first, "errors", 4.0);
+    ASSERT_TRUE(store->Write({&w, 1}).ok());
+    auto found = store->FindTraces(TraceQuery{});
+    ASSERT_TRUE(found.ok() && found->size() == 1u);
+    stored = (*found)[0];
+    EXPECT_EQ(stored.sampling_policy, "errors");
+    EXPECT_EQ(stored.sample_rate, 4.0);
+  }
+  // The record as a version before the decision was kept wrote it: version 1, without the
+  // trailing policy (an empty one is 1 byte) and rate (8 bytes).
+  TraceSummary old = stored;
+  old.sampling_policy.clear();
+  old.sample_rate = 0;
+  std::string v1 = EncodeSummary(old);
+  v1.resize(v1.size() - 9);
+  v1[0] = 1;
+  PutRaw("bucket", SummaryKey(id), v1);
+
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto found = store->FindTraces(TraceQuery{});
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0], old);  // everything else as stored; the decision unknown
+  // A late write fills in its own decision.
+  const TraceWrite w = MakeWrite(id, &late, "latency", 2.0);
+  ASSERT_TRUE(store->Write({&w, 1}).ok());
+  found = store->FindTraces(TraceQuery{});
+  ASSERT_TRUE(found.ok() && found->size() == 1u);
+  EXPECT_EQ((*found)[0].sampling_policy, "latency");
+  EXPECT_EQ((*found)[0].sample_rate, 2.0);
+  EXPECT_EQ((*found)[0].span_count, 2u);
+}
+
 TEST_F(RocksTraceStoreTest, ServicesAndOperationsAreSortedAndFilteredByKind) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);

@@ -2,13 +2,17 @@
 // many written in several chunks interleaved with other traces, across several retention
 // buckets) and random queries. RocksTraceStore's index-based answers must equal the brute-force
 // answers of InMemoryTraceStore: same traces, same summaries, same order, same limit behaviour;
-// and the same dependency counts.
+// and the same dependency counts. Tag suggestions are equal too without a time window; with one,
+// RocksTraceStore may also count a trace at a start it had before late spans moved it earlier:
+// its answer lies between InMemoryTraceStore's and that of every start each trace ever had.
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -17,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "storage/in_memory_trace_store.h"
 #include "storage/rocks_trace_store.h"
+#include "storage/trace_analysis.h"
 #include "tests/storage/trace_builder.h"
 
 namespace tailtrace::storage {
@@ -158,6 +163,38 @@ TraceQuery RandomQuery(Random& r) {
   return q;
 }
 
+// A trace as the index saw it after one of its writes: its start then and its tags.
+struct IndexedEntry {
+  int64_t start_ns = 0;
+  std::set<std::tuple<std::string, std::string, std::string>> service_tags;
+};
+
+// The tag suggestion query of a random service (or any), keys or the values of a random key,
+// with or without a random window (`*windowed` tells), limit 1000.
+TagSuggestionQuery RandomTagSuggestionQuery(Random& r, bool* windowed) {
+  static const std::vector<std::string> kKeys = {
+      "user", "code", "flag", "ratio", "region", "event", "error", "span.kind", "otel.status_code"};
+  TagSuggestionQuery q;
+  if (r.Chance(0.6)) q.service = r.Pick(kServices);
+  if (r.Chance(0.6)) q.key = r.Pick(kKeys);
+  *windowed = r.Chance(0.6);
+  if (*windowed) {
+    q.start_time_min_ns = kT0 + static_cast<int64_t>(r.Int(-5, 45)) * 7 * kSec;
+    q.start_time_max_ns = kT0 + static_cast<int64_t>(r.Int(-5, 45)) * 7 * kSec;
+    if (q.start_time_min_ns > q.start_time_max_ns) {
+      std::swap(q.start_time_min_ns, q.start_time_max_ns);
+    }
+  }
+  q.limit = 1000;
+  return q;
+}
+
+std::string Describe(const TagSuggestionQuery& q) {
+  return "service=" + q.service + " key=" + q.key +
+         " tmin=" + std::to_string((q.start_time_min_ns - kT0) / kSec) +
+         " tmax=" + std::to_string((q.start_time_max_ns - kT0) / kSec);
+}
+
 std::string Describe(const TraceQuery& q) {
   std::string s = "service=" + q.service + " operation=" + q.operation;
   for (const auto& [k, v] : q.attributes) s += " " + k + "=" + v;
@@ -221,12 +258,70 @@ class SearchPropertyTest : public ::testing::TestWithParam<std::tuple<uint32_t, 
     }
   }
 
+  // Records the index entry of every trace of a batch just written (as the in-memory store holds
+  // it now).
+  void RecordEntries(const std::vector<TraceWrite>& batch) {
+    for (const TraceWrite& w : batch) {
+      absl::StatusOr<std::optional<StoredTrace>> trace = memory_.GetTrace(w.trace_id);
+      ASSERT_TRUE(trace.ok() && trace->has_value());
+      const TracesData* data = &(*trace)->data;
+      TraceIndexTerms terms = ComputeIndexTerms(w.trace_id, TraceChunks(&data, 1), options_.index);
+      entries_.push_back({terms.summary.start_ns, std::move(terms.service_tags)});
+    }
+  }
+
+  // What the suggestions would be if every entry ever written counted at its own start.
+  std::vector<std::string> EveryEntrysSuggestions(const TagSuggestionQuery& q) const {
+    std::set<std::string> names;
+    for (const IndexedEntry& e : entries_) {
+      const int64_t slot = IndexSlot(e.start_ns);
+      if (slot < IndexSlot(q.start_time_min_ns) || slot > IndexSlot(q.start_time_max_ns)) continue;
+      for (const auto& [service, key, value] : e.service_tags) {
+        if (!q.service.empty() && service != q.service) continue;
+        if (q.key.empty()) {
+          names.insert(key);
+        } else if (key == q.key) {
+          names.insert(value);
+        }
+      }
+    }
+    return {names.begin(), names.end()};
+  }
+
+  void CompareTagSuggestions(Random& r, RocksTraceStore& rocks, int count) {
+    auto includes = [](const std::vector<std::string>& all, const std::vector<std::string>& part) {
+      return std::includes(all.begin(), all.end(), part.begin(), part.end());
+    };
+    for (int i = 0; i < count; ++i) {
+      bool windowed = false;
+      TagSuggestionQuery q = RandomTagSuggestionQuery(r, &windowed);
+      absl::StatusOr<std::vector<std::string>> want = memory_.SuggestTags(q);
+      absl::StatusOr<std::vector<std::string>> got = rocks.SuggestTags(q);
+      ASSERT_TRUE(want.ok() && got.ok()) << Describe(q);
+      if (windowed) {
+        ASSERT_TRUE(includes(*got, *want)) << Describe(q);
+        ASSERT_TRUE(includes(EveryEntrysSuggestions(q), *got)) << Describe(q);
+      } else {
+        ASSERT_EQ(*want, *got) << Describe(q);
+      }
+      if (!want->empty()) ++non_empty_suggestions_;
+      // A limit keeps the first names of the whole answer.
+      q.limit = r.Pick(std::vector<int>{1, 2, 5});
+      absl::StatusOr<std::vector<std::string>> cut = rocks.SuggestTags(q);
+      ASSERT_TRUE(cut.ok());
+      got->resize(std::min(got->size(), static_cast<size_t>(q.limit)));
+      ASSERT_EQ(*cut, *got) << Describe(q) << " limit=" << q.limit;
+    }
+  }
+
   std::filesystem::path dir_;
   StoreOptions options_;
   FakeClock clock_{kT0};
   InMemoryTraceStore memory_;
+  std::vector<IndexedEntry> entries_;
   int compared_ = 0;
   int non_empty_ = 0;
+  int non_empty_suggestions_ = 0;
 };
 
 TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
@@ -259,12 +354,15 @@ TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
     for (size_t i = 0; i < batch.size(); ++i) batch[i].spans = &datas[i];
     ASSERT_TRUE(memory_.Write(batch).ok());
     ASSERT_TRUE(rocks->Write(batch).ok());
+    RecordEntries(batch);
     // Minutes pass between batches: writes spread over several one-hour buckets.
     clock_.Advance(static_cast<int64_t>(r.Int(0, 4)) * 60 * kSec);
   }
   EXPECT_GT(rocks->BucketsForTest().size(), 2u);
 
   CompareQueries(r, *rocks, 400);
+  if (HasFatalFailure()) return;
+  CompareTagSuggestions(r, *rocks, 150);
   if (HasFatalFailure()) return;
   // Everything the store keeps in memory about buckets is rebuilt correctly on reopen. Without
   // the cache the store closes as a crash would leave it (open index segments unsealed), so the
@@ -279,8 +377,11 @@ TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   rocks = std::move(*opened);
   CompareQueries(r, *rocks, 200);
-  // The comparison must not be vacuous.
+  if (HasFatalFailure()) return;
+  CompareTagSuggestions(r, *rocks, 100);
+  // The comparisons must not be vacuous.
   EXPECT_GT(non_empty_, compared_ / 3) << non_empty_ << " of " << compared_;
+  EXPECT_GT(non_empty_suggestions_, 100) << non_empty_suggestions_ << " of 250";
   auto services = rocks->GetServices();
   auto want_services = memory_.GetServices();
   ASSERT_TRUE(services.ok() && want_services.ok());
