@@ -103,11 +103,11 @@ describe('built-in UI', () => {
       [...rows].sort((a, b) => a.id.localeCompare(b.id)),
       [...expected].sort((a, b) => a.id.localeCompare(b.id)),
     );
-    // Depth first, siblings in start order: the inventory call (6 ms) and its child come before
-    // "validate cart" (8 ms).
+    // Depth first, siblings in start order: the client call (2 ms) and its subtree come before
+    // "render cart" (3 ms), the inventory call (6 ms) and its child before "validate cart" (8 ms).
     assert.deepEqual(
       rows.map((r) => r.depth),
-      [0, 1, 1, 2, 3, 4, 3],
+      [0, 1, 2, 3, 4, 3, 1],
     );
     const summary = await page.getByTestId('critical-path-summary').textContent();
     assert.match(summary, /inventory/);
@@ -160,6 +160,7 @@ describe('built-in UI', () => {
       `rows in the DOM: ${rendered} (virtualized: a window only)`,
     );
     await page.getByTestId('trace-search').fill(lastSpanId);
+    await page.getByTestId('trace-search').press('Enter'); // go to the (only) match
     await page.locator(`[data-testid="span-row"][data-span-id="${lastSpanId}"]`).waitFor();
     assert.match(await page.getByTestId('trace-search-count').textContent(), /^1 of 10,?000/);
     await screenshot(page, 'trace-10k-spans');

@@ -1,15 +1,15 @@
 // The UI tests' traces: the seed's slow checkout, built with real OpenTelemetry JS SDK tracers.
 //
 //   frontend  GET /checkout (SERVER, root)                              [0, end]
-//   ├─ frontend  render cart (INTERNAL)                                  [1 ms, 20 ms]
+//   ├─ frontend  render cart (INTERNAL)                                  [3 ms, 20 ms]
 //   └─ frontend  POST /api/checkout (CLIENT)                             [2 ms, ...]
 //      └─ checkout  POST /api/checkout (SERVER)                          [4 ms, ...]
 //         ├─ checkout  validate cart (INTERNAL)                          [8 ms, 30 ms]
 //         └─ checkout  GET /inventory/reserve (CLIENT)                   [6 ms, ...]
 //            └─ inventory  reserve stock (SERVER)    lasts `inventoryMs` [7 ms, ...]
 //
-// "render cart" and "validate cart" run beside a sibling that ends later, so they are the two
-// spans off the critical path; every other span is on it. A slow trace's inventory span takes
+// "render cart" and "validate cart" start after a sibling that ends later, and end before it, so
+// they are the two spans off the critical path; every other span is on it. A slow trace's inventory span takes
 // 2.8 s of its 2.9 s, the seed's "2.8 seconds in the inventory service".
 
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -59,7 +59,7 @@ export function buildShopTrace(
     'http.request.method': 'GET',
     'user.id': 'ann',
   });
-  const render = start(frontend.tracer, 'render cart', SpanKind.INTERNAL, 1, root);
+  const render = start(frontend.tracer, 'render cart', SpanKind.INTERNAL, 3, root);
   finish(render, 'render cart', 'frontend', 20);
   const fClient = start(frontend.tracer, 'POST /api/checkout', SpanKind.CLIENT, 2, root);
   const cServer = start(checkout.tracer, 'POST /api/checkout', SpanKind.SERVER, 4, fClient);
