@@ -113,6 +113,17 @@ describe('built-in UI', () => {
     assert.match(summary, /inventory/);
     await screenshot(page, 'trace-critical-path');
 
+    // The flame graph: a frame per span; a frame opens its span's details.
+    await page.getByTestId('view-flame').click();
+    await page.getByTestId('flame-frame').first().waitFor();
+    const frames = await page
+      .getByTestId('flame-frame')
+      .evaluateAll((els) => els.map((e) => e.dataset.spanId).sort());
+    assert.deepEqual(frames, Object.values(trace.spanIds).sort());
+    assert.equal(new URL(page.url()).searchParams.get('view'), 'flame');
+    await screenshot(page, 'trace-flame-graph');
+    await page.getByTestId('view-waterfall').click();
+
     // A span's details.
     const reserveId = trace.spanIds['reserve stock@inventory'];
     await page.locator(`[data-testid="span-row"][data-span-id="${reserveId}"]`).click();
