@@ -51,7 +51,7 @@ describe('loadMap', () => {
         { service: 'cart', stats: { calls: 36, errorFraction: 0.5 } },
         { service: 'web', stats: { calls: 72, errorFraction: 0 } },
       ],
-      edges: [{ parent: 'web', child: 'cart', calls: 12 }],
+      edges: [{ parent: 'web', child: 'cart', calls: 12, failed: 0 }],
     });
   });
 
@@ -82,7 +82,7 @@ describe('loadMap', () => {
     expect(map.metrics).toEqual({ state: 'failed', error: down });
     expect(map.graph).toEqual({
       nodes: [{ service: 'cart' }, { service: 'web' }],
-      edges: [{ parent: 'web', child: 'cart', calls: 12 }],
+      edges: [{ parent: 'web', child: 'cart', calls: 12, failed: 0 }],
     });
   });
 
