@@ -7,7 +7,7 @@ import { ResultsList } from '../search/ResultsList';
 import { SORT_ORDERS, sortRows, toRow, type SortOrder } from '../search/results';
 import { ScatterPlot } from '../search/ScatterPlot';
 import { SearchFormView } from '../search/SearchFormView';
-import { useAsync } from '../search/useAsync';
+import { useAsync } from '../hooks/useAsync';
 
 /**
  * Search: the form on the left; on the right the duration-over-time plot and the result list,

@@ -11,30 +11,30 @@ import { rangeOf, type TimeRange } from '../services/range';
 import { MetricsOff, ServiceDetails } from '../services/ServiceDetails';
 import { ServiceMap } from '../services/ServiceMap';
 import { ServicesToolbar } from '../services/ServicesToolbar';
-import { useLoad } from '../services/useLoad';
+import { useAsync } from '../hooks/useAsync';
 
 export function ServicesPage(props: { params: URLSearchParams }) {
   const range = rangeOf(props.params.get('range'));
   const service = props.params.get('service') || undefined;
   // Each refresh loads again, up to now.
   const [refreshes, setRefreshes] = useState(0);
-  const map = useLoad(() => loadMap(range, Date.now()), [range.key, refreshes]);
+  const map = useAsync(() => loadMap(range, Date.now()), [range.key, refreshes]);
   const select = (next: string | undefined) => navigate(servicesHref(range.key, next));
   return (
     <div class="services-page">
       <ServicesToolbar
         range={range}
         service={service}
-        services={map.state === 'done' ? map.value.services : undefined}
+        services={map.status === 'done' ? map.value.services : undefined}
         onRange={(r) => navigate(servicesHref(r.key, service))}
         onService={select}
         onRefresh={() => setRefreshes((n) => n + 1)}
       />
-      {map.state === 'loading' && <Loading what="the service map" />}
-      {map.state === 'failed' && (
+      {map.status === 'loading' && <Loading what="the service map" />}
+      {map.status === 'error' && (
         <ErrorMessage error={map.error} what="Could not load the service map" />
       )}
-      {map.state === 'done' && (
+      {map.status === 'done' && (
         <>
           <MapPanel
             graph={map.value.graph}

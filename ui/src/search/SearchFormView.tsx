@@ -3,7 +3,7 @@ import { fetchOperations, fetchServices } from '../api/client';
 import { ErrorMessage } from '../components/Message';
 import { LOOKBACKS, MAX_LIMIT, validateForm, type SearchForm } from './query';
 import { TagEditor } from './TagEditor';
-import { useAsync } from './useAsync';
+import { useAsync } from '../hooks/useAsync';
 
 /** The search form (left column). Submitting hands the form to `onSearch`; nothing is fetched here but the pickers' lists. */
 export function SearchFormView(props: {

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { fetchTagKeys, fetchTagValues } from '../api/client';
 import type { Tag } from './query';
-import { useAsync } from './useAsync';
+import { useAsync } from '../hooks/useAsync';
 
 /**
  * The tag filters: one chip per key=value, and a row to add one, with the store's indexed keys

@@ -8,7 +8,7 @@ import { hasCalls } from './operations';
 import type { TimeRange } from './range';
 import { OperationsTable } from './OperationsTable';
 import { RedChartsView } from './RedChartsView';
-import { useLoad } from './useLoad';
+import { useAsync } from '../hooks/useAsync';
 
 /** Why there are no charts when span metrics are off. */
 export function MetricsOff() {
@@ -31,7 +31,7 @@ interface ServiceDetailsProps {
 /** The selected service's RED charts and operations. */
 export function ServiceDetails(props: ServiceDetailsProps) {
   const { service, range } = props;
-  const details = useLoad(
+  const details = useAsync(
     () => loadServiceMetrics(service, range, Date.now(), props.minStepMs),
     [service, range.key, props.minStepMs, props.refreshes],
   );
@@ -40,14 +40,14 @@ export function ServiceDetails(props: ServiceDetailsProps) {
       <h2>
         {service} <Link href={searchHref(service)}>search its traces</Link>
       </h2>
-      {details.state === 'loading' && <Loading what={`the metrics of ${service}`} />}
-      {details.state === 'failed' &&
+      {details.status === 'loading' && <Loading what={`the metrics of ${service}`} />}
+      {details.status === 'error' &&
         (isMetricsOff(details.error) ? (
           <MetricsOff />
         ) : (
           <ErrorMessage error={details.error} what={`Could not load the metrics of ${service}`} />
         ))}
-      {details.state === 'done' && (
+      {details.status === 'done' && (
         <DetailsBody service={service} range={range} details={details.value} />
       )}
     </section>

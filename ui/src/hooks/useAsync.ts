@@ -1,3 +1,5 @@
+// The one hook that loads something asynchronously for a page: search, trace and services.
+
 import { useEffect, useState } from 'preact/hooks';
 
 export type AsyncState<T> =
@@ -11,7 +13,9 @@ export type AsyncState<T> =
  * answer only: a slow earlier answer never overwrites a newer one.
  */
 export function useAsync<T>(load: (() => Promise<T>) | undefined, deps: unknown[]): AsyncState<T> {
-  const [state, setState] = useState<AsyncState<T>>({ status: 'idle' });
+  const [state, setState] = useState<AsyncState<T>>(() =>
+    load ? { status: 'loading' } : { status: 'idle' },
+  );
   useEffect(() => {
     if (!load) {
       setState({ status: 'idle' });
