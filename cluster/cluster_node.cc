@@ -13,6 +13,7 @@
 #include "cluster/status_json.h"
 #include "cluster/status_metrics.h"
 #include "common/listener_security.h"
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::cluster {
@@ -142,6 +143,7 @@ void ClusterNode::OnMembershipChange(const MembershipChange& change) {
 }
 
 void ClusterNode::RunProber() {
+  SetCurrentThreadName("tt-cluster-probe");
   std::unique_lock lock(prober_mu_);
   while (!stopping_) {
     lock.unlock();

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::cluster {
@@ -239,6 +240,7 @@ void MembershipRefresher::Stop() {
 }
 
 void MembershipRefresher::Run() {
+  SetCurrentThreadName("tt-cluster-dns");
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();

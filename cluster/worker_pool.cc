@@ -2,6 +2,7 @@
 #include <utility>
 
 #include "cluster/worker_pool_internal.h"
+#include "common/thread_name.h"
 
 namespace tailtrace::cluster::internal {
 
@@ -31,6 +32,7 @@ bool WorkerPool::TrySubmit(std::function<void()> task) {
 }
 
 void WorkerPool::Run() {
+  SetCurrentThreadName("tt-cluster-work");
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });

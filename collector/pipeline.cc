@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/pipeline_internal.h"
 #include "collector/shard.h"
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::collector {
@@ -82,7 +83,10 @@ class Shard {
         metrics_(metrics),
         log_(log),
         replaying_(replaying) {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      SetCurrentThreadName(absl::StrCat("tt-shard-", index_));
+      Run();
+    });
   }
 
   ~Shard() { Stop(); }

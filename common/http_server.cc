@@ -30,6 +30,7 @@
 #include "common/http_server_impl_internal.h"
 #include "common/http_server_internal.h"
 #include "common/tcp_listener.h"
+#include "common/thread_name.h"
 #include "common/tls_context_internal.h"
 
 namespace tailtrace::http {
@@ -98,6 +99,7 @@ absl::Status ServerImpl::Start(const tcp::endpoint& endpoint) {
 }
 
 void ServerImpl::RunLoop() {
+  SetCurrentThreadName("tt-" + options_.name);
   for (;;) {
     try {
       ioc_.run();

@@ -9,6 +9,8 @@
 #include <malloc.h>
 #endif
 
+#include "common/thread_name.h"
+
 namespace tailtrace {
 
 MemoryTrimmer::MemoryTrimmer(const MemoryTrimmerOptions& options)
@@ -53,6 +55,7 @@ void MemoryTrimmer::Stop() {
 }
 
 void MemoryTrimmer::Run() {
+  SetCurrentThreadName("tt-mem-trimmer");
   std::unique_lock lock(mu_);
   while (!wake_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms),
                          [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_; })) {

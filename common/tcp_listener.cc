@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/http_server_internal.h"
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace {
@@ -138,6 +139,7 @@ void TcpListener::Shutdown() {
 }
 
 void TcpListener::Run() {
+  SetCurrentThreadName("tt-" + options_.name);
   // Failed accepts in a row; logged when the first happens and when accepting works again, so that
   // a long shortage of descriptors does not flood the log.
   uint64_t failing = 0;

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "exporter/backoff.h"
 #include "spdlog/spdlog.h"
 
@@ -212,6 +213,7 @@ ExporterStats OtlpTraceExporter::Stats() const {
 }
 
 void OtlpTraceExporter::Run() {
+  SetCurrentThreadName("tt-exporter");
   Batch batch;
   while (NextBatch(&batch)) SendWithRetries(batch);
 }

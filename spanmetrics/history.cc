@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::spanmetrics {
@@ -153,6 +154,7 @@ void MetricsHistory::Start() {
 }
 
 void MetricsHistory::Loop() {
+  SetCurrentThreadName("tt-metrics-hist");
   std::unique_lock lock(loop_mu_);
   while (!stop_) {
     loop_cv_.wait_for(lock, std::chrono::nanoseconds(flush_interval_ns_), [this] { return stop_; });
