@@ -78,7 +78,10 @@ class TracePrefixTransform final : public rocksdb::SliceTransform {
 
 // Span chunk blocks: see the bucket options in Open.
 constexpr size_t kBucketBlockBytes = 64 << 10;
-constexpr int kBottommostZstdLevel = 6;
+// Level 1 with the trained dictionary: a full compaction of 1M canonical spans cost 4.8 CPU-s
+// and left 36.2 B/span, against 12.5 CPU-s and 41.3 B/span at level 6 (bench/results/
+// profile-notes.md, session 10): the dictionary, not the level, is what makes spans small.
+constexpr int kBottommostZstdLevel = 1;
 constexpr uint32_t kZstdDictionaryBytes = 64 << 10;
 
 // LZ4 (fast) for the levels that are rewritten often, ZSTD (small) for the bottommost level that
@@ -326,8 +329,8 @@ RocksConfig MakeRocksConfig(const StoreOptions& options, rocksdb::Env* env) {
   // trace, and a block compresses them together. A trace read decompresses one or two blocks.
   bucket_table.block_size = kBucketBlockBytes;
   if (compression.bottommost == rocksdb::kZSTD) {
-    // The bottommost level holds most data: a stronger level and a dictionary trained per file
-    // on its own blocks (what repeats across blocks: resource attributes, SQL, routes).
+    // The bottommost level holds most data: a dictionary trained per file on its own blocks
+    // (what repeats across blocks: resource attributes, SQL, routes).
     bucket_cf.bottommost_compression_opts.enabled = true;
     bucket_cf.bottommost_compression_opts.level = kBottommostZstdLevel;
     bucket_cf.bottommost_compression_opts.max_dict_bytes = kZstdDictionaryBytes;
