@@ -35,7 +35,7 @@
 #include "query/jaeger_json.h"
 #include "query/query_service.h"
 #include "rapidjson/document.h"
-#include "storage/rocks_trace_store.h"
+#include "storage/rocks/rocks_trace_store.h"
 #include "storage/trace_store.h"
 
 // Declared so that the detection below compiles whether or not this build's storage library

@@ -26,7 +26,7 @@
 #include "bench/workload.h"
 #include "common/clock.h"
 #include "proto/otlp_ids.h"
-#include "storage/rocks_trace_store.h"
+#include "storage/rocks/rocks_trace_store.h"
 
 namespace tailtrace::bench {
 

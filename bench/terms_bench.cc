@@ -34,11 +34,11 @@
 #include "bench/bench_util.h"
 #include "bench/workload.h"
 #include "proto/otlp_ids.h"
-#include "storage/index_segments.h"
-#include "storage/keys.h"
+#include "storage/index/index_segments.h"
+#include "storage/index/keys.h"
+#include "storage/index/trace_analysis.h"
+#include "storage/index/trace_terms_builder.h"
 #include "storage/options.h"
-#include "storage/trace_analysis.h"
-#include "storage/trace_terms_builder.h"
 
 namespace tailtrace::bench {
 namespace {

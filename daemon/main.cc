@@ -40,7 +40,7 @@
 #include "spdlog/spdlog.h"
 #include "storage/null_trace_store.h"
 #include "storage/recovering_trace_store.h"
-#include "storage/rocks_trace_store.h"
+#include "storage/rocks/rocks_trace_store.h"
 
 namespace tailtrace {
 namespace {

@@ -33,7 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "collector/trace_observer.h"
 #include "common/metrics.h"
-#include "storage/trace_analysis.h"
+#include "storage/index/trace_analysis.h"
 #include "storage/trace_store.h"
 
 namespace tailtrace::spanmetrics {

@@ -11,7 +11,7 @@
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/cluster/cluster_test_support.h"
 
 namespace tailtrace::cluster {

@@ -21,7 +21,7 @@
 #include "gtest/gtest.h"
 #include "query/query_service.h"
 #include "rapidjson/document.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tailtrace/cluster/v1/cluster.grpc.pb.h"
 #include "tests/cluster/cluster_test_support.h"
 #include "tests/storage/failing_trace_store.h"

@@ -11,7 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tailtrace/cluster/v1/cluster.grpc.pb.h"
 #include "tests/cluster/cluster_test_support.h"
 #include "tests/storage/failing_trace_store.h"

@@ -9,7 +9,7 @@
 #include "collector/memory_limiter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 
 namespace tailtrace::collector {
 namespace {

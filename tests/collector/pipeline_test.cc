@@ -5,7 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/collector/test_spans.h"
 
 namespace tailtrace::collector {

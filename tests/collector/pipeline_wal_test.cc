@@ -10,7 +10,7 @@
 
 #include "collector/pipeline.h"
 #include "collector/span_log.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/collector/test_spans.h"
 #include "wal/wal.h"
 

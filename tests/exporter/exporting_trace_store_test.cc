@@ -8,8 +8,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/in_memory_trace_store.h"
 #include "storage/null_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/exporter/exporter_test_util.h"
 
 namespace tailtrace::exporter {

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "query/query_service.h"
 #include "rapidjson/document.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/query/query_test_util.h"
 
 namespace tailtrace::query {

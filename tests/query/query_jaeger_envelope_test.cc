@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "query/query_service.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/query/jaeger_json_reference.h"
 #include "tests/query/query_test_util.h"
 

@@ -11,8 +11,8 @@
 #include "gtest/gtest.h"
 #include "query/query_service.h"
 #include "rapidjson/document.h"
-#include "storage/in_memory_trace_store.h"
-#include "storage/keys.h"
+#include "storage/index/keys.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/query/query_test_util.h"
 
 namespace tailtrace::query {

@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "proto/otlp_json.h"
 #include "rapidjson/document.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/query/query_test_util.h"
 #include "tests/storage/failing_trace_store.h"
 

@@ -11,7 +11,7 @@
 #include "query/spm.h"
 #include "rapidjson/document.h"
 #include "spanmetrics/quantile.h"
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/query/query_test_util.h"
 #include "tests/storage/failing_trace_store.h"
 

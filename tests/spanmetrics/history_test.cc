@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/in_memory_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/collector/test_spans.h"
 #include "tests/spanmetrics/decide_util.h"
 

@@ -17,8 +17,8 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "storage/in_memory_trace_store.h"
-#include "storage/rocks_trace_store.h"
+#include "storage/rocks/rocks_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/storage/both_stores_fixture.h"
 #include "tests/storage/trace_builder.h"
 

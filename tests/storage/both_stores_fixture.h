@@ -14,8 +14,8 @@
 
 #include "common/clock.h"
 #include "gtest/gtest.h"
-#include "storage/in_memory_trace_store.h"
-#include "storage/rocks_trace_store.h"
+#include "storage/rocks/rocks_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 
 namespace tailtrace::storage::testing {
 

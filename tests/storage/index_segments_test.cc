@@ -1,4 +1,4 @@
-#include "storage/index_segments.h"
+#include "storage/index/index_segments.h"
 
 #include <algorithm>
 #include <map>

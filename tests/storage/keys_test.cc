@@ -1,4 +1,4 @@
-#include "storage/keys.h"
+#include "storage/index/keys.h"
 
 #include <algorithm>
 #include <limits>

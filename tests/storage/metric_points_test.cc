@@ -15,9 +15,9 @@
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/in_memory_trace_store.h"
-#include "storage/metric_keys.h"
-#include "storage/rocks_trace_store.h"
+#include "metric_keys.h"
+#include "storage/rocks/rocks_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/storage/both_stores_fixture.h"
 
 namespace tailtrace::storage {

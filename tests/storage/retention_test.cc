@@ -11,7 +11,7 @@
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/rocks_trace_store.h"
+#include "storage/rocks/rocks_trace_store.h"
 #include "tests/storage/trace_builder.h"
 
 namespace tailtrace::storage {

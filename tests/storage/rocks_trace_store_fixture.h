@@ -16,8 +16,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
-#include "storage/keys.h"
-#include "storage/rocks_trace_store.h"
+#include "storage/index/keys.h"
+#include "storage/rocks/rocks_trace_store.h"
 
 // Not in an anonymous namespace: both test files must share one fixture class, or GoogleTest
 // refuses the RocksTraceStoreTest suite as defined with two fixtures.

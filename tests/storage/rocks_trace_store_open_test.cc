@@ -1,7 +1,7 @@
 // RocksTraceStore opening and errors: locks, bad paths, invalid options, compression, statistics,
 // closed stores, corrupt data, dependency counts of an older version and foreign format versions.
 
-#include "storage/rocks_trace_store.h"
+#include "storage/rocks/rocks_trace_store.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -20,8 +20,8 @@
 #include "gtest/gtest.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
-#include "storage/in_memory_trace_store.h"
-#include "storage/keys.h"
+#include "storage/index/keys.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/storage/rocks_trace_store_fixture.h"
 
 namespace tailtrace::storage {

@@ -1,6 +1,6 @@
 // RocksTraceStore reads and writes: round trips, names, reopening, concurrent writes.
 
-#include "storage/rocks_trace_store.h"
+#include "storage/rocks/rocks_trace_store.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -19,8 +19,8 @@
 #include "gtest/gtest.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
-#include "storage/in_memory_trace_store.h"
-#include "storage/keys.h"
+#include "storage/index/keys.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/storage/rocks_trace_store_fixture.h"
 
 namespace tailtrace::storage {

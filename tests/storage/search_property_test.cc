@@ -19,9 +19,9 @@
 
 #include "common/clock.h"
 #include "gtest/gtest.h"
-#include "storage/in_memory_trace_store.h"
-#include "storage/rocks_trace_store.h"
-#include "storage/trace_analysis.h"
+#include "storage/index/trace_analysis.h"
+#include "storage/rocks/rocks_trace_store.h"
+#include "storage/testing/in_memory_trace_store.h"
 #include "tests/storage/trace_builder.h"
 
 namespace tailtrace::storage {

@@ -14,12 +14,12 @@
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/keys.h"
-#include "storage/rocks_trace_store.h"
-#include "storage/trace_analysis.h"
-#include "storage/trace_terms_builder.h"
-#include "storage/trace_terms_cache.h"
+#include "storage/index/keys.h"
+#include "storage/index/trace_analysis.h"
+#include "storage/index/trace_terms_builder.h"
+#include "storage/rocks/rocks_trace_store.h"
 #include "tests/storage/trace_builder.h"
+#include "trace_terms_cache.h"
 
 namespace tailtrace::storage {
 namespace {

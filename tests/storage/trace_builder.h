@@ -11,7 +11,7 @@
 
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/otlp_ids.h"
-#include "storage/keys.h"
+#include "storage/index/keys.h"
 
 namespace tailtrace::storage::testing {
 

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "storage/keys.h"
-#include "storage/trace_analysis.h"
-#include "storage/trace_terms_builder.h"
-#include "storage/trace_terms_internal.h"
+#include "storage/index/keys.h"
+#include "storage/index/trace_analysis.h"
+#include "storage/index/trace_terms_builder.h"
+#include "storage/index/trace_terms_internal.h"
 #include "tests/storage/trace_builder.h"
 
 namespace tailtrace::storage {

@@ -1,0 +1,322 @@
+#pragma once
+
+// Private to RocksTraceStore: the unsealed index segments of one bucket (see "The search index"
+// in keys.h). Writes add trace entries to open segments; sealing turns a segment into the keys
+// and values of its trace table and posting lists; searches copy what they need of the unsealed
+// segments. No RocksDB types. Thread-safe.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/status/statusor.h"
+#include "proto/otlp_ids.h"
+#include "storage/index/keys.h"
+#include "storage/index/trace_analysis.h"
+
+namespace tailtrace::storage {
+
+// A list of (key, value) byte string pairs in one buffer, so that building one allocates a few
+// times instead of twice per pair. Iterating yields std::pair<std::string_view, std::string_view>
+// views (valid until the list changes).
+class KeyValueList {
+ public:
+  using Item = std::pair<std::string_view, std::string_view>;
+
+  KeyValueList() = default;
+  KeyValueList(std::initializer_list<Item> items) {
+    for (const Item& item : items) Add(item.first, item.second);
+  }
+
+  void Add(std::string_view key, std::string_view value) {
+    entries_.push_back(Entry{bytes_.size(), static_cast<uint32_t>(key.size()),
+                             static_cast<uint32_t>(value.size())});
+    bytes_.append(key);
+    bytes_.append(value);
+  }
+  // Room for `pairs` more pairs of `bytes` more bytes (growing geometrically, so that reserving
+  // before each of many appends stays linear).
+  void Reserve(size_t pairs, size_t bytes) {
+    if (entries_.size() + pairs > entries_.capacity()) {
+      entries_.reserve(std::max(entries_.size() + pairs, 2 * entries_.capacity()));
+    }
+    if (bytes_.size() + bytes > bytes_.capacity()) {
+      bytes_.reserve(std::max(bytes_.size() + bytes, 2 * bytes_.capacity()));
+    }
+  }
+  void Clear() {
+    entries_.clear();
+    bytes_.clear();
+  }
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  std::string_view key(size_t i) const {
+    return {bytes_.data() + entries_[i].offset, entries_[i].key_size};
+  }
+  std::string_view value(size_t i) const {
+    return {bytes_.data() + entries_[i].offset + entries_[i].key_size, entries_[i].value_size};
+  }
+  Item operator[](size_t i) const { return {key(i), value(i)}; }
+
+  class const_iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Item;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = Item;
+    const_iterator() = default;
+    const_iterator(const KeyValueList* list, size_t i) : list_(list), i_(i) {}
+    Item operator*() const { return (*list_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++i_;
+      return old;
+    }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) {
+      return a.i_ == b.i_;
+    }
+
+   private:
+    const KeyValueList* list_ = nullptr;
+    size_t i_ = 0;
+  };
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, entries_.size()}; }
+
+ private:
+  struct Entry {
+    size_t offset;  // of the key's bytes in bytes_; the value's follow
+    uint32_t key_size;
+    uint32_t value_size;
+  };
+  std::vector<Entry> entries_;
+  std::string bytes_;
+};
+
+// What a trace's segment entry holds: every stored stream (keys.h) and its value ("" for streams
+// without values, EncodeDurationRange for the time, service and operation streams).
+using StoredStreams = KeyValueList;
+
+// Turns a trace's index streams (TraceTermsBuilder::ForEachStream's, fed in ascending byte
+// order) into the streams a segment stores: the duration-class streams ('I' 'd', 'I' 'e') are
+// folded into the duration range value of the time, service and operation streams.
+// (TraceTermsBuilder::AppendStoredStreams gives the same result without the detour.)
+class StoredStreamsBuilder {
+ public:
+  // `value` is the stream's value (EncodeDurations for fine duration streams, else "").
+  // false when a fine duration value is malformed.
+  bool Add(std::string_view stream, std::string_view value);
+  StoredStreams Finish() { return std::move(out_); }
+
+ private:
+  // Duration ranges by scope key (the fine duration stream without 'I' 'e' and class).
+  absl::flat_hash_map<std::string, std::pair<int64_t, int64_t>> ranges_;
+  std::vector<int64_t> durations_;
+  std::string key_;
+  StoredStreams out_;
+};
+
+// The stored streams of a trace computed from scratch.
+StoredStreams StoredStreamsOf(const TraceIndexTerms& terms);
+
+// One stream's entries in an unsealed segment: ordinals in the order they were added (ascending),
+// and for streams with values (StreamHasValues) one value each.
+struct Posting {
+  std::vector<uint32_t> ordinals;
+  std::vector<std::string> values;
+};
+
+// What a search sees of one unsealed segment: its trace positions by ordinal and the postings of
+// the streams the search asked for.
+struct SegmentView {
+  SegmentRef ref;
+  std::vector<IndexPos> positions;
+  std::map<std::string, Posting, std::less<>> postings;
+};
+
+// The keys and values of a sealed segment, sorted by key.
+struct SealedSegment {
+  SegmentRef ref;
+  KeyValueList puts;
+  std::string marker_begin;  // the segment's markers are [marker_begin, marker_end)
+  std::string marker_end;
+  size_t traces = 0;
+};
+
+class IndexSegments {
+ public:
+  struct Options {
+    // A segment is sealed once it holds this many traces.
+    // Default: 4096
+    size_t max_traces = 4096;
+    // ... or once it is this old (by the store clock).
+    // Default: 5 s
+    int64_t max_age_ns = 5'000'000'000;
+  };
+
+  explicit IndexSegments(const Options& options) : options_(options) {}
+
+  // Reserves a place for a trace entry in an open segment of `slot`, creating one with the ID
+  // `new_id()` if needed (which may fail). The segment is not sealed until the matching Add or
+  // Unpin. Returns the segment ID (for the trace's marker key).
+  template <typename NewId>
+  absl::StatusOr<uint64_t> Pin(int64_t slot, int64_t now_ns, NewId&& new_id) {
+    std::lock_guard lock(mu_);
+    for (const auto& s : segments_) {
+      if (s->ref.slot == slot && !s->sealing && s->positions.size() < options_.max_traces) {
+        ++s->pending;
+        return s->ref.segment;
+      }
+    }
+    absl::StatusOr<uint64_t> id = new_id();
+    if (!id.ok()) return id.status();
+    auto s = std::make_shared<Segment>();
+    s->ref = SegmentRef{slot, *id};
+    s->created_ns = now_ns;
+    s->pending = 1;
+    segments_.push_back(std::move(s));
+    return *id;
+  }
+
+  // Adds the entry of a trace (every stream it has -> value, "" for streams without values) to
+  // the pinned segment `segment` and unpins it.
+  void Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
+           const StoredStreams& streams);
+  // Releases a pin without adding (the write failed).
+  void Unpin(uint64_t segment);
+
+  // Marks the segments due for sealing (full, older than max_age_ns, or every one with `all`) that
+  // no write has pinned, and returns them sealed. Each must be passed to Sealed() once written,
+  // or to SealFailed() when writing failed.
+  std::vector<SealedSegment> TakeDue(int64_t now_ns, bool all);
+  void Sealed(const SegmentRef& ref);
+  void SealFailed(const SegmentRef& ref);
+
+  // The unsealed segments whose slot is in [min_slot, max_slot], with the postings of `streams`.
+  std::vector<SegmentView> Snapshot(int64_t min_slot, int64_t max_slot,
+                                    const std::vector<std::string>& streams) const;
+
+  // Calls `fn(stream)` (a std::string_view valid during the call) for every stream starting with
+  // `prefix` that an unsealed segment whose slot is in [min_slot, max_slot] holds, in no order
+  // and possibly more than once (a stream of several segments). Holds the segments' lock: `fn`
+  // must not call back into this object.
+  template <typename Fn>
+  void ForEachStream(int64_t min_slot, int64_t max_slot, std::string_view prefix, Fn&& fn) const {
+    std::lock_guard lock(mu_);
+    for (const auto& s : segments_) {
+      if (s->ref.slot < min_slot || s->ref.slot > max_slot || s->positions.empty()) continue;
+      for (const std::string_view stream : s->names_by_id) {
+        if (stream.starts_with(prefix)) fn(stream);
+      }
+    }
+  }
+
+  size_t unsealed() const;
+
+ private:
+  static constexpr uint32_t kNone = 0xffffffff;
+  // The streams of a segment are interned: a stream's bytes are copied once, and its entries
+  // are a list (newest first) through Segment::items.
+  struct Stream {
+    uint32_t id = 0;          // index in Segment::names_by_id
+    uint32_t last = kNone;    // items
+    bool has_values = false;  // StreamHasValues
+  };
+  // An entry of a stream: the trace's ordinal, and for streams with values where its value is.
+  struct Item {
+    uint32_t ordinal;
+    uint32_t stream;        // Stream::id
+    uint32_t previous;      // the stream's previous item, kNone at the first
+    uint32_t value_offset;  // in Segment::values
+  };
+  // Copies of stream names at addresses that never change (blocks of 64 KiB or more), each
+  // after its hash (8 bytes) and length (4 bytes): a stored name is the address of its hash.
+  class Names {
+   public:
+    const char* Store(std::string_view s, size_t hash);
+    static size_t HashOf(const char* name) {
+      size_t h;
+      std::memcpy(&h, name, sizeof(h));
+      return h;
+    }
+    static std::string_view View(const char* name) {
+      uint32_t size;
+      std::memcpy(&size, name + sizeof(size_t), sizeof(size));
+      return {name + sizeof(size_t) + sizeof(size), size};
+    }
+
+   private:
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    char* next_ = nullptr;
+    size_t left_ = 0;
+  };
+  // A stream looked up by its bytes and their hash (computed once).
+  struct Probe {
+    std::string_view bytes;
+    size_t hash;
+  };
+  static size_t HashOf(std::string_view stream) {
+    return absl::Hash<absl::string_view>{}(absl::string_view(stream.data(), stream.size()));
+  }
+  // The stream table hashes and compares stored names and probes; growing it reads the stored
+  // hashes instead of hashing every stream again.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(const char* name) const { return Names::HashOf(name); }
+    size_t operator()(const Probe& p) const { return p.hash; }
+  };
+  struct NameEq {
+    using is_transparent = void;
+    bool operator()(const char* a, const char* b) const {
+      return a == b || Names::View(a) == Names::View(b);
+    }
+    bool operator()(const char* a, const Probe& b) const { return Names::View(a) == b.bytes; }
+    bool operator()(const Probe& a, const char* b) const { return a.bytes == Names::View(b); }
+  };
+  struct Segment {
+    SegmentRef ref;
+    int64_t created_ns = 0;
+    int pending = 0;
+    bool sealing = false;
+    std::vector<IndexPos> positions;  // by ordinal
+    std::vector<TraceId> ids;         // by ordinal
+    Names names;
+    // Stored name -> the stream: one probe per stream of an entry.
+    absl::flat_hash_map<const char*, Stream, NameHash, NameEq> streams;
+    std::vector<std::string_view> names_by_id;  // into names
+    std::vector<bool> has_values_by_id;
+    std::vector<Item> items;           // the items of an entry are consecutive
+    std::vector<uint32_t> first_item;  // by ordinal
+    // v(value) of every item of a stream with values (keys.h), as EncodePosting writes it.
+    std::string values;
+    absl::flat_hash_map<TraceId, uint32_t> latest;  // trace -> its newest ordinal
+  };
+
+  static SealedSegment Seal(const Segment& s);
+
+  const Options options_;
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tailtrace::storage

@@ -1,0 +1,478 @@
+// RocksTraceStore::FindTraces and GetDependencies.
+//
+// Search: every condition of a query is an index stream (keys.h), whose postings are stored per
+// index segment, segments sorted by (slot, segment ID). The conditions' streams are read
+// backwards (newest slot first) and intersected by leapfrogging over segments: the smallest
+// current segment is the candidate, every stream seeks to the last segment at or before it, and
+// when all land on it their ordinal lists are intersected (one ordinal space per segment). A
+// duration condition filters the postings of the time, service or operation stream by the
+// duration range each carries (buckets of its shortest and longest span, keys.h); a trace those
+// buckets cannot decide is checked
+// against its spans (read once it is a result candidate). The matching ordinals
+// are mapped to trace positions through the segment's trace table; once a slot is complete, its
+// matches are ordered newest first and checked against the trace summaries (an entry whose start
+// is no longer the trace's start is skipped), and the search stops at `limit`. Unsealed segments
+// are read from memory (IndexSegments::Snapshot) instead of from RocksDB. Buckets are searched
+// newest first; an older bucket is skipped once `limit` matches newer than anything it holds
+// were found.
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "rocks_bucket.h"
+#include "rocksdb/db.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "storage/index/index_segments.h"
+#include "storage/index/keys.h"
+#include "storage/index/trace_analysis.h"
+#include "storage/rocks/rocks_trace_store.h"
+
+namespace tailtrace::storage {
+namespace {
+
+constexpr SegmentRef kTopSegment{std::numeric_limits<int64_t>::max(),
+                                 std::numeric_limits<uint64_t>::max()};
+
+// What one search reads: a RocksDB snapshot of a bucket and a copy of its unsealed segments.
+struct SearchContext {
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  const rocksdb::Snapshot* snapshot = nullptr;
+  int64_t min_slot = 0;
+  int64_t max_slot = 0;
+  // Unsealed segments, ascending by ref. A segment here is read only from here (it may be on
+  // disk as well while it is being sealed, with other ordinals).
+  std::vector<SegmentView> memory;
+  const SegmentView* Memory(const SegmentRef& ref) const {
+    auto it = std::lower_bound(memory.begin(), memory.end(), ref,
+                               [](const SegmentView& v, const SegmentRef& r) { return v.ref < r; });
+    return it != memory.end() && it->ref == ref ? &*it : nullptr;
+  }
+};
+
+// A duration condition: some span of the stream's scope lasts between min_ns and max_ns.
+struct DurationFilter {
+  int64_t min_ns = 0;
+  int64_t max_ns = std::numeric_limits<int64_t>::max();
+};
+
+// One index stream, per segment newest first: its postings on disk merged with those of the
+// unsealed segments.
+class PostingStream {
+ public:
+  PostingStream(const SearchContext& ctx, std::string stream,
+                std::optional<DurationFilter> filter = std::nullopt)
+      : ctx_(ctx), stream_(std::move(stream)), filter_(filter) {
+    for (const SegmentView& v : ctx.memory) {
+      auto it = v.postings.find(stream_);
+      if (it != v.postings.end()) mem_.push_back({v.ref, &it->second});
+    }
+    lower_ = PostingKey(stream_, ctx.min_slot, 0);
+    std::string last_slot = stream_;
+    PutFixed64BE(&last_slot, static_cast<uint64_t>(ctx.max_slot));
+    upper_ = PrefixSuccessor(last_slot);
+    lower_slice_ = rocksdb::Slice(lower_);
+    upper_slice_ = rocksdb::Slice(upper_);
+    rocksdb::ReadOptions ro;
+    ro.snapshot = ctx.snapshot;
+    ro.total_order_seek = true;
+    ro.iterate_lower_bound = &lower_slice_;
+    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(ctx.db->NewIterator(ro, ctx.cf));
+  }
+
+  // Positions at the last segment <= `ref` (or invalid when there is none).
+  void SeekAtOrBefore(const SegmentRef& ref) {
+    seek_key_ = PostingKey(stream_, ref.slot, ref.segment);
+    it_->SeekForPrev(seek_key_);
+    SkipShadowed();
+    mem_index_ = std::upper_bound(mem_.begin(), mem_.end(), ref,
+                                  [](const SegmentRef& r, const Mem& m) { return r < m.ref; }) -
+                 mem_.begin() - 1;
+  }
+  // Moves to the previous (older) segment.
+  void Prev() {
+    const SegmentRef current = Current();
+    if (DiskValid() && DiskRef() == current) {
+      it_->Prev();
+      SkipShadowed();
+    }
+    if (mem_index_ >= 0 && mem_[mem_index_].ref == current) --mem_index_;
+  }
+  bool Valid() const { return DiskValid() || mem_index_ >= 0; }
+  // Requires Valid().
+  SegmentRef Current() const {
+    if (!DiskValid()) return mem_[mem_index_].ref;
+    if (mem_index_ < 0) return DiskRef();
+    return std::max(DiskRef(), mem_[mem_index_].ref);
+  }
+  // The current segment's ordinals that satisfy the stream (and its duration filter),
+  // ascending; `ambiguous` gets those (also in `out`) whose duration range cannot decide the
+  // filter: their spans do. false when a posting is malformed.
+  bool Ordinals(std::vector<uint32_t>* out, std::vector<uint32_t>* ambiguous) {
+    ambiguous->clear();
+    const SegmentRef current = Current();
+    const bool from_memory = mem_index_ >= 0 && mem_[mem_index_].ref == current;
+    if (!filter_) {
+      if (from_memory) {
+        *out = mem_[mem_index_].posting->ordinals;
+        return true;
+      }
+      return DecodePosting(it_->value().ToStringView(), out, nullptr);
+    }
+    if (from_memory) {
+      ordinals_ = mem_[mem_index_].posting->ordinals;
+      values_.assign(mem_[mem_index_].posting->values.begin(),
+                     mem_[mem_index_].posting->values.end());
+    } else if (!DecodePosting(it_->value().ToStringView(), &ordinals_, &values_)) {
+      return false;
+    }
+    if (values_.size() != ordinals_.size()) return false;
+    out->clear();
+    for (size_t i = 0; i < ordinals_.size(); ++i) {
+      DurationBucket min;
+      DurationBucket max;
+      if (!DecodeDurationRange(values_[i], &min, &max)) return false;
+      // No span of the scope can be in range.
+      if (max.hi < filter_->min_ns || min.lo > filter_->max_ns) continue;
+      out->push_back(ordinals_[i]);
+      // The shortest or the longest span is in range for sure; otherwise look at the spans.
+      const bool certain = (min.lo >= filter_->min_ns && min.hi <= filter_->max_ns) ||
+                           (max.lo >= filter_->min_ns && max.hi <= filter_->max_ns);
+      if (!certain) ambiguous->push_back(ordinals_[i]);
+    }
+    return true;
+  }
+  rocksdb::Status status() const { return it_->status(); }
+
+ private:
+  struct Mem {
+    SegmentRef ref;
+    const Posting* posting;
+  };
+
+  bool DiskValid() const { return it_->Valid(); }
+  SegmentRef DiskRef() const { return *DecodeSegmentSuffix(it_->key().ToStringView()); }
+  // Segments in memory are read from there only.
+  void SkipShadowed() {
+    while (it_->Valid() && ctx_.Memory(DiskRef()) != nullptr) it_->Prev();
+  }
+
+  const SearchContext& ctx_;
+  const std::string stream_;
+  const std::optional<DurationFilter> filter_;
+  std::vector<Mem> mem_;  // ascending by ref
+  std::ptrdiff_t mem_index_ = -1;
+  std::string lower_;
+  std::string upper_;
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  std::string seek_key_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::vector<uint32_t> ordinals_;
+  std::vector<std::string_view> values_;
+};
+
+// Whether a span of the query's scope (service, and name) lasts between the duration bounds.
+bool HasScopeSpanInRange(const StoredTrace& trace, const TraceQuery& query,
+                         const DurationFilter& filter) {
+  for (const auto& rs : trace.data.resource_spans()) {
+    if (!query.service.empty() && ServiceNameOf(rs) != query.service) continue;
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& span : ss.spans()) {
+        if (!query.operation.empty() && span.name() != query.operation) continue;
+        const int64_t d = SpanDurationNs(span);
+        if (d >= filter.min_ns && d <= filter.max_ns) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Intersects ascending `other` into ascending `*acc`.
+void IntersectInto(std::vector<uint32_t>* acc, const std::vector<uint32_t>& other) {
+  size_t w = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < acc->size(); ++i) {
+    while (j < other.size() && other[j] < (*acc)[i]) ++j;
+    if (j < other.size() && other[j] == (*acc)[i]) (*acc)[w++] = (*acc)[i];
+  }
+  acc->resize(w);
+}
+
+bool NewerFirst(const TraceSummary& a, const TraceSummary& b) {
+  if (a.start_ns != b.start_ns) return a.start_ns > b.start_ns;
+  return a.trace_id > b.trace_id;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(const RocksBucket& bucket,
+                                                                        const TraceQuery& query) {
+  const int64_t min_start = std::max<int64_t>(0, query.start_time_min_ns.value_or(0));
+  const int64_t max_start = query.start_time_max_ns.value_or(std::numeric_limits<int64_t>::max());
+  std::vector<TraceSummary> out;
+  if (max_start < min_start) return out;
+  rocksdb::ColumnFamilyHandle* cf = bucket.handle();
+  const std::string where = absl::StrCat("bucket ", cf->GetName(), " of storage.path ", path_);
+
+  // The streams of the conditions. Streams that another stream implies are left out (a tag
+  // stream of the service implies the service stream); a duration condition filters the stream
+  // of its scope (the operation, the service, or the time stream for every span).
+  const bool has_duration = query.duration_min_ns || query.duration_max_ns;
+  std::vector<std::string> names;
+  std::optional<DurationFilter> filter;
+  if (has_duration) {
+    filter = DurationFilter{query.duration_min_ns.value_or(0),
+                            query.duration_max_ns.value_or(std::numeric_limits<int64_t>::max())};
+  }
+  if (!query.operation.empty()) {
+    names.push_back(OperationStream(query.service, query.operation));
+  } else if (!query.service.empty() && (has_duration || query.attributes.empty())) {
+    names.push_back(ServiceStream(query.service));
+  } else if (has_duration || query.attributes.empty()) {
+    names.push_back(TimeStream());
+  }
+  const bool first_is_scope = !names.empty();
+  for (const auto& [key, value] : query.attributes) {
+    names.push_back(query.service.empty() ? TagStream(key, value)
+                                          : ServiceTagStream(query.service, key, value));
+  }
+
+  // Memory first, then the RocksDB snapshot: a segment sealed in between is on disk by then.
+  SearchContext ctx;
+  ctx.db = db_;
+  ctx.cf = cf;
+  ctx.min_slot = IndexSlot(min_start);
+  ctx.max_slot = IndexSlot(max_start);
+  ctx.memory = bucket.segments().Snapshot(ctx.min_slot, ctx.max_slot, names);
+  std::sort(ctx.memory.begin(), ctx.memory.end(),
+            [](const SegmentView& a, const SegmentView& b) { return a.ref < b.ref; });
+  ctx.snapshot = db_->GetSnapshot();
+  struct SnapshotReleaser {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* snapshot;
+    ~SnapshotReleaser() { db->ReleaseSnapshot(snapshot); }
+  } releaser{db_, ctx.snapshot};
+  rocksdb::ReadOptions ro;
+  ro.snapshot = ctx.snapshot;
+
+  std::vector<std::unique_ptr<PostingStream>> streams;
+  for (size_t i = 0; i < names.size(); ++i) {
+    streams.push_back(std::make_unique<PostingStream>(
+        ctx, names[i], i == 0 && first_is_scope ? filter : std::nullopt));
+  }
+
+  const size_t limit = static_cast<size_t>(query.limit);
+  absl::flat_hash_set<TraceId> seen;
+  struct Candidate {
+    IndexPos pos;
+    bool check_spans = false;  // the duration condition needs the trace's spans
+  };
+  std::vector<Candidate> slot_matches;
+  std::string table;
+  std::string summary_value;
+  // Orders the matches of one slot newest first and keeps those whose summary confirms them.
+  auto finish_slot = [&]() -> absl::Status {
+    std::sort(slot_matches.begin(), slot_matches.end(),
+              [](const Candidate& a, const Candidate& b) { return a.pos > b.pos; });
+    for (const Candidate& c : slot_matches) {
+      if (out.size() >= limit) break;
+      const IndexPos& pos = c.pos;
+      const TraceId id = IndexPosTraceId(pos);
+      if (seen.contains(id)) continue;
+      rocksdb::Status s = db_->Get(ro, cf, SummaryKey(id), &summary_value);
+      if (s.IsNotFound()) continue;
+      if (!s.ok()) {
+        return FromRocks(s,
+                         absl::StrCat("reading the summary of trace ", id.Hex(), " from ", where));
+      }
+      std::optional<TraceSummary> summary = DecodeSummary(id, summary_value);
+      if (!summary) {
+        return absl::DataLossError(
+            absl::StrCat("the summary of trace ", id.Hex(), " in ", where, " is malformed"));
+      }
+      // An older entry of a trace whose start moved since: its current entry is elsewhere.
+      if (std::max<int64_t>(0, summary->start_ns) != IndexPosStart(pos)) continue;
+      seen.insert(id);
+      if (c.check_spans) {
+        absl::StatusOr<std::optional<StoredTrace>> trace = GetTrace(id);
+        if (!trace.ok()) return trace.status();
+        if (!trace->has_value() || !HasScopeSpanInRange(**trace, query, *filter)) continue;
+      }
+      out.push_back(std::move(*summary));
+    }
+    slot_matches.clear();
+    return absl::OkStatus();
+  };
+
+  for (auto& s : streams) s->SeekAtOrBefore(kTopSegment);
+  std::vector<uint32_t> matched;
+  std::vector<uint32_t> ambiguous;  // of streams[0]
+  std::vector<uint32_t> other;
+  std::vector<uint32_t> unused;
+  int64_t current_slot = std::numeric_limits<int64_t>::max();
+  bool corrupt = false;
+  while (out.size() < limit) {
+    bool all_valid = true;
+    for (auto& s : streams) all_valid = all_valid && s->Valid();
+    if (!all_valid) break;
+    SegmentRef candidate = streams[0]->Current();
+    for (auto& s : streams) candidate = std::min(candidate, s->Current());
+    bool all_equal = true;
+    bool exhausted = false;
+    for (auto& s : streams) {
+      if (s->Current() > candidate) s->SeekAtOrBefore(candidate);
+      if (!s->Valid()) {
+        exhausted = true;
+        break;
+      }
+      if (s->Current() != candidate) all_equal = false;
+    }
+    if (exhausted) break;
+    if (!all_equal) continue;
+
+    if (candidate.slot != current_slot) {
+      if (absl::Status done = finish_slot(); !done.ok()) return done;
+      if (out.size() >= limit) break;
+      current_slot = candidate.slot;
+    }
+    if (!streams[0]->Ordinals(&matched, &ambiguous)) {
+      corrupt = true;
+      break;
+    }
+    for (size_t i = 1; i < streams.size() && !matched.empty(); ++i) {
+      if (!streams[i]->Ordinals(&other, &unused)) {
+        corrupt = true;
+        break;
+      }
+      IntersectInto(&matched, other);
+    }
+    if (corrupt) break;
+    if (!matched.empty()) {
+      // The trace table: from memory for an unsealed segment, else from RocksDB.
+      const std::vector<IndexPos>* positions = nullptr;
+      if (const SegmentView* view = ctx.Memory(candidate)) {
+        positions = &view->positions;
+      } else {
+        rocksdb::Status s =
+            db_->Get(ro, cf, SegmentTableKey(candidate.slot, candidate.segment), &table);
+        if (!s.ok()) {
+          return FromRocks(
+              s, absl::StrCat("reading index segment ", candidate.segment, " of ", where));
+        }
+      }
+      const size_t n =
+          positions != nullptr ? positions->size() : table.size() / kIndexPositionBytes;
+      for (uint32_t o : matched) {
+        if (o >= n) {
+          corrupt = true;
+          break;
+        }
+        IndexPos pos;
+        if (positions != nullptr) {
+          pos = (*positions)[o];
+        } else {
+          std::memcpy(pos.data(), table.data() + size_t{o} * kIndexPositionBytes, pos.size());
+        }
+        const int64_t start = IndexPosStart(pos);
+        if (start >= min_start && start <= max_start) {
+          slot_matches.push_back(
+              Candidate{pos, std::binary_search(ambiguous.begin(), ambiguous.end(), o)});
+        }
+      }
+      if (corrupt) break;
+    }
+    for (auto& s : streams) s->Prev();
+  }
+  if (corrupt) {
+    return absl::DataLossError(absl::StrCat("a malformed index segment in ", where));
+  }
+  for (auto& s : streams) {
+    if (!s->status().ok()) return FromRocks(s->status(), absl::StrCat("searching ", where));
+  }
+  if (out.size() < limit) {
+    if (absl::Status done = finish_slot(); !done.ok()) return done;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::FindTraces(const TraceQuery& query) {
+  if (absl::Status valid = ValidateTraceQuery(query, options_.index); !valid.ok()) return valid;
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  const int64_t min_start = query.start_time_min_ns.value_or(std::numeric_limits<int64_t>::min());
+  const int64_t max_start = query.start_time_max_ns.value_or(std::numeric_limits<int64_t>::max());
+
+  const std::vector<BucketPtr> buckets = BucketsWithStartsIn(min_start, max_start);
+  const size_t limit = static_cast<size_t>(query.limit);
+  std::vector<TraceSummary> out;
+  for (const BucketPtr& b : buckets) {
+    // Every trace of this bucket starts at or before max_start(): older than all matches so far
+    // when the last one kept is newer than that.
+    if (out.size() >= limit && out[limit - 1].start_ns > b->max_start()) break;
+    absl::StatusOr<std::vector<TraceSummary>> found = SearchBucket(*b, query);
+    if (!found.ok()) return found.status();
+    for (TraceSummary& summary : *found) out.push_back(std::move(summary));
+    std::sort(out.begin(), out.end(), NewerFirst);
+    if (out.size() > limit) out.resize(limit);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<DependencyLink>> RocksTraceStore::GetDependencies(int64_t end_ns,
+                                                                             int64_t lookback_ns) {
+  if (lookback_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lookback must not be negative, got ", lookback_ns, " ns"));
+  }
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  const int64_t begin_ns = end_ns < std::numeric_limits<int64_t>::min() + lookback_ns
+                               ? std::numeric_limits<int64_t>::min()
+                               : end_ns - lookback_ns;
+  const int64_t first_slot = std::max<int64_t>(0, DependencySlot(begin_ns));
+  const int64_t last_slot = DependencySlot(end_ns);
+  if (last_slot < first_slot) return std::vector<DependencyLink>{};
+
+  const std::string lower = DependencySlotPrefix(first_slot);
+  const std::string upper = last_slot == std::numeric_limits<int64_t>::max()
+                                ? PrefixSuccessor(std::string(1, kDependencyTag))
+                                : DependencySlotPrefix(last_slot + 1);
+  const rocksdb::Slice lower_slice(lower);
+  const rocksdb::Slice upper_slice(upper);
+  EdgeCounts sums;
+  // Every bucket: one may hold added calls (WriteDependencyCalls) but no trace.
+  for (const BucketPtr& b : SnapshotBuckets()) {
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, b->handle()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::optional<DependencyKey> key = DecodeDependencyKey(it->key().ToStringView());
+      std::optional<CallCounts> counts = DecodeCallCounts(it->value().ToStringView());
+      if (!key || !counts) {
+        return absl::DataLossError(absl::StrCat("malformed dependency count in bucket ",
+                                                b->handle()->GetName(), " of storage.path ",
+                                                path_));
+      }
+      sums[{std::move(key->parent), std::move(key->child)}] += *counts;
+    }
+    if (!it->status().ok()) {
+      return FromRocks(it->status(),
+                       absl::StrCat("reading dependencies from storage.path ", path_));
+    }
+  }
+  return LinksOf(sums);
+}
+
+}  // namespace tailtrace::storage
