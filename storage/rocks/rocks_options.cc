@@ -78,10 +78,9 @@ class TracePrefixTransform final : public rocksdb::SliceTransform {
 
 // Span chunk blocks: see the bucket options in Open.
 constexpr size_t kBucketBlockBytes = 64 << 10;
-// Level 1 with the trained dictionary: a full compaction of 1M canonical spans cost 4.8 CPU-s
-// and left 36.2 B/span, against 12.5 CPU-s and 41.3 B/span at level 6 (bench/results/
-// profile-notes.md, session 10): the dictionary, not the level, is what makes spans small.
-constexpr int kBottommostZstdLevel = 1;
+// Level 6: level 1 halves the CPU of a compaction to the bottom level but, in a repeated
+// measurement, left 45 B/span where level 6 left 30 (bench/results/profile-notes.md, session 10).
+constexpr int kBottommostZstdLevel = 6;
 constexpr uint32_t kZstdDictionaryBytes = 64 << 10;
 
 // LZ4 (fast) for the levels that are rewritten often, ZSTD (small) for the bottommost level that
