@@ -11,6 +11,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
 namespace tailtrace::bench {
 
 Flags::Flags(std::string program, std::string summary, std::map<std::string, std::string> known)
@@ -166,76 +169,56 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[index];
 }
 
-std::string JsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
+class JsonLine::Writer {
+ public:
+  Writer() : writer(buffer) { writer.StartObject(); }
+  void Key(std::string_view key) {
+    writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
   }
-  out += "\"";
-  return out;
-}
 
-void JsonLine::Key(std::string_view key) {
-  if (!body_.empty()) body_ += ",";
-  body_ += JsonQuote(key);
-  body_ += ":";
-}
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer;
+};
+
+JsonLine::JsonLine() : writer_(std::make_unique<Writer>()) {}
+JsonLine::~JsonLine() = default;
 
 JsonLine& JsonLine::Add(std::string_view key, std::string_view value) {
-  Key(key);
-  body_ += JsonQuote(value);
+  writer_->Key(key);
+  writer_->writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
   return *this;
 }
 
 JsonLine& JsonLine::Add(std::string_view key, double value) {
-  Key(key);
-  if (!std::isfinite(value)) {
-    body_ += "null";
-    return *this;
+  writer_->Key(key);
+  if (std::isfinite(value)) {
+    writer_->writer.Double(value);
+  } else {
+    writer_->writer.Null();
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", value);
-  body_ += buf;
   return *this;
 }
 
 JsonLine& JsonLine::Add(std::string_view key, int64_t value) {
-  Key(key);
-  body_ += std::to_string(value);
+  writer_->Key(key);
+  writer_->writer.Int64(value);
   return *this;
 }
 
 JsonLine& JsonLine::Add(std::string_view key, uint64_t value) {
-  Key(key);
-  body_ += std::to_string(value);
+  writer_->Key(key);
+  writer_->writer.Uint64(value);
   return *this;
 }
 
 JsonLine& JsonLine::Add(std::string_view key, bool value) {
-  Key(key);
-  body_ += value ? "true" : "false";
+  writer_->Key(key);
+  writer_->writer.Bool(value);
   return *this;
+}
+
+std::string JsonLine::str() const {
+  return std::string(writer_->buffer.GetString(), writer_->buffer.GetSize()) + "}";
 }
 
 }  // namespace tailtrace::bench

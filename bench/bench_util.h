@@ -1,11 +1,12 @@
 #pragma once
 
 // Small helpers shared by the benchmark binaries: a command-line flag parser, CPU and wall clocks,
-// percentiles and a flat JSON line writer. Benchmarks print exactly one JSON summary line on
+// percentiles and the JSON line writer. Benchmarks print exactly one JSON summary line on
 // stdout (last line) so that bench/run.sh can pick figures out of it with sed.
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,11 +64,21 @@ uint64_t HeapInUseBytes();
 // p in [0, 100]; nearest-rank on a copy sorted by the caller. Empty input gives 0.
 double Percentile(const std::vector<double>& sorted, double p);
 
-// One flat JSON object built field by field, e.g. {"bench":"floor","spans":100}.
+// One flat JSON object built field by field, e.g. {"bench":"floor","spans":100}, written by
+// rapidjson's Writer (strings escaped, numbers in their shortest exact form; NaN and infinity as
+// null). The one JSON writer of the bench tools.
 class JsonLine {
  public:
+  JsonLine();
+  ~JsonLine();
+  JsonLine(const JsonLine&) = delete;
+  JsonLine& operator=(const JsonLine&) = delete;
+
   JsonLine& Add(std::string_view key, std::string_view value);
   JsonLine& Add(std::string_view key, const char* value) {
+    return Add(key, std::string_view(value));
+  }
+  JsonLine& Add(std::string_view key, const std::string& value) {
     return Add(key, std::string_view(value));
   }
   JsonLine& Add(std::string_view key, double value);
@@ -75,14 +86,12 @@ class JsonLine {
   JsonLine& Add(std::string_view key, uint64_t value);
   JsonLine& Add(std::string_view key, int value) { return Add(key, static_cast<int64_t>(value)); }
   JsonLine& Add(std::string_view key, bool value);
-  std::string str() const { return "{" + body_ + "}"; }
+  // The object so far, closed: {"key":value,...}.
+  std::string str() const;
 
  private:
-  void Key(std::string_view key);
-  std::string body_;
+  class Writer;
+  std::unique_ptr<Writer> writer_;
 };
-
-// JSON string escaping (quotes included).
-std::string JsonQuote(std::string_view s);
 
 }  // namespace tailtrace::bench

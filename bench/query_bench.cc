@@ -117,8 +117,9 @@ std::vector<http::Request> ApiCandidates(const SearchSpec& spec) {
   std::vector<std::pair<std::string, std::string>> jaeger;
   if (!spec.service.empty()) jaeger.emplace_back("service", spec.service);
   if (spec.attribute) {
-    jaeger.emplace_back(
-        "tags", absl::StrCat("{\"", spec.attribute->first, "\":\"", spec.attribute->second, "\"}"));
+    JsonLine tags;
+    tags.Add(spec.attribute->first, spec.attribute->second);
+    jaeger.emplace_back("tags", tags.str());
   }
   if (spec.min_duration_ns) {
     jaeger.emplace_back("minDuration", absl::StrCat(*spec.min_duration_ns / 1'000'000, "ms"));
