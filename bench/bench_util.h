@@ -1,8 +1,9 @@
 #pragma once
 
-// Small helpers shared by the benchmark binaries: a command-line flag parser, CPU and wall clocks,
-// percentiles and the JSON line writer. Benchmarks print exactly one JSON summary line on
-// stdout (last line) so that bench/run.sh can pick figures out of it with sed.
+// Small helpers shared by the benchmark binaries: command lines (CLI11 with the tools' common
+// conventions), CPU and wall clocks, percentiles and the JSON line writer. Benchmarks print
+// exactly one JSON summary line on stdout (last line) so that bench/run.sh can pick figures out of
+// it with sed.
 
 #include <cstdint>
 #include <map>
@@ -12,8 +13,32 @@
 #include <string_view>
 #include <vector>
 
+#include "CLI/CLI.hpp"
+
 namespace tailtrace::bench {
 
+// A command line with the conventions every bench tool shares: --name value or --name=value;
+// a flag given twice takes its last value (so that run.sh's LOADGEN_FLAGS can override the
+// flags run.sh gives itself); --help prints every flag with its default.
+std::unique_ptr<CLI::App> NewCommandLine(const std::string& program, const std::string& summary);
+
+// Parses argv. Returns -1 when the tool should run; otherwise the exit code after printing the
+// help (0) or a bad command line with the reason (2).
+[[nodiscard]] int ParseCommandLine(CLI::App& app, int argc, char** argv);
+
+// A whole number, also written as 2e6 (counts of spans).
+CLI::Option* AddInt(CLI::App& app, const std::string& name, int64_t* value,
+                    const std::string& help);
+CLI::Option* AddInt(CLI::App& app, const std::string& name, int* value, const std::string& help);
+CLI::Option* AddInt(CLI::App& app, const std::string& name, uint64_t* value,
+                    const std::string& help);
+// A duration in seconds: "10s", "500ms", "2m", "1h", "100us" or a bare number of seconds.
+CLI::Option* AddSeconds(CLI::App& app, const std::string& name, double* seconds,
+                        const std::string& help);
+// true or false; the flag alone means true: --compact, --compact=false, --compact false.
+CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value, const std::string& help);
+
+// The hand-written parser the tools used before CLI11; removed once none uses it.
 // --name=value or --name value; --flag alone is "true". Unknown flags are an error, reported with
 // the flag's name and the list of known ones.
 class Flags {

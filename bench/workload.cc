@@ -88,6 +88,26 @@ size_t VarintSize(size_t v) {
 
 }  // namespace
 
+void AddWorkloadFlags(CLI::App& app, WorkloadOptions* o) {
+  AddInt(app, "--seed", &o->seed, "random seed of the workload");
+  AddInt(app, "--services", &o->services,
+         "services (resources) the spans of a trace are spread over");
+  AddInt(app, "--spans-per-trace", &o->spans_per_trace, "spans of every trace");
+  AddInt(app, "--attributes", &o->attributes_per_span, "attributes per span");
+  AddInt(app, "--span-bytes", &o->span_bytes, "target serialized bytes per span on the wire");
+  app.add_option("--error-percent", o->error_percent, "percent of traces with a failed span")
+      ->capture_default_str();
+  app.add_option("--slow-percent", o->slow_percent, "percent of traces taking 3-10 s")
+      ->capture_default_str();
+  AddInt(app, "--batch", &o->batch_spans, "spans per request");
+  app.parse_complete_callback([o] {
+    o->services = std::clamp(o->services, 1, 1000);
+    o->spans_per_trace = std::clamp(o->spans_per_trace, 1, 100'000);
+    o->attributes_per_span = std::clamp(o->attributes_per_span, 0, 1000);
+    o->batch_spans = std::clamp(o->batch_spans, 1, 1'000'000);
+  });
+}
+
 void AddWorkloadFlags(std::map<std::string, std::string>* known) {
   (*known)["seed"] = "random seed of the workload (default 1)";
   (*known)["services"] = "services (resources) the spans of a trace are spread over (default 10)";

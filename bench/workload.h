@@ -56,7 +56,11 @@ struct WorkloadOptions {
 };
 
 // Registers --seed --services --spans-per-trace --attributes --span-bytes --error-percent
-// --slow-percent --batch.
+// --slow-percent --batch, writing into `*options` (whose values are the defaults --help shows).
+// Once the command line is parsed, out-of-range counts are clamped (services 1-1000, spans per
+// trace 1-100000, attributes 0-1000, batch 1-1000000). `options` must outlive the parse.
+void AddWorkloadFlags(CLI::App& app, WorkloadOptions* options);
+// The same for the tools still on Flags.
 void AddWorkloadFlags(std::map<std::string, std::string>* known);
 WorkloadOptions WorkloadFromFlags(const Flags& flags);
 // "services=10 spans_per_trace=20 ..." for reports.
