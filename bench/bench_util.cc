@@ -110,114 +110,6 @@ CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value, const 
       ->expected(0, 1);
 }
 
-Flags::Flags(std::string program, std::string summary, std::map<std::string, std::string> known)
-    : program_(std::move(program)), summary_(std::move(summary)), known_(std::move(known)) {}
-
-bool Flags::Parse(int argc, char** argv, int* exit_code) {
-  *exit_code = 0;
-  command_line_ = program_;
-  for (int i = 1; i < argc; ++i) {
-    command_line_ += " ";
-    command_line_ += argv[i];
-  }
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << "Usage: " << program_ << " [flags]\n\n" << summary_ << "\n\nFlags:\n";
-      for (const auto& [name, help] : known_)
-        std::cout << "  --" << name << "\n      " << help << "\n";
-      return false;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      std::cerr << program_ << ": unexpected argument '" << arg << "' (flags start with --)\n";
-      *exit_code = 2;
-      return false;
-    }
-    arg = arg.substr(2);
-    std::string name = arg;
-    std::optional<std::string> value;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    if (!known_.contains(name)) {
-      std::cerr << program_ << ": unknown flag --" << name << " (known:";
-      for (const auto& [k, unused] : known_) std::cerr << " --" << k;
-      std::cerr << ")\n";
-      *exit_code = 2;
-      return false;
-    }
-    if (!value) {
-      if (i + 1 < argc && std::string_view(argv[i + 1]).rfind("--", 0) != 0) {
-        value = argv[++i];
-      } else {
-        value = "true";
-      }
-    }
-    values_[name] = *value;
-  }
-  return true;
-}
-
-bool Flags::Has(std::string_view name) const { return values_.find(name) != values_.end(); }
-
-std::string Flags::String(std::string_view name, std::string_view def) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? std::string(def) : it->second;
-}
-
-void Flags::Fail(std::string_view name, std::string_view why) const {
-  std::cerr << program_ << ": --" << name << ": " << why << "\n";
-  std::exit(2);
-}
-
-int64_t Flags::Int(std::string_view name, int64_t def) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return def;
-  char* end = nullptr;
-  // Accept 1e6-style values for span counts.
-  const double d = std::strtod(it->second.c_str(), &end);
-  if (end == it->second.c_str() || *end != '\0' || d != std::floor(d)) {
-    Fail(name, "expected an integer, got \"" + it->second + "\"");
-  }
-  return static_cast<int64_t>(d);
-}
-
-double Flags::Double(std::string_view name, double def) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return def;
-  char* end = nullptr;
-  const double d = std::strtod(it->second.c_str(), &end);
-  if (end == it->second.c_str() || *end != '\0') {
-    Fail(name, "expected a number, got \"" + it->second + "\"");
-  }
-  return d;
-}
-
-bool Flags::Bool(std::string_view name, bool def) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return def;
-  if (it->second == "true" || it->second == "1" || it->second == "yes") return true;
-  if (it->second == "false" || it->second == "0" || it->second == "no") return false;
-  Fail(name, "expected true or false, got \"" + it->second + "\"");
-}
-
-double Flags::Seconds(std::string_view name, double def) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return def;
-  const std::string& v = it->second;
-  char* end = nullptr;
-  const double d = std::strtod(v.c_str(), &end);
-  if (end == v.c_str()) Fail(name, "expected a duration like 30s, got \"" + v + "\"");
-  const std::string unit(end);
-  if (unit.empty() || unit == "s") return d;
-  if (unit == "ms") return d / 1e3;
-  if (unit == "us") return d / 1e6;
-  if (unit == "m") return d * 60;
-  if (unit == "h") return d * 3600;
-  Fail(name, "unknown duration unit \"" + unit + "\" (use us, ms, s, m or h)");
-}
-
 double ProcessCpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -313,6 +205,12 @@ JsonLine& JsonLine::Add(std::string_view key, bool value) {
 
 std::string JsonLine::str() const {
   return std::string(writer_->buffer.GetString(), writer_->buffer.GetSize()) + "}";
+}
+
+std::string Hex64(uint64_t value) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));
+  return buf;
 }
 
 }  // namespace tailtrace::bench

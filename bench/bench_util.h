@@ -6,9 +6,7 @@
 // it with sed.
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,40 +35,6 @@ CLI::Option* AddSeconds(CLI::App& app, const std::string& name, double* seconds,
                         const std::string& help);
 // true or false; the flag alone means true: --compact, --compact=false, --compact false.
 CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value, const std::string& help);
-
-// The hand-written parser the tools used before CLI11; removed once none uses it.
-// --name=value or --name value; --flag alone is "true". Unknown flags are an error, reported with
-// the flag's name and the list of known ones.
-class Flags {
- public:
-  // `known`: flag name (without dashes) -> help text (shown by --help).
-  Flags(std::string program, std::string summary, std::map<std::string, std::string> known);
-
-  // Parses argv. Returns false after printing help (exit 0, *exit_code = 0) or an error
-  // (*exit_code = 2).
-  [[nodiscard]] bool Parse(int argc, char** argv, int* exit_code);
-
-  bool Has(std::string_view name) const;
-  std::string String(std::string_view name, std::string_view def) const;
-  // Exit(2) with a message naming the flag when the value is not a number.
-  int64_t Int(std::string_view name, int64_t def) const;
-  double Double(std::string_view name, double def) const;
-  bool Bool(std::string_view name, bool def) const;
-  // "10s", "500ms", "2m", "1h", "100us" or a bare number of seconds.
-  double Seconds(std::string_view name, double def) const;
-
-  // The command line as given, for the results table.
-  const std::string& command_line() const { return command_line_; }
-
- private:
-  [[noreturn]] void Fail(std::string_view name, std::string_view why) const;
-
-  std::string program_;
-  std::string summary_;
-  std::map<std::string, std::string> known_;
-  std::map<std::string, std::string, std::less<>> values_;
-  std::string command_line_;
-};
 
 // CPU seconds (user + system) of the whole process, all threads.
 double ProcessCpuSeconds();
@@ -118,5 +82,8 @@ class JsonLine {
   class Writer;
   std::unique_ptr<Writer> writer_;
 };
+
+// A 64-bit checksum as the 16 hex digits the tools print.
+std::string Hex64(uint64_t value);
 
 }  // namespace tailtrace::bench

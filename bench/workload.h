@@ -11,7 +11,6 @@
 // one ScopeSpans), like a BatchSpanProcessor export.
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -60,9 +59,6 @@ struct WorkloadOptions {
 // Once the command line is parsed, out-of-range counts are clamped (services 1-1000, spans per
 // trace 1-100000, attributes 0-1000, batch 1-1000000). `options` must outlive the parse.
 void AddWorkloadFlags(CLI::App& app, WorkloadOptions* options);
-// The same for the tools still on Flags.
-void AddWorkloadFlags(std::map<std::string, std::string>* known);
-WorkloadOptions WorkloadFromFlags(const Flags& flags);
 // "services=10 spans_per_trace=20 ..." for reports.
 std::string DescribeWorkload(const WorkloadOptions& options);
 
