@@ -24,7 +24,7 @@ RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq 
       protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev \
       librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev \
       libspdlog-dev libboost-dev libboost-system-dev libyaml-cpp-dev rapidjson-dev libssl-dev \
-      libsimdjson-dev libre2-dev \
+      libsimdjson-dev libre2-dev libcli11-dev libbenchmark-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

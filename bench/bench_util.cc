@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,114 +12,102 @@
 #include <fstream>
 #include <iostream>
 
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
 namespace tailtrace::bench {
 
-Flags::Flags(std::string program, std::string summary, std::map<std::string, std::string> known)
-    : program_(std::move(program)), summary_(std::move(summary)), known_(std::move(known)) {}
+namespace {
 
-bool Flags::Parse(int argc, char** argv, int* exit_code) {
-  *exit_code = 0;
-  command_line_ = program_;
-  for (int i = 1; i < argc; ++i) {
-    command_line_ += " ";
-    command_line_ += argv[i];
+// Rewrites a whole number for CLI11's integer conversion: decimal digits as they are (without
+// leading zeros, which CLI11 would read as octal), 2e6-style values as digits.
+std::string NormalizeWholeNumber(std::string& value) {
+  size_t digits = value.size() > 0 && (value[0] == '-' || value[0] == '+') ? 1 : 0;
+  if (value.size() > digits && value.find_first_not_of("0123456789", digits) == std::string::npos) {
+    const size_t first = std::min(value.find_first_not_of('0', digits), value.size() - 1);
+    value.erase(digits, first - digits);
+    return "";
   }
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << "Usage: " << program_ << " [flags]\n\n" << summary_ << "\n\nFlags:\n";
-      for (const auto& [name, help] : known_)
-        std::cout << "  --" << name << "\n      " << help << "\n";
-      return false;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      std::cerr << program_ << ": unexpected argument '" << arg << "' (flags start with --)\n";
-      *exit_code = 2;
-      return false;
-    }
-    arg = arg.substr(2);
-    std::string name = arg;
-    std::optional<std::string> value;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    if (!known_.contains(name)) {
-      std::cerr << program_ << ": unknown flag --" << name << " (known:";
-      for (const auto& [k, unused] : known_) std::cerr << " --" << k;
-      std::cerr << ")\n";
-      *exit_code = 2;
-      return false;
-    }
-    if (!value) {
-      if (i + 1 < argc && std::string_view(argv[i + 1]).rfind("--", 0) != 0) {
-        value = argv[++i];
-      } else {
-        value = "true";
-      }
-    }
-    values_[name] = *value;
-  }
-  return true;
-}
-
-bool Flags::Has(std::string_view name) const { return values_.find(name) != values_.end(); }
-
-std::string Flags::String(std::string_view name, std::string_view def) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? std::string(def) : it->second;
-}
-
-void Flags::Fail(std::string_view name, std::string_view why) const {
-  std::cerr << program_ << ": --" << name << ": " << why << "\n";
-  std::exit(2);
-}
-
-int64_t Flags::Int(std::string_view name, int64_t def) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return def;
   char* end = nullptr;
-  // Accept 1e6-style values for span counts.
-  const double d = std::strtod(it->second.c_str(), &end);
-  if (end == it->second.c_str() || *end != '\0' || d != std::floor(d)) {
-    Fail(name, "expected an integer, got \"" + it->second + "\"");
+  const double d = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || d != std::floor(d) || std::fabs(d) > 9e18) {
+    return "expected a whole number (e.g. 2000000 or 2e6), got \"" + value + "\"";
   }
-  return static_cast<int64_t>(d);
+  value = std::to_string(static_cast<int64_t>(d));
+  return "";
 }
 
-double Flags::Double(std::string_view name, double def) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return def;
+// Rewrites "10s", "500ms", "2m", "1h", "100us" or a bare number as seconds.
+std::string DurationToSeconds(std::string& value) {
   char* end = nullptr;
-  const double d = std::strtod(it->second.c_str(), &end);
-  if (end == it->second.c_str() || *end != '\0') {
-    Fail(name, "expected a number, got \"" + it->second + "\"");
-  }
-  return d;
-}
-
-bool Flags::Bool(std::string_view name, bool def) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return def;
-  if (it->second == "true" || it->second == "1" || it->second == "yes") return true;
-  if (it->second == "false" || it->second == "0" || it->second == "no") return false;
-  Fail(name, "expected true or false, got \"" + it->second + "\"");
-}
-
-double Flags::Seconds(std::string_view name, double def) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return def;
-  const std::string& v = it->second;
-  char* end = nullptr;
-  const double d = std::strtod(v.c_str(), &end);
-  if (end == v.c_str()) Fail(name, "expected a duration like 30s, got \"" + v + "\"");
+  const double d = std::strtod(value.c_str(), &end);
+  if (end == value.c_str()) return "expected a duration like 30s, got \"" + value + "\"";
   const std::string unit(end);
-  if (unit.empty() || unit == "s") return d;
-  if (unit == "ms") return d / 1e3;
-  if (unit == "us") return d / 1e6;
-  if (unit == "m") return d * 60;
-  if (unit == "h") return d * 3600;
-  Fail(name, "unknown duration unit \"" + unit + "\" (use us, ms, s, m or h)");
+  double scale = 0;
+  if (unit.empty() || unit == "s") scale = 1;
+  if (unit == "ms") scale = 1e-3;
+  if (unit == "us") scale = 1e-6;
+  if (unit == "m") scale = 60;
+  if (unit == "h") scale = 3600;
+  if (scale == 0) return "unknown duration unit \"" + unit + "\" (use us, ms, s, m or h)";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", d * scale);
+  value = buf;
+  return "";
+}
+
+}  // namespace
+
+std::unique_ptr<CLI::App> NewCommandLine(const std::string& program, const std::string& summary) {
+  auto app = std::make_unique<CLI::App>(summary, program);
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app->get_formatter()->column_width(34);
+  return app;
+}
+
+int ParseCommandLine(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return -1;
+}
+
+template <typename T>
+static CLI::Option* AddWholeNumber(CLI::App& app, const std::string& name, T* value,
+                                   const std::string& help) {
+  return app.add_option(name, *value, help)
+      ->transform(CLI::Validator(NormalizeWholeNumber, "", "whole number"))
+      ->capture_default_str();
+}
+
+CLI::Option* AddInt(CLI::App& app, const std::string& name, int64_t* value,
+                    const std::string& help) {
+  return AddWholeNumber(app, name, value, help);
+}
+
+CLI::Option* AddInt(CLI::App& app, const std::string& name, int* value, const std::string& help) {
+  return AddWholeNumber(app, name, value, help);
+}
+
+CLI::Option* AddInt(CLI::App& app, const std::string& name, uint64_t* value,
+                    const std::string& help) {
+  return AddWholeNumber(app, name, value, help);
+}
+
+CLI::Option* AddSeconds(CLI::App& app, const std::string& name, double* seconds,
+                        const std::string& help) {
+  return app.add_option(name, *seconds, help)
+      ->transform(CLI::Validator(DurationToSeconds, "", "duration"))
+      ->capture_default_str();
+}
+
+CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value, const std::string& help) {
+  // A flag (alone: true) that also takes one value; "false" after it is that value. CLI11's help
+  // shows no default for a flag: the text says it.
+  return app.add_flag(name, *value, help + (*value ? " (default true)" : " (default false)"))
+      ->expected(0, 1);
 }
 
 double ProcessCpuSeconds() {
@@ -166,76 +155,62 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[index];
 }
 
-std::string JsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
+class JsonLine::Writer {
+ public:
+  Writer() : writer(buffer) { writer.StartObject(); }
+  void Key(std::string_view key) {
+    writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
   }
-  out += "\"";
-  return out;
-}
 
-void JsonLine::Key(std::string_view key) {
-  if (!body_.empty()) body_ += ",";
-  body_ += JsonQuote(key);
-  body_ += ":";
-}
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer;
+};
+
+JsonLine::JsonLine() : writer_(std::make_unique<Writer>()) {}
+JsonLine::~JsonLine() = default;
 
 JsonLine& JsonLine::Add(std::string_view key, std::string_view value) {
-  Key(key);
-  body_ += JsonQuote(value);
+  writer_->Key(key);
+  writer_->writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
   return *this;
 }
 
 JsonLine& JsonLine::Add(std::string_view key, double value) {
-  Key(key);
-  if (!std::isfinite(value)) {
-    body_ += "null";
-    return *this;
+  writer_->Key(key);
+  if (std::isfinite(value)) {
+    writer_->writer.Double(value);
+  } else {
+    writer_->writer.Null();
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", value);
-  body_ += buf;
   return *this;
 }
 
 JsonLine& JsonLine::Add(std::string_view key, int64_t value) {
-  Key(key);
-  body_ += std::to_string(value);
+  writer_->Key(key);
+  writer_->writer.Int64(value);
   return *this;
 }
 
 JsonLine& JsonLine::Add(std::string_view key, uint64_t value) {
-  Key(key);
-  body_ += std::to_string(value);
+  writer_->Key(key);
+  writer_->writer.Uint64(value);
   return *this;
 }
 
 JsonLine& JsonLine::Add(std::string_view key, bool value) {
-  Key(key);
-  body_ += value ? "true" : "false";
+  writer_->Key(key);
+  writer_->writer.Bool(value);
   return *this;
+}
+
+std::string JsonLine::str() const {
+  return std::string(writer_->buffer.GetString(), writer_->buffer.GetSize()) + "}";
+}
+
+std::string Hex64(uint64_t value) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));
+  return buf;
 }
 
 }  // namespace tailtrace::bench

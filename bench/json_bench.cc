@@ -182,21 +182,24 @@ uint64_t PeakBytes(const std::string& mode, const std::string& body) {
 }
 
 int Main(int argc, char** argv) {
-  std::map<std::string, std::string> known = {
-      {"spans", "spans read in each mode (default 500000)"},
-      {"pool-spans", "spans pre-generated and cycled (default 20000)"},
-      {"memory-spans", "spans in the one large body of the memory figure (default 50000)"},
-      {"mode", "decode, rapidjson_hardened, rapidjson_legacy, simdjson, simdjson_reused or all"},
-  };
-  AddWorkloadFlags(&known);
-  Flags flags("tailtrace-bench-json",
-              "Decoding OTLP/JSON: spans per CPU-second and peak memory per body byte of the\n"
-              "hardened rapidjson decoder and simdjson.",
-              known);
-  int exit_code = 0;
-  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
-  const uint64_t spans = static_cast<uint64_t>(std::max<int64_t>(flags.Int("spans", 500'000), 1));
-  const std::string mode = flags.String("mode", "all");
+  int64_t spans_flag = 500'000;
+  int64_t pool_spans = 20'000;
+  int64_t memory_spans_flag = 50'000;
+  std::string mode = "all";
+  WorkloadOptions workload;
+  auto app = NewCommandLine("tailtrace-bench-json",
+                            "Decoding OTLP/JSON: spans per CPU-second and peak memory per body "
+                            "byte of the\nhardened rapidjson decoder and simdjson.");
+  AddInt(*app, "--spans", &spans_flag, "spans read in each mode");
+  AddInt(*app, "--pool-spans", &pool_spans, "spans pre-generated and cycled");
+  AddInt(*app, "--memory-spans", &memory_spans_flag,
+         "spans in the one large body of the memory figure");
+  app->add_option("--mode", mode,
+                  "decode, rapidjson_hardened, rapidjson_legacy, simdjson, simdjson_reused or all")
+      ->capture_default_str();
+  AddWorkloadFlags(*app, &workload);
+  if (const int code = ParseCommandLine(*app, argc, argv); code >= 0) return code;
+  const uint64_t spans = static_cast<uint64_t>(std::max<int64_t>(spans_flag, 1));
   std::vector<std::string> modes;
   for (const char* m : kModes) {
     if (mode == "all" || mode == m) modes.emplace_back(m);
@@ -205,10 +208,9 @@ int Main(int argc, char** argv) {
     std::cerr << "tailtrace-bench-json: unknown --mode " << mode << "\n";
     return 2;
   }
-  WorkloadOptions workload = WorkloadFromFlags(flags);
   workload.start_unix_ns = 1'700'000'000'000'000'000;
-  const RequestPool pool = BuildRequestPool(
-      workload, static_cast<uint64_t>(std::max<int64_t>(flags.Int("pool-spans", 20'000), 1)));
+  const RequestPool pool =
+      BuildRequestPool(workload, static_cast<uint64_t>(std::max<int64_t>(pool_spans, 1)));
   std::vector<std::string> bodies;
   uint64_t json_bytes = 0;
   for (const std::string& wire : pool.requests) {
@@ -219,7 +221,7 @@ int Main(int argc, char** argv) {
   }
   // The memory body: requests merged until --memory-spans spans.
   ExportTraceServiceRequest big;
-  const uint64_t memory_spans = static_cast<uint64_t>(flags.Int("memory-spans", 50'000));
+  const uint64_t memory_spans = static_cast<uint64_t>(memory_spans_flag);
   for (uint64_t k = 0, n = 0; n < memory_spans; ++k) {
     ExportTraceServiceRequest req;
     req.ParseFromString(pool.requests[k % pool.requests.size()]);

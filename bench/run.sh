@@ -2,7 +2,8 @@
 # bench/run.sh BUILD_DIR: every benchmark of bench/README.md, on this machine, in one run.
 # Called by `make bench` after the build; builds nothing itself. Writes a results table with the
 # exact command and config of every figure to bench/results/latest.md (latest-small.md with
-# SMALL=1) and prints it.
+# SMALL=1) and prints it. Its helpers are in bench/run_lib.sh and the table is written by
+# bench/run_report.sh; it sources both.
 #
 # Environment:
 #   SMALL=1          quick run (about a minute) with small sizes, for development
@@ -61,6 +62,23 @@ fi
 LOADGEN_FLAGS=${LOADGEN_FLAGS:-}
 CLK_TCK=$(getconf CLK_TCK)
 
+# The targets, each defined once here: the table's Target column and its verdicts both use them.
+# Issue 14 (keep-all ingest against an honest floor):
+T_KEEPALL_PER_CPU=250000   # keep-all, all indexes: spans per daemon CPU-second, at least
+T_KEEPALL_AIM=500000       # ... and the aim
+T_KEEPALL_FLOOR=0.3        # keep-all / the floor (tailtrace-bench-floor), at least
+T_P10_PER_CPU=500000       # 10% policy: spans per daemon CPU-second, at least
+T_DISK_FLUSHED=60          # bytes on disk per span before compaction (the shutdown flush), at most
+T_DISK_COMPACTED=40        # bytes on disk per span after a full compaction, at most
+T_TRACE_P99_MS=1           # trace by ID on the query store: p99 in ms, at most
+T_SEARCH_P99_MS=10         # searches on the query store: p99 in ms, at most
+# Earlier issues:
+T_WAL_ON=0.9               # spans per daemon CPU-second with the write-ahead log on / off
+T_CLUSTER_RATIO=1.3        # cluster of 3: CPU per span relative to one node, at most
+T_MEMORY_RATIO=1.5         # buffered spans: memory / wire bytes, at most
+T_SAMPLER_PER_CPU=1000000  # the sampler alone: spans per CPU-second of one core ("millions")
+T_QUERY_SPANS=10000000     # spans in the query store
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tailtrace-bench.XXXXXX")
 DPID=""
 CLUSTER_PIDS=()  # the cluster run's daemons while they run
@@ -85,198 +103,9 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # ---- helpers ----------------------------------------------------------------------------------
 
-# jget JSON KEY: the value of a top-level key of a flat JSON line (strings without quotes).
-jget() {
-  local v
-  v=$(sed -n "s/.*\"$2\":\(\"\([^\"\\\\]\|\\\\.\)*\"\|[-0-9.eE+][-0-9.eE+]*\|null\|true\|false\).*/\1/p" <<<"$1")
-  v=${v#\"}
-  v=${v%\"}
-  v=${v//\\\"/\"}
-  printf '%s' "$v"
-}
-
-# fmt VALUE [DECIMALS]: a number with thousands separators (empty stays empty).
-fmt() {
-  [[ -z ${1:-} || $1 == null ]] && { printf 'n/a'; return; }
-  awk -v v="$1" -v d="${2:-0}" 'BEGIN {
-    s = sprintf("%." d "f", v); neg = (s ~ /^-/); if (neg) s = substr(s, 2)
-    split(s, p, "."); i = p[1]; out = ""
-    while (length(i) > 3) { out = "," substr(i, length(i) - 2) out; i = substr(i, 1, length(i) - 3) }
-    out = i out; if (d > 0) out = out "." p[2]; if (neg) out = "-" out; print out }'
-}
-
-# calc EXPR: floating-point arithmetic.
-calc() { awk "BEGIN { v = $1; printf \"%.6f\", v }"; }
-
-# verdict VALUE OP TARGET: "met" / "MISSED" (OP is >= or <=), "n/a" without a value.
-verdict() {
-  [[ -z ${1:-} || $1 == null || $1 == n/a ]] && { printf 'n/a'; return; }
-  awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
-    ok = (op == ">=") ? (v >= t) : (v <= t); print ok ? "met" : "**MISSED**" }'
-}
-
-# query_verdict WALL_P99 CPU_P99 TARGET: the wall-time verdict, noting when only waiting (not the
-# calling thread's own work) put the p99 over the target.
-query_verdict() {
-  local v
-  v=$(verdict "$1" '<=' "$3")
-  if [[ $v == "**MISSED**" && $(verdict "$2" '<=' "$3") == met ]]; then
-    v="**MISSED** on wall time; CPU-time p99 met (waiting: preemption or I/O)"
-  fi
-  printf '%s' "$v"
-}
-
-# The admin server's /metrics, through bash's /dev/tcp (no curl needed).
-fetch_metrics() {
-  local host=${1%:*} port=${1##*:}
-  exec 3<>"/dev/tcp/$host/$port" || return 1
-  printf 'GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$1" >&3
-  timeout 5 cat <&3
-  exec 3<&- 3>&-
-}
-# metric TEXT NAME: the value of an unlabelled sample.
-metric() { awk -v n="$2" '$1 == n { printf "%.0f", $2; exit }' <<<"$1"; }
-# metric_sum TEXT NAME [LABEL]: the sum of NAME's samples over all labels, or over those whose
-# labels contain LABEL (e.g. 'kind="owner"'); empty when there is none.
-metric_sum() {
-  awk -v n="$2" -v l="${3:-}" '{ name = $1; sub(/\{.*/, "", name) }
-    name == n && index($1, l) { s += $2; found = 1 } END { if (found) printf "%.0f", s }' <<<"$1"
-}
-
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
-
-# reachable HOST:PORT: a wildcard listen address as a connectable one.
-reachable() {
-  case $1 in
-    0.0.0.0:*) echo "127.0.0.1:${1##*:}" ;;
-    "[::]":*) echo "[::1]:${1##*:}" ;;
-    *) echo "$1" ;;
-  esac
-}
-
-# start_daemon NAME CONFIG: starts tailtraced; sets DPID GRPC_ADDR HTTP_ADDR ADMIN_ADDR, or
-# DAEMON_ERROR and returns 1.
-start_daemon() {
-  local out=$WORK/$1.stdout err=$WORK/$1.stderr
-  DAEMON_ERROR=""
-  "$DAEMON" --config "$2" >"$out" 2>"$err" &
-  DPID=$!
-  local i
-  for ((i = 0; i < 300; i++)); do
-    if grep -q '^tailtraced ready' "$out" 2>/dev/null; then
-      local line
-      line=$(grep '^tailtraced ready' "$out")
-      GRPC_ADDR=$(reachable "$(sed -n 's/.* grpc=\([^ ]*\).*/\1/p' <<<"$line")")
-      HTTP_ADDR=$(reachable "$(sed -n 's/.* http=\([^ ]*\).*/\1/p' <<<"$line")")
-      ADMIN_ADDR=$(reachable "$(sed -n 's/.* admin=\([^ ]*\).*/\1/p' <<<"$line")")
-      return 0
-    fi
-    if ! kill -0 "$DPID" 2>/dev/null; then
-      wait "$DPID" 2>/dev/null
-      DAEMON_ERROR=$(grep -v '^\s*$' "$err" | head -5 | tr '\n' ' ' | cut -c1-400)
-      [[ -z $DAEMON_ERROR ]] && DAEMON_ERROR="tailtraced exited before it was ready"
-      DPID=""
-      return 1
-    fi
-    sleep 0.1
-  done
-  DAEMON_ERROR="tailtraced was not ready within 30 s"
-  stop_daemon
-  return 1
-}
-
-# stop_daemon: SIGTERM, wait up to 120 s for the drain, then SIGKILL.
-stop_daemon() {
-  [[ -z $DPID ]] && return 0
-  kill -TERM "$DPID" 2>/dev/null
-  await_exit "$DPID"
-  DPID=""
-}
-
-# await_exit PID: waits up to 120 s for a daemon sent SIGTERM, then SIGKILLs it; sets STOP_STATUS.
-await_exit() {
-  local i
-  for ((i = 0; i < 1200; i++)); do
-    kill -0 "$1" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$1" 2>/dev/null; then
-    log "tailtraced (pid $1) did not exit within 120 s of SIGTERM; killing it"
-    kill -KILL "$1" 2>/dev/null
-  fi
-  wait "$1" 2>/dev/null
-  STOP_STATUS=$?
-}
-
-# wait_settled TIMEOUT [ADMIN_ADDR...]: until no trace is buffered and the stored span count
-# stayed put for two polls 0.5 s apart (everything accepted is decided and written), on every
-# daemon given (default: $ADMIN_ADDR). Sets SETTLED_METRICS (the first daemon's /metrics) and
-# SETTLED_ALL (each daemon's, in order).
-wait_settled() {
-  local deadline=$((SECONDS + $1)) last="" stable=0 m buffered stored all_idle now addr
-  shift
-  local addrs=("$@")
-  ((${#addrs[@]})) || addrs=("$ADMIN_ADDR")
-  while ((SECONDS < deadline)); do
-    SETTLED_ALL=()
-    all_idle=1
-    now=""
-    for addr in "${addrs[@]}"; do
-      m=$(fetch_metrics "$addr")
-      SETTLED_ALL+=("$m")
-      buffered=$(metric "$m" tailtrace_sampler_traces_buffered)
-      stored=$(metric "$m" tailtrace_stored_spans_total)
-      [[ $buffered == 0 && -n $stored ]] || all_idle=0
-      now+="$stored,"
-    done
-    if ((all_idle)) && [[ $now == "$last" ]]; then
-      stable=$((stable + 1))
-      if ((stable >= 2)); then
-        SETTLED_METRICS=${SETTLED_ALL[0]}
-        return 0
-      fi
-    else
-      stable=0
-    fi
-    last=$now
-    sleep 0.5
-  done
-  SETTLED_ALL=()
-  for addr in "${addrs[@]}"; do SETTLED_ALL+=("$(fetch_metrics "$addr")"); done
-  SETTLED_METRICS=${SETTLED_ALL[0]}
-  return 1
-}
-
-# config_file NAME EXTRA_SAMPLING_YAML [TOP_LEVEL_YAML [GRPC_ENDPOINT]]: a daemon config on free
-# ports (the gRPC receiver on GRPC_ENDPOINT when given) with the store (and the write-ahead log,
-# on by default) in WORK.
-config_file() {
-  local f=$WORK/$1.yaml
-  cat >"$f" <<EOF
-receivers:
-  otlp:
-    protocols:
-      grpc: { endpoint: ${4:-127.0.0.1:0} }
-      http: { endpoint: 127.0.0.1:0 }
-query: { endpoint: 127.0.0.1:0 }
-admin: { endpoint: 127.0.0.1:0 }
-storage: { path: $WORK/$1-data }
-log: { level: warn }
-EOF
-  [[ -n ${2:-} ]] && printf 'sampling:\n%s\n' "$2" >>"$f"
-  [[ -n ${3:-} ]] && printf '%s\n' "$3" >>"$f"
-  echo "$f"
-}
-
-# Commands and configs for the report, in order of use.
-CMDS=()
-add_cmd() {
-  CMDS+=("$1")
-  CMD_INDEX=${#CMDS[@]}
-}
-# Replaces the temporary directory by a placeholder in reported commands.
-scrub() { sed "s#$WORK#\$WORK#g" <<<"$1"; }
+# shellcheck source=bench/run_lib.sh
+source "$ROOT/bench/run_lib.sh"
+CMDS=()  # commands for the report, in order of use (add_cmd)
 
 LOADGEN_COMMON="--protocol grpc --connections 2 --inflight 4 $LOADGEN_FLAGS"
 
@@ -591,16 +420,30 @@ else
   R[mem.skipped]="skipped: $DAEMON_ERROR"
 fi
 
-# ---- 2. the floor -----------------------------------------------------------------------------
+# ---- 2. the floors ----------------------------------------------------------------------------
 
-log "floor: $FLOOR_SPANS spans, protobuf parse + raw RocksDB blobs"
-cmd="tailtrace-bench-floor --spans $FLOOR_SPANS --path \$WORK/floor"
-FL=$("$FLOOR" --spans "$FLOOR_SPANS" --path "$WORK/floor" 2>"$WORK/floor.stderr" | tail -1)
-R[floor.per_cpu]=$(jget "$FL" spans_per_cpu_second)
-R[floor.wall]=$(jget "$FL" spans_per_wall_second)
-add_cmd "$cmd"
-R[floor.cmd]=$CMD_INDEX
-[[ -z ${R[floor.per_cpu]} ]] && R[floor.skipped]="failed: $(tail -2 "$WORK/floor.stderr" | tr '\n' ' ')"
+# run_floor NAME WHAT FLAGS...: one tailtrace-bench-floor run of FLOOR_SPANS spans with FLAGS;
+# sets R[NAME.*] (json, per_cpu, wall, stored_bps, cmd, or skipped).
+run_floor() {
+  local name=$1 what=$2 out
+  shift 2
+  log "$name: $FLOOR_SPANS spans, $what"
+  out=$("$FLOOR" --spans "$FLOOR_SPANS" "$@" 2>"$WORK/$name.stderr" | tail -1)
+  R[$name.json]=$out
+  R[$name.per_cpu]=$(jget "$out" spans_per_cpu_second)
+  R[$name.wall]=$(jget "$out" spans_per_wall_second)
+  R[$name.stored_bps]=$(jget "$out" stored_bytes_per_span)
+  add_cmd "$(scrub "tailtrace-bench-floor --spans $FLOOR_SPANS $*")"
+  R[$name.cmd]=$CMD_INDEX
+  if [[ -z ${R[$name.per_cpu]} ]]; then
+    R[$name.skipped]="failed: $(tail -2 "$WORK/$name.stderr" | tr '\n' ' ')"
+  fi
+}
+# The floor (issue 14): what any durable span store must at least do. Then issue 5's floor.
+run_floor floor "ScanExportRequest + LZ4 + an append in the write-ahead log's format" \
+  --path "$WORK/floor.log"
+run_floor floor-rocksdb "issue 5's floor: protobuf parse + raw blobs in RocksDB" \
+  --mode rocksdb --path "$WORK/floor-rocksdb"
 
 # ---- 3. the sampler alone ---------------------------------------------------------------------
 
@@ -636,304 +479,5 @@ R[query.cmd]=$CMD_INDEX
 
 # ---- report -----------------------------------------------------------------------------------
 
-CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-MEM_TOTAL=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -1) ]]; then GIT="$GIT (with uncommitted changes)"; fi
-WIRE=${R[keepall.wire]:-$(jget "$FL" wire_bytes_per_span)}
-
-# row FIGURE VALUE TARGET VERDICT CMD_INDEX
-ROWS=""
-row() { ROWS+="| $1 | $2 | $3 | $4 | [$5] |"$'\n'; }
-
-for name in keepall p10; do
-  label="keep-all"
-  [[ $name == p10 ]] && label="10% probabilistic policy"
-  c=${R[$name.cmd]:-?}
-  if [[ -n ${R[$name.skipped]:-} ]]; then
-    row "Ingest, $label" "${R[$name.skipped]}" "" "" "$c"
-    continue
-  fi
-  row "Ingest, $label: spans per daemon CPU-second" "**$(fmt "${R[$name.per_cpu]}")** ($(fmt "${R[$name.accepted]}") spans / $(fmt "${R[$name.cpu_s]}" 2) CPU-s user+sys)" "≥ 250,000 (aim 500,000)" "$(verdict "${R[$name.per_cpu]}" '>=' 250000)" "$c"
-  row "Ingest, $label: wall throughput while sending" "$(fmt "${R[$name.wall_rate]}") spans/s" "" "" "$c"
-  row "Ingest, $label: request latency p50 / p99 (512 spans)" "$(fmt "${R[$name.p50]}" 2) / $(fmt "${R[$name.p99]}" 2) ms" "" "" "$c"
-  row "Ingest, $label: refusals retried (UNAVAILABLE) / spans given up" "${R[$name.retries]:-0} retries ${R[$name.errors]:+(${R[$name.errors]})} / ${R[$name.failed]:-0}" "" "" "$c"
-  row "Ingest, $label: daemon peak RSS (VmHWM)" "$(fmt "${R[$name.hwm_mb]}") MiB" "" "" "$c"
-  row "Ingest, $label: spans stored" "$(fmt "${R[$name.stored_spans]}")" "" "" "$c"
-  row "Ingest, $label: bytes on disk per stored span, after the shutdown flush (SST files)" "$(fmt "${R[$name.bps_flushed]:-}" 1)" "≤ 60" "$(verdict "${R[$name.bps_flushed]:-}" '<=' 60)" "$c"
-  row "Ingest, $label: bytes on disk per stored span, after a full compaction" "$(fmt "${R[$name.bps_compacted]:-}" 1)" "≤ 60" "$(verdict "${R[$name.bps_compacted]:-}" '<=' 60)" "$c"
-  [[ -n ${R[$name.note]:-} ]] && row "Ingest, $label: note" "${R[$name.note]}" "" "" "$c"
-done
-
-# wal_row LABEL BASE: the write-ahead log's cost for one workload, as spans per daemon CPU-second
-# with the log off / on / on with fsync, and each as a ratio to off.
-wal_row() {
-  local label=$1 base=$2 off=$2-nowal sync=$2-fsync
-  [[ -z ${R[$off.per_cpu]:-} || -z ${R[$base.per_cpu]:-} || -z ${R[$sync.per_cpu]:-} ]] && return
-  local on_ratio sync_ratio
-  on_ratio=$(calc "${R[$base.per_cpu]} / ${R[$off.per_cpu]}")
-  sync_ratio=$(calc "${R[$sync.per_cpu]} / ${R[$off.per_cpu]}")
-  row "Write-ahead log, $label: spans per daemon CPU-s, log off / on / on with fsync (ratio to off)" "$(fmt "${R[$off.per_cpu]}") / **$(fmt "${R[$base.per_cpu]}")** ($(fmt "$on_ratio" 2)) / $(fmt "${R[$sync.per_cpu]}") ($(fmt "$sync_ratio" 2))" "on ≥ 0.9 of off" "$(verdict "$on_ratio" '>=' 0.9)" "${R[$off.cmd]}, ${R[$base.cmd]}, ${R[$sync.cmd]}"
-  row "Write-ahead log, $label: wall throughput / request latency p99, off / on / fsync" "$(fmt "${R[$off.wall_rate]}") / $(fmt "${R[$base.wall_rate]}") / $(fmt "${R[$sync.wall_rate]}") spans/s; $(fmt "${R[$off.p99]}" 2) / $(fmt "${R[$base.p99]}" 2) / $(fmt "${R[$sync.p99]}" 2) ms" "" "" "${R[$off.cmd]}, ${R[$base.cmd]}, ${R[$sync.cmd]}"
-}
-wal_row keep-all keepall
-wal_row "10% policy" p10
-
-# median VALUES...: the median of the numbers given (empty without any).
-median() {
-  printf '%s\n' "$@" | grep . | sort -g |
-    awk '{ a[NR] = $1 } END { if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-# cluster_pair_notes NAME: a cluster run's refusals, unsettled state or exit statuses, if any.
-cluster_pair_notes() {
-  local name=$1 notes=${R[$1.note]:-}
-  [[ ${R[$name.retries]:-0} != 0 || ${R[$name.failed]:-0} != 0 ]] &&
-    notes+="${notes:+; }${R[$name.retries]} refusals retried ${R[$name.errors]:+(${R[$name.errors]})}, ${R[$name.failed]:-0} spans given up"
-  [[ ${R[$name.exit]:-0/0/0} != 0/0/0 ]] && notes+="${notes:+; }exit statuses ${R[$name.exit]}"
-  printf '%s' "$notes"
-}
-
-# cluster_rows LABEL MODE: the CLUSTER_PAIRS pairs of one node (single-MODE-K) and the 3-node
-# cluster (cluster-MODE-K), run back to back with the same sampling config. The verdict is on the
-# median pair's ratio: one node's spans per CPU-second / the cluster's.
-cluster_rows() {
-  local label=$1 mode=$2 k single name ratio ratios=() pairs="" cmds="" shares="" stored=""
-  local stored_ok=met notes="" n
-  for ((k = 1; k <= CLUSTER_PAIRS; k++)); do
-    single=single-$mode-$k name=cluster-$mode-$k
-    [[ -n ${R[$name.cmd]:-}${R[$name.skipped]:-} ]] || continue
-    cmds+="${cmds:+, }${R[$single.cmd]:-?}, ${R[$name.cmd]:-?}"
-    if [[ -n ${R[$name.skipped]:-}${R[$single.skipped]:-} ]]; then
-      pairs+="${pairs:+; }pair $k: ${R[$single.skipped]:-}${R[$name.skipped]:-}"
-      continue
-    fi
-    ratio=$(calc "${R[$single.per_cpu]} / ${R[$name.per_cpu]}")
-    ratios+=("$ratio")
-    pairs+="${pairs:+; }$(fmt "$ratio" 2) ($(fmt "${R[$single.per_cpu]}") / $(fmt "${R[$name.per_cpu]}"))"
-    shares+="${shares:+, }$(fmt "$(calc "100 * ${R[$name.forwarded_share]}")" 1)% ($(fmt "${R[$name.handover]}") handed over)"
-    stored+="${stored:+; }${R[$name.stored_per_node]} = $(fmt "${R[$name.stored_spans]}")"
-    if [[ $mode == keepall ]]; then
-      stored+=" of $(fmt "${R[$name.accepted]}") accepted"
-      [[ ${R[$name.stored_spans]} == "${R[$name.accepted]}" ]] || stored_ok="**MISSED**"
-    else
-      stored+=" (one node: $(fmt "${R[$single.stored_spans]}"))"
-    fi
-    n=$(cluster_pair_notes "$name")
-    [[ -n $n ]] && notes+="${notes:+; }pair $k: $n"
-  done
-  [[ -n $cmds ]] || return
-  local mid
-  mid=$(median "${ratios[@]}")
-  row "Cluster of 3, $label: CPU per span relative to one node, median of ${#ratios[@]} pairs run back to back (each: ratio (one node / cluster, spans per CPU-s of the daemons))" \
-    "**$(fmt "$mid" 2)**; $pairs" "≤ 1.3" "$(verdict "$mid" '<=' 1.3)" "$cmds"
-  local target="" check=""
-  [[ $mode == keepall ]] && target="stored = accepted" check=$stored_ok
-  row "Cluster of 3, $label: forwarded share; spans stored per node = sum, per pair" \
-    "$shares; $stored" "$target" "$check" "$cmds"
-  [[ -n $notes ]] && row "Cluster of 3, $label: note" "$notes" "" "" "$cmds"
-}
-cluster_rows keep-all keepall
-cluster_rows "10% policy" p10
-
-# The 10% policy with `cluster.compression: none`, against the last single-node 10% run: what the
-# gzip costs. No verdict: the target is about the default config.
-plain_row() {
-  local name=cluster-p10-plain single=single-p10-$CLUSTER_PAIRS
-  [[ -n ${R[$name.cmd]:-}${R[$name.skipped]:-} ]] || return
-  if [[ -n ${R[$name.skipped]:-}${R[$single.skipped]:-} || -z ${R[$single.per_cpu]:-} ]]; then
-    row "Cluster of 3, 10% policy, \`compression: none\`" "${R[$name.skipped]:-no single-node figure}" "" "" "${R[$name.cmd]:-?}"
-    return
-  fi
-  local ratio
-  ratio=$(calc "${R[$single.per_cpu]} / ${R[$name.per_cpu]}")
-  row "Cluster of 3, 10% policy, \`compression: none\`: CPU per span relative to one node (one node / cluster)" \
-    "$(fmt "$ratio" 2) ($(fmt "${R[$single.per_cpu]}") / $(fmt "${R[$name.per_cpu]}"))" "(not the default config)" "" "${R[$single.cmd]}, ${R[$name.cmd]}"
-}
-plain_row
-
-if [[ -n ${R[floor.skipped]:-} ]]; then
-  row "Floor" "${R[floor.skipped]}" "" "" "${R[floor.cmd]}"
-else
-  row "Floor: protobuf parse + raw blobs by trace ID in RocksDB, spans per CPU-second" "**$(fmt "${R[floor.per_cpu]}")** ($(fmt "${R[floor.wall]}") per wall-s)" "" "" "${R[floor.cmd]}"
-  if [[ -n ${R[keepall.per_cpu]:-} ]]; then
-    ratio=$(calc "${R[keepall.per_cpu]} / ${R[floor.per_cpu]}")
-    row "Ratio ingest keep-all / floor" "**$(fmt "$ratio" 2)**" "≥ 0.5" "$(verdict "$ratio" '>=' 0.5)" "${R[keepall.cmd]}, ${R[floor.cmd]}"
-  fi
-  if [[ -n ${R[p10.per_cpu]:-} ]]; then
-    ratio=$(calc "${R[p10.per_cpu]} / ${R[floor.per_cpu]}")
-    row "Ratio ingest 10% policy / floor" "$(fmt "$ratio" 2)" "≥ 0.5" "$(verdict "$ratio" '>=' 0.5)" "${R[p10.cmd]}, ${R[floor.cmd]}"
-  fi
-fi
-
-if [[ -n ${R[mem.skipped]:-} ]]; then
-  row "Buffered spans in memory (daemon)" "${R[mem.skipped]}" "" "" "${R[mem.cmd]:-?}"
-else
-  row "Buffered spans in memory (daemon): RSS growth / wire bytes, $(fmt "${R[mem.accepted]}") spans held" "**$(fmt "${R[mem.ratio]:-}" 2)×** ($(fmt "$(calc "${R[mem.rss_growth]} / 1048576")") MiB for $(fmt "$(calc "${R[mem.wire_bytes]:-0} / 1048576")") MiB)" "≤ 1.5×" "$(verdict "${R[mem.ratio]:-}" '<=' 1.5)" "${R[mem.cmd]}"
-  row "Buffered spans in memory (daemon): the sampler's own byte accounting / wire bytes" "$(fmt "${R[mem.accounted_ratio]:-}" 2)×" "" "" "${R[mem.cmd]}"
-fi
-for s in keep-all p10; do
-  c=${R[sampler.$s.cmd]}
-  if [[ -n ${R[sampler.$s.skipped]:-} ]]; then
-    row "Sampler alone ($s)" "skipped: ${R[sampler.$s.skipped]}" "" "" "$c"
-    continue
-  fi
-  row "Sampler alone ($s): spans per CPU-second, one core (ShardCore Add + DecideDue + freeing decided traces)" "**$(fmt "${R[sampler.$s.per_cpu]}")** ($(fmt "${R[sampler.$s.kept]}") of $(fmt "${R[sampler.$s.spans]}") spans kept)" "millions (issue 3)" "$(verdict "${R[sampler.$s.per_cpu]}" '>=' 1000000)" "$c"
-  if [[ $s == keep-all ]]; then
-    row "Buffered spans in memory (ShardCore alone): heap bytes / wire bytes" "**$(fmt "${R[sampler.$s.heap]}" 2)×** (the shard accounts $(fmt "${R[sampler.$s.accounted]}" 2)×)" "≤ 1.5×" "$(verdict "${R[sampler.$s.heap]}" '<=' 1.5)" "$c"
-  fi
-done
-
-c=${R[query.cmd]}
-if [[ -n ${R[query.skipped]:-} ]]; then
-  row "Query" "${R[query.skipped]}" "" "" "$c"
-else
-  qspans=$(jget "$QR" spans)
-  qplanned=$(jget "$QR" planned_spans)
-  qsize="$(fmt "$qspans") spans ($(fmt "$(jget "$QR" traces)") traces of 50 spans)"
-  if [[ $qspans != "$qplanned" ]]; then
-    qsize+=", of $(fmt "$qplanned") planned: the build stopped at its QUERY_BUILD_BUDGET of $QUERY_BUILD_BUDGET"
-  fi
-  qreused=0
-  [[ $(jget "$QR" reused) == true ]] && qreused=1
-  ((qreused)) && qsize+=" (reused store)"
-  row "Query store size" "$qsize" "≥ 10,000,000 spans, or a stated smaller store" "$(verdict "$qspans" '>=' 10000000)" "$c"
-  if ((!qreused)); then
-    qw=$(jget "$QR" build_write_cpu_seconds)
-    row "Query store build: spans per CPU-second of the benchmark process, trace generation and RocksDB background work included ($(jget "$QR" build_writers) writer threads, $(jget "$QR" build_batch_traces) traces per Write; starts over $(jget "$QR" start_span_minutes) min, $(jget "$QR" build_clock) clock)" "$(fmt "$(jget "$QR" build_spans_per_cpu_second)") ($(fmt "$(jget "$QR" build_wall_seconds)" 1) s wall = $(fmt "$(jget "$QR" build_spans_per_wall_second)") spans/s; $(fmt "$(jget "$QR" build_cpu_seconds)" 1) CPU-s, of which $(fmt "$(jget "$QR" build_generate_cpu_seconds)" 1) generating traces and $(fmt "$qw" 1) in Write = $(fmt "$(calc "$qspans / ($qw + 0.000001)")") spans per Write CPU-s)" "" "" "$c"
-  fi
-  row "Query store: bytes on disk per span (compacted)" "$(fmt "$(jget "$QR" disk_bytes_per_span)" 1)" "≤ 60" "$(verdict "$(jget "$QR" disk_bytes_per_span)" '<=' 60)" "$c"
-  qrow() {  # KEY LABEL TARGET_MS
-    local key=$1 label=$2 target=$3 sk
-    sk=$(jget "$QR" "${key}_skipped")
-    if [[ -n $sk ]]; then
-      row "$label" "skipped: $sk" "" "" "$c"
-      return
-    fi
-    local p50 p99 cpu99 avg req
-    p50=$(jget "$QR" "${key}_p50_ms")
-    p99=$(jget "$QR" "${key}_p99_ms")
-    cpu99=$(jget "$QR" "${key}_cpu_p99_ms")
-    avg=$(jget "$QR" "${key}_avg_results")
-    req=$(jget "$QR" "${key}_request")
-    row "$label${req:+ \`$req\`}" "p50 $(fmt "$p50" 3) ms, p99 **$(fmt "$p99" 3) ms** (CPU time p99 $(fmt "$cpu99" 3) ms; $(fmt "$avg" 1) results avg)" "p99 < $target ms" "$(query_verdict "$p99" "$cpu99" "$target")" "$c"
-  }
-  qrow get_trace "Trace by ID, 50 spans: TraceStore::GetTrace" 2
-  qrow api_get_trace "Trace by ID, 50 spans: Jaeger API (in process, JSON included)" 2
-  qrow find_service_min_duration "Search service + minDuration 2s, limit 20: TraceStore::FindTraces" 20
-  qrow api_search_service_min_duration "Search service + minDuration 2s, limit 20: Jaeger API" 20
-  qrow find_service_attribute "Search service + attribute (user.id), limit 20: TraceStore::FindTraces" 20
-  qrow api_search_service_attribute "Search service + attribute (user.id), limit 20: Jaeger API" 20
-  qrow find_time_only "Search time only (15 min window), limit 20: TraceStore::FindTraces" 20
-  qrow api_search_time_only "Search time only (15 min window), limit 20: API" 20
-fi
-
-# Where the bytes of the keep-all ingest store go, per key space (storage/keys.h).
-BREAKDOWN=""
-st=${R[keepall.storetool]:-}
-stored=${R[keepall.stored_spans]:-0}
-if [[ -n $st && $stored -gt 0 && -n $(jget "$st" key_spaces) ]]; then
-  BREAKDOWN+="| Key space | What (storage/keys.h) | Keys per span | Raw key+value bytes per span | Disk bytes per span (compacted, approx.) |"$'\n'
-  BREAKDOWN+="|---|---|---|---|---|"$'\n'
-  IFS=, read -r -a spaces <<<"$(jget "$st" key_spaces)"
-  for ks in "${spaces[@]}"; do
-    case $ks in
-      T) what="span chunks" ;;
-      S) what="trace summaries" ;;
-      s) what="service names" ;;
-      o) what="operation names" ;;
-      D) what="dependency counts" ;;
-      G) what="index segments: trace tables" ;;
-      U) what="index segments: markers of unsealed traces" ;;
-      I.t) what="postings: time (+ duration ranges)" ;;
-      I.s) what="postings: service (+ duration ranges)" ;;
-      I.o) what="postings: service + operation (+ duration ranges)" ;;
-      I.a) what="postings: service + tag" ;;
-      I.A) what="postings: tag (any service)" ;;
-      *) what="" ;;
-    esac
-    keys=$(jget "$st" "ks_${ks}_keys")
-    raw=$(calc "($(jget "$st" "ks_${ks}_key_bytes") + $(jget "$st" "ks_${ks}_value_bytes")) / $stored")
-    disk=$(calc "$(jget "$st" "ks_${ks}_disk_bytes") / $stored")
-    BREAKDOWN+="| \`$ks\` | $what | $(fmt "$(calc "$keys / $stored")" 2) | $(fmt "$raw" 1) | $(fmt "$disk" 1) |"$'\n'
-  done
-fi
-
-{
-  echo "# tailtraced benchmark results"
-  echo
-  echo "Produced by \`make bench\` (bench/run.sh$([[ $SMALL == 1 ]] && echo ', SMALL=1: reduced sizes')) on $(date -u '+%Y-%m-%d %H:%M UTC'), tree at $GIT."
-  echo
-  echo "**Machine:** $(nproc) CPUs ($CPU_MODEL), $MEM_TOTAL RAM, $(uname -sr). Every process shares these"
-  echo "cores: the load generator runs next to the daemon, so wall throughput is bounded by both; the"
-  echo "per-CPU-second figures count the daemon's (or the benchmark process's) own CPU time only."
-  echo
-  echo "**Workload** (the canonical one of issue 5): $(jget "$FL" workload) —"
-  echo "10 services, 20 spans per trace (50 in the query store), 10 attributes per span, $(fmt "$WIRE" 1) bytes per"
-  echo "span on the wire, 512 spans per request (one service per request, as an SDK exporter sends"
-  echo "them), 5% failed and 2% slow traces; OTLP/gRPC, 2 connections with 4 requests in flight each."
-  echo
-  echo "Ingest size: $INGEST_NOTE."
-  echo
-  echo "| Figure | Value | Target | Verdict | Command |"
-  echo "|---|---|---|---|---|"
-  printf '%s' "$ROWS"
-  if [[ -n $BREAKDOWN ]]; then
-    echo
-    echo "### Bytes on disk by key space (keep-all ingest store, after the full compaction)"
-    echo
-    echo "From \`tailtrace-bench-storetool --breakdown\` (key counts and raw sizes by iteration,"
-    echo "disk bytes from RocksDB's GetApproximateSizes), divided by the $(fmt "$stored") spans stored."
-    echo
-    printf '%s' "$BREAKDOWN"
-  fi
-  echo
-  echo "## Commands"
-  echo
-  echo "Binaries are in \`$BUILD_DIR/bench/\` and \`$BUILD_DIR/daemon/\`; \`\$WORK\` is a temporary directory."
-  echo
-  for i in "${!CMDS[@]}"; do
-    entry=${CMDS[$i]}
-    extra=""
-    if [[ $entry == *"  (config: "* ]]; then
-      extra=" with config \`${entry#*  (config: }"
-      extra="${extra%)}\`"
-    fi
-    echo "$((i + 1)). \`${entry%%  (config: *}\`$extra"
-  done
-  echo
-  echo "## Configs"
-  for f in keepall p10 memory cluster-keepall-1-1; do
-    [[ -f $WORK/$f.yaml ]] || continue
-    echo
-    echo "\`\$WORK/$f.yaml\`:"
-    echo '```yaml'
-    scrub "$(cat "$WORK/$f.yaml")"
-    echo '```'
-  done
-  echo
-  if [[ -f $WORK/cluster-keepall-1-1.yaml ]]; then
-    echo
-    echo "The cluster's nodes 2 and 3 differ from node 1 only in \`self\`, the gRPC endpoint (127.0.0.32,"
-    echo "127.0.0.33) and the store path; the 10% policy cluster adds the p10 config's \`sampling\` section,"
-    echo "and its \`compression: none\` run also \`compression: none\` in the \`cluster\` section."
-  fi
-  echo
-  echo "Ingest: the daemon's CPU time (utime+stime from /proc/PID/stat) is read after it is ready and"
-  echo "again once every accepted span is decided and written (no trace buffered, stored-span count"
-  echo "steady), so it covers receiving, sampling and storing every span, and not start-up or"
-  echo "shutdown. Bytes per span: the SST files of the store divided by the spans stored, as the"
-  echo "daemon left them after its shutdown flush, and after tailtrace-bench-storetool compacted"
-  echo "every column family (bottommost ZSTD). See bench/README.md for what each figure means."
-  if [[ -f $WORK/cluster-keepall-1-1.yaml ]]; then
-    echo
-    echo "Cluster of 3: the same workload ($(fmt "$CLUSTER_SPANS") spans) sent to node 1 of three nodes on this"
-    echo "machine, $CLUSTER_JOIN_WAIT_S s after the last was ready (once their joining, which lasts decision_wait,"
-    echo "was over); the CPU time of the three daemons from then until all three settled. Each cluster run"
-    echo "follows a one-node run of the same spans and config (measured as the ingest runs); ratio = one"
-    echo "node's spans per CPU-second / the cluster's (= the cluster's CPU per span / one node's)."
-  fi
-} >"$RESULTS.tmp"
-mv "$RESULTS.tmp" "$RESULTS"
-cat "$RESULTS"
-log "results written to $RESULTS"
+# shellcheck source=bench/run_report.sh
+source "$ROOT/bench/run_report.sh"

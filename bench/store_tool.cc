@@ -150,16 +150,18 @@ bool Breakdown(const std::string& path, JsonLine* json) {
 }
 
 int Main(int argc, char** argv) {
-  Flags flags(
-      "tailtrace-bench-storetool",
-      "Reports a store's SST bytes as found and after a full compaction.",
-      {{"path", "the store directory (storage.path of the stopped daemon) (required)"},
-       {"compact", "compact every column family to the last level (default true)"},
-       {"breakdown", "then report keys, raw bytes and disk bytes per key space (default false)"}});
-  int exit_code = 0;
-  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
-  const std::string path = flags.String("path", "");
-  if (path.empty() || !std::filesystem::is_directory(path)) {
+  std::string path;
+  bool compact = true;
+  bool breakdown = false;
+  auto app = NewCommandLine("tailtrace-bench-storetool",
+                            "Reports a store's SST bytes as found and after a full compaction.");
+  app->add_option("--path", path, "the store directory (storage.path of the stopped daemon)")
+      ->required();
+  AddBool(*app, "--compact", &compact, "compact every column family to the last level");
+  AddBool(*app, "--breakdown", &breakdown,
+          "then report keys, raw bytes and disk bytes per key space");
+  if (const int code = ParseCommandLine(*app, argc, argv); code >= 0) return code;
+  if (!std::filesystem::is_directory(path)) {
     std::cerr << "tailtrace-bench-storetool: --path must name an existing store directory, got \""
               << path << "\"\n";
     return 2;
@@ -174,7 +176,7 @@ int Main(int argc, char** argv) {
   }
   const uint64_t disk_before = (*store)->Stats().disk_bytes;
   double compact_seconds = 0;
-  if (flags.Bool("compact", true)) {
+  if (compact) {
     const double t0 = WallSeconds();
     if (absl::Status s = (*store)->CompactForTest(); !s.ok()) {
       std::cerr << "tailtrace-bench-storetool: compaction: " << s.message() << "\n";
@@ -196,7 +198,7 @@ int Main(int argc, char** argv) {
       .Add("sst_bytes_after_compaction", sst_after)
       .Add("disk_bytes_after_compaction", disk_after)
       .Add("compact_seconds", compact_seconds);
-  if (flags.Bool("breakdown", false) && !Breakdown(path, &json)) return 1;
+  if (breakdown && !Breakdown(path, &json)) return 1;
   std::printf("%s\n", json.str().c_str());
   return 0;
 }

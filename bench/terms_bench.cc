@@ -16,14 +16,18 @@
 //            buffer as SealSegments copies them into a WriteBatch. Its checksum covers every
 //            sealed key and value, so equal checksums mean byte-identical index records.
 //
-// Generating the traces is not timed. A checksum of everything the builder returned (streams,
-// values, deltas, summaries, calls) is printed so that two builds can be checked for the same
-// results on the same workload.
+// Google Benchmark times each of them over the traces --spans needs (a fixed iteration count of
+// one trace each) and reports spans per CPU-second of the process (one thread). Generating the
+// traces is not timed, nor the checksum pass before each run: a checksum of everything the
+// builder returned (streams, values, deltas, summaries, calls), the benchmark's label, so that
+// two builds can be checked for the same results on the same workload. Next to each figure, the
+// "read floor" (read_floor_cpu_seconds): the CPU time of just reading the fields the builder
+// needs, over the same spans.
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,6 +36,7 @@
 
 #include "absl/status/statusor.h"
 #include "bench/bench_util.h"
+#include "bench/micro_bench.h"
 #include "bench/workload.h"
 #include "proto/otlp_ids.h"
 #include "storage/index/index_segments.h"
@@ -338,27 +343,45 @@ uint64_t ReadTrace(const Trace& t) {
   return h;
 }
 
-struct Result {
+// The CPU seconds of ReadTrace over the first `spans` spans of `traces` (cycling), as a measured
+// run goes over them: what reading the fields costs, without building anything.
+double ReadFloorSeconds(const std::vector<Trace>& traces, uint64_t spans) {
+  const double f0 = ThreadCpuSeconds();
+  uint64_t read = 0;
+  uint64_t read_spans = 0;
+  for (size_t i = 0; read_spans < spans;) {
+    read += ReadTrace(traces[i]);
+    read_spans += traces[i].spans;
+    if (++i == traces.size()) i = 0;
+  }
+  benchmark::DoNotOptimize(read);
+  return ThreadCpuSeconds() - f0;
+}
+
+// Iterations (one trace each, cycling) until at least `spans` spans.
+benchmark::IterationCount TracesFor(const std::vector<Trace>& traces, uint64_t spans) {
+  benchmark::IterationCount n = 0;
+  for (uint64_t seen = 0; seen < spans; ++n) seen += traces[n % traces.size()].spans;
+  return n;
+}
+
+// What the benchmarks share: the traces, the index options, how much to run.
+struct TermsSetup {
+  std::vector<Trace> whole;
+  std::vector<Trace> chunked;
+  storage::IndexOptions options;  // the daemon's defaults
   uint64_t spans = 0;
-  double cpu = 0;
-  uint64_t checksum = 0;
-  double streams_per_trace = 0;
-  double bytes_per_trace = 0;  // ApproximateBytes of a builder holding the whole trace
-  double floor_cpu = 0;        // ReadTrace over the same spans
-  bool ok = true;
+  bool fold = false;
 };
 
-Result Measure(const std::vector<Trace>& traces, const storage::IndexOptions& options, bool visit,
-               uint64_t want_spans) {
-  Result r;
-  // Checksum pass over the pool (not timed).
+// whole / chunked: RunTrace per iteration. Before the timed loop (not timed): a checksum pass
+// over the pool, the streams and builder bytes of each whole trace, and a warm-up.
+void MeasureTerms(benchmark::State& state, const std::vector<Trace>& traces,
+                  const storage::IndexOptions& options, bool visit, uint64_t want_spans) {
   Checksum sum;
   size_t bytes = 0;
-  for (const Trace& t : traces) {
-    if (!RunTrace(t, options, visit, &sum, &bytes)) r.ok = false;
-  }
-  r.checksum = sum.value();
-  // The streams of a whole trace.
+  bool ok = true;
+  for (const Trace& t : traces) ok = RunTrace(t, options, visit, &sum, &bytes) && ok;
   size_t streams = 0;
   size_t approximate_bytes = 0;
   for (const Trace& t : traces) {
@@ -368,47 +391,35 @@ Result Measure(const std::vector<Trace>& traces, const storage::IndexOptions& op
     streams += StreamCount(builder);
     approximate_bytes += builder.ApproximateBytes();
   }
-  r.streams_per_trace = static_cast<double>(streams) / static_cast<double>(traces.size());
-  r.bytes_per_trace = static_cast<double>(approximate_bytes) / static_cast<double>(traces.size());
-  // Warm-up, then the timed passes.
   for (size_t i = 0; i < std::min<size_t>(traces.size(), 200); ++i) {
     RunTrace(traces[i], options, visit, nullptr, &bytes);
   }
-  const double c0 = ThreadCpuSeconds();
+  uint64_t spans = 0;
   size_t i = 0;
-  while (r.spans < want_spans) {
-    const Trace& t = traces[i];
-    if (!RunTrace(t, options, visit, nullptr, &bytes)) r.ok = false;
-    r.spans += t.spans;
+  for (auto _ : state) {
+    ok = RunTrace(traces[i], options, visit, nullptr, &bytes) && ok;
+    spans += traces[i].spans;
     if (++i == traces.size()) i = 0;
   }
-  r.cpu = ThreadCpuSeconds() - c0;
-  const double f0 = ThreadCpuSeconds();
-  uint64_t read = 0;
-  uint64_t read_spans = 0;
-  for (i = 0; read_spans < r.spans;) {
-    read += ReadTrace(traces[i]);
-    read_spans += traces[i].spans;
-    if (++i == traces.size()) i = 0;
-  }
-  r.floor_cpu = ThreadCpuSeconds() - f0;
-  if (read == 42) std::fprintf(stderr, " ");
-  if (bytes == 42) std::fprintf(stderr, " ");  // keeps `bytes` alive
-  return r;
+  benchmark::DoNotOptimize(bytes);
+  if (!ok) state.SkipWithError("a chunk was REFUSED");
+  const double n = static_cast<double>(traces.size());
+  state.counters["streams_per_trace"] = static_cast<double>(streams) / n;
+  state.counters["builder_bytes_per_trace"] = static_cast<double>(approximate_bytes) / n;
+  state.counters["read_floor_cpu_seconds"] = ReadFloorSeconds(traces, spans);
+  ReportSpans(state, spans, sum.value());
 }
 
-// The index mode: IndexPath over the pool (checksum pass, then timed passes).
-Result MeasureIndex(const std::vector<Trace>& traces, const storage::IndexOptions& options,
-                    bool fold, uint64_t want_spans) {
-  Result r;
+// index: IndexPath::Run per iteration, every segment sealed after the last. The checksum pass
+// (every sealed key and value) and a warm-up come first, not timed.
+void MeasureIndex(benchmark::State& state, const std::vector<Trace>& traces,
+                  const storage::IndexOptions& options, bool fold) {
+  Checksum sum;
+  bool ok = true;
   {
-    Checksum sum;
     IndexPath path(fold);
-    for (const Trace& t : traces) {
-      if (!path.Run(t, options, &sum)) r.ok = false;
-    }
+    for (const Trace& t : traces) ok = path.Run(t, options, &sum) && ok;
     path.Seal(true, &sum);
-    r.checksum = sum.value();
   }
   size_t streams = 0;
   for (const Trace& t : traces) {
@@ -419,8 +430,6 @@ Result MeasureIndex(const std::vector<Trace>& traces, const storage::IndexOption
     StoredStreamsOfBuilder(builder, fold, &stored);
     streams += stored.size();
   }
-  r.streams_per_trace = static_cast<double>(streams) / static_cast<double>(traces.size());
-  size_t bytes = 0;
   {
     IndexPath warm(fold);
     for (size_t i = 0; i < std::min<size_t>(traces.size(), 200); ++i) {
@@ -428,133 +437,115 @@ Result MeasureIndex(const std::vector<Trace>& traces, const storage::IndexOption
     }
     warm.Seal(true, nullptr);
   }
-  const double c0 = ThreadCpuSeconds();
-  {
-    IndexPath path(fold);
-    size_t i = 0;
-    while (r.spans < want_spans) {
-      const Trace& t = traces[i];
-      if (!path.Run(t, options, nullptr)) r.ok = false;
-      r.spans += t.spans;
-      if (++i == traces.size()) i = 0;
-    }
-    path.Seal(true, nullptr);
-    bytes = path.bytes();
-  }
-  r.cpu = ThreadCpuSeconds() - c0;
-  const double f0 = ThreadCpuSeconds();
-  uint64_t read = 0;
-  uint64_t read_spans = 0;
-  for (size_t i = 0; read_spans < r.spans;) {
-    read += ReadTrace(traces[i]);
-    read_spans += traces[i].spans;
+  IndexPath path(fold);
+  uint64_t spans = 0;
+  size_t i = 0;
+  benchmark::IterationCount done = 0;
+  for (auto _ : state) {
+    ok = path.Run(traces[i], options, nullptr) && ok;
+    spans += traces[i].spans;
     if (++i == traces.size()) i = 0;
+    if (++done == state.max_iterations) path.Seal(true, nullptr);  // the last segments
   }
-  r.floor_cpu = ThreadCpuSeconds() - f0;
-  if (read == 42 || bytes == 42) std::fprintf(stderr, " ");
-  return r;
+  benchmark::DoNotOptimize(path.bytes());
+  if (!ok) state.SkipWithError("a trace was REFUSED");
+  state.counters["streams_per_trace"] =
+      static_cast<double>(streams) / static_cast<double>(traces.size());
+  state.counters["read_floor_cpu_seconds"] = ReadFloorSeconds(traces, spans);
+  ReportSpans(state, spans, sum.value());
 }
 
-int Main(int argc, char** argv) {
-  std::map<std::string, std::string> known = {
-      {"spans", "spans fed through the builder in each mode (default 400000)"},
-      {"pool-traces", "traces pre-generated and cycled (default 2000)"},
-      {"chunks", "chunks each trace is written in for the chunked mode (default 4)"},
-      {"stored",
-       "how the index mode gets a trace's stored streams: direct (the builder's\n"
-       "      AppendStoredStreams, when the build has it) or fold (ForEachStream through a\n"
-       "      StoredStreamsBuilder) (default direct)"},
-      {"mode",
-       "whole, chunked, both (whole and chunked), index (the write path of a trace's index\n"
-       "      entry: builder, stored streams, IndexSegments Add and Seal) or all (default all)"},
-      {"api",
-       "streams (Streams() map on a first write, Delta sets on later ones), visit\n"
-       "      (ForEachStream on a first write, ForEachChangedStream on later ones) or both\n"
-       "      (default both)"},
-  };
-  AddWorkloadFlags(&known);
-  Flags flags("tailtrace-bench-terms",
-              "Index-term building: storage::TraceTermsBuilder Add + streams, spans per\n"
-              "CPU-second of one core, for whole traces and for traces written in chunks; and\n"
-              "the whole index write path (builder, stored streams, IndexSegments Add + Seal).",
-              known);
-  int exit_code = 0;
-  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
-  const uint64_t spans = static_cast<uint64_t>(std::max<int64_t>(flags.Int("spans", 400'000), 1));
-  const int64_t pool_traces = std::max<int64_t>(flags.Int("pool-traces", 2000), 1);
-  const int chunks = static_cast<int>(std::clamp<int64_t>(flags.Int("chunks", 4), 1, 1000));
-  const std::string mode = flags.String("mode", "all");
-  if (mode != "whole" && mode != "chunked" && mode != "both" && mode != "index" && mode != "all") {
-    std::cerr << "tailtrace-bench-terms: --mode must be whole, chunked, both, index or all, got "
-              << mode << "\n";
-    return 2;
+std::vector<Trace> BuildTraces(const TraceGenerator& gen, int64_t count, int chunks) {
+  std::vector<Trace> traces;
+  traces.reserve(static_cast<size_t>(count));
+  for (int64_t t = 0; t < count; ++t) {
+    traces.push_back(BuildTrace(gen, static_cast<uint64_t>(t), chunks));
   }
-  const std::string stored = flags.String("stored", "direct");
-  if (stored != "direct" && stored != "fold") {
-    std::cerr << "tailtrace-bench-terms: --stored must be direct or fold, got " << stored << "\n";
-    return 2;
-  }
-  const bool fold = stored == "fold";
-  const std::string api = flags.String("api", "both");
-  if (api != "streams" && api != "visit" && api != "both") {
-    std::cerr << "tailtrace-bench-terms: --api must be streams, visit or both, got " << api << "\n";
-    return 2;
-  }
-  WorkloadOptions workload = WorkloadFromFlags(flags);
-  workload.start_unix_ns = 1'700'000'000'000'000'000;  // deterministic checksums
-  const TraceGenerator gen(workload);
-  const storage::IndexOptions options;  // the daemon's defaults
+  return traces;
+}
 
-  JsonLine json;
-  json.Add("bench", "terms").Add("workload", DescribeWorkload(workload));
-  bool ok = true;
-  auto measure = [&](const std::string& name, const std::vector<Trace>& traces, int k, bool visit,
-                     bool index = false) {
-    const Result r =
-        index ? MeasureIndex(traces, options, fold, spans) : Measure(traces, options, visit, spans);
-    ok = ok && r.ok;
-    const double rate = r.cpu > 0 ? static_cast<double>(r.spans) / r.cpu : 0;
-    char checksum[17];
-    std::snprintf(checksum, sizeof(checksum), "%016llx",
-                  static_cast<unsigned long long>(r.checksum));
-    std::fprintf(stderr,
-                 "terms %s (%d chunk%s per trace): %llu spans in %.3f CPU-s = %.0f spans/CPU-s "
-                 "(%.2f us per span; reading the spans alone: %.2f us); %.1f streams and %.0f "
-                 "builder bytes (ApproximateBytes) per trace; checksum %s%s\n",
-                 name.c_str(), k, k == 1 ? "" : "s", static_cast<unsigned long long>(r.spans),
-                 r.cpu, rate, r.spans > 0 ? r.cpu * 1e6 / static_cast<double>(r.spans) : 0,
-                 r.spans > 0 ? r.floor_cpu * 1e6 / static_cast<double>(r.spans) : 0,
-                 r.streams_per_trace, r.bytes_per_trace, checksum,
-                 r.ok ? "" : " (a chunk was REFUSED)");
-    json.Add(name + "_spans", r.spans)
-        .Add(name + "_cpu_seconds", r.cpu)
-        .Add(name + "_spans_per_cpu_second", rate)
-        .Add(name + "_checksum", checksum)
-        .Add(name + "_builder_bytes_per_trace", r.bytes_per_trace)
-        .Add(name + "_read_floor_cpu_seconds", r.floor_cpu);
-  };
-  auto run = [&](const std::string& mode_name, int k) {
-    std::vector<Trace> traces;
-    traces.reserve(static_cast<size_t>(pool_traces));
-    for (int64_t t = 0; t < pool_traces; ++t) {
-      traces.push_back(BuildTrace(gen, static_cast<uint64_t>(t), k));
-    }
+benchmark::internal::Benchmark* Register(const std::string& name, const TermsSetup& setup,
+                                         const std::vector<Trace>& traces,
+                                         std::function<void(benchmark::State&)> fn) {
+  return benchmark::RegisterBenchmark(name.c_str(), std::move(fn))
+      ->Iterations(TracesFor(traces, setup.spans))
+      ->MeasureProcessCPUTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+// Registers the benchmarks --mode and --api select.
+void RegisterAll(const TermsSetup& setup, const std::string& mode, const std::string& api) {
+  auto terms = [&](const std::string& name, const std::vector<Trace>& traces) {
     for (bool visit : {false, true}) {
       if ((visit && api == "streams") || (!visit && api == "visit")) continue;
       if (visit && !kHasForEachStream<TraceTermsBuilder>) continue;  // an old builder
-      measure(visit ? mode_name + "_visit" : mode_name, traces, k, visit);
+      Register(visit ? name + "_visit" : name, setup, traces,
+               [&setup, &traces, visit](benchmark::State& state) {
+                 MeasureTerms(state, traces, setup.options, visit, setup.spans);
+               });
     }
   };
-  if (mode == "whole" || mode == "both" || mode == "all") run("whole", 1);
-  if (mode == "chunked" || mode == "both" || mode == "all") run("chunked", chunks);
+  if (mode == "whole" || mode == "both" || mode == "all") terms("whole", setup.whole);
+  if (mode == "chunked" || mode == "both" || mode == "all") terms("chunked", setup.chunked);
   if (mode == "index" || mode == "all") {
-    std::vector<Trace> traces;
-    traces.reserve(static_cast<size_t>(pool_traces));
-    for (int64_t t = 0; t < pool_traces; ++t) {
-      traces.push_back(BuildTrace(gen, static_cast<uint64_t>(t), 1));
-    }
-    measure(fold ? "index_fold" : "index", traces, 1, true, /*index=*/true);
+    Register(setup.fold ? "index_fold" : "index", setup, setup.whole,
+             [&setup](benchmark::State& state) {
+               MeasureIndex(state, setup.whole, setup.options, setup.fold);
+             });
   }
+}
+
+int Main(int argc, char** argv) {
+  int64_t spans = 400'000;
+  int64_t pool_traces = 2000;
+  int64_t chunks_flag = 4;
+  std::string mode = "all";
+  std::string stored = "direct";
+  std::string api = "both";
+  WorkloadOptions workload;
+  auto app = NewCommandLine(
+      "tailtrace-bench-terms",
+      "Index-term building: storage::TraceTermsBuilder Add + streams, spans per\n"
+      "CPU-second of one core, for whole traces and for traces written in chunks; and\n"
+      "the whole index write path (builder, stored streams, IndexSegments Add + Seal).");
+  AddInt(*app, "--spans", &spans, "spans fed through the builder in each mode");
+  AddInt(*app, "--pool-traces", &pool_traces, "traces pre-generated and cycled");
+  AddInt(*app, "--chunks", &chunks_flag, "chunks each trace is written in for the chunked mode");
+  app->add_option("--stored", stored,
+                  "how the index mode gets a trace's stored streams: direct (the builder's "
+                  "AppendStoredStreams, when the build has it) or fold (ForEachStream through a "
+                  "StoredStreamsBuilder)")
+      ->check(CLI::IsMember({"direct", "fold"}))
+      ->capture_default_str();
+  app->add_option("--mode", mode,
+                  "whole, chunked, both (whole and chunked), index (the write path of a trace's "
+                  "index entry: builder, stored streams, IndexSegments Add and Seal) or all")
+      ->check(CLI::IsMember({"whole", "chunked", "both", "index", "all"}))
+      ->capture_default_str();
+  app->add_option("--api", api,
+                  "streams (Streams() map on a first write, Delta sets on later ones), visit "
+                  "(ForEachStream on a first write, ForEachChangedStream on later ones) or both")
+      ->check(CLI::IsMember({"streams", "visit", "both"}))
+      ->capture_default_str();
+  AddWorkloadFlags(*app, &workload);
+  if (const int code = ParseMicroBenchmarkFlags(*app, argc, argv); code >= 0) return code;
+  const int chunks = static_cast<int>(std::clamp<int64_t>(chunks_flag, 1, 1000));
+  workload.start_unix_ns = 1'700'000'000'000'000'000;  // deterministic checksums
+  const TraceGenerator gen(workload);
+  TermsSetup setup;
+  setup.spans = static_cast<uint64_t>(std::max<int64_t>(spans, 1));
+  setup.fold = stored == "fold";
+  pool_traces = std::max<int64_t>(pool_traces, 1);
+  if (mode != "chunked") setup.whole = BuildTraces(gen, pool_traces, 1);
+  if (mode == "chunked" || mode == "both" || mode == "all") {
+    setup.chunked = BuildTraces(gen, pool_traces, chunks);
+  }
+  RegisterAll(setup, mode, api);
+  const std::vector<MicroResult> results = RunMicroBenchmarks();
+
+  JsonLine json;
+  json.Add("bench", "terms").Add("workload", DescribeWorkload(workload));
+  const bool ok = AddMicroResults(results, &json);
   json.Add("chunks", chunks).Add("ok", ok);
   std::printf("%s\n", json.str().c_str());
   return ok ? 0 : 1;

@@ -88,32 +88,24 @@ size_t VarintSize(size_t v) {
 
 }  // namespace
 
-void AddWorkloadFlags(std::map<std::string, std::string>* known) {
-  (*known)["seed"] = "random seed of the workload (default 1)";
-  (*known)["services"] = "services (resources) the spans of a trace are spread over (default 10)";
-  (*known)["spans-per-trace"] = "spans of every trace (default 20)";
-  (*known)["attributes"] = "attributes per span (default 10)";
-  (*known)["span-bytes"] = "target serialized bytes per span on the wire (default 400)";
-  (*known)["error-percent"] = "percent of traces with a failed span (default 5)";
-  (*known)["slow-percent"] = "percent of traces taking 3-10 s (default 2)";
-  (*known)["batch"] = "spans per request (default 512)";
-}
-
-WorkloadOptions WorkloadFromFlags(const Flags& flags) {
-  WorkloadOptions o;
-  o.seed = static_cast<uint64_t>(flags.Int("seed", static_cast<int64_t>(o.seed)));
-  o.services = static_cast<int>(flags.Int("services", o.services));
-  o.spans_per_trace = static_cast<int>(flags.Int("spans-per-trace", o.spans_per_trace));
-  o.attributes_per_span = static_cast<int>(flags.Int("attributes", o.attributes_per_span));
-  o.span_bytes = static_cast<int>(flags.Int("span-bytes", o.span_bytes));
-  o.error_percent = flags.Double("error-percent", o.error_percent);
-  o.slow_percent = flags.Double("slow-percent", o.slow_percent);
-  o.batch_spans = static_cast<int>(flags.Int("batch", o.batch_spans));
-  o.services = std::clamp(o.services, 1, 1000);
-  o.spans_per_trace = std::clamp(o.spans_per_trace, 1, 100'000);
-  o.attributes_per_span = std::clamp(o.attributes_per_span, 0, 1000);
-  o.batch_spans = std::clamp(o.batch_spans, 1, 1'000'000);
-  return o;
+void AddWorkloadFlags(CLI::App& app, WorkloadOptions* o) {
+  AddInt(app, "--seed", &o->seed, "random seed of the workload");
+  AddInt(app, "--services", &o->services,
+         "services (resources) the spans of a trace are spread over");
+  AddInt(app, "--spans-per-trace", &o->spans_per_trace, "spans of every trace");
+  AddInt(app, "--attributes", &o->attributes_per_span, "attributes per span");
+  AddInt(app, "--span-bytes", &o->span_bytes, "target serialized bytes per span on the wire");
+  app.add_option("--error-percent", o->error_percent, "percent of traces with a failed span")
+      ->capture_default_str();
+  app.add_option("--slow-percent", o->slow_percent, "percent of traces taking 3-10 s")
+      ->capture_default_str();
+  AddInt(app, "--batch", &o->batch_spans, "spans per request");
+  app.parse_complete_callback([o] {
+    o->services = std::clamp(o->services, 1, 1000);
+    o->spans_per_trace = std::clamp(o->spans_per_trace, 1, 100'000);
+    o->attributes_per_span = std::clamp(o->attributes_per_span, 0, 1000);
+    o->batch_spans = std::clamp(o->batch_spans, 1, 1'000'000);
+  });
 }
 
 std::string DescribeWorkload(const WorkloadOptions& o) {

@@ -11,7 +11,6 @@
 // one ScopeSpans), like a BatchSpanProcessor export.
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -56,9 +55,10 @@ struct WorkloadOptions {
 };
 
 // Registers --seed --services --spans-per-trace --attributes --span-bytes --error-percent
-// --slow-percent --batch.
-void AddWorkloadFlags(std::map<std::string, std::string>* known);
-WorkloadOptions WorkloadFromFlags(const Flags& flags);
+// --slow-percent --batch, writing into `*options` (whose values are the defaults --help shows).
+// Once the command line is parsed, out-of-range counts are clamped (services 1-1000, spans per
+// trace 1-100000, attributes 0-1000, batch 1-1000000). `options` must outlive the parse.
+void AddWorkloadFlags(CLI::App& app, WorkloadOptions* options);
 // "services=10 spans_per_trace=20 ..." for reports.
 std::string DescribeWorkload(const WorkloadOptions& options);
 

@@ -15,55 +15,150 @@
 namespace tailtrace::bench {
 namespace {
 
-int Main(int argc, char** argv) {
-  std::map<std::string, std::string> known = {
-      {"target", "host:port of the receiver (default 127.0.0.1:4317 for grpc, :4318 for http)"},
-      {"protocol", "grpc or http (OTLP/HTTP protobuf) (default grpc)"},
-      {"spans", "total spans to send (default 1000000; 0 with --duration = until the duration)"},
-      {"duration", "send for this long instead (e.g. 30s); with --spans, whichever ends first"},
-      {"connections", "TCP connections (default 2)"},
-      {"inflight", "gRPC requests in flight per connection (default 4)"},
-      {"threads", "gRPC client threads (default 1)"},
-      {"pool-spans",
-       "spans pre-generated and cycled with fresh trace IDs (default min(spans, 262144))"},
-      {"max-retries", "retries of a refused request before giving up (default 1000)"},
-      {"timeout", "deadline of one request (default 30s)"},
-      {"quiet", "no human-readable report on stderr"},
-  };
-  AddWorkloadFlags(&known);
-  Flags flags("tailtrace-loadgen",
-              "Sends multi-service OTLP traces to tailtraced (or any OTLP receiver) and reports\n"
-              "spans sent/accepted, errors by kind, request latency and throughput. The last\n"
-              "stdout line is a JSON summary.",
-              known);
-  int exit_code = 0;
-  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
+// The command line, parsed.
+struct LoadgenFlags {
+  std::string protocol = "grpc";
+  SenderOptions sender;
+  int64_t spans = -1;  // -1: 1,000,000, or 0 with --duration
+  double duration = 0;
+  int64_t pool_spans = 0;  // 0: min(spans, 262144)
+  bool quiet = false;
+  WorkloadOptions workload;
+};
 
-  const std::string protocol = flags.String("protocol", "grpc");
-  if (protocol != "grpc" && protocol != "http") {
-    std::cerr << "tailtrace-loadgen: --protocol must be grpc or http, got " << protocol << "\n";
-    return 2;
-  }
-  SenderOptions options;
-  options.target = flags.String("target", protocol == "grpc" ? "127.0.0.1:4317" : "127.0.0.1:4318");
-  options.connections = static_cast<int>(flags.Int("connections", options.connections));
-  options.inflight = std::max(1, static_cast<int>(flags.Int("inflight", options.inflight)));
-  options.threads = static_cast<int>(flags.Int("threads", options.threads));
-  options.max_retries = static_cast<int>(flags.Int("max-retries", options.max_retries));
-  options.timeout_seconds = flags.Seconds("timeout", options.timeout_seconds);
-  const double duration = flags.Seconds("duration", 0);
-  const int64_t spans = flags.Int("spans", duration > 0 ? 0 : 1'000'000);
-  if (spans <= 0 && duration <= 0) {
+// Returns -1 to go on, else the exit code.
+int ParseFlags(int argc, char** argv, LoadgenFlags* f) {
+  auto app = NewCommandLine(
+      "tailtrace-loadgen",
+      "Sends multi-service OTLP traces to tailtraced (or any OTLP receiver) and reports\n"
+      "spans sent/accepted, errors by kind, request latency and throughput. The last\n"
+      "stdout line is a JSON summary.");
+  app->add_option("--target", f->sender.target, "host:port of the receiver")
+      ->default_str("127.0.0.1:4317 for grpc, :4318 for http");
+  app->add_option("--protocol", f->protocol, "grpc or http (OTLP/HTTP protobuf)")
+      ->check(CLI::IsMember({"grpc", "http"}))
+      ->capture_default_str();
+  AddInt(*app, "--spans", &f->spans, "total spans to send (0 with --duration = until the duration)")
+      ->default_str("1000000");
+  AddSeconds(*app, "--duration", &f->duration,
+             "send for this long instead (e.g. 30s); with --spans, whichever ends first");
+  AddInt(*app, "--connections", &f->sender.connections, "TCP connections");
+  AddInt(*app, "--inflight", &f->sender.inflight, "gRPC requests in flight per connection");
+  AddInt(*app, "--threads", &f->sender.threads, "gRPC client threads");
+  AddInt(*app, "--pool-spans", &f->pool_spans,
+         "spans pre-generated and cycled with fresh trace IDs")
+      ->default_str("min(spans, 262144)");
+  AddInt(*app, "--max-retries", &f->sender.max_retries,
+         "retries of a refused request before giving up");
+  AddSeconds(*app, "--timeout", &f->sender.timeout_seconds, "deadline of one request");
+  AddBool(*app, "--quiet", &f->quiet, "no human-readable report on stderr");
+  AddWorkloadFlags(*app, &f->workload);
+  if (const int code = ParseCommandLine(*app, argc, argv); code >= 0) return code;
+  if (app->count("--target") == 0 && f->protocol == "http") f->sender.target = "127.0.0.1:4318";
+  f->sender.inflight = std::max(1, f->sender.inflight);
+  if (f->spans < 0) f->spans = f->duration > 0 ? 0 : 1'000'000;
+  if (f->spans <= 0 && f->duration <= 0) {
     std::cerr << "tailtrace-loadgen: give --spans N (> 0) or --duration\n";
     return 2;
   }
-  const bool quiet = flags.Bool("quiet", false);
-  const WorkloadOptions workload = WorkloadFromFlags(flags);
-  const uint64_t pool_spans = static_cast<uint64_t>(
-      flags.Int("pool-spans", spans > 0 ? std::min<int64_t>(spans, 262'144) : 262'144));
+  if (f->pool_spans <= 0)
+    f->pool_spans = f->spans > 0 ? std::min<int64_t>(f->spans, 262'144) : 262'144;
+  return -1;
+}
 
-  const RequestPool pool = BuildRequestPool(workload, pool_spans);
-  if (!quiet) {
+// The figures of one run.
+struct Summary {
+  double wall = 0;
+  double cpu = 0;
+  double p50 = 0;
+  double p99 = 0;
+  double pmax = 0;
+  double rate = 0;
+  std::string errors;  // kind=count,...
+  uint64_t error_count = 0;
+};
+
+Summary Summarize(SenderStats* stats, double wall, double cpu) {
+  Summary s;
+  s.wall = wall;
+  s.cpu = cpu;
+  std::sort(stats->latencies_ms.begin(), stats->latencies_ms.end());
+  s.p50 = Percentile(stats->latencies_ms, 50);
+  s.p99 = Percentile(stats->latencies_ms, 99);
+  s.pmax = stats->latencies_ms.empty() ? 0 : stats->latencies_ms.back();
+  s.rate = wall > 0 ? static_cast<double>(stats->spans_accepted) / wall : 0;
+  for (const auto& [kind, n] : stats->errors) {
+    absl::StrAppend(&s.errors, s.errors.empty() ? "" : ",", kind, "=", n);
+    s.error_count += n;
+  }
+  return s;
+}
+
+void PrintReport(const LoadgenFlags& flags, const SenderStats& stats, const Summary& s) {
+  std::fprintf(stderr,
+               "loadgen: %s %s, %d connections: %llu requests (%llu ok), %llu spans sent, "
+               "%llu accepted, %llu rejected, %llu failed, %llu retries\n",
+               flags.protocol.c_str(), flags.sender.target.c_str(), flags.sender.connections,
+               static_cast<unsigned long long>(stats.requests),
+               static_cast<unsigned long long>(stats.requests_ok),
+               static_cast<unsigned long long>(stats.spans_sent),
+               static_cast<unsigned long long>(stats.spans_accepted),
+               static_cast<unsigned long long>(stats.spans_rejected),
+               static_cast<unsigned long long>(stats.spans_failed),
+               static_cast<unsigned long long>(stats.retries));
+  std::fprintf(stderr,
+               "loadgen: %.0f spans/s over %.2f s (%.1f MB/s); request latency p50 %.2f ms, "
+               "p99 %.2f ms, max %.2f ms; loadgen CPU %.2f s\n",
+               s.rate, s.wall, static_cast<double>(stats.bytes_accepted) / s.wall / 1e6, s.p50,
+               s.p99, s.pmax, s.cpu);
+  if (!s.errors.empty()) std::fprintf(stderr, "loadgen: errors: %s\n", s.errors.c_str());
+  if (!stats.first_error.empty()) {
+    std::fprintf(stderr, "loadgen: first error: %s\n", stats.first_error.c_str());
+  }
+}
+
+void PrintJson(const LoadgenFlags& flags, const RequestPool& pool, const SenderStats& stats,
+               const Summary& s) {
+  const uint64_t offered = stats.spans_accepted + stats.spans_rejected;
+  JsonLine json;
+  json.Add("tool", "tailtrace-loadgen")
+      .Add("protocol", flags.protocol)
+      .Add("target", flags.sender.target)
+      .Add("workload", DescribeWorkload(flags.workload))
+      .Add("connections", flags.sender.connections)
+      .Add("inflight", flags.protocol == "grpc" ? flags.sender.inflight : 1)
+      .Add("requests", stats.requests)
+      .Add("requests_ok", stats.requests_ok)
+      .Add("spans_sent", stats.spans_sent)
+      .Add("spans_accepted", stats.spans_accepted)
+      .Add("spans_rejected", stats.spans_rejected)
+      .Add("spans_failed", stats.spans_failed)
+      .Add("bytes_accepted", stats.bytes_accepted)
+      .Add("wire_bytes_per_span", stats.spans_accepted ? static_cast<double>(stats.bytes_accepted) /
+                                                             static_cast<double>(offered)
+                                                       : 0.0)
+      .Add("retries", stats.retries)
+      .Add("errors_total", s.error_count)
+      .Add("errors", s.errors)
+      .Add("first_error", stats.first_error)
+      .Add("wall_seconds", s.wall)
+      .Add("spans_per_second", s.rate)
+      .Add("latency_p50_ms", s.p50)
+      .Add("latency_p99_ms", s.p99)
+      .Add("latency_max_ms", s.pmax)
+      .Add("loadgen_cpu_seconds", s.cpu)
+      .Add("pool_spans", pool.spans)
+      .Add("generate_seconds", pool.generate_seconds);
+  std::printf("%s\n", json.str().c_str());
+  std::fflush(stdout);
+}
+
+int Main(int argc, char** argv) {
+  LoadgenFlags flags;
+  if (const int code = ParseFlags(argc, argv, &flags); code >= 0) return code;
+  const RequestPool pool =
+      BuildRequestPool(flags.workload, static_cast<uint64_t>(flags.pool_spans));
+  if (!flags.quiet) {
     std::fprintf(stderr,
                  "loadgen: generated %zu requests, %llu spans, %llu traces, %.1f bytes/span on "
                  "the wire in %.2f s\n",
@@ -73,82 +168,16 @@ int Main(int argc, char** argv) {
                  pool.generate_seconds);
   }
 
-  const uint64_t total_requests = spans > 0 ? pool.RequestsFor(static_cast<uint64_t>(spans)) : 0;
+  const uint64_t total_requests =
+      flags.spans > 0 ? pool.RequestsFor(static_cast<uint64_t>(flags.spans)) : 0;
   const double cpu0 = ProcessCpuSeconds();
   const double start = WallSeconds();
-  SendPlan plan(&pool, total_requests, duration > 0 ? start + duration : 0);
-  SenderStats stats = protocol == "grpc" ? RunGrpc(options, &plan) : RunHttp(options, &plan);
-  const double wall = WallSeconds() - start;
-  const double cpu = ProcessCpuSeconds() - cpu0;
-
-  std::sort(stats.latencies_ms.begin(), stats.latencies_ms.end());
-  const double p50 = Percentile(stats.latencies_ms, 50);
-  const double p99 = Percentile(stats.latencies_ms, 99);
-  const double pmax = stats.latencies_ms.empty() ? 0 : stats.latencies_ms.back();
-  const double rate = wall > 0 ? static_cast<double>(stats.spans_accepted) / wall : 0;
-  std::string errors;
-  uint64_t error_count = 0;
-  for (const auto& [kind, n] : stats.errors) {
-    absl::StrAppend(&errors, errors.empty() ? "" : ",", kind, "=", n);
-    error_count += n;
-  }
-
-  if (!quiet) {
-    std::fprintf(stderr,
-                 "loadgen: %s %s, %d connections: %llu requests (%llu ok), %llu spans sent, "
-                 "%llu accepted, %llu rejected, %llu failed, %llu retries\n",
-                 protocol.c_str(), options.target.c_str(), options.connections,
-                 static_cast<unsigned long long>(stats.requests),
-                 static_cast<unsigned long long>(stats.requests_ok),
-                 static_cast<unsigned long long>(stats.spans_sent),
-                 static_cast<unsigned long long>(stats.spans_accepted),
-                 static_cast<unsigned long long>(stats.spans_rejected),
-                 static_cast<unsigned long long>(stats.spans_failed),
-                 static_cast<unsigned long long>(stats.retries));
-    std::fprintf(stderr,
-                 "loadgen: %.0f spans/s over %.2f s (%.1f MB/s); request latency p50 %.2f ms, "
-                 "p99 %.2f ms, max %.2f ms; loadgen CPU %.2f s\n",
-                 rate, wall, static_cast<double>(stats.bytes_accepted) / wall / 1e6, p50, p99, pmax,
-                 cpu);
-    if (!errors.empty()) std::fprintf(stderr, "loadgen: errors: %s\n", errors.c_str());
-    if (!stats.first_error.empty()) {
-      std::fprintf(stderr, "loadgen: first error: %s\n", stats.first_error.c_str());
-    }
-  }
-
-  JsonLine json;
-  json.Add("tool", "tailtrace-loadgen")
-      .Add("protocol", protocol)
-      .Add("target", options.target)
-      .Add("workload", DescribeWorkload(workload))
-      .Add("connections", options.connections)
-      .Add("inflight", protocol == "grpc" ? options.inflight : 1)
-      .Add("requests", stats.requests)
-      .Add("requests_ok", stats.requests_ok)
-      .Add("spans_sent", stats.spans_sent)
-      .Add("spans_accepted", stats.spans_accepted)
-      .Add("spans_rejected", stats.spans_rejected)
-      .Add("spans_failed", stats.spans_failed)
-      .Add("bytes_accepted", stats.bytes_accepted)
-      .Add("wire_bytes_per_span",
-           stats.spans_accepted
-               ? static_cast<double>(stats.bytes_accepted) /
-                     static_cast<double>(stats.spans_accepted + stats.spans_rejected)
-               : 0.0)
-      .Add("retries", stats.retries)
-      .Add("errors_total", error_count)
-      .Add("errors", errors)
-      .Add("first_error", stats.first_error)
-      .Add("wall_seconds", wall)
-      .Add("spans_per_second", rate)
-      .Add("latency_p50_ms", p50)
-      .Add("latency_p99_ms", p99)
-      .Add("latency_max_ms", pmax)
-      .Add("loadgen_cpu_seconds", cpu)
-      .Add("pool_spans", pool.spans)
-      .Add("generate_seconds", pool.generate_seconds);
-  std::printf("%s\n", json.str().c_str());
-  std::fflush(stdout);
+  SendPlan plan(&pool, total_requests, flags.duration > 0 ? start + flags.duration : 0);
+  SenderStats stats =
+      flags.protocol == "grpc" ? RunGrpc(flags.sender, &plan) : RunHttp(flags.sender, &plan);
+  const Summary summary = Summarize(&stats, WallSeconds() - start, ProcessCpuSeconds() - cpu0);
+  if (!flags.quiet) PrintReport(flags, stats, summary);
+  PrintJson(flags, pool, stats, summary);
   if (stats.requests == 0 || stats.spans_failed > 0) return 1;
   return 0;
 }
