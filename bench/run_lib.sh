@@ -69,7 +69,18 @@ metric_sum() {
     name == n && index($1, l) { s += $2; found = 1 } END { if (found) printf "%.0f", s }' <<<"$1"
 }
 
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
+# cpu_ticks PID: the daemon's user+sys CPU ticks, less those of its admin threads (tt-admin):
+# they serve /metrics, which the bench itself polls every half second to see when a run settled
+# (about 10 ms a poll), so they would charge the bench's own watching to the daemon, and three
+# times over to a cluster. A thread's name is its /proc comm (common/thread_name.h).
+cpu_ticks() {
+  local total admin
+  total=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null) || return
+  admin=$(for t in /proc/"$1"/task/*; do
+    [[ $(<"$t/comm") == tt-admin ]] && awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat"
+  done 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+  echo $((total - admin))
+}
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # reachable HOST:PORT: a wildcard listen address as a connectable one.
