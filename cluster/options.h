@@ -50,6 +50,8 @@ struct PeerTlsOptions {
 };
 
 // cluster: this node, its peers and how long a silent peer stays a member of the live set.
+enum class PeerCompression { kLz4, kGzip, kNone };
+
 struct ClusterOptions {
   // This node's member name: its OTLP/gRPC endpoint as its peers reach it ("host:port"). Set
   // whenever the `cluster:` section is present; empty means no cluster (a single node).
@@ -68,11 +70,14 @@ struct ClusterOptions {
   // this is left out of the answer and named in its errors (cluster_reader.h).
   // Default: 5 s
   int64_t query_timeout_ns = 5'000'000'000;
-  // Spans forwarded to their owners go gzip-compressed (zlib's fastest level); false sends them
-  // as they are: no (de)compression CPU on either end, several times the bytes on the network
-  // (7x on the benchmark's workload).
-  // Default: true (cluster.compression: gzip)
-  bool gzip = true;
+  // How spans forwarded to their owners are compressed (cluster.compression):
+  //   kLz4: LZ4 frames (collector/lz4_frame.h), about a quarter of gzip's CPU to compress and far
+  //         less to decode, for about a third more bytes; a member too old to take them gets gzip;
+  //   kGzip: gRPC's gzip encoding (compressed at zlib's fastest level);
+  //   kNone: as they are, no CPU on either end, several times the bytes (7x on the benchmark's
+  //         workload).
+  // Default: kLz4 (cluster.compression: lz4)
+  PeerCompression compression = PeerCompression::kLz4;
   PeerTlsOptions tls;
 
   // Cluster mode is on: the `cluster:` section was given (ParseConfig then requires `self`).

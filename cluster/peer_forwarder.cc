@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "collector/grpc_byte_buffer_peer.h"
 #include "collector/gzip.h"
+#include "collector/lz4_frame.h"
+#include "collector/span_sink.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::cluster {
@@ -39,7 +41,8 @@ struct PeerForwarder::Batch {
   std::vector<Item> items;
   uint64_t bytes = 0;
   uint64_t spans = 0;
-  std::string compressed;  // the request's bytes when we gzip them (request points into it)
+  std::string compressed;  // the request's bytes when we compress them (request points into it)
+  PeerCompression encoding = PeerCompression::kNone;  // how `request` is compressed
   grpc::ByteBuffer request;
   grpc::ByteBuffer response;
   std::unique_ptr<grpc::ClientContext> context;
@@ -120,12 +123,26 @@ void PeerForwarder::StartBatchesLocked(std::unique_lock<std::mutex>& lock) {
 
 void PeerForwarder::PrepareRequest(Batch& batch) const {
   // Concatenated requests are one request (repeated field 1 appends).
-  if (options_.gzip) {
+  std::vector<std::string_view> pieces;
+  pieces.reserve(batch.items.size());
+  for (const Item& item : batch.items) pieces.emplace_back(item.bytes);
+  batch.encoding = options_.compression;
+  if (batch.encoding == PeerCompression::kLz4 && lz4_refused_.load(std::memory_order_relaxed)) {
+    batch.encoding = PeerCompression::kGzip;
+  }
+  if (batch.encoding == PeerCompression::kLz4) {
+    batch.compressed = collector::Lz4FrameCompress(pieces);
+    if (!batch.compressed.empty()) {
+      grpc::Slice slice(batch.compressed.data(), batch.compressed.size(),
+                        grpc::Slice::STATIC_SLICE);
+      batch.request = grpc::ByteBuffer(&slice, 1);
+      return;
+    }
+    batch.encoding = PeerCompression::kGzip;  // lz4 failed (out of memory)
+  }
+  if (batch.encoding == PeerCompression::kGzip) {
     // gRPC's own gzip is zlib's level 6, three times the CPU of level 1 for 15% fewer bytes: the
     // batch goes out compressed here, flagged so that gRPC sends it as it is.
-    std::vector<std::string_view> pieces;
-    pieces.reserve(batch.items.size());
-    for (const Item& item : batch.items) pieces.emplace_back(item.bytes);
     batch.compressed = collector::Gzip(pieces, collector::GzipLevel::kFastest);
     if (!batch.compressed.empty()) {
       grpc_slice slice =
@@ -133,7 +150,7 @@ void PeerForwarder::PrepareRequest(Batch& batch) const {
       grpc::internal::GrpcByteBufferPeer(&batch.request)
           .Adopt(grpc_raw_compressed_byte_buffer_create(&slice, 1, GRPC_COMPRESS_GZIP));
       return;
-    }  // zlib failed (out of memory): gRPC compresses it then
+    }  // libdeflate failed (out of memory): gRPC compresses it then
   }
   // The slices are the items' bytes as they are, without another copy.
   std::vector<grpc::Slice> slices;
@@ -144,10 +161,29 @@ void PeerForwarder::PrepareRequest(Batch& batch) const {
   batch.request = grpc::ByteBuffer(slices.data(), slices.size());
 }
 
+bool PeerForwarder::RefusedLz4(const Batch& batch, const grpc::Status& status) {
+  if (batch.encoding != PeerCompression::kLz4) return false;
+  const grpc::StatusCode code = status.error_code();
+  if (code != grpc::StatusCode::INVALID_ARGUMENT && code != grpc::StatusCode::UNIMPLEMENTED) {
+    return false;
+  }
+  if (!lz4_refused_.exchange(true)) {
+    spdlog::warn(
+        "cluster: member {} cannot read LZ4-framed spans ({}); it gets them gzip-compressed "
+        "from now on (is it an older tailtraced? cluster.compression: gzip avoids this)",
+        options_.peer, status.error_message());
+  }
+  return true;
+}
+
 void PeerForwarder::Call(std::shared_ptr<Batch> batch) {
   auto fresh = std::make_unique<grpc::ClientContext>();
   fresh->set_deadline(DeadlineIn(options_.attempt_timeout_ns));
-  if (options_.gzip) fresh->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  if (batch->encoding == PeerCompression::kGzip) {
+    fresh->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  } else if (batch->encoding == PeerCompression::kLz4) {
+    fresh->AddMetadata(collector::kPeerEncodingMetadata, collector::kPeerEncodingLz4);
+  }
   channels_->Prepare(fresh.get());
   if (options_.handover) fresh->AddMetadata(collector::kHandoverMetadata, "1");
   grpc::ClientContext* context = fresh.get();
@@ -165,6 +201,20 @@ void PeerForwarder::Call(std::shared_ptr<Batch> batch) {
 }
 
 void PeerForwarder::OnCallDone(std::shared_ptr<Batch> batch, const grpc::Status& status) {
+  if (RefusedLz4(*batch, status)) {
+    // The same batch again, gzip-compressed: from the alarm's thread, as the finished call still
+    // holds its request until this callback returns.
+    Batch* raw = batch.get();
+    raw->backoff.Set(DeadlineIn(0), [this, batch = std::move(batch)](bool fired) mutable {
+      if (!fired) {  // cancelled by Shutdown
+        return OnCallDone(std::move(batch),
+                          grpc::Status(grpc::StatusCode::CANCELLED, "the node is shutting down"));
+      }
+      PrepareRequest(*batch);
+      Call(std::move(batch));
+    });
+    return;
+  }
   if (PeerAnswered(status)) {
     {
       std::lock_guard lock(mu_);

@@ -3,7 +3,7 @@
 // Sends spans to one peer over OTLP/gRPC (TraceService/Export, marked as a peer call): requests
 // wait in a byte-bounded queue and go out as batches (the queued requests' bytes concatenated,
 // which is one ExportTraceServiceRequest holding all of their spans), at most
-// kMaxCallsInFlight calls at a time, gzip-compressed.
+// kMaxCallsInFlight calls at a time, compressed (LZ4 frames unless configured otherwise).
 //
 // Outcomes, per request:
 // - the peer took the batch: OK;
@@ -18,6 +18,7 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "cluster/membership.h"
+#include "cluster/options.h"
 #include "cluster/peer_channels.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -47,8 +49,10 @@ struct PeerForwarderOptions {
   int64_t attempt_timeout_ns = 2'000'000'000;
   // How long a peer may fail to be reached before its batches give up (and go elsewhere).
   int64_t give_up_after_ns = 1'000'000'000;
-  // Sends gzip-compressed requests (zlib's fastest level).
-  bool gzip = true;
+  // How requests go to the peer (ClusterOptions::compression). With kLz4, a peer that refuses an
+  // LZ4-framed call as malformed or unsupported (a member without kPeerEncodingMetadata) gets
+  // that batch and every later one gzip-compressed.
+  PeerCompression compression = PeerCompression::kLz4;
   // Sends handovers (collector::kHandoverMetadata): the peer keeps the spans of traces it took
   // lately and passes the rest on to their new owner.
   bool handover = false;
@@ -99,8 +103,12 @@ class PeerForwarder {
   struct Batch;
 
   void StartBatchesLocked(std::unique_lock<std::mutex>& lock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Sets batch.request: the items as one Export request, gzip-compressed if the options say so.
+  // Sets batch.request (and batch.encoding): the items as one Export request, compressed as the
+  // options say unless the peer refused LZ4 frames.
   void PrepareRequest(Batch& batch) const;
+  // Whether `status` is the peer refusing an LZ4-framed `batch` because it cannot read it; then
+  // the peer gets gzip from now on.
+  bool RefusedLz4(const Batch& batch, const grpc::Status& status);
   void Call(std::shared_ptr<Batch> batch);
   void OnCallDone(std::shared_ptr<Batch> batch, const grpc::Status& status);
   // Ends a batch: every item gets `status` (its bytes back when `unreachable`).
@@ -128,6 +136,9 @@ class PeerForwarder {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Shutdown's deadline passed: calls are cancelled, new attempts too.
   bool shutdown_cancelled_ ABSL_GUARDED_BY(mu_) = false;
+
+  // The peer refused an LZ4-framed call: it gets gzip.
+  std::atomic<bool> lz4_refused_{false};
 
   Counter* sent_spans_;
   Counter* sent_batches_;

@@ -34,6 +34,7 @@
 #include "collector/grpc_byte_buffer_peer.h"
 #include "collector/grpc_security_internal.h"
 #include "collector/gzip.h"
+#include "collector/lz4_frame.h"
 #include "collector/receivers.h"
 #include "collector/span_limiter.h"
 #include "common/grpc_auth.h"
@@ -184,8 +185,8 @@ class TraceServiceImpl final
         "Spans the receiver could not push into the pipeline (invalid or refused).", transport);
     inflated_bytes_ = metrics->GetCounter(
         "tailtrace_grpc_inflated_bytes_total",
-        "Bytes produced by inflating gzip-compressed OTLP/gRPC messages (stops at "
-        "max_recv_msg_size per message).");
+        "Bytes produced by inflating gzip-compressed OTLP/gRPC messages, and decoding the "
+        "LZ4-framed ones members of a cluster forward (stops at max_recv_msg_size per message).");
     duration_ = metrics->GetHistogram("tailtrace_grpc_request_duration_seconds",
                                       "Time spent handling one OTLP/gRPC Export call.",
                                       MetricsRegistry::LatencyBuckets());
@@ -272,8 +273,15 @@ class TraceServiceImpl final
     for (const grpc::Slice& slice : slices) {
       bytes->append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     }
-    if (compression == GRPC_COMPRESS_NONE) return grpc::Status::OK;
     slices.clear();
+    if (compression == GRPC_COMPRESS_GZIP) {
+      if (grpc::Status inflated = Inflate(bytes); !inflated.ok()) return inflated;
+    }
+    return DecodePeerEncoding(*context, bytes);
+  }
+
+  // Inflates the gzip-compressed message `*bytes` in place.
+  grpc::Status Inflate(std::string* bytes) {
     absl::StatusOr<std::string> inflated = Gunzip(*bytes, max_message_bytes_);
     if (!inflated.ok()) {
       if (absl::IsResourceExhausted(inflated.status())) {
@@ -288,6 +296,38 @@ class TraceServiceImpl final
     }
     inflated_bytes_->Increment(inflated->size());
     *bytes = *std::move(inflated);
+    return grpc::Status::OK;
+  }
+
+  // Decodes, in place, a message that a member of the cluster sent LZ4-framed
+  // (kPeerEncodingMetadata); other messages are left as they are.
+  grpc::Status DecodePeerEncoding(const grpc::CallbackServerContext& context, std::string* bytes) {
+    const auto& metadata = context.client_metadata();
+    const auto encoding = metadata.find(kPeerEncodingMetadata);
+    if (encoding == metadata.end()) return grpc::Status::OK;
+    const std::string_view value(encoding->second.data(), encoding->second.size());
+    if (value != kPeerEncodingLz4 || metadata.count(kPeerCallMetadata) == 0) {
+      return grpc::Status(
+          grpc::StatusCode::UNIMPLEMENTED,
+          absl::StrCat(kPeerEncodingMetadata, " '", std::string(value.substr(0, 64)),
+                       "' is not supported; only members of a cluster send '", kPeerEncodingLz4,
+                       "', with ", kPeerCallMetadata));
+    }
+    absl::StatusOr<std::string> decoded = Lz4FrameDecompress(*bytes, max_message_bytes_);
+    if (!decoded.ok()) {
+      if (absl::IsResourceExhausted(decoded.status())) {
+        inflated_bytes_->Increment(max_message_bytes_);
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("LZ4-framed request message decodes past "
+                                         "max_recv_msg_size of ",
+                                         max_message_bytes_, " bytes"));
+      }
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat(kPeerEncodingMetadata, " lz4: ", decoded.status().message()));
+    }
+    inflated_bytes_->Increment(decoded->size());
+    *bytes = *std::move(decoded);
     return grpc::Status::OK;
   }
 

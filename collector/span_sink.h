@@ -14,6 +14,12 @@ inline constexpr char kPeerCallMetadata[] = "tailtrace-peer";
 // owner of these traces before membership changed, and keeps the spans of traces it took lately;
 // the rest it passes to their new owner (cluster/span_router.h).
 inline constexpr char kHandoverMetadata[] = "tailtrace-handover";
+// Marks a forwarded Export (with kPeerCallMetadata) whose message is an LZ4 frame of the request
+// (collector/lz4_frame.h), value kPeerEncodingLz4: the receiving member decodes it, within its
+// max_recv_msg_size, before reading the request. A member that does not know the marker refuses
+// the call as malformed, and the sender falls back to gzip (cluster/peer_forwarder.h).
+inline constexpr char kPeerEncodingMetadata[] = "tailtrace-peer-encoding";
+inline constexpr char kPeerEncodingLz4[] = "lz4";
 
 // Where a request came from, as far as routing cares.
 struct ConsumeContext {

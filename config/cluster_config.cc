@@ -165,9 +165,12 @@ void ParseCluster(MapReader& root, DaemonConfig* config) {
   ParsePeers(map.Map("peers"), &out);
   map.Duration("peer_timeout", kMinPeerTimeoutNs, &out.peer_timeout_ns);
   map.Duration("query_timeout", kMinQueryTimeoutNs, &out.query_timeout_ns);
-  std::string compression = out.gzip ? "gzip" : "none";
-  map.Enum("compression", {"gzip", "none"}, &compression);
-  out.gzip = compression == "gzip";
+  std::string compression = "lz4";
+  map.Enum("compression", {"lz4", "gzip", "none"}, &compression);
+  using cluster::PeerCompression;
+  out.compression = compression == "lz4"    ? PeerCompression::kLz4
+                    : compression == "gzip" ? PeerCompression::kGzip
+                                            : PeerCompression::kNone;
   ParseTls(ctx, map.Take("tls"), section->key_line(), *config, &out.tls);
   map.ReportUnknownKeys();
   if (self && !out.self.empty()) CheckReceiver(ctx, *self, *config);

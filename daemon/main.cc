@@ -305,7 +305,7 @@ absl::StatusOr<std::unique_ptr<cluster::ClusterNode>> StartCluster(const config:
   // marked down (left out of the ring) after peer_timeout.
   options.router.forward.give_up_after_ns =
       std::min<int64_t>(cfg.cluster.peer_timeout_ns, 1'000'000'000);
-  options.router.forward.gzip = cfg.cluster.gzip;
+  options.router.forward.compression = cfg.cluster.compression;
   // Traces under way when membership changes are decided where they started (span_router.h).
   options.router.handover_ns = cfg.sampling.decision_wait_ns;
   options.bearer_token_file = cfg.grpc.security.auth.bearer_token_file;

@@ -18,15 +18,20 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/strings/str_cat.h"
 #include "cluster/membership.h"
 #include "cluster/ownership.h"
 #include "cluster/peer_channels.h"
+#include "collector/grpc_byte_buffer_peer.h"
+#include "collector/gzip.h"
 #include "collector/receivers.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "tests/collector/test_spans.h"
 #include "tests/integration/tls_test_util.h"
 
@@ -34,6 +39,7 @@ namespace tailtrace::cluster {
 namespace {
 
 using ::opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using ::opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
 using ::testing::HasSubstr;
 
 // Records the trace IDs of what it takes (and whether a peer sent it), or refuses.
@@ -110,6 +116,81 @@ ExportTraceServiceRequest Traces(uint64_t traces) {
   }
   return request;
 }
+
+// A member of an older version, which knows no LZ4 frames (nor kPeerEncodingMetadata): an
+// OTLP/gRPC server on 127.0.0.1 that parses each request as protobuf, refusing what does not
+// parse as our receivers do (INVALID_ARGUMENT), and records the trace IDs of what it took.
+class OldMember final
+    : public opentelemetry::proto::collector::trace::v1::TraceService::WithRawCallbackMethod_Export<
+          opentelemetry::proto::collector::trace::v1::TraceService::Service> {
+ public:
+  OldMember() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    // As our receivers: messages arrive as sent, so a gzip-compressed one can be told apart.
+    builder.AddChannelArgument(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~OldMember() override { server_->Shutdown(); }
+
+  std::string name() const { return absl::StrCat("127.0.0.1:", port_); }
+  int refused() {
+    std::lock_guard lock(mu_);
+    return refused_;
+  }
+  int gzip_calls() {
+    std::lock_guard lock(mu_);
+    return gzip_calls_;
+  }
+  std::set<TraceId> traces() {
+    std::lock_guard lock(mu_);
+    return traces_;
+  }
+
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    const bool gzip =
+        grpc::internal::GrpcByteBufferPeer(request).compression() == GRPC_COMPRESS_GZIP;
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (request->Dump(&slices).ok()) {
+      for (const grpc::Slice& slice : slices) {
+        bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      }
+    }
+    if (gzip) bytes = collector::Gunzip(bytes, 1 << 30).value_or("");
+    ExportTraceServiceRequest parsed;
+    const bool ok = parsed.ParseFromString(bytes);
+    std::lock_guard lock(mu_);
+    if (!ok) {
+      ++refused_;
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "request body is not a valid ExportTraceServiceRequest"));
+      return reactor;
+    }
+    if (gzip) ++gzip_calls_;
+    for (const auto& rs : parsed.resource_spans()) {
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& span : ss.spans()) traces_.insert(TraceId::FromBytes(span.trace_id()));
+      }
+    }
+    bool own_buffer = false;
+    reactor->Finish(grpc::SerializationTraits<ExportTraceServiceResponse>::Serialize(
+        ExportTraceServiceResponse(), response, &own_buffer));
+    return reactor;
+  }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::mutex mu_;
+  int refused_ = 0;
+  int gzip_calls_ = 0;
+  std::set<TraceId> traces_;
+};
 
 PeerForwarderOptions GiveUpAtOnce() {
   PeerForwarderOptions options;
@@ -213,17 +294,49 @@ TEST_F(SpanRouterTest, EverySpanReachesTheOwnerOfItsTrace) {
   }
   EXPECT_EQ(local_.spans() + peers_[0]->sink.spans() + peers_[1]->sink.spans(), 2 * kTraces);
   EXPECT_EQ(local_.peer_calls(), 0);
-  // The batches went out gzip-compressed (by the forwarder, flagged): the receivers inflated
-  // about the peers' share of the request.
+  // The batches went out LZ4-framed (the default): the receivers decoded about the peers' share
+  // of the request.
+  const uint64_t decoded = metrics_.GetCounter("tailtrace_grpc_inflated_bytes_total", "")->Value();
+  EXPECT_GT(decoded, Traces(kTraces).ByteSizeLong() / 3);
+  EXPECT_LT(decoded, Traces(kTraces).ByteSizeLong());
+}
+
+TEST_F(SpanRouterTest, WithGzipBatchesGoGzipCompressed) {
+  AddPeers(2);
+  PeerForwarderOptions gzip;
+  gzip.compression = PeerCompression::kGzip;
+  StartRouter({}, gzip);
+  constexpr uint64_t kTraces = 60;
+  ASSERT_TRUE(Send(Traces(kTraces)).ok());
+  for (const auto& peer : peers_) {
+    EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, kTraces)) << peer->name;
+  }
   const uint64_t inflated = metrics_.GetCounter("tailtrace_grpc_inflated_bytes_total", "")->Value();
   EXPECT_GT(inflated, Traces(kTraces).ByteSizeLong() / 3);
   EXPECT_LT(inflated, Traces(kTraces).ByteSizeLong());
 }
 
-TEST_F(SpanRouterTest, WithoutGzipBatchesGoAsTheyAre) {
+TEST_F(SpanRouterTest, AMemberThatCannotReadLz4FramesGetsGzip) {
+  OldMember old;
+  StartRouter({old.name()});
+  constexpr uint64_t kTraces = 60;
+  const std::set<TraceId> owned = OwnedBy(old.name(), kTraces);
+  ASSERT_FALSE(owned.empty());
+  ASSERT_TRUE(Send(Traces(kTraces)).ok());
+  // It refused the first call (an LZ4 frame is no protobuf); the batch came again gzip-compressed.
+  EXPECT_EQ(old.refused(), 1);
+  EXPECT_EQ(old.traces(), owned);
+  EXPECT_GT(old.gzip_calls(), 0);
+  // Later batches go gzip-compressed at once.
+  ASSERT_TRUE(Send(Traces(kTraces)).ok());
+  EXPECT_EQ(old.refused(), 1);
+  EXPECT_EQ(old.gzip_calls(), 2);
+}
+
+TEST_F(SpanRouterTest, WithoutCompressionBatchesGoAsTheyAre) {
   AddPeers(2);
   PeerForwarderOptions plain;
-  plain.gzip = false;
+  plain.compression = PeerCompression::kNone;
   StartRouter({}, plain);
   constexpr uint64_t kTraces = 60;
   ASSERT_TRUE(Send(Traces(kTraces)).ok());

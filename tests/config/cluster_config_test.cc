@@ -43,7 +43,7 @@ TEST(ClusterConfigTest, WithoutTheSectionASingleNodeAsBefore) {
   EXPECT_EQ(c.dns.interval_ns, 10 * kS);
   EXPECT_EQ(c.peer_timeout_ns, 5 * kS);
   EXPECT_EQ(c.query_timeout_ns, 5 * kS);
-  EXPECT_TRUE(c.gzip);
+  EXPECT_EQ(c.compression, cluster::PeerCompression::kLz4);
   EXPECT_FALSE(Defaults().cluster.enabled());
 }
 
@@ -75,7 +75,7 @@ cluster:
   EXPECT_EQ(c.dns.interval_ns, 30 * kS);
   EXPECT_EQ(c.peer_timeout_ns, 2500 * kMs);
   EXPECT_EQ(c.query_timeout_ns, 750 * kMs);
-  EXPECT_FALSE(c.gzip);
+  EXPECT_EQ(c.compression, cluster::PeerCompression::kNone);
 }
 
 TEST(ClusterConfigTest, TheIssuesFlowStyleAndAnAddressFromTheEnvironment) {
@@ -92,6 +92,12 @@ TEST(ClusterConfigTest, TheIssuesFlowStyleAndAnAddressFromTheEnvironment) {
 
 TEST(ClusterConfigTest, SelfAloneAndEmptyPeerListsAreAccepted) {
   EXPECT_TRUE(Parse(WithGrpc("cluster:\n  self: node-0:4317\n")).cluster.enabled());
+  EXPECT_EQ(
+      Parse(WithGrpc("cluster:\n  self: node-0:4317\n  compression: gzip\n")).cluster.compression,
+      cluster::PeerCompression::kGzip);
+  EXPECT_EQ(
+      Parse(WithGrpc("cluster:\n  self: node-0:4317\n  compression: lz4\n")).cluster.compression,
+      cluster::PeerCompression::kLz4);
   EXPECT_THAT(Parse(WithGrpc("cluster:\n  self: node-0:4317\n  peers:\n    static:\n"))
                   .cluster.static_peers,
               IsEmpty());

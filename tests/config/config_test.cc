@@ -72,7 +72,7 @@ void ExpectConfigEq(const DaemonConfig& a, const DaemonConfig& b) {
   EXPECT_EQ(a.cluster.dns.port, b.cluster.dns.port);
   EXPECT_EQ(a.cluster.dns.interval_ns, b.cluster.dns.interval_ns);
   EXPECT_EQ(a.cluster.peer_timeout_ns, b.cluster.peer_timeout_ns);
-  EXPECT_EQ(a.cluster.gzip, b.cluster.gzip);
+  EXPECT_EQ(a.cluster.compression, b.cluster.compression);
   EXPECT_EQ(a.span_metrics.enabled, b.span_metrics.enabled);
   EXPECT_EQ(a.span_metrics.max_series, b.span_metrics.max_series);
   EXPECT_EQ(a.span_metrics.buckets_ms, b.span_metrics.buckets_ms);

@@ -15,7 +15,7 @@ SECONDS_EACH=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
 HARNESSES=("$@")
 if [[ ${#HARNESSES[@]} == 0 ]]; then
-  HARNESSES=(otlp_wire otlp_json http_target search_params gzip)
+  HARNESSES=(otlp_wire otlp_json http_target search_params gzip lz4_frame)
 fi
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
 
@@ -44,10 +44,12 @@ for h in "${HARNESSES[@]}"; do
   mkdir -p "$work" "$artifacts"
   log=$BUILD/fuzz_$h.log
   echo "fuzz: $h for ${SECONDS_EACH}s (log: $log)"
+  seeds=("$ROOT/tests/fuzz/corpus/$h")
+  [[ -d $ROOT/tests/fuzz/regressions/$h ]] && seeds+=("$ROOT/tests/fuzz/regressions/$h")
   # shellcheck disable=SC2086
   nice -n 10 "$BUILD/tests/fuzz/fuzz_$h" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
     -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$artifacts" ${FUZZ_FLAGS:-} \
-    "$work" "$ROOT/tests/fuzz/corpus/$h" "$ROOT/tests/fuzz/regressions/$h" >"$log" 2>&1
+    "$work" "${seeds[@]}" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -1)
   [[ -n $execs ]] || execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)

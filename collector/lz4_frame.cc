@@ -1,0 +1,109 @@
+#include "collector/lz4_frame.h"
+
+#include <lz4frame.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace tailtrace::collector {
+namespace {
+
+struct FreeCompressionContext {
+  void operator()(LZ4F_cctx* c) const { LZ4F_freeCompressionContext(c); }
+};
+struct FreeDecompressionContext {
+  void operator()(LZ4F_dctx* d) const { LZ4F_freeDecompressionContext(d); }
+};
+
+absl::Status FrameError(const char* what, size_t code) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("lz4 frame: ", what, ": ", LZ4F_getErrorName(code)));
+}
+
+}  // namespace
+
+std::string Lz4FrameCompress(std::span<const std::string_view> pieces) {
+  // One context and output scratch per thread, reused: a fresh context and a zero-filled output
+  // buffer per call cost more than compressing a batch.
+  thread_local std::unique_ptr<LZ4F_cctx, FreeCompressionContext> ctx;
+  thread_local std::string scratch;
+  if (ctx == nullptr) {
+    LZ4F_cctx* raw = nullptr;
+    if (LZ4F_isError(LZ4F_createCompressionContext(&raw, LZ4F_VERSION))) return "";
+    ctx.reset(raw);
+  }
+  uint64_t total = 0;
+  for (std::string_view piece : pieces) total += piece.size();
+  LZ4F_preferences_t prefs = LZ4F_INIT_PREFERENCES;
+  prefs.frameInfo.contentSize = total;
+  prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;  // linked blocks: each sees the 64 KiB before it
+  prefs.autoFlush = 1;                         // no staging copy of whole blocks
+  const size_t bound = LZ4F_HEADER_SIZE_MAX + LZ4F_compressBound(total, &prefs);
+  if (scratch.size() < bound) scratch.resize(bound);
+  size_t n = LZ4F_compressBegin(ctx.get(), scratch.data(), scratch.size(), &prefs);
+  if (LZ4F_isError(n)) return "";
+  size_t used = n;
+  for (std::string_view piece : pieces) {
+    n = LZ4F_compressUpdate(ctx.get(), scratch.data() + used, scratch.size() - used, piece.data(),
+                            piece.size(), nullptr);
+    if (LZ4F_isError(n)) return "";
+    used += n;
+  }
+  n = LZ4F_compressEnd(ctx.get(), scratch.data() + used, scratch.size() - used, nullptr);
+  if (LZ4F_isError(n)) return "";
+  used += n;
+  // The scratch of one huge batch is not kept.
+  std::string out(scratch.data(), used);
+  if (scratch.size() > (16u << 20)) std::string().swap(scratch);
+  return out;
+}
+
+absl::StatusOr<std::string> Lz4FrameDecompress(std::string_view frame, uint64_t max_output_bytes) {
+  LZ4F_dctx* raw = nullptr;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) {
+    return absl::ResourceExhaustedError("lz4 frame: cannot allocate a decompression context");
+  }
+  std::unique_ptr<LZ4F_dctx, FreeDecompressionContext> ctx(raw);
+  // The declared content size is a hint only (the input is untrusted): the output grows as it
+  // is produced, up to one byte past the bound, which tells that the content exceeds it.
+  const uint64_t limit = max_output_bytes + 1;
+  std::string out(std::min<uint64_t>(limit, std::max<uint64_t>(frame.size() * 4, 4096)), '\0');
+  size_t in_used = 0;
+  size_t out_used = 0;
+  while (true) {
+    if (out_used == out.size()) {
+      if (out.size() >= limit) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("lz4 frame: content exceeds ", max_output_bytes, " bytes"));
+      }
+      out.resize(std::min<uint64_t>(limit, out.size() * 2));
+    }
+    size_t out_size = out.size() - out_used;
+    size_t in_size = frame.size() - in_used;
+    const size_t hint = LZ4F_decompress(ctx.get(), out.data() + out_used, &out_size,
+                                        frame.data() + in_used, &in_size, nullptr);
+    if (LZ4F_isError(hint)) return FrameError("corrupt", hint);
+    in_used += in_size;
+    out_used += out_size;
+    if (hint == 0) break;  // the frame ended
+    if (in_used == frame.size() && out_used < out.size()) {
+      return absl::InvalidArgumentError("lz4 frame: truncated (the input ends inside the frame)");
+    }
+  }
+  if (out_used > max_output_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("lz4 frame: content exceeds ", max_output_bytes, " bytes"));
+  }
+  if (in_used != frame.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lz4 frame: ", frame.size() - in_used, " bytes follow the end of the frame"));
+  }
+  out.resize(out_used);
+  return out;
+}
+
+}  // namespace tailtrace::collector

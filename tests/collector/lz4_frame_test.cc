@@ -1,0 +1,87 @@
+#include "collector/lz4_frame.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tailtrace::collector {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Text(size_t n) {
+  std::string s;
+  while (s.size() < n) s += "checkout span http.route=/cart/{id} db.statement=SELECT 1; ";
+  s.resize(n);
+  return s;
+}
+
+std::string Frame(std::string_view data) {
+  const std::string_view pieces[] = {data};
+  return Lz4FrameCompress(pieces);
+}
+
+TEST(Lz4FrameTest, PiecesRoundTripAsTheirConcatenation) {
+  const std::string a = Text(100'000), b = "", c = Text(7);
+  const std::string_view pieces[] = {a, b, c};
+  const std::string frame = Lz4FrameCompress(pieces);
+  ASSERT_FALSE(frame.empty());
+  EXPECT_LT(frame.size(), a.size() / 4) << "repetitive text compresses";
+  absl::StatusOr<std::string> out = Lz4FrameDecompress(frame, 1 << 20);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, a + b + c);
+}
+
+TEST(Lz4FrameTest, AnEmptyContentRoundTrips) {
+  absl::StatusOr<std::string> out = Lz4FrameDecompress(Frame(""), 10);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, "");
+}
+
+TEST(Lz4FrameTest, ContentUpToTheBoundDecodesAndOneByteMoreIsResourceExhausted) {
+  const std::string data = Text(50'000);
+  EXPECT_TRUE(Lz4FrameDecompress(Frame(data), data.size()).ok());
+  absl::StatusOr<std::string> out = Lz4FrameDecompress(Frame(data), data.size() - 1);
+  EXPECT_TRUE(absl::IsResourceExhausted(out.status())) << out.status();
+  EXPECT_THAT(out.status().message(), HasSubstr("exceeds 49999 bytes"));
+}
+
+TEST(Lz4FrameTest, ABombStopsAtTheBound) {
+  const std::string zeros(64 << 20, '\0');  // a few hundred KiB as a frame
+  const std::string frame = Frame(zeros);
+  ASSERT_LT(frame.size(), 1u << 20);
+  EXPECT_TRUE(absl::IsResourceExhausted(Lz4FrameDecompress(frame, 4 << 20).status()));
+}
+
+TEST(Lz4FrameTest, NotAFrameIsInvalidArgument) {
+  absl::StatusOr<std::string> out = Lz4FrameDecompress("\x0a\x05hello protobuf", 1 << 20);
+  EXPECT_TRUE(absl::IsInvalidArgument(out.status())) << out.status();
+  EXPECT_THAT(out.status().message(), HasSubstr("lz4 frame"));
+}
+
+TEST(Lz4FrameTest, ATruncatedFrameIsInvalidArgument) {
+  const std::string frame = Frame(Text(10'000));
+  for (size_t keep : {size_t{0}, size_t{3}, frame.size() / 2, frame.size() - 1}) {
+    absl::StatusOr<std::string> out = Lz4FrameDecompress(frame.substr(0, keep), 1 << 20);
+    EXPECT_TRUE(absl::IsInvalidArgument(out.status())) << keep << ": " << out.status();
+  }
+}
+
+TEST(Lz4FrameTest, ACorruptedByteFailsTheChecksums) {
+  std::string frame = Frame(Text(10'000));
+  frame[frame.size() / 2] ^= 0x20;
+  EXPECT_TRUE(absl::IsInvalidArgument(Lz4FrameDecompress(frame, 1 << 20).status()));
+}
+
+TEST(Lz4FrameTest, BytesAfterTheFrameAreInvalidArgument) {
+  absl::StatusOr<std::string> out = Lz4FrameDecompress(Frame("abc") + "xyz", 1 << 20);
+  EXPECT_TRUE(absl::IsInvalidArgument(out.status())) << out.status();
+  EXPECT_THAT(out.status().message(), HasSubstr("3 bytes follow"));
+}
+
+}  // namespace
+}  // namespace tailtrace::collector
