@@ -376,7 +376,8 @@ if [[ ${CLUSTER_RUNS:-1} == 1 ]]; then
     run_ingest "single-p10-$k" "$(config_file "single-p10-$k" "$P10_POLICY")" "$CLUSTER_SPANS" quick
     run_cluster "cluster-p10-$k" "$P10_POLICY" "$CLUSTER_SPANS"
   done
-  run_cluster cluster-p10-plain "$P10_POLICY" "$CLUSTER_SPANS" "compression: none"
+  run_cluster cluster-p10-none "$P10_POLICY" "$CLUSTER_SPANS" "compression: none"
+  run_cluster cluster-p10-gzip "$P10_POLICY" "$CLUSTER_SPANS" "compression: gzip"
 fi
 
 # ---- 1b. memory per buffered span (nothing decided while loading) ----------------------------

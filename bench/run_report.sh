@@ -107,21 +107,23 @@ cluster_rows() {
 cluster_rows keep-all keepall
 cluster_rows "10% policy" p10
 
-# The 10% policy with `cluster.compression: none`, against the last single-node 10% run: what the
-# gzip costs. No verdict: the target is about the default config.
-plain_row() {
-  local name=cluster-p10-plain single=single-p10-$CLUSTER_PAIRS
+# The 10% policy with other `cluster.compression` values (none, gzip), each against the last
+# single-node 10% run: what the default's LZ4 costs and saves. No verdict: the target is about
+# the default config.
+codec_row() {
+  local codec=$1 name=cluster-p10-$1 single=single-p10-$CLUSTER_PAIRS
   [[ -n ${R[$name.cmd]:-}${R[$name.skipped]:-} ]] || return
   if [[ -n ${R[$name.skipped]:-}${R[$single.skipped]:-} || -z ${R[$single.per_cpu]:-} ]]; then
-    row "Cluster of 3, 10% policy, \`compression: none\`" "${R[$name.skipped]:-no single-node figure}" "" "" "${R[$name.cmd]:-?}"
+    row "Cluster of 3, 10% policy, \`compression: $codec\`" "${R[$name.skipped]:-no single-node figure}" "" "" "${R[$name.cmd]:-?}"
     return
   fi
   local ratio
   ratio=$(calc "${R[$single.per_cpu]} / ${R[$name.per_cpu]}")
-  row "Cluster of 3, 10% policy, \`compression: none\`: CPU per span relative to one node (one node / cluster)" \
+  row "Cluster of 3, 10% policy, \`compression: $codec\`: CPU per span relative to one node (one node / cluster)" \
     "$(fmt "$ratio" 2) ($(fmt "${R[$single.per_cpu]}") / $(fmt "${R[$name.per_cpu]}"))" "(not the default config)" "" "${R[$single.cmd]}, ${R[$name.cmd]}"
 }
-plain_row
+codec_row none
+codec_row gzip
 
 # floor_rows: the floor and the ingest runs' ratios to it, then issue 5's floor as a second line.
 floor_rows() {

@@ -71,8 +71,8 @@ struct ClusterOptions {
   // Default: 5 s
   int64_t query_timeout_ns = 5'000'000'000;
   // How spans forwarded to their owners are compressed (cluster.compression):
-  //   kLz4: LZ4 frames (collector/lz4_frame.h), about a quarter of gzip's CPU to compress and far
-  //         less to decode, for about a third more bytes; a member too old to take them gets gzip;
+  //   kLz4: LZ4 frames (collector/lz4_frame.h), about a third of gzip's CPU to compress and far
+  //         less to decode, for about a fifth more bytes; a member too old to take them gets gzip;
   //   kGzip: gRPC's gzip encoding (compressed at zlib's fastest level);
   //   kNone: as they are, no CPU on either end, several times the bytes (7x on the benchmark's
   //         workload).
