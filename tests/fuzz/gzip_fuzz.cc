@@ -11,18 +11,11 @@
 #include "collector/gzip.h"
 #include "collector/gzip_internal.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_decode_check.h"
 
 namespace {
 
 constexpr uint64_t kLimit = 64 << 10;
-
-void Check(const absl::StatusOr<std::string>& out) {
-  if (out.ok()) {
-    FUZZ_CHECK(out->size() <= kLimit);
-  } else {
-    FUZZ_CHECK(absl::IsInvalidArgument(out.status()) || absl::IsResourceExhausted(out.status()));
-  }
-}
 
 }  // namespace
 
@@ -30,12 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace c = tailtrace::collector;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const absl::StatusOr<std::string> gzip = c::Decompress(input, c::Compression::kGzip, kLimit);
-  Check(gzip);
+  CheckBoundedDecode(gzip, kLimit);
   const absl::StatusOr<std::string> zlib = c::internal::GunzipWithZlib(input, kLimit);
   FUZZ_CHECK(gzip.status().code() == zlib.status().code());
   FUZZ_CHECK(!gzip.ok() || *gzip == *zlib);
-  Check(c::Decompress(input, c::Compression::kDeflate, kLimit));
-  Check(c::Decompress(input, c::Compression::kGzip, 16));
+  CheckBoundedDecode(c::Decompress(input, c::Compression::kDeflate, kLimit), kLimit);
+  CheckBoundedDecode(c::Decompress(input, c::Compression::kGzip, 16), 16);
   const absl::StatusOr<std::string> back = c::Gunzip(c::Gzip(input), kLimit);
   FUZZ_CHECK(back.ok() && *back == input);
   return 0;
