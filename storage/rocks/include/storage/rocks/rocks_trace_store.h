@@ -165,6 +165,8 @@ class RocksTraceStore final : public TraceStore {
 
  private:
   using BucketPtr = std::shared_ptr<RocksBucket>;
+  // The phases of one Write call and the state they hand on (rocks_trace_store_write.cc).
+  class WriteCall;
 
   RocksTraceStore(const StoreOptions& options, Clock* clock);
 
