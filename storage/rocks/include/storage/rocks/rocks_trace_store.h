@@ -167,6 +167,9 @@ class RocksTraceStore final : public TraceStore {
   using BucketPtr = std::shared_ptr<RocksBucket>;
   // The phases of one Write call and the state they hand on (rocks_trace_store_write.cc).
   class WriteCall;
+  // The phases of one SearchBucket call and the state they hand on
+  // (rocks_trace_store_search.cc).
+  class BucketSearch;
 
   RocksTraceStore(const StoreOptions& options, Clock* clock);
 
