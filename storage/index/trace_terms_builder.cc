@@ -26,7 +26,49 @@ using terms_internal::kServiceScope;
 using terms_internal::ServiceNameView;
 using terms_internal::TableBytes;
 
+// Appends the attributes of `span` to `*attributes` and their end to `*ends`. Their values are
+// read (prefetched) here, before any is looked up, so that the cache misses of reading them
+// overlap instead of stalling one by one.
+void PendAttributes(const trace_v1::Span& span, std::vector<terms_internal::PendingTag>* attributes,
+                    std::vector<uint32_t>* ends) {
+  for (const auto& kv : span.attributes()) {
+    const common::AnyValue& v = kv.value();
+    if (v.has_string_value()) {
+      __builtin_prefetch(v.string_value().data());
+      attributes->push_back({kv.key(), v.string_value(), nullptr});
+    } else {
+      attributes->push_back({kv.key(), {}, &v});
+    }
+  }
+  ends->push_back(static_cast<uint32_t>(attributes->size()));
+}
+
 }  // namespace
+
+// The state one Add call hands from pass to pass.
+struct TraceTermsBuilder::ChunkPass {
+  ChunkPass(const trace_v1::TracesData& c, std::vector<terms_internal::PendingTag>& a,
+            std::vector<uint32_t>& e)
+      : chunk(c),
+        resource_count(c.resource_spans_size()),
+        rs_service(static_cast<size_t>(resource_count), kNone),
+        attributes(a),
+        attribute_ends(e) {}
+
+  const trace_v1::TracesData& chunk;
+  const int resource_count;
+  // The service index of each resource (kNone: no spans). New services get the next indices and
+  // are interned (from new_services) only once the chunk is accepted.
+  absl::InlinedVector<uint32_t, 16> rs_service;
+  absl::InlinedVector<std::string_view, 8> new_services;
+  size_t span_count = 0;
+  // The attributes of every span, in the order of pass 2, and the end of each span's.
+  std::vector<terms_internal::PendingTag>& attributes;
+  std::vector<uint32_t>& attribute_ends;
+  Changes changes;
+  // On a first write every stream is new: the delta is filled from the state at the end.
+  bool record_all = false;
+};
 
 TraceTermsBuilder::TraceTermsBuilder(const TraceId& id, const IndexOptions& options)
     : options_(options) {
@@ -36,99 +78,100 @@ TraceTermsBuilder::TraceTermsBuilder(const TraceId& id, const IndexOptions& opti
 }
 
 bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
-  // Pass 1: every new span ID, refusing repeats, with the service index of its resource (new
-  // services get the next indices, and are interned only once the chunk is accepted).
-  const int resource_count = chunk.resource_spans_size();
-  absl::InlinedVector<uint32_t, 16> rs_service(static_cast<size_t>(resource_count), kNone);
-  absl::InlinedVector<std::string_view, 8> new_services;
-  size_t span_count = 0;
-  bool refused = false;
   // Scratch reused by the Add calls of a thread (Add calls out to nothing that could nest).
   thread_local std::vector<terms_internal::PendingTag> attributes;
-  thread_local std::vector<uint32_t> attribute_ends;  // per span, in the order of pass 2
-  if (attributes.capacity() > (1u << 16)) {           // the scratch of a huge chunk is not kept
+  thread_local std::vector<uint32_t> attribute_ends;
+  if (attributes.capacity() > (1u << 16)) {  // the scratch of a huge chunk is not kept
     attributes = {};
     attribute_ends = {};
   }
   attributes.clear();
   attribute_ends.clear();
-  for (int r = 0; r < resource_count && !refused; ++r) {
-    const trace_v1::ResourceSpans& rs = chunk.resource_spans(r);
+  ChunkPass pass(chunk, attributes, attribute_ends);
+
+  // Pass 1: every new span ID, refusing repeats, with the service index of its resource.
+  if (!ClaimSpans(pass)) return false;
+  if (pass.span_count == 0) return true;
+  BeginChanges(pass, delta);
+  // Pass 2: summary, terms, and the parent of each new span.
+  AddSpans(pass);
+  // A trace written only by unrecorded writes keeps its unfolded durations bounded.
+  if (unfolded_durations_.size() > kMaxUnfoldedDurations) FoldDurations();
+  // Pass 3: earlier spans waiting for one of the new spans as their parent.
+  if (roots_.HasOrphans()) ResolveOrphans(pass);
+  Finish(&pass.changes, pass.record_all, delta);
+  return true;
+}
+
+bool TraceTermsBuilder::ClaimSpans(ChunkPass& pass) {
+  for (int r = 0; r < pass.resource_count; ++r) {
+    const trace_v1::ResourceSpans& rs = pass.chunk.resource_spans(r);
     for (const auto& ss : rs.scope_spans()) {
       if (ss.spans().empty()) continue;
-      uint32_t& service = rs_service[static_cast<size_t>(r)];
-      if (service == kNone) {
-        const std::string_view name = ServiceNameView(rs);
-        if (auto it = service_ids_.find(Absl(name)); it != service_ids_.end()) {
-          service = it->second;
-        } else {
-          auto pos = std::find(new_services.begin(), new_services.end(), name);
-          if (pos == new_services.end()) pos = new_services.insert(new_services.end(), name);
-          service = static_cast<uint32_t>(services_.size() + (pos - new_services.begin()));
-        }
-      }
+      uint32_t& service = pass.rs_service[static_cast<size_t>(r)];
+      if (service == kNone) service = ServiceIndexOf(rs, pass);
       for (const auto& span : ss.spans()) {
         if (!span_services_.Insert(span.span_id(),
                                    SpanParent{service, CallFailureOfSpan(span).as_parent})) {
-          refused = true;
-          break;
+          UnclaimSpans(pass.chunk, pass.span_count);
+          return false;
         }
-        ++span_count;
-        // The attributes of every span are read (their values prefetched) before any is looked
-        // up, so that the cache misses of reading them overlap instead of stalling one by one.
-        for (const auto& kv : span.attributes()) {
-          const common::AnyValue& v = kv.value();
-          if (v.has_string_value()) {
-            __builtin_prefetch(v.string_value().data());
-            attributes.push_back({kv.key(), v.string_value(), nullptr});
-          } else {
-            attributes.push_back({kv.key(), {}, &v});
-          }
-        }
-        attribute_ends.push_back(static_cast<uint32_t>(attributes.size()));
-      }
-      if (refused) break;
-    }
-  }
-  if (refused) {
-    // Undo the IDs inserted: the first `span_count` spans of the chunk.
-    for (const auto& rs : chunk.resource_spans()) {
-      for (const auto& ss : rs.scope_spans()) {
-        for (const auto& span : ss.spans()) {
-          if (span_count == 0) return false;
-          span_services_.Erase(span.span_id());
-          --span_count;
-        }
+        ++pass.span_count;
+        PendAttributes(span, &pass.attributes, &pass.attribute_ends);
       }
     }
-    return false;
   }
-  if (span_count == 0) return true;
+  return true;
+}
 
-  Changes changes;
+uint32_t TraceTermsBuilder::ServiceIndexOf(const trace_v1::ResourceSpans& rs,
+                                           ChunkPass& pass) const {
+  const std::string_view name = ServiceNameView(rs);
+  if (auto it = service_ids_.find(Absl(name)); it != service_ids_.end()) return it->second;
+  auto pos = std::find(pass.new_services.begin(), pass.new_services.end(), name);
+  if (pos == pass.new_services.end()) pos = pass.new_services.insert(pass.new_services.end(), name);
+  return static_cast<uint32_t>(services_.size() + (pos - pass.new_services.begin()));
+}
+
+void TraceTermsBuilder::UnclaimSpans(const trace_v1::TracesData& chunk, size_t count) {
+  // The first `count` spans of the chunk.
+  for (const auto& rs : chunk.resource_spans()) {
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& span : ss.spans()) {
+        if (count == 0) return;
+        span_services_.Erase(span.span_id());
+        --count;
+      }
+    }
+  }
+}
+
+void TraceTermsBuilder::BeginChanges(ChunkPass& pass, Delta* delta) {
+  Changes& changes = pass.changes;
   const bool was_empty = empty();
-  // On a first write every stream is new: the delta is filled from the state at the end.
-  const bool record_all = was_empty && delta->recording == Delta::Recording::kSets;
-  changes.recording = record_all ? Delta::Recording::kNone : delta->recording;
+  pass.record_all = was_empty && delta->recording == Delta::Recording::kSets;
+  changes.recording = pass.record_all ? Delta::Recording::kNone : delta->recording;
   changes.delta = delta;
   // Recorded duration changes are relative to every earlier span.
   if (changes.recording != Delta::Recording::kNone) FoldDurations();
   if (was_empty) {
     // Typical traces hold a few distinct tags per span: fewer rehashes on the way.
-    tag_ids_.reserve(std::min<size_t>(span_count * 8, 1024));
-    fine_durations_.reserve(std::min<size_t>(span_count * 3, 512));
-    operations_.reserve(std::min<size_t>(span_count, 256));
+    tag_ids_.reserve(std::min<size_t>(pass.span_count * 8, 1024));
+    fine_durations_.reserve(std::min<size_t>(pass.span_count * 3, 512));
+    operations_.reserve(std::min<size_t>(pass.span_count, 256));
     changes.Stream(kTimeIndex, 0, 0, [] { return TimeStream(); });
   }
-  for (std::string_view name : new_services) {
+  for (std::string_view name : pass.new_services) {
     const std::string_view stored = arena_.Store(name);
     service_ids_.emplace(Absl(stored), static_cast<uint32_t>(services_.size()));
     services_.push_back(Service{stored, 0, 0, {}});
     changes.Stream(kServiceIndex, static_cast<uint32_t>(services_.size() - 1), 0,
                    [name] { return ServiceStream(name); });
   }
+}
 
-  // Pass 2: summary, terms, and the parent of each new span.
+void TraceTermsBuilder::AddSpans(ChunkPass& pass) {
+  Changes& changes = pass.changes;
   std::string scratch;
   size_t span_index = 0;
   size_t next_attribute = 0;
@@ -141,96 +184,100 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
     if (excludes && !IsIndexedTag(key, value, options_)) return;
     AddTag(service, key, value, &changes);
   };
-  for (int r = 0; r < resource_count; ++r) {
-    service = rs_service[static_cast<size_t>(r)];
+  for (int r = 0; r < pass.resource_count; ++r) {
+    service = pass.rs_service[static_cast<size_t>(r)];
     if (service == kNone) continue;  // no spans
-    const trace_v1::ResourceSpans& rs = chunk.resource_spans(r);
+    const trace_v1::ResourceSpans& rs = pass.chunk.resource_spans(r);
     // Resource and scope tags are the same for every span: added once.
     ForEachResourceTag(rs, &scratch, add_tag);
     for (const auto& ss : rs.scope_spans()) {
       if (ss.spans().empty()) continue;
       ForEachScopeTag(ss, add_tag);
       for (const trace_v1::Span& span : ss.spans()) {
-        const int64_t start = SpanStartNs(span);
-        const int64_t end = SpanEndNs(span);
-        summary_.start_ns = std::min(summary_.start_ns, start);
-        end_ns_ = std::max({end_ns_, start, end});
-        ++summary_.span_count;
-        const bool error = span.status().code() == trace_v1::Status::STATUS_CODE_ERROR;
-        Service& svc = services_[service];
-        ++svc.span_count;
-        if (error) {
-          ++summary_.error_count;
-          ++svc.error_count;
-        }
+        const SpanTimes times = CountSpan(span, service);
         const uint32_t operation = InternOperation(service, span.name(), &changes);
-        for (const uint32_t last = attribute_ends[span_index++]; next_attribute < last;) {
-          const terms_internal::PendingTag& a = attributes[next_attribute++];
+        for (const uint32_t last = pass.attribute_ends[span_index++]; next_attribute < last;) {
+          const terms_internal::PendingTag& a = pass.attributes[next_attribute++];
           add_tag(a.key, a.other == nullptr ? a.value : IndexValueView(*a.other, &scratch));
         }
         ForEachSyntheticSpanTag(span, add_tag);
         ForEachEventTag(span, &scratch, add_tag);
-        const int64_t duration = end > start ? end - start : 0;
-        durations_.Add(duration);
-        services_[service].durations.Add(duration);
-        operations_[operation].durations.Add(duration);
-        const int fine = FineDurationClass(duration);
-        const uint64_t keys[3] = {DurationKey(0, kAnyScope, fine),
-                                  DurationKey(service, kServiceScope, fine),
-                                  DurationKey(operation, kOperationScope, fine)};
-        for (const uint64_t key : keys) {
-          if (changes.recording == Delta::Recording::kNone) {
-            unfolded_durations_.emplace_back(key, duration);
-          } else {
-            AddDuration(key, duration, &changes);
-          }
-        }
-
-        const bool fails_call = CallFailureOfSpan(span).as_child;
-        const TraceRoots::Span root{start,
-                                    span.span_id(),
-                                    service,
-                                    services_[service].name,
-                                    operations_[operation].name,
-                                    fails_call};
-        const std::string& parent = span.parent_span_id();
-        if (parent.empty()) {
-          roots_.AddParentless(root);
-        } else if (const SpanParent* p = span_services_.Find(parent)) {
-          roots_.AddChild(root);
-          if (p->service != service) {
-            AddCall(start, p->service, service, CallFailed(p->fails_calls, fails_call), &changes);
-          }
-        } else {
-          roots_.AddOrphan(root, parent, &arena_);
-        }
+        AddSpanDurations(times, service, operation, &changes);
+        AddSpanParent(span, times.start, service, operation, &changes);
       }
     }
   }
+}
 
-  // A trace written only by unrecorded writes keeps its unfolded durations bounded.
-  if (unfolded_durations_.size() > kMaxUnfoldedDurations) FoldDurations();
+TraceTermsBuilder::SpanTimes TraceTermsBuilder::CountSpan(const trace_v1::Span& span,
+                                                          uint32_t service) {
+  const SpanTimes times{SpanStartNs(span), SpanEndNs(span)};
+  summary_.start_ns = std::min(summary_.start_ns, times.start);
+  end_ns_ = std::max({end_ns_, times.start, times.end});
+  ++summary_.span_count;
+  Service& svc = services_[service];
+  ++svc.span_count;
+  if (span.status().code() == trace_v1::Status::STATUS_CODE_ERROR) {
+    ++summary_.error_count;
+    ++svc.error_count;
+  }
+  return times;
+}
 
-  // Pass 3: earlier spans waiting for one of the new spans as their parent.
-  if (roots_.HasOrphans()) {
-    for (int r = 0; r < resource_count; ++r) {
-      const uint32_t parent_service = rs_service[static_cast<size_t>(r)];
-      if (parent_service == kNone) continue;
-      for (const auto& ss : chunk.resource_spans(r).scope_spans()) {
-        for (const trace_v1::Span& span : ss.spans()) {
-          const bool parent_fails = CallFailureOfSpan(span).as_parent;
-          roots_.ResolveOrphans(span.span_id(), [&](const TraceRoots::Span& orphan) {
-            if (parent_service != orphan.service) {
-              AddCall(orphan.start_ns, parent_service, orphan.service,
-                      CallFailed(parent_fails, orphan.fails_call), &changes);
-            }
-          });
-        }
+void TraceTermsBuilder::AddSpanDurations(const SpanTimes& times, uint32_t service,
+                                         uint32_t operation, Changes* changes) {
+  const int64_t duration = times.end > times.start ? times.end - times.start : 0;
+  durations_.Add(duration);
+  services_[service].durations.Add(duration);
+  operations_[operation].durations.Add(duration);
+  const int fine = FineDurationClass(duration);
+  const uint64_t keys[3] = {DurationKey(0, kAnyScope, fine),
+                            DurationKey(service, kServiceScope, fine),
+                            DurationKey(operation, kOperationScope, fine)};
+  for (const uint64_t key : keys) {
+    if (changes->recording == Delta::Recording::kNone) {
+      unfolded_durations_.emplace_back(key, duration);
+    } else {
+      AddDuration(key, duration, changes);
+    }
+  }
+}
+
+void TraceTermsBuilder::AddSpanParent(const trace_v1::Span& span, int64_t start, uint32_t service,
+                                      uint32_t operation, Changes* changes) {
+  const bool fails_call = CallFailureOfSpan(span).as_child;
+  const TraceRoots::Span root{
+      start,     span.span_id(), service, services_[service].name, operations_[operation].name,
+      fails_call};
+  const std::string& parent = span.parent_span_id();
+  if (parent.empty()) {
+    roots_.AddParentless(root);
+  } else if (const SpanParent* p = span_services_.Find(parent)) {
+    roots_.AddChild(root);
+    if (p->service != service) {
+      AddCall(start, p->service, service, CallFailed(p->fails_calls, fails_call), changes);
+    }
+  } else {
+    roots_.AddOrphan(root, parent, &arena_);
+  }
+}
+
+void TraceTermsBuilder::ResolveOrphans(ChunkPass& pass) {
+  for (int r = 0; r < pass.resource_count; ++r) {
+    const uint32_t parent_service = pass.rs_service[static_cast<size_t>(r)];
+    if (parent_service == kNone) continue;
+    for (const auto& ss : pass.chunk.resource_spans(r).scope_spans()) {
+      for (const trace_v1::Span& span : ss.spans()) {
+        const bool parent_fails = CallFailureOfSpan(span).as_parent;
+        roots_.ResolveOrphans(span.span_id(), [&](const TraceRoots::Span& orphan) {
+          if (parent_service != orphan.service) {
+            AddCall(orphan.start_ns, parent_service, orphan.service,
+                    CallFailed(parent_fails, orphan.fails_call), &pass.changes);
+          }
+        });
       }
     }
   }
-  Finish(&changes, record_all, delta);
-  return true;
 }
 
 uint32_t TraceTermsBuilder::InternOperation(uint32_t service, std::string_view name,

@@ -37,6 +37,44 @@ namespace {
 // reservation is written about once a minute with the real clock.
 constexpr uint64_t kChunkSeqReserveWindow = 60ull * 1'000'000'000;
 
+// The column families every store has, in this order (keys.h), before the buckets.
+constexpr size_t kFixedColumnFamilies = 3;
+
+// OK when a store can be opened at options.path: valid options, a usable directory, and room on
+// its file system (RocksDB must not meet a full disk, see StoreOptions::min_free_disk_bytes).
+absl::Status CheckCanOpen(const StoreOptions& options) {
+  if (absl::Status valid = ValidateStoreOptions(options); !valid.ok()) return valid;
+  if (absl::Status dir = PrepareStoreDirectory(options.path); !dir.ok()) return dir;
+  if (absl::Status space = FreeSpaceStatus(options.path, MinFreeBytes(options)); !space.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot open the store: ", space.message()));
+  }
+  return absl::OkStatus();
+}
+
+// The fixed column families, then every other one the database at `path` has (none when there
+// is no database yet).
+std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilyDescriptors(const RocksConfig& config,
+                                                                     const std::string& path) {
+  std::vector<std::string> names;
+  if (!rocksdb::DB::ListColumnFamilies(config.db, path, &names).ok()) {
+    names.clear();  // no database yet
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, config.small},
+      {kMetricsColumnFamily, config.metrics},
+      {kArchiveColumnFamily, config.small}};
+  for (const std::string& name : names) {
+    if (name == rocksdb::kDefaultColumnFamilyName || name == kMetricsColumnFamily ||
+        name == kArchiveColumnFamily) {
+      continue;
+    }
+    // Column families of another layout are opened as they are; Init refuses their version.
+    descriptors.emplace_back(name,
+                             ParseBucketColumnFamilyName(name) ? config.bucket : config.small);
+  }
+  return descriptors;
+}
+
 }  // namespace
 
 absl::Status RocksTraceStore::CheckFreeSpace() const {
@@ -82,94 +120,75 @@ absl::StatusOr<std::unique_ptr<RocksTraceStore>> RocksTraceStore::Open(const Sto
                                                                        Clock* clock,
                                                                        rocksdb::Env* env) {
   if (clock == nullptr) return absl::InvalidArgumentError("RocksTraceStore::Open: clock is null");
-  if (absl::Status valid = ValidateStoreOptions(options); !valid.ok()) return valid;
-  const std::string& path = options.path;
-
-  if (absl::Status dir = PrepareStoreDirectory(path); !dir.ok()) return dir;
-
-  // RocksDB must not meet a full disk (see StoreOptions::min_free_disk_bytes).
-  if (absl::Status space = FreeSpaceStatus(path, MinFreeBytes(options)); !space.ok()) {
-    return absl::UnavailableError(absl::StrCat("cannot open the store: ", space.message()));
-  }
-
-  RocksConfig config = MakeRocksConfig(options, env);
-  const rocksdb::DBOptions& db_options = config.db;
-  auto bucket_options = std::make_unique<RocksBucketOptions>();
-  bucket_options->cf = config.bucket;
-
-  std::vector<std::string> names;
-  if (!rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok()) {
-    names.clear();  // no database yet
-  }
-  // The fixed column families (keys.h), then the buckets found.
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, config.small},
-      {kMetricsColumnFamily, config.metrics},
-      {kArchiveColumnFamily, config.small}};
-  const size_t fixed_families = descriptors.size();
-  for (const std::string& name : names) {
-    if (name == rocksdb::kDefaultColumnFamilyName || name == kMetricsColumnFamily ||
-        name == kArchiveColumnFamily) {
-      continue;
-    }
-    // Column families of another layout are opened as they are; Init refuses their version.
-    descriptors.emplace_back(name,
-                             ParseBucketColumnFamilyName(name) ? config.bucket : config.small);
-  }
-
+  if (absl::Status can_open = CheckCanOpen(options); !can_open.ok()) return can_open;
+  const RocksConfig config = MakeRocksConfig(options, env);
   std::unique_ptr<RocksTraceStore> store(new RocksTraceStore(options, clock));
-  store->bucket_options_ = std::move(bucket_options);
+  store->bucket_options_ = std::make_unique<RocksBucketOptions>();
+  store->bucket_options_->cf = config.bucket;
   store->terms_cache_ = std::make_unique<TraceTermsCache>(options.trace_terms_cache_bytes);
+  // On failure, ~RocksTraceStore closes what was opened.
+  if (absl::Status opened = store->OpenDatabase(config); !opened.ok()) return opened;
+  if (absl::Status started = store->Start(); !started.ok()) return started;
+  spdlog::info(
+      "storage: opened {} ({} buckets of {} s; compression {} upper levels, {} bottommost)",
+      options.path, store->SnapshotBuckets().size(), store->bucket_width_ns_ / 1'000'000'000,
+      CompressionName(config.compression.upper), CompressionName(config.compression.bottommost));
+  return store;
+}
+
+absl::Status RocksTraceStore::OpenDatabase(const RocksConfig& config) {
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
+      ColumnFamilyDescriptors(config, path_);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &db);
+  rocksdb::Status s = rocksdb::DB::Open(config.db, path_, descriptors, &handles, &db);
   if (!s.ok()) {
     if (IsLockHeld(s)) {
       return absl::FailedPreconditionError(
-          absl::StrCat("storage.path ", path,
+          absl::StrCat("storage.path ", path_,
                        " is in use by another process (RocksDB LOCK held): ", s.ToString()));
     }
-    return FromRocks(s, absl::StrCat("opening RocksDB store at storage.path ", path));
+    return FromRocks(s, absl::StrCat("opening RocksDB store at storage.path ", path_));
   }
-  store->db_ = db;
-  store->default_cf_ = handles[0];
-  store->metrics_cf_ = handles[1];
-  store->archive_cf_ = handles[2];
+  db_ = db;
+  default_cf_ = handles[0];
+  metrics_cf_ = handles[1];
+  archive_cf_ = handles[2];
+  AdoptBuckets(std::span(handles).subspan(kFixedColumnFamilies));
+  return absl::OkStatus();
+}
+
+void RocksTraceStore::AdoptBuckets(std::span<rocksdb::ColumnFamilyHandle* const> handles) {
   std::vector<rocksdb::ColumnFamilyHandle*> foreign;
   {
-    std::lock_guard lock(store->buckets_mu_);
-    for (size_t i = fixed_families; i < handles.size(); ++i) {
-      if (std::optional<BucketRange> range = ParseBucketColumnFamilyName(handles[i]->GetName())) {
-        store->buckets_.push_back(
-            std::make_shared<RocksBucket>(db, handles[i], *range, store->SegmentOptions()));
+    std::lock_guard lock(buckets_mu_);
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      if (std::optional<BucketRange> range = ParseBucketColumnFamilyName(handle->GetName())) {
+        buckets_.push_back(std::make_shared<RocksBucket>(db_, handle, *range, SegmentOptions()));
       } else {
-        foreign.push_back(handles[i]);
+        foreign.push_back(handle);
       }
     }
-    std::sort(store->buckets_.begin(), store->buckets_.end(),
-              [](const BucketPtr& a, const BucketPtr& b) {
-                return a->range().start_ns < b->range().start_ns;
-              });
+    std::sort(buckets_.begin(), buckets_.end(), [](const BucketPtr& a, const BucketPtr& b) {
+      return a->range().start_ns < b->range().start_ns;
+    });
   }
-  for (rocksdb::ColumnFamilyHandle* h : foreign)
-    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  for (rocksdb::ColumnFamilyHandle* h : foreign) {
+    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+}
 
-  if (absl::Status init = store->Init(); !init.ok()) return init;  // ~RocksTraceStore closes
-  for (const BucketPtr& bucket : store->SnapshotBuckets()) {
-    if (absl::Status loaded = store->LoadBucket(*bucket); !loaded.ok()) return loaded;
+absl::Status RocksTraceStore::Start() {
+  if (absl::Status init = Init(); !init.ok()) return init;
+  for (const BucketPtr& bucket : SnapshotBuckets()) {
+    if (absl::Status loaded = LoadBucket(*bucket); !loaded.ok()) return loaded;
   }
   // Data that expired while the store was closed goes now.
-  if (absl::StatusOr<int> dropped = store->EnforceRetention(); !dropped.ok()) {
-    return dropped.status();
+  if (absl::StatusOr<int> dropped = EnforceRetention(); !dropped.ok()) return dropped.status();
+  if (options_.retention_check_interval_ms > 0) {
+    retention_thread_ = std::thread([this] { RetentionLoop(); });
   }
-  if (options.retention_check_interval_ms > 0) {
-    store->retention_thread_ = std::thread([s = store.get()] { s->RetentionLoop(); });
-  }
-  spdlog::info(
-      "storage: opened {} ({} buckets of {} s; compression {} upper levels, {} bottommost)", path,
-      store->SnapshotBuckets().size(), store->bucket_width_ns_ / 1'000'000'000,
-      CompressionName(config.compression.upper), CompressionName(config.compression.bottommost));
-  return store;
+  return absl::OkStatus();
 }
 
 absl::Status RocksTraceStore::Init() {

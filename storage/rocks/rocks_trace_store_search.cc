@@ -215,196 +215,255 @@ bool NewerFirst(const TraceSummary& a, const TraceSummary& b) {
   return a.trace_id > b.trace_id;
 }
 
+// The index streams of a query's conditions. Streams that another stream implies are left out (a
+// tag stream of the service implies the service stream); a duration condition filters the stream
+// of its scope (the operation, the service, or the time stream for every span), the first.
+struct SearchPlan {
+  std::vector<std::string> names;
+  std::optional<DurationFilter> filter;
+  bool first_is_scope = false;  // names[0] is the scope's stream (filtered by `filter`)
+};
+
+SearchPlan PlanSearch(const TraceQuery& query) {
+  SearchPlan plan;
+  const bool has_duration = query.duration_min_ns || query.duration_max_ns;
+  if (has_duration) {
+    plan.filter =
+        DurationFilter{query.duration_min_ns.value_or(0),
+                       query.duration_max_ns.value_or(std::numeric_limits<int64_t>::max())};
+  }
+  if (!query.operation.empty()) {
+    plan.names.push_back(OperationStream(query.service, query.operation));
+  } else if (!query.service.empty() && (has_duration || query.attributes.empty())) {
+    plan.names.push_back(ServiceStream(query.service));
+  } else if (has_duration || query.attributes.empty()) {
+    plan.names.push_back(TimeStream());
+  }
+  plan.first_is_scope = !plan.names.empty();
+  for (const auto& [key, value] : query.attributes) {
+    plan.names.push_back(query.service.empty() ? TagStream(key, value)
+                                               : ServiceTagStream(query.service, key, value));
+  }
+  return plan;
+}
+
 }  // namespace
+
+// One SearchBucket call: the streams of the query's conditions opened on a snapshot of the
+// bucket, walked newest segment first, aligned on a common segment (Align), their ordinals
+// intersected (MatchOrdinals) and mapped to trace positions in the time window
+// (CollectCandidates); each slot's candidates are confirmed by their summaries (FinishSlot).
+class RocksTraceStore::BucketSearch {
+ public:
+  // Requires min_start <= max_start.
+  BucketSearch(RocksTraceStore& store, const RocksBucket& bucket, const TraceQuery& query,
+               int64_t min_start, int64_t max_start);
+  ~BucketSearch();
+  BucketSearch(const BucketSearch&) = delete;
+  BucketSearch& operator=(const BucketSearch&) = delete;
+
+  // The summaries of the matches, newest first, at most query.limit.
+  absl::StatusOr<std::vector<TraceSummary>> Run();
+
+ private:
+  // A match of the current slot, confirmed once the slot is complete.
+  struct Candidate {
+    IndexPos pos;
+    bool check_spans = false;  // the duration condition needs the trace's spans
+  };
+  enum class Step { kAligned, kMoved, kExhausted };
+
+  // Moves the streams towards a segment all of them hold: kAligned when they are all on
+  // `*segment`, kMoved when they moved (call again), kExhausted when one has no segment left.
+  Step Align(SegmentRef* segment);
+  // The ordinals of the current segment that every stream matches, into matched_.
+  absl::Status MatchOrdinals();
+  // The matched traces of `segment` that start in the window, into slot_matches_.
+  absl::Status CollectCandidates(const SegmentRef& segment);
+  // Orders the matches of one slot newest first and keeps those whose summary confirms them.
+  absl::Status FinishSlot();
+  absl::Status Malformed() const {
+    return absl::DataLossError(absl::StrCat("a malformed index segment in ", where_));
+  }
+
+  RocksTraceStore& store_;
+  const TraceQuery& query_;
+  const int64_t min_start_;
+  const int64_t max_start_;
+  const size_t limit_;
+  rocksdb::ColumnFamilyHandle* const cf_;
+  const std::string where_;
+  std::optional<DurationFilter> filter_;
+  SearchContext ctx_;
+  rocksdb::ReadOptions ro_;  // on ctx_.snapshot
+  std::vector<std::unique_ptr<PostingStream>> streams_;
+
+  std::vector<TraceSummary> out_;
+  absl::flat_hash_set<TraceId> seen_;
+  std::vector<Candidate> slot_matches_;
+  std::string table_;
+  std::string summary_value_;
+  std::vector<uint32_t> matched_;
+  std::vector<uint32_t> ambiguous_;  // of streams_[0]
+  std::vector<uint32_t> other_;
+  std::vector<uint32_t> unused_;
+};
+
+RocksTraceStore::BucketSearch::BucketSearch(RocksTraceStore& store, const RocksBucket& bucket,
+                                            const TraceQuery& query, int64_t min_start,
+                                            int64_t max_start)
+    : store_(store),
+      query_(query),
+      min_start_(min_start),
+      max_start_(max_start),
+      limit_(static_cast<size_t>(query.limit)),
+      cf_(bucket.handle()),
+      where_(absl::StrCat("bucket ", cf_->GetName(), " of storage.path ", store.path_)) {
+  SearchPlan plan = PlanSearch(query);
+  filter_ = plan.filter;
+  // Memory first, then the RocksDB snapshot: a segment sealed in between is on disk by then.
+  ctx_.db = store_.db_;
+  ctx_.cf = cf_;
+  ctx_.min_slot = IndexSlot(min_start);
+  ctx_.max_slot = IndexSlot(max_start);
+  ctx_.memory = bucket.segments().Snapshot(ctx_.min_slot, ctx_.max_slot, plan.names);
+  std::sort(ctx_.memory.begin(), ctx_.memory.end(),
+            [](const SegmentView& a, const SegmentView& b) { return a.ref < b.ref; });
+  ctx_.snapshot = store_.db_->GetSnapshot();
+  ro_.snapshot = ctx_.snapshot;
+  for (size_t i = 0; i < plan.names.size(); ++i) {
+    streams_.push_back(std::make_unique<PostingStream>(
+        ctx_, plan.names[i], i == 0 && plan.first_is_scope ? filter_ : std::nullopt));
+  }
+}
+
+RocksTraceStore::BucketSearch::~BucketSearch() {
+  streams_.clear();  // their iterators read the snapshot
+  store_.db_->ReleaseSnapshot(ctx_.snapshot);
+}
+
+absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::BucketSearch::Run() {
+  for (auto& s : streams_) s->SeekAtOrBefore(kTopSegment);
+  int64_t current_slot = std::numeric_limits<int64_t>::max();
+  while (out_.size() < limit_) {
+    SegmentRef segment;
+    const Step step = Align(&segment);
+    if (step == Step::kExhausted) break;
+    if (step == Step::kMoved) continue;
+    if (segment.slot != current_slot) {
+      if (absl::Status done = FinishSlot(); !done.ok()) return done;
+      if (out_.size() >= limit_) break;
+      current_slot = segment.slot;
+    }
+    if (absl::Status matched = MatchOrdinals(); !matched.ok()) return matched;
+    if (!matched_.empty()) {
+      if (absl::Status collected = CollectCandidates(segment); !collected.ok()) return collected;
+    }
+    for (auto& s : streams_) s->Prev();
+  }
+  for (auto& s : streams_) {
+    if (!s->status().ok()) return FromRocks(s->status(), absl::StrCat("searching ", where_));
+  }
+  if (out_.size() < limit_) {
+    if (absl::Status done = FinishSlot(); !done.ok()) return done;
+  }
+  return std::move(out_);
+}
+
+RocksTraceStore::BucketSearch::Step RocksTraceStore::BucketSearch::Align(SegmentRef* segment) {
+  for (auto& s : streams_) {
+    if (!s->Valid()) return Step::kExhausted;
+  }
+  SegmentRef candidate = streams_[0]->Current();
+  for (auto& s : streams_) candidate = std::min(candidate, s->Current());
+  bool all_equal = true;
+  for (auto& s : streams_) {
+    if (s->Current() > candidate) s->SeekAtOrBefore(candidate);
+    if (!s->Valid()) return Step::kExhausted;
+    if (s->Current() != candidate) all_equal = false;
+  }
+  *segment = candidate;
+  return all_equal ? Step::kAligned : Step::kMoved;
+}
+
+absl::Status RocksTraceStore::BucketSearch::MatchOrdinals() {
+  if (!streams_[0]->Ordinals(&matched_, &ambiguous_)) return Malformed();
+  for (size_t i = 1; i < streams_.size() && !matched_.empty(); ++i) {
+    if (!streams_[i]->Ordinals(&other_, &unused_)) return Malformed();
+    IntersectInto(&matched_, other_);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksTraceStore::BucketSearch::CollectCandidates(const SegmentRef& segment) {
+  // The trace table: from memory for an unsealed segment, else from RocksDB.
+  const std::vector<IndexPos>* positions = nullptr;
+  if (const SegmentView* view = ctx_.Memory(segment)) {
+    positions = &view->positions;
+  } else {
+    rocksdb::Status s =
+        store_.db_->Get(ro_, cf_, SegmentTableKey(segment.slot, segment.segment), &table_);
+    if (!s.ok()) {
+      return FromRocks(s, absl::StrCat("reading index segment ", segment.segment, " of ", where_));
+    }
+  }
+  const size_t n = positions != nullptr ? positions->size() : table_.size() / kIndexPositionBytes;
+  for (uint32_t o : matched_) {
+    if (o >= n) return Malformed();
+    IndexPos pos;
+    if (positions != nullptr) {
+      pos = (*positions)[o];
+    } else {
+      std::memcpy(pos.data(), table_.data() + size_t{o} * kIndexPositionBytes, pos.size());
+    }
+    const int64_t start = IndexPosStart(pos);
+    if (start >= min_start_ && start <= max_start_) {
+      slot_matches_.push_back(
+          Candidate{pos, std::binary_search(ambiguous_.begin(), ambiguous_.end(), o)});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksTraceStore::BucketSearch::FinishSlot() {
+  std::sort(slot_matches_.begin(), slot_matches_.end(),
+            [](const Candidate& a, const Candidate& b) { return a.pos > b.pos; });
+  for (const Candidate& c : slot_matches_) {
+    if (out_.size() >= limit_) break;
+    const TraceId id = IndexPosTraceId(c.pos);
+    if (seen_.contains(id)) continue;
+    rocksdb::Status s = store_.db_->Get(ro_, cf_, SummaryKey(id), &summary_value_);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) {
+      return FromRocks(s,
+                       absl::StrCat("reading the summary of trace ", id.Hex(), " from ", where_));
+    }
+    std::optional<TraceSummary> summary = DecodeSummary(id, summary_value_);
+    if (!summary) {
+      return absl::DataLossError(
+          absl::StrCat("the summary of trace ", id.Hex(), " in ", where_, " is malformed"));
+    }
+    // An older entry of a trace whose start moved since: its current entry is elsewhere.
+    if (std::max<int64_t>(0, summary->start_ns) != IndexPosStart(c.pos)) continue;
+    seen_.insert(id);
+    if (c.check_spans) {
+      absl::StatusOr<std::optional<StoredTrace>> trace = store_.GetTrace(id);
+      if (!trace.ok()) return trace.status();
+      if (!trace->has_value() || !HasScopeSpanInRange(**trace, query_, *filter_)) continue;
+    }
+    out_.push_back(std::move(*summary));
+  }
+  slot_matches_.clear();
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::SearchBucket(const RocksBucket& bucket,
                                                                         const TraceQuery& query) {
   const int64_t min_start = std::max<int64_t>(0, query.start_time_min_ns.value_or(0));
   const int64_t max_start = query.start_time_max_ns.value_or(std::numeric_limits<int64_t>::max());
-  std::vector<TraceSummary> out;
-  if (max_start < min_start) return out;
-  rocksdb::ColumnFamilyHandle* cf = bucket.handle();
-  const std::string where = absl::StrCat("bucket ", cf->GetName(), " of storage.path ", path_);
-
-  // The streams of the conditions. Streams that another stream implies are left out (a tag
-  // stream of the service implies the service stream); a duration condition filters the stream
-  // of its scope (the operation, the service, or the time stream for every span).
-  const bool has_duration = query.duration_min_ns || query.duration_max_ns;
-  std::vector<std::string> names;
-  std::optional<DurationFilter> filter;
-  if (has_duration) {
-    filter = DurationFilter{query.duration_min_ns.value_or(0),
-                            query.duration_max_ns.value_or(std::numeric_limits<int64_t>::max())};
-  }
-  if (!query.operation.empty()) {
-    names.push_back(OperationStream(query.service, query.operation));
-  } else if (!query.service.empty() && (has_duration || query.attributes.empty())) {
-    names.push_back(ServiceStream(query.service));
-  } else if (has_duration || query.attributes.empty()) {
-    names.push_back(TimeStream());
-  }
-  const bool first_is_scope = !names.empty();
-  for (const auto& [key, value] : query.attributes) {
-    names.push_back(query.service.empty() ? TagStream(key, value)
-                                          : ServiceTagStream(query.service, key, value));
-  }
-
-  // Memory first, then the RocksDB snapshot: a segment sealed in between is on disk by then.
-  SearchContext ctx;
-  ctx.db = db_;
-  ctx.cf = cf;
-  ctx.min_slot = IndexSlot(min_start);
-  ctx.max_slot = IndexSlot(max_start);
-  ctx.memory = bucket.segments().Snapshot(ctx.min_slot, ctx.max_slot, names);
-  std::sort(ctx.memory.begin(), ctx.memory.end(),
-            [](const SegmentView& a, const SegmentView& b) { return a.ref < b.ref; });
-  ctx.snapshot = db_->GetSnapshot();
-  struct SnapshotReleaser {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* snapshot;
-    ~SnapshotReleaser() { db->ReleaseSnapshot(snapshot); }
-  } releaser{db_, ctx.snapshot};
-  rocksdb::ReadOptions ro;
-  ro.snapshot = ctx.snapshot;
-
-  std::vector<std::unique_ptr<PostingStream>> streams;
-  for (size_t i = 0; i < names.size(); ++i) {
-    streams.push_back(std::make_unique<PostingStream>(
-        ctx, names[i], i == 0 && first_is_scope ? filter : std::nullopt));
-  }
-
-  const size_t limit = static_cast<size_t>(query.limit);
-  absl::flat_hash_set<TraceId> seen;
-  struct Candidate {
-    IndexPos pos;
-    bool check_spans = false;  // the duration condition needs the trace's spans
-  };
-  std::vector<Candidate> slot_matches;
-  std::string table;
-  std::string summary_value;
-  // Orders the matches of one slot newest first and keeps those whose summary confirms them.
-  auto finish_slot = [&]() -> absl::Status {
-    std::sort(slot_matches.begin(), slot_matches.end(),
-              [](const Candidate& a, const Candidate& b) { return a.pos > b.pos; });
-    for (const Candidate& c : slot_matches) {
-      if (out.size() >= limit) break;
-      const IndexPos& pos = c.pos;
-      const TraceId id = IndexPosTraceId(pos);
-      if (seen.contains(id)) continue;
-      rocksdb::Status s = db_->Get(ro, cf, SummaryKey(id), &summary_value);
-      if (s.IsNotFound()) continue;
-      if (!s.ok()) {
-        return FromRocks(s,
-                         absl::StrCat("reading the summary of trace ", id.Hex(), " from ", where));
-      }
-      std::optional<TraceSummary> summary = DecodeSummary(id, summary_value);
-      if (!summary) {
-        return absl::DataLossError(
-            absl::StrCat("the summary of trace ", id.Hex(), " in ", where, " is malformed"));
-      }
-      // An older entry of a trace whose start moved since: its current entry is elsewhere.
-      if (std::max<int64_t>(0, summary->start_ns) != IndexPosStart(pos)) continue;
-      seen.insert(id);
-      if (c.check_spans) {
-        absl::StatusOr<std::optional<StoredTrace>> trace = GetTrace(id);
-        if (!trace.ok()) return trace.status();
-        if (!trace->has_value() || !HasScopeSpanInRange(**trace, query, *filter)) continue;
-      }
-      out.push_back(std::move(*summary));
-    }
-    slot_matches.clear();
-    return absl::OkStatus();
-  };
-
-  for (auto& s : streams) s->SeekAtOrBefore(kTopSegment);
-  std::vector<uint32_t> matched;
-  std::vector<uint32_t> ambiguous;  // of streams[0]
-  std::vector<uint32_t> other;
-  std::vector<uint32_t> unused;
-  int64_t current_slot = std::numeric_limits<int64_t>::max();
-  bool corrupt = false;
-  while (out.size() < limit) {
-    bool all_valid = true;
-    for (auto& s : streams) all_valid = all_valid && s->Valid();
-    if (!all_valid) break;
-    SegmentRef candidate = streams[0]->Current();
-    for (auto& s : streams) candidate = std::min(candidate, s->Current());
-    bool all_equal = true;
-    bool exhausted = false;
-    for (auto& s : streams) {
-      if (s->Current() > candidate) s->SeekAtOrBefore(candidate);
-      if (!s->Valid()) {
-        exhausted = true;
-        break;
-      }
-      if (s->Current() != candidate) all_equal = false;
-    }
-    if (exhausted) break;
-    if (!all_equal) continue;
-
-    if (candidate.slot != current_slot) {
-      if (absl::Status done = finish_slot(); !done.ok()) return done;
-      if (out.size() >= limit) break;
-      current_slot = candidate.slot;
-    }
-    if (!streams[0]->Ordinals(&matched, &ambiguous)) {
-      corrupt = true;
-      break;
-    }
-    for (size_t i = 1; i < streams.size() && !matched.empty(); ++i) {
-      if (!streams[i]->Ordinals(&other, &unused)) {
-        corrupt = true;
-        break;
-      }
-      IntersectInto(&matched, other);
-    }
-    if (corrupt) break;
-    if (!matched.empty()) {
-      // The trace table: from memory for an unsealed segment, else from RocksDB.
-      const std::vector<IndexPos>* positions = nullptr;
-      if (const SegmentView* view = ctx.Memory(candidate)) {
-        positions = &view->positions;
-      } else {
-        rocksdb::Status s =
-            db_->Get(ro, cf, SegmentTableKey(candidate.slot, candidate.segment), &table);
-        if (!s.ok()) {
-          return FromRocks(
-              s, absl::StrCat("reading index segment ", candidate.segment, " of ", where));
-        }
-      }
-      const size_t n =
-          positions != nullptr ? positions->size() : table.size() / kIndexPositionBytes;
-      for (uint32_t o : matched) {
-        if (o >= n) {
-          corrupt = true;
-          break;
-        }
-        IndexPos pos;
-        if (positions != nullptr) {
-          pos = (*positions)[o];
-        } else {
-          std::memcpy(pos.data(), table.data() + size_t{o} * kIndexPositionBytes, pos.size());
-        }
-        const int64_t start = IndexPosStart(pos);
-        if (start >= min_start && start <= max_start) {
-          slot_matches.push_back(
-              Candidate{pos, std::binary_search(ambiguous.begin(), ambiguous.end(), o)});
-        }
-      }
-      if (corrupt) break;
-    }
-    for (auto& s : streams) s->Prev();
-  }
-  if (corrupt) {
-    return absl::DataLossError(absl::StrCat("a malformed index segment in ", where));
-  }
-  for (auto& s : streams) {
-    if (!s->status().ok()) return FromRocks(s->status(), absl::StrCat("searching ", where));
-  }
-  if (out.size() < limit) {
-    if (absl::Status done = finish_slot(); !done.ok()) return done;
-  }
-  return out;
+  if (max_start < min_start) return std::vector<TraceSummary>{};
+  BucketSearch search(*this, bucket, query, min_start, max_start);
+  return search.Run();
 }
 
 absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::FindTraces(const TraceQuery& query) {

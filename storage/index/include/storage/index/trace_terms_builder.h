@@ -196,6 +196,31 @@ class TraceTermsBuilder {
     }
   };
 
+  // The passes of Add over one chunk, and the state they hand on (trace_terms_builder.cc).
+  struct ChunkPass;
+  struct SpanTimes {
+    int64_t start;
+    int64_t end;
+  };
+  // Pass 1: claims the span ID of every span of the chunk (with its service, new services
+  // numbered after the known ones) and collects their attributes. On a repeated span ID, releases
+  // the IDs claimed and returns false.
+  bool ClaimSpans(ChunkPass& pass);
+  uint32_t ServiceIndexOf(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
+                          ChunkPass& pass) const;
+  // Releases the span IDs of the first `count` spans of `chunk`.
+  void UnclaimSpans(const opentelemetry::proto::trace::v1::TracesData& chunk, size_t count);
+  // Sets up what the chunk's changes are recorded in, and interns its new services.
+  void BeginChanges(ChunkPass& pass, Delta* delta);
+  // Pass 2: each span's summary counts, operation, tags, durations, and parent or root.
+  void AddSpans(ChunkPass& pass);
+  SpanTimes CountSpan(const opentelemetry::proto::trace::v1::Span& span, uint32_t service);
+  void AddSpanDurations(const SpanTimes& times, uint32_t service, uint32_t operation,
+                        Changes* changes);
+  void AddSpanParent(const opentelemetry::proto::trace::v1::Span& span, int64_t start,
+                     uint32_t service, uint32_t operation, Changes* changes);
+  // Pass 3: the calls of earlier spans that waited for one of the chunk's spans as their parent.
+  void ResolveOrphans(ChunkPass& pass);
   uint32_t InternOperation(uint32_t service, std::string_view name, Changes* changes);
   void AddTag(uint32_t service, std::string_view key, std::string_view value, Changes* changes);
   void AddDuration(uint64_t key, int64_t duration, Changes* changes) const;

@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -56,6 +57,7 @@ namespace tailtrace::storage {
 
 class RocksBucket;
 struct RocksBucketOptions;
+struct RocksConfig;
 class TraceTermsCache;
 
 // Thread-safe, except that Close() (and destruction) must not run concurrently with other calls.
@@ -165,9 +167,23 @@ class RocksTraceStore final : public TraceStore {
 
  private:
   using BucketPtr = std::shared_ptr<RocksBucket>;
+  // The phases of one Write call and the state they hand on (rocks_trace_store_write.cc).
+  class WriteCall;
+  // The phases of one SearchBucket call and the state they hand on
+  // (rocks_trace_store_search.cc).
+  class BucketSearch;
 
   RocksTraceStore(const StoreOptions& options, Clock* clock);
 
+  // Open's phases after the store object exists. Opens the database with the fixed column
+  // families and every other one it has, adopting their handles.
+  absl::Status OpenDatabase(const RocksConfig& config);
+  // Takes the handles of the column families after the fixed ones: buckets are kept, oldest
+  // first; others (another layout) are released.
+  void AdoptBuckets(std::span<rocksdb::ColumnFamilyHandle* const> handles);
+  // Puts the opened database into service: Init, each bucket loaded, expired data dropped, the
+  // retention thread started.
+  absl::Status Start();
   // Reads or writes the format version and the chunk_seq reservation.
   absl::Status Init();
   // Loads what a bucket keeps in memory (trace start range, names) from its column family.
