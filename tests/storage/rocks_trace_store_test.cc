@@ -156,7 +156,9 @@ TEST_F(RocksTraceStoreTest, GetTraceUpToStopsReadingALargeTraceAtTheBound) {
     AddResource(&data, id, "batch", spans);
     const TraceWrite w = MakeWrite(id, &data, chunk == 0 ? "keep" : "", 1.0);
     ASSERT_TRUE(store->Write({&w, 1}).ok());
-    if (chunk == 4) ASSERT_TRUE(store->Flush().ok());  // chunks in an SST file and a memtable
+    if (chunk == 4) {
+      ASSERT_TRUE(store->Flush().ok());  // chunks in an SST file and a memtable
+    }
   }
 
   auto bounded = store->GetTraceUpTo(id, 2500);
