@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "proto/any_value_text.h"
 #include "proto/span_kind.h"
+#include "storage/span_tags.h"
 
 // Rendering writes into a JsonBuffer with literal fragments rather than through rapidjson's
 // Writer: every value is followed by ',' and JsonBuffer::Close replaces the last separator of an
@@ -161,29 +162,16 @@ void WriteSpanTags(JsonBuffer& b, const SpanRef& ref, bool is_root,
                    const storage::StoredTrace& trace) {
   const trace_v1::Span& span = *ref.span;
   for (const auto& kv : span.attributes()) WriteAttributeTag(b, kv);
-  if (ref.scope != nullptr) {
-    if (!ref.scope->name().empty()) WriteStringTag(b, "otel.scope.name", ref.scope->name());
-    if (!ref.scope->version().empty()) {
-      WriteStringTag(b, "otel.scope.version", ref.scope->version());
+  // The same derived tags the index searches (storage/span_tags.h).
+  auto write = [&b](std::string_view key, std::string_view value, storage::DerivedTagType type) {
+    if (type == storage::DerivedTagType::kBool) {
+      WriteBoolTag(b, key, value == "true");
+    } else {
+      WriteStringTag(b, key, value);
     }
-  }
-  const std::string_view kind = SpanKindName(static_cast<int>(span.kind()));
-  if (!kind.empty()) WriteStringTag(b, "span.kind", kind);
-  switch (span.status().code()) {
-    case trace_v1::Status::STATUS_CODE_OK:
-      WriteStringTag(b, "otel.status_code", "OK");
-      break;
-    case trace_v1::Status::STATUS_CODE_ERROR:
-      WriteStringTag(b, "otel.status_code", "ERROR");
-      WriteBoolTag(b, "error", true);
-      if (!span.status().message().empty()) {
-        WriteStringTag(b, "otel.status_description", span.status().message());
-      }
-      break;
-    default:
-      break;
-  }
-  if (!span.trace_state().empty()) WriteStringTag(b, "w3c.tracestate", span.trace_state());
+  };
+  if (ref.scope != nullptr) storage::ForEachScopeTag(*ref.scope, write);
+  storage::ForEachDerivedSpanTag(span, write);
   if (is_root) {
     if (!trace.sampling_policy.empty()) {
       WriteStringTag(b, "sampling.policy", trace.sampling_policy);

@@ -15,10 +15,10 @@
 //            "flags" is the W3C trace-flags byte of the OTLP span flags.
 // - references: CHILD_OF the parent span (first, when there is one), then FOLLOWS_FROM for each
 //            link (the link's own trace ID).
-// - span tags: the span attributes in order, then "otel.scope.name" / "otel.scope.version" (when
-//            set), "span.kind" (omitted when unspecified), "otel.status_code" ("OK"/"ERROR",
-//            omitted when unset), "error": true on ERROR spans, "otel.status_description" (ERROR
-//            spans with a message), "w3c.tracestate" (when set), and on root spans only (no parent,
+// - span tags: the span attributes in order, then the derived tags the index searches too
+//            (storage/span_tags.h, in its order: "otel.scope.name" / "otel.scope.version",
+//            "span.kind", "otel.status_code", "error": true, "otel.status_description",
+//            "w3c.tracestate"), and on root spans only (no parent,
 //            or a parent not in the trace) "sampling.policy" (when not empty) and "sampling.rate"
 //            (for every trace tailtraced sampled, so counts can be extrapolated; not for a
 //            trace of sample_rate 0, e.g. one POST /api/transform shows).

@@ -192,7 +192,7 @@ void TraceTermsBuilder::AddSpans(ChunkPass& pass) {
     ForEachResourceTag(rs, &scratch, add_tag);
     for (const auto& ss : rs.scope_spans()) {
       if (ss.spans().empty()) continue;
-      ForEachScopeTag(ss, add_tag);
+      if (ss.has_scope()) ForEachScopeTag(ss.scope(), add_tag);
       for (const trace_v1::Span& span : ss.spans()) {
         const SpanTimes times = CountSpan(span, service);
         const uint32_t operation = InternOperation(service, span.name(), &changes);
@@ -200,7 +200,7 @@ void TraceTermsBuilder::AddSpans(ChunkPass& pass) {
           const terms_internal::PendingTag& a = pass.attributes[next_attribute++];
           add_tag(a.key, a.other == nullptr ? a.value : IndexValueView(*a.other, &scratch));
         }
-        ForEachSyntheticSpanTag(span, add_tag);
+        ForEachDerivedSpanTag(span, add_tag);
         ForEachEventTag(span, &scratch, add_tag);
         AddSpanDurations(times, service, operation, &changes);
         AddSpanParent(span, times.start, service, operation, &changes);

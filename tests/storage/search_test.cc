@@ -207,6 +207,19 @@ TEST_P(SearchTest, ErrorTrueFindsTracesWithAFailedSpan) {
   EXPECT_THAT(Find(q), ElementsAre(kA));
 }
 
+// Every tag the Jaeger API derives from a span (storage/span_tags.h) can be searched, the trace
+// state included.
+TEST_P(SearchTest, DerivedTagsShownByTheJaegerApiAreSearchable) {
+  Write(kA, {{.span_id = 1,
+              .kind = opentelemetry::proto::trace::v1::Span::SPAN_KIND_SERVER,
+              .trace_state = "vendor=abc,other=1"}});
+  Write(kB, {{.span_id = 1, .start_ns = kT0 + 1}});
+  EXPECT_THAT(FindTags({{"w3c.tracestate", "vendor=abc,other=1"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"span.kind", "server"}}), ElementsAre(kA));
+  EXPECT_THAT(FindTags({{"otel.scope.name", "test.scope"}}), ElementsAre(kB, kA));
+  EXPECT_TRUE(FindTags({{"w3c.tracestate", "vendor=abc"}}).empty());
+}
+
 TEST_P(SearchTest, TagsAreScopedToTheServiceButMayComeFromDifferentSpans) {
   Write(kA, {{.service = "front", .span_id = 1, .attributes = {{"user", std::string("ann")}}},
              {.service = "db", .span_id = 2, .parent_id = 1, .error = true}});

@@ -31,6 +31,8 @@ struct SpanSpec {
   std::vector<std::pair<std::string, AttrValue>> resource_attributes = {};
   // Span events: name and attributes.
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, AttrValue>>>> events = {};
+  // The W3C trace state ("" = none).
+  std::string trace_state = {};
 };
 
 inline TraceId MakeTraceId(uint64_t high, uint64_t low) {
@@ -86,6 +88,7 @@ inline opentelemetry::proto::trace::v1::TracesData BuildChunk(const TraceId& id,
     if (spec.parent_id != 0) span->set_parent_span_id(SpanIdBytes(spec.parent_id));
     span->set_name(spec.name);
     span->set_kind(static_cast<trace_v1::Span::SpanKind>(spec.kind));
+    span->set_trace_state(spec.trace_state);
     span->set_start_time_unix_nano(static_cast<uint64_t>(spec.start_ns));
     span->set_end_time_unix_nano(static_cast<uint64_t>(spec.start_ns + spec.duration_ns));
     for (const auto& [name, attributes] : spec.events) {

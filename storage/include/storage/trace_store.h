@@ -16,11 +16,11 @@
 // - A span's tags are (key, value) string pairs: each span attribute and each resource attribute
 //   except service.name, with the value stringified by IndexValueString (strings as they are,
 //   "true"/"false", decimal integers, doubles as printf "%.10g" like Jaeger's AsString, bytes as
-//   base64, arrays and maps as the JSON our Jaeger API renders for them); plus the tags our Jaeger
-//   API adds: "error"="true" when the status is ERROR, "otel.status_code"="OK"/"ERROR" when the
-//   status is set, "span.kind"="server"/"client"/"producer"/"consumer"/"internal" when the kind is
-//   specified, "otel.status_description" when an ERROR status has a message, and
-//   "otel.scope.name"/"otel.scope.version" when not empty. A tag is indexed unless its key is in
+//   base64, arrays and maps as the JSON our Jaeger API renders for them); plus the tags derived
+//   from the span's scope, kind, status and trace state that our Jaeger API shows too
+//   (storage/span_tags.h: otel.scope.name, otel.scope.version, span.kind, otel.status_code,
+//   error, otel.status_description, w3c.tracestate). The root spans' sampling.policy and
+//   sampling.rate, which the Jaeger API shows, are not tags. A tag is indexed unless its key is in
 //   IndexOptions::exclude_keys or its key or value is longer than IndexOptions::max_value_length
 //   (IsIndexedTag). Event attributes and links are not tags.
 //

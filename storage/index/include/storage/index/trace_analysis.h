@@ -18,6 +18,7 @@
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/span_kind.h"
 #include "storage/options.h"
+#include "storage/span_tags.h"
 #include "storage/trace_store.h"
 
 namespace tailtrace::storage {
@@ -83,37 +84,7 @@ void ForEachResourceTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs
     fn(std::string_view(kv.key()), value);
   }
 }
-//   the scope's name and version (the same for every span of `ss`):
-template <typename Fn>
-void ForEachScopeTag(const opentelemetry::proto::trace::v1::ScopeSpans& ss, Fn&& fn) {
-  if (!ss.has_scope()) return;
-  if (!ss.scope().name().empty())
-    fn(std::string_view("otel.scope.name"), std::string_view(ss.scope().name()));
-  if (!ss.scope().version().empty()) {
-    fn(std::string_view("otel.scope.version"), std::string_view(ss.scope().version()));
-  }
-}
-//   span.kind, otel.status_code, error and otel.status_description:
-template <typename Fn>
-void ForEachSyntheticSpanTag(const opentelemetry::proto::trace::v1::Span& span, Fn&& fn) {
-  const std::string_view kind = SpanKindName(static_cast<int>(span.kind()));
-  if (!kind.empty()) fn(std::string_view("span.kind"), kind);
-  switch (span.status().code()) {
-    case opentelemetry::proto::trace::v1::Status::STATUS_CODE_OK:
-      fn(std::string_view("otel.status_code"), std::string_view("OK"));
-      break;
-    case opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR:
-      fn(std::string_view("otel.status_code"), std::string_view("ERROR"));
-      fn(std::string_view("error"), std::string_view("true"));
-      if (!span.status().message().empty()) {
-        fn(std::string_view("otel.status_description"), std::string_view(span.status().message()));
-      }
-      break;
-    default:
-      break;
-  }
-}
-
+//   the scope's tags and the span's derived tags (kind, status, trace state): storage/span_tags.h.
 //   span events, as Jaeger's log fields: "event" with the event's name (when set), then the
 //   event's attributes:
 template <typename Fn>
@@ -131,9 +102,9 @@ void ForEachEventTag(const opentelemetry::proto::trace::v1::Span& span, std::str
 }
 
 // Calls `fn(key, value)` (both std::string_view, valid during the call only) for every tag of
-// `span`: span attributes, resource attributes except service.name, then the synthetic tags
-// (scope name and version, span.kind, status) and the events' tags, indexed or not, possibly
-// with repeated keys.
+// `span`: span attributes, resource attributes except service.name, then the derived tags
+// (storage/span_tags.h: scope, kind, status, trace state) and the events' tags, indexed or not,
+// possibly with repeated keys.
 template <typename Fn>
 void ForEachSpanTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
                     const opentelemetry::proto::trace::v1::ScopeSpans& ss,
@@ -141,8 +112,8 @@ void ForEachSpanTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
   std::string scratch;
   ForEachSpanAttributeTag(span, &scratch, fn);
   ForEachResourceTag(rs, &scratch, fn);
-  ForEachScopeTag(ss, fn);
-  ForEachSyntheticSpanTag(span, fn);
+  if (ss.has_scope()) ForEachScopeTag(ss.scope(), fn);
+  ForEachDerivedSpanTag(span, fn);
   ForEachEventTag(span, &scratch, fn);
 }
 
