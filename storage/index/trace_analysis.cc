@@ -10,7 +10,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "proto/any_value_text.h"
 #include "proto/span_kind.h"
 
@@ -262,100 +261,6 @@ TraceIndexTerms ComputeIndexTerms(const TraceId& id, TraceChunks chunks,
     values.erase(std::unique(values.begin(), values.end()), values.end());
   }
   return terms;
-}
-
-absl::Status ValidateDependencyCalls(std::span<const DependencyCalls> calls) {
-  for (size_t i = 0; i < calls.size(); ++i) {
-    const DependencyCalls& c = calls[i];
-    auto refuse = [&](const std::string& why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("dependency calls[", i, "] (", c.parent, " -> ", c.child, "): ", why));
-    };
-    if (c.time_ns < 0) return refuse(absl::StrCat("negative time ", c.time_ns));
-    if (c.parent.empty() || c.child.empty()) return refuse("empty service name");
-    if (c.failed > c.calls) {
-      return refuse(absl::StrCat(c.failed, " failed calls of only ", c.calls));
-    }
-  }
-  return absl::OkStatus();
-}
-
-namespace {
-
-// OK, or InvalidArgument when no tag with `key` is ever indexed (or the key is empty).
-absl::Status CheckSearchableKey(const std::string& key, const IndexOptions& index_options) {
-  if (key.empty()) return absl::InvalidArgumentError("attribute key must not be empty");
-  if (std::find(index_options.exclude_keys.begin(), index_options.exclude_keys.end(), key) !=
-      index_options.exclude_keys.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "attribute \"", key, "\" is not searchable: it is in storage.index.exclude_keys"));
-  }
-  if (key.size() > index_options.max_value_length) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "attribute key \"", key.substr(0, 64), "...\" is not searchable: it is longer than ",
-        "storage.index.max_value_length (", index_options.max_value_length, " bytes)"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::Status ValidateTagSuggestionQuery(const TagSuggestionQuery& query,
-                                        const IndexOptions& index_options) {
-  if (query.limit <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("limit must be greater than 0, got ", query.limit));
-  }
-  if (query.start_time_min_ns > query.start_time_max_ns) {
-    return absl::InvalidArgumentError(absl::StrCat("start_time_min (", query.start_time_min_ns,
-                                                   " ns) is after start_time_max (",
-                                                   query.start_time_max_ns, " ns)"));
-  }
-  if (query.key.empty()) return absl::OkStatus();
-  return CheckSearchableKey(query.key, index_options);
-}
-
-absl::Status ValidateTraceQuery(const TraceQuery& query, const IndexOptions& index_options) {
-  if (query.limit <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("limit must be greater than 0, got ", query.limit));
-  }
-  if (!query.operation.empty() && query.service.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("operation \"", query.operation, "\" requires a service"));
-  }
-  if (query.duration_min_ns && *query.duration_min_ns < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("duration_min must not be negative, got ", *query.duration_min_ns, " ns"));
-  }
-  if (query.duration_max_ns && *query.duration_max_ns < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("duration_max must not be negative, got ", *query.duration_max_ns, " ns"));
-  }
-  if (query.duration_min_ns && query.duration_max_ns &&
-      *query.duration_min_ns > *query.duration_max_ns) {
-    return absl::InvalidArgumentError(absl::StrCat("duration_min (", *query.duration_min_ns,
-                                                   " ns) is greater than duration_max (",
-                                                   *query.duration_max_ns, " ns)"));
-  }
-  if (query.start_time_min_ns && query.start_time_max_ns &&
-      *query.start_time_min_ns > *query.start_time_max_ns) {
-    return absl::InvalidArgumentError(absl::StrCat("start_time_min (", *query.start_time_min_ns,
-                                                   " ns) is after start_time_max (",
-                                                   *query.start_time_max_ns, " ns)"));
-  }
-  for (const auto& [key, value] : query.attributes) {
-    if (absl::Status searchable = CheckSearchableKey(key, index_options); !searchable.ok()) {
-      return searchable;
-    }
-    if (value.size() > index_options.max_value_length) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("attribute \"", key, "\" value is not searchable: it is ", value.size(),
-                       " bytes, longer than storage.index.max_value_length (",
-                       index_options.max_value_length, " bytes)"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace tailtrace::storage

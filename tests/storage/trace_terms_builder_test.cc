@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "storage/index/keys.h"
 #include "storage/index/trace_analysis.h"
@@ -146,7 +147,7 @@ std::vector<trace_v1::TracesData> RandomChunks(Random& r, const TraceId& id, int
         attr->set_key("service.name");
         attr->mutable_value()->set_string_value(services <= static_cast<int>(service_names.size())
                                                     ? service_names[static_cast<size_t>(s)]
-                                                    : "s" + std::to_string(s));
+                                                    : absl::StrCat("s", s));
       }
       for (int a = r.Int(0, 2); a > 0; --a) {
         auto* attr = rs->mutable_resource()->add_attributes();
