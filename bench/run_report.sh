@@ -215,12 +215,12 @@ else
   qrow api_search_time_only "Search time only (15 min window), limit 20: API" "$T_SEARCH_P99_MS"
 fi
 
-# Where the bytes of the keep-all ingest store go, per key space (storage/keys.h).
+# Where the bytes of the keep-all ingest store go, per key space (storage/index/include/storage/index/keys.h).
 BREAKDOWN=""
 st=${R[keepall.storetool]:-}
 stored=${R[keepall.stored_spans]:-0}
 if [[ -n $st && $stored -gt 0 && -n $(jget "$st" key_spaces) ]]; then
-  BREAKDOWN+="| Key space | What (storage/keys.h) | Keys per span | Raw key+value bytes per span | Disk bytes per span (compacted, approx.) |"$'\n'
+  BREAKDOWN+="| Key space | What (storage/index/.../keys.h) | Keys per span | Raw key+value bytes per span | Disk bytes per span (compacted, approx.) |"$'\n'
   BREAKDOWN+="|---|---|---|---|---|"$'\n'
   IFS=, read -r -a spaces <<<"$(jget "$st" key_spaces)"
   for ks in "${spaces[@]}"; do
