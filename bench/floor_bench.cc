@@ -378,7 +378,7 @@ int ParseFlags(int argc, char** argv, FloorFlags* f) {
       ->check(CLI::IsMember({"lz4", "zstd"}))
       ->capture_default_str();
   AddInt(*app, "--level", &f->level, "append: LZ4 acceleration or ZSTD level")
-      ->default_str("the store's: LZ4 1, ZSTD 1");
+      ->default_str("the store's: LZ4 1, ZSTD 6");
   AddBool(*app, "--fsync", &f->fsync,
           "append: fdatasync after every request (wal.fsync: true); the log's default is off");
   AddInt(*app, "--write-buffer", &f->write_buffer_mb,
