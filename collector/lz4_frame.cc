@@ -42,7 +42,10 @@ std::string Lz4FrameCompress(std::span<const std::string_view> pieces) {
   prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
   prefs.frameInfo.blockSizeID = LZ4F_max64KB;  // linked blocks: each sees the 64 KiB before it
   prefs.autoFlush = 1;                         // no staging copy of whole blocks
-  const size_t bound = LZ4F_HEADER_SIZE_MAX + LZ4F_compressBound(total, &prefs);
+  // With autoFlush every update call may end a block: lz4 bounds each call's output by
+  // LZ4F_compressBound of its own input (and the end mark by that of 0 bytes), not the frame's.
+  size_t bound = LZ4F_HEADER_SIZE_MAX + LZ4F_compressBound(0, &prefs);
+  for (std::string_view piece : pieces) bound += LZ4F_compressBound(piece.size(), &prefs);
   if (scratch.size() < bound) scratch.resize(bound);
   size_t n = LZ4F_compressBegin(ctx.get(), scratch.data(), scratch.size(), &prefs);
   if (LZ4F_isError(n)) return "";

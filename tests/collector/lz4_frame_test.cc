@@ -36,6 +36,28 @@ TEST(Lz4FrameTest, PiecesRoundTripAsTheirConcatenation) {
   EXPECT_EQ(*out, a + b + c);
 }
 
+// Each piece may end a block of its own: many small pieces that do not compress still fit.
+TEST(Lz4FrameTest, ManySmallIncompressiblePiecesRoundTrip) {
+  std::vector<std::string> owned;
+  uint64_t state = 0x9e3779b97f4a7c15;
+  for (int i = 0; i < 2000; ++i) {
+    std::string piece(37, '\0');
+    for (char& c : piece) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      c = static_cast<char>(state >> 56);
+    }
+    owned.push_back(std::move(piece));
+  }
+  std::vector<std::string_view> pieces(owned.begin(), owned.end());
+  const std::string frame = Lz4FrameCompress(pieces);
+  ASSERT_FALSE(frame.empty());
+  std::string all;
+  for (const std::string& piece : owned) all += piece;
+  absl::StatusOr<std::string> out = Lz4FrameDecompress(frame, all.size());
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, all);
+}
+
 TEST(Lz4FrameTest, AnEmptyContentRoundTrips) {
   absl::StatusOr<std::string> out = Lz4FrameDecompress(Frame(""), 10);
   ASSERT_TRUE(out.ok()) << out.status();
