@@ -43,8 +43,11 @@ struct PeerForwarderOptions {
   std::string peer;
   // Bytes of requests queued or in flight at most (TryReserve refuses beyond it).
   uint64_t queue_bytes = 64ull << 20;
-  // A batch holds requests up to about this many bytes (one request may be larger).
-  uint64_t max_batch_bytes = 4ull << 20;
+  // A batch holds requests up to about this many bytes (one request may be larger). Small
+  // enough that the owner decodes, scans and logs a batch while it is still in its CPU's cache
+  // (4 MiB batches cost the owners' receivers about 10% more CPU: bench/README.md, "Cluster
+  // mode").
+  uint64_t max_batch_bytes = 512ull << 10;
   // One call's deadline.
   int64_t attempt_timeout_ns = 2'000'000'000;
   // How long a peer may fail to be reached before its batches give up (and go elsewhere).
