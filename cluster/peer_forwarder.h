@@ -3,7 +3,8 @@
 // Sends spans to one peer over OTLP/gRPC (TraceService/Export, marked as a peer call): requests
 // wait in a byte-bounded queue and go out as batches (the queued requests' bytes concatenated,
 // which is one ExportTraceServiceRequest holding all of their spans), at most
-// kMaxCallsInFlight calls at a time, compressed (LZ4 frames unless configured otherwise).
+// kMaxCallsInFlight calls at a time, compressed (LZ4 frames unless configured otherwise: one
+// frame per request, the batch's frames concatenated).
 //
 // Outcomes, per request:
 // - the peer took the batch: OK;
@@ -100,6 +101,9 @@ class PeerForwarder {
  private:
   struct Item {
     std::string bytes;
+    // `bytes` as one LZ4 frame, compressed by Send in the caller's thread while the bytes are in
+    // its cache; a batch's LZ4 frames go out concatenated. "" unless LZ4 frames are sent.
+    std::string frame;
     uint64_t spans = 0;
     Done done;
   };

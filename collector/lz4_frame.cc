@@ -23,6 +23,51 @@ absl::Status FrameError(const char* what, size_t code) {
       absl::StrCat("lz4 frame: ", what, ": ", LZ4F_getErrorName(code)));
 }
 
+// Decodes the frame at `frames[*in_used]` into `*out` from `*out_used` on, advancing both, growing
+// `*out` up to `limit` bytes: ResourceExhausted past it.
+absl::Status DecodeFrame(LZ4F_dctx* ctx, std::string_view frames, uint64_t limit, size_t* in_used,
+                         std::string* out, size_t* out_used) {
+  LZ4F_resetDecompressionContext(ctx);
+  // The header first: its declared content size sizes the output (plus one byte, so that a frame
+  // ending exactly there needs no second buffer). It is a hint only, the input being untrusted:
+  // the output grows as it is produced.
+  LZ4F_frameInfo_t info = LZ4F_INIT_FRAMEINFO;
+  const std::string_view frame = frames.substr(*in_used);
+  size_t header = frame.size();
+  if (const size_t hint = LZ4F_getFrameInfo(ctx, &info, frame.data(), &header);
+      LZ4F_isError(hint)) {
+    return FrameError(*in_used == 0 ? "header" : "header after a frame", hint);
+  }
+  size_t used = header;
+  // LZ4 cannot expand a block more than 255 times: a larger declared size is a lie.
+  const uint64_t plausible = frame.size() * 255 + 4096;
+  const uint64_t declared = info.contentSize > 0 ? info.contentSize + 1 : frame.size() * 4;
+  const uint64_t wanted = *out_used + std::min(plausible, std::max<uint64_t>(declared, 4096));
+  if (out->size() < wanted) out->resize(std::min(limit, wanted));
+  while (true) {
+    if (*out_used == out->size()) {
+      if (out->size() >= limit) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("lz4 frame: content exceeds ", limit - 1, " bytes"));
+      }
+      out->resize(std::min<uint64_t>(limit, out->size() * 2));
+    }
+    size_t out_size = out->size() - *out_used;
+    size_t in_size = frame.size() - used;
+    const size_t hint = LZ4F_decompress(ctx, out->data() + *out_used, &out_size,
+                                        frame.data() + used, &in_size, nullptr);
+    if (LZ4F_isError(hint)) return FrameError("corrupt", hint);
+    used += in_size;
+    *out_used += out_size;
+    if (hint == 0) break;  // the frame ended
+    if (used == frame.size() && *out_used < out->size()) {
+      return absl::InvalidArgumentError("lz4 frame: truncated (the input ends inside the frame)");
+    }
+  }
+  *in_used += used;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string Lz4FrameCompress(std::span<const std::string_view> pieces) {
@@ -68,7 +113,7 @@ std::string Lz4FrameCompress(std::span<const std::string_view> pieces) {
   return out;
 }
 
-absl::StatusOr<std::string> Lz4FrameDecompress(std::string_view frame, uint64_t max_output_bytes) {
+absl::StatusOr<std::string> Lz4FrameDecompress(std::string_view frames, uint64_t max_output_bytes) {
   // One context per thread, reset for each frame (a failed frame leaves it mid-frame).
   thread_local std::unique_ptr<LZ4F_dctx, FreeDecompressionContext> ctx;
   if (ctx == nullptr) {
@@ -78,50 +123,20 @@ absl::StatusOr<std::string> Lz4FrameDecompress(std::string_view frame, uint64_t 
     }
     ctx.reset(raw);
   }
-  LZ4F_resetDecompressionContext(ctx.get());
-  // The header first: its declared content size (plus one byte, so that a frame ending exactly
-  // there needs no second buffer) sizes the output. It is a hint only, the input being untrusted:
-  // the output grows as it is produced, up to one byte past the bound, which tells that the
-  // content exceeds it.
+  // Up to one byte past the bound, which tells that the content exceeds it.
   const uint64_t limit = max_output_bytes + 1;
-  LZ4F_frameInfo_t info = LZ4F_INIT_FRAMEINFO;
-  size_t in_used = frame.size();
-  if (const size_t hint = LZ4F_getFrameInfo(ctx.get(), &info, frame.data(), &in_used);
-      LZ4F_isError(hint)) {
-    return FrameError("header", hint);
-  }
-  // LZ4 cannot expand a block more than 255 times: a larger declared size is a lie.
-  const uint64_t plausible = frame.size() * 255 + 4096;
-  const uint64_t declared = info.contentSize > 0 ? info.contentSize + 1 : frame.size() * 4;
-  std::string out(std::min({limit, plausible, std::max<uint64_t>(declared, 4096)}), '\0');
+  std::string out;
   size_t out_used = 0;
-  while (true) {
-    if (out_used == out.size()) {
-      if (out.size() >= limit) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("lz4 frame: content exceeds ", max_output_bytes, " bytes"));
-      }
-      out.resize(std::min<uint64_t>(limit, out.size() * 2));
+  size_t in_used = 0;
+  do {
+    if (absl::Status frame = DecodeFrame(ctx.get(), frames, limit, &in_used, &out, &out_used);
+        !frame.ok()) {
+      return frame;
     }
-    size_t out_size = out.size() - out_used;
-    size_t in_size = frame.size() - in_used;
-    const size_t hint = LZ4F_decompress(ctx.get(), out.data() + out_used, &out_size,
-                                        frame.data() + in_used, &in_size, nullptr);
-    if (LZ4F_isError(hint)) return FrameError("corrupt", hint);
-    in_used += in_size;
-    out_used += out_size;
-    if (hint == 0) break;  // the frame ended
-    if (in_used == frame.size() && out_used < out.size()) {
-      return absl::InvalidArgumentError("lz4 frame: truncated (the input ends inside the frame)");
-    }
-  }
+  } while (in_used < frames.size() && out_used <= max_output_bytes);
   if (out_used > max_output_bytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("lz4 frame: content exceeds ", max_output_bytes, " bytes"));
-  }
-  if (in_used != frame.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("lz4 frame: ", frame.size() - in_used, " bytes follow the end of the frame"));
   }
   out.resize(out_used);
   return out;

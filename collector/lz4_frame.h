@@ -20,10 +20,12 @@ namespace tailtrace::collector {
 // size and a content checksum. "" only when lz4 fails (out of memory).
 [[nodiscard]] std::string Lz4FrameCompress(std::span<const std::string_view> pieces);
 
-// The content of the LZ4 frame `frame`. Errors:
+// The content of the LZ4 frames `frames`, one or more back to back (as the format allows: their
+// contents concatenated). Errors:
 //   ResourceExhausted when the content would exceed `max_output_bytes` (decoding stops there);
-//   InvalidArgument when `frame` is not one whole, valid LZ4 frame (the message says why).
-[[nodiscard]] absl::StatusOr<std::string> Lz4FrameDecompress(std::string_view frame,
+//   InvalidArgument when `frames` is not a sequence of whole, valid LZ4 frames (the message says
+//   why).
+[[nodiscard]] absl::StatusOr<std::string> Lz4FrameDecompress(std::string_view frames,
                                                              uint64_t max_output_bytes);
 
 }  // namespace tailtrace::collector

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <latch>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,8 +58,26 @@ class RecordingSink : public collector::SpanSink {
     {
       std::lock_guard lock(mu_);
       if (context.from_peer) ++peer_calls_;
+      if (held_) {
+        parked_.push_back({std::move(request), std::move(done)});
+        return;
+      }
     }
     std::move(done)(Consume(std::move(request)));
+  }
+  // While held, requests wait unanswered until Release.
+  void Hold() {
+    std::lock_guard lock(mu_);
+    held_ = true;
+  }
+  void Release() {
+    std::vector<Parked> parked;
+    {
+      std::lock_guard lock(mu_);
+      held_ = false;
+      parked.swap(parked_);
+    }
+    for (Parked& p : parked) std::move(p.done)(Consume(std::move(p.request)));
   }
   void Refuse(absl::Status status) {
     std::lock_guard lock(mu_);
@@ -78,7 +97,13 @@ class RecordingSink : public collector::SpanSink {
   }
 
  private:
+  struct Parked {
+    WireRequest request;
+    collector::ConsumeDone done;
+  };
   std::mutex mu_;
+  bool held_ = false;
+  std::vector<Parked> parked_;
   absl::Status refusal_;
   std::set<TraceId> traces_;
   size_t spans_ = 0;
@@ -299,6 +324,36 @@ TEST_F(SpanRouterTest, EverySpanReachesTheOwnerOfItsTrace) {
   const uint64_t decoded = metrics_.GetCounter("tailtrace_grpc_inflated_bytes_total", "")->Value();
   EXPECT_GT(decoded, Traces(kTraces).ByteSizeLong() / 3);
   EXPECT_LT(decoded, Traces(kTraces).ByteSizeLong());
+}
+
+TEST_F(SpanRouterTest, RequestsQueuedTogetherGoAsOneBatchOfLz4Frames) {
+  AddPeers(2);
+  StartRouter();
+  for (const auto& peer : peers_) peer->sink.Hold();
+  // Two calls per peer go out and wait; the other requests queue behind them.
+  constexpr int kRequests = 8;
+  constexpr uint64_t kTraces = 60;
+  std::latch answered(kRequests);
+  std::vector<absl::Status> answers(kRequests, absl::UnknownError("not answered"));
+  for (int i = 0; i < kRequests; ++i) {
+    router_->ConsumeAsync(collector::testing::Scanned(Traces(kTraces)), collector::ConsumeContext{},
+                          [&answers, &answered, i](absl::Status s) {
+                            answers[i] = std::move(s);
+                            answered.count_down();
+                          });
+  }
+  for (const auto& peer : peers_) peer->sink.Release();
+  answered.wait();
+  for (const absl::Status& answer : answers) EXPECT_TRUE(answer.ok()) << answer;
+  for (const auto& peer : peers_) {
+    EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, kTraces)) << peer->name;
+    EXPECT_EQ(peer->sink.spans(), kRequests * 2 * OwnedBy(peer->name, kTraces).size());
+    // The two calls that waited, then one batch of the six queued requests: one call holding
+    // six LZ4 frames back to back.
+    EXPECT_EQ(peer->sink.peer_calls(), 3) << peer->name;
+  }
+  EXPECT_EQ(Counter("tailtrace_grpc_requests_total", {{"code", "INVALID_ARGUMENT"}}), 0u)
+      << "no batch of frames was refused (and sent again gzip-compressed)";
 }
 
 TEST_F(SpanRouterTest, WithGzipBatchesGoGzipCompressed) {

@@ -99,10 +99,31 @@ TEST(Lz4FrameTest, ACorruptedByteFailsTheChecksums) {
   EXPECT_TRUE(absl::IsInvalidArgument(Lz4FrameDecompress(frame, 1 << 20).status()));
 }
 
-TEST(Lz4FrameTest, BytesAfterTheFrameAreInvalidArgument) {
+TEST(Lz4FrameTest, BytesAfterTheFrameThatAreNotAFrameAreInvalidArgument) {
   absl::StatusOr<std::string> out = Lz4FrameDecompress(Frame("abc") + "xyz", 1 << 20);
   EXPECT_TRUE(absl::IsInvalidArgument(out.status())) << out.status();
-  EXPECT_THAT(out.status().message(), HasSubstr("3 bytes follow"));
+  EXPECT_THAT(out.status().message(), HasSubstr("after a frame"));
+}
+
+TEST(Lz4FrameTest, ConcatenatedFramesDecodeToTheConcatenationOfTheirContents) {
+  const std::string a = Text(70'000), b = "", c = Text(5);
+  absl::StatusOr<std::string> out = Lz4FrameDecompress(Frame(a) + Frame(b) + Frame(c), 1 << 20);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, a + b + c);
+}
+
+TEST(Lz4FrameTest, TheBoundHoldsOverAllTheFrames) {
+  const std::string a = Text(30'000), b = Text(20'000);
+  const std::string frames = Frame(a) + Frame(b);
+  EXPECT_TRUE(Lz4FrameDecompress(frames, 50'000).ok());
+  absl::StatusOr<std::string> out = Lz4FrameDecompress(frames, 49'999);
+  EXPECT_TRUE(absl::IsResourceExhausted(out.status())) << out.status();
+  EXPECT_THAT(out.status().message(), HasSubstr("exceeds 49999 bytes"));
+  const std::string good = Frame(a);
+  std::string bad = Frame(b);
+  bad[bad.size() / 2] ^= 0x20;
+  EXPECT_TRUE(absl::IsInvalidArgument(Lz4FrameDecompress(good + bad, 1 << 20).status()))
+      << "a corrupt second frame fails the whole";
 }
 
 }  // namespace
