@@ -11,7 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/http_server_impl_internal.h"
+#include "http_server_impl_internal.h"
 
 namespace tailtrace::http::internal {
 namespace {

@@ -27,11 +27,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/http_server_impl_internal.h"
 #include "common/http_server_internal.h"
 #include "common/tcp_listener.h"
 #include "common/thread_name.h"
-#include "common/tls_context_internal.h"
+#include "http_server_impl_internal.h"
+#include "tls_context_internal.h"
 
 namespace tailtrace::http {
 namespace internal {

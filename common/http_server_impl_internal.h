@@ -25,7 +25,7 @@
 #include "common/http_server_internal.h"
 #include "common/listener_security.h"
 #include "common/metrics.h"
-#include "common/tls_context_internal.h"
+#include "tls_context_internal.h"
 
 namespace tailtrace::http::internal {
 

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/tls_context_internal.h"
+#include "tls_context_internal.h"
 
 namespace tailtrace::http::internal {
 

@@ -14,9 +14,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/utf8.h"
+#include "otlp_json_internal.h"
 #include "proto/json_document.h"
 #include "proto/otlp_ids.h"
-#include "proto/otlp_json_internal.h"
 
 namespace tailtrace::otlp_json {
 namespace {

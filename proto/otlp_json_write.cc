@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "common/utf8.h"
-#include "proto/otlp_json_internal.h"
+#include "otlp_json_internal.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

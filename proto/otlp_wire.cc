@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "proto/otlp_wire_primitives.h"
+#include "otlp_wire_primitives.h"
 
 // The parsing rules below are protobuf 3.21's (parse_context.h, generated _InternalParse):
 //   - a tag is a varint of at most 5 bytes, taken modulo 2^32; tag 0, field number 0, wire types

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "proto/otlp_wire_primitives.h"
+#include "otlp_wire_primitives.h"
 
 namespace tailtrace {
 namespace {

@@ -1,4 +1,4 @@
-#include "proto/otlp_wire_primitives.h"
+#include "otlp_wire_primitives.h"
 
 namespace tailtrace::wire_internal {
 
