@@ -22,9 +22,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "exporter/otlp_sender.h"
-#include "exporter/sender_internal.h"
 #include "google/rpc/status.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "sender_internal.h"
 
 namespace tailtrace::exporter::internal {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "exporter/sender_internal.h"
+#include "sender_internal.h"
 
 namespace tailtrace::exporter {
 
