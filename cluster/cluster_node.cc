@@ -10,11 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "cluster/status_json.h"
-#include "cluster/status_metrics.h"
 #include "common/listener_security.h"
 #include "common/thread_name.h"
 #include "spdlog/spdlog.h"
+#include "status_json.h"
+#include "status_metrics.h"
 
 namespace tailtrace::cluster {
 namespace {

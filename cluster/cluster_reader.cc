@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "cluster/latch_internal.h"
-#include "cluster/query_codec_internal.h"
-#include "cluster/query_merge_internal.h"
+#include "latch_internal.h"
+#include "query_codec_internal.h"
+#include "query_merge_internal.h"
 #include "tailtrace/cluster/v1/cluster.grpc.pb.h"
 
 namespace tailtrace::cluster {

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cluster/latch_internal.h"
+#include "latch_internal.h"
 #include "tailtrace/cluster/v1/cluster.grpc.pb.h"
 
 namespace tailtrace::cluster {

@@ -1,7 +1,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cluster/query_codec_internal.h"
+#include "query_codec_internal.h"
 
 namespace tailtrace::cluster::internal {
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "cluster/query_merge_internal.h"
+#include "query_merge_internal.h"
 #include "storage/trace_merge.h"
 
 namespace tailtrace::cluster::internal {

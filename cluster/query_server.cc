@@ -6,11 +6,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cluster/query_codec_internal.h"
-#include "cluster/worker_pool_internal.h"
 #include "common/grpc_auth.h"
 #include "common/listener_security.h"
+#include "query_codec_internal.h"
 #include "tailtrace/cluster/v1/cluster.grpc.pb.h"
+#include "worker_pool_internal.h"
 
 namespace tailtrace::cluster {
 namespace {

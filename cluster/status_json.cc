@@ -1,4 +1,4 @@
-#include "cluster/status_json.h"
+#include "status_json.h"
 
 #include <ctime>
 #include <string>

@@ -1,4 +1,4 @@
-#include "cluster/status_metrics.h"
+#include "status_metrics.h"
 
 #include <string>
 #include <vector>

@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "cluster/worker_pool_internal.h"
 #include "common/thread_name.h"
+#include "worker_pool_internal.h"
 
 namespace tailtrace::cluster::internal {
 

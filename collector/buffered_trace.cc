@@ -4,8 +4,8 @@
 #include <cstring>
 #include <utility>
 
-#include "collector/memory_estimate.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "memory_estimate.h"
 
 namespace tailtrace::collector {
 

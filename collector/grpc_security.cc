@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "collector/grpc_security_internal.h"
+#include "grpc_security_internal.h"
 
 namespace tailtrace::collector::internal {
 namespace {

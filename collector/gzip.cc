@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "collector/gzip_internal.h"
+#include "gzip_internal.h"
 
 namespace tailtrace::collector {
 namespace {

@@ -17,11 +17,11 @@
 #include "absl/strings/str_cat.h"
 #include "collector/gzip.h"
 #include "collector/receivers.h"
-#include "collector/span_limiter.h"
 #include "common/http_server.h"
 #include "common/utf8.h"
 #include "google/rpc/status.pb.h"
 #include "proto/otlp_json.h"
+#include "span_limiter.h"
 
 namespace tailtrace::collector {
 namespace {

@@ -1,6 +1,6 @@
 #include "collector/intern_pool.h"
 
-#include "collector/memory_estimate.h"
+#include "memory_estimate.h"
 
 namespace tailtrace::collector {
 namespace {

@@ -1,4 +1,4 @@
-#include "collector/memory_estimate.h"
+#include "memory_estimate.h"
 
 namespace tailtrace::collector {
 

@@ -10,9 +10,9 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
-#include "collector/pipeline_internal.h"
 #include "collector/shard.h"
 #include "common/thread_name.h"
+#include "pipeline_internal.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::collector {

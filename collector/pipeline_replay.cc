@@ -8,8 +8,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "collector/pipeline.h"
-#include "collector/pipeline_internal.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "pipeline_internal.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::collector {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "collector/memory_estimate.h"
+#include "memory_estimate.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::collector {

@@ -1,4 +1,4 @@
-#include "collector/span_limiter.h"
+#include "span_limiter.h"
 
 #include <utility>
 

@@ -11,9 +11,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cluster/options.h"
-#include "config/cluster_config_internal.h"
-#include "config/policies_internal.h"
-#include "config/yaml_reader_internal.h"
+#include "cluster_config_internal.h"
+#include "policies_internal.h"
+#include "yaml_reader_internal.h"
 
 namespace tailtrace::config::internal {
 namespace {

@@ -3,7 +3,7 @@
 // Private to config/: the `cluster` section (cluster mode's members and peer health).
 
 #include "config/config.h"
-#include "config/yaml_reader_internal.h"
+#include "yaml_reader_internal.h"
 
 namespace tailtrace::config::internal {
 

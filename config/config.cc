@@ -20,15 +20,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "config/cluster_config_internal.h"
-#include "config/env_expand_internal.h"
-#include "config/exporters_internal.h"
-#include "config/listener_security_internal.h"
-#include "config/metrics_config_internal.h"
-#include "config/policies_internal.h"
-#include "config/units_internal.h"
-#include "config/yaml_reader_internal.h"
+#include "cluster_config_internal.h"
+#include "env_expand_internal.h"
+#include "exporters_internal.h"
+#include "listener_security_internal.h"
+#include "metrics_config_internal.h"
+#include "policies_internal.h"
+#include "units_internal.h"
 #include "yaml-cpp/yaml.h"
+#include "yaml_reader_internal.h"
 
 namespace tailtrace::config {
 namespace {

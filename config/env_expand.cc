@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "config/env_expand_internal.h"
+#include "env_expand_internal.h"
 
 namespace tailtrace::config::internal {
 namespace {

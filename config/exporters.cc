@@ -11,10 +11,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "config/exporters_internal.h"
-#include "config/policies_internal.h"
-#include "config/units_internal.h"
 #include "exporter/options.h"
+#include "exporters_internal.h"
+#include "policies_internal.h"
+#include "units_internal.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tailtrace::config::internal {

@@ -4,7 +4,7 @@
 // checks it shares with `storage.enabled`.
 
 #include "config/config.h"
-#include "config/yaml_reader_internal.h"
+#include "yaml_reader_internal.h"
 
 namespace tailtrace::config::internal {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "config/listener_security_internal.h"
+#include "listener_security_internal.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tailtrace::config::internal {

@@ -3,7 +3,7 @@
 // Private to config/: the tls, auth and cors sections of a listener.
 
 #include "common/listener_security.h"
-#include "config/yaml_reader_internal.h"
+#include "yaml_reader_internal.h"
 
 namespace tailtrace::config::internal {
 

@@ -2,7 +2,7 @@
 // spanmetrics connector's `histogram.explicit.buckets` syntax) and the history's resolution and
 // retention (kept by the store).
 
-#include "config/metrics_config_internal.h"
+#include "metrics_config_internal.h"
 
 #include <cstdint>
 #include <optional>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "config/policies_internal.h"
-#include "config/units_internal.h"
+#include "policies_internal.h"
+#include "units_internal.h"
 
 namespace tailtrace::config::internal {
 namespace {

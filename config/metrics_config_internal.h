@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "config/yaml_reader_internal.h"
 #include "spanmetrics/options.h"
+#include "yaml_reader_internal.h"
 
 namespace tailtrace::config::internal {
 

@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "collector/policy_config.h"
-#include "config/policies_internal.h"
+#include "policies_internal.h"
 
 namespace tailtrace::config::internal {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "collector/policy_config.h"
 #include "config/config.h"
-#include "config/yaml_reader_internal.h"
+#include "yaml_reader_internal.h"
 
 namespace tailtrace::config::internal {
 

@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/policy_config.h"
 #include "collector/policy_regex.h"
-#include "config/policies_internal.h"
+#include "policies_internal.h"
 
 namespace tailtrace::config::internal {
 namespace {

@@ -10,7 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "config/config.h"
-#include "config/units_internal.h"
+#include "units_internal.h"
 
 namespace tailtrace::config {
 namespace {

@@ -9,9 +9,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "config/env_expand_internal.h"
-#include "config/units_internal.h"
-#include "config/yaml_reader_internal.h"
+#include "env_expand_internal.h"
+#include "units_internal.h"
+#include "yaml_reader_internal.h"
 
 namespace tailtrace::config::internal {
 namespace {

@@ -2,8 +2,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "api_responses_internal.h"
 #include "common/utf8.h"
-#include "query/api_responses_internal.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::query::internal {

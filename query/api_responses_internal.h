@@ -10,8 +10,8 @@
 
 #include "absl/status/status.h"
 #include "common/http_server.h"
+#include "jaeger_envelope.h"
 #include "proto/otlp_ids.h"
-#include "query/jaeger_envelope.h"
 #include "query/jaeger_json.h"
 #include "storage/trace_store.h"
 

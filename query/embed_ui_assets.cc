@@ -18,7 +18,7 @@
 #include <system_error>
 #include <vector>
 
-#include "query/ui_encoding_internal.h"
+#include "ui_encoding_internal.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "query/jaeger_envelope.h"
+#include "jaeger_envelope.h"
 
 #include <algorithm>
 

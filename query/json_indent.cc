@@ -1,4 +1,4 @@
-#include "query/json_indent_internal.h"
+#include "json_indent_internal.h"
 
 namespace tailtrace::query::internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "query/otlp_transform_internal.h"
+#include "otlp_transform_internal.h"
 
 #include <string>
 #include <utility>

@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "query/ui_files_internal.h"
+#include "ui_files_internal.h"
 
 namespace tailtrace::query {
 namespace {

@@ -8,18 +8,18 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api_responses_internal.h"
+#include "jaeger_envelope.h"
+#include "json_indent_internal.h"
+#include "otlp_transform_internal.h"
 #include "proto/otlp_ids.h"
 #include "proto/otlp_json.h"
-#include "query/api_responses_internal.h"
-#include "query/jaeger_envelope.h"
 #include "query/jaeger_json.h"
-#include "query/json_indent_internal.h"
-#include "query/otlp_transform_internal.h"
-#include "query/search_params.h"
-#include "query/spm.h"
-#include "query/spm_route_internal.h"
-#include "query/tag_route_internal.h"
+#include "search_params.h"
 #include "spdlog/spdlog.h"
+#include "spm.h"
+#include "spm_route_internal.h"
+#include "tag_route_internal.h"
 
 // Routes (GET, but for POST /api/transform and POST /api/archive; another method on a known path
 // is 405):

@@ -1,4 +1,4 @@
-#include "query/search_params.h"
+#include "search_params.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "query/spm.h"
+#include "spm.h"
 
 #include <algorithm>
 #include <charconv>

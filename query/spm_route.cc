@@ -1,13 +1,13 @@
-#include "query/spm_route_internal.h"
+#include "spm_route_internal.h"
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "query/api_responses_internal.h"
-#include "query/jaeger_envelope.h"
-#include "query/spm.h"
+#include "api_responses_internal.h"
+#include "jaeger_envelope.h"
+#include "spm.h"
 
 namespace tailtrace::query::internal {
 namespace {

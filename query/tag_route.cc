@@ -1,10 +1,10 @@
-#include "query/tag_route_internal.h"
+#include "tag_route_internal.h"
 
 #include <string>
 #include <vector>
 
-#include "query/api_responses_internal.h"
-#include "query/search_params.h"
+#include "api_responses_internal.h"
+#include "search_params.h"
 
 namespace tailtrace::query::internal {
 

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "absl/strings/ascii.h"
-#include "query/ui_encoding_internal.h"
+#include "ui_encoding_internal.h"
 
 namespace tailtrace::query::internal {
 namespace {

@@ -5,8 +5,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/listener_security.h"
-#include "query/ui_encoding_internal.h"
-#include "query/ui_files_internal.h"
+#include "ui_encoding_internal.h"
+#include "ui_files_internal.h"
 
 namespace tailtrace::query::internal {
 namespace {

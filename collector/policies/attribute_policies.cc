@@ -18,8 +18,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "collector/policies/internal.h"
 #include "collector/policy_regex.h"
+#include "internal.h"
 #include "re2/re2.h"
 
 namespace tailtrace::collector::policy_internal {

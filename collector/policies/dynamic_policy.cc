@@ -29,7 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "collector/policies/internal.h"
+#include "internal.h"
 
 namespace tailtrace::collector::policy_internal {
 namespace {

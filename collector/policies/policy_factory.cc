@@ -14,7 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "collector/policies.h"
-#include "collector/policies/internal.h"
+#include "internal.h"
 
 namespace tailtrace::collector {
 namespace policy_internal {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "collector/policies/internal.h"
+#include "internal.h"
 
 namespace tailtrace::collector {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "collector/policies/internal.h"
+#include "internal.h"
 
 namespace tailtrace::collector::policy_internal {
 namespace {
