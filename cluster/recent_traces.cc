@@ -1,8 +1,6 @@
 #include "cluster/recent_traces.h"
 
-#include <algorithm>
 #include <utility>
-#include <vector>
 
 namespace tailtrace::cluster {
 
@@ -18,25 +16,12 @@ void RecentTraces::RotateLocked(Shard& shard, int64_t now_ns) {
   shard.current_since_ns = now_ns;
 }
 
-void RecentTraces::Insert(std::span<const TraceId> ids) {
-  if (ids.empty()) return;
+void RecentTraces::Insert(const TraceId& id) {
   const int64_t now = clock_->MonotonicNanos();
-  // Counting sort of the IDs by shard, then each shard locked once.
-  std::array<uint32_t, kShards + 1> start{};
-  for (const TraceId& id : ids) ++start[ShardIndex(id) + 1];
-  for (size_t s = 1; s <= kShards; ++s) start[s] += start[s - 1];
-  thread_local std::vector<const TraceId*> by_shard;
-  by_shard.resize(ids.size());
-  std::array<uint32_t, kShards> next{};
-  std::copy_n(start.begin(), kShards, next.begin());
-  for (const TraceId& id : ids) by_shard[next[ShardIndex(id)]++] = &id;
-  for (size_t s = 0; s < kShards; ++s) {
-    if (start[s] == start[s + 1]) continue;
-    Shard& shard = shards_[s];
-    std::lock_guard lock(shard.mu);
-    RotateLocked(shard, now);
-    for (uint32_t k = start[s]; k < start[s + 1]; ++k) shard.current.insert(*by_shard[k]);
-  }
+  Shard& shard = ShardOf(id);
+  std::lock_guard lock(shard.mu);
+  RotateLocked(shard, now);
+  shard.current.insert(id);
 }
 
 bool RecentTraces::Contains(const TraceId& id) {

@@ -37,21 +37,6 @@ TEST(RecentTracesTest, ATraceIsRememberedForAtLeastOneWindowAfterItsLastSpan) {
   EXPECT_FALSE(recent.Contains(Id(1))) << "two windows after its last span it is forgotten";
 }
 
-TEST(RecentTracesTest, ABatchInsertRemembersEveryIdOfEveryShardAndNoOther) {
-  FakeClock clock;
-  RecentTraces recent(kWindow, &clock);
-  std::vector<TraceId> ids;
-  for (uint64_t n = 0; n < 100; ++n) ids.push_back(Id(n * 7));  // every shard, some twice
-  ids.push_back(Id(0));
-  recent.Insert(ids);
-  for (uint64_t n = 0; n < 700; ++n) {
-    EXPECT_EQ(recent.Contains(Id(n)), n % 7 == 0) << n;
-  }
-  recent.Insert(std::span<const TraceId>());
-  clock.Advance(2 * kWindow);
-  EXPECT_FALSE(recent.Contains(Id(7))) << "a batch ages like single inserts";
-}
-
 TEST(RecentTracesTest, ALongSilenceForgetsEverything) {
   FakeClock clock;
   RecentTraces recent(kWindow, &clock);
