@@ -118,14 +118,13 @@ void SpanRouter::TakeLocally(WireRequest&& request, const collector::ConsumeCont
 
 void SpanRouter::Remember(const WireRequest& request, const std::vector<uint32_t>* spans) {
   const size_t n = spans != nullptr ? spans->size() : request.spans.size();
-  thread_local std::vector<TraceId> ids;
-  ids.clear();
+  const TraceId* last = nullptr;
   for (size_t k = 0; k < n; ++k) {
     const TraceId& id = request.spans[spans != nullptr ? (*spans)[k] : k].trace_id;
-    if (!ids.empty() && ids.back() == id) continue;  // a trace's spans often come together
-    ids.push_back(id);
+    if (last != nullptr && *last == id) continue;  // a trace's spans usually come together
+    recent_.Insert(id);
+    last = &id;
   }
-  recent_.Insert(ids);
 }
 
 std::shared_ptr<const SpanRouter::Rings> SpanRouter::CurrentRings() {

@@ -13,7 +13,6 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
-#include <span>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -28,9 +27,7 @@ class RecentTraces {
   // `clock` must outlive this.
   RecentTraces(int64_t window_ns, Clock* clock) : window_ns_(window_ns), clock_(clock) {}
 
-  void Insert(const TraceId& id) { Insert(std::span<const TraceId>(&id, 1)); }
-  // Inserts every ID of `ids` (repeats are fine) with one clock read and one lock per shard.
-  void Insert(std::span<const TraceId> ids);
+  void Insert(const TraceId& id);
   bool Contains(const TraceId& id);
 
  private:
@@ -42,8 +39,7 @@ class RecentTraces {
     int64_t current_since_ns ABSL_GUARDED_BY(mu) = 0;
   };
 
-  static size_t ShardIndex(const TraceId& id) { return id.Low64() % kShards; }
-  Shard& ShardOf(const TraceId& id) { return shards_[ShardIndex(id)]; }
+  Shard& ShardOf(const TraceId& id) { return shards_[id.Low64() % kShards]; }
   // Retires the older generation when the current one is `window` old.
   void RotateLocked(Shard& shard, int64_t now_ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
