@@ -1,5 +1,8 @@
 #include "collector/lz4_frame.h"
 
+#include <lz4frame.h>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,10 +96,44 @@ TEST(Lz4FrameTest, ATruncatedFrameIsInvalidArgument) {
   }
 }
 
-TEST(Lz4FrameTest, ACorruptedByteFailsTheChecksums) {
-  std::string frame = Frame(Text(10'000));
+// The frames carry their content size and no content checksum (FLG byte after the magic number:
+// bit 3 content size, bit 2 content checksum).
+TEST(Lz4FrameTest, FramesDeclareTheirSizeAndCarryNoChecksum) {
+  const std::string frame = Frame(Text(10'000));
+  ASSERT_GT(frame.size(), 4u);
+  const auto flags = static_cast<uint8_t>(frame[4]);
+  EXPECT_NE(flags & 0x08, 0) << "content size";
+  EXPECT_EQ(flags & 0x04, 0) << "content checksum";
+}
+
+// A frame from another encoder may carry checksums: they are verified.
+TEST(Lz4FrameTest, AChecksumInTheFrameIsVerified) {
+  const std::string text = Text(10'000);
+  LZ4F_preferences_t prefs = LZ4F_INIT_PREFERENCES;
+  prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+  prefs.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled;
+  std::string frame(LZ4F_compressFrameBound(text.size(), &prefs), '\0');
+  const size_t n = LZ4F_compressFrame(frame.data(), frame.size(), text.data(), text.size(), &prefs);
+  ASSERT_FALSE(LZ4F_isError(n));
+  frame.resize(n);
+  absl::StatusOr<std::string> out = Lz4FrameDecompress(frame, 1 << 20);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, text);
   frame[frame.size() / 2] ^= 0x20;
   EXPECT_TRUE(absl::IsInvalidArgument(Lz4FrameDecompress(frame, 1 << 20).status()));
+}
+
+// Without checksums a corrupted byte may decode to other bytes, but never past the bound and never
+// out of the input: every byte of a frame flipped in turn.
+TEST(Lz4FrameTest, ACorruptedByteStaysWithinTheBound) {
+  const std::string text = Text(3'000);
+  const std::string frame = Frame(text);
+  for (size_t i = 0; i < frame.size(); ++i) {
+    std::string bad = frame;
+    bad[i] ^= 0x20;
+    absl::StatusOr<std::string> out = Lz4FrameDecompress(bad, 4'000);
+    if (out.ok()) EXPECT_LE(out->size(), 4'000u) << i;
+  }
 }
 
 TEST(Lz4FrameTest, BytesAfterTheFrameThatAreNotAFrameAreInvalidArgument) {

@@ -1,6 +1,6 @@
 #pragma once
 
-// The LZ4 frame format (lz4's own, self-describing: magic number, content size, block and
+// The LZ4 frame format (lz4's own, self-describing: magic number, content size, optional block and
 // content checksums) for spans forwarded between members of a cluster: on OTLP requests LZ4 costs
 // about a third of the CPU of gzip's fastest level for output about a quarter larger (17.5% of
 // the request against 14.1%), and decodes several times faster (bench/README.md, "Cluster mode").
@@ -17,7 +17,7 @@
 namespace tailtrace::collector {
 
 // One LZ4 frame holding the concatenation of `pieces` (not concatenated first), with its content
-// size and a content checksum. "" only when lz4 fails (out of memory).
+// size and no checksum (the transport checks the bytes). "" only when lz4 fails (out of memory).
 [[nodiscard]] std::string Lz4FrameCompress(std::span<const std::string_view> pieces);
 
 // The content of the LZ4 frames `frames`, one or more back to back (as the format allows: their
