@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <latch>
 #include <map>
@@ -60,6 +63,7 @@ class RecordingSink : public collector::SpanSink {
       if (context.from_peer) ++peer_calls_;
       if (held_) {
         parked_.push_back({std::move(request), std::move(done)});
+        parked_changed_.notify_all();
         return;
       }
     }
@@ -78,6 +82,12 @@ class RecordingSink : public collector::SpanSink {
       parked.swap(parked_);
     }
     for (Parked& p : parked) std::move(p.done)(Consume(std::move(p.request)));
+  }
+  // Waits until `n` requests are held (false after 10 s).
+  bool WaitUntilHeld(size_t n) {
+    std::unique_lock lock(mu_);
+    return parked_changed_.wait_for(lock, std::chrono::seconds(10),
+                                    [&] { return parked_.size() >= n; });
   }
   void Refuse(absl::Status status) {
     std::lock_guard lock(mu_);
@@ -102,6 +112,7 @@ class RecordingSink : public collector::SpanSink {
     collector::ConsumeDone done;
   };
   std::mutex mu_;
+  std::condition_variable parked_changed_;
   bool held_ = false;
   std::vector<Parked> parked_;
   absl::Status refusal_;
@@ -330,7 +341,8 @@ TEST_F(SpanRouterTest, RequestsQueuedTogetherGoAsOneBatchOfLz4Frames) {
   AddPeers(2);
   StartRouter();
   for (const auto& peer : peers_) peer->sink.Hold();
-  // Two calls per peer go out and wait; the other requests queue behind them.
+  // One call per peer goes out and waits; the other requests queue behind it (a second call goes
+  // out only with a full batch).
   constexpr int kRequests = 8;
   constexpr uint64_t kTraces = 60;
   std::latch answered(kRequests);
@@ -348,12 +360,39 @@ TEST_F(SpanRouterTest, RequestsQueuedTogetherGoAsOneBatchOfLz4Frames) {
   for (const auto& peer : peers_) {
     EXPECT_EQ(peer->sink.traces(), OwnedBy(peer->name, kTraces)) << peer->name;
     EXPECT_EQ(peer->sink.spans(), kRequests * 2 * OwnedBy(peer->name, kTraces).size());
-    // The two calls that waited, then one batch of the six queued requests: one call holding
-    // six LZ4 frames back to back.
-    EXPECT_EQ(peer->sink.peer_calls(), 3) << peer->name;
+    // The call that waited, then one batch of the seven queued requests: one call holding seven
+    // LZ4 frames back to back.
+    EXPECT_EQ(peer->sink.peer_calls(), 2) << peer->name;
   }
   EXPECT_EQ(Counter("tailtrace_grpc_requests_total", {{"code", "INVALID_ARGUMENT"}}), 0u)
       << "no batch of frames was refused (and sent again gzip-compressed)";
+}
+
+// When a full batch waits, a second call takes it while the first is in flight (at most two).
+TEST_F(SpanRouterTest, AFullBatchGoesOutBesideTheCallInFlight) {
+  AddPeers(1);
+  PeerForwarderOptions forward;
+  forward.max_batch_bytes = 1;  // every request is a full batch
+  StartRouter({}, forward);
+  RecordingSink& peer = peers_[0]->sink;
+  peer.Hold();
+  constexpr int kRequests = 6;
+  constexpr uint64_t kTraces = 40;
+  std::latch answered(kRequests);
+  std::atomic<int> failed{0};
+  for (int i = 0; i < kRequests; ++i) {
+    router_->ConsumeAsync(collector::testing::Scanned(Traces(kTraces)), collector::ConsumeContext{},
+                          [&](absl::Status s) {
+                            if (!s.ok()) ++failed;
+                            answered.count_down();
+                          });
+  }
+  EXPECT_TRUE(peer.WaitUntilHeld(2)) << "a second call went out beside the first";
+  peer.Release();
+  answered.wait();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(peer.peer_calls(), kRequests) << "each request a batch of its own";
+  EXPECT_EQ(peer.spans(), kRequests * 2 * OwnedBy(peers_[0]->name, kTraces).size());
 }
 
 TEST_F(SpanRouterTest, WithGzipBatchesGoGzipCompressed) {

@@ -3,8 +3,8 @@
 // Sends spans to one peer over OTLP/gRPC (TraceService/Export, marked as a peer call): requests
 // wait in a byte-bounded queue and go out as batches (the queued requests' bytes concatenated,
 // which is one ExportTraceServiceRequest holding all of their spans), at most
-// kMaxCallsInFlight calls at a time, compressed (LZ4 frames unless configured otherwise: one
-// frame per request, the batch's frames concatenated).
+// kMaxCallsInFlight calls at a time (the second only for a full batch), compressed (LZ4 frames
+// unless configured otherwise: one frame per request, the batch's frames concatenated).
 //
 // Outcomes, per request:
 // - the peer took the batch: OK;
@@ -135,6 +135,8 @@ class PeerForwarder {
   std::mutex mu_;
   std::condition_variable idle_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  // The bytes of the requests in queue_ (not yet in a batch).
+  uint64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t reserved_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::shared_ptr<Batch>> in_flight_ ABSL_GUARDED_BY(mu_);
