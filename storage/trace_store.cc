@@ -1,7 +1,9 @@
 // The validation functions of trace_store.h: what every TraceStore refuses.
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "storage/trace_store.h"
@@ -59,6 +61,20 @@ absl::Status ValidateTagSuggestionQuery(const TagSuggestionQuery& query,
   return CheckSearchableKey(query.key, index_options);
 }
 
+std::string SamplingRateText(double rate) {
+  char buf[64];
+  const int n = std::snprintf(buf, sizeof(buf), "%.10g", rate);
+  return std::string(buf, static_cast<size_t>(std::clamp(n, 0, 63)));
+}
+
+bool SamplingTagMatches(const TraceQuery& query, std::string_view policy, double rate) {
+  for (const auto& [key, value] : query.attributes) {
+    if (key == kSamplingPolicyTag && (policy.empty() || value != policy)) return false;
+    if (key == kSamplingRateTag && (!(rate > 0) || value != SamplingRateText(rate))) return false;
+  }
+  return true;
+}
+
 absl::Status ValidateTraceQuery(const TraceQuery& query, const IndexOptions& index_options) {
   if (query.limit <= 0) {
     return absl::InvalidArgumentError(
@@ -89,6 +105,7 @@ absl::Status ValidateTraceQuery(const TraceQuery& query, const IndexOptions& ind
                                                    *query.start_time_max_ns, " ns)"));
   }
   for (const auto& [key, value] : query.attributes) {
+    if (IsSamplingTag(key)) continue;  // compared with the decision, not indexed
     if (absl::Status searchable = CheckSearchableKey(key, index_options); !searchable.ok()) {
       return searchable;
     }

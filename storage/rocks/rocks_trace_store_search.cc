@@ -232,15 +232,19 @@ SearchPlan PlanSearch(const TraceQuery& query) {
         DurationFilter{query.duration_min_ns.value_or(0),
                        query.duration_max_ns.value_or(std::numeric_limits<int64_t>::max())};
   }
+  // The sampling tags are not indexed: FinishSlot compares them with the summaries.
+  const bool has_tags = std::any_of(query.attributes.begin(), query.attributes.end(),
+                                    [](const auto& kv) { return !IsSamplingTag(kv.first); });
   if (!query.operation.empty()) {
     plan.names.push_back(OperationStream(query.service, query.operation));
-  } else if (!query.service.empty() && (has_duration || query.attributes.empty())) {
+  } else if (!query.service.empty() && (has_duration || !has_tags)) {
     plan.names.push_back(ServiceStream(query.service));
-  } else if (has_duration || query.attributes.empty()) {
+  } else if (has_duration || !has_tags) {
     plan.names.push_back(TimeStream());
   }
   plan.first_is_scope = !plan.names.empty();
   for (const auto& [key, value] : query.attributes) {
+    if (IsSamplingTag(key)) continue;
     plan.names.push_back(query.service.empty() ? TagStream(key, value)
                                                : ServiceTagStream(query.service, key, value));
   }
@@ -446,6 +450,7 @@ absl::Status RocksTraceStore::BucketSearch::FinishSlot() {
     // An older entry of a trace whose start moved since: its current entry is elsewhere.
     if (std::max<int64_t>(0, summary->start_ns) != IndexPosStart(c.pos)) continue;
     seen_.insert(id);
+    if (!SamplingTagMatches(query_, summary->sampling_policy, summary->sample_rate)) continue;
     if (c.check_spans) {
       absl::StatusOr<std::optional<StoredTrace>> trace = store_.GetTrace(id);
       if (!trace.ok()) return trace.status();

@@ -72,8 +72,9 @@ struct TagScan {
 
   // Whether a name found in the index is suggested under the index options as they are now.
   bool Suggestible(std::string_view name) const {
-    return keys ? !name.empty() && IsIndexedKey(name, *index)
-                : IsIndexedTag(query->key, name, *index);
+    // Span tags with a sampling tag's key cannot be searched (trace_store.h).
+    return keys ? !name.empty() && !IsSamplingTag(name) && IsIndexedKey(name, *index)
+                : !IsSamplingTag(query->key) && IsIndexedTag(query->key, name, *index);
   }
 };
 

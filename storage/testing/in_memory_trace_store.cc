@@ -28,13 +28,17 @@ int64_t StartOf(const TracesData& data) {
   return start;
 }
 
-// Whether the trace matches every condition of `query` except the time range (trace_store.h).
+// Whether the trace matches every condition of `query` except the time range and the sampling
+// tags (trace_store.h).
 bool Matches(const TracesData& data, const TraceQuery& query, const IndexOptions& options) {
   bool service_seen = false;
   bool operation_seen = query.operation.empty();
   const bool want_duration = query.duration_min_ns || query.duration_max_ns;
   bool duration_seen = !want_duration;
   std::vector<bool> tag_seen(query.attributes.size(), false);
+  for (size_t i = 0; i < query.attributes.size(); ++i) {
+    if (IsSamplingTag(query.attributes[i].first)) tag_seen[i] = true;  // not a span's tag
+  }
   for (const auto& rs : data.resource_spans()) {
     const std::string service = ServiceNameOf(rs);
     if (!query.service.empty() && service != query.service) continue;
@@ -51,7 +55,8 @@ bool Matches(const TracesData& data, const TraceQuery& query, const IndexOptions
         ForEachSpanTag(rs, ss, span, [&](std::string_view key, std::string_view value) {
           if (!IsIndexedTag(key, value, options)) return;
           for (size_t i = 0; i < query.attributes.size(); ++i) {
-            if (query.attributes[i].first == key && query.attributes[i].second == value) {
+            if (query.attributes[i].first == key && query.attributes[i].second == value &&
+                !IsSamplingTag(key)) {
               tag_seen[i] = true;
             }
           }
@@ -137,6 +142,7 @@ absl::StatusOr<std::vector<TraceSummary>> InMemoryTraceStore::FindTraces(const T
   std::vector<TraceSummary> found;
   for (const auto& [id, trace] : traces_) {
     if (!InRange(StartOf(trace.data), query.start_time_min_ns, query.start_time_max_ns)) continue;
+    if (!SamplingTagMatches(query, trace.sampling_policy, trace.sample_rate)) continue;
     if (!Matches(trace.data, query, index_options_)) continue;
     const TracesData* data = &trace.data;
     TraceSummary& summary = found.emplace_back(ComputeSummary(id, TraceChunks(&data, 1)));
@@ -168,7 +174,7 @@ absl::StatusOr<std::vector<std::string>> InMemoryTraceStore::SuggestTags(
       for (const auto& ss : rs.scope_spans()) {
         for (const auto& span : ss.spans()) {
           ForEachSpanTag(rs, ss, span, [&](std::string_view key, std::string_view value) {
-            if (!IsIndexedTag(key, value, index_options_)) return;
+            if (!IsIndexedTag(key, value, index_options_) || IsSamplingTag(key)) return;
             if (query.key.empty()) {
               if (!key.empty()) names.emplace(key);
             } else if (key == query.key) {

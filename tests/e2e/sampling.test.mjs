@@ -13,7 +13,7 @@ import { SpanKind, SpanStatusCode, trace, ROOT_CONTEXT } from '@opentelemetry/ap
 
 import { getJson, httpGet, pollUntil, startDaemon } from './lib/daemon.mjs';
 import { metricSum, readMetrics } from './lib/cluster.mjs';
-import { v3Summaries } from './lib/search.mjs';
+import { jaegerSearch, v3Summaries } from './lib/search.mjs';
 import { ServiceClient } from './lib/sdk.mjs';
 
 const POLICIES = `
@@ -215,6 +215,30 @@ describe('tail sampling: errors + latency > 2s + 10% probabilistic', () => {
       }
     }
     assert.ok(checked >= SLOW + FAILED, `${checked} summaries checked`);
+  });
+
+  // Runs after the decisions too. The decision is a fact of the whole trace: a search scoped to
+  // checkout (never the root's service) finds it as the root spans show it.
+  test('searching sampling.policy and sampling.rate finds exactly the traces they kept', async () => {
+    const search = async (tags) =>
+      (
+        await jaegerSearch(daemon, {
+          service: 'checkout',
+          tags: JSON.stringify(tags),
+          limit: 1000,
+          lookback: '2h',
+        })
+      ).ids.sort();
+    assert.deepEqual(await search({ 'sampling.policy': 'errors' }), [...ids.failed].sort());
+    assert.deepEqual(await search({ 'sampling.policy': 'slow' }), [...ids.slow].sort());
+    const summaries = await v3Summaries(daemon, {
+      'query.service_name': 'frontend',
+      'query.num_traces': 10_000,
+    });
+    const tenPercent = summaries.filter((s) => s.samplingRate === 10).map((s) => s.traceId);
+    assert.ok(tenPercent.length >= LOW, `${tenPercent.length} traces kept by ten-percent`);
+    assert.deepEqual(await search({ 'sampling.rate': '10' }), tenPercent.sort());
+    assert.deepEqual(await search({ 'sampling.policy': 'errors', 'sampling.rate': '10' }), []);
   });
 
   test('the decisions are counted per policy in /metrics', async () => {

@@ -18,6 +18,8 @@ namespace {
 
 using opentelemetry::proto::trace::v1::TracesData;
 using testing::BuildChunk;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using testing::MakeTraceId;
 using ::testing::Pair;
 
@@ -92,6 +94,97 @@ TEST_P(SamplingDecisionTest, RocksKeepsTheDecisionInTheSummaryRecord) {
   EXPECT_THAT(DecisionOf(kB), Pair("errors", 4.0));
   EXPECT_THAT(DecisionOf(kA), Pair("latency", 2.0));
 }
+
+// ---- Searching the decision: sampling.policy and sampling.rate (trace_store.h) ----
+
+class SamplingSearchTest : public SamplingDecisionTest {
+ protected:
+  // A write of one root span of `service` (with tag http.route=`route`) of trace `id`.
+  TraceWrite Kept(const TraceId& id, uint64_t span_id, const std::string& service,
+                  const std::string& route, std::string policy, double rate) {
+    chunks_.push_back(BuildChunk(id, {{.service = service,
+                                       .span_id = span_id,
+                                       .start_ns = kT0 + static_cast<int64_t>(span_id),
+                                       .attributes = {{"http.route", route}}}}));
+    return TraceWrite{id, &chunks_.back(), std::move(policy), rate, {}};
+  }
+
+  // The IDs FindTraces lists for `query`, newest first.
+  std::vector<TraceId> Find(TraceQuery query) {
+    absl::StatusOr<std::vector<TraceSummary>> found = store_->FindTraces(query);
+    EXPECT_TRUE(found.ok()) << found.status();
+    std::vector<TraceId> ids;
+    if (found.ok()) {
+      for (const TraceSummary& s : *found) ids.push_back(s.trace_id);
+    }
+    return ids;
+  }
+  static TraceQuery Tags(std::vector<std::pair<std::string, std::string>> tags,
+                         std::string service = "") {
+    TraceQuery q;
+    q.service = std::move(service);
+    q.attributes = std::move(tags);
+    return q;
+  }
+};
+
+TEST_P(SamplingSearchTest, ThePolicyAndTheRateFindTheTracesTheyKept) {
+  Write({Kept(kA, 1, "api", "/a", "errors", 1.0), Kept(kB, 2, "api", "/b", "p10", 10.0),
+         Kept(kC, 3, "api", "/c", "", 1.0)});
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "errors"}})), ElementsAre(kA));
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "p10"}})), ElementsAre(kB));
+  EXPECT_THAT(Find(Tags({{"sampling.policy", ""}})), IsEmpty()) << "no policy is not a value";
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "latency"}})), IsEmpty());
+  EXPECT_THAT(Find(Tags({{"sampling.rate", "10"}})), ElementsAre(kB));
+  EXPECT_THAT(Find(Tags({{"sampling.rate", "10.0"}})), IsEmpty()) << "the text as shown";
+  EXPECT_THAT(Find(Tags({{"sampling.rate", "1"}})), ElementsAre(kC, kA));
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "errors"}, {"sampling.rate", "10"}})), IsEmpty());
+}
+
+TEST_P(SamplingSearchTest, TheyCombineWithServiceAndSpanTags) {
+  Write({Kept(kA, 1, "api", "/a", "errors", 1.0), Kept(kB, 2, "db", "/a", "errors", 1.0),
+         Kept(kC, 3, "api", "/c", "errors", 1.0)});
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "errors"}}, "api")), ElementsAre(kC, kA));
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "errors"}, {"http.route", "/a"}})),
+              ElementsAre(kB, kA));
+  EXPECT_THAT(Find(Tags({{"http.route", "/a"}, {"sampling.policy", "errors"}}, "db")),
+              ElementsAre(kB));
+  TraceQuery limited = Tags({{"sampling.policy", "errors"}});
+  limited.limit = 2;
+  EXPECT_THAT(Find(limited), ElementsAre(kC, kB)) << "newest first, within the limit";
+}
+
+TEST_P(SamplingSearchTest, TheTracesDecisionIsSearchedNotEachParts) {
+  // kA: the first part's policy stays; kB: a later part brings the first policy.
+  Write({Kept(kA, 1, "api", "/a", "errors", 1.0), Kept(kB, 2, "api", "/b", "", 1.0)});
+  Write({Kept(kA, 4, "api", "/a", "p10", 10.0), Kept(kB, 5, "api", "/b", "latency", 2.0)});
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "errors"}})), ElementsAre(kA));
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "p10"}})), IsEmpty());
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "latency"}})), ElementsAre(kB));
+  EXPECT_THAT(Find(Tags({{"sampling.rate", "2"}})), ElementsAre(kB));
+}
+
+TEST_P(SamplingSearchTest, ASpanAttributeWithTheKeyIsNotTheDecision) {
+  chunks_.push_back(BuildChunk(
+      kA,
+      {{.span_id = 1, .start_ns = kT0, .attributes = {{"sampling.policy", std::string("mine")}}}}));
+  Write({TraceWrite{kA, &chunks_.back(), "errors", 1.0, {}}});
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "mine"}})), IsEmpty());
+  EXPECT_THAT(Find(Tags({{"sampling.policy", "errors"}})), ElementsAre(kA));
+}
+
+TEST_P(SamplingSearchTest, ExcludingTheKeysFromTheIndexDoesNotRefuseThem) {
+  IndexOptions options;
+  options.exclude_keys = {"sampling.policy"};
+  EXPECT_TRUE(ValidateTraceQuery(Tags({{"sampling.policy", "errors"}}), options).ok());
+  EXPECT_FALSE(
+      ValidateTraceQuery(Tags({{"other", "x"}}), IndexOptions{.exclude_keys = {"other"}}).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, SamplingSearchTest,
+                         ::testing::Values(testing::StoreKind::kInMemory,
+                                           testing::StoreKind::kRocks),
+                         testing::StoreKindName);
 
 INSTANTIATE_TEST_SUITE_P(Stores, SamplingDecisionTest,
                          ::testing::Values(testing::StoreKind::kInMemory,

@@ -127,13 +127,24 @@ GeneratedTrace RandomTrace(Random& r, uint64_t n) {
   return t;
 }
 
+// The sampling decisions of the writes: no policy (rate 1), then the three policies.
+const std::vector<std::string> kPolicies = {"errors", "p10", "latency"};
+constexpr double kRates[] = {1.0, 1.0, 10.0, 1.0 / 0.3};
+
 TraceQuery RandomQuery(Random& r) {
   TraceQuery q;
   if (r.Chance(0.7)) q.service = r.Chance(0.95) ? r.Pick(kServices) : "unknown";
   if (!q.service.empty() && r.Chance(0.4)) q.operation = r.Pick(kOperations);
   const int tags = r.Chance(0.5) ? r.Int(1, 2) : 0;
   for (int i = 0; i < tags; ++i) {
-    if (r.Chance(0.25)) {
+    if (r.Chance(0.15)) {
+      // The trace's decision, not a span's tag (a policy, or a rate as its text).
+      if (r.Chance(0.6)) {
+        q.attributes.emplace_back("sampling.policy", r.Pick(kPolicies));
+      } else {
+        q.attributes.emplace_back("sampling.rate", SamplingRateText(kRates[r.Int(0, 3)]));
+      }
+    } else if (r.Chance(0.25)) {
       q.attributes.emplace_back("error", "true");
     } else if (r.Chance(0.15)) {
       q.attributes.emplace_back("region", r.Chance(0.5) ? "eu" : "us");
@@ -246,6 +257,10 @@ class SearchPropertyTest : public ::testing::TestWithParam<std::tuple<uint32_t, 
                              << "\n got:  " << Ids(*got);
       ++compared_;
       if (!want->empty()) ++non_empty_;
+      if (!want->empty() && std::any_of(q.attributes.begin(), q.attributes.end(),
+                                        [](auto& kv) { return IsSamplingTag(kv.first); })) {
+        ++non_empty_sampling_;
+      }
     }
     for (int i = 0; i < 20; ++i) {
       const int64_t end =
@@ -321,6 +336,7 @@ class SearchPropertyTest : public ::testing::TestWithParam<std::tuple<uint32_t, 
   std::vector<IndexedEntry> entries_;
   int compared_ = 0;
   int non_empty_ = 0;
+  int non_empty_sampling_ = 0;  // of non_empty_, queries with a sampling.* condition
   int non_empty_suggestions_ = 0;
 };
 
@@ -348,7 +364,11 @@ TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
       const size_t p = static_cast<size_t>(r.Int(0, static_cast<int>(pending.size()) - 1));
       auto& [t, c] = pending[p];
       datas.push_back(BuildChunk(traces[t].id, traces[t].chunks[c]));
-      batch.push_back(TraceWrite{traces[t].id, nullptr, c == 0 ? "policy" : "", 1.0, {}});
+      // Decisions vary by part, so that the trace's decision (its first part with a policy)
+      // is what sampling.* conditions must find.
+      const int d = r.Int(0, 3);
+      batch.push_back(
+          TraceWrite{traces[t].id, nullptr, d == 0 ? "" : kPolicies[d - 1], kRates[d], {}});
       if (++c == traces[t].chunks.size()) pending.erase(pending.begin() + static_cast<long>(p));
     }
     for (size_t i = 0; i < batch.size(); ++i) batch[i].spans = &datas[i];
@@ -381,6 +401,7 @@ TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
   CompareTagSuggestions(r, *rocks, 100);
   // The comparisons must not be vacuous.
   EXPECT_GT(non_empty_, compared_ / 3) << non_empty_ << " of " << compared_;
+  EXPECT_GT(non_empty_sampling_, 10) << "queries with sampling.* conditions that found traces";
   EXPECT_GT(non_empty_suggestions_, 100) << non_empty_suggestions_ << " of 250";
   auto services = rocks->GetServices();
   auto want_services = memory_.GetServices();

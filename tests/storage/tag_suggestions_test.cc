@@ -129,6 +129,25 @@ TEST_P(TagSuggestionsTest, ValuesOfAKeyAreSortedAndScopedToTheService) {
   }
 }
 
+// Those keys search the trace's sampling decision (trace_store.h): a span's own attributes with
+// them cannot be searched, so they are not suggested.
+TEST_P(TagSuggestionsTest, SpanAttributesNamedLikeTheSamplingTagsAreNotSuggested) {
+  Write(3, {{.service = "checkout",
+             .span_id = 1,
+             .start_ns = kT0,
+             .attributes = {{"sampling.policy", std::string("mine")},
+                            {"sampling.rate", 2.0},
+                            {"db.system", std::string("redis")}}}});
+  for (int sealed = 0; sealed < 2; ++sealed) {
+    SCOPED_TRACE(sealed ? "sealed" : "unsealed");
+    EXPECT_THAT(Suggest("checkout"), ElementsAre("db.system", "otel.scope.name", "span.kind"));
+    EXPECT_THAT(Suggest("", "sampling.policy"), IsEmpty());
+    EXPECT_THAT(Suggest("", "sampling.rate"), IsEmpty());
+    EXPECT_THAT(Suggest("", "db.system"), ElementsAre("redis"));
+    Seal();
+  }
+}
+
 TEST_P(TagSuggestionsTest, TheLimitKeepsTheFirstNamesInOrder) {
   WriteShop();
   // Values of several lengths: the index sorts them by length first, the answer bytewise.

@@ -19,17 +19,22 @@
 //   base64, arrays and maps as the JSON our Jaeger API renders for them); plus the tags derived
 //   from the span's scope, kind, status and trace state that our Jaeger API shows too
 //   (storage/span_tags.h: otel.scope.name, otel.scope.version, span.kind, otel.status_code,
-//   error, otel.status_description, w3c.tracestate). The root spans' sampling.policy and
-//   sampling.rate, which the Jaeger API shows, are not tags. A tag is indexed unless its key is in
+//   error, otel.status_description, w3c.tracestate). A tag is indexed unless its key is in
 //   IndexOptions::exclude_keys or its key or value is longer than IndexOptions::max_value_length
 //   (IsIndexedTag). Event attributes and links are not tags.
+// - The trace's sampling decision (see "Sampling decision") is a fact of the whole trace, shown by
+//   the Jaeger API as the tags sampling.policy (when the policy is not "") and sampling.rate (when
+//   the rate is above 0, as a double: printf "%.10g") of its root spans. Conditions on these two
+//   keys compare the decision, never a span's attributes (SamplingTagMatches); a span attribute
+//   with either key cannot be searched.
 //
 // A trace matches a TraceQuery when every condition that is set holds. Let "scope spans" be the
 // spans of `service` (every span when `service` is empty):
 // - service:    the trace has a span of `service`.
 // - operation:  a span of `service` is named `operation` (operation requires service).
 // - attributes: for EACH (key, value), some scope span has that tag. Different pairs may be
-//               satisfied by different spans.
+//               satisfied by different spans. For sampling.policy and sampling.rate: the trace's
+//               decision has that value (whatever `service` is).
 // - duration:   some scope span (also named `operation` when that is set) has
 //               duration_min_ns <= duration <= duration_max_ns (a missing bound is open).
 // - time:       start_time_min_ns <= trace start <= start_time_max_ns (a missing bound is open).
@@ -67,8 +72,9 @@
 // - Tags: the indexed tags (IsIndexedTag under the store's IndexOptions as they are now, so a key
 //   added to exclude_keys is not suggested from traces stored before either) of the spans of
 //   `service` (every span when empty): span and resource attributes, the synthetic tags (error,
-//   span.kind, otel.status_code, ...) and the events' tags. A tag whose key is empty is not
-//   suggested (no search can name it).
+//   span.kind, otel.status_code, ...) and the events' tags. A tag whose key is empty, or is
+//   sampling.policy or sampling.rate, is not suggested (no search can name it: those keys search
+//   the sampling decision, which is not in the index and not suggested either).
 // - Window: the traces whose start lies in [start_time_min_ns, start_time_max_ns], widened to
 //   whole index slots (kIndexSlotNs, 10 s; starts below 0 count as 0): a trace that starts up to
 //   10 s outside the window may count. In RocksTraceStore, a trace whose start moved earlier
@@ -305,6 +311,24 @@ struct DependencyCalls {
   uint64_t failed = 0;  // <= calls
   friend bool operator==(const DependencyCalls&, const DependencyCalls&) = default;
 };
+
+// The keys of the trace's sampling decision as tags (see "Search semantics").
+inline constexpr std::string_view kSamplingPolicyTag = "sampling.policy";
+inline constexpr std::string_view kSamplingRateTag = "sampling.rate";
+
+// Whether `key` names the trace's sampling decision rather than span tags.
+inline bool IsSamplingTag(std::string_view key) {
+  return key == kSamplingPolicyTag || key == kSamplingRateTag;
+}
+
+// A sampling rate as the sampling.rate tag's value is compared: printf "%.10g", as tag values of
+// doubles are (so 10 is "10" and 1/0.3 is "3.333333333").
+std::string SamplingRateText(double rate);
+
+// Whether the decision (`policy`, `rate`) satisfies every condition of `query` on a sampling tag:
+// sampling.policy = the policy (never ""), sampling.rate = SamplingRateText(rate) (never for a
+// rate of 0 or less: unknown). True when there is no such condition.
+bool SamplingTagMatches(const TraceQuery& query, std::string_view policy, double rate);
 
 // OK, or InvalidArgument naming the offending field (see "Search semantics").
 [[nodiscard]] absl::Status ValidateTraceQuery(const TraceQuery& query,
