@@ -257,11 +257,11 @@ void WriteSummary(JsonWriter& w, const storage::TraceSummary& s) {
   w.Key("orphanSpanCount");
   w.Uint(s.orphan_span_count);
   // As the Jaeger view's sampling.policy and sampling.rate tags: only when known.
-  if (!s.sampling_policy.empty()) {
+  if (storage::HasSamplingPolicyTag(s.sampling_policy)) {
     w.Key("samplingPolicy");
     WriteString(w, s.sampling_policy);
   }
-  if (std::isfinite(s.sample_rate) && s.sample_rate > 0) {
+  if (storage::HasSamplingRateTag(s.sample_rate) && std::isfinite(s.sample_rate)) {  // JSON
     w.Key("samplingRate");
     w.Double(s.sample_rate);
   }

@@ -172,11 +172,13 @@ void WriteSpanTags(JsonBuffer& b, const SpanRef& ref, bool is_root,
   };
   if (ref.scope != nullptr) storage::ForEachScopeTag(*ref.scope, write);
   storage::ForEachDerivedSpanTag(span, write);
-  if (is_root) {
-    if (!trace.sampling_policy.empty()) {
-      WriteStringTag(b, "sampling.policy", trace.sampling_policy);
+  if (is_root) {  // the trace's decision, as a search finds it (storage/trace_store.h)
+    if (storage::HasSamplingPolicyTag(trace.sampling_policy)) {
+      WriteStringTag(b, storage::kSamplingPolicyTag, trace.sampling_policy);
     }
-    if (trace.sample_rate > 0) WriteDoubleTag(b, "sampling.rate", trace.sample_rate);
+    if (storage::HasSamplingRateTag(trace.sample_rate)) {
+      WriteDoubleTag(b, storage::kSamplingRateTag, trace.sample_rate);
+    }
   }
 }
 

@@ -1,11 +1,13 @@
 // The validation functions of trace_store.h: what every TraceStore refuses.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "proto/any_value_text.h"
 #include "storage/trace_store.h"
 
 namespace tailtrace::storage {
@@ -62,6 +64,7 @@ absl::Status ValidateTagSuggestionQuery(const TagSuggestionQuery& query,
 }
 
 std::string SamplingRateText(double rate) {
+  if (!std::isfinite(rate)) return std::string(NonFiniteName(rate));
   char buf[64];
   const int n = std::snprintf(buf, sizeof(buf), "%.10g", rate);
   return std::string(buf, static_cast<size_t>(std::clamp(n, 0, 63)));
@@ -69,8 +72,12 @@ std::string SamplingRateText(double rate) {
 
 bool SamplingTagMatches(const TraceQuery& query, std::string_view policy, double rate) {
   for (const auto& [key, value] : query.attributes) {
-    if (key == kSamplingPolicyTag && (policy.empty() || value != policy)) return false;
-    if (key == kSamplingRateTag && (!(rate > 0) || value != SamplingRateText(rate))) return false;
+    if (key == kSamplingPolicyTag && (!HasSamplingPolicyTag(policy) || value != policy)) {
+      return false;
+    }
+    if (key == kSamplingRateTag && (!HasSamplingRateTag(rate) || value != SamplingRateText(rate))) {
+      return false;
+    }
   }
   return true;
 }

@@ -321,13 +321,18 @@ inline bool IsSamplingTag(std::string_view key) {
   return key == kSamplingPolicyTag || key == kSamplingRateTag;
 }
 
-// A sampling rate as the sampling.rate tag's value is compared: printf "%.10g", as tag values of
-// doubles are (so 10 is "10" and 1/0.3 is "3.333333333").
+// Whether a decision has (shows, and a search finds) a sampling.policy tag: its policy is known.
+inline bool HasSamplingPolicyTag(std::string_view policy) { return !policy.empty(); }
+// Whether a decision has a sampling.rate tag: its rate is known (above 0).
+inline bool HasSamplingRateTag(double rate) { return rate > 0; }
+
+// A sampling rate as the sampling.rate tag's value is compared: as tag values of doubles are,
+// printf "%.10g" (10 is "10", 1/0.3 is "3.333333333") or NonFiniteName ("Infinity").
 std::string SamplingRateText(double rate);
 
 // Whether the decision (`policy`, `rate`) satisfies every condition of `query` on a sampling tag:
-// sampling.policy = the policy (never ""), sampling.rate = SamplingRateText(rate) (never for a
-// rate of 0 or less: unknown). True when there is no such condition.
+// sampling.policy = the policy, sampling.rate = SamplingRateText(rate), each only when the
+// decision has that tag. True when there is no such condition.
 bool SamplingTagMatches(const TraceQuery& query, std::string_view policy, double rate);
 
 // OK, or InvalidArgument naming the offending field (see "Search semantics").
