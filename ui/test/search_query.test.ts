@@ -7,6 +7,7 @@ import {
   parseTagsParam,
   rfc3339FromUs,
   summariesParams,
+  tagKeySuggestions,
   timeWindowUs,
   validateForm,
 } from '../src/search/query';
@@ -150,5 +151,22 @@ describe('API parameters', () => {
       'query.start_time_max': '2026-01-02T03:04:05.678000Z',
       'query.num_traces': '5',
     });
+  });
+});
+
+describe('tag key suggestions', () => {
+  it("adds the sampling decision's keys after the index's, each once", () => {
+    expect(tagKeySuggestions(['error', 'http.route'])).toEqual([
+      'error',
+      'http.route',
+      'sampling.policy',
+      'sampling.rate',
+    ]);
+    expect(tagKeySuggestions([])).toEqual(['sampling.policy', 'sampling.rate']);
+    expect(tagKeySuggestions(['sampling.rate', 'a'])).toEqual([
+      'sampling.rate',
+      'a',
+      'sampling.policy',
+    ]);
   });
 });

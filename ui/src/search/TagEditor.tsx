@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
 import { fetchTagKeys, fetchTagValues } from '../api/client';
-import type { Tag } from './query';
+import { tagKeySuggestions, type Tag } from './query';
 import { useAsync } from '../hooks/useAsync';
 
 /**
- * The tag filters: one chip per key=value, and a row to add one, with the store's indexed keys
- * (then the chosen key's values) as suggestions. Suggestions are a help, not a requirement: when
+ * The tag filters: one chip per key=value, and a row to add one, with the store's indexed keys and
+ * the sampling decision's (then the chosen key's values) as suggestions. Suggestions are a help, not a requirement: when
  * the API cannot list them the inputs still take any text.
  */
 export function TagEditor(props: {
@@ -69,7 +69,9 @@ export function TagEditor(props: {
         </button>
       </div>
       <datalist id="tag-key-suggestions">
-        {keys.status === 'done' && keys.value.map((k) => <option key={k} value={k} />)}
+        {tagKeySuggestions(keys.status === 'done' ? keys.value : []).map((k) => (
+          <option key={k} value={k} />
+        ))}
       </datalist>
       <datalist id="tag-value-suggestions">
         {values.status === 'done' && values.value.map((v) => <option key={v} value={v} />)}

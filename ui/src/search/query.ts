@@ -9,6 +9,17 @@ export interface Tag {
   value: string;
 }
 
+/**
+ * The tags of a trace's sampling decision: always searchable (the server compares them with each
+ * trace's decision), but not in the index, so the tag-keys API does not list them.
+ */
+export const SAMPLING_TAG_KEYS = ['sampling.policy', 'sampling.rate'];
+
+/** The tag keys to suggest: the index's, then the sampling decision's, each once. */
+export function tagKeySuggestions(indexed: string[]): string[] {
+  return [...new Set([...indexed, ...SAMPLING_TAG_KEYS])];
+}
+
 /** The time-range presets, as Jaeger's `lookback` values. */
 export const LOOKBACKS: { value: string; label: string; ms: number }[] = [
   { value: '5m', label: 'Last 5 minutes', ms: 5 * 60_000 },
