@@ -21,7 +21,15 @@ describe('built-in UI', () => {
 
   before(async () => {
     // metrics.resolution 1s: the service graph reaches the store within a second.
-    daemon = await startDaemon({ extraYaml: 'metrics:\n  resolution: 1s' });
+    // Every trace is kept; the failed one by `errors`, the others by `everything`.
+    daemon = await startDaemon({
+      extraYaml: 'metrics:\n  resolution: 1s',
+      samplingYaml: `
+  policies:
+    - { name: errors, type: status_code, status_code: { status_codes: [ERROR] } }
+    - { name: everything, type: always_sample }
+`,
+    });
     const shop = createShopServices('http/protobuf', daemon.endpoints);
     for (let i = 0; i < 3; i++)
       slow.push(buildShopTrace(shop, { inventoryMs: SLOW_MS, offsetMs: i * 3_000 }));
@@ -73,6 +81,33 @@ describe('built-in UI', () => {
       assert.match(d, /^2\.8\ds$/);
     assert.equal(await page.getByTestId('scatter-dot').count(), slow.length);
     await screenshot(page, 'search-slow-checkouts');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("a result's policy searches again for every trace that policy kept", async () => {
+    const { page, errors } = await open('/');
+    await page.getByTestId('service-select').selectOption('frontend');
+    await page.getByTestId('search-submit').click();
+    await page.getByTestId('result-count').waitFor();
+    assert.equal(await page.getByTestId('result').count(), slow.length + fast.length);
+    const failed = fast[2].traceId;
+    const card = page.locator(`[data-trace-id="${failed}"]`);
+    assert.equal(await card.getByTestId('result-policy').textContent(), 'kept by errors');
+    await card.getByTestId('result-policy').click();
+    await page.waitForURL(/sampling\.policy/);
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('service'), 'frontend');
+    assert.deepEqual(JSON.parse(url.searchParams.get('tags')), { 'sampling.policy': 'errors' });
+    // The new search's answer, not the previous one's: one card.
+    await page
+      .getByTestId('result-count')
+      .filter({ hasText: /^1 trace$/ })
+      .waitFor();
+    const found = await page
+      .getByTestId('result')
+      .evaluateAll((els) => els.map((e) => e.dataset.traceId));
+    assert.deepEqual(found, [failed]);
     assert.deepEqual(errors, []);
     await page.close();
   });

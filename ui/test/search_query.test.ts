@@ -10,6 +10,7 @@ import {
   tagKeySuggestions,
   timeWindowUs,
   validateForm,
+  withTag,
 } from '../src/search/query';
 
 describe('deep links', () => {
@@ -168,5 +169,20 @@ describe('tag key suggestions', () => {
       'a',
       'sampling.policy',
     ]);
+  });
+});
+
+describe('withTag', () => {
+  it('adds a tag, or replaces the one with the same key', () => {
+    const form = { ...emptyForm(), service: 'api', tags: [{ key: 'sampling.policy', value: 'a' }] };
+    expect(withTag(form, 'sampling.policy', 'errors').tags).toEqual([
+      { key: 'sampling.policy', value: 'errors' },
+    ]);
+    expect(withTag(form, 'http.route', '/x').tags).toEqual([
+      { key: 'sampling.policy', value: 'a' },
+      { key: 'http.route', value: '/x' },
+    ]);
+    expect(withTag(form, 'http.route', '/x').service).toBe('api');
+    expect(form.tags).toHaveLength(1);
   });
 });

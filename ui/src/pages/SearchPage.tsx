@@ -2,7 +2,14 @@ import { useState } from 'preact/hooks';
 import { fetchSummaries } from '../api/client';
 import { ErrorMessage, Loading, PartialErrors } from '../components/Message';
 import { navigate } from '../router';
-import { formFromParams, formToParams, summariesParams, validateForm } from '../search/query';
+import {
+  formFromParams,
+  formToParams,
+  summariesParams,
+  validateForm,
+  withTag,
+  type SearchForm,
+} from '../search/query';
 import { ResultsList } from '../search/ResultsList';
 import { SORT_ORDERS, sortRows, toRow, type SortOrder } from '../search/results';
 import { ScatterPlot } from '../search/ScatterPlot';
@@ -26,16 +33,13 @@ export function SearchPage(props: { params: URLSearchParams }) {
     [query, nowMs],
   );
   const [order, setOrder] = useState<SortOrder>('recent');
+  const search = (f: SearchForm) => {
+    setNowMs(Date.now());
+    navigate(`search?${formToParams(f).toString()}`);
+  };
   return (
     <div class="search-page">
-      <SearchFormView
-        key={query}
-        initial={form}
-        onSearch={(f) => {
-          setNowMs(Date.now());
-          navigate(`search?${formToParams(f).toString()}`);
-        }}
-      />
+      <SearchFormView key={query} initial={form} onSearch={search} />
       <section class="search-results">
         {!hasSearch && (
           <div class="message">Pick a service (or all services) and press Find traces.</div>
@@ -54,6 +58,7 @@ export function SearchPage(props: { params: URLSearchParams }) {
             order={order}
             setOrder={setOrder}
             nowMs={nowMs}
+            onPolicy={(policy) => search(withTag(form, 'sampling.policy', policy))}
           />
         )}
       </section>
@@ -67,6 +72,7 @@ function Results(props: {
   order: SortOrder;
   setOrder: (o: SortOrder) => void;
   nowMs: number;
+  onPolicy: (policy: string) => void;
 }) {
   if (props.rows.length === 0) {
     return (
@@ -102,7 +108,12 @@ function Results(props: {
           </select>
         </label>
       </div>
-      <ResultsList rows={sorted} nowMs={props.nowMs} maxDurationNs={maxDurationNs} />
+      <ResultsList
+        rows={sorted}
+        nowMs={props.nowMs}
+        maxDurationNs={maxDurationNs}
+        onPolicy={props.onPolicy}
+      />
     </>
   );
 }

@@ -4,7 +4,13 @@ import type { ResultRow } from './results';
 import { serviceColor } from '../trace/colors';
 
 /** One card per trace: what a user scans for the slow or failed one. */
-export function ResultsList(props: { rows: ResultRow[]; nowMs: number; maxDurationNs: number }) {
+export function ResultsList(props: {
+  rows: ResultRow[];
+  nowMs: number;
+  maxDurationNs: number;
+  /** Searches again for the traces that `policy` kept. */
+  onPolicy: (policy: string) => void;
+}) {
   return (
     <ol class="results" data-testid="results">
       {props.rows.map((r) => (
@@ -38,9 +44,15 @@ export function ResultsList(props: { rows: ResultRow[]; nowMs: number; maxDurati
               </span>
             )}
             {r.samplingPolicy && (
-              <span class="policy" title="The sampling policy that kept this trace">
+              <button
+                type="button"
+                class="policy"
+                data-testid="result-policy"
+                title="The sampling policy that kept this trace: click for every trace it kept"
+                onClick={() => props.onPolicy(r.samplingPolicy)}
+              >
                 kept by {r.samplingPolicy}
-              </span>
+              </button>
             )}
             <span class="muted" title={formatTimeNs(r.startNs)}>
               {formatTimeNs(r.startNs)} ({formatAgo(r.startNs, props.nowMs)})

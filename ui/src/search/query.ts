@@ -20,6 +20,11 @@ export function tagKeySuggestions(indexed: string[]): string[] {
   return [...new Set([...indexed, ...SAMPLING_TAG_KEYS])];
 }
 
+/** `form` with the tag `key`=`value`, in place of any tag with that key. */
+export function withTag(form: SearchForm, key: string, value: string): SearchForm {
+  return { ...form, tags: [...form.tags.filter((t) => t.key !== key), { key, value }] };
+}
+
 /** The time-range presets, as Jaeger's `lookback` values. */
 export const LOOKBACKS: { value: string; label: string; ms: number }[] = [
   { value: '5m', label: 'Last 5 minutes', ms: 5 * 60_000 },
