@@ -1,6 +1,8 @@
 #include "proto/any_value_text.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "absl/strings/escaping.h"
 #include "rapidjson/stringbuffer.h"
@@ -61,6 +63,14 @@ void WritePlainJson(Json& w, const common::AnyValue& v) {
 std::string_view NonFiniteName(double d) {
   if (std::isnan(d)) return "NaN";
   return d > 0 ? "Infinity" : "-Infinity";
+}
+
+std::string_view DoubleText(double d, std::string* scratch) {
+  if (!std::isfinite(d)) return NonFiniteName(d);
+  char buf[64];
+  const int n = std::snprintf(buf, sizeof(buf), "%.10g", d);
+  scratch->assign(buf, static_cast<size_t>(std::clamp(n, 0, 63)));
+  return *scratch;
 }
 
 std::string PlainJson(const common::AnyValue& value) {

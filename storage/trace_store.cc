@@ -1,8 +1,6 @@
 // The validation functions of trace_store.h: what every TraceStore refuses.
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -64,10 +62,8 @@ absl::Status ValidateTagSuggestionQuery(const TagSuggestionQuery& query,
 }
 
 std::string SamplingRateText(double rate) {
-  if (!std::isfinite(rate)) return std::string(NonFiniteName(rate));
-  char buf[64];
-  const int n = std::snprintf(buf, sizeof(buf), "%.10g", rate);
-  return std::string(buf, static_cast<size_t>(std::clamp(n, 0, 63)));
+  std::string scratch;
+  return std::string(DoubleText(rate, &scratch));
 }
 
 bool SamplingTagMatches(const TraceQuery& query, std::string_view policy, double rate) {

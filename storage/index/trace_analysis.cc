@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
-#include <cmath>
-#include <cstdio>
 #include <limits>
 #include <tuple>
 
@@ -101,14 +99,8 @@ std::string_view IndexValueView(const common::AnyValue& v, std::string* scratch)
       scratch->assign(buf, end);
       return *scratch;
     }
-    case common::AnyValue::kDoubleValue: {
-      const double d = v.double_value();
-      if (!std::isfinite(d)) return NonFiniteName(d);
-      char buf[64];
-      const int n = std::snprintf(buf, sizeof(buf), "%.10g", d);
-      scratch->assign(buf, static_cast<size_t>(std::clamp(n, 0, 63)));
-      return *scratch;
-    }
+    case common::AnyValue::kDoubleValue:
+      return DoubleText(v.double_value(), scratch);
     case common::AnyValue::kBytesValue:
       *scratch = absl::Base64Escape(v.bytes_value());
       return *scratch;

@@ -14,6 +14,10 @@ namespace tailtrace {
 // "NaN", "Infinity" or "-Infinity" for a non-finite double.
 std::string_view NonFiniteName(double d);
 
+// A double as a tag's text, as Jaeger's AsString renders it: printf "%.10g" (0.25, 3, 1e+21), or
+// NonFiniteName. Writes into `*scratch` and returns a view of it, or of a constant.
+std::string_view DoubleText(double d, std::string* scratch);
+
 // The value as plain JSON, not the OTLP JSON mapping: ["a",1,true], {"k":"v"}; bytes in base64,
 // non-finite doubles as the strings above, an unset value as null.
 std::string PlainJson(const opentelemetry::proto::common::v1::AnyValue& value);

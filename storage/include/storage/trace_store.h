@@ -326,8 +326,8 @@ inline bool HasSamplingPolicyTag(std::string_view policy) { return !policy.empty
 // Whether a decision has a sampling.rate tag: its rate is known (above 0).
 inline bool HasSamplingRateTag(double rate) { return rate > 0; }
 
-// A sampling rate as the sampling.rate tag's value is compared: as tag values of doubles are,
-// printf "%.10g" (10 is "10", 1/0.3 is "3.333333333") or NonFiniteName ("Infinity").
+// A sampling rate as the sampling.rate tag's value is compared: as tag values of doubles are
+// (DoubleText in proto/any_value_text.h: 10 is "10", 1/0.3 is "3.333333333").
 std::string SamplingRateText(double rate);
 
 // Whether the decision (`policy`, `rate`) satisfies every condition of `query` on a sampling tag:
