@@ -55,8 +55,7 @@ bool Matches(const TracesData& data, const TraceQuery& query, const IndexOptions
         ForEachSpanTag(rs, ss, span, [&](std::string_view key, std::string_view value) {
           if (!IsIndexedTag(key, value, options)) return;
           for (size_t i = 0; i < query.attributes.size(); ++i) {
-            if (query.attributes[i].first == key && query.attributes[i].second == value &&
-                !IsSamplingTag(key)) {
+            if (query.attributes[i].first == key && query.attributes[i].second == value) {
               tag_seen[i] = true;
             }
           }
