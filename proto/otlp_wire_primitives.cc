@@ -1,5 +1,7 @@
 #include "otlp_wire_primitives.h"
 
+#include <cstring>
+
 namespace tailtrace::wire_internal {
 
 const char* ReadTagSlow(const char* p, const char* end, uint32_t* tag) {
@@ -45,6 +47,74 @@ const char* LengthProblem(const char* p, const char* end) {
     if (b < 0x80) return "truncated length-delimited value";
   }
   return "malformed length";
+}
+
+namespace {
+
+constexpr int kMaxGroupDepth = 100;  // protobuf's default recursion limit
+
+const char* ReadVarint(const char* p, const char* end, uint64_t* out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 70 && p < end; shift += 7) {
+    const auto b = static_cast<uint8_t>(*p++);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (b < 0x80) {
+      *out = v;
+      return p;
+    }
+  }
+  return nullptr;
+}
+
+// Skips a group's fields up to its end tag.
+const char* SkipGroup(const char* p, const char* end, uint32_t number, int depth) {
+  if (depth >= kMaxGroupDepth) return nullptr;
+  while (p != nullptr && p < end) {
+    Field f;
+    const char* q = NextField(p, end, &f, depth + 1);
+    if (q == nullptr) return nullptr;
+    if (f.type == kEndGroup) return f.number == number ? q : nullptr;
+    p = q;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// Tags and lengths are read with protobuf's rules (ReadTag, ReadLength).
+const char* NextField(const char* p, const char* end, Field* f, int depth) {
+  uint32_t tag = 0;
+  p = ReadTag(p, end, &tag);
+  if (p == nullptr || (tag >> 3) == 0) return nullptr;
+  f->number = tag >> 3;
+  f->type = tag & 7;
+  switch (f->type) {
+    case kVarint:
+      return ReadVarint(p, end, &f->value);
+    case kFixed64:
+      if (end - p < 8) return nullptr;
+      std::memcpy(&f->value, p, 8);
+      return p + 8;
+    case kFixed32: {
+      if (end - p < 4) return nullptr;
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      f->value = v;
+      return p + 4;
+    }
+    case kLengthDelimited: {
+      uint32_t len = 0;
+      p = ReadLength(p, end, &len);
+      if (p == nullptr) return nullptr;
+      f->bytes = std::string_view(p, len);
+      return p + len;
+    }
+    case kStartGroup:
+      return SkipGroup(p, end, f->number, depth);
+    case kEndGroup:
+      return p;
+  }
+  return nullptr;
 }
 
 }  // namespace tailtrace::wire_internal

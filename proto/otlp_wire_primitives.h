@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 #include "google/protobuf/stubs/common.h"
 
@@ -90,6 +91,53 @@ inline bool ValidUtf8(const char* p, size_t n) {
   }
   if ((bits & 0x8080808080808080ull) == 0) return true;
   return google::protobuf::internal::IsStructurallyValidUTF8(p, static_cast<int>(n));
+}
+
+// ---- Reading a message field by field ----
+
+// One field of a message. Groups are skipped whole; an end-group tag is returned as it is.
+struct Field {
+  uint32_t number = 0;
+  uint32_t type = 0;
+  uint64_t value = 0;      // varint and fixed values
+  std::string_view bytes;  // length-delimited values
+};
+
+// Reads the field at p (requires p < end); nullptr when it is malformed.
+const char* NextField(const char* p, const char* end, Field* f, int depth = 0);
+
+// Calls fn(field) for each field of `message`; false when it is malformed (fields before the
+// problem have been passed to fn).
+template <typename Fn>
+bool ForEachField(std::string_view message, Fn&& fn) {
+  const char* p = message.data();
+  const char* end = p + message.size();
+  while (p < end) {
+    Field f;
+    p = NextField(p, end, &f);
+    if (p == nullptr || f.type == kEndGroup) return false;
+    fn(f);
+  }
+  return true;
+}
+
+// Whether `f` sets a member of AnyValue's `value` oneof (field number and wire type as declared;
+// a field with another wire type is an unknown field to protobuf and changes nothing).
+inline bool IsAnyValueMember(const Field& f) {
+  switch (f.number) {
+    case 1:  // string_value
+    case 5:  // array_value
+    case 6:  // kvlist_value
+    case 7:  // bytes_value
+      return f.type == kLengthDelimited;
+    case 2:  // bool_value
+    case 3:  // int_value
+      return f.type == kVarint;
+    case 4:  // double_value
+      return f.type == kFixed64;
+    default:
+      return false;
+  }
 }
 
 }  // namespace tailtrace::wire_internal

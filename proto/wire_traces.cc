@@ -1,0 +1,225 @@
+#include "proto/wire_traces.h"
+
+#include "otlp_wire_primitives.h"
+#include "proto/otlp_wire_fields.h"
+
+namespace tailtrace {
+namespace {
+
+using wire_internal::Field;
+using wire_internal::ForEachField;
+using wire_internal::kFixed64;
+using wire_internal::kLengthDelimited;
+using wire_internal::kVarint;
+
+// Field numbers (opentelemetry/proto/trace/v1/trace.proto, common/v1/common.proto).
+constexpr uint32_t kTracesDataResourceSpans = 1;
+constexpr uint32_t kResourceSpansResource = 1;
+constexpr uint32_t kResourceSpansScopeSpans = 2;
+constexpr uint32_t kResourceAttributes = 1;
+constexpr uint32_t kScopeSpansScope = 1;
+constexpr uint32_t kScopeSpansSpans = 2;
+constexpr uint32_t kScopeName = 1;
+constexpr uint32_t kScopeVersion = 2;
+constexpr uint32_t kKeyValueKey = 1;
+constexpr uint32_t kKeyValueValue = 2;
+constexpr uint32_t kEventName = 2;
+constexpr uint32_t kEventAttributes = 3;
+constexpr uint32_t kStatusMessage = 2;
+constexpr uint32_t kStatusCode = 3;
+
+uint32_t Size(size_t n) { return static_cast<uint32_t>(n); }
+
+// The value that AnyValue bytes `any_value` merge to.
+bool DecodeValue(std::string_view any_value, WireValue* out) {
+  using Kind = WireValue::Kind;
+  *out = WireValue{};
+  return ForEachField(any_value, [&](const Field& f) {
+    if (!wire_internal::IsAnyValueMember(f)) return;
+    static constexpr Kind kKinds[] = {Kind::kNone,      Kind::kString, Kind::kBool,
+                                      Kind::kInt,       Kind::kDouble, Kind::kComposite,
+                                      Kind::kComposite, Kind::kBytes};
+    out->kind = kKinds[f.number];
+    out->bytes = out->kind == Kind::kComposite ? any_value : f.bytes;
+    out->number = f.value;
+  });
+}
+
+// A KeyValue: its key, and its value's occurrences merged.
+bool DecodeKeyValue(std::string_view key_value, WireTraces* traces, WireAttribute* out) {
+  std::string_view value;
+  std::string* merged = nullptr;
+  const bool read = ForEachField(key_value, [&](const Field& f) {
+    if (f.type != kLengthDelimited) return;
+    if (f.number == kKeyValueKey) out->key = f.bytes;
+    if (f.number != kKeyValueValue) return;
+    if (value.data() == nullptr) {
+      value = f.bytes;
+      return;
+    }
+    // A repeated message field merges: as if its occurrences were one message.
+    if (merged == nullptr) merged = &traces->merged.emplace_back(value);
+    merged->append(f.bytes);
+    value = *merged;
+  });
+  return read && DecodeValue(value, &out->value);
+}
+
+// Appends the KeyValue `key_value` to `*attributes`.
+bool AppendAttribute(std::string_view key_value, WireTraces* traces,
+                     std::vector<WireAttribute>* attributes) {
+  WireAttribute a;
+  if (!DecodeKeyValue(key_value, traces, &a)) return false;
+  attributes->push_back(a);
+  return true;
+}
+
+bool DecodeEvent(std::string_view event, WireTraces* out) {
+  WireTraces::Event e;
+  e.attributes.begin = Size(out->event_attributes.size());
+  bool ok = true;
+  ok &= ForEachField(event, [&](const Field& f) {
+    if (f.type != kLengthDelimited) return;
+    if (f.number == kEventName) e.name = f.bytes;
+    if (f.number == kEventAttributes) ok &= AppendAttribute(f.bytes, out, &out->event_attributes);
+  });
+  e.attributes.end = Size(out->event_attributes.size());
+  out->events.push_back(e);
+  return ok;
+}
+
+// The Span fields the index reads, by number (trace.proto).
+bool DecodeSpan(std::string_view bytes, WireTraces* out) {
+  WireTraces::Span s;
+  s.attributes.begin = Size(out->span_attributes.size());
+  s.events.begin = Size(out->events.size());
+  bool ok = true;
+  ok &= ForEachField(bytes, [&](const Field& f) {
+    const bool length = f.type == kLengthDelimited;
+    switch (f.number) {
+      case 2:
+        if (length) s.span_id = f.bytes;
+        break;
+      case 3:
+        if (length) s.trace_state = f.bytes;
+        break;
+      case 4:
+        if (length) s.parent_span_id = f.bytes;
+        break;
+      case 5:
+        if (length) s.name = f.bytes;
+        break;
+      case 6:
+        if (f.type == kVarint) s.kind = static_cast<int32_t>(f.value);
+        break;
+      case 7:
+        if (f.type == kFixed64) s.start_ns = f.value;
+        break;
+      case 8:
+        if (f.type == kFixed64) s.end_ns = f.value;
+        break;
+      case 9:
+        if (length) ok &= AppendAttribute(f.bytes, out, &out->span_attributes);
+        break;
+      case 11:
+        if (length) ok &= DecodeEvent(f.bytes, out);
+        break;
+      case 15:
+        if (!length) break;
+        ok &= ForEachField(f.bytes, [&](const Field& st) {
+          if (st.number == kStatusMessage && st.type == kLengthDelimited) {
+            s.status_message = st.bytes;
+          }
+          if (st.number == kStatusCode && st.type == kVarint) {
+            s.status_code = static_cast<int32_t>(st.value);
+          }
+        });
+        break;
+      default:
+        break;
+    }
+  });
+  s.attributes.end = Size(out->span_attributes.size());
+  s.events.end = Size(out->events.size());
+  out->spans.push_back(s);
+  return ok;
+}
+
+bool DecodeScopeSpans(std::string_view bytes, WireTraces* out) {
+  WireTraces::Scope scope;
+  scope.spans.begin = Size(out->spans.size());
+  bool ok = true;
+  ok &= ForEachField(bytes, [&](const Field& f) {
+    if (f.type != kLengthDelimited) return;
+    if (f.number == kScopeSpansSpans) ok &= DecodeSpan(f.bytes, out);
+    if (f.number != kScopeSpansScope) return;
+    scope.has_scope = true;
+    ok &= ForEachField(f.bytes, [&](const Field& s) {
+      if (s.type != kLengthDelimited) return;
+      if (s.number == kScopeName) scope.name = s.bytes;
+      if (s.number == kScopeVersion) scope.version = s.bytes;
+    });
+  });
+  scope.spans.end = Size(out->spans.size());
+  out->scopes.push_back(scope);
+  return ok;
+}
+
+bool DecodeResourceSpans(std::string_view bytes, WireTraces* out) {
+  WireTraces::Resource r;
+  r.attributes.begin = Size(out->resource_attributes.size());
+  r.scopes.begin = Size(out->scopes.size());
+  bool ok = true;
+  ok &= ForEachField(bytes, [&](const Field& f) {
+    if (f.type != kLengthDelimited) return;
+    if (f.number == kResourceSpansScopeSpans) ok &= DecodeScopeSpans(f.bytes, out);
+    if (f.number != kResourceSpansResource) return;
+    ok &= ForEachField(f.bytes, [&](const Field& a) {
+      if (a.number == kResourceAttributes && a.type == kLengthDelimited) {
+        ok &= AppendAttribute(a.bytes, out, &out->resource_attributes);
+      }
+    });
+  });
+  r.attributes.end = Size(out->resource_attributes.size());
+  r.scopes.end = Size(out->scopes.size());
+  for (uint32_t i = r.attributes.begin; i < r.attributes.end; ++i) {
+    const WireAttribute& a = out->resource_attributes[i];
+    if (a.key == "service.name" && a.value.kind == WireValue::Kind::kString) {
+      r.service_attribute = i;
+      break;
+    }
+  }
+  out->resources.push_back(r);
+  return ok;
+}
+
+}  // namespace
+
+std::string_view WireTraces::ServiceName(const Resource& r) const {
+  if (r.service_attribute < 0) return kUnknownServiceName;
+  return resource_attributes[static_cast<size_t>(r.service_attribute)].value.bytes;
+}
+
+void WireTraces::Clear() {
+  resources.clear();
+  scopes.clear();
+  spans.clear();
+  events.clear();
+  resource_attributes.clear();
+  span_attributes.clear();
+  event_attributes.clear();
+  merged.clear();
+}
+
+bool DecodeWireTraces(std::string_view bytes, WireTraces* out) {
+  out->Clear();
+  bool ok = true;
+  ok &= ForEachField(bytes, [&](const Field& f) {
+    if (f.number == kTracesDataResourceSpans && f.type == kLengthDelimited && ok) {
+      ok &= DecodeResourceSpans(f.bytes, out);
+    }
+  });
+  return ok;
+}
+
+}  // namespace tailtrace
