@@ -1,6 +1,7 @@
 // tailtrace-bench-terms: index-term building alone. Feeds pre-built traces of the canonical
-// workload through storage::TraceTermsBuilder as RocksTraceStore's writer does, and reports spans
-// per CPU-second of the one thread doing it:
+// workload, as the wire bytes of their chunks, through storage::TraceTermsBuilder as
+// RocksTraceStore's writer does (DecodeWireTraces, then Add), and reports spans per CPU-second of
+// the one thread doing it:
 //
 //   whole:   a new builder per trace, Add(the whole trace), then every stream of it (the first
 //            write of a trace puts every index entry), then the builder is destroyed.
@@ -21,8 +22,8 @@
 // traces is not timed, nor the checksum pass before each run: a checksum of everything the
 // builder returned (streams, values, deltas, summaries, calls), the benchmark's label, so that
 // two builds can be checked for the same results on the same workload. Next to each figure, the
-// "read floor" (read_floor_cpu_seconds): the CPU time of just reading the fields the builder
-// needs, over the same spans.
+// "read floor" (read_floor_cpu_seconds): the CPU time of just decoding the chunks and reading
+// the fields the builder needs, over the same spans.
 
 #include <algorithm>
 #include <cstdio>
@@ -39,6 +40,7 @@
 #include "bench/micro_bench.h"
 #include "bench/workload.h"
 #include "proto/otlp_ids.h"
+#include "proto/wire_traces.h"
 #include "storage/index/index_segments.h"
 #include "storage/index/keys.h"
 #include "storage/index/trace_analysis.h"
@@ -103,12 +105,19 @@ class Checksum {
 struct Trace {
   TraceId id;
   uint64_t spans = 0;
-  std::vector<TracesData> chunks;  // one element in whole mode
+  std::vector<std::string> chunks;  // serialized TracesData; one element in whole mode
 };
 
+// Decodes `chunk` and adds it to `builder`, as the store's writer does.
+bool AddChunk(TraceTermsBuilder& builder, const std::string& chunk,
+              TraceTermsBuilder::Delta* delta) {
+  thread_local WireTraces wire;
+  if (!DecodeWireTraces(chunk, &wire)) std::abort();  // built here from objects
+  return builder.Add(wire, delta);
+}
+
 // The spans of trace `index` in `chunks` consecutive slices of export order, each grouped by
-// service into one ResourceSpans (with one ScopeSpans) as a store write groups them. Each chunk
-// is serialized and parsed back, so that its memory is laid out as the daemon's parsed requests.
+// service into one ResourceSpans (with one ScopeSpans) as a store write groups them, serialized.
 Trace BuildTrace(const TraceGenerator& gen, uint64_t index, int chunks) {
   std::vector<GeneratedSpan> spans;
   gen.Generate(index, &spans);
@@ -117,9 +126,9 @@ Trace BuildTrace(const TraceGenerator& gen, uint64_t index, int chunks) {
   t.spans = spans.size();
   const size_t n = spans.size();
   const size_t k = std::clamp<size_t>(static_cast<size_t>(chunks), 1, std::max<size_t>(n, 1));
-  t.chunks.resize(k);
+  std::vector<TracesData> parts(k);
   for (size_t c = 0; c < k; ++c) {
-    TracesData& data = t.chunks[c];
+    TracesData& data = parts[c];
     std::vector<opentelemetry::proto::trace::v1::ScopeSpans*> by_service(gen.options().services,
                                                                          nullptr);
     for (size_t i = c * n / k; i < (c + 1) * n / k; ++i) {
@@ -134,11 +143,7 @@ Trace BuildTrace(const TraceGenerator& gen, uint64_t index, int chunks) {
       *ss->add_spans() = std::move(g.span);
     }
   }
-  for (TracesData& data : t.chunks) {
-    const std::string bytes = data.SerializeAsString();
-    data.Clear();
-    if (!data.ParseFromString(bytes)) std::abort();
-  }
+  for (const TracesData& data : parts) t.chunks.push_back(data.SerializeAsString());
   return t;
 }
 
@@ -237,7 +242,7 @@ bool RunTrace(const Trace& t, const storage::IndexOptions& options, bool visit, 
   for (size_t c = 0; c < t.chunks.size(); ++c) {
     TraceTermsBuilder::Delta delta;
     if (visit) SetCheapestRecording(&delta, c == 0);
-    if (!builder.Add(t.chunks[c], &delta)) return false;
+    if (!AddChunk(builder, t.chunks[c], &delta)) return false;
     if (c == 0) {
       *bytes += visit ? VisitAllStreams(builder, sum) : ConsumeAllStreams(builder, sum);
     } else {
@@ -284,7 +289,7 @@ class IndexPath {
     TraceTermsBuilder builder(t.id, options);
     TraceTermsBuilder::Delta delta;
     SetCheapestRecording(&delta, true);
-    if (!builder.Add(t.chunks[0], &delta)) return false;
+    if (!AddChunk(builder, t.chunks[0], &delta)) return false;
     storage::StoredStreams streams;
     if (!StoredStreamsOfBuilder(builder, fold_, &streams)) return false;
     const int64_t start = builder.summary().start_ns;
@@ -322,20 +327,32 @@ class IndexPath {
   size_t bytes_ = 0;
 };
 
-// The floor: reading every field the builder reads (span IDs, times, names, status, every tag)
-// with no index work. Returns a value derived from them (so that nothing is optimized away).
+// The floor: decoding each chunk and reading every field the builder reads (span IDs, times,
+// names, status, every tag) with no index work. Returns a value derived from them (so that
+// nothing is optimized away).
 uint64_t ReadTrace(const Trace& t) {
   uint64_t h = 0;
   std::string scratch;
-  for (const TracesData& chunk : t.chunks) {
-    for (const auto& rs : chunk.resource_spans()) {
-      for (const auto& ss : rs.scope_spans()) {
-        for (const auto& span : ss.spans()) {
-          h += span.span_id().size() + span.parent_span_id().size() + span.name().size();
-          h += span.start_time_unix_nano() ^ span.end_time_unix_nano();
-          storage::ForEachSpanTag(rs, ss, span, [&](std::string_view key, std::string_view value) {
-            h += key.size() + value.size() + static_cast<uint8_t>(value.empty() ? 0 : value[0]);
-          });
+  auto tag = [&h](std::string_view key, std::string_view value) {
+    h += key.size() + value.size() + static_cast<uint8_t>(value.empty() ? 0 : value[0]);
+  };
+  thread_local WireTraces wire;
+  for (const std::string& bytes : t.chunks) {
+    if (!DecodeWireTraces(bytes, &wire)) std::abort();
+    for (const WireTraces::Resource& rs : wire.resources) {
+      h += wire.ServiceName(rs).size();
+      storage::ForEachResourceTag(wire, rs, &scratch, tag);
+      for (uint32_t sc = rs.scopes.begin; sc < rs.scopes.end; ++sc) {
+        const WireTraces::Scope& scope = wire.scopes[sc];
+        storage::ForEachScopeTag(scope.name, scope.version, tag);
+        for (uint32_t i = scope.spans.begin; i < scope.spans.end; ++i) {
+          const WireTraces::Span& span = wire.spans[i];
+          h += span.span_id.size() + span.parent_span_id.size() + span.name.size();
+          h += span.start_ns ^ span.end_ns;
+          storage::ForEachSpanAttributeTag(wire, span, &scratch, tag);
+          storage::ForEachDerivedSpanTag(span.kind, span.status_code, span.status_message,
+                                         span.trace_state, tag);
+          storage::ForEachEventTag(wire, span, &scratch, tag);
         }
       }
     }
@@ -387,7 +404,7 @@ void MeasureTerms(benchmark::State& state, const std::vector<Trace>& traces,
   for (const Trace& t : traces) {
     TraceTermsBuilder builder(t.id, options);
     TraceTermsBuilder::Delta delta;
-    for (const TracesData& chunk : t.chunks) builder.Add(chunk, &delta);
+    for (const std::string& chunk : t.chunks) AddChunk(builder, chunk, &delta);
     streams += StreamCount(builder);
     approximate_bytes += builder.ApproximateBytes();
   }
@@ -426,7 +443,7 @@ void MeasureIndex(benchmark::State& state, const std::vector<Trace>& traces,
     storage::StoredStreams stored;
     TraceTermsBuilder builder(t.id, options);
     TraceTermsBuilder::Delta delta;
-    builder.Add(t.chunks[0], &delta);
+    AddChunk(builder, t.chunks[0], &delta);
     StoredStreamsOfBuilder(builder, fold, &stored);
     streams += stored.size();
   }

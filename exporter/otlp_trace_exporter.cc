@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/thread_name.h"
 #include "exporter/backoff.h"
+#include "proto/wire_traces.h"
 #include "spdlog/spdlog.h"
 
 namespace tailtrace::exporter {
@@ -134,9 +135,15 @@ OtlpTraceExporter::~OtlpTraceExporter() {
 }
 
 void OtlpTraceExporter::Enqueue(const storage::TraceWrite& trace) {
-  if (trace.spans == nullptr) return;
   QueuedTrace queued;
-  queued.spans = storage::SpanCountOf(*trace.spans);
+  if (trace.spans != nullptr) {
+    queued.spans = storage::SpanCountOf(*trace.spans);
+  } else {
+    // Only the bytes (the pipeline's kept traces): their spans are counted without objects.
+    thread_local WireTraces wire;
+    if (!DecodeWireTraces(trace.spans_bytes, &wire)) return;  // the store refuses it too
+    queued.spans = wire.spans.size();
+  }
   if (queued.spans == 0) return;
   // Copied outside the lock; the pipeline usually has the wire bytes already.
   if (!trace.spans_bytes.empty()) {

@@ -19,12 +19,6 @@ namespace trace_v1 = opentelemetry::proto::trace::v1;
 
 constexpr std::string_view kServiceNameKey = "service.name";
 
-int64_t ClampNs(uint64_t ns) {
-  return ns > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-             ? std::numeric_limits<int64_t>::max()
-             : static_cast<int64_t>(ns);
-}
-
 struct SpanView {
   const trace_v1::ResourceSpans* rs;
   const trace_v1::ScopeSpans* ss;
@@ -70,9 +64,11 @@ std::string ServiceNameOf(const trace_v1::ResourceSpans& rs) {
   return kv != nullptr ? kv->value().string_value() : "unknown_service";
 }
 
-int64_t SpanStartNs(const trace_v1::Span& span) { return ClampNs(span.start_time_unix_nano()); }
+int64_t SpanStartNs(const trace_v1::Span& span) {
+  return ClampSpanTime(span.start_time_unix_nano());
+}
 
-int64_t SpanEndNs(const trace_v1::Span& span) { return ClampNs(span.end_time_unix_nano()); }
+int64_t SpanEndNs(const trace_v1::Span& span) { return ClampSpanTime(span.end_time_unix_nano()); }
 
 int64_t SpanDurationNs(const trace_v1::Span& span) {
   const int64_t start = SpanStartNs(span);
@@ -87,26 +83,54 @@ std::string IndexValueString(const common::AnyValue& v) {
   return std::string(view);
 }
 
+std::string_view IndexValueView(const WireValue& v, std::string* scratch) {
+  using Kind = WireValue::Kind;
+  switch (v.kind) {
+    case Kind::kString:
+      return v.bytes;
+    case Kind::kBool:
+      return v.number != 0 ? "true" : "false";
+    case Kind::kInt: {
+      char buf[24];
+      const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v.number));
+      scratch->assign(buf, end);
+      return *scratch;
+    }
+    case Kind::kDouble:
+      return DoubleText(std::bit_cast<double>(v.number), scratch);
+    case Kind::kBytes:
+      *scratch = absl::Base64Escape(absl::string_view(v.bytes.data(), v.bytes.size()));
+      return *scratch;
+    case Kind::kComposite: {
+      common::AnyValue parsed;
+      if (!parsed.ParseFromArray(v.bytes.data(), static_cast<int>(v.bytes.size()))) return "";
+      *scratch = PlainJson(parsed);
+      return *scratch;
+    }
+    case Kind::kNone:
+      break;
+  }
+  return "";
+}
+
 std::string_view IndexValueView(const common::AnyValue& v, std::string* scratch) {
+  using Kind = WireValue::Kind;
   switch (v.value_case()) {
     case common::AnyValue::kStringValue:
       return v.string_value();
     case common::AnyValue::kBoolValue:
-      return v.bool_value() ? "true" : "false";
-    case common::AnyValue::kIntValue: {
-      char buf[24];
-      const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v.int_value());
-      scratch->assign(buf, end);
-      return *scratch;
-    }
+      return IndexValueView(WireValue{Kind::kBool, {}, v.bool_value()}, scratch);
+    case common::AnyValue::kIntValue:
+      return IndexValueView(WireValue{Kind::kInt, {}, static_cast<uint64_t>(v.int_value())},
+                            scratch);
     case common::AnyValue::kDoubleValue:
-      return DoubleText(v.double_value(), scratch);
+      return IndexValueView(WireValue{Kind::kDouble, {}, std::bit_cast<uint64_t>(v.double_value())},
+                            scratch);
     case common::AnyValue::kBytesValue:
-      *scratch = absl::Base64Escape(v.bytes_value());
-      return *scratch;
+      return IndexValueView(WireValue{Kind::kBytes, v.bytes_value(), 0}, scratch);
     case common::AnyValue::kArrayValue:
     case common::AnyValue::kKvlistValue:
-      *scratch = PlainJson(v);
+      *scratch = PlainJson(v);  // as a composite WireValue renders, without a parse
       return *scratch;
     case common::AnyValue::VALUE_NOT_SET:
       break;

@@ -23,48 +23,21 @@ using terms_internal::kOperationScope;
 using terms_internal::kScopeOrder;
 using terms_internal::kScopes;
 using terms_internal::kServiceScope;
-using terms_internal::ServiceNameView;
 using terms_internal::TableBytes;
-
-// Appends the attributes of `span` to `*attributes` and their end to `*ends`. Their values are
-// read (prefetched) here, before any is looked up, so that the cache misses of reading them
-// overlap instead of stalling one by one.
-void PendAttributes(const trace_v1::Span& span, std::vector<terms_internal::PendingTag>* attributes,
-                    std::vector<uint32_t>* ends) {
-  for (const auto& kv : span.attributes()) {
-    const common::AnyValue& v = kv.value();
-    if (v.has_string_value()) {
-      __builtin_prefetch(v.string_value().data());
-      attributes->push_back({kv.key(), v.string_value(), nullptr});
-    } else {
-      attributes->push_back({kv.key(), {}, &v});
-    }
-  }
-  ends->push_back(static_cast<uint32_t>(attributes->size()));
-}
+using WireSpan = WireTraces::Span;
 
 }  // namespace
 
 // The state one Add call hands from pass to pass.
 struct TraceTermsBuilder::ChunkPass {
-  ChunkPass(const trace_v1::TracesData& c, std::vector<terms_internal::PendingTag>& a,
-            std::vector<uint32_t>& e)
-      : chunk(c),
-        resource_count(c.resource_spans_size()),
-        rs_service(static_cast<size_t>(resource_count), kNone),
-        attributes(a),
-        attribute_ends(e) {}
+  explicit ChunkPass(const WireTraces& c) : chunk(c), rs_service(c.resources.size(), kNone) {}
 
-  const trace_v1::TracesData& chunk;
-  const int resource_count;
+  const WireTraces& chunk;
   // The service index of each resource (kNone: no spans). New services get the next indices and
   // are interned (from new_services) only once the chunk is accepted.
   absl::InlinedVector<uint32_t, 16> rs_service;
   absl::InlinedVector<std::string_view, 8> new_services;
   size_t span_count = 0;
-  // The attributes of every span, in the order of pass 2, and the end of each span's.
-  std::vector<terms_internal::PendingTag>& attributes;
-  std::vector<uint32_t>& attribute_ends;
   Changes changes;
   // On a first write every stream is new: the delta is filled from the state at the end.
   bool record_all = false;
@@ -78,17 +51,14 @@ TraceTermsBuilder::TraceTermsBuilder(const TraceId& id, const IndexOptions& opti
 }
 
 bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
-  // Scratch reused by the Add calls of a thread (Add calls out to nothing that could nest).
-  thread_local std::vector<terms_internal::PendingTag> attributes;
-  thread_local std::vector<uint32_t> attribute_ends;
-  if (attributes.capacity() > (1u << 16)) {  // the scratch of a huge chunk is not kept
-    attributes = {};
-    attribute_ends = {};
-  }
-  attributes.clear();
-  attribute_ends.clear();
-  ChunkPass pass(chunk, attributes, attribute_ends);
+  const std::string bytes = chunk.SerializeAsString();
+  WireTraces wire;
+  if (!DecodeWireTraces(bytes, &wire)) return false;  // protobuf's own bytes always decode
+  return Add(wire, delta);
+}
 
+bool TraceTermsBuilder::Add(const WireTraces& chunk, Delta* delta) {
+  ChunkPass pass(chunk);
   // Pass 1: every new span ID, refusing repeats, with the service index of its resource.
   if (!ClaimSpans(pass)) return false;
   if (pass.span_count == 0) return true;
@@ -104,46 +74,38 @@ bool TraceTermsBuilder::Add(const trace_v1::TracesData& chunk, Delta* delta) {
 }
 
 bool TraceTermsBuilder::ClaimSpans(ChunkPass& pass) {
-  for (int r = 0; r < pass.resource_count; ++r) {
-    const trace_v1::ResourceSpans& rs = pass.chunk.resource_spans(r);
-    for (const auto& ss : rs.scope_spans()) {
-      if (ss.spans().empty()) continue;
-      uint32_t& service = pass.rs_service[static_cast<size_t>(r)];
-      if (service == kNone) service = ServiceIndexOf(rs, pass);
-      for (const auto& span : ss.spans()) {
-        if (!span_services_.Insert(span.span_id(),
-                                   SpanParent{service, CallFailureOfSpan(span).as_parent})) {
-          UnclaimSpans(pass.chunk, pass.span_count);
+  const WireTraces& chunk = pass.chunk;
+  for (size_t r = 0; r < chunk.resources.size(); ++r) {
+    const WireTraces::Resource& rs = chunk.resources[r];
+    for (uint32_t sc = rs.scopes.begin; sc < rs.scopes.end; ++sc) {
+      const WireRange spans = chunk.scopes[sc].spans;
+      if (spans.size() == 0) continue;
+      uint32_t& service = pass.rs_service[r];
+      if (service == kNone) service = ServiceIndexOf(chunk.ServiceName(rs), pass);
+      for (uint32_t i = spans.begin; i < spans.end; ++i) {
+        const WireSpan& span = chunk.spans[i];
+        const bool fails = CallFailureOf(span.kind, span.status_code).as_parent;
+        if (!span_services_.Insert(span.span_id, SpanParent{service, fails})) {
+          UnclaimSpans(chunk, pass.span_count);
           return false;
         }
         ++pass.span_count;
-        PendAttributes(span, &pass.attributes, &pass.attribute_ends);
       }
     }
   }
   return true;
 }
 
-uint32_t TraceTermsBuilder::ServiceIndexOf(const trace_v1::ResourceSpans& rs,
-                                           ChunkPass& pass) const {
-  const std::string_view name = ServiceNameView(rs);
+uint32_t TraceTermsBuilder::ServiceIndexOf(std::string_view name, ChunkPass& pass) const {
   if (auto it = service_ids_.find(Absl(name)); it != service_ids_.end()) return it->second;
   auto pos = std::find(pass.new_services.begin(), pass.new_services.end(), name);
   if (pos == pass.new_services.end()) pos = pass.new_services.insert(pass.new_services.end(), name);
   return static_cast<uint32_t>(services_.size() + (pos - pass.new_services.begin()));
 }
 
-void TraceTermsBuilder::UnclaimSpans(const trace_v1::TracesData& chunk, size_t count) {
-  // The first `count` spans of the chunk.
-  for (const auto& rs : chunk.resource_spans()) {
-    for (const auto& ss : rs.scope_spans()) {
-      for (const auto& span : ss.spans()) {
-        if (count == 0) return;
-        span_services_.Erase(span.span_id());
-        --count;
-      }
-    }
-  }
+void TraceTermsBuilder::UnclaimSpans(const WireTraces& chunk, size_t count) {
+  // The spans array is in the order ClaimSpans walks it: resource, scope, span.
+  for (size_t i = 0; i < count; ++i) span_services_.Erase(chunk.spans[i].span_id);
 }
 
 void TraceTermsBuilder::BeginChanges(ChunkPass& pass, Delta* delta) {
@@ -171,10 +133,9 @@ void TraceTermsBuilder::BeginChanges(ChunkPass& pass, Delta* delta) {
 }
 
 void TraceTermsBuilder::AddSpans(ChunkPass& pass) {
+  const WireTraces& chunk = pass.chunk;
   Changes& changes = pass.changes;
   std::string scratch;
-  size_t span_index = 0;
-  size_t next_attribute = 0;
   uint32_t service = kNone;
   const size_t max_length = options_.max_value_length;
   const bool excludes = !options_.exclude_keys.empty();
@@ -184,24 +145,24 @@ void TraceTermsBuilder::AddSpans(ChunkPass& pass) {
     if (excludes && !IsIndexedTag(key, value, options_)) return;
     AddTag(service, key, value, &changes);
   };
-  for (int r = 0; r < pass.resource_count; ++r) {
-    service = pass.rs_service[static_cast<size_t>(r)];
+  for (size_t r = 0; r < chunk.resources.size(); ++r) {
+    service = pass.rs_service[r];
     if (service == kNone) continue;  // no spans
-    const trace_v1::ResourceSpans& rs = pass.chunk.resource_spans(r);
+    const WireTraces::Resource& rs = chunk.resources[r];
     // Resource and scope tags are the same for every span: added once.
-    ForEachResourceTag(rs, &scratch, add_tag);
-    for (const auto& ss : rs.scope_spans()) {
-      if (ss.spans().empty()) continue;
-      if (ss.has_scope()) ForEachScopeTag(ss.scope(), add_tag);
-      for (const trace_v1::Span& span : ss.spans()) {
+    ForEachResourceTag(chunk, rs, &scratch, add_tag);
+    for (uint32_t sc = rs.scopes.begin; sc < rs.scopes.end; ++sc) {
+      const WireTraces::Scope& scope = chunk.scopes[sc];
+      if (scope.spans.size() == 0) continue;
+      if (scope.has_scope) ForEachScopeTag(scope.name, scope.version, add_tag);
+      for (uint32_t i = scope.spans.begin; i < scope.spans.end; ++i) {
+        const WireSpan& span = chunk.spans[i];
         const SpanTimes times = CountSpan(span, service);
-        const uint32_t operation = InternOperation(service, span.name(), &changes);
-        for (const uint32_t last = pass.attribute_ends[span_index++]; next_attribute < last;) {
-          const terms_internal::PendingTag& a = pass.attributes[next_attribute++];
-          add_tag(a.key, a.other == nullptr ? a.value : IndexValueView(*a.other, &scratch));
-        }
-        ForEachDerivedSpanTag(span, add_tag);
-        ForEachEventTag(span, &scratch, add_tag);
+        const uint32_t operation = InternOperation(service, span.name, &changes);
+        ForEachSpanAttributeTag(chunk, span, &scratch, add_tag);
+        ForEachDerivedSpanTag(span.kind, span.status_code, span.status_message, span.trace_state,
+                              add_tag);
+        ForEachEventTag(chunk, span, &scratch, add_tag);
         AddSpanDurations(times, service, operation, &changes);
         AddSpanParent(span, times.start, service, operation, &changes);
       }
@@ -209,15 +170,14 @@ void TraceTermsBuilder::AddSpans(ChunkPass& pass) {
   }
 }
 
-TraceTermsBuilder::SpanTimes TraceTermsBuilder::CountSpan(const trace_v1::Span& span,
-                                                          uint32_t service) {
-  const SpanTimes times{SpanStartNs(span), SpanEndNs(span)};
+TraceTermsBuilder::SpanTimes TraceTermsBuilder::CountSpan(const WireSpan& span, uint32_t service) {
+  const SpanTimes times{ClampSpanTime(span.start_ns), ClampSpanTime(span.end_ns)};
   summary_.start_ns = std::min(summary_.start_ns, times.start);
   end_ns_ = std::max({end_ns_, times.start, times.end});
   ++summary_.span_count;
   Service& svc = services_[service];
   ++svc.span_count;
-  if (span.status().code() == trace_v1::Status::STATUS_CODE_ERROR) {
+  if (span.status_code == trace_v1::Status::STATUS_CODE_ERROR) {
     ++summary_.error_count;
     ++svc.error_count;
   }
@@ -243,13 +203,13 @@ void TraceTermsBuilder::AddSpanDurations(const SpanTimes& times, uint32_t servic
   }
 }
 
-void TraceTermsBuilder::AddSpanParent(const trace_v1::Span& span, int64_t start, uint32_t service,
+void TraceTermsBuilder::AddSpanParent(const WireSpan& span, int64_t start, uint32_t service,
                                       uint32_t operation, Changes* changes) {
-  const bool fails_call = CallFailureOfSpan(span).as_child;
+  const bool fails_call = CallFailureOf(span.kind, span.status_code).as_child;
   const TraceRoots::Span root{
-      start,     span.span_id(), service, services_[service].name, operations_[operation].name,
+      start,     span.span_id, service, services_[service].name, operations_[operation].name,
       fails_call};
-  const std::string& parent = span.parent_span_id();
+  const std::string_view parent = span.parent_span_id;
   if (parent.empty()) {
     roots_.AddParentless(root);
   } else if (const SpanParent* p = span_services_.Find(parent)) {
@@ -263,13 +223,17 @@ void TraceTermsBuilder::AddSpanParent(const trace_v1::Span& span, int64_t start,
 }
 
 void TraceTermsBuilder::ResolveOrphans(ChunkPass& pass) {
-  for (int r = 0; r < pass.resource_count; ++r) {
-    const uint32_t parent_service = pass.rs_service[static_cast<size_t>(r)];
+  const WireTraces& chunk = pass.chunk;
+  for (size_t r = 0; r < chunk.resources.size(); ++r) {
+    const uint32_t parent_service = pass.rs_service[r];
     if (parent_service == kNone) continue;
-    for (const auto& ss : pass.chunk.resource_spans(r).scope_spans()) {
-      for (const trace_v1::Span& span : ss.spans()) {
-        const bool parent_fails = CallFailureOfSpan(span).as_parent;
-        roots_.ResolveOrphans(span.span_id(), [&](const TraceRoots::Span& orphan) {
+    const WireTraces::Resource& rs = chunk.resources[r];
+    for (uint32_t sc = rs.scopes.begin; sc < rs.scopes.end; ++sc) {
+      const WireRange spans = chunk.scopes[sc].spans;
+      for (uint32_t i = spans.begin; i < spans.end; ++i) {
+        const WireSpan& span = chunk.spans[i];
+        const bool parent_fails = CallFailureOf(span.kind, span.status_code).as_parent;
+        roots_.ResolveOrphans(span.span_id, [&](const TraceRoots::Span& orphan) {
           if (parent_service != orphan.service) {
             AddCall(orphan.start_ns, parent_service, orphan.service,
                     CallFailed(parent_fails, orphan.fails_call), &pass.changes);

@@ -19,7 +19,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "proto/wire_traces.h"
 #include "rocks_bucket.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -45,14 +47,6 @@ using tailtrace::storage::v1::SpanChunk;
 // chunk parses as a TracesData too, with the policy and rate as unknown fields).
 static_assert(static_cast<int>(TracesData::kResourceSpansFieldNumber) ==
               static_cast<int>(SpanChunk::kResourceSpansFieldNumber));
-
-size_t CountSpans(const TracesData& data) {
-  size_t n = 0;
-  for (const auto& rs : data.resource_spans()) {
-    for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
-  }
-  return n;
-}
 
 // A trace's index entry waiting for its batch to be stored.
 struct PendingEntry {
@@ -81,8 +75,10 @@ struct TraceBatch {
   TraceGroup& group;
   rocksdb::ColumnFamilyHandle* const cf;
   const std::string trace_hex;
-  // The earlier chunks of a stored trace, in write order (read only when needed).
-  std::vector<TracesData> old_chunks;
+  // The earlier chunks of a stored trace, in write order (read only when needed): their bytes
+  // and what they decode to.
+  std::vector<std::string> old_chunks;
+  std::vector<WireTraces> old_wire;
   bool old_chunks_read = false;
   // The trace's index state; null when it is recomputed from every chunk (repeated span IDs).
   std::unique_ptr<TraceTermsBuilder> builder;
@@ -110,17 +106,28 @@ void SetSamplingDecision(const TraceGroup& g, std::span<const TraceWrite> traces
   }
 }
 
-// Adds the name keys (service, operation) of the spans of `data` to `*keys`.
-void CollectNameKeys(const TracesData& data, absl::flat_hash_set<std::string>* keys) {
-  for (const auto& rs : data.resource_spans()) {
-    const std::string service = ServiceNameOf(rs);
+// Adds the name keys (service, operation) of the spans of `chunk` to `*keys`.
+void CollectNameKeys(const WireTraces& chunk, absl::flat_hash_set<std::string>* keys) {
+  for (const WireTraces::Resource& rs : chunk.resources) {
+    const std::string_view service = chunk.ServiceName(rs);
     keys->insert(ServiceKey(service));
-    for (const auto& ss : rs.scope_spans()) {
-      for (const auto& span : ss.spans()) {
-        keys->insert(OperationKey(service, static_cast<int>(span.kind()), span.name()));
+    for (uint32_t sc = rs.scopes.begin; sc < rs.scopes.end; ++sc) {
+      const WireRange spans = chunk.scopes[sc].spans;
+      for (uint32_t i = spans.begin; i < spans.end; ++i) {
+        const WireTraces::Span& span = chunk.spans[i];
+        keys->insert(OperationKey(service, span.kind, span.name));
       }
     }
   }
+}
+
+// The objects `bytes` parse to, for ComputeIndexTerms.
+absl::StatusOr<TracesData> ParseChunk(std::string_view bytes, const std::string& what) {
+  TracesData data;
+  if (!data.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat(what, " does not parse as TracesData"));
+  }
+  return data;
 }
 
 }  // namespace
@@ -134,8 +141,8 @@ class RocksTraceStore::WriteCall {
   WriteCall(RocksTraceStore& store, std::span<const TraceWrite> traces)
       : store_(store), traces_(traces) {}
 
-  // Groups the writes that hold spans by trace ID, counting chunks and spans. InvalidArgument
-  // when a write's spans are null.
+  // Decodes each write's spans and groups the writes that hold spans by trace ID, counting
+  // chunks and spans. InvalidArgument when a write has no spans or they do not decode.
   absl::Status GroupByTrace();
   // The number of writes with spans (each stores one chunk), and of their spans.
   uint64_t chunks() const { return chunks_; }
@@ -159,8 +166,9 @@ class RocksTraceStore::WriteCall {
   // The summary, and the segment marker of the trace's index entry.
   absl::Status BatchSummaryAndMarker(TraceBatch& t);
   // The chunk of each write, and the names not stored yet.
-  absl::Status BatchChunks(TraceBatch& t);
-  absl::Status BatchChunk(TraceBatch& t, size_t write);
+  void BatchChunks(TraceBatch& t);
+  void BatchChunk(TraceBatch& t, size_t write);
+  absl::Status DecodeWrite(size_t i);
   void BatchNewNames(const TraceBatch& t, const absl::flat_hash_set<std::string>& name_keys);
   // Writes the batch, then Publish.
   absl::Status Commit();
@@ -188,16 +196,18 @@ class RocksTraceStore::WriteCall {
   // Spans serialized here for chunks, alive until the batch is written (a deque: its strings
   // do not move as it grows).
   std::deque<std::string> serialized_spans_;
+  // Per write: its spans' wire bytes (spans_bytes, or serialized here) and what they decode to.
+  std::vector<std::string_view> bytes_;
+  std::vector<WireTraces> wire_;
 };
 
 absl::Status RocksTraceStore::WriteCall::GroupByTrace() {
   absl::flat_hash_map<TraceId, size_t> group_of;
+  bytes_.resize(traces_.size());
+  wire_.resize(traces_.size());
   for (size_t i = 0; i < traces_.size(); ++i) {
-    if (traces_[i].spans == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("TraceWrite[", i, "] for trace ",
-                                                     traces_[i].trace_id.Hex(), ": spans is null"));
-    }
-    const size_t span_count = CountSpans(*traces_[i].spans);
+    if (absl::Status decoded = DecodeWrite(i); !decoded.ok()) return decoded;
+    const size_t span_count = wire_[i].spans.size();
     spans_ += span_count;
     // A write without spans stores nothing: GetTrace must not find a trace that has no span.
     if (span_count == 0) continue;
@@ -206,6 +216,26 @@ absl::Status RocksTraceStore::WriteCall::GroupByTrace() {
     if (inserted) groups_.emplace_back().id = traces_[i].trace_id;
     groups_[it->second].writes.push_back(i);
   }
+  return absl::OkStatus();
+}
+
+absl::Status RocksTraceStore::WriteCall::DecodeWrite(size_t i) {
+  const TraceWrite& w = traces_[i];
+  auto invalid = [&](const char* problem) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TraceWrite[", i, "] for trace ", w.trace_id.Hex(), ": ", problem));
+  };
+  bytes_[i] = w.spans_bytes;
+  if (bytes_[i].empty() && w.spans == nullptr)
+    return invalid("spans is null and spans_bytes empty");
+  if (bytes_[i].empty()) {
+    std::string& owned = serialized_spans_.emplace_back();
+    if (!w.spans->SerializeToString(&owned)) {
+      return invalid("spans cannot be serialized (missing fields or over 2 GiB)");
+    }
+    bytes_[i] = owned;
+  }
+  if (!DecodeWireTraces(bytes_[i], &wire_[i])) return invalid("spans_bytes is not a TracesData");
   return absl::OkStatus();
 }
 
@@ -282,7 +312,8 @@ absl::Status RocksTraceStore::WriteCall::BatchTrace(TraceGroup& g) {
   if (absl::Status loaded = LoadIndexState(t); !loaded.ok()) return loaded;
   if (absl::Status added = AddToIndexState(t); !added.ok()) return added;
   if (absl::Status marked = BatchSummaryAndMarker(t); !marked.ok()) return marked;
-  return BatchChunks(t);
+  BatchChunks(t);
+  return absl::OkStatus();
 }
 
 absl::Status RocksTraceStore::WriteCall::LoadIndexState(TraceBatch& t) {
@@ -296,7 +327,7 @@ absl::Status RocksTraceStore::WriteCall::LoadIndexState(TraceBatch& t) {
   if (absl::Status read = ReadOldChunks(t); !read.ok()) return read;
   TraceTermsBuilder::Delta ignored;
   ignored.recording = TraceTermsBuilder::Delta::Recording::kNone;
-  for (const TracesData& chunk : t.old_chunks) {
+  for (const WireTraces& chunk : t.old_wire) {
     if (!t.builder->Add(chunk, &ignored)) {
       t.builder.reset();  // repeated span IDs: RecomputeIndexTerms
       break;
@@ -313,8 +344,12 @@ absl::Status RocksTraceStore::WriteCall::ReadOldChunks(TraceBatch& t) {
   std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro, t.cf));
   const std::string prefix = SpanKeyPrefix(t.group.id);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    TracesData& chunk = t.old_chunks.emplace_back();
-    if (!chunk.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+    t.old_chunks.emplace_back(it->value().data(), it->value().size());
+  }
+  // Decoded once all are read: the views point into the strings, which no longer move.
+  t.old_wire.resize(t.old_chunks.size());
+  for (size_t k = 0; k < t.old_chunks.size(); ++k) {
+    if (!DecodeWireTraces(t.old_chunks[k], &t.old_wire[k])) {
       return absl::DataLossError(absl::StrCat("trace ", t.trace_hex, ": a span chunk in ",
                                               "storage.path ", store_.path_,
                                               " is not a valid SpanChunk"));
@@ -329,7 +364,7 @@ absl::Status RocksTraceStore::WriteCall::AddToIndexState(TraceBatch& t) {
   TraceTermsBuilder::Delta delta;
   delta.recording = TraceTermsBuilder::Delta::Recording::kNone;
   for (size_t i : t.group.writes) {
-    if (t.builder != nullptr && !t.builder->Add(*traces_[i].spans, &delta)) t.builder.reset();
+    if (t.builder != nullptr && !t.builder->Add(wire_[i], &delta)) t.builder.reset();
   }
   if (t.builder == nullptr) return RecomputeIndexTerms(t);
   t.summary = t.builder->summary();
@@ -348,10 +383,24 @@ absl::Status RocksTraceStore::WriteCall::RecomputeIndexTerms(TraceBatch& t) {
   if (g.existing && !t.old_chunks_read) {
     if (absl::Status read = ReadOldChunks(t); !read.ok()) return read;
   }
+  // The objects ComputeIndexTerms reads (a rare path: repeated span IDs).
+  std::vector<TracesData> parsed;
+  parsed.reserve(t.old_chunks.size() + g.writes.size());
+  for (const std::string& c : t.old_chunks) {
+    absl::StatusOr<TracesData> chunk = ParseChunk(
+        c, absl::StrCat("trace ", t.trace_hex, ": a span chunk in storage.path ", store_.path_));
+    if (!chunk.ok()) return chunk.status();
+    parsed.push_back(*std::move(chunk));
+  }
+  const size_t old_count = parsed.size();
+  for (size_t i : g.writes) {
+    absl::StatusOr<TracesData> chunk =
+        ParseChunk(bytes_[i], absl::StrCat("TraceWrite[", i, "] for trace ", t.trace_hex));
+    if (!chunk.ok()) return absl::InvalidArgumentError(chunk.status().message());
+    parsed.push_back(*std::move(chunk));
+  }
   std::vector<const TracesData*> all;
-  for (const TracesData& c : t.old_chunks) all.push_back(&c);
-  const size_t old_count = all.size();
-  for (size_t i : g.writes) all.push_back(traces_[i].spans);
+  for (const TracesData& c : parsed) all.push_back(&c);
   const IndexOptions& index = store_.options_.index;
   TraceIndexTerms terms = ComputeIndexTerms(g.id, TraceChunks(all.data(), all.size()), index);
   DependencyCounts call_deltas = terms.calls;
@@ -391,36 +440,24 @@ absl::Status RocksTraceStore::WriteCall::BatchSummaryAndMarker(TraceBatch& t) {
   return absl::OkStatus();
 }
 
-absl::Status RocksTraceStore::WriteCall::BatchChunks(TraceBatch& t) {
+void RocksTraceStore::WriteCall::BatchChunks(TraceBatch& t) {
   absl::flat_hash_set<std::string> name_keys;
   for (size_t i : t.group.writes) {
-    if (absl::Status put = BatchChunk(t, i); !put.ok()) return put;
-    CollectNameKeys(*traces_[i].spans, &name_keys);
+    BatchChunk(t, i);
+    CollectNameKeys(wire_[i], &name_keys);
   }
   BatchNewNames(t, name_keys);
-  return absl::OkStatus();
 }
 
-absl::Status RocksTraceStore::WriteCall::BatchChunk(TraceBatch& t, size_t write) {
+void RocksTraceStore::WriteCall::BatchChunk(TraceBatch& t, size_t write) {
   const TraceWrite& w = traces_[write];
-  // The chunk: the serialized spans (as given, or serialized here) and the tail.
-  std::string_view serialized = w.spans_bytes;
-  if (serialized.empty()) {
-    std::string& owned = serialized_spans_.emplace_back();
-    if (!w.spans->SerializeToString(&owned)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("TraceWrite[", write, "] for trace ", t.trace_hex,
-                       ": spans cannot be serialized (missing fields or over 2 GiB)"));
-    }
-    serialized = owned;
-  }
+  // The chunk: the spans' bytes (as given, or serialized here) and the tail.
   SpanChunk tail;
   tail.set_sampling_policy(w.sampling_policy);
   tail.set_sample_rate(w.sample_rate);
   value_.clear();
   tail.AppendToString(&value_);
-  batch_.PutConcatenation(t.cf, SpanKey(t.group.id, next_seq_++), serialized, value_);
-  return absl::OkStatus();
+  batch_.PutConcatenation(t.cf, SpanKey(t.group.id, next_seq_++), bytes_[write], value_);
 }
 
 void RocksTraceStore::WriteCall::BatchNewNames(const TraceBatch& t,

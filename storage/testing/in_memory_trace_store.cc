@@ -1,5 +1,7 @@
 #include "storage/testing/in_memory_trace_store.h"
 
+#include <deque>
+
 #include <algorithm>
 #include <limits>
 #include <tuple>
@@ -72,17 +74,26 @@ bool Matches(const TracesData& data, const TraceQuery& query, const IndexOptions
 absl::Status InMemoryTraceStore::Write(std::span<const TraceWrite> traces) {
   std::lock_guard lock(mu_);
   if (!write_failure_.ok()) return write_failure_;
+  // Every write's spans, parsed from spans_bytes when not given as objects, before any is stored.
+  std::deque<TracesData> parsed;
+  std::vector<const TracesData*> data(traces.size());
   for (size_t i = 0; i < traces.size(); ++i) {
-    if (traces[i].spans == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("TraceWrite[", i, "] for trace ",
-                                                     traces[i].trace_id.Hex(), ": spans is null"));
+    const TraceWrite& w = traces[i];
+    data[i] = w.spans;
+    if (data[i] != nullptr) continue;
+    TracesData& p = parsed.emplace_back();
+    if (w.spans_bytes.empty() ||
+        !p.ParseFromArray(w.spans_bytes.data(), static_cast<int>(w.spans_bytes.size()))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("TraceWrite[", i, "] for trace ", w.trace_id.Hex(),
+                       w.spans_bytes.empty() ? ": spans is null and spans_bytes empty"
+                                             : ": spans_bytes is not a TracesData"));
     }
+    data[i] = &p;
   }
-  for (const TraceWrite& w : traces) {
-    size_t spans = 0;
-    for (const auto& rs : w.spans->resource_spans()) {
-      for (const auto& ss : rs.scope_spans()) spans += ss.spans_size();
-    }
+  for (size_t i = 0; i < traces.size(); ++i) {
+    const TraceWrite& w = traces[i];
+    const uint64_t spans = SpanCountOf(*data[i]);
     // As in RocksTraceStore: a write without spans stores nothing.
     if (spans == 0) continue;
     auto [it, first] = traces_.try_emplace(w.trace_id);
@@ -94,7 +105,7 @@ absl::Status InMemoryTraceStore::Write(std::span<const TraceWrite> traces) {
     } else {
       MergeSamplingDecision(w.sampling_policy, w.sample_rate, &t.sampling_policy, &t.sample_rate);
     }
-    for (const auto& rs : w.spans->resource_spans()) {
+    for (const auto& rs : data[i]->resource_spans()) {
       *t.data.add_resource_spans() = rs;
       auto& ops = operations_[ServiceNameOf(rs)];
       for (const auto& ss : rs.scope_spans()) {

@@ -79,19 +79,52 @@ TEST_F(RocksTraceStoreTest, GivenSpanBytesAreStoredAsTheSpans) {
   ASSERT_TRUE(reparsed.ParseFromString(bytes));
   ASSERT_TRUE(MessageDifferencer::Equals(reparsed, data));
 
-  TraceWrite w = MakeWrite(id, &data, "p", 2.0);
-  w.spans_bytes = bytes;
-  ASSERT_TRUE(store->Write({&w, 1}).ok());
-  auto got = store->GetTrace(id);
-  ASSERT_TRUE(got.ok()) << got.status();
-  ASSERT_TRUE(got->has_value());
-  EXPECT_TRUE(MessageDifferencer::Equals((*got)->data, data)) << (*got)->data.DebugString();
-  EXPECT_EQ((*got)->sampling_policy, "p");
-  EXPECT_EQ((*got)->sample_rate, 2.0);
-  // Indexed from `spans` as usual.
+  // The same spans written twice: as objects with their bytes, and as the bytes alone.
+  const TraceId bytes_only_id = MakeId(9);
+  TraceWrite writes[2] = {MakeWrite(id, &data, "p", 2.0),
+                          MakeWrite(bytes_only_id, nullptr, "p", 2.0)};
+  for (TraceWrite& w : writes) w.spans_bytes = bytes;
+  ASSERT_TRUE(store->Write(writes).ok());
+  for (const TraceId& stored : {id, bytes_only_id}) {
+    auto got = store->GetTrace(stored);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(got->has_value());
+    EXPECT_TRUE(MessageDifferencer::Equals((*got)->data, data)) << (*got)->data.DebugString();
+    EXPECT_EQ((*got)->sampling_policy, "p");
+    EXPECT_EQ((*got)->sample_rate, 2.0);
+  }
+  // Indexed from the bytes: both are found alike, with equal summaries but for the ID.
   auto services = store->GetServices();
   ASSERT_TRUE(services.ok());
   EXPECT_THAT(*services, ::testing::Contains("frontend"));
+  TraceQuery query;
+  query.service = "frontend";
+  query.operation = "render";
+  query.attributes = {{"http.status_code", "200"}, {"span.kind", "internal"}};
+  auto found = store->FindTraces(query);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->size(), 2u);
+  TraceSummary first = (*found)[0];
+  first.trace_id = (*found)[1].trace_id;
+  EXPECT_EQ(first, (*found)[1]);
+  EXPECT_EQ(first.root_operation, "GET /cart");
+}
+
+TEST_F(RocksTraceStoreTest, SpanBytesThatDoNotDecodeFailTheWholeBatch) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  TracesData a;
+  AddResource(&a, MakeId(1), "svc", {{"x"}});
+  TraceWrite writes[] = {MakeWrite(MakeId(1), &a), MakeWrite(MakeId(2), nullptr)};
+  writes[1].spans_bytes = std::string_view("\x0a\x05\x12\x09", 4);  // a length past the end
+  absl::Status s = store->Write(writes);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("TraceWrite[1]"));
+  EXPECT_THAT(s.message(), HasSubstr("spans_bytes"));
+  EXPECT_EQ(store->Stats().traces_written, 0u);
+  auto got = store->GetTrace(MakeId(1));
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
 }
 
 TEST_F(RocksTraceStoreTest, UnknownTraceIsNullopt) {

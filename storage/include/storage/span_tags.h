@@ -42,36 +42,46 @@ void Call(Fn& fn, std::string_view key, std::string_view value,
 
 }  // namespace span_tags_internal
 
-// The scope's tags (the same for every span of the scope).
+// The scope's tags (the same for every span of the scope), from its name and version.
 template <typename Fn>
-void ForEachScopeTag(const opentelemetry::proto::common::v1::InstrumentationScope& scope, Fn&& fn) {
-  if (!scope.name().empty()) span_tags_internal::Call(fn, "otel.scope.name", scope.name());
-  if (!scope.version().empty()) span_tags_internal::Call(fn, "otel.scope.version", scope.version());
+void ForEachScopeTag(std::string_view name, std::string_view version, Fn&& fn) {
+  if (!name.empty()) span_tags_internal::Call(fn, "otel.scope.name", name);
+  if (!version.empty()) span_tags_internal::Call(fn, "otel.scope.version", version);
 }
 
-// The span's own derived tags: kind, status and trace state.
 template <typename Fn>
-void ForEachDerivedSpanTag(const opentelemetry::proto::trace::v1::Span& span, Fn&& fn) {
+void ForEachScopeTag(const opentelemetry::proto::common::v1::InstrumentationScope& scope, Fn&& fn) {
+  ForEachScopeTag(scope.name(), scope.version(), fn);
+}
+
+// The span's own derived tags, from its kind and status (OTLP numbers) and trace state.
+template <typename Fn>
+void ForEachDerivedSpanTag(int kind_number, int status_code, std::string_view status_message,
+                           std::string_view trace_state, Fn&& fn) {
   using opentelemetry::proto::trace::v1::Status;
-  const std::string_view kind = SpanKindName(static_cast<int>(span.kind()));
+  const std::string_view kind = SpanKindName(kind_number);
   if (!kind.empty()) span_tags_internal::Call(fn, "span.kind", kind);
-  switch (span.status().code()) {
+  switch (status_code) {
     case Status::STATUS_CODE_OK:
       span_tags_internal::Call(fn, "otel.status_code", "OK");
       break;
     case Status::STATUS_CODE_ERROR:
       span_tags_internal::Call(fn, "otel.status_code", "ERROR");
       span_tags_internal::Call(fn, "error", "true", DerivedTagType::kBool);
-      if (!span.status().message().empty()) {
-        span_tags_internal::Call(fn, "otel.status_description", span.status().message());
+      if (!status_message.empty()) {
+        span_tags_internal::Call(fn, "otel.status_description", status_message);
       }
       break;
     default:
       break;
   }
-  if (!span.trace_state().empty()) {
-    span_tags_internal::Call(fn, "w3c.tracestate", span.trace_state());
-  }
+  if (!trace_state.empty()) span_tags_internal::Call(fn, "w3c.tracestate", trace_state);
+}
+
+template <typename Fn>
+void ForEachDerivedSpanTag(const opentelemetry::proto::trace::v1::Span& span, Fn&& fn) {
+  ForEachDerivedSpanTag(static_cast<int>(span.kind()), static_cast<int>(span.status().code()),
+                        span.status().message(), span.trace_state(), fn);
 }
 
 }  // namespace tailtrace::storage

@@ -131,15 +131,16 @@ namespace tailtrace::storage {
 // the same trace again (late spans) adds to it; nothing is overwritten.
 struct TraceWrite {
   TraceId trace_id;
-  // Every span in here belongs to trace_id. Not owned; must outlive the Write call.
+  // Every span in here belongs to trace_id. Not owned; must outlive the Write call. May be null
+  // when `spans_bytes` is set: a store then reads the spans from the bytes.
   const opentelemetry::proto::trace::v1::TracesData* spans = nullptr;
   // The sampling policy that kept the trace ("" when none applies).
   std::string sampling_policy;
   // 1 / probability of keeping such a trace; 1 keeps all.
   double sample_rate = 1.0;
-  // Optional: wire bytes of a TracesData that parses to exactly `*spans` (e.g. the bytes `spans`
-  // was parsed from). A store that keeps serialized spans may keep these instead of serializing
-  // `spans` again. Not owned; must outlive the Write call.
+  // Wire bytes of a TracesData that parses to exactly `*spans` (e.g. the bytes `spans` was parsed
+  // from), or, with `spans` null, the spans themselves. A store that keeps serialized spans keeps
+  // these instead of serializing `spans` again. Not owned; must outlive the Write call.
   std::string_view spans_bytes;
 };
 

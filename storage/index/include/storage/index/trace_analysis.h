@@ -17,6 +17,7 @@
 
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/span_kind.h"
+#include "proto/wire_traces.h"
 #include "storage/options.h"
 #include "storage/span_tags.h"
 #include "storage/trace_store.h"
@@ -34,6 +35,11 @@ int64_t SpanEndNs(const opentelemetry::proto::trace::v1::Span& span);
 // end - start, or 0 when the end is before the start.
 int64_t SpanDurationNs(const opentelemetry::proto::trace::v1::Span& span);
 
+// A span time as the index keeps it: nanoseconds clamped to [0, INT64_MAX].
+inline int64_t ClampSpanTime(uint64_t ns) {
+  return ns > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(ns);
+}
+
 // CallFailureOf the span's kind and status.
 inline CallFailure CallFailureOfSpan(const opentelemetry::proto::trace::v1::Span& span) {
   return CallFailureOf(span.kind(), span.status().code());
@@ -47,6 +53,8 @@ std::string IndexValueString(const opentelemetry::proto::common::v1::AnyValue& v
 // is valid until `value` or `*scratch` changes.
 std::string_view IndexValueView(const opentelemetry::proto::common::v1::AnyValue& value,
                                 std::string* scratch);
+// The same for a value read from wire bytes (proto/wire_traces.h).
+std::string_view IndexValueView(const WireValue& value, std::string* scratch);
 
 // Whether a tag is indexed under `options` (key not excluded, key and value not too long).
 bool IsIndexedTag(std::string_view key, std::string_view value, const IndexOptions& options);
@@ -87,16 +95,48 @@ void ForEachResourceTag(const opentelemetry::proto::trace::v1::ResourceSpans& rs
 //   the scope's tags and the span's derived tags (kind, status, trace state): storage/span_tags.h.
 //   span events, as Jaeger's log fields: "event" with the event's name (when set), then the
 //   event's attributes:
+inline constexpr std::string_view kEventTagKey = "event";
 template <typename Fn>
 void ForEachEventTag(const opentelemetry::proto::trace::v1::Span& span, std::string* scratch,
                      Fn&& fn) {
   for (const auto& event : span.events()) {
-    if (!event.name().empty()) fn(std::string_view("event"), std::string_view(event.name()));
+    if (!event.name().empty()) fn(std::string_view(kEventTagKey), std::string_view(event.name()));
     for (const auto& kv : event.attributes()) {
       const auto& v = kv.value();
       const std::string_view value =
           v.has_string_value() ? std::string_view(v.string_value()) : IndexValueView(v, scratch);
       fn(std::string_view(kv.key()), value);
+    }
+  }
+}
+
+// The same parts for spans read from wire bytes (proto/wire_traces.h).
+template <typename Fn>
+void ForEachSpanAttributeTag(const WireTraces& chunk, const WireTraces::Span& span,
+                             std::string* scratch, Fn&& fn) {
+  for (uint32_t i = span.attributes.begin; i < span.attributes.end; ++i) {
+    const WireAttribute& a = chunk.span_attributes[i];
+    fn(a.key, IndexValueView(a.value, scratch));
+  }
+}
+template <typename Fn>
+void ForEachResourceTag(const WireTraces& chunk, const WireTraces::Resource& rs,
+                        std::string* scratch, Fn&& fn) {
+  for (uint32_t i = rs.attributes.begin; i < rs.attributes.end; ++i) {
+    if (static_cast<int64_t>(i) == rs.service_attribute) continue;
+    const WireAttribute& a = chunk.resource_attributes[i];
+    fn(a.key, IndexValueView(a.value, scratch));
+  }
+}
+template <typename Fn>
+void ForEachEventTag(const WireTraces& chunk, const WireTraces::Span& span, std::string* scratch,
+                     Fn&& fn) {
+  for (uint32_t e = span.events.begin; e < span.events.end; ++e) {
+    const WireTraces::Event& event = chunk.events[e];
+    if (!event.name.empty()) fn(std::string_view(kEventTagKey), event.name);
+    for (uint32_t i = event.attributes.begin; i < event.attributes.end; ++i) {
+      const WireAttribute& a = chunk.event_attributes[i];
+      fn(a.key, IndexValueView(a.value, scratch));
     }
   }
 }

@@ -31,6 +31,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "proto/wire_traces.h"
 #include "storage/index/index_segments.h"
 #include "storage/index/trace_analysis.h"
 #include "storage/index/trace_roots.h"
@@ -74,6 +75,8 @@ class TraceTermsBuilder {
   // Adds the spans of `chunk`, recording the changes in `*delta`. Returns false, changing
   // nothing (neither the builder nor `*delta`), when a span ID of the chunk repeats one already
   // added or another of the chunk. `chunk` may be destroyed after the call.
+  bool Add(const WireTraces& chunk, Delta* delta);
+  // The same for a chunk given as objects (serialized and decoded first).
   bool Add(const opentelemetry::proto::trace::v1::TracesData& chunk, Delta* delta);
 
   bool empty() const { return summary_.span_count == 0; }
@@ -203,22 +206,21 @@ class TraceTermsBuilder {
     int64_t end;
   };
   // Pass 1: claims the span ID of every span of the chunk (with its service, new services
-  // numbered after the known ones) and collects their attributes. On a repeated span ID, releases
+  // numbered after the known ones). On a repeated span ID, releases
   // the IDs claimed and returns false.
   bool ClaimSpans(ChunkPass& pass);
-  uint32_t ServiceIndexOf(const opentelemetry::proto::trace::v1::ResourceSpans& rs,
-                          ChunkPass& pass) const;
+  uint32_t ServiceIndexOf(std::string_view name, ChunkPass& pass) const;
   // Releases the span IDs of the first `count` spans of `chunk`.
-  void UnclaimSpans(const opentelemetry::proto::trace::v1::TracesData& chunk, size_t count);
+  void UnclaimSpans(const WireTraces& chunk, size_t count);
   // Sets up what the chunk's changes are recorded in, and interns its new services.
   void BeginChanges(ChunkPass& pass, Delta* delta);
   // Pass 2: each span's summary counts, operation, tags, durations, and parent or root.
   void AddSpans(ChunkPass& pass);
-  SpanTimes CountSpan(const opentelemetry::proto::trace::v1::Span& span, uint32_t service);
+  SpanTimes CountSpan(const WireTraces::Span& span, uint32_t service);
   void AddSpanDurations(const SpanTimes& times, uint32_t service, uint32_t operation,
                         Changes* changes);
-  void AddSpanParent(const opentelemetry::proto::trace::v1::Span& span, int64_t start,
-                     uint32_t service, uint32_t operation, Changes* changes);
+  void AddSpanParent(const WireTraces::Span& span, int64_t start, uint32_t service,
+                     uint32_t operation, Changes* changes);
   // Pass 3: the calls of earlier spans that waited for one of the chunk's spans as their parent.
   void ResolveOrphans(ChunkPass& pass);
   uint32_t InternOperation(uint32_t service, std::string_view name, Changes* changes);

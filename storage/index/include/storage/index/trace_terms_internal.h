@@ -274,24 +274,10 @@ void RankGrouped(size_t n, size_t groups, Group group, Less less, std::vector<ui
   for (uint32_t r = 0; r < n; ++r) (*rank)[(*order)[r]] = r;
 }
 
-// A span attribute read before it is added (see TraceTermsBuilder::Add).
-struct PendingTag {
-  std::string_view key;
-  std::string_view value;                                   // a string value
-  const opentelemetry::proto::common::v1::AnyValue* other;  // or another value, rendered later
-};
-
 // Sorts `*v` and removes repeats.
 inline void SortUnique(std::vector<uint64_t>* v) {
   std::sort(v->begin(), v->end());
   v->erase(std::unique(v->begin(), v->end()), v->end());
-}
-
-// ServiceNameOf (trace_analysis.h) without a copy.
-inline std::string_view ServiceNameView(const opentelemetry::proto::trace::v1::ResourceSpans& rs) {
-  const opentelemetry::proto::common::v1::KeyValue* kv = ServiceNameAttribute(rs);
-  return kv != nullptr ? std::string_view(kv->value().string_value())
-                       : std::string_view("unknown_service");
 }
 
 }  // namespace tailtrace::storage::terms_internal
