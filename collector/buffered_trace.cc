@@ -220,8 +220,7 @@ bool ForEachBufferedSpan(const SpanRope& rope, std::string* scratch,
   return true;
 }
 
-bool MaterializeSpans(const SpanRope& rope, std::string* bytes, TracesData* out) {
-  out->Clear();
+bool AssembleSpans(const SpanRope& rope, std::string* bytes) {
   bytes->clear();
   // The TracesData wire encoding of each group: resource_spans { <resource key>
   // scope_spans { <scope key> <span entries> } }.
@@ -242,7 +241,12 @@ bool MaterializeSpans(const SpanRope& rope, std::string* bytes, TracesData* out)
       return false;
     }
   }
-  return out->ParseFromString(*bytes);
+  return true;
+}
+
+bool MaterializeSpans(const SpanRope& rope, std::string* bytes, TracesData* out) {
+  out->Clear();
+  return AssembleSpans(rope, bytes) && out->ParseFromString(*bytes);
 }
 
 }  // namespace tailtrace::collector

@@ -253,8 +253,9 @@ class Shard {
     writes.reserve(ready_.size());
     uint64_t spans = 0;
     for (const DecidedTrace& t : ready_) {
+      const auto* parsed = t.spans_parsed ? &t.spans : nullptr;
       writes.push_back(
-          storage::TraceWrite{t.trace_id, &t.spans, t.policy, t.sample_rate, t.spans_bytes});
+          storage::TraceWrite{t.trace_id, parsed, t.policy, t.sample_rate, t.spans_bytes});
       spans += t.span_count;
     }
     const int64_t start = clock_->MonotonicNanos();

@@ -45,6 +45,7 @@ void DecidedTrace::Swap(DecidedTrace& other) noexcept {
   using std::swap;
   swap(trace_id, other.trace_id);
   swap(arena, other.arena);
+  swap(spans_parsed, other.spans_parsed);
   swap(spans_bytes, other.spans_bytes);
   spans.Swap(&other.spans);  // heap messages: swaps pointers, each field keeps its arena
   swap(policy, other.policy);
@@ -329,14 +330,18 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
     stats_.spans_dropped += trace.span_count;
     return;  // frees the arena
   }
-  if (parsed == nullptr) parsed = ParseBuffered(trace, &arena);
+  // A kept trace's spans go on as bytes; objects only if the Sampler made them.
+  const bool assembled = parsed != nullptr || AssembleSpans(trace.rope, &materialize_buffer_);
+  if (!assembled) parsed = ParseBuffered(trace, &arena);  // logs what did not assemble
   ReleaseBuffered(&trace);
   decisions_.RememberKept(trace.trace_id, decision.policy, decision.sample_rate);
   ++stats_.traces_kept;
   stats_.spans_kept += trace.span_count;
   DecidedTrace& kept = out->emplace_back();
   kept.trace_id = trace.trace_id;
-  kept.spans.mutable_resource_spans()->InternalSwap(parsed->mutable_resource_spans());
+  kept.spans_parsed = parsed != nullptr;
+  if (parsed != nullptr)
+    kept.spans.mutable_resource_spans()->InternalSwap(parsed->mutable_resource_spans());
   kept.arena = std::move(arena);
   kept.spans_bytes = std::move(materialize_buffer_);
   materialize_buffer_ = std::string();

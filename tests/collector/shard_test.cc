@@ -8,6 +8,7 @@ namespace tailtrace::collector {
 namespace {
 
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using opentelemetry::proto::trace::v1::TracesData;
 using testing::AddRequest;
 using testing::AddSpan;
 using testing::CountSpans;
@@ -61,7 +62,8 @@ ShardOptions Options() {
   return o;
 }
 
-TEST(ShardCoreTest, SamplerThatNeedsNoSpansSeesNoneAndKeptTracesHaveAll) {
+// A Sampler that needs no spans costs no parse: its kept traces go on as bytes only.
+TEST(ShardCoreTest, SamplerThatNeedsNoSpansSeesNoneAndKeptTracesHaveAllAsBytes) {
   auto sampler = std::make_unique<TraceIdOnlySampler>();
   TraceIdOnlySampler* recorder = sampler.get();
   ShardCore core(Options(), std::move(sampler));
@@ -74,7 +76,16 @@ TEST(ShardCoreTest, SamplerThatNeedsNoSpansSeesNoneAndKeptTracesHaveAll) {
   ASSERT_EQ(out.size(), 3u);
   for (const DecidedTrace& t : out) {
     EXPECT_EQ(t.trace_id.bytes[15] % 2, 0);
-    EXPECT_EQ(CountSpans(t.spans), 3);
+    EXPECT_FALSE(t.spans_parsed);
+    EXPECT_EQ(CountSpans(t.spans), 0);
+    TracesData from_bytes;
+    ASSERT_TRUE(from_bytes.ParseFromString(t.spans_bytes));
+    EXPECT_EQ(CountSpans(from_bytes), 3);
+    for (const auto& rs : from_bytes.resource_spans()) {
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& span : ss.spans()) EXPECT_EQ(span.trace_id(), t.trace_id.view());
+      }
+    }
     EXPECT_EQ(t.span_count, 3u);
     EXPECT_EQ(t.policy, "even");
   }

@@ -145,10 +145,14 @@ void ReleaseInterned(const SpanRope& rope, InternPool* pool);
 bool ForEachBufferedSpan(const SpanRope& rope, std::string* scratch,
                          absl::FunctionRef<void(std::string_view, std::string_view)> fn);
 
-// Sets `*bytes` to the TracesData wire encoding of the groups of `rope` (one ResourceSpans with
-// one ScopeSpans per group, in arrival order) and parses it into `out` (cleared first; objects
-// it already holds are reused). False if the bytes do not parse (not expected: they were
-// scanned by ScanExportRequest); `out` then holds an unspecified part of them.
+// Sets `*bytes` to the TracesData wire encoding of the groups of `rope`: one ResourceSpans with
+// one ScopeSpans per group, in arrival order. False (and `*bytes` empty) if the rope ends inside
+// a group (not expected).
+[[nodiscard]] bool AssembleSpans(const SpanRope& rope, std::string* bytes);
+
+// AssembleSpans, then parses the bytes into `out` (cleared first; objects it already holds are
+// reused). False if the bytes do not parse (not expected: they were scanned by
+// ScanExportRequest); `out` then holds an unspecified part of them.
 [[nodiscard]] bool MaterializeSpans(const SpanRope& rope, std::string* bytes,
                                     opentelemetry::proto::trace::v1::TracesData* out);
 

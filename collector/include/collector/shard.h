@@ -77,7 +77,10 @@ struct DecidedTrace {
   // Owns the memory of `spans` when set. Declared first: destroyed after `spans`.
   std::unique_ptr<google::protobuf::Arena> arena;
   opentelemetry::proto::trace::v1::TracesData spans;
-  // The wire bytes `spans` was parsed from (a TracesData); empty for late-span batches.
+  // Whether `spans` holds the spans. A trace kept by a Sampler that did not read its spans is
+  // not parsed: only `spans_bytes` holds them.
+  bool spans_parsed = true;
+  // The wire bytes of the spans (a TracesData); empty for late-span batches.
   std::string spans_bytes;
   std::string policy;
   double sample_rate = 1.0;
