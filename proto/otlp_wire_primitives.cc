@@ -49,11 +49,7 @@ const char* LengthProblem(const char* p, const char* end) {
   return "malformed length";
 }
 
-namespace {
-
-constexpr int kMaxGroupDepth = 100;  // protobuf's default recursion limit
-
-const char* ReadVarint(const char* p, const char* end, uint64_t* out) {
+const char* ReadVarint64Slow(const char* p, const char* end, uint64_t* out) {
   uint64_t v = 0;
   for (int shift = 0; shift < 70 && p < end; shift += 7) {
     const auto b = static_cast<uint8_t>(*p++);
@@ -65,6 +61,10 @@ const char* ReadVarint(const char* p, const char* end, uint64_t* out) {
   }
   return nullptr;
 }
+
+namespace {
+
+constexpr int kMaxGroupDepth = 100;  // protobuf's default recursion limit
 
 // Skips a group's fields up to its end tag.
 const char* SkipGroup(const char* p, const char* end, uint32_t number, int depth) {
@@ -90,7 +90,7 @@ const char* NextField(const char* p, const char* end, Field* f, int depth) {
   f->type = tag & 7;
   switch (f->type) {
     case kVarint:
-      return ReadVarint(p, end, &f->value);
+      return ReadVarint64(p, end, &f->value);
     case kFixed64:
       if (end - p < 8) return nullptr;
       std::memcpy(&f->value, p, 8);

@@ -56,6 +56,17 @@ inline const char* ReadLength(const char* p, const char* end, uint32_t* len) {
   return ReadLengthSlow(p, end, len);
 }
 
+const char* ReadVarint64Slow(const char* p, const char* end, uint64_t* out);
+
+// Reads a varint of up to 10 bytes (protobuf's rule: the bits past 64 are dropped).
+inline const char* ReadVarint64(const char* p, const char* end, uint64_t* out) {
+  if (p < end && static_cast<uint8_t>(*p) < 0x80) {
+    *out = static_cast<uint8_t>(*p);
+    return p + 1;
+  }
+  return ReadVarint64Slow(p, end, out);
+}
+
 // Why ReadLength failed at p (cold).
 const char* LengthProblem(const char* p, const char* end);
 

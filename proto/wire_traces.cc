@@ -27,6 +27,14 @@ constexpr uint32_t kEventName = 2;
 constexpr uint32_t kEventAttributes = 3;
 constexpr uint32_t kStatusMessage = 2;
 constexpr uint32_t kStatusCode = 3;
+// Tags (field number << 3 | wire type) of the usual KeyValue and AnyValue encodings.
+constexpr uint8_t kKeyTag = 0x0a;          // KeyValue.key, length-delimited
+constexpr uint8_t kValueTag = 0x12;        // KeyValue.value, length-delimited
+constexpr uint8_t kStringValueTag = 0x0a;  // AnyValue.string_value
+constexpr uint8_t kBoolValueTag = 0x10;    // AnyValue.bool_value, varint
+constexpr uint8_t kIntValueTag = 0x18;     // AnyValue.int_value, varint
+constexpr uint8_t kDoubleValueTag = 0x21;  // AnyValue.double_value, fixed64
+constexpr uint8_t kBytesValueTag = 0x3a;   // AnyValue.bytes_value, length-delimited
 
 uint32_t Size(size_t n) { return static_cast<uint32_t>(n); }
 
@@ -65,11 +73,65 @@ bool DecodeKeyValue(std::string_view key_value, WireTraces* traces, WireAttribut
   return read && DecodeValue(value, &out->value);
 }
 
+// The usual encoding of an AnyValue, read without the field loop: one member, once. False for
+// anything else, which DecodeValue reads.
+bool DecodeUsualValue(const char* p, const char* end, WireValue* out) {
+  using Kind = WireValue::Kind;
+  if (p == end) {
+    *out = WireValue{};
+    return true;
+  }
+  const auto tag = static_cast<uint8_t>(*p++);
+  if (tag == kStringValueTag || tag == kBytesValueTag) {
+    uint32_t len = 0;
+    p = wire_internal::ReadLength(p, end, &len);
+    if (p == nullptr || p + len != end) return false;
+    *out = WireValue{tag == kStringValueTag ? Kind::kString : Kind::kBytes, {p, len}, 0};
+    return true;
+  }
+  if (tag == kBoolValueTag || tag == kIntValueTag) {
+    uint64_t v = 0;
+    p = wire_internal::ReadVarint64(p, end, &v);
+    if (p != end) return false;
+    *out = WireValue{tag == kBoolValueTag ? Kind::kBool : Kind::kInt, {}, v};
+    return true;
+  }
+  if (tag == kDoubleValueTag && end - p == 8) {
+    *out = WireValue{Kind::kDouble, {}, wire_internal::Load64(p)};
+    return true;
+  }
+  return false;
+}
+
+// The usual encoding of a KeyValue: its key, then its value, each once (or no value). False for
+// anything else, which DecodeKeyValue reads.
+bool DecodeUsualKeyValue(std::string_view key_value, WireAttribute* out) {
+  const char* p = key_value.data();
+  const char* end = p + key_value.size();
+  if (p == end || static_cast<uint8_t>(*p) != kKeyTag) return false;
+  uint32_t len = 0;
+  p = wire_internal::ReadLength(p + 1, end, &len);
+  if (p == nullptr) return false;
+  out->key = std::string_view(p, len);
+  p += len;
+  if (p == end) {
+    out->value = WireValue{};
+    return true;
+  }
+  if (static_cast<uint8_t>(*p) != kValueTag) return false;
+  p = wire_internal::ReadLength(p + 1, end, &len);
+  if (p == nullptr || p + len != end) return false;
+  return DecodeUsualValue(p, end, &out->value);
+}
+
 // Appends the KeyValue `key_value` to `*attributes`.
 bool AppendAttribute(std::string_view key_value, WireTraces* traces,
                      std::vector<WireAttribute>* attributes) {
   WireAttribute a;
-  if (!DecodeKeyValue(key_value, traces, &a)) return false;
+  if (!DecodeUsualKeyValue(key_value, &a)) {
+    a = WireAttribute{};
+    if (!DecodeKeyValue(key_value, traces, &a)) return false;
+  }
   attributes->push_back(a);
   return true;
 }
