@@ -1,5 +1,6 @@
 #include "spanmetrics/service_graph.h"
 
+#include <cstring>
 #include <string_view>
 
 #include "proto/otlp_wire_fields.h"
@@ -13,38 +14,44 @@ namespace {
 using Parent = storage::CallParent<std::string_view>;
 
 struct Child {
-  std::string parent_id;
+  uint64_t parent_id = 0;
   std::string_view service;
   int64_t start_ns = 0;
   bool fails_call = false;  // CallFailure::as_child
 };
 
-int64_t ClampNs(uint64_t ns) {
-  return ns > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(ns);
+// A span ID as a number: scanned spans have 8-byte IDs (and parents of 8 bytes or none).
+bool SpanIdNumber(std::string_view id, uint64_t* out) {
+  if (id.size() != 8) return false;
+  std::memcpy(out, id.data(), 8);
+  return true;
 }
 
 }  // namespace
 
 std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans) {
-  absl::flat_hash_map<std::string, Parent> parents;  // by span ID
-  std::vector<Child> children;
+  // Scratch reused by the calls of a thread; a huge trace's is not kept.
+  thread_local absl::flat_hash_map<uint64_t, Parent> parents;  // by span ID
+  thread_local std::vector<Child> children;
+  parents.clear();
+  children.clear();
   // The spans of one group share their resource: its service is read once per group.
   const char* resource_read = nullptr;
   std::string_view service;
   spans.ForEach([&](std::string_view resource, std::string_view span) {
     WireSpanFields f;
-    if (!ReadWireSpanFields(span, &f)) return;
+    uint64_t id = 0;
+    if (!ReadWireSpanFields(span, &f) || !SpanIdNumber(f.span_id, &id)) return;
     if (resource.data() != resource_read) {
       resource_read = resource.data();
       service = WireServiceName(resource);
     }
     const storage::CallFailure failure = storage::CallFailureOf(f.kind, f.status_code);
-    auto [it, inserted] =
-        parents.try_emplace(std::string(f.span_id), Parent{service, failure.as_parent});
+    auto [it, inserted] = parents.try_emplace(id, Parent{service, failure.as_parent});
     if (!inserted) it->second.Merge(service, failure);
-    if (!f.parent_span_id.empty()) {
+    if (uint64_t parent = 0; SpanIdNumber(f.parent_span_id, &parent)) {
       children.push_back(
-          Child{std::string(f.parent_span_id), service, ClampNs(f.start_ns), failure.as_child});
+          Child{parent, service, storage::ClampSpanTime(f.start_ns), failure.as_child});
     }
   });
   std::vector<ServiceCall> calls;
@@ -53,6 +60,10 @@ std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& span
     if (it == parents.end() || it->second.service == c.service) continue;
     calls.push_back(ServiceCall{std::string(it->second.service), std::string(c.service), c.start_ns,
                                 storage::CallFailed(it->second.fails, c.fails_call)});
+  }
+  if (children.capacity() > (1u << 16)) {
+    parents = {};
+    children = {};
   }
   return calls;
 }

@@ -298,6 +298,11 @@ struct CallParent {
   }
 };
 
+// A span time as tailtrace keeps it: the OTLP nanoseconds clamped to [0, INT64_MAX].
+inline int64_t ClampSpanTime(uint64_t ns) {
+  return ns > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(ns);
+}
+
 // Calls are counted per slot of this width (of the child span's start time).
 inline constexpr int64_t kDependencySlotNs = 60ll * 1'000'000'000;
 

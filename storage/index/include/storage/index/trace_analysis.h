@@ -35,11 +35,6 @@ int64_t SpanEndNs(const opentelemetry::proto::trace::v1::Span& span);
 // end - start, or 0 when the end is before the start.
 int64_t SpanDurationNs(const opentelemetry::proto::trace::v1::Span& span);
 
-// A span time as the index keeps it: nanoseconds clamped to [0, INT64_MAX].
-inline int64_t ClampSpanTime(uint64_t ns) {
-  return ns > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(ns);
-}
-
 // CallFailureOf the span's kind and status.
 inline CallFailure CallFailureOfSpan(const opentelemetry::proto::trace::v1::Span& span) {
   return CallFailureOf(span.kind(), span.status().code());
