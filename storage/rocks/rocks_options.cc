@@ -78,9 +78,10 @@ class TracePrefixTransform final : public rocksdb::SliceTransform {
 
 // Span chunk blocks: see the bucket options in Open.
 constexpr size_t kBucketBlockBytes = 64 << 10;
-// Level 3 without a dictionary: level 6 with a dictionary trained per file took 2.7 times the
-// compaction CPU for the same bytes on disk (bench/results/profile-notes.md, session 13).
-constexpr int kBottommostZstdLevel = 3;
+// Level 6: level 1 halves the CPU of a compaction to the bottom level but, in a repeated
+// measurement, left 45 B/span where level 6 left 30 (bench/results/profile-notes.md, session 10).
+constexpr int kBottommostZstdLevel = 6;
+constexpr uint32_t kZstdDictionaryBytes = 64 << 10;
 
 // LZ4 (fast) for the levels that are rewritten often, ZSTD (small) for the bottommost level that
 // holds most data; falls back to whatever this RocksDB build supports.
@@ -327,10 +328,12 @@ RocksConfig MakeRocksConfig(const StoreOptions& options, rocksdb::Env* env) {
   // trace, and a block compresses them together. A trace read decompresses one or two blocks.
   bucket_table.block_size = kBucketBlockBytes;
   if (compression.bottommost == rocksdb::kZSTD) {
-    // The bottommost level holds most data. A 64 KiB block already holds what repeats from trace
-    // to trace (resources, attribute keys, routes, SQL); a per-file dictionary saved nothing more.
+    // The bottommost level holds most data: a dictionary trained per file on its own blocks
+    // (what repeats across blocks: resource attributes, SQL, routes).
     bucket_cf.bottommost_compression_opts.enabled = true;
     bucket_cf.bottommost_compression_opts.level = kBottommostZstdLevel;
+    bucket_cf.bottommost_compression_opts.max_dict_bytes = kZstdDictionaryBytes;
+    bucket_cf.bottommost_compression_opts.zstd_max_train_bytes = 100 * kZstdDictionaryBytes;
   }
   bucket_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bucket_table));
 
