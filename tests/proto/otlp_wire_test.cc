@@ -390,32 +390,7 @@ TEST_F(OtlpWireTest, RandomMutationsAgreeWithProtobuf) {
   const int kRounds = rounds != nullptr ? std::atoi(rounds) : 4000;
   for (int round = 0; round < kRounds; ++round) {
     std::string bytes = bases[pick(bases.size())];
-    const int mutations = 1 + static_cast<int>(pick(3));
-    for (int m = 0; m < mutations && !bytes.empty(); ++m) {
-      const size_t at = pick(bytes.size());
-      switch (pick(6)) {
-        case 0:
-          bytes[at] = static_cast<char>(rng());
-          break;
-        case 1:
-          bytes[at] ^= static_cast<char>(1 << pick(8));
-          break;
-        case 2: {
-          const size_t n = 1 + pick(4);
-          for (size_t i = 0; i < n; ++i) bytes.insert(bytes.begin() + at, static_cast<char>(rng()));
-          break;
-        }
-        case 3:
-          bytes.erase(at, 1 + pick(8));
-          break;
-        case 4:
-          bytes.resize(at);
-          break;
-        default:
-          bytes.insert(at, bytes.substr(pick(bytes.size()), 1 + pick(16)));
-          break;
-      }
-    }
+    MutateBytes(rng, &bytes);
     bool ok = false;
     ASSERT_TRUE(ScanAgreesWithProtobuf(bytes, &ok)) << "round " << round;
     accepted += ok;

@@ -254,4 +254,34 @@ std::string SpanProblem(const Span& span) {
   return ::testing::AssertionSuccess();
 }
 
+void MutateBytes(std::mt19937_64& rng, std::string* bytes) {
+  auto pick = [&](size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng() % n); };
+  const int mutations = 1 + static_cast<int>(pick(3));
+  for (int m = 0; m < mutations && !bytes->empty(); ++m) {
+    const size_t at = pick(bytes->size());
+    switch (pick(6)) {
+      case 0:
+        (*bytes)[at] = static_cast<char>(rng());
+        break;
+      case 1:
+        (*bytes)[at] ^= static_cast<char>(1 << pick(8));
+        break;
+      case 2: {
+        const size_t n = 1 + pick(4);
+        for (size_t i = 0; i < n; ++i) bytes->insert(bytes->begin() + at, static_cast<char>(rng()));
+        break;
+      }
+      case 3:
+        bytes->erase(at, 1 + pick(8));
+        break;
+      case 4:
+        bytes->resize(at);
+        break;
+      default:
+        bytes->insert(at, bytes->substr(pick(bytes->size()), 1 + pick(16)));
+        break;
+    }
+  }
+}
+
 }  // namespace tailtrace::wire_test

@@ -4,6 +4,7 @@
 // protobuf classes, and a check that ScanExportRequest agrees with protobuf's parser.
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,10 @@ Span SimpleSpan(uint64_t trace, uint64_t id, uint64_t parent);
 
 // What collector validation says about a parsed span: "" when its IDs are valid.
 std::string SpanProblem(const Span& span);
+
+// Applies one to three random edits to `*bytes`: a byte set, a bit flipped, random bytes
+// inserted, bytes erased, the end cut, or a piece of the bytes copied elsewhere.
+void MutateBytes(std::mt19937_64& rng, std::string* bytes);
 
 // Scans `bytes` and parses them with protobuf; succeeds when both accept or both refuse, and
 // when both accept, the scanned spans, groups, resources, rejection count and message are what

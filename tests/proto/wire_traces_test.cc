@@ -265,27 +265,7 @@ TEST_F(WireTracesTest, RandomMutationsAgreeWithProtobuf) {
   constexpr int kRounds = 3000;
   for (int round = 0; round < kRounds; ++round) {
     std::string bytes = bases[pick(bases.size())];
-    const int mutations = 1 + static_cast<int>(pick(3));
-    for (int m = 0; m < mutations && !bytes.empty(); ++m) {
-      const size_t at = pick(bytes.size());
-      switch (pick(5)) {
-        case 0:
-          bytes[at] = static_cast<char>(rng());
-          break;
-        case 1:
-          bytes[at] ^= static_cast<char>(1 << pick(8));
-          break;
-        case 2:
-          bytes.erase(at, 1 + pick(8));
-          break;
-        case 3:
-          bytes.resize(at);
-          break;
-        default:
-          bytes.insert(at, bytes.substr(pick(bytes.size()), 1 + pick(16)));
-          break;
-      }
-    }
+    wire_test::MutateBytes(rng, &bytes);
     bool ok = false;
     ASSERT_TRUE(DecodesLikeProtobuf(bytes, &ok)) << "round " << round;
     parsed += ok;
