@@ -4,9 +4,9 @@
 // A trace's spans are one byte stream (a SpanRope of fixed-size blocks from the shard's
 // BlockPool) of groups, one per (request, resource, scope) the trace's spans came in: a header
 // naming the group's interned resource and scope (InternPool entries) and its size, then the
-// wire encoding of the group's spans as `ScopeSpans.spans` field entries. Protobuf objects are
-// made only when the trace is decided (MaterializeSpans), so a buffered span costs about its
-// wire size.
+// wire encoding of the group's spans as `ScopeSpans.spans` field entries. A decided trace's spans
+// are assembled into TracesData bytes (AssembleSpans), and parsed into protobuf objects only when
+// a policy reads them (MaterializeSpans), so a buffered span costs about its wire size.
 //
 // Single-threaded: owned by one shard.
 

@@ -147,8 +147,8 @@ class ShardCore {
   // Decides every trace whose deadline is <= now_ns, then the oldest traces while the buffer is
   // over its byte or trace-count budget. Kept traces are appended to `out`. Stops early, once
   // the kept traces in `out` hold `max_out_spans` spans or more, so that the caller writes them
-  // before more are parsed back (a decided trace costs several times its buffered bytes):
-  // returns true when it stopped with due traces left.
+  // before more are decided (a decided trace costs at least its bytes again, several times them
+  // when parsed): returns true when it stopped with due traces left.
   bool DecideDue(int64_t now_ns, std::vector<DecidedTrace>* out,
                  uint64_t max_out_spans = UINT64_MAX);
 
