@@ -340,8 +340,9 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   DecidedTrace& kept = out->emplace_back();
   kept.trace_id = trace.trace_id;
   kept.spans_parsed = parsed != nullptr;
-  if (parsed != nullptr)
+  if (parsed != nullptr) {
     kept.spans.mutable_resource_spans()->InternalSwap(parsed->mutable_resource_spans());
+  }
   kept.arena = std::move(arena);
   kept.spans_bytes = std::move(materialize_buffer_);
   materialize_buffer_ = std::string();

@@ -226,8 +226,9 @@ absl::Status RocksTraceStore::WriteCall::DecodeWrite(size_t i) {
         absl::StrCat("TraceWrite[", i, "] for trace ", w.trace_id.Hex(), ": ", problem));
   };
   bytes_[i] = w.spans_bytes;
-  if (bytes_[i].empty() && w.spans == nullptr)
+  if (bytes_[i].empty() && w.spans == nullptr) {
     return invalid("spans is null and spans_bytes empty");
+  }
   if (bytes_[i].empty()) {
     std::string& owned = serialized_spans_.emplace_back();
     if (!w.spans->SerializeToString(&owned)) {
