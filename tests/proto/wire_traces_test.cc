@@ -168,7 +168,8 @@ TEST_F(WireTracesTest, ReusedOutputIsCleared) {
   const std::string twice =
       KeyValueBytes("k", IntValue(1)) + Len(2, IntValue(2));  // fills `merged`
   ASSERT_TRUE(DecodeWireTraces(TracesOfSpans({span + Len(9, twice)}), &w));
-  ASSERT_TRUE(DecodeWireTraces(TracesOfSpans({span}), &w));
+  const std::string last = TracesOfSpans({span});  // the views point into it
+  ASSERT_TRUE(DecodeWireTraces(last, &w));
   EXPECT_EQ(w.resources.size(), 1u);
   EXPECT_EQ(w.scopes.size(), 1u);
   ASSERT_EQ(w.spans.size(), 1u);
