@@ -25,39 +25,51 @@ bool MergeAnyValue(std::string_view any_value, std::string_view* value, bool* is
 
 bool ReadWireSpanFields(std::string_view span, WireSpanFields* out) {
   *out = WireSpanFields{};
-  return ForEachField(span, [&](const Field& f) {
-    switch (f.number) {
-      case 2:
-        if (f.type == kLengthDelimited) out->span_id = f.bytes;
-        break;
-      case 4:
-        if (f.type == kLengthDelimited) out->parent_span_id = f.bytes;
-        break;
-      case 5:
-        if (f.type == kLengthDelimited) out->name = f.bytes;
-        break;
-      case 6:
-        if (f.type == kVarint) out->kind = static_cast<int>(static_cast<int32_t>(f.value));
-        break;
-      case 7:
-        if (f.type == kFixed64) out->start_ns = f.value;
-        break;
-      case 8:
-        if (f.type == kFixed64) out->end_ns = f.value;
-        break;
-      case 15:
-        if (f.type != kLengthDelimited) break;
-        ForEachField(f.bytes, [&](const Field& s) {
-          if (s.number == 3 && s.type == kVarint) {
-            out->status_code = static_cast<int>(static_cast<int32_t>(s.value));
-          }
-        });
-        break;
-      default:
-        break;
-    }
-  });
+  bool ok = true;
+  ok &= ForEachField(span, [&](const Field& f) { ok &= wire_internal::ApplySpanField(f, out); });
+  return ok;
 }
+
+namespace wire_internal {
+
+// Span field numbers: trace.proto.
+bool ApplySpanField(const Field& f, WireSpanFields* out) {
+  const bool length = f.type == kLengthDelimited;
+  switch (f.number) {
+    case 2:
+      if (length) out->span_id = f.bytes;
+      break;
+    case 3:
+      if (length) out->trace_state = f.bytes;
+      break;
+    case 4:
+      if (length) out->parent_span_id = f.bytes;
+      break;
+    case 5:
+      if (length) out->name = f.bytes;
+      break;
+    case 6:
+      if (f.type == kVarint) out->kind = static_cast<int32_t>(f.value);
+      break;
+    case 7:
+      if (f.type == kFixed64) out->start_ns = f.value;
+      break;
+    case 8:
+      if (f.type == kFixed64) out->end_ns = f.value;
+      break;
+    case 15:  // Status: message 2, code 3
+      if (!length) break;
+      return ForEachField(f.bytes, [&](const Field& s) {
+        if (s.number == 2 && s.type == kLengthDelimited) out->status_message = s.bytes;
+        if (s.number == 3 && s.type == kVarint) out->status_code = static_cast<int32_t>(s.value);
+      });
+    default:
+      break;
+  }
+  return true;
+}
+
+}  // namespace wire_internal
 
 std::string_view WireServiceName(std::string_view resource_spans) {
   // ResourceSpans.resource (1) -> Resource.attributes (1, KeyValue) -> key (1), value (2).
@@ -75,7 +87,7 @@ std::string_view WireServiceName(std::string_view resource_spans) {
         if (kv.number == 1) key = kv.bytes;
         if (kv.number == 2) MergeAnyValue(kv.bytes, &value, &is_string);
       });
-      if (key == "service.name" && is_string) {
+      if (key == kServiceNameKey && is_string) {
         found = value;
         done = true;
       }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "google/protobuf/stubs/common.h"
+#include "proto/otlp_wire_fields.h"
 
 namespace tailtrace::wire_internal {
 
@@ -131,6 +132,11 @@ bool ForEachField(std::string_view message, Fn&& fn) {
   }
   return true;
 }
+
+// Applies field `f` of a Span message to `*out` when it is one of WireSpanFields' (protobuf's
+// rules: the last value wins, the status's occurrences merge); other fields are left alone.
+// False when the status is malformed. ReadWireSpanFields and DecodeWireTraces read spans with it.
+bool ApplySpanField(const Field& f, WireSpanFields* out);
 
 // Whether `f` sets a member of AnyValue's `value` oneof (field number and wire type as declared;
 // a field with another wire type is an unknown field to protobuf and changes nothing).

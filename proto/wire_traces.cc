@@ -8,9 +8,7 @@ namespace {
 
 using wire_internal::Field;
 using wire_internal::ForEachField;
-using wire_internal::kFixed64;
 using wire_internal::kLengthDelimited;
-using wire_internal::kVarint;
 
 // Field numbers (opentelemetry/proto/trace/v1/trace.proto, common/v1/common.proto).
 constexpr uint32_t kTracesDataResourceSpans = 1;
@@ -23,10 +21,10 @@ constexpr uint32_t kScopeName = 1;
 constexpr uint32_t kScopeVersion = 2;
 constexpr uint32_t kKeyValueKey = 1;
 constexpr uint32_t kKeyValueValue = 2;
+constexpr uint32_t kSpanAttributes = 9;
+constexpr uint32_t kSpanEvents = 11;
 constexpr uint32_t kEventName = 2;
 constexpr uint32_t kEventAttributes = 3;
-constexpr uint32_t kStatusMessage = 2;
-constexpr uint32_t kStatusCode = 3;
 // Tags (field number << 3 | wire type) of the usual KeyValue and AnyValue encodings.
 constexpr uint8_t kKeyTag = 0x0a;          // KeyValue.key, length-delimited
 constexpr uint8_t kValueTag = 0x12;        // KeyValue.value, length-delimited
@@ -150,55 +148,19 @@ bool DecodeEvent(std::string_view event, WireTraces* out) {
   return ok;
 }
 
-// The Span fields the index reads, by number (trace.proto).
+// A Span: the fields ApplySpanField reads, its attributes and its events.
 bool DecodeSpan(std::string_view bytes, WireTraces* out) {
   WireTraces::Span s;
   s.attributes.begin = Size(out->span_attributes.size());
   s.events.begin = Size(out->events.size());
   bool ok = true;
   ok &= ForEachField(bytes, [&](const Field& f) {
-    const bool length = f.type == kLengthDelimited;
-    switch (f.number) {
-      case 2:
-        if (length) s.span_id = f.bytes;
-        break;
-      case 3:
-        if (length) s.trace_state = f.bytes;
-        break;
-      case 4:
-        if (length) s.parent_span_id = f.bytes;
-        break;
-      case 5:
-        if (length) s.name = f.bytes;
-        break;
-      case 6:
-        if (f.type == kVarint) s.kind = static_cast<int32_t>(f.value);
-        break;
-      case 7:
-        if (f.type == kFixed64) s.start_ns = f.value;
-        break;
-      case 8:
-        if (f.type == kFixed64) s.end_ns = f.value;
-        break;
-      case 9:
-        if (length) ok &= AppendAttribute(f.bytes, out, &out->span_attributes);
-        break;
-      case 11:
-        if (length) ok &= DecodeEvent(f.bytes, out);
-        break;
-      case 15:
-        if (!length) break;
-        ok &= ForEachField(f.bytes, [&](const Field& st) {
-          if (st.number == kStatusMessage && st.type == kLengthDelimited) {
-            s.status_message = st.bytes;
-          }
-          if (st.number == kStatusCode && st.type == kVarint) {
-            s.status_code = static_cast<int32_t>(st.value);
-          }
-        });
-        break;
-      default:
-        break;
+    if (f.number == kSpanAttributes && f.type == kLengthDelimited) {
+      ok &= AppendAttribute(f.bytes, out, &out->span_attributes);
+    } else if (f.number == kSpanEvents && f.type == kLengthDelimited) {
+      ok &= DecodeEvent(f.bytes, out);
+    } else {
+      ok &= wire_internal::ApplySpanField(f, &s);
     }
   });
   s.attributes.end = Size(out->span_attributes.size());
@@ -246,7 +208,7 @@ bool DecodeResourceSpans(std::string_view bytes, WireTraces* out) {
   r.scopes.end = Size(out->scopes.size());
   for (uint32_t i = r.attributes.begin; i < r.attributes.end; ++i) {
     const WireAttribute& a = out->resource_attributes[i];
-    if (a.key == "service.name" && a.value.kind == WireValue::Kind::kString) {
+    if (a.key == kServiceNameKey && a.value.kind == WireValue::Kind::kString) {
       r.service_attribute = i;
       break;
     }
@@ -271,6 +233,23 @@ void WireTraces::Clear() {
   span_attributes.clear();
   event_attributes.clear();
   merged.clear();
+}
+
+std::optional<size_t> CountWireSpans(std::string_view bytes) {
+  size_t spans = 0;
+  auto each_message = [](std::string_view message, uint32_t number, auto&& fn) {
+    return ForEachField(message, [&](const Field& f) {
+      if (f.number == number && f.type == kLengthDelimited) fn(f.bytes);
+    });
+  };
+  bool ok = true;
+  ok &= each_message(bytes, kTracesDataResourceSpans, [&](std::string_view rs) {
+    ok &= each_message(rs, kResourceSpansScopeSpans, [&](std::string_view ss) {
+      ok &= each_message(ss, kScopeSpansSpans, [&](std::string_view) { ++spans; });
+    });
+  });
+  if (!ok) return std::nullopt;
+  return spans;
 }
 
 bool DecodeWireTraces(std::string_view bytes, WireTraces* out) {

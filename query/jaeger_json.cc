@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "proto/any_value_text.h"
+#include "proto/otlp_wire_fields.h"
 #include "proto/span_kind.h"
 #include "storage/span_tags.h"
 
@@ -22,9 +23,6 @@ namespace {
 
 namespace common = opentelemetry::proto::common::v1;
 namespace trace_v1 = opentelemetry::proto::trace::v1;
-
-constexpr std::string_view kServiceNameKey = "service.name";
-constexpr std::string_view kUnknownService = "unknown_service";
 
 // The fixed bytes of a tag object: {"key":,"type":"float64","value":},
 constexpr size_t kTagBytes = 40;
@@ -130,7 +128,7 @@ void RenderProcess(const trace_v1::ResourceSpans& rs, std::vector<const common::
   b.Clear();
   b.Raw(R"({"serviceName":)");
   b.String(service != nullptr ? std::string_view(service->value().string_value())
-                              : kUnknownService);
+                              : kUnknownServiceName);
   b.Raw(R"(,"tags":[)");
   for (const common::KeyValue* kv : tags) WriteAttributeTag(b, *kv);
   b.Close(']');

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "proto/any_value_text.h"
+#include "proto/otlp_wire_fields.h"
 #include "proto/span_kind.h"
 
 namespace tailtrace::storage {
@@ -16,8 +17,6 @@ namespace {
 
 namespace common = opentelemetry::proto::common::v1;
 namespace trace_v1 = opentelemetry::proto::trace::v1;
-
-constexpr std::string_view kServiceNameKey = "service.name";
 
 struct SpanView {
   const trace_v1::ResourceSpans* rs;
@@ -61,7 +60,7 @@ const common::KeyValue* ServiceNameAttribute(const trace_v1::ResourceSpans& rs) 
 
 std::string ServiceNameOf(const trace_v1::ResourceSpans& rs) {
   const common::KeyValue* kv = ServiceNameAttribute(rs);
-  return kv != nullptr ? kv->value().string_value() : "unknown_service";
+  return kv != nullptr ? kv->value().string_value() : std::string(kUnknownServiceName);
 }
 
 int64_t SpanStartNs(const trace_v1::Span& span) {

@@ -2,7 +2,8 @@
 // the flat views the store's index reads. Invariant: it never crashes, and whatever protobuf
 // parses as a TracesData it accepts, with every field of the view equal to the parsed message's:
 // resources' service names and attributes, scopes, spans, events, and each attribute's value
-// (kind, string and bytes contents, numbers bit for bit, a composite value's merged AnyValue).
+// (kind, string and bytes contents, numbers bit for bit, a composite value's merged AnyValue);
+// and CountWireSpans counts as many spans.
 
 #include <bit>
 #include <cstddef>
@@ -139,5 +140,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   FUZZ_CHECK(scopes == w.scopes.size() && spans == w.spans.size());
+  FUZZ_CHECK(tailtrace::CountWireSpans(bytes) == w.spans.size());
   return 0;
 }

@@ -241,6 +241,17 @@ TEST_F(WireTracesTest, MalformedInputIsRefused) {
   }
 }
 
+// CountWireSpans reads the resource and scope levels only: a span's own bytes are not read.
+TEST_F(WireTracesTest, CountWireSpansReadsDownToTheSpans) {
+  EXPECT_EQ(CountWireSpans(""), 0u);
+  EXPECT_EQ(CountWireSpans(RealisticTracesData().SerializeAsString()), 4u);
+  const std::string span = Len(5, "s");
+  EXPECT_EQ(CountWireSpans(TracesOfSpans({span, span, span})), 3u);
+  EXPECT_EQ(CountWireSpans(TracesOfSpans({span + Tag(7, 1) + "\x01"})), 1u);
+  EXPECT_FALSE(CountWireSpans(Tag(1, 2) + Varint(10) + "abc").has_value());
+  EXPECT_FALSE(CountWireSpans(Len(1, Len(2, Tag(2, 2) + Varint(9)))).has_value());
+}
+
 TEST_F(WireTracesTest, EveryPrefixAgreesWithProtobuf) {
   const std::string bytes = RealisticTracesData().SerializeAsString();
   int parsed = 0;

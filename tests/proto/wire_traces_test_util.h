@@ -273,8 +273,8 @@ inline std::string Difference(const WireTraces& w, const TracesData& parsed) {
 }
 
 // Decodes `bytes` (which must not crash) and, when protobuf parses them as a TracesData, checks
-// that the decoder accepts them too and that every field of the view agrees. `*parsed_ok`
-// (optional) tells whether protobuf parsed them.
+// that the decoder accepts them too, that every field of the view agrees and that CountWireSpans
+// counts its spans. `*parsed_ok` (optional) tells whether protobuf parsed them.
 inline ::testing::AssertionResult DecodesLikeProtobuf(const std::string& bytes,
                                                       bool* parsed_ok = nullptr) {
   WireTraces w;
@@ -286,6 +286,9 @@ inline ::testing::AssertionResult DecodesLikeProtobuf(const std::string& bytes,
   if (!decoded) return ::testing::AssertionFailure() << "protobuf parses, the decoder refuses";
   const std::string d = Difference(w, parsed);
   if (!d.empty()) return ::testing::AssertionFailure() << d;
+  if (CountWireSpans(bytes) != w.spans.size()) {
+    return ::testing::AssertionFailure() << "CountWireSpans disagrees with the decoded spans";
+  }
   return ::testing::AssertionSuccess();
 }
 

@@ -1,16 +1,18 @@
 #pragma once
 
-// The few fields of a scanned span (and its resource's service name) that span metrics and the
-// service graph need, read straight from the wire bytes of a WireRequest, without parsing the
-// span. They agree with what protobuf would parse: for a field that occurs more than once the last
-// occurrence wins, and a message field's occurrences merge.
+// The few fields of a scanned span (and its resource's service name) that span metrics, the
+// service graph and the store's index (proto/wire_traces.h) need, read straight from the wire
+// bytes, without parsing the span. They agree with what protobuf would parse: for a field that
+// occurs more than once the last occurrence wins, and a message field's occurrences merge.
 
 #include <cstdint>
 #include <string_view>
 
 namespace tailtrace {
 
-// The service name of a resource without a service.name string attribute (the SDKs' default).
+// The resource attribute that names a span's service, and the service name of a resource
+// without it as a string attribute (the SDKs' default).
+inline constexpr std::string_view kServiceNameKey = "service.name";
 inline constexpr std::string_view kUnknownServiceName = "unknown_service";
 
 struct WireSpanFields {
@@ -21,6 +23,8 @@ struct WireSpanFields {
   int status_code = 0;              // Span.status.code (0 unset, 1 ok, 2 error)
   uint64_t start_ns = 0;            // Span.start_time_unix_nano
   uint64_t end_ns = 0;              // Span.end_time_unix_nano
+  std::string_view trace_state;     // Span.trace_state (points into the span's bytes)
+  std::string_view status_message;  // Span.status.message (points into the span's bytes)
 };
 
 // Reads them from a span's message bytes (WireRequest::bytes.substr(span.offset, span.size)).

@@ -13,10 +13,13 @@
 // must outlive the WireTraces, and the WireTraces its views.
 
 #include <cstdint>
-#include <deque>
+#include <list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "proto/otlp_wire_fields.h"
 
 namespace tailtrace {
 
@@ -62,16 +65,7 @@ struct WireTraces {
     std::string_view version;
     WireRange spans;
   };
-  struct Span {
-    std::string_view span_id;
-    std::string_view parent_span_id;
-    std::string_view name;
-    std::string_view trace_state;
-    std::string_view status_message;
-    int kind = 0;         // SpanKind number
-    int status_code = 0;  // Status.code number
-    uint64_t start_ns = 0;
-    uint64_t end_ns = 0;
+  struct Span : WireSpanFields {
     WireRange attributes;  // in span_attributes
     WireRange events;      // in events
   };
@@ -87,8 +81,9 @@ struct WireTraces {
   std::vector<WireAttribute> resource_attributes;
   std::vector<WireAttribute> span_attributes;
   std::vector<WireAttribute> event_attributes;
-  // The AnyValue bytes of values set more than once, concatenated (protobuf merges them so).
-  std::deque<std::string> merged;
+  // The AnyValue bytes of values set more than once, concatenated (protobuf merges them so). A
+  // list: its strings stay put as it grows, and an empty one allocates nothing.
+  std::list<std::string> merged;
 
   // The value of the resource's service.name attribute, or kUnknownServiceName.
   std::string_view ServiceName(const Resource& r) const;
@@ -98,5 +93,9 @@ struct WireTraces {
 // Decodes the TracesData bytes `bytes` into `*out` (cleared first). False when the bytes are
 // malformed; `*out` then holds what came before the problem.
 [[nodiscard]] bool DecodeWireTraces(std::string_view bytes, WireTraces* out);
+
+// The number of spans in the TracesData bytes `bytes`, counted without decoding them; nullopt
+// when the resource or scope levels are malformed.
+std::optional<size_t> CountWireSpans(std::string_view bytes);
 
 }  // namespace tailtrace
