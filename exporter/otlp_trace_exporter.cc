@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -140,9 +141,9 @@ void OtlpTraceExporter::Enqueue(const storage::TraceWrite& trace) {
     queued.spans = storage::SpanCountOf(*trace.spans);
   } else {
     // Only the bytes (the pipeline's kept traces): their spans are counted without objects.
-    thread_local WireTraces wire;
-    if (!DecodeWireTraces(trace.spans_bytes, &wire)) return;  // the store refuses it too
-    queued.spans = wire.spans.size();
+    const std::optional<size_t> spans = CountWireSpans(trace.spans_bytes);
+    if (!spans) return;  // the store refuses them too
+    queued.spans = *spans;
   }
   if (queued.spans == 0) return;
   // Copied outside the lock; the pipeline usually has the wire bytes already.
