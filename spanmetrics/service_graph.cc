@@ -61,7 +61,7 @@ std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& span
     calls.push_back(ServiceCall{std::string(it->second.service), std::string(c.service), c.start_ns,
                                 storage::CallFailed(it->second.fails, c.fails_call)});
   }
-  if (children.capacity() > (1u << 16)) {
+  if (parents.capacity() > (1u << 16) || children.capacity() > (1u << 16)) {
     parents = {};
     children = {};
   }

@@ -1,8 +1,7 @@
 #include "storage/testing/in_memory_trace_store.h"
 
-#include <deque>
-
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <tuple>
 

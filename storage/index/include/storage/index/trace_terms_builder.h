@@ -206,8 +206,8 @@ class TraceTermsBuilder {
     int64_t end;
   };
   // Pass 1: claims the span ID of every span of the chunk (with its service, new services
-  // numbered after the known ones). On a repeated span ID, releases
-  // the IDs claimed and returns false.
+  // numbered after the known ones). On a repeated span ID, releases the IDs claimed and returns
+  // false.
   bool ClaimSpans(ChunkPass& pass);
   uint32_t ServiceIndexOf(std::string_view name, ChunkPass& pass) const;
   // Releases the span IDs of the first `count` spans of `chunk`.
