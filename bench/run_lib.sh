@@ -146,12 +146,13 @@ await_exit() {
   STOP_STATUS=$?
 }
 
-# wait_settled TIMEOUT [ADMIN_ADDR...]: until no trace is buffered and the stored span count
-# stayed put for two polls 0.5 s apart (everything accepted is decided and written), on every
-# daemon given (default: $ADMIN_ADDR). Sets SETTLED_METRICS (the first daemon's /metrics) and
+# wait_settled TIMEOUT [ADMIN_ADDR...]: until no trace is buffered, the stored span count
+# stayed put for two polls 0.5 s apart (everything accepted is decided and written) and the store
+# runs no flush or compaction and has none due (so the run's CPU includes the compactions its
+# writes caused), on every daemon given (default: $ADMIN_ADDR). Sets SETTLED_METRICS (the first daemon's /metrics) and
 # SETTLED_ALL (each daemon's, in order).
 wait_settled() {
-  local deadline=$((SECONDS + $1)) last="" stable=0 m buffered stored all_idle now addr
+  local deadline=$((SECONDS + $1)) last="" stable=0 m buffered stored jobs all_idle now addr
   shift
   local addrs=("$@")
   ((${#addrs[@]})) || addrs=("$ADMIN_ADDR")
@@ -164,7 +165,8 @@ wait_settled() {
       SETTLED_ALL+=("$m")
       buffered=$(metric "$m" tailtrace_sampler_traces_buffered)
       stored=$(metric "$m" tailtrace_stored_spans_total)
-      [[ $buffered == 0 && -n $stored ]] || all_idle=0
+      jobs=$(metric "$m" tailtrace_store_background_jobs)
+      [[ $buffered == 0 && -n $stored && ${jobs:-0} == 0 ]] || all_idle=0
       now+="$stored,"
     done
     if ((all_idle)) && [[ $now == "$last" ]]; then

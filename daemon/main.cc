@@ -189,6 +189,14 @@ absl::StatusOr<std::unique_ptr<storage::RecoveringTraceStore>> OpenRocksStore(
   metrics->SetCallbackGauge("tailtrace_store_disk_bytes", "Bytes of the store on disk.", {},
                             [s] { return static_cast<double>(s->Stats().disk_bytes); });
   metrics->SetCallbackGauge(
+      "tailtrace_store_background_jobs",
+      "RocksDB flushes and compactions of the store running or due (0 once it caught up).", {},
+      [s] { return static_cast<double>(s->Stats().background_jobs); });
+  metrics->SetCallbackGauge(
+      "tailtrace_store_pending_compaction_bytes",
+      "Bytes RocksDB estimates the store's compactions still have to rewrite.", {},
+      [s] { return static_cast<double>(s->Stats().pending_compaction_bytes); });
+  metrics->SetCallbackGauge(
       "tailtrace_store_writable",
       "1 while the store can write, 0 while a write fault lasts (new data is refused).", {},
       [s] { return s->WriteHealth().ok() ? 1.0 : 0.0; });

@@ -407,6 +407,19 @@ StoreStats RocksTraceStore::Stats() const {
   if (db_->GetSortedWalFiles(wal_files).ok()) {
     for (const auto& f : wal_files) stats.disk_bytes += f->SizeFileBytes();
   }
+  // Running jobs are counted per database, due ones per column family (summed over all).
+  for (const std::string* property : {&rocksdb::DB::Properties::kNumRunningFlushes,
+                                      &rocksdb::DB::Properties::kNumRunningCompactions}) {
+    uint64_t jobs = 0;
+    if (db_->GetIntProperty(*property, &jobs)) stats.background_jobs += jobs;
+  }
+  for (const std::string* property : {&rocksdb::DB::Properties::kMemTableFlushPending,
+                                      &rocksdb::DB::Properties::kCompactionPending}) {
+    uint64_t jobs = 0;
+    if (db_->GetAggregatedIntProperty(*property, &jobs)) stats.background_jobs += jobs;
+  }
+  db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+                                &stats.pending_compaction_bytes);
   return stats;
 }
 

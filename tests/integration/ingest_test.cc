@@ -311,6 +311,11 @@ TEST_F(IngestTest, AdminHealthReadinessAndMetrics) {
       << metrics->body;
   EXPECT_NE(metrics->body.find("# TYPE otelcol_receiver_accepted_spans counter"),
             std::string::npos);
+  // The store's background work: a handful of spans never leaves RocksDB with compaction debt.
+  EXPECT_EQ(MetricValue(metrics->body, "tailtrace_store_pending_compaction_bytes"), 0)
+      << metrics->body;
+  EXPECT_TRUE(MetricValue(metrics->body, "tailtrace_store_background_jobs").has_value())
+      << metrics->body;
 }
 
 }  // namespace

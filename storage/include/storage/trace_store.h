@@ -189,6 +189,10 @@ struct StoreStats {
   uint64_t buckets_dropped = 0;  // buckets dropped by retention or max_disk_bytes since open
   // Late chunks whose trace had to be read back to index them (not in the index state cache).
   uint64_t trace_rereads = 0;
+  // RocksTraceStore only: flushes and compactions running or due, and the bytes RocksDB estimates
+  // its compactions still have to rewrite (the store's compaction debt).
+  uint64_t background_jobs = 0;
+  uint64_t pending_compaction_bytes = 0;
 };
 
 // A trace search; see "Search semantics" above. Times and durations in nanoseconds.
