@@ -4,9 +4,9 @@
 //   append (the floor): each request is copied out of a receive buffer and scanned with
 //     ScanExportRequest (proto/otlp_wire.h, what the receivers run, with the daemon's default
 //     span limits). Its resources and scopes (once each) and its spans' bytes (each with a
-//     varint length) are compressed in 256 KiB blocks with the codec RocksTraceStore writes span
+//     varint length) are compressed in 64 KiB blocks with the codec RocksTraceStore writes span
 //     chunks with (storage/rocks/rocks_options.cc: LZ4 at RocksDB's default level, acceleration 1,
-//     in the span column family's 256 KiB blocks; --codec zstd is its bottommost level's, level 5),
+//     in the span column family's 64 KiB blocks; --codec zstd is its bottommost level's, level 6),
 //     and appended to one file as a frame of the write-ahead log's format (wal/wal.h: length,
 //     CRC-32, sequence number), one write per request. Like the log's default (wal.fsync: false),
 //     nothing is synced; --fsync adds an fdatasync per request, as `wal: {fsync: true}` does.
@@ -51,12 +51,12 @@ using opentelemetry::proto::trace::v1::ScopeSpans;
 using opentelemetry::proto::trace::v1::TracesData;
 
 // The span column family's block size (kBucketBlockBytes in storage/rocks/rocks_options.cc).
-constexpr size_t kBlockBytes = 256 << 10;
+constexpr size_t kBlockBytes = 64 << 10;
 // The store's codecs: RocksDB's LZ4 at its default level is acceleration 1; the bottommost level's
-// ZSTD is level 5 (kBottommostZstdLevel in storage/rocks/rocks_options.cc; with a trained
+// ZSTD is level 6 (kBottommostZstdLevel in storage/rocks/rocks_options.cc; with a trained
 // dictionary, which the floor does without).
 constexpr int kStoreLz4Acceleration = 1;
-constexpr int kStoreZstdLevel = 5;
+constexpr int kStoreZstdLevel = 6;
 // The write-ahead log's frame header: u32 payload length | u32 CRC-32 | u64 sequence number.
 constexpr size_t kFrameHeaderBytes = 16;
 
@@ -65,7 +65,7 @@ struct FloorFlags {
   std::string path;
   std::string mode = "append";
   std::string codec = "lz4";
-  int level = -1;  // -1: the store's (LZ4 acceleration 1, ZSTD level 5); set by ParseFlags
+  int level = -1;  // -1: the store's (LZ4 acceleration 1, ZSTD level 6); set by ParseFlags
   bool fsync = false;
   int64_t write_buffer_mb = 64;
   int64_t pool_spans = 0;  // 0: min(spans, 262144)

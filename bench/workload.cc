@@ -335,12 +335,16 @@ void RequestPool::Materialize(size_t i, uint64_t cycle, char* dst) const {
   const std::string& src = requests[i];
   std::memcpy(dst, src.data(), src.size());
   if (cycle == 0) return;
-  const uint64_t x = SplitMix64(cycle * 0x9E3779B97F4A7C15ull);
-  uint8_t mask[8];
-  for (int b = 0; b < 8; ++b) mask[b] = static_cast<uint8_t>(x >> (8 * b));
+  const uint64_t high = SplitMix64(cycle * 0x9E3779B97F4A7C15ull);
+  const uint64_t low = SplitMix64(high ^ cycle);
+  uint8_t mask[16];
+  for (int b = 0; b < 8; ++b) {
+    mask[b] = static_cast<uint8_t>(high >> (8 * b));
+    mask[8 + b] = static_cast<uint8_t>(low >> (8 * b));
+  }
   for (const uint32_t off : trace_id_offsets[i]) {
-    auto* p = reinterpret_cast<uint8_t*>(dst + off + 8);
-    for (int b = 0; b < 8; ++b) p[b] ^= mask[b];
+    auto* p = reinterpret_cast<uint8_t*>(dst + off);
+    for (int b = 0; b < 16; ++b) p[b] ^= mask[b];
   }
 }
 

@@ -113,8 +113,10 @@ struct RequestPool {
   double generate_seconds = 0;
 
   // Copies request `i` as sent in pass `cycle` into `dst` (requests[i].size() bytes): pass 0 is
-  // the request as generated; later passes XOR the low 8 bytes of every trace ID with a value
-  // derived from `cycle` (the low half is what routing and hashing use).
+  // the request as generated; later passes XOR all 16 bytes of every trace ID with values
+  // derived from `cycle`. Both halves: with the high half kept, a trace's copies from every pass
+  // would sort next to each other by trace ID and compress together in the store as no real
+  // traces do.
   void Materialize(size_t i, uint64_t cycle, char* dst) const;
 
   // Requests (from index 0, cycling) needed to send at least `spans` spans.

@@ -76,11 +76,13 @@ class TracePrefixTransform final : public rocksdb::SliceTransform {
   }
 };
 
-// Span chunk blocks: see the bucket options in Open. ZSTD level 5 on 256 KiB blocks left as few
-// bytes as level 6 on 64 KiB blocks for 35% less compaction CPU; level 3 or 1 on 256 KiB blocks
-// cost about half, but left sparse stores 10% larger (bench/results/profile-notes.md, session 14).
-constexpr size_t kBucketBlockBytes = 256 << 10;
-constexpr int kBottommostZstdLevel = 5;
+// Span chunk blocks: see the bucket options in Open.
+constexpr size_t kBucketBlockBytes = 64 << 10;
+// Level 6: level 1 halves the CPU of a compaction to the bottom level but, in a repeated
+// measurement, left 45 B/span where level 6 left 30 (bench/results/profile-notes.md, session 10).
+// Level 5 on 256 KiB blocks cost a third less CPU but left a store of distinct traces 7% larger
+// (session 14).
+constexpr int kBottommostZstdLevel = 6;
 constexpr uint32_t kZstdDictionaryBytes = 64 << 10;
 
 // LZ4 (fast) for the levels that are rewritten often, ZSTD (small) for the bottommost level that
