@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "google/protobuf/stubs/common.h"
@@ -74,6 +75,18 @@ const char* LengthProblem(const char* p, const char* end);
 // Why a varint of at most `max_bytes` failed at p (cold).
 inline bool VarintTruncated(const char* p, const char* end, int max_bytes) {
   return end - p < max_bytes;
+}
+
+// Appends `value` as a varint (1 to 10 bytes).
+inline void AppendVarint(uint64_t value, std::string* out) {
+  char buf[10];
+  size_t n = 0;
+  while (value >= 0x80) {
+    buf[n++] = static_cast<char>(value | 0x80);
+    value >>= 7;
+  }
+  buf[n++] = static_cast<char>(value);
+  out->append(buf, n);
 }
 
 inline uint64_t Load64(const char* p) {

@@ -5,23 +5,19 @@
 #include <string>
 
 #include "google/protobuf/io/coded_stream.h"
+#include "otlp_wire_primitives.h"
 #include "proto/otlp_wire.h"
 
 namespace tailtrace {
 namespace {
 
 using ::google::protobuf::io::CodedOutputStream;
+using wire_internal::AppendVarint;
 
 // Tags of the length-delimited fields 1 and 2: ExportTraceServiceRequest.resource_spans,
 // ResourceSpans.scope_spans and ScopeSpans.spans.
 constexpr char kField1 = (1 << 3) | 2;
 constexpr char kField2 = (2 << 3) | 2;
-
-void AppendVarint(uint64_t value, std::string* out) {
-  uint8_t buf[10];  // the longest varint
-  const uint8_t* end = CodedOutputStream::WriteVarint64ToArray(value, buf);
-  out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(end - buf));
-}
 
 uint64_t EntryBytes(uint64_t payload) {
   return 1 + CodedOutputStream::VarintSize64(payload) + payload;

@@ -15,7 +15,7 @@ SECONDS_EACH=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
 HARNESSES=("$@")
 if [[ ${#HARNESSES[@]} == 0 ]]; then
-  HARNESSES=(otlp_wire otlp_json http_target search_params gzip lz4_frame wire_traces)
+  HARNESSES=(otlp_wire otlp_json http_target search_params gzip lz4_frame wire_traces span_columns)
 fi
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
 

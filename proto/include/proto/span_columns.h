@@ -1,0 +1,43 @@
+#pragma once
+
+// A block of spans written column by column: the planned encoding of the span store's
+// time-ordered blocks (issue 14; bench/results/profile-notes.md, session 14, point 5). Not used by
+// the store yet.
+//
+// EncodeSpanColumns reads TracesData wire bytes and writes each span's fields to their own
+// column: resource and scope, trace and span IDs, start time (as a delta from the previous span),
+// duration, name, kind, status, and the attributes as key and value indexes into the block's
+// dictionaries. Whatever does not fit a column (events, links, dropped counts, a field sent twice,
+// an unusual encoding) is kept as the span's remaining wire bytes, so every TracesData comes back
+// as protobuf would parse it: DecodeSpanColumns gives wire bytes that parse to the same spans, in
+// the same order, with the same resources and scopes.
+//
+// Layout: a version byte, the span count, then the columns and dictionaries, each a varint length
+// and its bytes (span_columns.cc has the list). A block is not compressed here; its columns are
+// laid out for a general-purpose compressor.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+
+namespace tailtrace {
+
+// Appends the spans of `chunks` (each the wire bytes of a TracesData), in order, to a new block
+// in `*block`. False when a chunk is not a TracesData.
+[[nodiscard]] bool EncodeSpanColumns(std::span<const std::string_view> chunks, std::string* block);
+
+// The number of spans in `block`; false when its header is malformed.
+[[nodiscard]] bool CountSpanColumns(std::string_view block, uint64_t* spans);
+
+// Writes the spans of `block` whose trace ID `keep` accepts, in block order, as one TracesData's
+// wire bytes to `*traces_data`: consecutive spans of one resource and scope share a ResourceSpans
+// and a ScopeSpans. False when the block is malformed, or decodes to more than 256 times its size
+// (plus 1 MiB): any input is safe to decode.
+[[nodiscard]] bool DecodeSpanColumns(std::string_view block,
+                                     absl::FunctionRef<bool(std::string_view trace_id)> keep,
+                                     std::string* traces_data);
+
+}  // namespace tailtrace
