@@ -149,8 +149,8 @@ await_exit() {
 # wait_settled TIMEOUT [ADMIN_ADDR...]: until no trace is buffered, the stored span count
 # stayed put for two polls 0.5 s apart (everything accepted is decided and written) and the store
 # runs no flush or compaction and has none due (so the run's CPU includes the compactions its
-# writes caused), on every daemon given (default: $ADMIN_ADDR). Sets SETTLED_METRICS (the first daemon's /metrics) and
-# SETTLED_ALL (each daemon's, in order).
+# writes caused), on every daemon given (default: $ADMIN_ADDR). Sets SETTLED_METRICS (the first
+# daemon's /metrics) and SETTLED_ALL (each daemon's, in order).
 wait_settled() {
   local deadline=$((SECONDS + $1)) last="" stable=0 m buffered stored jobs all_idle now addr
   shift
