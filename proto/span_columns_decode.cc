@@ -2,7 +2,6 @@
 // read is bounds-checked and every index checked against its dictionary.
 
 #include <array>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,7 +101,7 @@ class Decoder {
   void FlushResource(std::string* out);
 
   uint64_t spans_ = 0;
-  std::array<Reader, kSectionCount> sections_;
+  std::array<Reader, kResources> sections_;  // the columns; the dictionaries below
   std::vector<std::string_view> resources_, scopes_, names_, keys_, strings_;
   uint64_t previous_start_ = 0;
   std::string span_;
@@ -116,15 +115,16 @@ bool Decoder::Open(std::string_view block) {
   std::string_view version;
   if (!r.Bytes(1, &version) || static_cast<uint8_t>(version[0]) != kVersion) return false;
   if (!r.Varint(&spans_)) return false;
+  std::vector<std::string_view>* const dictionaries[] = {&resources_, &scopes_, &names_, &keys_,
+                                                         &strings_};  // from kResources on
   for (int s = 0; s < kSectionCount; ++s) {
     std::string_view section;
     if (!r.LengthPrefixed(&section)) return false;
-    sections_[s] = Reader(section);
-    if (s == kResources && !ReadDictionary(section, &resources_)) return false;
-    if (s == kScopes && !ReadDictionary(section, &scopes_)) return false;
-    if (s == kNames && !ReadDictionary(section, &names_)) return false;
-    if (s == kKeys && !ReadDictionary(section, &keys_)) return false;
-    if (s == kStrings && !ReadDictionary(section, &strings_)) return false;
+    if (s < kResources) {
+      sections_[s] = Reader(section);
+    } else if (!ReadDictionary(section, dictionaries[s - kResources])) {
+      return false;
+    }
   }
   return r.empty();
 }

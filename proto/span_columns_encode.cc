@@ -189,36 +189,27 @@ bool Encoder::AddSpan(uint32_t resource, uint32_t scope, std::string_view span) 
       })) {
     return false;
   }
-  // The bits first: the start precedes the end's column entry, whatever the fields' order.
   uint32_t presence = 0;
   std::string rest;
+  uint64_t end_ns = 0;  // held once the span's start is known, whatever the fields' order
   attributes_ = 0;
   start_ = 0;
-  bool ok = ForEachRawField(span, [&](const Field& f, const char* begin, const char* end) {
+  // Well-formed: the count above read it whole.
+  ForEachRawField(span, [&](const Field& f, const char* begin, const char* end) {
+    const uint32_t bit = ColumnBit(f, counts);
     if (f.number == kFieldAttributes && f.type == kLengthDelimited) {
       AddAttribute(f.bytes, begin, end);
-      return true;
-    }
-    if (const uint32_t bit = ColumnBit(f, counts); bit != 0 && bit != kBitEnd) {
-      if (!AddColumnField(f, bit)) {
-        rest.append(begin, end);
-        return true;
-      }
-      presence |= bit;
-      return true;
-    }
-    if (ColumnBit(f, counts) != kBitEnd) rest.append(begin, end);
-    return true;
-  });
-  if (!ok) return false;
-  // The end, relative to the start just held.
-  ForEachRawField(span, [&](const Field& f, const char*, const char*) {
-    if (ColumnBit(f, counts) == kBitEnd) {
-      AppendVarint(ZigZag(static_cast<int64_t>(f.value - start_)), &at(kEnd));
+    } else if (bit == kBitEnd) {
+      end_ns = f.value;
       presence |= kBitEnd;
+    } else if (bit != 0 && AddColumnField(f, bit)) {
+      presence |= bit;
+    } else {
+      rest.append(begin, end);
     }
     return true;
   });
+  if (presence & kBitEnd) AppendVarint(ZigZag(static_cast<int64_t>(end_ns - start_)), &at(kEnd));
   AppendVarint(resource, &at(kResource));
   AppendVarint(scope, &at(kScope));
   AppendVarint(presence, &at(kPresence));
