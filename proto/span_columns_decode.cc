@@ -82,14 +82,26 @@ void AppendFixed(uint32_t field, uint32_t type, uint64_t value, int bytes, std::
 class Decoder {
  public:
   bool Open(std::string_view block);
-  // Fails past `limit` bytes of output.
-  bool Decode(absl::FunctionRef<bool(std::string_view)> keep, uint64_t limit, std::string* out);
+  uint64_t spans() const { return spans_; }
+  // Writes the spans in [first, end) that `keep` accepts to `*out` (end <= spans()); the spans
+  // before `first` are read but not built. Fails past `limit` bytes of output.
+  bool Decode(uint64_t first, uint64_t end, absl::FunctionRef<bool(std::string_view)> keep,
+              uint64_t limit, std::string* out);
 
  private:
-  // Reads the next span into `span_` (and its resource and scope); false when malformed.
-  bool NextSpan(uint64_t* resource, uint64_t* scope, std::string_view* trace_id);
+  // Reads the next span's resource, scope, presence bits and trace ID; false when malformed.
+  bool ReadHead(uint64_t* resource, uint64_t* scope, uint64_t* presence,
+                std::string_view* trace_id);
+  // Reads the rest of the span; when `emit_`, builds its wire bytes into `span_`.
+  bool ReadBody(uint64_t presence, std::string_view trace_id);
   bool ReadAttributes();
+  // Reads one attribute of `type`; when `emit_`, appends it to `span_` (AppendAttribute).
+  bool ReadAttribute(uint8_t type);
+  void AppendAttribute(uint8_t type, std::string_view key, std::string_view b, uint64_t v);
   bool ReadStatus();
+  void Put(uint32_t field, std::string_view bytes) {
+    if (emit_) AppendLengthDelimited(field, bytes, &span_);
+  }
   bool Entry(const std::vector<std::string_view>& dict, Reader& r, std::string_view* out) {
     uint64_t i = 0;
     if (!r.Varint(&i) || i >= dict.size()) return false;
@@ -104,7 +116,9 @@ class Decoder {
   std::array<Reader, kResources> sections_;  // the columns; the dictionaries below
   std::vector<std::string_view> resources_, scopes_, names_, keys_, strings_;
   uint64_t previous_start_ = 0;
+  bool emit_ = false;  // whether the span being read is built
   std::string span_;
+  std::string key_value_, value_;  // scratch of AppendAttribute
   // The open ResourceSpans and ScopeSpans of the output.
   uint64_t resource_ = UINT64_MAX, scope_ = UINT64_MAX;
   std::string resource_body_, scope_body_;
@@ -129,115 +143,142 @@ bool Decoder::Open(std::string_view block) {
   return r.empty();
 }
 
-bool Decoder::NextSpan(uint64_t* resource, uint64_t* scope, std::string_view* trace_id) {
+bool Decoder::ReadHead(uint64_t* resource, uint64_t* scope, uint64_t* presence,
+                       std::string_view* trace_id) {
   auto& s = sections_;
-  uint64_t presence = 0;
-  if (!s[kResource].Varint(resource) || *resource >= resources_.size() ||
-      !s[kScope].Varint(scope) || *scope >= scopes_.size() || !s[kPresence].Varint(&presence)) {
-    return false;
-  }
-  span_.clear();
   *trace_id = {};
+  return s[kResource].Varint(resource) && *resource < resources_.size() &&
+         s[kScope].Varint(scope) && *scope < scopes_.size() && s[kPresence].Varint(presence) &&
+         (!(*presence & kBitTraceId) || s[kTraceId].Bytes(16, trace_id));
+}
+
+bool Decoder::ReadBody(uint64_t presence, std::string_view trace_id) {
+  auto& s = sections_;
+  span_.clear();
   std::string_view b;
   uint64_t v = 0;
-  if (presence & kBitTraceId) {
-    if (!s[kTraceId].Bytes(16, trace_id)) return false;
-    AppendLengthDelimited(kFieldTraceId, *trace_id, &span_);
-  }
+  if (presence & kBitTraceId) Put(kFieldTraceId, trace_id);
   if (presence & kBitSpanId) {
     if (!s[kSpanId].Bytes(8, &b)) return false;
-    AppendLengthDelimited(kFieldSpanId, b, &span_);
+    Put(kFieldSpanId, b);
   }
   if (presence & kBitTraceState) {
     if (!Entry(strings_, s[kTraceState], &b)) return false;
-    AppendLengthDelimited(kFieldTraceState, b, &span_);
+    Put(kFieldTraceState, b);
   }
   if (presence & kBitParentId) {
     if (!s[kParentId].Bytes(8, &b)) return false;
-    AppendLengthDelimited(kFieldParentId, b, &span_);
+    Put(kFieldParentId, b);
   }
   if (presence & kBitName) {
     if (!Entry(names_, s[kName], &b)) return false;
-    AppendLengthDelimited(kFieldName, b, &span_);
+    Put(kFieldName, b);
   }
   if (presence & kBitKind) {
     if (!s[kKind].Varint(&v)) return false;
-    AppendTag(kFieldKind, wire_internal::kVarint, &span_);
-    AppendVarint(v, &span_);
+    if (emit_) {
+      AppendTag(kFieldKind, wire_internal::kVarint, &span_);
+      AppendVarint(v, &span_);
+    }
   }
   uint64_t start = 0;
   if (presence & kBitStart) {
     if (!s[kStart].Varint(&v)) return false;
     start = previous_start_ + static_cast<uint64_t>(UnZigZag(v));
     previous_start_ = start;
-    AppendFixed(kFieldStart, wire_internal::kFixed64, start, 8, &span_);
+    if (emit_) AppendFixed(kFieldStart, wire_internal::kFixed64, start, 8, &span_);
   }
   if (presence & kBitEnd) {
     if (!s[kEnd].Varint(&v)) return false;
-    AppendFixed(kFieldEnd, wire_internal::kFixed64, start + static_cast<uint64_t>(UnZigZag(v)), 8,
-                &span_);
+    const uint64_t end = start + static_cast<uint64_t>(UnZigZag(v));
+    if (emit_) AppendFixed(kFieldEnd, wire_internal::kFixed64, end, 8, &span_);
   }
   if (!ReadAttributes()) return false;
   if ((presence & kBitStatus) && !ReadStatus()) return false;
   if (presence & kBitFlags) {
     if (!s[kFlags].Fixed(4, &v)) return false;
-    AppendFixed(kFieldFlags, wire_internal::kFixed32, v, 4, &span_);
+    if (emit_) AppendFixed(kFieldFlags, wire_internal::kFixed32, v, 4, &span_);
   }
   if (!s[kRest].LengthPrefixed(&b)) return false;
-  span_.append(b);
+  if (emit_) span_.append(b);
   return true;
 }
 
 bool Decoder::ReadAttributes() {
-  auto& s = sections_;
   uint64_t count = 0;
-  if (!s[kAttrCount].Varint(&count)) return false;
-  std::string key_value;
+  if (!sections_[kAttrCount].Varint(&count)) return false;
   for (uint64_t i = 0; i < count; ++i) {
-    std::string_view type, key, b;
-    uint64_t v = 0;
-    if (!s[kAttrType].Bytes(1, &type)) return false;
-    if (type[0] == kRawKeyValue) {
-      if (!s[kAttrRaw].LengthPrefixed(&b)) return false;
-      span_.append(b);  // the whole field, tag included
-      continue;
-    }
-    if (!Entry(keys_, s[kAttrKey], &key)) return false;
-    key_value.clear();
-    AppendLengthDelimited(1, key, &key_value);
-    std::string value;
-    switch (static_cast<uint8_t>(type[0])) {
-      case kString:
-        if (!Entry(strings_, s[kAttrString], &b)) return false;
-        AppendLengthDelimited(1, b, &value);
-        break;
-      case kInt:
-        if (!s[kAttrInt].Varint(&v)) return false;
-        AppendTag(3, wire_internal::kVarint, &value);
-        AppendVarint(static_cast<uint64_t>(UnZigZag(v)), &value);
-        break;
-      case kDouble:
-        if (!s[kAttrDouble].Fixed(8, &v)) return false;
-        AppendFixed(4, wire_internal::kFixed64, v, 8, &value);
-        break;
-      case kBool:
-        if (!s[kAttrBool].Bytes(1, &b)) return false;
-        AppendTag(2, wire_internal::kVarint, &value);
-        AppendVarint(static_cast<uint8_t>(b[0]), &value);
-        break;
-      case kRawValue:
-        if (!s[kAttrRaw].LengthPrefixed(&b)) return false;
-        value.assign(b);
-        break;
-      case kNoValue:
-        break;
-      default:
-        return false;
-    }
-    if (type[0] != kNoValue) AppendLengthDelimited(2, value, &key_value);
-    AppendLengthDelimited(kFieldAttributes, key_value, &span_);
+    std::string_view type;
+    if (!sections_[kAttrType].Bytes(1, &type)) return false;
+    if (!ReadAttribute(static_cast<uint8_t>(type[0]))) return false;
   }
   return true;
+}
+
+bool Decoder::ReadAttribute(uint8_t type) {
+  auto& s = sections_;
+  std::string_view key, b;
+  uint64_t v = 0;
+  if (type == kRawKeyValue) {
+    if (!s[kAttrRaw].LengthPrefixed(&b)) return false;
+    if (emit_) span_.append(b);  // the whole field, tag included
+    return true;
+  }
+  if (!Entry(keys_, s[kAttrKey], &key)) return false;
+  bool read = true;
+  switch (type) {
+    case kString:
+      read = Entry(strings_, s[kAttrString], &b);
+      break;
+    case kInt:
+      read = s[kAttrInt].Varint(&v);
+      break;
+    case kDouble:
+      read = s[kAttrDouble].Fixed(8, &v);
+      break;
+    case kBool:
+      read = s[kAttrBool].Bytes(1, &b);
+      break;
+    case kRawValue:
+      read = s[kAttrRaw].LengthPrefixed(&b);
+      break;
+    case kNoValue:
+      break;
+    default:
+      return false;
+  }
+  if (!read) return false;
+  if (emit_) AppendAttribute(type, key, b, v);
+  return true;
+}
+
+void Decoder::AppendAttribute(uint8_t type, std::string_view key, std::string_view b, uint64_t v) {
+  value_.clear();
+  switch (type) {
+    case kString:
+      AppendLengthDelimited(1, b, &value_);
+      break;
+    case kInt:
+      AppendTag(3, wire_internal::kVarint, &value_);
+      AppendVarint(static_cast<uint64_t>(UnZigZag(v)), &value_);
+      break;
+    case kDouble:
+      AppendFixed(4, wire_internal::kFixed64, v, 8, &value_);
+      break;
+    case kBool:
+      AppendTag(2, wire_internal::kVarint, &value_);
+      AppendVarint(static_cast<uint8_t>(b[0]), &value_);
+      break;
+    case kRawValue:
+      value_.assign(b);
+      break;
+    default:
+      break;
+  }
+  key_value_.clear();
+  AppendLengthDelimited(1, key, &key_value_);
+  if (type != kNoValue) AppendLengthDelimited(2, value_, &key_value_);
+  AppendLengthDelimited(kFieldAttributes, key_value_, &span_);
 }
 
 bool Decoder::ReadStatus() {
@@ -247,6 +288,7 @@ bool Decoder::ReadStatus() {
       !Entry(strings_, sections_[kStatusMessage], &message)) {
     return false;
   }
+  if (!emit_) return true;
   std::string status;
   if (!message.empty()) AppendLengthDelimited(2, message, &status);
   if (code != 0) {
@@ -276,14 +318,16 @@ void Decoder::FlushResource(std::string* out) {
   resource_ = UINT64_MAX;
 }
 
-bool Decoder::Decode(absl::FunctionRef<bool(std::string_view)> keep, uint64_t limit,
-                     std::string* out) {
+bool Decoder::Decode(uint64_t first, uint64_t end, absl::FunctionRef<bool(std::string_view)> keep,
+                     uint64_t limit, std::string* out) {
   out->clear();
-  for (uint64_t i = 0; i < spans_; ++i) {
-    uint64_t resource = 0, scope = 0;
+  for (uint64_t i = 0; i < end; ++i) {
+    uint64_t resource = 0, scope = 0, presence = 0;
     std::string_view trace_id;
-    if (!NextSpan(&resource, &scope, &trace_id)) return false;
-    if (!keep(trace_id)) continue;
+    if (!ReadHead(&resource, &scope, &presence, &trace_id)) return false;
+    emit_ = i >= first && keep(trace_id);
+    if (!ReadBody(presence, trace_id)) return false;
+    if (!emit_) continue;
     if (resource != resource_) {
       FlushResource(out);
       resource_ = resource;
@@ -296,12 +340,16 @@ bool Decoder::Decode(absl::FunctionRef<bool(std::string_view)> keep, uint64_t li
     if (out->size() + resource_body_.size() + scope_body_.size() > limit) return false;
   }
   FlushResource(out);
+  if (end < spans_) return true;
   // Every column was read to its end.
   for (int s = 0; s < kResources; ++s) {
     if (!sections_[s].empty()) return false;
   }
   return true;
 }
+
+// At most this much output from `block` (kMaxExpansion).
+uint64_t OutputLimit(std::string_view block) { return kMaxExpansion * block.size() + (1u << 20); }
 
 }  // namespace
 
@@ -315,8 +363,18 @@ bool CountSpanColumns(std::string_view block, uint64_t* spans) {
 bool DecodeSpanColumns(std::string_view block, absl::FunctionRef<bool(std::string_view)> keep,
                        std::string* traces_data) {
   Decoder decoder;
-  const uint64_t limit = kMaxExpansion * block.size() + (1u << 20);
-  return decoder.Open(block) && decoder.Decode(keep, limit, traces_data);
+  return decoder.Open(block) &&
+         decoder.Decode(0, decoder.spans(), keep, OutputLimit(block), traces_data);
+}
+
+bool DecodeSpanColumnRange(std::string_view block, uint64_t first, uint64_t count,
+                           std::string* traces_data) {
+  Decoder decoder;
+  if (!decoder.Open(block) || first > decoder.spans() || count > decoder.spans() - first) {
+    return false;
+  }
+  return decoder.Decode(
+      first, first + count, [](std::string_view) { return true; }, OutputLimit(block), traces_data);
 }
 
 }  // namespace tailtrace

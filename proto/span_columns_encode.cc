@@ -111,6 +111,7 @@ class Encoder {
  public:
   bool AddTracesData(std::string_view bytes);
   void Finish(std::string* block) const;
+  uint64_t spans() const { return spans_; }
 
  private:
   bool AddResourceSpans(std::string_view bytes);
@@ -341,10 +342,14 @@ void Encoder::Finish(std::string* block) const {
 
 }  // namespace
 
-bool EncodeSpanColumns(std::span<const std::string_view> chunks, std::string* block) {
+bool EncodeSpanColumns(std::span<const std::string_view> chunks, std::string* block,
+                       std::vector<uint64_t>* spans_per_chunk) {
   Encoder encoder;
+  if (spans_per_chunk != nullptr) spans_per_chunk->clear();
   for (std::string_view chunk : chunks) {
+    const uint64_t before = encoder.spans();
     if (!encoder.AddTracesData(chunk)) return false;
+    if (spans_per_chunk != nullptr) spans_per_chunk->push_back(encoder.spans() - before);
   }
   encoder.Finish(block);
   return true;

@@ -163,6 +163,35 @@ std::optional<SpanKeyParts> DecodeSpanKey(std::string_view key) {
   return parts;
 }
 
+std::string SpanBlockKey(uint64_t block_seq) {
+  std::string key(1, kSpanBlockTag);
+  PutFixed64BE(&key, block_seq);
+  return key;
+}
+
+std::string EncodeChunkRef(const ChunkRef& ref) {
+  std::string value(1, '\0');
+  PutVarint64(&value, ref.block_seq);
+  PutVarint64(&value, ref.first_span);
+  PutVarint64(&value, ref.spans);
+  value.append(ref.tail);
+  return value;
+}
+
+bool IsChunkRef(std::string_view value) { return !value.empty() && value[0] == '\0'; }
+
+std::optional<ChunkRef> DecodeChunkRef(std::string_view value) {
+  if (!IsChunkRef(value)) return std::nullopt;
+  value.remove_prefix(1);
+  ChunkRef ref;
+  if (!GetVarint64(&value, &ref.block_seq) || !GetVarint64(&value, &ref.first_span) ||
+      !GetVarint64(&value, &ref.spans)) {
+    return std::nullopt;
+  }
+  ref.tail = value;
+  return ref;
+}
+
 std::string SummaryKey(const TraceId& trace_id) {
   std::string key;
   key.reserve(kTracePrefixBytes);

@@ -353,4 +353,21 @@ RocksConfig MakeRocksConfig(const StoreOptions& options, rocksdb::Env* env) {
   return config;
 }
 
+absl::Status FromRocksStatus(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg =
+      absl::StrCat(absl::string_view(context.data(), context.size()), ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(std::move(msg));
+  // IOError includes its NoSpace and PathNotFound sub-codes.
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsShutdownInProgress()) {
+    return absl::UnavailableError(std::move(msg));
+  }
+  if (s.IsNotFound()) return absl::NotFoundError(std::move(msg));
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(std::move(msg));
+  if (s.IsNotSupported()) return absl::UnimplementedError(std::move(msg));
+  if (s.IsAborted()) return absl::AbortedError(std::move(msg));
+  if (s.IsColumnFamilyDropped()) return absl::FailedPreconditionError(std::move(msg));
+  return absl::InternalError(std::move(msg));
+}
+
 }  // namespace tailtrace::storage

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "rocksdb/env.h"
@@ -41,6 +42,9 @@ RocksConfig MakeRocksConfig(const StoreOptions& options, rocksdb::Env* env);
 const char* CompressionName(rocksdb::CompressionType type);
 // Whether `s` says that the RocksDB LOCK of the directory is held (by this or another process).
 bool IsLockHeld(const rocksdb::Status& s);
+// Maps a RocksDB status to absl: retryable failures (I/O, no space, busy, timed out, try again)
+// to Unavailable, Corruption to DataLoss; the message is `context`: RocksDB's message.
+absl::Status FromRocksStatus(const rocksdb::Status& s, std::string_view context);
 // StoreOptions::min_free_disk_bytes, or its default.
 uint64_t MinFreeBytes(const StoreOptions& options);
 // Unavailable when the file system holding `path` has less than `reserve` bytes free.

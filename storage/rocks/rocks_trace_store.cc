@@ -82,20 +82,7 @@ absl::Status RocksTraceStore::CheckFreeSpace() const {
 }
 
 absl::Status RocksTraceStore::FromRocks(const rocksdb::Status& s, std::string_view context) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg =
-      absl::StrCat(absl::string_view(context.data(), context.size()), ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(std::move(msg));
-  // IOError includes its NoSpace and PathNotFound sub-codes.
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsShutdownInProgress()) {
-    return absl::UnavailableError(std::move(msg));
-  }
-  if (s.IsNotFound()) return absl::NotFoundError(std::move(msg));
-  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(std::move(msg));
-  if (s.IsNotSupported()) return absl::UnimplementedError(std::move(msg));
-  if (s.IsAborted()) return absl::AbortedError(std::move(msg));
-  if (s.IsColumnFamilyDropped()) return absl::FailedPreconditionError(std::move(msg));
-  return absl::InternalError(std::move(msg));
+  return FromRocksStatus(s, context);
 }
 
 RocksTraceStore::RocksTraceStore(const StoreOptions& options, Clock* clock)
@@ -204,10 +191,17 @@ absl::Status RocksTraceStore::Init() {
     return FromRocks(s, absl::StrCat("reading format version in ", where));
   } else {
     int version = 0;
-    if (!absl::SimpleAtoi(value, &version) || version != kStoreFormatVersion) {
+    if (!absl::SimpleAtoi(value, &version) || version < kOldestReadableFormatVersion ||
+        version > kStoreFormatVersion) {
       return absl::FailedPreconditionError(absl::StrCat(
-          where, " holds store format version '", value, "'; this build reads version ",
-          kStoreFormatVersion, " (move the directory away or point storage.path elsewhere)"));
+          where, " holds store format version '", value, "'; this build reads versions ",
+          kOldestReadableFormatVersion, " to ", kStoreFormatVersion,
+          " (move the directory away or point storage.path elsewhere)"));
+    }
+    // From now on it may hold what only this version reads (span blocks).
+    if (version < kStoreFormatVersion) {
+      s = db_->Put(wo, default_cf_, kFormatVersionKey, std::to_string(kStoreFormatVersion));
+      if (!s.ok()) return FromRocks(s, absl::StrCat("writing format version in ", where));
     }
   }
 

@@ -14,6 +14,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
+#include "span_blocks.h"
 #include "spdlog/spdlog.h"
 #include "storage/index/index_segments.h"
 #include "storage/index/keys.h"
@@ -108,19 +109,17 @@ absl::Status RocksTraceStore::RecoverSegments(RocksBucket& bucket) {
   // seal's range deletion covers only the new segments, so the old markers go separately.
   for (const TraceId& id : ids) {
     std::vector<opentelemetry::proto::trace::v1::TracesData> chunks;
-    rocksdb::ReadOptions ro;
-    ro.prefix_same_as_start = true;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, bucket.handle()));
-    const std::string prefix = SpanKeyPrefix(id);
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      if (!chunks.emplace_back().ParseFromArray(it->value().data(),
-                                                static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(absl::StrCat("trace ", id.Hex(), ": a span chunk in ", where,
-                                                " is not a valid SpanChunk"));
-      }
-    }
-    if (!it->status().ok()) {
-      return FromRocks(it->status(), absl::StrCat("re-indexing trace ", id.Hex(), " of ", where));
+    bool parsed = true;
+    absl::Status read =
+        ForEachChunk(db_, bucket.handle(), id, where, [&](std::string_view chunk, uint64_t) {
+          parsed =
+              chunks.emplace_back().ParseFromArray(chunk.data(), static_cast<int>(chunk.size()));
+          return parsed;
+        });
+    if (!read.ok()) return read;
+    if (!parsed) {
+      return absl::DataLossError(absl::StrCat("trace ", id.Hex(), ": a span chunk in ", where,
+                                              " is not a valid SpanChunk"));
     }
     if (chunks.empty()) continue;
     std::vector<const opentelemetry::proto::trace::v1::TracesData*> all;

@@ -1,15 +1,16 @@
-// RocksTraceStore::Write: one WriteBatch per call holding, per trace, its span chunk, merged
-// summary, index segment marker, dependency count deltas and the names not stored yet; then each
+// RocksTraceStore::Write: one WriteBatch per call holding, per trace, its span chunks (references
+// into one span block per bucket, keys.h "Span blocks"), merged summary, index segment marker,
+// dependency count deltas and the names not stored yet; then each
 // trace's complete set of index streams goes to an open index segment of its bucket (keys.h, "The
 // search index"), and the segments that are due are sealed (one more WriteBatch each). The index
 // state of a trace comes from TraceTermsBuilder (incremental, cached for recent traces); traces
 // with repeated span IDs are recomputed from all their chunks with ComputeIndexTerms.
 // The batch's operations are sorted by key before they go to RocksDB (SortedBatch, sorted_batch.h).
+// The call's state is declared in write_call.h; its chunks and names are batched in
+// rocks_trace_store_write_chunks.cc.
 
 #include <algorithm>
-#include <deque>
 #include <limits>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -26,6 +27,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "sorted_batch.h"
+#include "span_blocks.h"
 #include "spdlog/spdlog.h"
 #include "storage/index/index_segments.h"
 #include "storage/index/keys.h"
@@ -34,57 +36,14 @@
 #include "storage/rocks/rocks_trace_store.h"
 #include "tailtrace/storage/v1/records.pb.h"
 #include "trace_terms_cache.h"
+#include "write_call.h"
 
 namespace tailtrace::storage {
 namespace {
 
+using write_call::TraceGroup;
+
 using opentelemetry::proto::trace::v1::TracesData;
-using tailtrace::storage::v1::SpanChunk;
-
-// A SpanChunk is serialized as the TracesData bytes followed by a SpanChunk holding only the
-// policy and rate: protobuf parses concatenated messages as one, and both messages keep their
-// ResourceSpans in field 1, so the spans are serialized once without being copied (and a stored
-// chunk parses as a TracesData too, with the policy and rate as unknown fields).
-static_assert(static_cast<int>(TracesData::kResourceSpansFieldNumber) ==
-              static_cast<int>(SpanChunk::kResourceSpansFieldNumber));
-
-// A trace's index entry waiting for its batch to be stored.
-struct PendingEntry {
-  std::shared_ptr<RocksBucket> bucket;
-  uint64_t segment = 0;
-  int64_t start_ns = 0;
-  TraceId trace_id;
-  StoredStreams streams;
-};
-
-// The writes of one trace ID within a Write call.
-struct TraceGroup {
-  TraceId id;
-  std::vector<size_t> writes;  // indexes into the Write call's traces, in call order
-  std::shared_ptr<RocksBucket> bucket;
-  bool existing = false;
-  // The sampling decision of the stored trace (from its summary) when `existing`.
-  std::string sampling_policy;
-  double sample_rate = 0;
-};
-
-// One trace while its writes go into the batch.
-struct TraceBatch {
-  explicit TraceBatch(TraceGroup& g) : group(g), cf(g.bucket->handle()), trace_hex(g.id.Hex()) {}
-
-  TraceGroup& group;
-  rocksdb::ColumnFamilyHandle* const cf;
-  const std::string trace_hex;
-  // The earlier chunks of a stored trace, in write order (read only when needed): their bytes
-  // and what they decode to.
-  std::vector<std::string> old_chunks;
-  std::vector<WireTraces> old_wire;
-  bool old_chunks_read = false;
-  // The trace's index state; null when it is recomputed from every chunk (repeated span IDs).
-  std::unique_ptr<TraceTermsBuilder> builder;
-  TraceSummary summary;
-  StoredStreams streams;
-};
 
 // The sampling decision of `g` after its writes (trace_store.h, "Sampling decision"), into
 // `*summary`.
@@ -106,21 +65,6 @@ void SetSamplingDecision(const TraceGroup& g, std::span<const TraceWrite> traces
   }
 }
 
-// Adds the name keys (service, operation) of the spans of `chunk` to `*keys`.
-void CollectNameKeys(const WireTraces& chunk, absl::flat_hash_set<std::string>* keys) {
-  for (const WireTraces::Resource& rs : chunk.resources) {
-    const std::string_view service = chunk.ServiceName(rs);
-    keys->insert(ServiceKey(service));
-    for (uint32_t sc = rs.scopes.begin; sc < rs.scopes.end; ++sc) {
-      const WireRange spans = chunk.scopes[sc].spans;
-      for (uint32_t i = spans.begin; i < spans.end; ++i) {
-        const WireTraces::Span& span = chunk.spans[i];
-        keys->insert(OperationKey(service, span.kind, span.name));
-      }
-    }
-  }
-}
-
 // The objects `bytes` parse to, for ComputeIndexTerms.
 absl::StatusOr<TracesData> ParseChunk(std::string_view bytes, const std::string& what) {
   TracesData data;
@@ -131,75 +75,6 @@ absl::StatusOr<TracesData> ParseChunk(std::string_view bytes, const std::string&
 }
 
 }  // namespace
-
-// The phases of one Write call and the state they hand on: the writes grouped by trace, the
-// stored traces found, each trace batched (index state, summary and segment marker, chunks,
-// names), the batch committed, and what it stored published (names, cached index states, index
-// entries).
-class RocksTraceStore::WriteCall {
- public:
-  WriteCall(RocksTraceStore& store, std::span<const TraceWrite> traces)
-      : store_(store), traces_(traces) {}
-
-  // Decodes each write's spans and groups the writes that hold spans by trace ID, counting
-  // chunks and spans. InvalidArgument when a write has no spans or they do not decode.
-  absl::Status GroupByTrace();
-  // The number of writes with spans (each stores one chunk), and of their spans.
-  uint64_t chunks() const { return chunks_; }
-  uint64_t spans() const { return spans_; }
-  std::vector<TraceId> TraceIds() const;
-  // Stores the batch; the caller holds the trace IDs. `*new_bucket` tells whether a bucket was
-  // created for it.
-  absl::Status Store(bool* new_bucket);
-
- private:
-  // Which traces are stored already, and where; the others go to `current`.
-  absl::Status FindStoredTraces(const BucketPtr& current);
-  absl::Status BatchTrace(TraceGroup& g);
-  // The trace's index state before this call: cached, rebuilt from its stored chunks, or new.
-  absl::Status LoadIndexState(TraceBatch& t);
-  absl::Status ReadOldChunks(TraceBatch& t);
-  // Adds the call's writes to the index state: summary, streams and dependency count deltas.
-  absl::Status AddToIndexState(TraceBatch& t);
-  // Repeated span IDs: the index terms from every chunk.
-  absl::Status RecomputeIndexTerms(TraceBatch& t);
-  // The summary, and the segment marker of the trace's index entry.
-  absl::Status BatchSummaryAndMarker(TraceBatch& t);
-  // The chunk of each write, and the names not stored yet.
-  void BatchChunks(TraceBatch& t);
-  void BatchChunk(TraceBatch& t, size_t write);
-  absl::Status DecodeWrite(size_t i);
-  void BatchNewNames(const TraceBatch& t, const absl::flat_hash_set<std::string>& name_keys);
-  // Writes the batch, then Publish.
-  absl::Status Commit();
-  // What the stored batch makes true in memory: names, cached index states, index entries.
-  void Publish();
-  // Unpins the segments of the index entries a failed write did not add.
-  void UnpinEntries();
-
-  RocksTraceStore& store_;
-  const std::span<const TraceWrite> traces_;
-  uint64_t chunks_ = 0;
-  uint64_t spans_ = 0;
-  std::vector<TraceGroup> groups_;
-  uint64_t next_seq_ = 0;  // of the next chunk
-  SortedBatch batch_;
-  // The index entries of this batch's traces, added to their segments once the batch is stored
-  // (each pins its segment until then; unpinned if the write fails).
-  std::vector<PendingEntry> entries_;
-  bool entries_added_ = false;
-  // The index state of each trace, cached once the batch is stored.
-  std::vector<std::pair<TraceId, TraceTermsCache::Entry>> to_cache_;
-  // Names put by this batch, per bucket, to remember once the batch is stored.
-  std::map<BucketPtr, absl::flat_hash_set<std::string>> new_names_;
-  std::string value_;  // scratch
-  // Spans serialized here for chunks, alive until the batch is written (a deque: its strings
-  // do not move as it grows).
-  std::deque<std::string> serialized_spans_;
-  // Per write: its spans' wire bytes (spans_bytes, or serialized here) and what they decode to.
-  std::vector<std::string_view> bytes_;
-  std::vector<WireTraces> wire_;
-};
 
 absl::Status RocksTraceStore::WriteCall::GroupByTrace() {
   absl::flat_hash_map<TraceId, size_t> group_of;
@@ -262,6 +137,7 @@ absl::Status RocksTraceStore::WriteCall::Store(bool* new_bucket) {
     status = BatchTrace(g);
     if (!status.ok()) break;
   }
+  if (status.ok()) status = BatchBlocks();
   if (status.ok()) status = Commit();
   if (!entries_added_) UnpinEntries();
   return status;
@@ -340,13 +216,13 @@ absl::Status RocksTraceStore::WriteCall::LoadIndexState(TraceBatch& t) {
 absl::Status RocksTraceStore::WriteCall::ReadOldChunks(TraceBatch& t) {
   t.old_chunks_read = true;
   store_.trace_rereads_.fetch_add(1, std::memory_order_relaxed);
-  rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = true;
-  std::unique_ptr<rocksdb::Iterator> it(store_.db_->NewIterator(ro, t.cf));
-  const std::string prefix = SpanKeyPrefix(t.group.id);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    t.old_chunks.emplace_back(it->value().data(), it->value().size());
-  }
+  absl::Status read =
+      ForEachChunk(store_.db_, t.cf, t.group.id, absl::StrCat("storage.path ", store_.path_),
+                   [&](std::string_view chunk, uint64_t) {
+                     t.old_chunks.emplace_back(chunk);
+                     return true;
+                   });
+  if (!read.ok()) return read;
   // Decoded once all are read: the views point into the strings, which no longer move.
   t.old_wire.resize(t.old_chunks.size());
   for (size_t k = 0; k < t.old_chunks.size(); ++k) {
@@ -356,8 +232,7 @@ absl::Status RocksTraceStore::WriteCall::ReadOldChunks(TraceBatch& t) {
                                               " is not a valid SpanChunk"));
     }
   }
-  return FromRocks(it->status(), absl::StrCat("reading trace ", t.trace_hex, " from storage.path ",
-                                              store_.path_));
+  return absl::OkStatus();
 }
 
 absl::Status RocksTraceStore::WriteCall::AddToIndexState(TraceBatch& t) {
@@ -439,36 +314,6 @@ absl::Status RocksTraceStore::WriteCall::BatchSummaryAndMarker(TraceBatch& t) {
     to_cache_.emplace_back(g.id, TraceTermsCache::Entry{g.bucket, std::move(t.builder)});
   }
   return absl::OkStatus();
-}
-
-void RocksTraceStore::WriteCall::BatchChunks(TraceBatch& t) {
-  absl::flat_hash_set<std::string> name_keys;
-  for (size_t i : t.group.writes) {
-    BatchChunk(t, i);
-    CollectNameKeys(wire_[i], &name_keys);
-  }
-  BatchNewNames(t, name_keys);
-}
-
-void RocksTraceStore::WriteCall::BatchChunk(TraceBatch& t, size_t write) {
-  const TraceWrite& w = traces_[write];
-  // The chunk: the spans' bytes (as given, or serialized here) and the tail.
-  SpanChunk tail;
-  tail.set_sampling_policy(w.sampling_policy);
-  tail.set_sample_rate(w.sample_rate);
-  value_.clear();
-  tail.AppendToString(&value_);
-  batch_.PutConcatenation(t.cf, SpanKey(t.group.id, next_seq_++), bytes_[write], value_);
-}
-
-void RocksTraceStore::WriteCall::BatchNewNames(const TraceBatch& t,
-                                               const absl::flat_hash_set<std::string>& name_keys) {
-  absl::flat_hash_set<std::string>& queued = new_names_[t.group.bucket];
-  for (const std::string& key : name_keys) {
-    if (queued.contains(key) || t.group.bucket->HasName(key)) continue;
-    batch_.Put(t.cf, key, std::string_view());
-    queued.insert(key);
-  }
 }
 
 absl::Status RocksTraceStore::WriteCall::Commit() {

@@ -112,6 +112,41 @@ TEST_F(SpanColumnsTest, TheFilterKeepsOneTracesSpansGroupedByResourceAndScope) {
   EXPECT_EQ(decoded, "");
 }
 
+// Each chunk's range of the block decodes to that chunk's spans alone, with their resources.
+TEST_F(SpanColumnsTest, EachChunksRangeDecodesToItsSpans) {
+  std::vector<std::string> chunks = {RealisticTracesData().SerializeAsString(), "",
+                                     wire_test::RealisticRequest().SerializeAsString(),
+                                     RealisticTracesData().SerializeAsString()};
+  std::vector<std::string_view> views(chunks.begin(), chunks.end());
+  std::string block, decoded;
+  std::vector<uint64_t> counts;
+  ASSERT_TRUE(EncodeSpanColumns(views, &block, &counts));
+  ASSERT_EQ(counts.size(), chunks.size());
+  EXPECT_EQ(counts[1], 0u);
+  uint64_t first = 0;
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    TracesData parsed;
+    ASSERT_TRUE(parsed.ParseFromString(chunks[c]));
+    Flat want, got;
+    Flatten(parsed, &want);
+    EXPECT_EQ(counts[c], want.size());
+    ASSERT_TRUE(DecodeSpanColumnRange(block, first, counts[c], &decoded)) << "chunk " << c;
+    TracesData got_data;
+    ASSERT_TRUE(got_data.ParseFromString(decoded));
+    Flatten(got_data, &got);
+    EXPECT_EQ(got, want) << "chunk " << c;
+    first += counts[c];
+  }
+  uint64_t total = 0;
+  ASSERT_TRUE(CountSpanColumns(block, &total));
+  EXPECT_EQ(first, total);
+  // A range past the block's spans is refused.
+  EXPECT_FALSE(DecodeSpanColumnRange(block, total, 1, &decoded));
+  EXPECT_FALSE(DecodeSpanColumnRange(block, 1, UINT64_MAX, &decoded));
+  EXPECT_TRUE(DecodeSpanColumnRange(block, total, 0, &decoded));
+  EXPECT_EQ(decoded, "");
+}
+
 // Hand-built span fields protobuf accepts but a column cannot hold as they are.
 TEST_F(SpanColumnsTest, UnusualEncodingsComeBackAsProtobufParsesThem) {
   const std::string id = Len(1, TraceIdBytes(7));
@@ -172,6 +207,7 @@ TEST_F(SpanColumnsTest, MutatedBlocksAndChunksAreSafe) {
         mutated, [](std::string_view) { return true; }, &decoded);
     uint64_t count = 0;
     (void)CountSpanColumns(mutated, &count);
+    (void)DecodeSpanColumnRange(mutated, i % 7, i % 13, &decoded);
   }
   for (int i = 0; i < 2000; ++i) {
     std::string mutated = chunk;

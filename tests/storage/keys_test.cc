@@ -105,6 +105,37 @@ TEST(SpanKeyTest, DecodeRejectsWrongLength) {
   EXPECT_FALSE(DecodeSpanKey(std::string(kSpanKeyBytes, 'x')).has_value());
 }
 
+TEST(SpanBlockKeyTest, BlocksSortInSequenceOrder) {
+  const std::vector<std::string> keys = {SpanBlockKey(1), SpanBlockKey(255), SpanBlockKey(256),
+                                         SpanBlockKey(~0ull)};
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  EXPECT_EQ(keys[0].size(), 9u);
+  EXPECT_EQ(keys[0][0], kSpanBlockTag);
+}
+
+TEST(ChunkRefTest, RoundTripsAndIsToldApartFromASpanChunk) {
+  const ChunkRef ref{.block_seq = 300, .first_span = 70000, .spans = 20, .tail = "policy"};
+  const std::string value = EncodeChunkRef(ref);
+  ASSERT_TRUE(IsChunkRef(value));
+  const std::optional<ChunkRef> got = DecodeChunkRef(value);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->block_seq, 300u);
+  EXPECT_EQ(got->first_span, 70000u);
+  EXPECT_EQ(got->spans, 20u);
+  EXPECT_EQ(got->tail, "policy");
+  // A serialized SpanChunk starts with a field tag, never 0x00.
+  EXPECT_FALSE(
+      IsChunkRef("\x0a\x02"
+                 "ab"));
+  EXPECT_FALSE(IsChunkRef(""));
+  EXPECT_FALSE(DecodeChunkRef("\x0a\x02"
+                              "ab")
+                   .has_value());
+  // Truncated varints are refused.
+  EXPECT_FALSE(DecodeChunkRef(std::string("\0\x80", 2)).has_value());
+  EXPECT_FALSE(DecodeChunkRef(std::string("\0\x01\x02", 3)).has_value());
+}
+
 TEST(ServiceKeyTest, RoundTripsAndSortsByName) {
   EXPECT_EQ(DecodeServiceKey(ServiceKey("checkout")), "checkout");
   EXPECT_EQ(DecodeServiceKey(ServiceKey("")), "");

@@ -128,8 +128,10 @@ class RocksTraceStoreTest : public ::testing::Test {
     delete db;
   }
 
-  // Counts the keys starting with `prefix` in every bucket column family of the (closed) store.
-  size_t CountRaw(const std::string& prefix) {
+  // The keys starting with `prefix`, and their values, in the (closed) store's column families
+  // named `cf` ("bucket": every bucket).
+  std::vector<std::pair<std::string, std::string>> ReadRaw(const std::string& cf,
+                                                           const std::string& prefix) {
     std::vector<std::string> names;
     EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options_.path, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -138,17 +140,22 @@ class RocksTraceStoreTest : public ::testing::Test {
     rocksdb::DB* db = nullptr;
     EXPECT_TRUE(
         rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), options_.path, cfs, &handles, &db).ok());
-    if (db == nullptr) return 0;
-    size_t n = 0;
+    std::vector<std::pair<std::string, std::string>> found;
+    if (db == nullptr) return found;
     for (auto* h : handles) {
-      if (!h->GetName().starts_with("bucket-")) continue;
+      if (h->GetName() != cf && !(cf == "bucket" && h->GetName().starts_with("bucket-"))) continue;
       std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
-      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        found.emplace_back(it->key().ToString(), it->value().ToString());
+      }
     }
     for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     delete db;
-    return n;
+    return found;
   }
+
+  // Counts the keys starting with `prefix` in every bucket column family of the (closed) store.
+  size_t CountRaw(const std::string& prefix) { return ReadRaw("bucket", prefix).size(); }
 
   std::filesystem::path dir_;
   StoreOptions options_;

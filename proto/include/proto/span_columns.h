@@ -1,8 +1,7 @@
 #pragma once
 
-// A block of spans written column by column: the planned encoding of the span store's
-// time-ordered blocks (issue 14; bench/results/profile-notes.md, session 14, point 5). Not used by
-// the store yet.
+// A block of spans written column by column: how the RocksDB store keeps the spans of each write
+// (storage/index/include/storage/index/keys.h, "Span blocks").
 //
 // EncodeSpanColumns reads TracesData wire bytes and writes each span's fields to their own
 // column: resource and scope, trace and span IDs, start time (as a delta from the previous span),
@@ -20,14 +19,17 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 
 namespace tailtrace {
 
 // Appends the spans of `chunks` (each the wire bytes of a TracesData), in order, to a new block
-// in `*block`. False when a chunk is not a TracesData.
-[[nodiscard]] bool EncodeSpanColumns(std::span<const std::string_view> chunks, std::string* block);
+// in `*block`; `*spans_per_chunk`, when given, gets each chunk's span count (the block's spans
+// are the chunks' in order). False when a chunk is not a TracesData.
+[[nodiscard]] bool EncodeSpanColumns(std::span<const std::string_view> chunks, std::string* block,
+                                     std::vector<uint64_t>* spans_per_chunk = nullptr);
 
 // The number of spans in `block`; false when its header is malformed.
 [[nodiscard]] bool CountSpanColumns(std::string_view block, uint64_t* spans);
@@ -39,5 +41,11 @@ namespace tailtrace {
 [[nodiscard]] bool DecodeSpanColumns(std::string_view block,
                                      absl::FunctionRef<bool(std::string_view trace_id)> keep,
                                      std::string* traces_data);
+
+// Writes the spans [first, first + count) of `block` as DecodeSpanColumns does. The spans before
+// them are read but not built, and those after them not read. False when the range is not in the
+// block or the block is malformed.
+[[nodiscard]] bool DecodeSpanColumnRange(std::string_view block, uint64_t first, uint64_t count,
+                                         std::string* traces_data);
 
 }  // namespace tailtrace

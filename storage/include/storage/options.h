@@ -86,6 +86,12 @@ struct StoreOptions {
   // RocksDB's log in the OS page cache). Set from the config's `wal.fsync`.
   // Default: false
   bool sync_writes = false;
+  // Each write's spans go to a span block, column by column (storage/index/.../keys.h, "Span
+  // blocks"); false stores them inline in their chunk, as stores of format version 3 do. Either
+  // kind is read. Not a config key: for tests of stores written before span blocks, and to
+  // measure one against the other.
+  // Default: true
+  bool span_blocks = true;
 };
 
 }  // namespace tailtrace::storage

@@ -25,10 +25,17 @@
 //
 // ---- Keys inside a bucket (the first byte is the key-space tag) ----
 //
-//   'T' | trace_id(16) | chunk_seq(8 BE)                   ->  SpanChunk (serialized)
+//   'T' | trace_id(16) | chunk_seq(8 BE)                   ->  EncodeChunkRef, or SpanChunk
 //       One key per write of a trace's spans ("chunk"); late spans add a chunk, nothing is
 //       rewritten. chunk_seq is unique and increasing per store (also across restarts), so a prefix
-//       scan over 'T' | trace_id returns the chunks in write order.
+//       scan over 'T' | trace_id returns the chunks in write order. The value refers to the
+//       chunk's spans in a span block (below); stores of format version 3 hold the spans inline
+//       (the SpanChunk serialized), and both forms are read.
+//   'B' | block_seq(8 BE)                                  ->  a span block (proto/span_columns.h)
+//       "Span blocks": the spans of every chunk one Write call puts in this bucket, column by
+//       column, trace after trace, in a block of their own (block_seq comes from the chunk
+//       sequence). The block's columns compress several times better than the chunks' wire bytes,
+//       and compactions move its few bytes instead of every span's wire bytes.
 //   'S' | trace_id(16)                                     ->  EncodeSummary(TraceSummary)
 //   's' | service                                          ->  "" (service name exists)
 //   'o' | varint32 len(service) | service | kind(1) | name ->  "" (operation name exists)
@@ -93,7 +100,10 @@
 
 namespace tailtrace::storage {
 
-inline constexpr int kStoreFormatVersion = 3;
+inline constexpr int kStoreFormatVersion = 4;
+// Stores of this version on are opened (and then marked kStoreFormatVersion): version 3 only
+// lacks span blocks.
+inline constexpr int kOldestReadableFormatVersion = 3;
 
 inline constexpr char kFormatVersionKey[] = "format_version";
 inline constexpr char kChunkSeqReservedKey[] = "chunk_seq_reserved";
@@ -102,6 +112,7 @@ inline constexpr char kArchiveColumnFamily[] = "archive";
 
 // Key-space tags of a bucket column family.
 inline constexpr char kSpanTag = 'T';
+inline constexpr char kSpanBlockTag = 'B';
 inline constexpr char kSummaryTag = 'S';
 inline constexpr char kServiceTag = 's';
 inline constexpr char kOperationTag = 'o';
@@ -170,6 +181,25 @@ struct SpanKeyParts {
 };
 // nullopt unless `key` is a span key (tag and exactly kSpanKeyBytes long).
 std::optional<SpanKeyParts> DecodeSpanKey(std::string_view key);
+
+std::string SpanBlockKey(uint64_t block_seq);
+
+// A chunk held in a span block: spans [first_span, first_span + spans) of block `block_seq` of
+// the same bucket, and the chunk's own fields but its spans (the SpanChunk's sampling policy and
+// rate, serialized: `tail`).
+struct ChunkRef {
+  uint64_t block_seq = 0;
+  uint64_t first_span = 0;
+  uint64_t spans = 0;
+  std::string_view tail;
+};
+// 0x00 (a serialized SpanChunk cannot start with it) | varint64 block_seq | varint64 first_span |
+// varint64 spans | tail.
+std::string EncodeChunkRef(const ChunkRef& ref);
+// Whether a span key's value is a ChunkRef (else it is a SpanChunk).
+bool IsChunkRef(std::string_view value);
+// nullopt unless `value` is a well-formed ChunkRef (its tail is a view into `value`).
+std::optional<ChunkRef> DecodeChunkRef(std::string_view value);
 
 std::string SummaryKey(const TraceId& trace_id);
 
