@@ -1,10 +1,12 @@
-// tailtrace-bench-columns: span column blocks (proto/span_columns.h), the planned encoding of the
-// span store's time-ordered blocks (issue 14). The canonical workload's requests (512 spans of one
+// tailtrace-bench-columns: span column blocks (proto/span_columns.h), the encoding of the RocksDB
+// store's span blocks. The canonical workload's requests (512 spans of one
 // service each, fresh trace IDs every pass over the pool) are grouped --block-requests at a time
 // and then:
 //
 //   encode: EncodeSpanColumns of the group's requests into one block;
 //   decode: DecodeSpanColumns of every span of a block encoded beforehand;
+//   skip: DecodeSpanColumnRange of a block's last span only (what reading one trace of a block
+//         pays for the spans before it: they are read, not built);
 //   zstd1, zstd3, zstd6: ZSTD_compress of such a block at that level (one context, reused).
 //
 // Google Benchmark times each mode over the blocks --spans needs and reports spans per CPU-second
@@ -138,6 +140,24 @@ int Main(int argc, char** argv) {
         }
         ReportSpans(state, blocks * spans_per_block, checksum);
       })
+      ->Iterations(static_cast<benchmark::IterationCount>(blocks))
+      ->MeasureProcessCPUTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("skip",
+                               [&](benchmark::State& state) {
+                                 std::string decoded;
+                                 uint64_t checksum = 0, g = 0;
+                                 for (auto _ : state) {
+                                   const std::string& block = encoded[g++ % encoded.size()];
+                                   uint64_t count = 0;
+                                   if (!CountSpanColumns(block, &count) || count == 0 ||
+                                       !DecodeSpanColumnRange(block, count - 1, 1, &decoded)) {
+                                     state.SkipWithError("a block's last span did not decode");
+                                   }
+                                   checksum = Checksum(checksum, decoded.substr(0, 64));
+                                 }
+                                 ReportSpans(state, blocks * spans_per_block, checksum);
+                               })
       ->Iterations(static_cast<benchmark::IterationCount>(blocks))
       ->MeasureProcessCPUTime()
       ->Unit(benchmark::kMillisecond);

@@ -21,6 +21,12 @@ namespace {
 using opentelemetry::proto::trace::v1::TracesData;
 using tailtrace::storage::v1::SpanChunk;
 
+// Spans per span block, at most (unless one chunk has more). Reading a trace decodes its blocks
+// up to its spans, at about 0.1 µs per span skipped (tailtrace-bench-columns, "skip"), so this
+// bounds what trace by ID pays for
+// the other traces of a block; the columns compress about as well from a few hundred spans on.
+constexpr uint64_t kMaxBlockSpans = 2048;
+
 // A SpanChunk is serialized as the TracesData bytes followed by a SpanChunk holding only the
 // policy and rate: protobuf parses concatenated messages as one, and both messages keep their
 // ResourceSpans in field 1, so the spans are serialized once without being copied (and a stored
@@ -79,9 +85,16 @@ absl::Status RocksTraceStore::WriteCall::BatchBlocks() {
   std::stable_sort(
       to_block_.begin(), to_block_.end(),
       [](const BlockedChunk& a, const BlockedChunk& b) { return a.bucket < b.bucket; });
+  // A block ends with its bucket's chunks or before the chunk that would take it past
+  // kMaxBlockSpans (a larger chunk gets a block of its own).
   for (size_t begin = 0; begin < to_block_.size();) {
     size_t end = begin + 1;
-    while (end < to_block_.size() && to_block_[end].bucket == to_block_[begin].bucket) ++end;
+    uint64_t spans = wire_[to_block_[begin].write].spans.size();
+    while (end < to_block_.size() && to_block_[end].bucket == to_block_[begin].bucket) {
+      spans += wire_[to_block_[end].write].spans.size();
+      if (spans > kMaxBlockSpans) break;
+      ++end;
+    }
     if (absl::Status batched = BatchBlock(std::span(to_block_).subspan(begin, end - begin));
         !batched.ok()) {
       return batched;

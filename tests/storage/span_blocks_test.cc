@@ -80,6 +80,28 @@ TEST_F(RocksTraceStoreTest, TheChunksOfOneWriteShareABlockAndReadBackExactly) {
   EXPECT_THAT(Find(*store, "cart", "late"), ElementsAre(MakeId(3)));
 }
 
+TEST_F(RocksTraceStoreTest, ALargeWriteIsCutIntoBlocksAtChunkBoundaries) {
+  // 30 traces of 100 spans: 3,000 spans, more than one block holds.
+  std::vector<TracesData> data(30);
+  std::vector<TraceWrite> writes;
+  for (size_t t = 0; t < data.size(); ++t) {
+    AddResource(&data[t], MakeId(static_cast<uint8_t>(t + 1)), "svc",
+                std::vector<SpanSpec>(100, SpanSpec{"op"}));
+  }
+  for (size_t t = 0; t < data.size(); ++t) {
+    writes.push_back(MakeWrite(MakeId(static_cast<uint8_t>(t + 1)), &data[t]));
+  }
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Write(writes).ok());
+    for (size_t t = 0; t < data.size(); ++t) {
+      ExpectTrace(*store, MakeId(static_cast<uint8_t>(t + 1)), data[t]);
+    }
+  }
+  EXPECT_EQ(CountRaw(std::string(1, kSpanBlockTag)), 2u);
+}
+
 TEST_F(RocksTraceStoreTest, AStoreOfInlineChunksStaysReadableAndTakesBlocksFromThenOn) {
   TracesData a1, a2, b;
   AddResource(&a1, MakeId(1), "checkout", {{"pay", kServer}});
