@@ -84,7 +84,8 @@ class Decoder {
   bool Open(std::string_view block);
   uint64_t spans() const { return spans_; }
   // Writes the spans in [first, end) that `keep` accepts to `*out` (end <= spans()); the spans
-  // before `first` are read but not built. Fails past `limit` bytes of output.
+  // between the seek point before `first` and `first` are read but not built. Fails past
+  // `limit` bytes of output.
   bool Decode(uint64_t first, uint64_t end, absl::FunctionRef<bool(std::string_view)> keep,
               uint64_t limit, std::string* out);
 
@@ -113,7 +114,13 @@ class Decoder {
   void FlushResource(std::string* out);
 
   uint64_t spans_ = 0;
-  std::array<Reader, kResources> sections_;  // the columns; the dictionaries below
+  // Reads from the seek point before `span` on (kSeek), setting `*at` to its span; false when the
+  // seek table is malformed.
+  bool SeekBefore(uint64_t span, uint64_t* at);
+
+  std::array<Reader, kResources> sections_;  // the columns being read; the dictionaries below
+  std::array<std::string_view, kResources> columns_;  // the columns whole
+  std::string_view seek_;
   std::vector<std::string_view> resources_, scopes_, names_, keys_, strings_;
   uint64_t previous_start_ = 0;
   bool emit_ = false;  // whether the span being read is built
@@ -135,12 +142,37 @@ bool Decoder::Open(std::string_view block) {
     std::string_view section;
     if (!r.LengthPrefixed(&section)) return false;
     if (s < kResources) {
+      columns_[s] = section;
       sections_[s] = Reader(section);
+    } else if (s == kSeek) {
+      seek_ = section;
     } else if (!ReadDictionary(section, dictionaries[s - kResources])) {
       return false;
     }
   }
   return r.empty();
+}
+
+bool Decoder::SeekBefore(uint64_t span, uint64_t* at) {
+  *at = 0;
+  const uint64_t point = span / kSeekInterval;  // the last seek point at or before `span`
+  if (point == 0) return true;
+  Reader r(seek_);
+  std::array<uint64_t, kResources> offsets{};
+  uint64_t start = 0;
+  for (uint64_t p = 1; p <= point; ++p) {
+    if (!r.Varint(&start)) return false;
+    for (uint64_t& offset : offsets) {
+      if (!r.Varint(&offset)) return false;
+    }
+  }
+  for (int s = 0; s < kResources; ++s) {
+    if (offsets[s] > columns_[s].size()) return false;
+    sections_[s] = Reader(columns_[s].substr(offsets[s]));
+  }
+  previous_start_ = start;
+  *at = point * kSeekInterval;
+  return true;
 }
 
 bool Decoder::ReadHead(uint64_t* resource, uint64_t* scope, uint64_t* presence,
@@ -321,7 +353,9 @@ void Decoder::FlushResource(std::string* out) {
 bool Decoder::Decode(uint64_t first, uint64_t end, absl::FunctionRef<bool(std::string_view)> keep,
                      uint64_t limit, std::string* out) {
   out->clear();
-  for (uint64_t i = 0; i < end; ++i) {
+  uint64_t i = 0;
+  if (!SeekBefore(first, &i)) return false;
+  for (; i < end; ++i) {
     uint64_t resource = 0, scope = 0, presence = 0;
     std::string_view trace_id;
     if (!ReadHead(&resource, &scope, &presence, &trace_id)) return false;

@@ -119,6 +119,8 @@ class Encoder {
   static uint32_t ColumnBit(const Field& f, const std::array<uint8_t, 17>& counts);
   bool AddColumnField(const Field& f, uint32_t bit);
   void AddAttribute(std::string_view key_value, const char* begin, const char* end);
+  // Where the columns stand before the next span (kSeek).
+  void AddSeekPoint();
   std::string& at(Section s) { return sections_[s]; }
 
   std::array<std::string, kSectionCount> sections_;
@@ -182,6 +184,7 @@ uint32_t Encoder::ColumnBit(const Field& f, const std::array<uint8_t, 17>& count
 }
 
 bool Encoder::AddSpan(uint32_t resource, uint32_t scope, std::string_view span) {
+  if (spans_ > 0 && spans_ % kSeekInterval == 0) AddSeekPoint();
   // How often each column field occurs: one held in a column must occur once.
   std::array<uint8_t, 17> counts{};
   if (!ForEachRawField(span, [&](const Field& f, const char*, const char*) {
@@ -219,6 +222,12 @@ bool Encoder::AddSpan(uint32_t resource, uint32_t scope, std::string_view span) 
   at(kRest).append(rest);
   ++spans_;
   return true;
+}
+
+void Encoder::AddSeekPoint() {
+  std::string& seek = at(kSeek);
+  AppendVarint(previous_start_, &seek);
+  for (int s = 0; s < kResources; ++s) AppendVarint(sections_[s].size(), &seek);
 }
 
 bool Encoder::AddColumnField(const Field& f, uint32_t bit) {
@@ -338,6 +347,8 @@ void Encoder::Finish(std::string* block) const {
   for (const Dictionary* d : {&resources_, &scopes_, &names_, &keys_, &strings_}) {
     d->AppendTo(block);
   }
+  AppendVarint(sections_[kSeek].size(), block);
+  block->append(sections_[kSeek]);
 }
 
 }  // namespace

@@ -9,7 +9,11 @@
 
 namespace tailtrace::span_columns {
 
-inline constexpr uint8_t kVersion = 1;
+inline constexpr uint8_t kVersion = 2;
+
+// Every this many spans the block records where each column stands (kSeek), so that decoding a
+// range of spans starts at the seek point before it instead of reading every span before it.
+inline constexpr uint64_t kSeekInterval = 256;
 
 // A block decodes to at most this many times its size (plus 1 MiB): dictionary entries are used
 // many times, but a corrupt block must not make its decoder allocate without bound.
@@ -47,6 +51,8 @@ enum Section : int {
   kNames,          // varint count, then per entry: varint length, bytes
   kKeys,           // the same
   kStrings,        // the same: trace states, status messages and string attribute values
+  kSeek,           // per seek point (before span k * kSeekInterval, k >= 1): varint the previous
+                   // start (kStart), then per column section (kResource..kRest) varint its offset
   kSectionCount,
 };
 

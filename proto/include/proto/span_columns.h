@@ -11,9 +11,9 @@
 // as protobuf would parse it: DecodeSpanColumns gives wire bytes that parse to the same spans, in
 // the same order, with the same resources and scopes.
 //
-// Layout: a version byte, the span count, then the columns and dictionaries, each a varint length
-// and its bytes (span_columns.cc has the list). A block is not compressed here; its columns are
-// laid out for a general-purpose compressor.
+// Layout: a version byte, the span count, then the columns, the dictionaries and a seek table,
+// each a varint length and its bytes (span_columns_internal.h has the list). A block is not
+// compressed here; its columns are laid out for a general-purpose compressor.
 
 #include <cstdint>
 #include <span>
@@ -42,8 +42,9 @@ namespace tailtrace {
                                      absl::FunctionRef<bool(std::string_view trace_id)> keep,
                                      std::string* traces_data);
 
-// Writes the spans [first, first + count) of `block` as DecodeSpanColumns does. The spans before
-// them are read but not built, and those after them not read. False when the range is not in the
+// Writes the spans [first, first + count) of `block` as DecodeSpanColumns does. Reading starts at
+// the block's seek point before them (one every 256 spans): the spans from there to `first` are
+// read but not built, and those after the range not read. False when the range is not in the
 // block or the block is malformed.
 [[nodiscard]] bool DecodeSpanColumnRange(std::string_view block, uint64_t first, uint64_t count,
                                          std::string* traces_data);
