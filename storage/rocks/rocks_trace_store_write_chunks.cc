@@ -25,8 +25,10 @@ using tailtrace::storage::v1::SpanChunk;
 // disk, decompresses) its blocks whole, then decodes from the seek point before its spans
 // (proto/span_columns.h), so this bounds what trace by ID pays for the other traces of a block.
 // The columns compress better the more spans share a block: 37.6, 34.1 and 31.0 B/span at ZSTD
-// level 6 for 512, 1,024 and 2,048 spans (tailtrace-bench-columns --block-requests 1, 2, 4).
-constexpr uint64_t kMaxBlockSpans = 2048;
+// level 6 for 512, 1,024 and 2,048 spans (tailtrace-bench-columns --block-requests 1, 2, 4). On
+// a 10M-span store 2,048 left trace by ID at p99 1.17 ms and 1,024 at 0.87 ms, for 0.5 B/span
+// more (bench/results/profile-notes.md, session 15).
+constexpr uint64_t kMaxBlockSpans = 1024;
 
 // A SpanChunk is serialized as the TracesData bytes followed by a SpanChunk holding only the
 // policy and rate: protobuf parses concatenated messages as one, and both messages keep their
