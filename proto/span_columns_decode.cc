@@ -382,10 +382,11 @@ bool Decoder::Decode(uint64_t first, uint64_t end, absl::FunctionRef<bool(std::s
   return true;
 }
 
-// At most this much output from `block` (kMaxExpansion).
-uint64_t OutputLimit(std::string_view block) { return kMaxExpansion * block.size() + (1u << 20); }
-
 }  // namespace
+
+uint64_t SpanColumnsOutputLimit(uint64_t block_bytes) {
+  return kMaxExpansion * block_bytes + (1u << 20);
+}
 
 bool CountSpanColumns(std::string_view block, uint64_t* spans) {
   if (block.empty() || static_cast<uint8_t>(block[0]) != kVersion) return false;
@@ -397,8 +398,8 @@ bool CountSpanColumns(std::string_view block, uint64_t* spans) {
 bool DecodeSpanColumns(std::string_view block, absl::FunctionRef<bool(std::string_view)> keep,
                        std::string* traces_data) {
   Decoder decoder;
-  return decoder.Open(block) &&
-         decoder.Decode(0, decoder.spans(), keep, OutputLimit(block), traces_data);
+  return decoder.Open(block) && decoder.Decode(0, decoder.spans(), keep,
+                                               SpanColumnsOutputLimit(block.size()), traces_data);
 }
 
 bool DecodeSpanColumnRange(std::string_view block, uint64_t first, uint64_t count,
@@ -408,7 +409,8 @@ bool DecodeSpanColumnRange(std::string_view block, uint64_t first, uint64_t coun
     return false;
   }
   return decoder.Decode(
-      first, first + count, [](std::string_view) { return true; }, OutputLimit(block), traces_data);
+      first, first + count, [](std::string_view) { return true; },
+      SpanColumnsOutputLimit(block.size()), traces_data);
 }
 
 }  // namespace tailtrace

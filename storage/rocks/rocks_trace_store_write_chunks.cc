@@ -124,10 +124,19 @@ absl::Status RocksTraceStore::WriteCall::BatchBlock(std::span<const BlockedChunk
   absl::StatusOr<uint64_t> block_seq = store_.AllocateChunkSeqs(1);
   if (!block_seq.ok()) return block_seq.status();
   batch_.PutConcatenation(cf, SpanBlockKey(*block_seq), block, std::string_view());
+  // A chunk that could decode to more than a reader accepts from this block (its spans repeat a
+  // large value, which the block holds once) is stored inline; its spans in the block are unused.
+  // Its decoded bytes are its wire bytes, give or take a few: half the bound leaves room.
+  const uint64_t decodable = SpanColumnsOutputLimit(block.size()) / 2;
   uint64_t first = 0;
   for (size_t k = 0; k < chunks.size(); ++k) {
-    const ChunkRef ref{*block_seq, first, counts[k], TailOf(chunks[k].write)};
-    batch_.Put(cf, SpanKey(chunks[k].trace_id, chunks[k].seq), EncodeChunkRef(ref));
+    const BlockedChunk& c = chunks[k];
+    const std::string key = SpanKey(c.trace_id, c.seq);
+    if (bytes_[c.write].size() > decodable) {
+      batch_.PutConcatenation(cf, key, bytes_[c.write], TailOf(c.write));
+    } else {
+      batch_.Put(cf, key, EncodeChunkRef(ChunkRef{*block_seq, first, counts[k], TailOf(c.write)}));
+    }
     first += counts[k];
   }
   return absl::OkStatus();

@@ -102,6 +102,35 @@ TEST_F(RocksTraceStoreTest, ALargeWriteIsCutIntoBlocksAtChunkBoundaries) {
   EXPECT_EQ(CountRaw(std::string(1, kSpanBlockTag)), 3u);
 }
 
+// A block keeps one copy of a repeated value, so a chunk can decode to far more bytes than its
+// block holds, more than a decoder accepts from a corrupt block. Such a chunk is stored inline,
+// and reads back whole.
+TEST_F(RocksTraceStoreTest, AChunkThatExpandsPastTheDecodeBoundIsStoredInline) {
+  TracesData big, small;
+  AddResource(&big, MakeId(1), "svc", std::vector<SpanSpec>(600, SpanSpec{"op"}));
+  const std::string value(32 << 10, 'v');
+  for (auto& span : *big.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans()) {
+    auto* a = span.add_attributes();
+    a->set_key("payload");
+    a->mutable_value()->set_string_value(value);
+  }
+  AddResource(&small, MakeId(2), "svc", {{"op"}});
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    const std::vector<TraceWrite> writes = {MakeWrite(MakeId(1), &big),
+                                            MakeWrite(MakeId(2), &small)};
+    ASSERT_TRUE(store->Write(writes).ok());
+    ExpectTrace(*store, MakeId(1), big);
+    ExpectTrace(*store, MakeId(2), small);
+  }
+  // Trace 2's chunk refers to the block; trace 1's holds its spans.
+  const auto chunks = ReadRaw("bucket", std::string(1, kSpanTag));
+  ASSERT_EQ(chunks.size(), 2u);
+  EXPECT_FALSE(IsChunkRef(chunks[0].second));
+  EXPECT_TRUE(IsChunkRef(chunks[1].second));
+}
+
 TEST_F(RocksTraceStoreTest, AStoreOfInlineChunksStaysReadableAndTakesBlocksFromThenOn) {
   TracesData a1, a2, b;
   AddResource(&a1, MakeId(1), "checkout", {{"pay", kServer}});

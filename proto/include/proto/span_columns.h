@@ -34,10 +34,17 @@ namespace tailtrace {
 // The number of spans in `block`; false when its header is malformed.
 [[nodiscard]] bool CountSpanColumns(std::string_view block, uint64_t* spans);
 
+// The most bytes DecodeSpanColumns and DecodeSpanColumnRange write from a block of `block_bytes`
+// bytes (256 times the block, plus 1 MiB); a block that decodes to more is refused as malformed, so
+// that a corrupt one cannot make its decoder allocate without bound. A block keeps one copy of a
+// repeated value, so spans that repeat a large value can exceed it: a writer that must read its
+// spans back checks their size against it.
+uint64_t SpanColumnsOutputLimit(uint64_t block_bytes);
+
 // Writes the spans of `block` whose trace ID `keep` accepts, in block order, as one TracesData's
 // wire bytes to `*traces_data`: consecutive spans of one resource and scope share a ResourceSpans
-// and a ScopeSpans. False when the block is malformed, or decodes to more than 256 times its size
-// (plus 1 MiB): any input is safe to decode.
+// and a ScopeSpans. False when the block is malformed, or decodes to more than
+// SpanColumnsOutputLimit: any input is safe to decode.
 [[nodiscard]] bool DecodeSpanColumns(std::string_view block,
                                      absl::FunctionRef<bool(std::string_view trace_id)> keep,
                                      std::string* traces_data);
