@@ -29,8 +29,9 @@
 //       One key per write of a trace's spans ("chunk"); late spans add a chunk, nothing is
 //       rewritten. chunk_seq is unique and increasing per store (also across restarts), so a prefix
 //       scan over 'T' | trace_id returns the chunks in write order. The value refers to the
-//       chunk's spans in a span block (below); stores of format version 3 hold the spans inline
-//       (the SpanChunk serialized), and both forms are read.
+//       chunk's spans in a span block (below), or holds them inline (the SpanChunk serialized):
+//       stores of format version 3 hold every chunk so, and later ones a chunk that could decode
+//       to more than a reader accepts from its block (SpanColumnsOutputLimit). Both are read.
 //   'B' | block_seq(8 BE)                                  ->  a span block (proto/span_columns.h)
 //       "Span blocks": the spans of every chunk one Write call puts in this bucket, column by
 //       column, trace after trace, in a block of their own (block_seq comes from the chunk
