@@ -36,6 +36,31 @@ inline int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+// A port on 127.0.0.1 that nothing listens on, held for the object's lifetime (bound, not
+// listening): connections to it are refused, and unlike FreePort's no other socket (another test
+// running in parallel, or a later FreePort) can take it meanwhile.
+class ReservedPort {
+ public:
+  ReservedPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~ReservedPort() { close(fd_); }
+  ReservedPort(const ReservedPort&) = delete;
+  ReservedPort& operator=(const ReservedPort&) = delete;
+
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
 inline std::string MemberAt(int port) { return "127.0.0.1:" + std::to_string(port); }
 
 // A member serving ClusterQuery over `store` (not owned) at `name` ("127.0.0.1:port"). It

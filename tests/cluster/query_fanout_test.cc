@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -101,7 +102,7 @@ class FanOutTest : public ::testing::Test {
   // each serving its store. `authorization` is what this node presents to its peers.
   void Start(std::vector<storage::TraceStore*> peer_stores, int64_t timeout_ns = 5 * kS,
              QueryServerOptions server_options = {}, std::string authorization = "") {
-    self_ = testing::MemberAt(testing::FreePort());
+    self_ = NobodyAt();
     ClusterOptions options;
     options.self = self_;
     for (storage::TraceStore* store : peer_stores) {
@@ -111,6 +112,10 @@ class FanOutTest : public ::testing::Test {
     }
     Connect(options, timeout_ns, std::move(authorization));
   }
+
+  // A member name nothing answers at, for this node's own name or a dead member (its port held
+  // until the test ends, so neither a parallel test nor another name gets it).
+  std::string NobodyAt() { return testing::MemberAt(reserved_.emplace_back().port()); }
 
   // The reader of this node over `local` (default: self_store_).
   void Connect(const ClusterOptions& options, int64_t timeout_ns, std::string authorization,
@@ -145,6 +150,7 @@ class FanOutTest : public ::testing::Test {
   storage::InMemoryTraceStore store2_;
   SlowStore slow_store_;
   std::string self_;
+  std::deque<testing::ReservedPort> reserved_;
   std::vector<std::unique_ptr<TestMember>> members_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<PeerChannels> channels_;
@@ -386,7 +392,7 @@ TEST_F(FanOutTest, DeadMemberGivesAPartialAnswerNamingIt) {
   // Nothing listens at the second peer.
   ClusterOptions options;
   options.self = self_;
-  const std::string dead = testing::MemberAt(testing::FreePort());
+  const std::string dead = NobodyAt();
   options.static_peers = {members_[0]->name(), dead};
   Connect(options, 5 * kS, "");
 
@@ -509,10 +515,10 @@ TEST_F(FanOutTest, AQueryThisNodeRefusesIsRefusedAsAWhole) {
 
 TEST_F(FanOutTest, NoMemberAnsweringIsUnavailableNamingEach) {
   FailingStore broken(absl::InternalError("disk gone"));
-  self_ = testing::MemberAt(testing::FreePort());
+  self_ = NobodyAt();
   ClusterOptions options;
   options.self = self_;
-  const std::string dead = testing::MemberAt(testing::FreePort());
+  const std::string dead = NobodyAt();
   options.static_peers = {dead};
   Connect(options, 5 * kS, "", &broken);
 
@@ -536,7 +542,7 @@ TEST_F(FanOutTest, QueryServiceListsTheDeadMemberInTheJaegerEnvelope) {
   Start({&store1_});
   ClusterOptions options;
   options.self = self_;
-  const std::string dead = testing::MemberAt(testing::FreePort());
+  const std::string dead = NobodyAt();
   options.static_peers = {members_[0]->name(), dead};
   Connect(options, 5 * kS, "");
   query::QueryService service(reader_.get(), &clock_);
