@@ -69,8 +69,14 @@ void RocksTraceStore::WriteCall::BatchChunk(TraceBatch& t, size_t write) {
     to_block_.push_back(BlockedChunk{t.group.bucket, t.group.id, seq, write});
     return;
   }
-  // Inline: the spans' bytes (as given, or serialized here) and the tail.
-  batch_.PutConcatenation(t.cf, SpanKey(t.group.id, seq), bytes_[write], TailOf(write));
+  BatchInlineChunk(t.cf, t.group.id, seq, write);
+}
+
+void RocksTraceStore::WriteCall::BatchInlineChunk(rocksdb::ColumnFamilyHandle* cf,
+                                                  const TraceId& trace_id, uint64_t seq,
+                                                  size_t write) {
+  // The spans' bytes (as given, or serialized here) and the tail.
+  batch_.PutConcatenation(cf, SpanKey(trace_id, seq), bytes_[write], TailOf(write));
 }
 
 std::string_view RocksTraceStore::WriteCall::TailOf(size_t write) {
@@ -116,29 +122,29 @@ absl::Status RocksTraceStore::WriteCall::BatchBlock(std::span<const BlockedChunk
   std::vector<uint64_t> counts;
   if (!EncodeSpanColumns(views, &block, &counts)) {
     // Not expected (the chunks decoded as WireTraces); such chunks are stored inline.
-    for (const BlockedChunk& c : chunks) {
-      batch_.PutConcatenation(cf, SpanKey(c.trace_id, c.seq), bytes_[c.write], TailOf(c.write));
-    }
+    for (const BlockedChunk& c : chunks) BatchInlineChunk(cf, c.trace_id, c.seq, c.write);
     return absl::OkStatus();
   }
   absl::StatusOr<uint64_t> block_seq = store_.AllocateChunkSeqs(1);
   if (!block_seq.ok()) return block_seq.status();
-  batch_.PutConcatenation(cf, SpanBlockKey(*block_seq), block, std::string_view());
   // A chunk that could decode to more than a reader accepts from this block (its spans repeat a
   // large value, which the block holds once) is stored inline; its spans in the block are unused.
   // Its decoded bytes are its wire bytes, give or take a few: half the bound leaves room.
   const uint64_t decodable = SpanColumnsOutputLimit(block.size()) / 2;
+  bool referred = false;
   uint64_t first = 0;
   for (size_t k = 0; k < chunks.size(); ++k) {
     const BlockedChunk& c = chunks[k];
-    const std::string key = SpanKey(c.trace_id, c.seq);
     if (bytes_[c.write].size() > decodable) {
-      batch_.PutConcatenation(cf, key, bytes_[c.write], TailOf(c.write));
+      BatchInlineChunk(cf, c.trace_id, c.seq, c.write);
     } else {
-      batch_.Put(cf, key, EncodeChunkRef(ChunkRef{*block_seq, first, counts[k], TailOf(c.write)}));
+      const ChunkRef ref{*block_seq, first, counts[k], TailOf(c.write)};
+      batch_.Put(cf, SpanKey(c.trace_id, c.seq), EncodeChunkRef(ref));
+      referred = true;
     }
     first += counts[k];
   }
+  if (referred) batch_.PutConcatenation(cf, SpanBlockKey(*block_seq), block, std::string_view());
   return absl::OkStatus();
 }
 

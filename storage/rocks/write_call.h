@@ -109,6 +109,9 @@ class RocksTraceStore::WriteCall {
   void BatchChunk(TraceBatch& t, size_t write);
   // The SpanChunk fields of a write but its spans, serialized (into value_).
   std::string_view TailOf(size_t write);
+  // The chunk of `write` with its spans inline (a SpanChunk), under `seq`.
+  void BatchInlineChunk(rocksdb::ColumnFamilyHandle* cf, const TraceId& trace_id, uint64_t seq,
+                        size_t write);
   // With StoreOptions::span_blocks: the chunks batched so far go to one span block per bucket
   // (keys.h, "Span blocks"), each chunk's key referring to its spans there.
   absl::Status BatchBlocks();

@@ -18,6 +18,20 @@ TracesData Concat(const std::vector<const TracesData*>& parts) {
   return all;
 }
 
+// 600 spans of trace `id`, each carrying the same 32 KiB attribute value: its chunk decodes to
+// more than SpanColumnsOutputLimit of the block that holds it.
+TracesData RepeatingValueTrace(const TraceId& id) {
+  TracesData data;
+  AddResource(&data, id, "svc", std::vector<SpanSpec>(600, SpanSpec{"op"}));
+  const std::string value(32 << 10, 'v');
+  for (auto& span : *data.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans()) {
+    auto* a = span.add_attributes();
+    a->set_key("payload");
+    a->mutable_value()->set_string_value(value);
+  }
+  return data;
+}
+
 // The trace IDs a search by service and operation finds.
 std::vector<TraceId> Find(RocksTraceStore& store, const std::string& service,
                           const std::string& operation) {
@@ -106,14 +120,8 @@ TEST_F(RocksTraceStoreTest, ALargeWriteIsCutIntoBlocksAtChunkBoundaries) {
 // block holds, more than a decoder accepts from a corrupt block. Such a chunk is stored inline,
 // and reads back whole.
 TEST_F(RocksTraceStoreTest, AChunkThatExpandsPastTheDecodeBoundIsStoredInline) {
-  TracesData big, small;
-  AddResource(&big, MakeId(1), "svc", std::vector<SpanSpec>(600, SpanSpec{"op"}));
-  const std::string value(32 << 10, 'v');
-  for (auto& span : *big.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans()) {
-    auto* a = span.add_attributes();
-    a->set_key("payload");
-    a->mutable_value()->set_string_value(value);
-  }
+  const TracesData big = RepeatingValueTrace(MakeId(1));
+  TracesData small;
   AddResource(&small, MakeId(2), "svc", {{"op"}});
   {
     auto store = OpenStore();
@@ -129,6 +137,19 @@ TEST_F(RocksTraceStoreTest, AChunkThatExpandsPastTheDecodeBoundIsStoredInline) {
   ASSERT_EQ(chunks.size(), 2u);
   EXPECT_FALSE(IsChunkRef(chunks[0].second));
   EXPECT_TRUE(IsChunkRef(chunks[1].second));
+  EXPECT_EQ(CountRaw(std::string(1, kSpanBlockTag)), 1u);
+}
+
+TEST_F(RocksTraceStoreTest, ABlockNoChunkRefersToIsNotWritten) {
+  const TracesData big = RepeatingValueTrace(MakeId(1));
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    const TraceWrite w = MakeWrite(MakeId(1), &big);
+    ASSERT_TRUE(store->Write({&w, 1}).ok());
+    ExpectTrace(*store, MakeId(1), big);
+  }
+  EXPECT_EQ(CountRaw(std::string(1, kSpanBlockTag)), 0u);
 }
 
 TEST_F(RocksTraceStoreTest, AStoreOfInlineChunksStaysReadableAndTakesBlocksFromThenOn) {
