@@ -10,9 +10,10 @@
 //            first write, each later chunk's Delta (new streams, the value of every changed fine
 //            duration term) as for a late write.
 //   index:   the whole write path of a kept trace's index entry in RocksTraceStore::Write: a new
-//            builder per trace, Add(the whole trace), its stored streams (--stored=direct: the
-//            builder's AppendStoredStreams when the build has it; --stored=fold: ForEachStream
-//            through a StoredStreamsBuilder, as the store did before), IndexSegments::Pin + Add,
+//            builder per trace, Add(the whole trace), its segment entry (--stored=parts: the
+//            builder's GetSegmentEntry, as the store does; direct: its encoded streams,
+//            AppendStoredStreams, as the store did before; fold: ForEachStream through a
+//            StoredStreamsBuilder, as it did before that), IndexSegments::Pin + Add,
 //            and every full segment sealed (TakeDue) with its keys and values copied into a batch
 //            buffer as SealSegments copies them into a WriteBatch. Its checksum covers every
 //            sealed key and value, so equal checksums mean byte-identical index records.
@@ -260,6 +261,9 @@ bool RunTrace(const Trace& t, const storage::IndexOptions& options, bool visit, 
   return true;
 }
 
+// How the index mode gets a trace's segment entry from its builder (--stored).
+enum class Stored { kParts, kDirect, kFold };
+
 // The stored streams of a builder: through the builder's AppendStoredStreams when the build has
 // it and `fold` is false; otherwise ForEachStream through a StoredStreamsBuilder.
 template <typename Builder>
@@ -283,21 +287,27 @@ bool StoredStreamsOfBuilder(const Builder& builder, bool fold, storage::StoredSt
 // what its SealSegments does with a full segment (the batch is a byte buffer here).
 class IndexPath {
  public:
-  explicit IndexPath(bool fold) : fold_(fold), segments_(storage::IndexSegments::Options{}) {}
+  explicit IndexPath(Stored stored)
+      : stored_(stored), segments_(storage::IndexSegments::Options{}) {}
 
   bool Run(const Trace& t, const storage::IndexOptions& options, Checksum* sum) {
     TraceTermsBuilder builder(t.id, options);
     TraceTermsBuilder::Delta delta;
     SetCheapestRecording(&delta, true);
     if (!AddChunk(builder, t.chunks[0], &delta)) return false;
-    storage::StoredStreams streams;
-    if (!StoredStreamsOfBuilder(builder, fold_, &streams)) return false;
     const int64_t start = builder.summary().start_ns;
     absl::StatusOr<uint64_t> segment =
         segments_.Pin(storage::IndexSlot(start), 0,
                       [this]() -> absl::StatusOr<uint64_t> { return next_segment_++; });
     if (!segment.ok()) return false;
-    segments_.Add(*segment, start, t.id, streams);
+    if (stored_ == Stored::kParts) {
+      builder.GetSegmentEntry(&entry_);
+      segments_.Add(*segment, start, t.id, entry_);
+    } else {
+      storage::StoredStreams streams;
+      if (!StoredStreamsOfBuilder(builder, stored_ == Stored::kFold, &streams)) return false;
+      segments_.Add(*segment, start, t.id, streams);
+    }
     Seal(false, sum);
     return true;
   }
@@ -320,7 +330,8 @@ class IndexPath {
   size_t bytes() const { return bytes_; }
 
  private:
-  const bool fold_;
+  const Stored stored_;
+  storage::SegmentEntry entry_;
   storage::IndexSegments segments_;
   uint64_t next_segment_ = 1;
   std::string batch_;
@@ -388,7 +399,7 @@ struct TermsSetup {
   std::vector<Trace> chunked;
   storage::IndexOptions options;  // the daemon's defaults
   uint64_t spans = 0;
-  bool fold = false;
+  Stored stored = Stored::kParts;
 };
 
 // whole / chunked: RunTrace per iteration. Before the timed loop (not timed): a checksum pass
@@ -430,11 +441,11 @@ void MeasureTerms(benchmark::State& state, const std::vector<Trace>& traces,
 // index: IndexPath::Run per iteration, every segment sealed after the last. The checksum pass
 // (every sealed key and value) and a warm-up come first, not timed.
 void MeasureIndex(benchmark::State& state, const std::vector<Trace>& traces,
-                  const storage::IndexOptions& options, bool fold) {
+                  const storage::IndexOptions& options, Stored how) {
   Checksum sum;
   bool ok = true;
   {
-    IndexPath path(fold);
+    IndexPath path(how);
     for (const Trace& t : traces) ok = path.Run(t, options, &sum) && ok;
     path.Seal(true, &sum);
   }
@@ -444,17 +455,17 @@ void MeasureIndex(benchmark::State& state, const std::vector<Trace>& traces,
     TraceTermsBuilder builder(t.id, options);
     TraceTermsBuilder::Delta delta;
     AddChunk(builder, t.chunks[0], &delta);
-    StoredStreamsOfBuilder(builder, fold, &stored);
+    StoredStreamsOfBuilder(builder, how == Stored::kFold, &stored);
     streams += stored.size();
   }
   {
-    IndexPath warm(fold);
+    IndexPath warm(how);
     for (size_t i = 0; i < std::min<size_t>(traces.size(), 200); ++i) {
       warm.Run(traces[i], options, nullptr);
     }
     warm.Seal(true, nullptr);
   }
-  IndexPath path(fold);
+  IndexPath path(how);
   uint64_t spans = 0;
   size_t i = 0;
   benchmark::IterationCount done = 0;
@@ -505,10 +516,12 @@ void RegisterAll(const TermsSetup& setup, const std::string& mode, const std::st
   if (mode == "whole" || mode == "both" || mode == "all") terms("whole", setup.whole);
   if (mode == "chunked" || mode == "both" || mode == "all") terms("chunked", setup.chunked);
   if (mode == "index" || mode == "all") {
-    Register(setup.fold ? "index_fold" : "index", setup, setup.whole,
-             [&setup](benchmark::State& state) {
-               MeasureIndex(state, setup.whole, setup.options, setup.fold);
-             });
+    const char* name = setup.stored == Stored::kParts    ? "index"
+                       : setup.stored == Stored::kDirect ? "index_direct"
+                                                         : "index_fold";
+    Register(name, setup, setup.whole, [&setup](benchmark::State& state) {
+      MeasureIndex(state, setup.whole, setup.options, setup.stored);
+    });
   }
 }
 
@@ -517,7 +530,7 @@ int Main(int argc, char** argv) {
   int64_t pool_traces = 2000;
   int64_t chunks_flag = 4;
   std::string mode = "all";
-  std::string stored = "direct";
+  std::string stored = "parts";
   std::string api = "both";
   WorkloadOptions workload;
   auto app = NewCommandLine(
@@ -529,10 +542,10 @@ int Main(int argc, char** argv) {
   AddInt(*app, "--pool-traces", &pool_traces, "traces pre-generated and cycled");
   AddInt(*app, "--chunks", &chunks_flag, "chunks each trace is written in for the chunked mode");
   app->add_option("--stored", stored,
-                  "how the index mode gets a trace's stored streams: direct (the builder's "
-                  "AppendStoredStreams, when the build has it) or fold (ForEachStream through a "
-                  "StoredStreamsBuilder)")
-      ->check(CLI::IsMember({"direct", "fold"}))
+                  "how the index mode gets a trace's segment entry: parts (the builder's "
+                  "GetSegmentEntry, as the store does), direct (the builder's encoded "
+                  "AppendStoredStreams) or fold (ForEachStream through a StoredStreamsBuilder)")
+      ->check(CLI::IsMember({"parts", "direct", "fold"}))
       ->capture_default_str();
   app->add_option("--mode", mode,
                   "whole, chunked, both (whole and chunked), index (the write path of a trace's "
@@ -551,7 +564,9 @@ int Main(int argc, char** argv) {
   const TraceGenerator gen(workload);
   TermsSetup setup;
   setup.spans = static_cast<uint64_t>(std::max<int64_t>(spans, 1));
-  setup.fold = stored == "fold";
+  setup.stored = stored == "parts"    ? Stored::kParts
+                 : stored == "direct" ? Stored::kDirect
+                                      : Stored::kFold;
   pool_traces = std::max<int64_t>(pool_traces, 1);
   if (mode != "chunked") setup.whole = BuildTraces(gen, pool_traces, 1);
   if (mode == "chunked" || mode == "both" || mode == "all") {

@@ -26,40 +26,56 @@ const char* IndexSegments::Names::Store(std::string_view s, size_t hash) {
   return at;
 }
 
+IndexSegments::Segment* IndexSegments::Find(uint64_t segment) {
+  for (const auto& s : segments_) {
+    if (s->ref.segment == segment) return s.get();
+  }
+  return nullptr;
+}
+
+uint32_t IndexSegments::BeginEntry(Segment& s, int64_t start_ns, const TraceId& trace_id) {
+  const uint32_t ordinal = static_cast<uint32_t>(s.positions.size());
+  s.positions.push_back(MakeIndexPos(start_ns, trace_id));
+  s.ids.push_back(trace_id);
+  s.latest[trace_id] = ordinal;
+  s.first_item.push_back(static_cast<uint32_t>(s.items.size()));
+  return ordinal;
+}
+
+uint32_t IndexSegments::Intern(Segment& s, std::string_view name) {
+  // One hash per lookup; a stream new to the segment is copied once.
+  const Probe probe{name, HashOf(name)};
+  auto it = s.streams.lazy_emplace(probe, [&](const auto& construct) {
+    const char* stored = s.names.Store(name, probe.hash);
+    construct(stored, static_cast<uint32_t>(s.names_by_id.size()));
+    s.names_by_id.push_back(Names::View(stored));
+    s.has_values_by_id.push_back(StreamHasValues(name));
+    s.last_by_id.push_back(kNone);
+  });
+  return it->second;
+}
+
+void IndexSegments::Touch(Segment& s, uint32_t ordinal, uint32_t id, std::string_view value) {
+  uint32_t value_offset = 0;
+  if (s.has_values_by_id[id]) {
+    value_offset = static_cast<uint32_t>(s.values.size());
+    PutLengthPrefixed(&s.values, value);
+  }
+  const uint32_t item = static_cast<uint32_t>(s.items.size());
+  s.items.push_back(Item{ordinal, id, s.last_by_id[id], value_offset});
+  s.last_by_id[id] = item;
+}
+
 void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
                         const StoredStreams& streams) {
   std::lock_guard lock(mu_);
-  for (const auto& s : segments_) {
-    if (s->ref.segment != segment) continue;
-    const uint32_t ordinal = static_cast<uint32_t>(s->positions.size());
-    s->positions.push_back(MakeIndexPos(start_ns, trace_id));
-    s->ids.push_back(trace_id);
-    s->latest[trace_id] = ordinal;
-    s->first_item.push_back(static_cast<uint32_t>(s->items.size()));
-    for (size_t i = 0; i < streams.size(); ++i) {
-      const std::string_view stream = streams.key(i);
-      // One hash per stream; a stream new to the segment is copied once.
-      const Probe probe{stream, HashOf(stream)};
-      auto it = s->streams.lazy_emplace(probe, [&](const auto& construct) {
-        const char* name = s->names.Store(stream, probe.hash);
-        const bool has_values = StreamHasValues(stream);
-        construct(name, Stream{static_cast<uint32_t>(s->names_by_id.size()), kNone, has_values});
-        s->names_by_id.push_back(Names::View(name));
-        s->has_values_by_id.push_back(has_values);
-      });
-      Stream& st = it->second;
-      uint32_t value_offset = 0;
-      if (st.has_values) {
-        value_offset = static_cast<uint32_t>(s->values.size());
-        PutLengthPrefixed(&s->values, streams.value(i));
-      }
-      const uint32_t item = static_cast<uint32_t>(s->items.size());
-      s->items.push_back(Item{ordinal, st.id, st.last, value_offset});
-      st.last = item;
-    }
-    --s->pending;
-    return;
+  Segment* s = Find(segment);
+  if (s == nullptr) return;
+  const uint32_t ordinal = BeginEntry(*s, start_ns, trace_id);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    Touch(*s, ordinal, Intern(*s, streams.key(i)), streams.value(i));
   }
+  --s->pending;
 }
 
 void IndexSegments::Unpin(uint64_t segment) {
@@ -211,13 +227,13 @@ std::vector<SegmentView> IndexSegments::Snapshot(int64_t min_slot, int64_t max_s
     for (const std::string& stream : streams) {
       auto it = s->streams.find(Probe{stream, HashOf(stream)});
       if (it == s->streams.end()) continue;
-      const Stream& st = it->second;
+      const uint32_t id = it->second;
       Posting copy;
-      for (uint32_t i = st.last; i != kNone; i = s->items[i].previous) {
+      for (uint32_t i = s->last_by_id[id]; i != kNone; i = s->items[i].previous) {
         const Item& item = s->items[i];
         if (!newest[item.ordinal]) continue;
         copy.ordinals.push_back(item.ordinal);
-        if (st.has_values) {
+        if (s->has_values_by_id[id]) {
           std::string_view rest = std::string_view(s->values).substr(item.value_offset);
           std::string_view v;
           GetLengthPrefixed(&rest, &v);

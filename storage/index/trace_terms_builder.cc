@@ -444,6 +444,33 @@ void TraceTermsBuilder::AppendStoredStreams(StoredStreams* out) const {
       [out](std::string_view stream, std::string_view value) { out->Add(stream, value); });
 }
 
+SegmentEntry::Range TraceTermsBuilder::StoredRange(const DurationRange& d) {
+  const bool known = d.min <= d.max;
+  return {
+      static_cast<char>(DurationBucketCode(known ? d.min : 0)),
+      static_cast<char>(DurationBucketCode(known ? d.max : std::numeric_limits<int64_t>::max()))};
+}
+
+void TraceTermsBuilder::GetSegmentEntry(SegmentEntry* out) const {
+  out->Clear();
+  if (empty()) return;
+  out->Reserve(arena_.bytes());
+  out->SetTime(StoredRange(durations_));
+  for (const Service& s : services_) out->AddService(s.name, StoredRange(s.durations));
+  for (const Operation& op : operations_) {
+    out->AddOperation(op.service, op.name, StoredRange(op.durations));
+  }
+  for (uint32_t t = 0; t < tags_.size(); ++t) {
+    out->AddTag(tags_[t].key, tags_[t].value);
+    for (uint64_t m = tags_[t].services; m != 0; m &= m - 1) {
+      out->AddServiceTag(static_cast<uint32_t>(std::countr_zero(m)), t);
+    }
+  }
+  for (uint64_t k : wide_service_tags_) {
+    out->AddServiceTag(static_cast<uint32_t>(k >> 32), static_cast<uint32_t>(k & 0xffffffff));
+  }
+}
+
 void TraceTermsBuilder::ForEachChangedStream(
     const Delta& delta,
     absl::FunctionRef<void(std::string_view stream, std::string_view value)> fn) const {

@@ -155,14 +155,11 @@ void TraceTermsBuilder::VisitStreams(Fn&& fn) const {
 
   // The value of a time, service or operation stream: "" or, stored, the duration range
   // (StoredStreamsBuilder's: every span has a duration, so an empty range cannot happen).
-  char range[2];
+  SegmentEntry::Range range;
   auto value_of = [&range](const DurationRange& d) -> std::string_view {
     if constexpr (!kStored) return {};
-    const bool known = d.min <= d.max;
-    range[0] = static_cast<char>(DurationBucketCode(known ? d.min : 0));
-    range[1] =
-        static_cast<char>(DurationBucketCode(known ? d.max : std::numeric_limits<int64_t>::max()));
-    return {range, 2};
+    range = StoredRange(d);
+    return {range.data(), range.size()};
   };
 
   if constexpr (!kStored) {

@@ -244,7 +244,7 @@ absl::Status RocksTraceStore::WriteCall::AddToIndexState(TraceBatch& t) {
   }
   if (t.builder == nullptr) return RecomputeIndexTerms(t);
   t.summary = t.builder->summary();
-  t.builder->AppendStoredStreams(&t.streams);
+  t.builder->GetSegmentEntry(&t.streams.emplace<SegmentEntry>());
   for (const auto& [key, counts] : delta.calls) {
     if (store_.options_.dependencies_from_traces) {
       batch_.Merge(t.cf, DependencyKeyOf(key), EncodeCallCounts(counts));
@@ -338,7 +338,11 @@ void RocksTraceStore::WriteCall::Publish() {
   for (auto& [id, entry] : to_cache_) store_.terms_cache_->Put(id, std::move(entry));
   std::vector<BucketPtr> touched;
   for (const PendingEntry& e : entries_) {
-    e.bucket->segments().Add(e.segment, e.start_ns, e.trace_id, e.streams);
+    std::visit(
+        [&e](const auto& streams) {
+          e.bucket->segments().Add(e.segment, e.start_ns, e.trace_id, streams);
+        },
+        e.streams);
     if (std::find(touched.begin(), touched.end(), e.bucket) == touched.end()) {
       touched.push_back(e.bucket);
     }

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -33,7 +34,8 @@ struct PendingEntry {
   uint64_t segment = 0;
   int64_t start_ns = 0;
   TraceId trace_id;
-  StoredStreams streams;
+  // By its parts from the trace's builder; encoded when recomputed from every chunk.
+  std::variant<SegmentEntry, StoredStreams> streams;
 };
 
 // The writes of one trace ID within a Write call.
@@ -62,7 +64,7 @@ struct TraceBatch {
   // The trace's index state; null when it is recomputed from every chunk (repeated span IDs).
   std::unique_ptr<TraceTermsBuilder> builder;
   TraceSummary summary;
-  StoredStreams streams;
+  std::variant<SegmentEntry, StoredStreams> streams;
 };
 
 }  // namespace write_call

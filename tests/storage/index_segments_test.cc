@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -265,6 +267,91 @@ TEST(IndexSegmentsTest, RandomSegmentsSealAsTheReferenceEncoding) {
     ASSERT_EQ(sealed.size(), 1u);
     EXPECT_EQ(sealed[0].traces, order.size());
     EXPECT_EQ(Puts(sealed[0]), want) << "round " << round;
+  }
+}
+
+// A random entry by parts over small pools of names, so that entries share streams (and a
+// name may be a service, an operation, a tag key and a tag value at once).
+SegmentEntry RandomEntry(std::mt19937& rng) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+  const std::vector<std::string> names = {"", "a", "b", "ab", "a\x01", std::string(200, 'x')};
+  auto range = [&] {
+    const int min = pick(60);
+    return SegmentEntry::Range{static_cast<char>(min), static_cast<char>(min + pick(60))};
+  };
+  SegmentEntry e;
+  if (pick(8) == 0) return e;  // no spans: no streams
+  e.SetTime(range());
+  std::vector<int> services(names.size());
+  std::iota(services.begin(), services.end(), 0);
+  std::shuffle(services.begin(), services.end(), rng);
+  services.resize(1 + pick(4));
+  for (int s : services) e.AddService(names[s], range());
+  for (size_t s = 0; s < services.size(); ++s) {
+    for (size_t o = 0; o < names.size(); ++o) {
+      if (pick(4) == 0) e.AddOperation(static_cast<uint32_t>(s), names[o], range());
+    }
+  }
+  for (size_t k = 0; k < names.size(); ++k) {
+    for (size_t v = 0; v < names.size(); ++v) {
+      if (pick(6) != 0) continue;
+      e.AddTag(names[k], names[v]);
+      const uint32_t tag = static_cast<uint32_t>(e.tags().size() - 1);
+      for (size_t s = 0; s < services.size(); ++s) {
+        if (pick(2) == 0) e.AddServiceTag(static_cast<uint32_t>(s), tag);
+      }
+    }
+  }
+  return e;
+}
+
+TEST(IndexSegmentsTest, EntriesByPartsSealAndSnapshotAsTheirEncodings) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 30; ++round) {
+    // `parts` gets each entry by its parts or encoded (at random: both ways must meet in the
+    // same streams), `encoded` always encoded.
+    IndexSegments parts({/*max_traces=*/1000, /*max_age_ns=*/1000});
+    IndexSegments encoded({/*max_traces=*/1000, /*max_age_ns=*/1000});
+    uint64_t next_parts = 1;
+    uint64_t next_encoded = 1;
+    std::set<std::string> streams;
+    const int n = 1 + static_cast<int>(rng() % 80);
+    for (int i = 0; i < n; ++i) {
+      const SegmentEntry entry = RandomEntry(rng);
+      const StoredStreams stored = entry.Encode();
+      for (const auto& [stream, value] : stored) streams.emplace(stream);
+      const TraceId id = Id(static_cast<uint8_t>(rng() % 40));
+      const int64_t start = static_cast<int64_t>(rng() % 1000);
+      const uint64_t a = *parts.Pin(0, 0, [&] { return NextId(&next_parts); });
+      if (rng() % 3 == 0) {
+        parts.Add(a, start, id, stored);
+      } else {
+        parts.Add(a, start, id, entry);
+      }
+      const uint64_t b = *encoded.Pin(0, 0, [&] { return NextId(&next_encoded); });
+      encoded.Add(b, start, id, stored);
+    }
+    const std::vector<std::string> asked(streams.begin(), streams.end());
+    const std::vector<SegmentView> got = parts.Snapshot(0, 0, asked);
+    const std::vector<SegmentView> want = encoded.Snapshot(0, 0, asked);
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(want.size(), 1u);
+    EXPECT_EQ(got[0].positions, want[0].positions);
+    ASSERT_EQ(got[0].postings.size(), want[0].postings.size()) << "round " << round;
+    for (const auto& [stream, posting] : want[0].postings) {
+      auto it = got[0].postings.find(stream);
+      ASSERT_NE(it, got[0].postings.end()) << "round " << round;
+      EXPECT_EQ(it->second.ordinals, posting.ordinals) << "round " << round;
+      EXPECT_EQ(it->second.values, posting.values) << "round " << round;
+    }
+    std::set<std::string> got_names;
+    parts.ForEachStream(0, 0, "", [&](std::string_view s) { got_names.emplace(s); });
+    EXPECT_EQ(got_names, streams);
+    std::vector<SealedSegment> sealed_parts = parts.TakeDue(0, true);
+    std::vector<SealedSegment> sealed_encoded = encoded.TakeDue(0, true);
+    ASSERT_EQ(sealed_parts.size(), 1u);
+    ASSERT_EQ(sealed_encoded.size(), 1u);
+    EXPECT_EQ(Puts(sealed_parts[0]), Puts(sealed_encoded[0])) << "round " << round;
   }
 }
 

@@ -292,6 +292,9 @@ void CheckRandomTraces(uint32_t seed, int traces, int max_spans, int services,
       EXPECT_TRUE(well_formed);
       EXPECT_EQ(Items(direct), Items(folded.Finish())) << "seed " << seed << " trace " << t;
       EXPECT_EQ(Items(direct), Items(StoredStreamsOf(want))) << "seed " << seed << " trace " << t;
+      SegmentEntry entry;
+      builder.GetSegmentEntry(&entry);
+      EXPECT_EQ(Items(entry.Encode()), Items(direct)) << "seed " << seed << " trace " << t;
       for (const auto& [term, values] : want.durations) {
         EXPECT_EQ(builder.DurationValue(term), EncodeDurations(values));
       }
@@ -372,6 +375,9 @@ TEST(TraceTermsBuilderRandomTest, LargeTracesWrittenWithoutRecording) {
       builder.AppendStoredStreams(&direct);
       const TraceIndexTerms want = ComputeIndexTerms(id, added, options);
       EXPECT_EQ(Items(direct), Items(StoredStreamsOf(want)));
+      SegmentEntry entry;
+      builder.GetSegmentEntry(&entry);
+      EXPECT_EQ(Items(entry.Encode()), Items(direct));
     }
     const TraceIndexTerms want = ComputeIndexTerms(id, added, options);
     EXPECT_EQ(Read(builder).streams, ReferenceStreams(want)) << "trace " << t;

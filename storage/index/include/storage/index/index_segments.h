@@ -6,6 +6,7 @@
 // segments. No RocksDB types. Thread-safe.
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -139,6 +140,76 @@ class StoredStreamsBuilder {
 // The stored streams of a trace computed from scratch.
 StoredStreams StoredStreamsOf(const TraceIndexTerms& terms);
 
+// A trace's segment entry by its parts (TraceTermsBuilder::AppendSegmentEntry): the streams of its
+// StoredStreams, unencoded. A segment finds each service, operation and tag of an entry by its
+// bytes once and every service tag stream by two integers, so adding an entry of hundreds of
+// streams encodes and hashes no stream bytes; a stream is encoded once, when new to the segment.
+class SegmentEntry {
+ public:
+  // A duration range as the time, service and operation streams store it (EncodeDurationRange).
+  using Range = std::array<char, 2>;
+  // A string held by the entry (Str).
+  struct Ref {
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+  struct Service {
+    Ref name;
+    Range range;
+  };
+  struct Operation {
+    uint32_t service;  // index in services()
+    Ref name;
+    Range range;
+  };
+  struct Tag {
+    Ref key;
+    Ref value;
+  };
+  // The ('a') stream of a tag on the spans of a service.
+  struct ServiceTag {
+    uint32_t service;  // index in services()
+    uint32_t tag;      // index in tags()
+  };
+
+  // Removes everything; an entry without a time range has no streams.
+  void Clear();
+  // Reserves room for `bytes` more bytes of strings.
+  void Reserve(size_t bytes) { strings_.reserve(strings_.size() + bytes); }
+  void SetTime(Range range) { time_ = range; }
+  void AddService(std::string_view name, Range range) { services_.push_back({Store(name), range}); }
+  void AddOperation(uint32_t service, std::string_view name, Range range) {
+    operations_.push_back({service, Store(name), range});
+  }
+  void AddTag(std::string_view key, std::string_view value) {
+    tags_.push_back({Store(key), Store(value)});
+  }
+  void AddServiceTag(uint32_t service, uint32_t tag) { service_tags_.push_back({service, tag}); }
+
+  const std::optional<Range>& time() const { return time_; }
+  const std::vector<Service>& services() const { return services_; }
+  const std::vector<Operation>& operations() const { return operations_; }
+  const std::vector<Tag>& tags() const { return tags_; }
+  const std::vector<ServiceTag>& service_tags() const { return service_tags_; }
+  std::string_view Str(Ref r) const { return std::string_view(strings_).substr(r.offset, r.size); }
+  // The entry as StoredStreams: its streams encoded, in ascending byte order.
+  StoredStreams Encode() const;
+
+ private:
+  Ref Store(std::string_view s) {
+    const Ref r{static_cast<uint32_t>(strings_.size()), static_cast<uint32_t>(s.size())};
+    strings_.append(s);
+    return r;
+  }
+
+  std::optional<Range> time_;
+  std::vector<Service> services_;
+  std::vector<Operation> operations_;
+  std::vector<Tag> tags_;
+  std::vector<ServiceTag> service_tags_;
+  std::string strings_;
+};
+
 // One stream's entries in an unsealed segment: ordinals in the order they were added (ascending),
 // and for streams with values (StreamHasValues) one value each.
 struct Posting {
@@ -202,6 +273,8 @@ class IndexSegments {
   // the pinned segment `segment` and unpins it.
   void Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
            const StoredStreams& streams);
+  // The same for an entry given by its parts (the same as Add(entry.Encode()), faster).
+  void Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id, const SegmentEntry& entry);
   // Releases a pin without adding (the write failed).
   void Unpin(uint64_t segment);
 
@@ -235,13 +308,9 @@ class IndexSegments {
 
  private:
   static constexpr uint32_t kNone = 0xffffffff;
-  // The streams of a segment are interned: a stream's bytes are copied once, and its entries
-  // are a list (newest first) through Segment::items.
-  struct Stream {
-    uint32_t id = 0;          // index in Segment::names_by_id
-    uint32_t last = kNone;    // items
-    bool has_values = false;  // StreamHasValues
-  };
+  // The streams of a segment are interned: a stream's bytes are copied once, it is numbered (its
+  // ID, the index in Segment::names_by_id), and its entries are a list (newest first) through
+  // Segment::items.
   // An entry of a stream: the trace's ordinal, and for streams with values where its value is.
   struct Item {
     uint32_t ordinal;
@@ -293,6 +362,14 @@ class IndexSegments {
     bool operator()(const char* a, const Probe& b) const { return Names::View(a) == b.bytes; }
     bool operator()(const Probe& a, const char* b) const { return a.bytes == Names::View(b); }
   };
+  // A service or tag of a segment (the part of a SegmentEntry): its number among the segment's
+  // services or tags, and the ID of its 's' or 'A' stream.
+  struct Part {
+    uint32_t number;
+    uint32_t stream;
+  };
+  using TagBytes = std::pair<absl::string_view, absl::string_view>;
+  using OperationBytes = std::pair<uint32_t, absl::string_view>;  // service number, name
   struct Segment {
     SegmentRef ref;
     int64_t created_ns = 0;
@@ -301,10 +378,19 @@ class IndexSegments {
     std::vector<IndexPos> positions;  // by ordinal
     std::vector<TraceId> ids;         // by ordinal
     Names names;
-    // Stored name -> the stream: one probe per stream of an entry.
-    absl::flat_hash_map<const char*, Stream, NameHash, NameEq> streams;
+    // Stored name -> the stream's ID.
+    absl::flat_hash_map<const char*, uint32_t, NameHash, NameEq> streams;
     std::vector<std::string_view> names_by_id;  // into names
     std::vector<bool> has_values_by_id;
+    std::vector<uint32_t> last_by_id;  // the stream's newest item
+    // Add(SegmentEntry)'s ways to a stream ID, keyed by views into the stored names: services
+    // and tags by their bytes, operations by service number and name, service tags by
+    // service number << 32 | tag number, and the time stream.
+    absl::flat_hash_map<absl::string_view, Part> services;
+    absl::flat_hash_map<TagBytes, Part> tags;
+    absl::flat_hash_map<OperationBytes, uint32_t> operations;
+    absl::flat_hash_map<uint64_t, uint32_t> service_tags;
+    uint32_t time_stream = kNone;
     std::vector<Item> items;           // the items of an entry are consecutive
     std::vector<uint32_t> first_item;  // by ordinal
     // v(value) of every item of a stream with values (keys.h), as EncodePosting writes it.
@@ -313,10 +399,31 @@ class IndexSegments {
   };
 
   static SealedSegment Seal(const Segment& s);
+  // The segment `segment` (null when there is none).
+  Segment* Find(uint64_t segment) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the entry of a trace: its ordinal.
+  static uint32_t BeginEntry(Segment& s, int64_t start_ns, const TraceId& trace_id);
+  // The ID of the stream `name`, interned if new.
+  static uint32_t Intern(Segment& s, std::string_view name);
+  // Adds the entry `ordinal` (with `value` for streams with values) to the stream `id`.
+  static void Touch(Segment& s, uint32_t ordinal, uint32_t id, std::string_view value);
+  // Add(SegmentEntry)'s lookups: the service, tag, operation and service tag of an entry.
+  Part InternService(Segment& s, std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Part InternTag(Segment& s, std::string_view key, std::string_view value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint32_t InternOperation(Segment& s, const Part& service, std::string_view service_name,
+                           std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint32_t InternServiceTag(Segment& s, const Part& service, const Part& tag,
+                            std::string_view service_name, std::string_view key,
+                            std::string_view value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
+  // Scratch of Add(SegmentEntry): a stream's bytes, and the entry's services and tags.
+  std::string scratch_ ABSL_GUARDED_BY(mu_);
+  std::vector<Part> entry_services_ ABSL_GUARDED_BY(mu_);
+  std::vector<Part> entry_tags_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tailtrace::storage

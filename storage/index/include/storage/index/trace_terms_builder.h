@@ -100,6 +100,9 @@ class TraceTermsBuilder {
   // ones, the time, service and operation streams with the duration range of their spans), built
   // straight from the state: no duration stream is encoded, decoded or sorted.
   void AppendStoredStreams(StoredStreams* out) const;
+  // Sets `*out` to the trace's segment entry by its parts: the same streams as
+  // AppendStoredStreams gives (out->Encode()), unencoded and in no particular order.
+  void GetSegmentEntry(SegmentEntry* out) const;
   // Appends what ForEachStream visits, in the same order, to `*out`.
   void AppendStreams(std::vector<std::pair<std::string, std::string>>* out) const;
   // Every index stream of the trace (keys.h) -> its value (durations for duration streams):
@@ -136,6 +139,9 @@ class TraceTermsBuilder {
       max = d > max ? d : max;
     }
   };
+  // The stored value of a time, service or operation stream: the range of its spans' durations
+  // (every span has one, so an empty range does not happen; it would read as "any duration").
+  static SegmentEntry::Range StoredRange(const DurationRange& d);
   struct Service {
     std::string_view name;  // in arena_
     uint32_t span_count = 0;
