@@ -11,11 +11,10 @@
 //            duration term) as for a late write.
 //   index:   the whole write path of a kept trace's index entry in RocksTraceStore::Write: a new
 //            builder per trace, Add(the whole trace), its segment entry (--stored=parts: the
-//            builder's GetSegmentEntry, as the store does; direct: its encoded streams,
-//            AppendStoredStreams, as the store did before; fold: ForEachStream through a
-//            StoredStreamsBuilder, as it did before that), IndexSegments::Pin + Add,
-//            and every full segment sealed (TakeDue) with its keys and values copied into a batch
-//            buffer as SealSegments copies them into a WriteBatch. Its checksum covers every
+//            builder's GetSegmentEntry, as the store does; fold: ForEachStream through a
+//            StoredStreamsBuilder, the encoded streams, as it did before), IndexSegments::Pin +
+//            Add, and every full segment sealed (TakeDue) with its keys and values copied into a
+//            batch buffer as SealSegments copies them into a WriteBatch. Its checksum covers every
 //            sealed key and value, so equal checksums mean byte-identical index records.
 //
 // Google Benchmark times each of them over the traces --spans needs (a fixed iteration count of
@@ -262,18 +261,11 @@ bool RunTrace(const Trace& t, const storage::IndexOptions& options, bool visit, 
 }
 
 // How the index mode gets a trace's segment entry from its builder (--stored).
-enum class Stored { kParts, kDirect, kFold };
+enum class Stored { kParts, kFold };
 
-// The stored streams of a builder: through the builder's AppendStoredStreams when the build has
-// it and `fold` is false; otherwise ForEachStream through a StoredStreamsBuilder.
+// The stored streams of a builder: ForEachStream through a StoredStreamsBuilder.
 template <typename Builder>
-bool StoredStreamsOfBuilder(const Builder& builder, bool fold, storage::StoredStreams* out) {
-  if constexpr (requires { builder.AppendStoredStreams(out); }) {
-    if (!fold) {
-      builder.AppendStoredStreams(out);
-      return true;
-    }
-  }
+bool StoredStreamsOfBuilder(const Builder& builder, storage::StoredStreams* out) {
   storage::StoredStreamsBuilder stored;
   bool ok = true;
   builder.ForEachStream([&](std::string_view stream, std::string_view value) {
@@ -305,7 +297,7 @@ class IndexPath {
       segments_.Add(*segment, start, t.id, entry_);
     } else {
       storage::StoredStreams streams;
-      if (!StoredStreamsOfBuilder(builder, stored_ == Stored::kFold, &streams)) return false;
+      if (!StoredStreamsOfBuilder(builder, &streams)) return false;
       segments_.Add(*segment, start, t.id, streams);
     }
     Seal(false, sum);
@@ -451,12 +443,12 @@ void MeasureIndex(benchmark::State& state, const std::vector<Trace>& traces,
   }
   size_t streams = 0;
   for (const Trace& t : traces) {
-    storage::StoredStreams stored;
     TraceTermsBuilder builder(t.id, options);
     TraceTermsBuilder::Delta delta;
     AddChunk(builder, t.chunks[0], &delta);
-    StoredStreamsOfBuilder(builder, how == Stored::kFold, &stored);
-    streams += stored.size();
+    storage::SegmentEntry entry;
+    builder.GetSegmentEntry(&entry);
+    streams += entry.Encode().size();
   }
   {
     IndexPath warm(how);
@@ -516,9 +508,7 @@ void RegisterAll(const TermsSetup& setup, const std::string& mode, const std::st
   if (mode == "whole" || mode == "both" || mode == "all") terms("whole", setup.whole);
   if (mode == "chunked" || mode == "both" || mode == "all") terms("chunked", setup.chunked);
   if (mode == "index" || mode == "all") {
-    const char* name = setup.stored == Stored::kParts    ? "index"
-                       : setup.stored == Stored::kDirect ? "index_direct"
-                                                         : "index_fold";
+    const char* name = setup.stored == Stored::kParts ? "index" : "index_fold";
     Register(name, setup, setup.whole, [&setup](benchmark::State& state) {
       MeasureIndex(state, setup.whole, setup.options, setup.stored);
     });
@@ -543,9 +533,9 @@ int Main(int argc, char** argv) {
   AddInt(*app, "--chunks", &chunks_flag, "chunks each trace is written in for the chunked mode");
   app->add_option("--stored", stored,
                   "how the index mode gets a trace's segment entry: parts (the builder's "
-                  "GetSegmentEntry, as the store does), direct (the builder's encoded "
-                  "AppendStoredStreams) or fold (ForEachStream through a StoredStreamsBuilder)")
-      ->check(CLI::IsMember({"parts", "direct", "fold"}))
+                  "GetSegmentEntry, as the store does) or fold (ForEachStream through a "
+                  "StoredStreamsBuilder, the encoded streams)")
+      ->check(CLI::IsMember({"parts", "fold"}))
       ->capture_default_str();
   app->add_option("--mode", mode,
                   "whole, chunked, both (whole and chunked), index (the write path of a trace's "
@@ -564,9 +554,7 @@ int Main(int argc, char** argv) {
   const TraceGenerator gen(workload);
   TermsSetup setup;
   setup.spans = static_cast<uint64_t>(std::max<int64_t>(spans, 1));
-  setup.stored = stored == "parts"    ? Stored::kParts
-                 : stored == "direct" ? Stored::kDirect
-                                      : Stored::kFold;
+  setup.stored = stored == "parts" ? Stored::kParts : Stored::kFold;
   pool_traces = std::max<int64_t>(pool_traces, 1);
   if (mode != "chunked") setup.whole = BuildTraces(gen, pool_traces, 1);
   if (mode == "chunked" || mode == "both" || mode == "all") {

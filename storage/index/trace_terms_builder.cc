@@ -432,16 +432,7 @@ size_t TraceTermsBuilder::stream_count() const {
 void TraceTermsBuilder::ForEachStream(
     absl::FunctionRef<void(std::string_view stream, std::string_view value)> fn) const {
   FoldDurations();
-  VisitStreams<false>(fn);
-}
-
-void TraceTermsBuilder::AppendStoredStreams(StoredStreams* out) const {
-  if (empty()) return;
-  const size_t streams =
-      1 + services_.size() + operations_.size() + tags_.size() + service_tag_count_;
-  out->Reserve(streams, streams * 32);
-  VisitStreams<true>(
-      [out](std::string_view stream, std::string_view value) { out->Add(stream, value); });
+  VisitStreams(fn);
 }
 
 SegmentEntry::Range TraceTermsBuilder::StoredRange(const DurationRange& d) {

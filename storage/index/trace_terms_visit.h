@@ -1,8 +1,8 @@
 #pragma once
 
 // Private to trace_terms_builder.cc (included there once): TraceTermsBuilder::VisitStreams, the
-// walk over a builder's streams in ascending byte order that ForEachStream and
-// AppendStoredStreams share. Not thread-safe (as the builder).
+// walk over a builder's streams in ascending byte order behind ForEachStream. Not thread-safe (as
+// the builder).
 
 #include <algorithm>
 #include <bit>
@@ -41,7 +41,7 @@ struct StreamScratch {
 
 }  // namespace visit_internal
 
-template <bool kStored, typename Fn>
+template <typename Fn>
 void TraceTermsBuilder::VisitStreams(Fn&& fn) const {
   using terms_internal::CompareLengthPrefixed;
   using terms_internal::EncodeStream;
@@ -153,58 +153,45 @@ void TraceTermsBuilder::VisitStreams(Fn&& fn) const {
     }
   }
 
-  // The value of a time, service or operation stream: "" or, stored, the duration range
-  // (StoredStreamsBuilder's: every span has a duration, so an empty range cannot happen).
-  SegmentEntry::Range range;
-  auto value_of = [&range](const DurationRange& d) -> std::string_view {
-    if constexpr (!kStored) return {};
-    range = StoredRange(d);
-    return {range.data(), range.size()};
+  auto entry = [&](uint64_t key, const terms_internal::DurationSet* durations) {
+    const int scope = static_cast<int>((key >> 8) & 0xff);
+    const uint32_t id = static_cast<uint32_t>(key >> 24);
+    const uint64_t rank = scope == kServiceScope     ? service_rank[id]
+                          : scope == kOperationScope ? operation_rank[id]
+                                                     : 0;
+    return DurationEntry{(kScopeOrder[scope] << 56) | (rank << 8) | (key & 0xff), key, durations};
   };
-
-  if constexpr (!kStored) {
-    auto entry = [&](uint64_t key, const terms_internal::DurationSet* durations) {
-      const int scope = static_cast<int>((key >> 8) & 0xff);
-      const uint32_t id = static_cast<uint32_t>(key >> 24);
-      const uint64_t rank = scope == kServiceScope     ? service_rank[id]
-                            : scope == kOperationScope ? operation_rank[id]
-                                                       : 0;
-      return DurationEntry{(kScopeOrder[scope] << 56) | (rank << 8) | (key & 0xff), key, durations};
-    };
-    auto by_order = [](const DurationEntry& a, const DurationEntry& b) {
-      return a.order < b.order;
-    };
-    std::vector<DurationEntry>& durations = x.durations;
-    durations.clear();
-    for (uint64_t key : coarse_durations_) durations.push_back(entry(key, nullptr));
-    std::sort(durations.begin(), durations.end(), by_order);
-    for (const DurationEntry& e : durations) {
-      EncodeDurationStream(kDurationIndex, e.key, &stream);
-      fn(stream, std::string_view());
-    }
-    durations.clear();
-    for (const auto& [key, set] : fine_durations_) durations.push_back(entry(key, &set));
-    std::sort(durations.begin(), durations.end(), by_order);
-    std::string& value = x.value;
-    for (const DurationEntry& e : durations) {
-      EncodeDurationStream(kFineDurationIndex, e.key, &stream);
-      value.clear();
-      terms_internal::AppendDurations(*e.durations, &value);
-      fn(stream, std::string_view(value));
-    }
+  auto by_order = [](const DurationEntry& a, const DurationEntry& b) { return a.order < b.order; };
+  std::vector<DurationEntry>& durations = x.durations;
+  durations.clear();
+  for (uint64_t key : coarse_durations_) durations.push_back(entry(key, nullptr));
+  std::sort(durations.begin(), durations.end(), by_order);
+  for (const DurationEntry& e : durations) {
+    EncodeDurationStream(kDurationIndex, e.key, &stream);
+    fn(stream, std::string_view());
+  }
+  durations.clear();
+  for (const auto& [key, set] : fine_durations_) durations.push_back(entry(key, &set));
+  std::sort(durations.begin(), durations.end(), by_order);
+  std::string& value = x.value;
+  for (const DurationEntry& e : durations) {
+    EncodeDurationStream(kFineDurationIndex, e.key, &stream);
+    value.clear();
+    terms_internal::AppendDurations(*e.durations, &value);
+    fn(stream, std::string_view(value));
   }
 
   for (uint32_t o : x.operation_order) {
     const Operation& op = operations_[o];
     EncodeStream(&stream, 0, head(kOperationIndex), {services_[op.service].name, op.name});
-    fn(stream, value_of(op.durations));
+    fn(stream, std::string_view());
   }
   for (uint32_t s : service_order) {
     EncodeStream(&stream, 0, head(kServiceIndex), {services_[s].name});
-    fn(stream, value_of(services_[s].durations));
+    fn(stream, std::string_view());
   }
   EncodeStream(&stream, 0, head(kTimeIndex), {});
-  fn(stream, value_of(durations_));
+  fn(stream, std::string_view());
 }
 
 }  // namespace tailtrace::storage

@@ -121,7 +121,7 @@ using StoredStreams = KeyValueList;
 // Turns a trace's index streams (TraceTermsBuilder::ForEachStream's, fed in ascending byte
 // order) into the streams a segment stores: the duration-class streams ('I' 'd', 'I' 'e') are
 // folded into the duration range value of the time, service and operation streams.
-// (TraceTermsBuilder::AppendStoredStreams gives the same result without the detour.)
+// (TraceTermsBuilder::GetSegmentEntry gives the same result without the detour.)
 class StoredStreamsBuilder {
  public:
   // `value` is the stream's value (EncodeDurations for fine duration streams, else "").

@@ -95,13 +95,10 @@ class TraceTermsBuilder {
   void ForEachChangedStream(
       const Delta& delta,
       absl::FunctionRef<void(std::string_view stream, std::string_view value)> fn) const;
-  // Appends the trace's segment entry to `*out`: exactly what feeding ForEachStream through a
-  // StoredStreamsBuilder gives (the streams in ascending byte order without the duration-class
+  // Sets `*out` to the trace's segment entry by its parts: out->Encode() is exactly what feeding
+  // ForEachStream through a StoredStreamsBuilder gives (the streams without the duration-class
   // ones, the time, service and operation streams with the duration range of their spans), built
-  // straight from the state: no duration stream is encoded, decoded or sorted.
-  void AppendStoredStreams(StoredStreams* out) const;
-  // Sets `*out` to the trace's segment entry by its parts: the same streams as
-  // AppendStoredStreams gives (out->Encode()), unencoded and in no particular order.
+  // straight from the state: no stream is encoded or sorted, no duration term built.
   void GetSegmentEntry(SegmentEntry* out) const;
   // Appends what ForEachStream visits, in the same order, to `*out`.
   void AppendStreams(std::vector<std::pair<std::string, std::string>>* out) const;
@@ -235,9 +232,8 @@ class TraceTermsBuilder {
   // Moves unfolded_durations_ into fine_durations_ and coarse_durations_.
   void FoldDurations() const;
   void AddCall(int64_t start, uint32_t parent, uint32_t child, bool failed, Changes* changes);
-  // Calls `fn(stream, value)` for the streams in ascending byte order: with kStored, what
-  // AppendStoredStreams appends; otherwise what ForEachStream visits.
-  template <bool kStored, typename Fn>
+  // Calls `fn(stream, value)` for the streams in ascending byte order: ForEachStream's walk.
+  template <typename Fn>
   void VisitStreams(Fn&& fn) const;
   // Completes an Add: the summary, and the delta (every stream and fine duration term of the
   // state with `record_all`, on a first write).
@@ -272,7 +268,7 @@ class TraceTermsBuilder {
   mutable size_t duration_bytes_ = 0;  // heap held by the DurationSets
   // (fine duration key, duration) of the spans added while nothing recorded duration changes
   // (recording kNone), not yet in fine_durations_ and coarse_durations_: folded in when those
-  // are read, or when many. So a writer that reads only AppendStoredStreams (whose duration
+  // are read, or when many. So a writer that reads only GetSegmentEntry (whose duration
   // ranges come from the services and operations) never builds the duration-class terms.
   mutable std::vector<std::pair<uint64_t, int64_t>> unfolded_durations_;
   // A span as the parent of calls.
