@@ -225,7 +225,8 @@ if [[ -n $st && $stored -gt 0 && -n $(jget "$st" key_spaces) ]]; then
   IFS=, read -r -a spaces <<<"$(jget "$st" key_spaces)"
   for ks in "${spaces[@]}"; do
     case $ks in
-      T) what="span chunks" ;;
+      T) what="span chunks (references into span blocks)" ;;
+      B) what="span blocks" ;;
       S) what="trace summaries" ;;
       s) what="service names" ;;
       o) what="operation names" ;;

@@ -140,10 +140,12 @@ class StoredStreamsBuilder {
 // The stored streams of a trace computed from scratch.
 StoredStreams StoredStreamsOf(const TraceIndexTerms& terms);
 
-// A trace's segment entry by its parts (TraceTermsBuilder::AppendSegmentEntry): the streams of its
+// A trace's segment entry by its parts (TraceTermsBuilder::GetSegmentEntry): the streams of its
 // StoredStreams, unencoded. A segment finds each service, operation and tag of an entry by its
 // bytes once and every service tag stream by two integers, so adding an entry of hundreds of
 // streams encodes and hashes no stream bytes; a stream is encoded once, when new to the segment.
+// Each service (by name), operation (by service and name), tag (by key and value) and service tag
+// (by service and tag) is added once.
 class SegmentEntry {
  public:
   // A duration range as the time, service and operation streams store it (EncodeDurationRange).
