@@ -238,6 +238,7 @@ if [[ -n $st && $stored -gt 0 && -n $(jget "$st" key_spaces) ]]; then
       I.o) what="postings: service + operation (+ duration ranges)" ;;
       I.a) what="postings: service + tag" ;;
       I.A) what="postings: tag (any service)" ;;
+      0x*) what="span metrics history (a key starts with its service's length)" ;;
       *) what="" ;;
     esac
     keys=$(jget "$st" "ks_${ks}_keys")
