@@ -33,13 +33,18 @@ IndexSegments::Segment* IndexSegments::Find(uint64_t segment) {
   return nullptr;
 }
 
-uint32_t IndexSegments::BeginEntry(Segment& s, int64_t start_ns, const TraceId& trace_id) {
-  const uint32_t ordinal = static_cast<uint32_t>(s.positions.size());
-  s.positions.push_back(MakeIndexPos(start_ns, trace_id));
-  s.ids.push_back(trace_id);
-  s.latest[trace_id] = ordinal;
-  s.first_item.push_back(static_cast<uint32_t>(s.items.size()));
-  return ordinal;
+void IndexSegments::AddEntry(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
+                             absl::FunctionRef<void(Segment& s, uint32_t ordinal)> add_streams) {
+  std::lock_guard lock(mu_);
+  Segment* s = Find(segment);
+  if (s == nullptr) return;
+  const uint32_t ordinal = static_cast<uint32_t>(s->positions.size());
+  s->positions.push_back(MakeIndexPos(start_ns, trace_id));
+  s->ids.push_back(trace_id);
+  s->latest[trace_id] = ordinal;
+  s->first_item.push_back(static_cast<uint32_t>(s->items.size()));
+  add_streams(*s, ordinal);
+  --s->pending;
 }
 
 uint32_t IndexSegments::Intern(Segment& s, std::string_view name) {
@@ -68,14 +73,11 @@ void IndexSegments::Touch(Segment& s, uint32_t ordinal, uint32_t id, std::string
 
 void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
                         const StoredStreams& streams) {
-  std::lock_guard lock(mu_);
-  Segment* s = Find(segment);
-  if (s == nullptr) return;
-  const uint32_t ordinal = BeginEntry(*s, start_ns, trace_id);
-  for (size_t i = 0; i < streams.size(); ++i) {
-    Touch(*s, ordinal, Intern(*s, streams.key(i)), streams.value(i));
-  }
-  --s->pending;
+  AddEntry(segment, start_ns, trace_id, [&](Segment& s, uint32_t ordinal) {
+    for (size_t i = 0; i < streams.size(); ++i) {
+      Touch(s, ordinal, Intern(s, streams.key(i)), streams.value(i));
+    }
+  });
 }
 
 void IndexSegments::Unpin(uint64_t segment) {

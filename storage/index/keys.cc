@@ -456,9 +456,14 @@ DurationBucket DurationBucketOf(uint8_t code) {
           next > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(next - 1)};
 }
 
-std::string EncodeDurationRange(int64_t min_ns, int64_t max_ns) {
+std::array<char, 2> DurationRangeBytes(int64_t min_ns, int64_t max_ns) {
   return {static_cast<char>(DurationBucketCode(min_ns)),
           static_cast<char>(DurationBucketCode(max_ns))};
+}
+
+std::string EncodeDurationRange(int64_t min_ns, int64_t max_ns) {
+  const std::array<char, 2> bytes = DurationRangeBytes(min_ns, max_ns);
+  return {bytes.data(), bytes.size()};
 }
 
 bool DecodeDurationRange(std::string_view value, DurationBucket* min, DurationBucket* max) {

@@ -108,40 +108,37 @@ uint32_t IndexSegments::InternServiceTag(Segment& s, const Part& service, const 
 
 void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
                         const SegmentEntry& entry) {
-  std::lock_guard lock(mu_);
-  Segment* s = Find(segment);
-  if (s == nullptr) return;
-  const uint32_t ordinal = BeginEntry(*s, start_ns, trace_id);
-  if (entry.time()) {
-    if (s->time_stream == kNone) s->time_stream = Intern(*s, TimeStream());
-    Touch(*s, ordinal, s->time_stream, RangeBytes(*entry.time()));
-  }
-  entry_services_.clear();
-  for (const SegmentEntry::Service& service : entry.services()) {
-    const Part part = InternService(*s, entry.Str(service.name));
-    entry_services_.push_back(part);
-    Touch(*s, ordinal, part.stream, RangeBytes(service.range));
-  }
-  for (const SegmentEntry::Operation& op : entry.operations()) {
-    const uint32_t stream =
-        InternOperation(*s, entry_services_[op.service],
-                        entry.Str(entry.services()[op.service].name), entry.Str(op.name));
-    Touch(*s, ordinal, stream, RangeBytes(op.range));
-  }
-  entry_tags_.clear();
-  for (const SegmentEntry::Tag& tag : entry.tags()) {
-    const Part part = InternTag(*s, entry.Str(tag.key), entry.Str(tag.value));
-    entry_tags_.push_back(part);
-    Touch(*s, ordinal, part.stream, {});
-  }
-  for (const SegmentEntry::ServiceTag& st : entry.service_tags()) {
-    const SegmentEntry::Tag& tag = entry.tags()[st.tag];
-    const uint32_t stream = InternServiceTag(*s, entry_services_[st.service], entry_tags_[st.tag],
-                                             entry.Str(entry.services()[st.service].name),
-                                             entry.Str(tag.key), entry.Str(tag.value));
-    Touch(*s, ordinal, stream, {});
-  }
-  --s->pending;
+  AddEntry(segment, start_ns, trace_id, [&](Segment& s, uint32_t ordinal) {
+    if (entry.time()) {
+      if (s.time_stream == kNone) s.time_stream = Intern(s, TimeStream());
+      Touch(s, ordinal, s.time_stream, RangeBytes(*entry.time()));
+    }
+    entry_services_.clear();
+    for (const SegmentEntry::Service& service : entry.services()) {
+      const Part part = InternService(s, entry.Str(service.name));
+      entry_services_.push_back(part);
+      Touch(s, ordinal, part.stream, RangeBytes(service.range));
+    }
+    for (const SegmentEntry::Operation& op : entry.operations()) {
+      const uint32_t stream =
+          InternOperation(s, entry_services_[op.service],
+                          entry.Str(entry.services()[op.service].name), entry.Str(op.name));
+      Touch(s, ordinal, stream, RangeBytes(op.range));
+    }
+    entry_tags_.clear();
+    for (const SegmentEntry::Tag& tag : entry.tags()) {
+      const Part part = InternTag(s, entry.Str(tag.key), entry.Str(tag.value));
+      entry_tags_.push_back(part);
+      Touch(s, ordinal, part.stream, {});
+    }
+    for (const SegmentEntry::ServiceTag& st : entry.service_tags()) {
+      const SegmentEntry::Tag& tag = entry.tags()[st.tag];
+      const uint32_t stream = InternServiceTag(s, entry_services_[st.service], entry_tags_[st.tag],
+                                               entry.Str(entry.services()[st.service].name),
+                                               entry.Str(tag.key), entry.Str(tag.value));
+      Touch(s, ordinal, stream, {});
+    }
+  });
 }
 
 }  // namespace tailtrace::storage

@@ -437,9 +437,7 @@ void TraceTermsBuilder::ForEachStream(
 
 SegmentEntry::Range TraceTermsBuilder::StoredRange(const DurationRange& d) {
   const bool known = d.min <= d.max;
-  return {
-      static_cast<char>(DurationBucketCode(known ? d.min : 0)),
-      static_cast<char>(DurationBucketCode(known ? d.max : std::numeric_limits<int64_t>::max()))};
+  return DurationRangeBytes(known ? d.min : 0, known ? d.max : std::numeric_limits<int64_t>::max());
 }
 
 void TraceTermsBuilder::GetSegmentEntry(SegmentEntry* out) const {

@@ -23,6 +23,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
 #include "proto/otlp_ids.h"
@@ -145,10 +146,12 @@ StoredStreams StoredStreamsOf(const TraceIndexTerms& terms);
 // bytes once and every service tag stream by two integers, so adding an entry of hundreds of
 // streams encodes and hashes no stream bytes; a stream is encoded once, when new to the segment.
 // Each service (by name), operation (by service and name), tag (by key and value) and service tag
-// (by service and tag) is added once.
+// (by service and tag) is added once. The entry holds copies of its strings: the builder it came
+// from may be gone (evicted from the store's cache of index states) before the entry reaches its
+// segment.
 class SegmentEntry {
  public:
-  // A duration range as the time, service and operation streams store it (EncodeDurationRange).
+  // A duration range as the time, service and operation streams store it (DurationRangeBytes).
   using Range = std::array<char, 2>;
   // A string held by the entry (Str).
   struct Ref {
@@ -403,8 +406,10 @@ class IndexSegments {
   static SealedSegment Seal(const Segment& s);
   // The segment `segment` (null when there is none).
   Segment* Find(uint64_t segment) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Starts the entry of a trace: its ordinal.
-  static uint32_t BeginEntry(Segment& s, int64_t start_ns, const TraceId& trace_id);
+  // Adds a trace's entry to the pinned segment `segment` and unpins it: `add_streams(s, ordinal)`
+  // adds its streams (under the lock).
+  void AddEntry(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
+                absl::FunctionRef<void(Segment& s, uint32_t ordinal)> add_streams);
   // The ID of the stream `name`, interned if new.
   static uint32_t Intern(Segment& s, std::string_view name);
   // Adds the entry `ordinal` (with `value` for streams with values) to the stream `id`.

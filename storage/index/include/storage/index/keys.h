@@ -291,6 +291,8 @@ uint8_t DurationBucketCode(int64_t duration_ns);  // negative durations count as
 DurationBucket DurationBucketOf(uint8_t code);
 
 // The durations of a scope's spans, min <= max: the buckets of min and max (2 bytes).
+std::array<char, 2> DurationRangeBytes(int64_t min_ns, int64_t max_ns);
+// The same as a string.
 std::string EncodeDurationRange(int64_t min_ns, int64_t max_ns);
 // false when `value` is malformed.
 bool DecodeDurationRange(std::string_view value, DurationBucket* min, DurationBucket* max);
