@@ -22,22 +22,8 @@
 
 namespace tailtrace::cluster::testing {
 
-// A port nothing listens on right now (bound, then released).
-inline int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // A port on 127.0.0.1 that nothing listens on, held for the object's lifetime (bound, not
-// listening): connections to it are refused, and unlike FreePort's no other socket (another test
+// listening): connections to it are refused, and no other socket (another test
 // running in parallel, or a later FreePort) can take it meanwhile.
 class ReservedPort {
  public:
@@ -60,6 +46,9 @@ class ReservedPort {
   int fd_;
   int port_ = 0;
 };
+
+// A port nothing listens on right now (reserved, then released).
+inline int FreePort() { return ReservedPort().port(); }
 
 inline std::string MemberAt(int port) { return "127.0.0.1:" + std::to_string(port); }
 
