@@ -20,10 +20,10 @@
 #   LOADGEN_FLAGS    extra flags for every tailtrace-loadgen run (e.g. "--connections 4")
 #   WAL_RUNS=0       skip the four extra ingest runs that measure the write-ahead log's cost
 #   CLUSTER_RUNS=0   skip the 3-node cluster runs (keep-all, 10% policy, and 10% policy with
-#                    cluster.compression: none; all spans sent to node 1 so that 2/3 are
+#                    cluster.compression: none and gzip; all spans sent to node 1 so that 2/3 are
 #                    forwarded); they listen on 127.0.0.31-33
 #   CLUSTER_PAIRS    how many times one node and then the cluster run back to back, per sampling
-#                    config (default 3, 1 with SMALL=1); the verdict is on the median ratio
+#                    config (default 3, 1 with SMALL=1); the verdict is on keep-all's median ratio
 #   CLUSTER_SPANS    spans per cluster run and its single-node partner (default: INGEST_SPANS,
 #                    at most 1,000,000)
 set -uo pipefail
