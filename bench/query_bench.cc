@@ -53,7 +53,6 @@ struct QueryFlags {
   bool compact = true;
   bool detail = false;
   double build_budget_s = 0;
-  int trace_read_threads = query::QueryOptions{}.trace_read_threads;
   WorkloadOptions workload;
 };
 
@@ -89,8 +88,6 @@ int ParseFlags(int argc, char** argv, QueryFlags* f) {
   AddBool(*app, "--detail", &f->detail,
           "also measure, per looked-up trace, its Jaeger rendering alone and the protobuf "
           "decoding of its spans on the heap and on an Arena");
-  AddInt(*app, "--trace-read-threads", &f->trace_read_threads,
-         "query.trace_read_threads of the API's searches (0: read on the calling thread)");
   AddSeconds(*app, "--build-budget", &f->build_budget_s,
              "stop writing after this long (e.g. 240s) and measure the smaller store; 0 = no "
              "limit");
@@ -259,9 +256,7 @@ int Main(int argc, char** argv) {
   if (!run.reused) {
     if (const int code = BuildStore(flags, &run); code >= 0) return code;
   }
-  query::QueryOptions query_options;
-  query_options.trace_read_threads = flags.trace_read_threads;
-  query::QueryService service(run.store.get(), Clock::Real(), query_options);
+  query::QueryService service(run.store.get(), Clock::Real());
   QueryData data;
   data.store = run.store.get();
   data.service = &service;

@@ -158,10 +158,7 @@ void MeasureDetail(const storage::StoredTrace& trace, Series* render, Series* de
   });
 }
 
-// A call's wall time and the process's CPU time meanwhile, in ms. The process's, not the calling
-// thread's: the API's searches read their traces on the query's read threads
-// (query.trace_read_threads), and nothing else runs in the process while a call is measured (the
-// store is compacted before).
+// A call's wall and thread CPU time, in ms.
 struct Timing {
   double ms = 0;
   double cpu_ms = 0;
@@ -170,11 +167,11 @@ struct Timing {
 // Runs fn(), timing it into *t; returns what fn returns.
 template <typename F>
 auto Timed(Timing* t, F&& fn) {
-  const double c0 = ProcessCpuSeconds();
+  const double c0 = ThreadCpuSeconds();
   const double t0 = WallSeconds();
   auto result = fn();
   t->ms = (WallSeconds() - t0) * 1e3;
-  t->cpu_ms = (ProcessCpuSeconds() - c0) * 1e3;
+  t->cpu_ms = (ThreadCpuSeconds() - c0) * 1e3;
   return result;
 }
 

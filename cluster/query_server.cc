@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_auth.h"
 #include "common/listener_security.h"
-#include "common/worker_pool.h"
 #include "query_codec_internal.h"
 #include "tailtrace/cluster/v1/cluster.grpc.pb.h"
+#include "worker_pool_internal.h"
 
 namespace tailtrace::cluster {
 namespace {
@@ -27,7 +27,7 @@ class QueryServerImpl final : public QueryServer, public pb::ClusterQuery::Callb
       : options_(options),
         store_(store),
         tokens_(std::move(tokens)),
-        pool_(options.num_threads, options.max_queued_calls, "tt-cluster-work") {}
+        pool_(options.num_threads, options.max_queued_calls) {}
 
   grpc::Service* service() override { return this; }
 
@@ -210,7 +210,7 @@ class QueryServerImpl final : public QueryServer, public pb::ClusterQuery::Callb
   // Null without a token file.
   const std::unique_ptr<security::BearerTokens> tokens_;
   // Last: destroyed first, finishing the calls still queued while the rest is alive.
-  WorkerPool pool_;
+  internal::WorkerPool pool_;
 };
 
 }  // namespace

@@ -261,7 +261,6 @@ void ParseMemoryLimiter(MapReader map, collector::MemoryLimiterOptions* out) {
 void ParseQuery(MapReader map, EndpointList* endpoints, query::QueryOptions* out) {
   endpoints->Read(map, "endpoint", /*listening=*/true, &out->endpoint);
   map.Int("num_threads", 1, kMaxThreads, &out->num_threads);
-  map.Int("trace_read_threads", 0, kMaxThreads, &out->trace_read_threads);
   map.Int("max_trace_spans", 0, kMaxCount, &out->max_trace_spans);
   map.Int("max_connections", 0, kMaxConnections, &out->max_connections);
   if (std::optional<Field> f = map.Take("base_path")) {

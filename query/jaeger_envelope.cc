@@ -11,23 +11,14 @@ JaegerTracesWriter::JaegerTracesWriter(size_t expected_traces) : expected_traces
   out_.Raw(R"({"data":[)");
 }
 
-void JaegerTracesWriter::ReserveFor(size_t first_trace_bytes) {
-  if (count_ != 0 || expected_traces_ <= 1) return;
-  // Capped: a first trace of 100k spans must not reserve GiBs for a search's other traces.
-  constexpr size_t kMaxReserveBytes = 64 << 20;
-  out_.Reserve(std::min(kMaxReserveBytes, (first_trace_bytes + 1) * expected_traces_));
-}
-
 void JaegerTracesWriter::Add(const storage::StoredTrace& trace) {
-  if (count_ == 0) ReserveFor(EstimateJaegerTraceBytes(trace));
+  if (count_ == 0 && expected_traces_ > 1) {
+    // Capped: a first trace of 100k spans must not reserve GiBs for a search's other traces.
+    constexpr size_t kMaxReserveBytes = 64 << 20;
+    out_.Reserve(
+        std::min(kMaxReserveBytes, (EstimateJaegerTraceBytes(trace) + 1) * expected_traces_));
+  }
   AppendJaegerTrace(trace, out_);
-  out_.Char(',');
-  ++count_;
-}
-
-void JaegerTracesWriter::AddRendered(std::string_view json) {
-  ReserveFor(json.size());
-  out_.Raw(json);
   out_.Char(',');
   ++count_;
 }

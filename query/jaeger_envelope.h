@@ -13,7 +13,6 @@
 #include <cstddef>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/http_server.h"
@@ -39,8 +38,6 @@ class JaegerTracesWriter {
 
   // Renders `trace` as the next element of "data".
   void Add(const storage::StoredTrace& trace);
-  // Adds a trace AppendJaegerTrace rendered (`json`) as the next element of "data".
-  void AddRendered(std::string_view json);
 
   // The traces added so far ("total").
   size_t count() const { return count_; }
@@ -51,9 +48,6 @@ class JaegerTracesWriter {
   [[nodiscard]] http::Response Finish(const std::vector<JaegerTraceError>& errors = {});
 
  private:
-  // Before the first trace: sizes the body for expected_traces_ traces of `first_trace_bytes`.
-  void ReserveFor(size_t first_trace_bytes);
-
   JsonBuffer out_;
   size_t expected_traces_;
   size_t count_ = 0;

@@ -20,7 +20,6 @@
 #include "spm.h"
 #include "spm_route_internal.h"
 #include "tag_route_internal.h"
-#include "trace_loads_internal.h"
 
 // Routes (GET, but for POST /api/transform and POST /api/archive; another method on a known path
 // is 405):
@@ -74,14 +73,11 @@ using internal::WriteV3PartialErrors;
 
 class Router {
  public:
-  // `read_pool` (null: none) reads the traces of a search in parallel.
-  Router(TraceReader* reader, Clock* clock, uint64_t max_trace_spans, bool span_metrics_enabled,
-         WorkerPool* read_pool)
+  Router(TraceReader* reader, Clock* clock, uint64_t max_trace_spans, bool span_metrics_enabled)
       : reader_(reader),
         clock_(clock),
         max_trace_spans_(max_trace_spans),
-        span_metrics_enabled_(span_metrics_enabled),
-        read_pool_(read_pool) {}
+        span_metrics_enabled_(span_metrics_enabled) {}
 
   // `path`: request.path below the base path.
   http::Response Route(const http::Request& request, std::string_view path) const {
@@ -175,15 +171,13 @@ class Router {
 
   // The trace, read no further than max_trace_spans (StoredTrace::truncated then). A trace the
   // store does not hold (e.g. retention removed it) is looked up in the archive, as Jaeger's
-  // query service does; a store without an archive has nothing archived. Failed parts go to
-  // `partial` (this request's, or a parallel read's own: ReadTraces).
-  absl::StatusOr<std::optional<storage::StoredTrace>> LoadTrace(const TraceId& id,
-                                                                PartialErrors* partial) const {
+  // query service does; a store without an archive has nothing archived.
+  absl::StatusOr<std::optional<storage::StoredTrace>> LoadTrace(const TraceId& id) const {
     absl::StatusOr<std::optional<storage::StoredTrace>> trace =
-        reader_->GetTrace(id, max_trace_spans_, partial);
+        reader_->GetTrace(id, max_trace_spans_, &partial_);
     if (!trace.ok() || trace->has_value()) return trace;
     absl::StatusOr<std::optional<storage::StoredTrace>> archived =
-        reader_->GetArchivedTrace(id, max_trace_spans_, partial);
+        reader_->GetArchivedTrace(id, max_trace_spans_, &partial_);
     if (absl::IsUnimplemented(archived.status())) return std::nullopt;
     return archived;
   }
@@ -213,7 +207,7 @@ class Router {
   http::Response JaegerArchive(std::string_view id_hex) const {
     absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "traceID");
     if (!id.ok()) return JaegerError(400, MessageOf(id.status()));
-    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id, &partial_);
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id);
     if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
     if (!trace->has_value()) return JaegerError(404, "trace not found");
     if ((*trace)->truncated) return JaegerError(422, TooLargeMessage(*id, "archived", "archive"));
@@ -240,7 +234,7 @@ class Router {
   http::Response JaegerTrace(std::string_view id_hex) const {
     absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "traceID");
     if (!id.ok()) return JaegerError(400, MessageOf(id.status()));
-    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id, &partial_);
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id);
     if (!trace.ok()) return StoreError(Api::kJaeger, "reading a trace", trace.status());
     if (!trace->has_value()) return JaegerError(404, "trace not found");
     if ((*trace)->truncated) return JaegerError(422, TooLargeMessage(*id));
@@ -319,7 +313,7 @@ class Router {
   http::Response V3Trace(std::string_view id_hex) const {
     absl::StatusOr<TraceId> id = ParseTraceIdParam(id_hex, "trace_id");
     if (!id.ok()) return V3Error(400, MessageOf(id.status()));
-    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id, &partial_);
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(*id);
     if (!trace.ok()) return StoreError(Api::kV3, "reading a trace", trace.status());
     if (!trace->has_value()) return V3Error(404, "trace not found");
     if ((*trace)->truncated) return V3Error(422, TooLargeMessage(*id));
@@ -373,7 +367,7 @@ class Router {
     std::vector<storage::StoredTrace> traces;
     traces.reserve(summaries.size());
     for (const storage::TraceSummary& s : summaries) {
-      absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(s.trace_id, &partial_);
+      absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(s.trace_id);
       if (!trace.ok()) return trace.status();
       if (!trace->has_value()) continue;
       if ((*trace)->truncated) {
@@ -385,53 +379,21 @@ class Router {
     return traces;
   }
 
-  // A trace of a Jaeger answer as its read leaves it: rendered, or the code of its "errors"
-  // entry (404: not found, 422: over max_trace_spans).
-  struct JaegerRead {
-    int code = 200;
-    std::string json;
-  };
-
-  // The traces `ids` as LoadTrace reads them, rendered, read in parallel on the read pool and
-  // taken in order (trace_loads_internal.h).
-  internal::TraceLoads<JaegerRead> ReadJaegerTraces(std::vector<TraceId> ids) const {
-    return internal::TraceLoads<JaegerRead>(
-        read_pool_, read_pool_ == nullptr ? 1 : static_cast<size_t>(read_pool_->threads()),
-        std::move(ids),
-        [this](const TraceId& id, PartialErrors* partial) -> absl::StatusOr<JaegerRead> {
-          absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(id, partial);
-          if (!trace.ok()) return trace.status();
-          if (!trace->has_value()) return JaegerRead{404, ""};
-          if ((*trace)->truncated) return JaegerRead{422, ""};
-          JsonBuffer json;
-          json.Reserve(EstimateJaegerTraceBytes(**trace));
-          AppendJaegerTrace(**trace, json);
-          return JaegerRead{200, json.Release()};
-        },
-        &partial_);
-  }
-
-  static std::vector<TraceId> IdsOf(const std::vector<storage::TraceSummary>& summaries) {
-    std::vector<TraceId> ids;
-    ids.reserve(summaries.size());
-    for (const storage::TraceSummary& s : summaries) ids.push_back(s.trace_id);
-    return ids;
-  }
-
-  // Adds the trace `id` (read as `trace`) to `out`, or an entry to `errors` when it is missing
-  // or too large. False (with `status` set) when the store failed.
-  bool AddJaegerTrace(const TraceId& id, absl::StatusOr<JaegerRead> trace, JaegerTracesWriter& out,
+  // Adds the trace `id` to `out`, or an entry to `errors` when it is missing or too large.
+  // False (with `status` set) when the store failed.
+  bool AddJaegerTrace(const TraceId& id, JaegerTracesWriter& out,
                       std::vector<JaegerTraceError>& errors, absl::Status& status) const {
+    absl::StatusOr<std::optional<storage::StoredTrace>> trace = LoadTrace(id);
     if (!trace.ok()) {
       status = trace.status();
       return false;
     }
-    if (trace->code == 404) {
+    if (!trace->has_value()) {
       errors.push_back({id, 404, "trace not found"});
-    } else if (trace->code == 422) {
+    } else if ((*trace)->truncated) {
       errors.push_back({id, 422, TooLargeMessage(id)});
     } else {
-      out.AddRendered(trace->json);
+      out.Add(**trace);
     }
     return true;
   }
@@ -443,9 +405,8 @@ class Router {
       JaegerTracesWriter out(search->trace_ids.size());
       std::vector<JaegerTraceError> errors;
       absl::Status status;
-      internal::TraceLoads<JaegerRead> loads = ReadJaegerTraces(search->trace_ids);
       for (const TraceId& id : search->trace_ids) {
-        if (!AddJaegerTrace(id, loads.Take(), out, errors, status)) {
+        if (!AddJaegerTrace(id, out, errors, status)) {
           return StoreError(Api::kJaeger, "reading a trace", status);
         }
       }
@@ -454,16 +415,15 @@ class Router {
     absl::StatusOr<std::vector<storage::TraceSummary>> summaries =
         reader_->FindTraces(search->query, &partial_);
     if (!summaries.ok()) return SearchError(Api::kJaeger, summaries.status());
-    // Each trace is rendered as soon as it is taken, while the next few are read (ReadTraces);
-    // a trace retention removed in between is skipped, as LoadTraces does; a trace over
+    // Each trace is rendered as soon as it is loaded (and freed before the next is read); a
+    // trace retention removed in between is skipped, as LoadTraces does; a trace over
     // max_trace_spans is named in "errors", so the answer holds at most limit x max_trace_spans
     // spans.
     JaegerTracesWriter out(summaries->size());
     std::vector<JaegerTraceError> errors;
     absl::Status status;
-    internal::TraceLoads<JaegerRead> loads = ReadJaegerTraces(IdsOf(*summaries));
     for (const storage::TraceSummary& s : *summaries) {
-      if (!AddJaegerTrace(s.trace_id, loads.Take(), out, errors, status)) {
+      if (!AddJaegerTrace(s.trace_id, out, errors, status)) {
         return StoreError(Api::kJaeger, "reading traces", status);
       }
       if (!errors.empty() && errors.back().code == 404) errors.pop_back();
@@ -595,7 +555,6 @@ class Router {
   Clock* clock_;
   uint64_t max_trace_spans_;
   bool span_metrics_enabled_;
-  WorkerPool* read_pool_;
   // A Router serves one request (QueryService::Handle makes one per request), so the reads of
   // that request share their partial errors (and skip what failed in an earlier read).
   mutable PartialErrors partial_;
@@ -603,30 +562,12 @@ class Router {
 
 }  // namespace
 
-// Tasks waiting for a read thread at most (beyond them a search reads on its own thread): a few
-// dozen concurrent searches' windows.
-constexpr size_t kMaxQueuedReads = 256;
-
-QueryService::QueryService(std::unique_ptr<StoreTraceReader> owned, TraceReader* reader,
-                           Clock* clock, const QueryOptions& options)
-    : owned_reader_(std::move(owned)),
-      reader_(owned_reader_ != nullptr ? owned_reader_.get() : reader),
-      clock_(clock),
-      max_trace_spans_(options.max_trace_spans),
-      span_metrics_enabled_(options.span_metrics_enabled) {
-  if (options.trace_read_threads > 0) {
-    read_pool_ =
-        std::make_unique<WorkerPool>(options.trace_read_threads, kMaxQueuedReads, "tt-query-read");
-  }
-}
-
 http::Response QueryService::Handle(const http::Request& request, std::string_view path) const {
   // The one boundary where a third-party exception (e.g. std::bad_alloc from a huge trace) is
   // turned into an answer instead of taking the server thread down.
   try {
     http::Response response =
-        Router(reader_, clock_, max_trace_spans_, span_metrics_enabled_, read_pool_.get())
-            .Route(request, path);
+        Router(reader_, clock_, max_trace_spans_, span_metrics_enabled_).Route(request, path);
     if (request.Param("prettyPrint") == "true" && response.content_type == "application/json") {
       response.body = internal::IndentJson(response.body);
     }

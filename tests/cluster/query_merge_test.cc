@@ -5,11 +5,14 @@
 
 #include "cluster/query_merge_internal.h"
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "cluster/latch_internal.h"
 #include "cluster/query_codec_internal.h"
+#include "cluster/worker_pool_internal.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -138,6 +141,26 @@ TEST(QueryCodecTest, DependencyLinksCarryTheirFailedCallsAndAnOlderPeersHaveNone
       8);
   ASSERT_TRUE(parsed.ParseFromString(older));
   EXPECT_EQ(FromProto(parsed), (storage::DependencyLink{"a", "b", 7, 0}));
+}
+
+TEST(WorkerPoolTest, RunsEveryTaskRefusesBeyondTheQueueAndDrainsOnDestruction) {
+  std::atomic<int> ran{0};
+  Latch started(1);
+  Latch release(1);
+  {
+    WorkerPool pool(1, 2);
+    ASSERT_TRUE(pool.TrySubmit([&] {
+      started.CountDown();
+      release.Wait();
+      ++ran;
+    }));
+    started.Wait();  // the only thread is busy now
+    EXPECT_TRUE(pool.TrySubmit([&] { ++ran; }));
+    EXPECT_TRUE(pool.TrySubmit([&] { ++ran; }));
+    EXPECT_FALSE(pool.TrySubmit([&] { ++ran; }));  // two already wait
+    release.CountDown();
+  }
+  EXPECT_EQ(ran.load(), 3);
 }
 
 }  // namespace

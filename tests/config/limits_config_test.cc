@@ -98,16 +98,6 @@ TEST(QueryLimitsConfigTest, MaxTraceSpans) {
               HasSubstr("test.yaml:2: query.max_trace_spans"));
 }
 
-TEST(QueryLimitsConfigTest, TraceReadThreads) {
-  EXPECT_EQ(Parse("").query.trace_read_threads, 4);
-  EXPECT_EQ(Parse("query: {trace_read_threads: 0}").query.trace_read_threads, 0);
-  EXPECT_EQ(Parse("query: {trace_read_threads: 16}").query.trace_read_threads, 16);
-  EXPECT_THAT(Error("query:\n  trace_read_threads: -1\n"),
-              HasSubstr("test.yaml:2: query.trace_read_threads: must be at least 0, got -1"));
-  EXPECT_THAT(Error("query:\n  trace_read_threads: 1025\n"),
-              HasSubstr("test.yaml:2: query.trace_read_threads"));
-}
-
 TEST(SpanLimitsConfigTest, DefaultsAreTheSdkDefaults) {
   const DaemonConfig config = Parse("");
   for (const SpanLimits& l : {config.grpc.span_limits, config.http.span_limits}) {

@@ -29,11 +29,6 @@ struct QueryOptions {
   // max trace size. 0: no limit.
   // Default: 100000
   uint64_t max_trace_spans = 100'000;
-  // Threads that read the traces of a search (and of /api/traces?traceID=...) in parallel,
-  // shared by all requests: a search of 20 traces reads up to this many at a time while it
-  // renders the ones read. 0: each request reads its traces one after another.
-  // Default: 4
-  int trace_read_threads = 4;
   // tls, auth and cors.
   // Default: plain text, no authentication, no CORS
   security::ListenerSecurity security;

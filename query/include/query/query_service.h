@@ -20,7 +20,6 @@
 
 #include "common/clock.h"
 #include "common/http_server.h"
-#include "common/worker_pool.h"
 #include "query/options.h"
 #include "query/trace_reader.h"
 #include "storage/trace_store.h"
@@ -30,14 +29,21 @@ namespace tailtrace::query {
 class QueryService {
  public:
   // Reads `store` (a single node). `store` and `clock` must outlive the service. Of `options`,
-  // max_trace_spans, span_metrics_enabled and trace_read_threads apply.
+  // max_trace_spans and span_metrics_enabled apply.
   QueryService(storage::TraceStore* store, Clock* clock, const QueryOptions& options = {})
-      : QueryService(std::make_unique<StoreTraceReader>(store), nullptr, clock, options) {}
+      : owned_reader_(std::make_unique<StoreTraceReader>(store)),
+        reader_(owned_reader_.get()),
+        clock_(clock),
+        max_trace_spans_(options.max_trace_spans),
+        span_metrics_enabled_(options.span_metrics_enabled) {}
 
   // Reads through `reader` (e.g. a cluster::ClusterReader in cluster mode). `reader` and `clock`
   // must outlive the service.
   QueryService(TraceReader* reader, Clock* clock, const QueryOptions& options = {})
-      : QueryService(nullptr, reader, clock, options) {}
+      : reader_(reader),
+        clock_(clock),
+        max_trace_spans_(options.max_trace_spans),
+        span_metrics_enabled_(options.span_metrics_enabled) {}
 
   // Thread-safe.
   http::Response Handle(const http::Request& request) const {
@@ -48,17 +54,11 @@ class QueryService {
   http::Response Handle(const http::Request& request, std::string_view path) const;
 
  private:
-  QueryService(std::unique_ptr<StoreTraceReader> owned, TraceReader* reader, Clock* clock,
-               const QueryOptions& options);
-
   std::unique_ptr<StoreTraceReader> owned_reader_;  // null when the reader was given
   TraceReader* reader_;
   Clock* clock_;
   uint64_t max_trace_spans_;
   bool span_metrics_enabled_;
-  // Reads the traces of a search in parallel (null without trace_read_threads). Last: its
-  // threads are joined before the reader goes.
-  std::unique_ptr<WorkerPool> read_pool_;
 };
 
 // What every query path answers when the daemon has no store (storage.enabled: false): 503 with

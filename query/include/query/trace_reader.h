@@ -41,10 +41,6 @@ class PartialErrors {
   bool Failed(std::string_view part) const {
     return std::find(parts_.begin(), parts_.end(), part) != parts_.end();
   }
-  // Records the parts that failed in `other` (in its order), as Add does.
-  void Merge(const PartialErrors& other) {
-    for (size_t i = 0; i < other.parts_.size(); ++i) Add(other.parts_[i], other.messages_[i]);
-  }
   // One message per failed part, in the order they failed.
   const std::vector<std::string>& messages() const { return messages_; }
   bool empty() const { return messages_.empty(); }

@@ -1,14 +1,12 @@
-#include "common/worker_pool.h"
-
 #include <algorithm>
 #include <utility>
 
 #include "common/thread_name.h"
+#include "worker_pool_internal.h"
 
-namespace tailtrace {
+namespace tailtrace::cluster::internal {
 
-WorkerPool::WorkerPool(int threads, size_t max_queued, std::string thread_name)
-    : max_queued_(max_queued), thread_name_(std::move(thread_name)) {
+WorkerPool::WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
   const int n = std::max(threads, 1);
   threads_.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Run(); });
@@ -34,7 +32,7 @@ bool WorkerPool::TrySubmit(std::function<void()> task) {
 }
 
 void WorkerPool::Run() {
-  SetCurrentThreadName(thread_name_);
+  SetCurrentThreadName("tt-cluster-work");
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
@@ -48,4 +46,4 @@ void WorkerPool::Run() {
   }
 }
 
-}  // namespace tailtrace
+}  // namespace tailtrace::cluster::internal

@@ -1,29 +1,26 @@
 #pragma once
 
-// A fixed set of threads running queued tasks, with a bounded queue. The cluster's query server
-// runs its store reads here rather than on gRPC's callback threads (which also serve the OTLP
-// receiver on the same port and must not wait behind a slow search); the query API reads the
-// traces of a search here in parallel.
+// Private to cluster/: a fixed set of threads running queued tasks, with a bounded queue.
+// The query server runs its store reads here rather than on gRPC's callback threads, which also
+// serve the OTLP receiver on the same port and must not wait behind a slow search.
 
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 
-namespace tailtrace {
+namespace tailtrace::cluster::internal {
 
 // Thread-safe.
 class WorkerPool {
  public:
-  // max(`threads`, 1) threads, named `thread_name` (thread_name.h); at most `max_queued` tasks
-  // wait for one.
-  WorkerPool(int threads, size_t max_queued, std::string thread_name);
+  // `threads` >= 1 threads; at most `max_queued` tasks wait for one.
+  WorkerPool(int threads, size_t max_queued);
   // Runs the tasks still queued, then joins the threads.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
@@ -32,13 +29,10 @@ class WorkerPool {
   // Queues `task`; false (and `task` is dropped) when max_queued tasks are already waiting.
   bool TrySubmit(std::function<void()> task);
 
-  int threads() const { return static_cast<int>(threads_.size()); }
-
  private:
   void Run();
 
   const size_t max_queued_;
-  const std::string thread_name_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
@@ -46,4 +40,4 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace tailtrace
+}  // namespace tailtrace::cluster::internal
