@@ -29,7 +29,9 @@ bool SpanIdNumber(std::string_view id, uint64_t* out) {
 
 }  // namespace
 
-std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans) {
+void ComputeServiceCalls(const collector::DecidedSpans& spans,
+                         std::vector<ServiceCallView>* calls) {
+  calls->clear();
   // Scratch reused by the calls of a thread; a huge trace's is not kept.
   thread_local absl::flat_hash_map<uint64_t, Parent> parents;  // by span ID
   thread_local std::vector<Child> children;
@@ -54,16 +56,26 @@ std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& span
           Child{parent, service, storage::ClampSpanTime(f.start_ns), failure.as_child});
     }
   });
-  std::vector<ServiceCall> calls;
   for (const Child& c : children) {
     auto it = parents.find(c.parent_id);
     if (it == parents.end() || it->second.service == c.service) continue;
-    calls.push_back(ServiceCall{std::string(it->second.service), std::string(c.service), c.start_ns,
-                                storage::CallFailed(it->second.fails, c.fails_call)});
+    calls->push_back(ServiceCallView{it->second.service, c.service, c.start_ns,
+                                     storage::CallFailed(it->second.fails, c.fails_call)});
   }
   if (parents.capacity() > (1u << 16) || children.capacity() > (1u << 16)) {
     parents = {};
     children = {};
+  }
+}
+
+std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans) {
+  std::vector<ServiceCallView> views;
+  ComputeServiceCalls(spans, &views);
+  std::vector<ServiceCall> calls;
+  calls.reserve(views.size());
+  for (const ServiceCallView& v : views) {
+    calls.push_back(
+        ServiceCall{std::string(v.parent), std::string(v.child), v.child_start_ns, v.failed});
   }
   return calls;
 }
@@ -76,10 +88,10 @@ ServiceGraph::ServiceGraph(uint64_t max_edges, MetricsRegistry* metrics)
           "Calls between services not on /metrics: their edge came after metrics.max_series "
           "edges (they still count in /api/dependencies).")) {}
 
-ServiceGraph::Edge* ServiceGraph::FindEdge(std::pair<std::string, std::string>&& key) {
-  auto it = edges_.find(key);
+ServiceGraph::Edge* ServiceGraph::FindEdge(const EdgeName& name) {
+  auto it = edges_.find(name);
   if (it != edges_.end()) return &it->second;
-  const auto& [parent, child] = key;
+  const auto& [parent, child] = name;
   if (edges_.size() >= max_edges_) {
     if (!warned_) {
       warned_ = true;
@@ -90,31 +102,32 @@ ServiceGraph::Edge* ServiceGraph::FindEdge(std::pair<std::string, std::string>&&
     }
     return nullptr;
   }
-  const Labels labels = {{"client", parent}, {"server", child}};
+  const Labels labels = {{"client", std::string(parent)}, {"server", std::string(child)}};
   Edge edge;
   edge.index = static_cast<uint32_t>(edge_names_.size());
-  edge_names_.push_back(key);
+  edge_names_.emplace_back(parent, child);
   edge.requests = metrics_->GetCounter(
       kServiceGraphRequests, "Calls between services (every trace, before sampling).", labels);
   edge.failed = metrics_->GetCounter(kServiceGraphFailed,
                                      "Failed calls between services (every trace, before "
                                      "sampling).",
                                      labels);
-  return &edges_.emplace(std::move(key), edge).first->second;
+  return &edges_.emplace(edge_names_.back(), edge).first->second;
 }
 
 void ServiceGraph::Decided(const collector::DecidedSpans& spans) {
-  std::vector<ServiceCall> calls = ComputeServiceCalls(spans);
+  // Reused by the calls of a thread: a trace's calls cost no allocation once it has grown.
+  thread_local std::vector<ServiceCallView> calls;
+  ComputeServiceCalls(spans, &calls);
   if (calls.empty()) return;
   std::lock_guard lock(mu_);
-  for (ServiceCall& call : calls) {
+  for (const ServiceCallView& call : calls) {
     const int64_t slot = call.child_start_ns - call.child_start_ns % storage::kDependencySlotNs;
-    std::pair<std::string, std::string> key(std::move(call.parent), std::move(call.child));
-    Edge* edge = FindEdge(std::move(key));
-    if (edge == nullptr) {  // `key` is intact: FindEdge takes it only for a new edge
+    Edge* edge = FindEdge({call.parent, call.child});
+    if (edge == nullptr) {
       // Off /metrics, but still a call for the store.
       dropped_calls_->Increment();
-      unlisted_[{slot, std::move(key.first), std::move(key.second)}] +=
+      unlisted_[{slot, std::string(call.parent), std::string(call.child)}] +=
           storage::OneCall(call.failed);
       continue;
     }
@@ -122,6 +135,7 @@ void ServiceGraph::Decided(const collector::DecidedSpans& spans) {
     if (call.failed) edge->failed->Increment();
     pending_[{slot, edge->index}] += storage::OneCall(call.failed);
   }
+  if (calls.capacity() > (1u << 16)) calls = {};  // a huge trace's is not kept
 }
 
 std::vector<storage::DependencyCalls> ServiceGraph::TakeCalls() {

@@ -25,12 +25,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "collector/trace_observer.h"
 #include "common/metrics.h"
 #include "storage/index/trace_analysis.h"
@@ -41,16 +43,23 @@ namespace tailtrace::spanmetrics {
 inline constexpr char kServiceGraphRequests[] = "traces_service_graph_request_total";
 inline constexpr char kServiceGraphFailed[] = "traces_service_graph_request_failed_total";
 
-// One call of a trace, as ComputeServiceCalls finds them.
-struct ServiceCall {
-  std::string parent;
-  std::string child;
+// One call of a trace, as ComputeServiceCalls finds them. ServiceCallView's names point into the
+// decided spans' resources (valid while the spans are); ServiceCall owns them.
+template <typename String>
+struct BasicServiceCall {
+  String parent;
+  String child;
   int64_t child_start_ns = 0;
   bool failed = false;
-  friend bool operator==(const ServiceCall&, const ServiceCall&) = default;
+  friend bool operator==(const BasicServiceCall&, const BasicServiceCall&) = default;
 };
+using ServiceCall = BasicServiceCall<std::string>;
+using ServiceCallView = BasicServiceCall<std::string_view>;
 
-// The calls between the services of one trace's spans (see above).
+// The calls between the services of one trace's spans (see above), into `*calls` (cleared
+// first): what ServiceGraph counts, without a copy of a name.
+void ComputeServiceCalls(const collector::DecidedSpans& spans, std::vector<ServiceCallView>* calls);
+// The same calls, owning their names.
 std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans);
 
 class ServiceGraph final : public collector::TraceObserver {
@@ -71,15 +80,26 @@ class ServiceGraph final : public collector::TraceObserver {
     Counter* requests = nullptr;
     Counter* failed = nullptr;
   };
-  // The edge (parent, child), created (taking `key`) unless max_edges are reached: then null, and
-  // `key` is left as it was.
-  Edge* FindEdge(std::pair<std::string, std::string>&& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // (parent, child) names of an edge, to look one up without copying them.
+  using EdgeName = std::pair<std::string_view, std::string_view>;
+  struct EdgeNameHash {
+    using is_transparent = void;
+    size_t operator()(const EdgeName& name) const { return absl::HashOf(name); }
+  };
+  struct EdgeNameEq {
+    using is_transparent = void;
+    bool operator()(const EdgeName& a, const EdgeName& b) const { return a == b; }
+  };
+
+  // The edge `name`, created unless max_edges are reached: then null.
+  Edge* FindEdge(const EdgeName& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const uint64_t max_edges_;
   MetricsRegistry* const metrics_;
   Counter* const dropped_calls_;
   std::mutex mu_;
-  absl::flat_hash_map<std::pair<std::string, std::string>, Edge> edges_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::pair<std::string, std::string>, Edge, EdgeNameHash, EdgeNameEq> edges_
+      ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, std::string>> edge_names_ ABSL_GUARDED_BY(mu_);
   bool warned_ ABSL_GUARDED_BY(mu_) = false;
   // Calls not yet taken: per (slot, edge index), and of edges beyond max_edges by name.
