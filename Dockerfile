@@ -22,7 +22,7 @@ FROM debian:bookworm AS build
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config make \
       protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev \
-      librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev \
+      librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev libjemalloc-dev \
       libspdlog-dev libboost-dev libboost-system-dev libyaml-cpp-dev rapidjson-dev libssl-dev \
       libsimdjson-dev libre2-dev libcli11-dev libbenchmark-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -36,7 +36,8 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAILTRACE_BUILD_TE
 FROM debian:bookworm-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       libgrpc++1.51 libprotobuf32 librocksdb7.8 libspdlog1.10 libyaml-cpp0.7 \
-      libabsl20220623 libboost-system1.74.0 zlib1g libdeflate0 liblz4-1 libssl3 libre2-9 ca-certificates \
+      libabsl20220623 libboost-system1.74.0 zlib1g libdeflate0 liblz4-1 libjemalloc2 libssl3 libre2-9 \
+      ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/tailtrace --shell /usr/sbin/nologin tailtrace \
     && mkdir -p /var/lib/tailtrace /etc/tailtrace && chown tailtrace:tailtrace /var/lib/tailtrace

@@ -16,7 +16,7 @@ JOBS        ?= $(shell nproc)
 
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev \
-  librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev \
+  librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev libjemalloc-dev \
   libspdlog-dev libboost-dev libboost-system-dev libyaml-cpp-dev rapidjson-dev \
   libgtest-dev libgmock-dev libcli11-dev libbenchmark-dev \
   libsimdjson-dev libre2-dev libssl-dev openssl clang libclang-rt-14-dev curl \

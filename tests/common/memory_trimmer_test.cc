@@ -8,6 +8,18 @@
 
 #include "gtest/gtest.h"
 
+extern "C" int mallctl(const char*, void*, size_t*, void*, size_t) __attribute__((weak));
+
+#if defined(TAILTRACE_EXPECT_JEMALLOC)
+// jemalloc reads its options from this symbol: freed pages stay resident until purged, as glibc's
+// do until malloc_trim (under jemalloc's default they go back over about 10 s), so that the tests
+// see what the trimmer gives back.
+extern "C" {
+extern const char* malloc_conf;
+const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
+}
+#endif
+
 namespace tailtrace {
 namespace {
 
@@ -20,11 +32,12 @@ uint64_t RssBytes() {
   return 0;
 }
 
-// What a burst leaves behind: ~200 MB of small blocks freed in a thread's arena, with the last
-// one still held, so that glibc cannot shrink the heap from its top by itself.
+// What a burst leaves behind: ~200 MB of small blocks freed, with the last one still held. With
+// glibc in a thread's arena, so that glibc cannot shrink the heap from its top by itself; with
+// jemalloc in this thread (a thread that exits hands jemalloc back its pages at once).
 std::unique_ptr<char[]> Burst() {
   std::unique_ptr<char[]> pinned;
-  std::thread burst([&pinned] {
+  auto burst = [&pinned] {
     std::vector<std::unique_ptr<char[]>> blocks;
     for (int i = 0; i < 100'000; ++i) {
       blocks.emplace_back(new char[2000]);
@@ -32,8 +45,12 @@ std::unique_ptr<char[]> Burst() {
     }
     pinned = std::move(blocks.back());
     blocks.pop_back();
-  });
-  burst.join();
+  };
+#if defined(TAILTRACE_EXPECT_JEMALLOC)
+  burst();
+#else
+  std::thread(burst).join();
+#endif
   return pinned;
 }
 
@@ -68,6 +85,17 @@ TEST_F(MemoryTrimmerTest, TrimIfIdleTrimsOnlyAboveItsThreshold) {
   EXPECT_LT(RssBytes() + (100u << 20), before);
   EXPECT_LT(MemoryTrimmer::IdleResidentBytes() + (100u << 20), idle)
       << "what was given back is no longer idle, so the next check does not trim again";
+}
+
+// memory_trimmer_jemalloc_test is built with TAILTRACE_EXPECT_JEMALLOC: the tests above then run
+// the trimmer's jemalloc path, which it takes when it finds mallctl.
+TEST(MemoryTrimmerAllocatorTest, RunsOnTheAllocatorItWasLinkedWith) {
+  const bool jemalloc = mallctl != nullptr;
+#if defined(TAILTRACE_EXPECT_JEMALLOC)
+  EXPECT_TRUE(jemalloc) << "linked with jemalloc, yet mallctl is not found";
+#else
+  EXPECT_FALSE(jemalloc) << "glibc's malloc expected";
+#endif
 }
 
 TEST(MemoryTrimmerThreadTest, StopEndsTheThreadAtOnce) {

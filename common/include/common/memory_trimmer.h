@@ -1,6 +1,7 @@
 #pragma once
 
-// Gives freed heap memory back to the operating system now and then (glibc's malloc_trim).
+// Gives freed heap memory back to the operating system now and then (glibc's malloc_trim, or
+// jemalloc's purge of every arena when the process links jemalloc, as tailtraced does).
 // glibc keeps what a burst freed in its per-thread arenas: after one request with 2M distinct
 // attribute keys the daemon's RSS stayed at 1.2 GiB, 0.8 GiB of it free heap memory, until
 // malloc_trim returned it. Elsewhere than glibc it does nothing.
@@ -45,9 +46,9 @@ class MemoryTrimmer {
   // given back. Thread-safe.
   static bool TrimIfIdle(uint64_t min_idle_bytes);
 
-  // The process's resident memory minus what malloc has handed out: mostly freed heap memory
-  // not yet given back (plus code, thread stacks and the like, some tens of MiB). 0 elsewhere
-  // than glibc.
+  // The process's resident memory minus what malloc has handed out (glibc's mallinfo2, or
+  // jemalloc's stats.allocated): mostly freed heap memory not yet given back (plus code, thread
+  // stacks and the like, some tens of MiB). 0 with another allocator.
   static uint64_t IdleResidentBytes();
 
   // Ends the thread (idempotent).
