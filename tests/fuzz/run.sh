@@ -31,7 +31,7 @@ COMPILERS=()
 [[ -f $BUILD/CMakeCache.txt ]] || COMPILERS=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${COMPILERS[@]}" \
   "${LAUNCHER[@]}" -DCMAKE_CXX_FLAGS="$SANITIZE -fno-omit-frame-pointer -gline-tables-only" \
-  -DTAILTRACE_FUZZ=ON -DTAILTRACE_BUILD_UI=OFF >/dev/null || exit 2
+  -DTAILTRACE_FUZZ=ON -DTAILTRACE_BUILD_UI=OFF -DTAILTRACE_JEMALLOC=OFF >/dev/null || exit 2
 TARGETS=()
 for h in "${HARNESSES[@]}"; do TARGETS+=("fuzz_$h"); done
 nice -n 10 cmake --build "$BUILD" -j "${FUZZ_JOBS:-$(nproc)}" --target "${TARGETS[@]}" || exit 2
