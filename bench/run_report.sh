@@ -121,7 +121,7 @@ cluster_rows() {
   [[ -n $notes ]] && row "Cluster of 3, $label: note" "$notes" "" "" "$cmds"
 }
 # Issue 11's target is judged on the default config (keep-all). Under the 10% policy one node's
-# work per span is a fifth of keep-all's while a forwarded span costs the same, so that ratio
+# work per span is a quarter of keep-all's while a forwarded span costs the same, so that ratio
 # measures the sampler's speed as much as the forwarding: bench/README.md "Cluster mode".
 cluster_rows keep-all keepall 1
 cluster_rows "10% policy" p10 0

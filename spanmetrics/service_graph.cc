@@ -29,8 +29,7 @@ bool SpanIdNumber(std::string_view id, uint64_t* out) {
 
 }  // namespace
 
-void ComputeServiceCalls(const collector::DecidedSpans& spans,
-                         std::vector<ServiceCallView>* calls) {
+void ComputeServiceCalls(const collector::DecidedSpans& spans, std::vector<ServiceCall>* calls) {
   calls->clear();
   // Scratch reused by the calls of a thread; a huge trace's is not kept.
   thread_local absl::flat_hash_map<uint64_t, Parent> parents;  // by span ID
@@ -59,25 +58,13 @@ void ComputeServiceCalls(const collector::DecidedSpans& spans,
   for (const Child& c : children) {
     auto it = parents.find(c.parent_id);
     if (it == parents.end() || it->second.service == c.service) continue;
-    calls->push_back(ServiceCallView{it->second.service, c.service, c.start_ns,
-                                     storage::CallFailed(it->second.fails, c.fails_call)});
+    calls->push_back(ServiceCall{it->second.service, c.service, c.start_ns,
+                                 storage::CallFailed(it->second.fails, c.fails_call)});
   }
   if (parents.capacity() > (1u << 16) || children.capacity() > (1u << 16)) {
     parents = {};
     children = {};
   }
-}
-
-std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans) {
-  std::vector<ServiceCallView> views;
-  ComputeServiceCalls(spans, &views);
-  std::vector<ServiceCall> calls;
-  calls.reserve(views.size());
-  for (const ServiceCallView& v : views) {
-    calls.push_back(
-        ServiceCall{std::string(v.parent), std::string(v.child), v.child_start_ns, v.failed});
-  }
-  return calls;
 }
 
 ServiceGraph::ServiceGraph(uint64_t max_edges, MetricsRegistry* metrics)
@@ -117,11 +104,11 @@ ServiceGraph::Edge* ServiceGraph::FindEdge(const EdgeName& name) {
 
 void ServiceGraph::Decided(const collector::DecidedSpans& spans) {
   // Reused by the calls of a thread: a trace's calls cost no allocation once it has grown.
-  thread_local std::vector<ServiceCallView> calls;
+  thread_local std::vector<ServiceCall> calls;
   ComputeServiceCalls(spans, &calls);
   if (calls.empty()) return;
   std::lock_guard lock(mu_);
-  for (const ServiceCallView& call : calls) {
+  for (const ServiceCall& call : calls) {
     const int64_t slot = call.child_start_ns - call.child_start_ns % storage::kDependencySlotNs;
     Edge* edge = FindEdge({call.parent, call.child});
     if (edge == nullptr) {

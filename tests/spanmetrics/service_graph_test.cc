@@ -27,18 +27,33 @@ using ::testing::UnorderedElementsAre;
 constexpr int64_t kSpanTime = 1'700'000'000'000'000'000;
 constexpr int64_t kSlot = kSpanTime - kSpanTime % storage::kDependencySlotNs;
 
-ServiceCall Call(std::string parent, std::string child, uint64_t child_span, bool failed = false) {
-  return ServiceCall{std::move(parent), std::move(child),
-                     kSpanTime + static_cast<int64_t>(child_span) * 1000, failed};
+// A ServiceCall with copies of its names, to keep after its spans are gone.
+struct OwnedCall {
+  std::string parent;
+  std::string child;
+  int64_t child_start_ns = 0;
+  bool failed = false;
+  friend bool operator==(const OwnedCall&, const OwnedCall&) = default;
+};
+
+OwnedCall Call(std::string parent, std::string child, uint64_t child_span, bool failed = false) {
+  return OwnedCall{std::move(parent), std::move(child),
+                   kSpanTime + static_cast<int64_t>(child_span) * 1000, failed};
 }
 
 // Records the calls of each decided trace, as the graph computes them.
 class CallsRecorder final : public collector::TraceObserver {
  public:
   void Decided(const collector::DecidedSpans& spans) override {
-    calls.push_back(ComputeServiceCalls(spans));
+    std::vector<ServiceCall> found;
+    ComputeServiceCalls(spans, &found);
+    std::vector<OwnedCall>& owned = calls.emplace_back();
+    for (const ServiceCall& c : found) {
+      owned.push_back(
+          OwnedCall{std::string(c.parent), std::string(c.child), c.child_start_ns, c.failed});
+    }
   }
-  std::vector<std::vector<ServiceCall>> calls;
+  std::vector<std::vector<OwnedCall>> calls;
 };
 
 TEST(ServiceCallsTest, ACallIsAChildSpanOfAnotherServiceThanItsParent) {

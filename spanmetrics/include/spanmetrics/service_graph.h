@@ -43,24 +43,18 @@ namespace tailtrace::spanmetrics {
 inline constexpr char kServiceGraphRequests[] = "traces_service_graph_request_total";
 inline constexpr char kServiceGraphFailed[] = "traces_service_graph_request_failed_total";
 
-// One call of a trace, as ComputeServiceCalls finds them. ServiceCallView's names point into the
-// decided spans' resources (valid while the spans are); ServiceCall owns them.
-template <typename String>
-struct BasicServiceCall {
-  String parent;
-  String child;
+// One call of a trace, as ComputeServiceCalls finds them. The names point into the decided spans'
+// resources: valid while the spans are.
+struct ServiceCall {
+  std::string_view parent;
+  std::string_view child;
   int64_t child_start_ns = 0;
   bool failed = false;
-  friend bool operator==(const BasicServiceCall&, const BasicServiceCall&) = default;
 };
-using ServiceCall = BasicServiceCall<std::string>;
-using ServiceCallView = BasicServiceCall<std::string_view>;
 
 // The calls between the services of one trace's spans (see above), into `*calls` (cleared
-// first): what ServiceGraph counts, without a copy of a name.
-void ComputeServiceCalls(const collector::DecidedSpans& spans, std::vector<ServiceCallView>* calls);
-// The same calls, owning their names.
-std::vector<ServiceCall> ComputeServiceCalls(const collector::DecidedSpans& spans);
+// first), without a copy of a name.
+void ComputeServiceCalls(const collector::DecidedSpans& spans, std::vector<ServiceCall>* calls);
 
 class ServiceGraph final : public collector::TraceObserver {
  public:
