@@ -54,7 +54,7 @@ uint32_t IndexSegments::Intern(Segment& s, std::string_view name) {
     const char* stored = s.names.Store(name, probe.hash);
     construct(stored, static_cast<uint32_t>(s.names_by_id.size()));
     s.names_by_id.push_back(Names::View(stored));
-    s.has_values_by_id.push_back(StreamHasValues(name));
+    s.has_values_by_id.push_back(PostingHasValues(name));
     s.last_by_id.push_back(kNone);
   });
   return it->second;
@@ -69,15 +69,6 @@ void IndexSegments::Touch(Segment& s, uint32_t ordinal, uint32_t id, std::string
   const uint32_t item = static_cast<uint32_t>(s.items.size());
   s.items.push_back(Item{ordinal, id, s.last_by_id[id], value_offset});
   s.last_by_id[id] = item;
-}
-
-void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
-                        const StoredStreams& streams) {
-  AddEntry(segment, start_ns, trace_id, [&](Segment& s, uint32_t ordinal) {
-    for (size_t i = 0; i < streams.size(); ++i) {
-      Touch(s, ordinal, Intern(s, streams.key(i)), streams.value(i));
-    }
-  });
 }
 
 void IndexSegments::Unpin(uint64_t segment) {
@@ -122,6 +113,53 @@ void IndexSegments::SealFailed(const SegmentRef& ref) {
     if (s->ref == ref) s->sealing = false;  // retried by a later TakeDue
   }
 }
+
+// The tag streams come to the seal in key order, so the streams of one tag key are consecutive:
+// the union of their kept entries' service masks names the services that have the key.
+class IndexSegments::ServiceKeys {
+ public:
+  ServiceKeys(const Segment& s, std::string_view suffix) : s_(s), suffix_(suffix) {}
+
+  // The stream `name` is next.
+  void Begin(std::string_view name) {
+    const auto parts = DecodeTagStream(name);
+    in_tag_ = parts.has_value();
+    if (!in_tag_ || parts->first == key_) return;
+    Flush();
+    key_ = parts->first;
+  }
+  // An entry of that stream has the value `v` (a service mask if it is a tag stream).
+  void Add(std::string_view v) {
+    if (!in_tag_) return;
+    if (v.size() > union_.size()) union_.resize(v.size(), '\0');
+    for (size_t i = 0; i < v.size(); ++i) union_[i] = static_cast<char>(union_[i] | v[i]);
+  }
+  // Puts the keys into `out`, sorted.
+  void Finish(KeyValueList* out) {
+    Flush();
+    std::sort(keys_.begin(), keys_.end());
+    for (const auto& [key, value] : keys_) out->Add(key, value);
+  }
+
+ private:
+  void Flush() {
+    const size_t services = std::min(union_.size() * 8, s_.service_names.size());
+    for (uint32_t n = 0; n < services; ++n) {
+      if (!ServiceMaskHas(union_, n)) continue;
+      auto& [key, value] = keys_.emplace_back(ServiceKeyStream(s_.service_names[n], key_), "");
+      key.append(suffix_);
+      PutVarint32(&value, n);
+    }
+    union_.clear();
+  }
+
+  const Segment& s_;
+  const std::string_view suffix_;
+  bool in_tag_ = false;
+  std::string_view key_;  // the tag key of the current streams (into s_'s names)
+  std::string union_;
+  std::vector<std::pair<std::string, std::string>> keys_;
+};
 
 SealedSegment IndexSegments::Seal(const Segment& s) {
   SealedSegment out;
@@ -184,9 +222,17 @@ SealedSegment IndexSegments::Seal(const Segment& s) {
   std::string key;
   std::string value;
   const std::string_view values(s.values);
+  // The 'k' keys sort after the 'A' postings and before those of any stream after "Ik".
+  ServiceKeys service_keys(s, suffix);
+  bool service_keys_added = false;
   for (const uint32_t id : streams) {
     if (group[id] == group[id + 1]) continue;  // only in dropped entries
     const std::span<const uint64_t> posting(mapped.data() + group[id], group[id + 1] - group[id]);
+    if (!service_keys_added && s.names_by_id[id] > std::string_view("Ik")) {
+      service_keys.Finish(&out.puts);
+      service_keys_added = true;
+    }
+    service_keys.Begin(s.names_by_id[id]);
     // PostingKey and EncodePosting (keys.h).
     key.assign(s.names_by_id[id]);
     key.append(suffix);
@@ -205,17 +251,20 @@ SealedSegment IndexSegments::Seal(const Segment& s) {
         std::string_view rest = values.substr(at);
         std::string_view v;
         GetLengthPrefixed(&rest, &v);
+        service_keys.Add(v);
         value.append(
             values.substr(at, static_cast<size_t>(v.data() + v.size() - (values.data() + at))));
       }
     }
     out.puts.Add(key, value);
   }
+  if (!service_keys_added) service_keys.Finish(&out.puts);
   return out;
 }
 
 std::vector<SegmentView> IndexSegments::Snapshot(int64_t min_slot, int64_t max_slot,
-                                                 const std::vector<std::string>& streams) const {
+                                                 const std::vector<std::string>& streams,
+                                                 const std::vector<std::string>& services) const {
   std::vector<SegmentView> out;
   std::lock_guard lock(mu_);
   for (const auto& s : segments_) {
@@ -223,6 +272,10 @@ std::vector<SegmentView> IndexSegments::Snapshot(int64_t min_slot, int64_t max_s
     SegmentView& view = out.emplace_back();
     view.ref = s->ref;
     view.positions = s->positions;
+    for (const std::string& service : services) {
+      auto it = s->services.find(absl::string_view(service.data(), service.size()));
+      if (it != s->services.end()) view.services.emplace(service, it->second.number);
+    }
     // Only the newest entry of each trace, as sealing keeps it.
     std::vector<bool> newest(s->positions.size(), false);
     for (const auto& [id, ordinal] : s->latest) newest[ordinal] = true;
@@ -249,6 +302,30 @@ std::vector<SegmentView> IndexSegments::Snapshot(int64_t min_slot, int64_t max_s
     }
   }
   return out;
+}
+
+void IndexSegments::ForEachTagStreamOf(int64_t min_slot, int64_t max_slot, std::string_view service,
+                                       std::string_view prefix,
+                                       absl::FunctionRef<void(std::string_view)> fn) const {
+  std::lock_guard lock(mu_);
+  for (const auto& s : segments_) {
+    if (s->ref.slot < min_slot || s->ref.slot > max_slot || s->positions.empty()) continue;
+    auto number = s->services.find(absl::string_view(service.data(), service.size()));
+    if (number == s->services.end()) continue;
+    const std::string_view values(s->values);
+    for (uint32_t id = 0; id < s->names_by_id.size(); ++id) {
+      const std::string_view name = s->names_by_id[id];
+      if (!name.starts_with(prefix) || !DecodeTagStream(name)) continue;
+      for (uint32_t i = s->last_by_id[id]; i != kNone; i = s->items[i].previous) {
+        std::string_view rest = values.substr(s->items[i].value_offset);
+        std::string_view mask;
+        if (GetLengthPrefixed(&rest, &mask) && ServiceMaskHas(mask, number->second.number)) {
+          fn(name);
+          break;
+        }
+      }
+    }
+  }
 }
 
 size_t IndexSegments::unsealed() const {

@@ -53,6 +53,11 @@ class RocksBucket {
     }
   }
 
+  // Whether the bucket holds index segments of store format 4 (service tag streams, keys.h), as
+  // found when the store opened it: a bucket this build wrote holds none.
+  bool has_format4_segments() const { return format4_segments_.load(std::memory_order_acquire); }
+  void set_has_format4_segments() { format4_segments_.store(true, std::memory_order_release); }
+
   // The service and operation name keys stored in this bucket.
   bool HasName(const std::string& key) const {
     std::lock_guard lock(names_mu_);
@@ -75,6 +80,7 @@ class RocksBucket {
   IndexSegments segments_;
   std::atomic<int64_t> min_start_{std::numeric_limits<int64_t>::max()};
   std::atomic<int64_t> max_start_{std::numeric_limits<int64_t>::min()};
+  std::atomic<bool> format4_segments_{false};
   mutable std::mutex names_mu_;
   absl::flat_hash_set<std::string> names_ ABSL_GUARDED_BY(names_mu_);
 };

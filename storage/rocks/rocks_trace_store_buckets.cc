@@ -76,6 +76,14 @@ absl::Status RocksTraceStore::LoadBucket(RocksBucket& bucket) {
     }
     if (!it->status().ok()) return FromRocks(it->status(), absl::StrCat("loading ", where));
   }
+  // Segments of format 4 hold service tag streams (keys.h); this build writes none.
+  {
+    KeySpaceIterator it(db_, bucket.handle(), kIndexTag);
+    const std::string first{kIndexTag, kServiceTagIndex};
+    it->Seek(first);
+    if (it->Valid() && it->key().starts_with(first)) bucket.set_has_format4_segments();
+    if (!it->status().ok()) return FromRocks(it->status(), absl::StrCat("loading ", where));
+  }
   // Service and operation names.
   for (char tag : {kServiceTag, kOperationTag}) {
     KeySpaceIterator it(db_, bucket.handle(), tag);

@@ -1,20 +1,20 @@
 // RocksTraceStore::FindTraces and GetDependencies.
 //
 // Search: every condition of a query is an index stream (keys.h), whose postings are stored per
-// index segment, segments sorted by (slot, segment ID). The conditions' streams are read
-// backwards (newest slot first) and intersected by leapfrogging over segments: the smallest
-// current segment is the candidate, every stream seeks to the last segment at or before it, and
-// when all land on it their ordinal lists are intersected (one ordinal space per segment). A
-// duration condition filters the postings of the time, service or operation stream by the
-// duration range each carries (buckets of its shortest and longest span, keys.h); a trace those
-// buckets cannot decide is checked
-// against its spans (read once it is a result candidate). The matching ordinals
-// are mapped to trace positions through the segment's trace table; once a slot is complete, its
-// matches are ordered newest first and checked against the trace summaries (an entry whose start
-// is no longer the trace's start is skipped), and the search stops at `limit`. Unsealed segments
-// are read from memory (IndexSegments::Snapshot) instead of from RocksDB. Buckets are searched
-// newest first; an older bucket is skipped once `limit` matches newer than anything it holds
-// were found.
+// index segment, segments sorted by (slot, segment ID); a tag on the spans of a service is the
+// tag's stream, keeping the entries whose service mask has the service (ServiceTagCondition). The
+// conditions' streams are read backwards (newest slot first) and intersected by leapfrogging over
+// segments: the smallest current segment is the candidate, every stream seeks to the last segment
+// at or before it, and when all land on it their ordinal lists are intersected (one ordinal space
+// per segment). A duration condition filters the postings of the time, service or operation stream
+// by the duration range each carries (buckets of its shortest and longest span, keys.h); a trace
+// those buckets cannot decide is checked against its spans (read once it is a result candidate).
+// The matching ordinals are mapped to trace positions through the segment's trace table; once a
+// slot is complete, its matches are ordered newest first and checked against the trace summaries
+// (an entry whose start is no longer the trace's start is skipped), and the search stops at
+// `limit`. Unsealed segments are read from memory (IndexSegments::Snapshot) instead of from
+// RocksDB. Buckets are searched newest first; an older bucket is skipped once `limit` matches newer
+// than anything it holds were found.
 
 #include <algorithm>
 #include <cstring>
@@ -32,6 +32,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
+#include "search_conditions.h"
 #include "storage/index/index_segments.h"
 #include "storage/index/keys.h"
 #include "storage/index/trace_analysis.h"
@@ -40,148 +41,14 @@
 namespace tailtrace::storage {
 namespace {
 
+using search_internal::Condition;
+using search_internal::DurationFilter;
+using search_internal::PostingStream;
+using search_internal::SearchContext;
+using search_internal::ServiceTagCondition;
+
 constexpr SegmentRef kTopSegment{std::numeric_limits<int64_t>::max(),
                                  std::numeric_limits<uint64_t>::max()};
-
-// What one search reads: a RocksDB snapshot of a bucket and a copy of its unsealed segments.
-struct SearchContext {
-  rocksdb::DB* db = nullptr;
-  rocksdb::ColumnFamilyHandle* cf = nullptr;
-  const rocksdb::Snapshot* snapshot = nullptr;
-  int64_t min_slot = 0;
-  int64_t max_slot = 0;
-  // Unsealed segments, ascending by ref. A segment here is read only from here (it may be on
-  // disk as well while it is being sealed, with other ordinals).
-  std::vector<SegmentView> memory;
-  const SegmentView* Memory(const SegmentRef& ref) const {
-    auto it = std::lower_bound(memory.begin(), memory.end(), ref,
-                               [](const SegmentView& v, const SegmentRef& r) { return v.ref < r; });
-    return it != memory.end() && it->ref == ref ? &*it : nullptr;
-  }
-};
-
-// A duration condition: some span of the stream's scope lasts between min_ns and max_ns.
-struct DurationFilter {
-  int64_t min_ns = 0;
-  int64_t max_ns = std::numeric_limits<int64_t>::max();
-};
-
-// One index stream, per segment newest first: its postings on disk merged with those of the
-// unsealed segments.
-class PostingStream {
- public:
-  PostingStream(const SearchContext& ctx, std::string stream,
-                std::optional<DurationFilter> filter = std::nullopt)
-      : ctx_(ctx), stream_(std::move(stream)), filter_(filter) {
-    for (const SegmentView& v : ctx.memory) {
-      auto it = v.postings.find(stream_);
-      if (it != v.postings.end()) mem_.push_back({v.ref, &it->second});
-    }
-    lower_ = PostingKey(stream_, ctx.min_slot, 0);
-    std::string last_slot = stream_;
-    PutFixed64BE(&last_slot, static_cast<uint64_t>(ctx.max_slot));
-    upper_ = PrefixSuccessor(last_slot);
-    lower_slice_ = rocksdb::Slice(lower_);
-    upper_slice_ = rocksdb::Slice(upper_);
-    rocksdb::ReadOptions ro;
-    ro.snapshot = ctx.snapshot;
-    ro.total_order_seek = true;
-    ro.iterate_lower_bound = &lower_slice_;
-    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
-    it_.reset(ctx.db->NewIterator(ro, ctx.cf));
-  }
-
-  // Positions at the last segment <= `ref` (or invalid when there is none).
-  void SeekAtOrBefore(const SegmentRef& ref) {
-    seek_key_ = PostingKey(stream_, ref.slot, ref.segment);
-    it_->SeekForPrev(seek_key_);
-    SkipShadowed();
-    mem_index_ = std::upper_bound(mem_.begin(), mem_.end(), ref,
-                                  [](const SegmentRef& r, const Mem& m) { return r < m.ref; }) -
-                 mem_.begin() - 1;
-  }
-  // Moves to the previous (older) segment.
-  void Prev() {
-    const SegmentRef current = Current();
-    if (DiskValid() && DiskRef() == current) {
-      it_->Prev();
-      SkipShadowed();
-    }
-    if (mem_index_ >= 0 && mem_[mem_index_].ref == current) --mem_index_;
-  }
-  bool Valid() const { return DiskValid() || mem_index_ >= 0; }
-  // Requires Valid().
-  SegmentRef Current() const {
-    if (!DiskValid()) return mem_[mem_index_].ref;
-    if (mem_index_ < 0) return DiskRef();
-    return std::max(DiskRef(), mem_[mem_index_].ref);
-  }
-  // The current segment's ordinals that satisfy the stream (and its duration filter),
-  // ascending; `ambiguous` gets those (also in `out`) whose duration range cannot decide the
-  // filter: their spans do. false when a posting is malformed.
-  bool Ordinals(std::vector<uint32_t>* out, std::vector<uint32_t>* ambiguous) {
-    ambiguous->clear();
-    const SegmentRef current = Current();
-    const bool from_memory = mem_index_ >= 0 && mem_[mem_index_].ref == current;
-    if (!filter_) {
-      if (from_memory) {
-        *out = mem_[mem_index_].posting->ordinals;
-        return true;
-      }
-      return DecodePosting(it_->value().ToStringView(), out, nullptr);
-    }
-    if (from_memory) {
-      ordinals_ = mem_[mem_index_].posting->ordinals;
-      values_.assign(mem_[mem_index_].posting->values.begin(),
-                     mem_[mem_index_].posting->values.end());
-    } else if (!DecodePosting(it_->value().ToStringView(), &ordinals_, &values_)) {
-      return false;
-    }
-    if (values_.size() != ordinals_.size()) return false;
-    out->clear();
-    for (size_t i = 0; i < ordinals_.size(); ++i) {
-      DurationBucket min;
-      DurationBucket max;
-      if (!DecodeDurationRange(values_[i], &min, &max)) return false;
-      // No span of the scope can be in range.
-      if (max.hi < filter_->min_ns || min.lo > filter_->max_ns) continue;
-      out->push_back(ordinals_[i]);
-      // The shortest or the longest span is in range for sure; otherwise look at the spans.
-      const bool certain = (min.lo >= filter_->min_ns && min.hi <= filter_->max_ns) ||
-                           (max.lo >= filter_->min_ns && max.hi <= filter_->max_ns);
-      if (!certain) ambiguous->push_back(ordinals_[i]);
-    }
-    return true;
-  }
-  rocksdb::Status status() const { return it_->status(); }
-
- private:
-  struct Mem {
-    SegmentRef ref;
-    const Posting* posting;
-  };
-
-  bool DiskValid() const { return it_->Valid(); }
-  SegmentRef DiskRef() const { return *DecodeSegmentSuffix(it_->key().ToStringView()); }
-  // Segments in memory are read from there only.
-  void SkipShadowed() {
-    while (it_->Valid() && ctx_.Memory(DiskRef()) != nullptr) it_->Prev();
-  }
-
-  const SearchContext& ctx_;
-  const std::string stream_;
-  const std::optional<DurationFilter> filter_;
-  std::vector<Mem> mem_;  // ascending by ref
-  std::ptrdiff_t mem_index_ = -1;
-  std::string lower_;
-  std::string upper_;
-  rocksdb::Slice lower_slice_;
-  rocksdb::Slice upper_slice_;
-  std::string seek_key_;
-  std::unique_ptr<rocksdb::Iterator> it_;
-  std::vector<uint32_t> ordinals_;
-  std::vector<std::string_view> values_;
-};
 
 // Whether a span of the query's scope (service, and name) lasts between the duration bounds.
 bool HasScopeSpanInRange(const StoredTrace& trace, const TraceQuery& query,
@@ -215,13 +82,16 @@ bool NewerFirst(const TraceSummary& a, const TraceSummary& b) {
   return a.trace_id > b.trace_id;
 }
 
-// The index streams of a query's conditions. Streams that another stream implies are left out (a
-// tag stream of the service implies the service stream); a duration condition filters the stream
-// of its scope (the operation, the service, or the time stream for every span), the first.
+// The conditions of a query. Conditions that another condition implies are left out (a tag on
+// the spans of the service implies the service); a duration condition filters the stream of its
+// scope (the operation, the service, or the time stream for every span), the first condition.
 struct SearchPlan {
-  std::vector<std::string> names;
+  std::string scope;  // the scope's stream, or "" when the tags alone decide
   std::optional<DurationFilter> filter;
-  bool first_is_scope = false;  // names[0] is the scope's stream (filtered by `filter`)
+  std::vector<std::pair<std::string, std::string>> tags;  // indexed tags: key, value
+  // What the unsealed segments are asked for.
+  std::vector<std::string> streams;
+  std::vector<std::string> services;
 };
 
 SearchPlan PlanSearch(const TraceQuery& query) {
@@ -233,21 +103,19 @@ SearchPlan PlanSearch(const TraceQuery& query) {
                        query.duration_max_ns.value_or(std::numeric_limits<int64_t>::max())};
   }
   // The sampling tags are not indexed: FinishSlot compares them with the summaries.
-  const bool has_tags = std::any_of(query.attributes.begin(), query.attributes.end(),
-                                    [](const auto& kv) { return !IsSamplingTag(kv.first); });
-  if (!query.operation.empty()) {
-    plan.names.push_back(OperationStream(query.service, query.operation));
-  } else if (!query.service.empty() && (has_duration || !has_tags)) {
-    plan.names.push_back(ServiceStream(query.service));
-  } else if (has_duration || !has_tags) {
-    plan.names.push_back(TimeStream());
-  }
-  plan.first_is_scope = !plan.names.empty();
   for (const auto& [key, value] : query.attributes) {
-    if (IsSamplingTag(key)) continue;
-    plan.names.push_back(query.service.empty() ? TagStream(key, value)
-                                               : ServiceTagStream(query.service, key, value));
+    if (!IsSamplingTag(key)) plan.tags.emplace_back(key, value);
   }
+  if (!query.operation.empty()) {
+    plan.scope = OperationStream(query.service, query.operation);
+  } else if (!query.service.empty() && (has_duration || plan.tags.empty())) {
+    plan.scope = ServiceStream(query.service);
+  } else if (has_duration || plan.tags.empty()) {
+    plan.scope = TimeStream();
+  }
+  if (!plan.scope.empty()) plan.streams.push_back(plan.scope);
+  for (const auto& [key, value] : plan.tags) plan.streams.push_back(TagStream(key, value));
+  if (!query.service.empty() && !plan.tags.empty()) plan.services.push_back(query.service);
   return plan;
 }
 
@@ -299,8 +167,8 @@ class RocksTraceStore::BucketSearch {
   const std::string where_;
   std::optional<DurationFilter> filter_;
   SearchContext ctx_;
-  rocksdb::ReadOptions ro_;  // on ctx_.snapshot
-  std::vector<std::unique_ptr<PostingStream>> streams_;
+  rocksdb::ReadOptions ro_;                          // on ctx_.snapshot
+  std::vector<std::unique_ptr<Condition>> streams_;  // the scope's stream first
 
   std::vector<TraceSummary> out_;
   absl::flat_hash_set<TraceId> seen_;
@@ -330,14 +198,21 @@ RocksTraceStore::BucketSearch::BucketSearch(RocksTraceStore& store, const RocksB
   ctx_.cf = cf_;
   ctx_.min_slot = IndexSlot(min_start);
   ctx_.max_slot = IndexSlot(max_start);
-  ctx_.memory = bucket.segments().Snapshot(ctx_.min_slot, ctx_.max_slot, plan.names);
+  ctx_.memory =
+      bucket.segments().Snapshot(ctx_.min_slot, ctx_.max_slot, plan.streams, plan.services);
   std::sort(ctx_.memory.begin(), ctx_.memory.end(),
             [](const SegmentView& a, const SegmentView& b) { return a.ref < b.ref; });
   ctx_.snapshot = store_.db_->GetSnapshot();
   ro_.snapshot = ctx_.snapshot;
-  for (size_t i = 0; i < plan.names.size(); ++i) {
-    streams_.push_back(std::make_unique<PostingStream>(
-        ctx_, plan.names[i], i == 0 && plan.first_is_scope ? filter_ : std::nullopt));
+  if (!plan.scope.empty()) {
+    streams_.push_back(std::make_unique<PostingStream>(ctx_, plan.scope, filter_));
+  }
+  for (const auto& [key, value] : plan.tags) {
+    if (query.service.empty()) {
+      streams_.push_back(std::make_unique<PostingStream>(ctx_, TagStream(key, value)));
+    } else {
+      streams_.push_back(std::make_unique<ServiceTagCondition>(ctx_, query.service, key, value));
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -35,6 +36,15 @@ std::vector<std::pair<std::string, std::string>> Puts(const SealedSegment& s) {
 }
 
 absl::StatusOr<uint64_t> NextId(uint64_t* next) { return (*next)++; }
+
+// The service of a service stream; nullopt for other streams.
+std::optional<std::string> ServiceName(std::string_view stream) {
+  if (stream.size() < 2 || stream[1] != kServiceIndex) return std::nullopt;
+  stream.remove_prefix(2);
+  std::string_view name;
+  if (!GetLengthPrefixed(&stream, &name)) return std::nullopt;
+  return std::string(name);
+}
 
 // A trace table record as bytes.
 std::string Pos(int64_t start_ns, const TraceId& id) {
@@ -205,11 +215,20 @@ TEST(IndexSegmentsTest, RandomSegmentsSealAsTheReferenceEncoding) {
       e.start = rising ? i * 10 + pick(15) : pick(100);
       e.id = Id(static_cast<uint8_t>(pick(n + 1)));
       e.streams.emplace_back(TimeStream(), EncodeDurationRange(pick(50), 50 + pick(50)));
+      std::vector<std::string> services;
+      std::vector<std::pair<std::string, std::string>> tags;
       for (int k = 0; k < 6; ++k) {
-        if (pick(3) == 0) e.streams.emplace_back(TagStream("k", std::to_string(k)), "");
-        if (pick(4) == 0) {
-          e.streams.emplace_back(ServiceStream(std::to_string(k)),
-                                 EncodeDurationRange(pick(10), 10 + pick(10)));
+        if (pick(3) == 0) tags.emplace_back(pick(2) == 0 ? "k" : "j", std::to_string(k));
+        if (pick(4) == 0) services.push_back(k == 5 ? std::string(130, 's') : std::to_string(k));
+      }
+      for (const std::string& service : services) {
+        e.streams.emplace_back(ServiceStream(service),
+                               EncodeDurationRange(pick(10), 10 + pick(10)));
+      }
+      for (const auto& [key, value] : tags) {
+        e.streams.emplace_back(TagStream(key, value), "");
+        for (const std::string& service : services) {
+          if (pick(2) == 0) e.streams.emplace_back(ServiceTagStream(service, key, value), "");
         }
       }
       entries.push_back(std::move(e));
@@ -239,7 +258,21 @@ TEST(IndexSegmentsTest, RandomSegmentsSealAsTheReferenceEncoding) {
     EXPECT_EQ(time->second.ordinals, want_unsealed);
     EXPECT_EQ(time->second.values, want_values);
 
-    // The reference: the newest entries sorted newest position first, postings ascending.
+    // The reference: the newest entries sorted newest position first, postings ascending; the
+    // services numbered as the segment met them (those new in one entry in stream order).
+    std::map<std::string, uint32_t> numbers;
+    std::vector<std::string> names;
+    for (const Entry& e : entries) {
+      std::set<std::string> new_streams;
+      for (const auto& [stream, value] : e.streams) {
+        const auto service = ServiceName(stream);
+        if (service && !numbers.contains(*service)) new_streams.insert(stream);
+      }
+      for (const std::string& stream : new_streams) {
+        numbers.emplace(*ServiceName(stream), static_cast<uint32_t>(names.size()));
+        names.push_back(*ServiceName(stream));
+      }
+    }
     std::vector<size_t> order;
     for (const auto& [id, i] : newest) order.push_back(i);
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -248,25 +281,52 @@ TEST(IndexSegmentsTest, RandomSegmentsSealAsTheReferenceEncoding) {
     });
     std::string table;
     std::map<std::string, std::pair<std::vector<uint32_t>, std::vector<std::string>>> postings;
+    std::map<std::string, std::set<uint32_t>> key_services;  // tag key -> service numbers
     for (uint32_t rank = 0; rank < order.size(); ++rank) {
       const Entry& e = entries[order[rank]];
       table += Pos(e.start, e.id);
       for (const auto& [stream, value] : e.streams) {
+        if (stream[1] == kServiceTagIndex) continue;  // in the tag's service masks
         postings[stream].first.push_back(rank);
-        postings[stream].second.push_back(value);
+        const auto tag = DecodeTagStream(stream);
+        if (!tag) {
+          postings[stream].second.push_back(value);
+          continue;
+        }
+        std::vector<uint64_t> words(3, 0);
+        for (const auto& [service, n] : numbers) {
+          const std::string st = ServiceTagStream(service, tag->first, tag->second);
+          if (std::any_of(e.streams.begin(), e.streams.end(),
+                          [&](const auto& other) { return other.first == st; })) {
+            words[n / 64] |= uint64_t{1} << (n % 64);
+            key_services[std::string(tag->first)].insert(n);
+          }
+        }
+        std::string mask;
+        AppendServiceMask(&mask, words.data(), words.size());
+        postings[stream].second.push_back(mask);
       }
     }
-    std::vector<std::pair<std::string, std::string>> want;
-    want.emplace_back(SegmentTableKey(0, seg), table);
+    std::map<std::string, std::string> want;
+    want.emplace(SegmentTableKey(0, seg), table);
     for (const auto& [stream, p] : postings) {
       std::vector<std::string_view> values(p.second.begin(), p.second.end());
-      want.emplace_back(PostingKey(stream, 0, seg),
-                        EncodePosting(p.first, StreamHasValues(stream) ? &values : nullptr));
+      want.emplace(PostingKey(stream, 0, seg),
+                   EncodePosting(p.first, PostingHasValues(stream) ? &values : nullptr));
+    }
+    for (const auto& [key, services] : key_services) {
+      for (uint32_t n : services) {
+        std::string number;
+        PutVarint32(&number, n);
+        want.emplace(PostingKey(ServiceKeyStream(names[n], key), 0, seg), number);
+      }
     }
     std::vector<SealedSegment> sealed = segments.TakeDue(0, true);
     ASSERT_EQ(sealed.size(), 1u);
     EXPECT_EQ(sealed[0].traces, order.size());
-    EXPECT_EQ(Puts(sealed[0]), want) << "round " << round;
+    EXPECT_EQ(Puts(sealed[0]),
+              (std::vector<std::pair<std::string, std::string>>(want.begin(), want.end())))
+        << "round " << round;
   }
 }
 
@@ -344,8 +404,10 @@ TEST(IndexSegmentsTest, EntriesByPartsSealAndSnapshotAsTheirEncodings) {
       EXPECT_EQ(it->second.ordinals, posting.ordinals) << "round " << round;
       EXPECT_EQ(it->second.values, posting.values) << "round " << round;
     }
+    // Every stream but the service tags, which are in the tags' service masks.
     std::set<std::string> got_names;
     parts.ForEachStream(0, 0, "", [&](std::string_view s) { got_names.emplace(s); });
+    std::erase_if(streams, [](const std::string& s) { return s[1] == kServiceTagIndex; });
     EXPECT_EQ(got_names, streams);
     std::vector<SealedSegment> sealed_parts = parts.TakeDue(0, true);
     std::vector<SealedSegment> sealed_encoded = encoded.TakeDue(0, true);

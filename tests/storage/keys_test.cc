@@ -435,6 +435,62 @@ TEST(PostingEncodingTest, RoundTripsWithAndWithoutValues) {
   EXPECT_TRUE(StreamHasValues(OperationStream("s", "o")));
   EXPECT_FALSE(StreamHasValues(ServiceTagStream("s", "k", "v")));
   EXPECT_FALSE(StreamHasValues(TagStream("k", "v")));
+  // ... and those whose stored postings carry a value: also the tags' service masks.
+  EXPECT_TRUE(PostingHasValues(ServiceStream("s")));
+  EXPECT_TRUE(PostingHasValues(TagStream("k", "v")));
+  EXPECT_FALSE(PostingHasValues(ServiceTagStream("s", "k", "v")));
+}
+
+TEST(PostingEncodingTest, WhatFollowsTheOrdinalsTellsATagPostingOfFormat5From4) {
+  const std::vector<uint32_t> ordinals = {1, 4};
+  std::vector<uint32_t> decoded;
+  std::string_view rest;
+  ASSERT_TRUE(DecodePosting(EncodePosting(ordinals, nullptr), &decoded, nullptr, &rest));
+  EXPECT_TRUE(rest.empty());
+  const std::vector<std::string_view> masks = {"\x01", ""};
+  ASSERT_TRUE(DecodePosting(EncodePosting(ordinals, &masks), &decoded, nullptr, &rest));
+  EXPECT_EQ(decoded, ordinals);
+  std::vector<std::string_view> got;
+  ASSERT_TRUE(GetLengthPrefixedList(&rest, decoded.size(), &got));
+  EXPECT_EQ(got, masks);
+  EXPECT_TRUE(rest.empty());
+  std::string_view truncated = "\x01";
+  EXPECT_FALSE(GetLengthPrefixedList(&truncated, 1, &got));
+}
+
+TEST(PostingEncodingTest, ServiceMasksHoldAnyServiceNumberInTheFewestBytes) {
+  std::vector<uint64_t> words(3, 0);
+  std::string mask;
+  AppendServiceMask(&mask, words.data(), words.size());
+  EXPECT_EQ(mask, "");  // no service
+  for (uint32_t n : {0u, 9u, 63u, 64u, 130u}) words[n / 64] |= uint64_t{1} << (n % 64);
+  AppendServiceMask(&mask, words.data(), words.size());
+  EXPECT_EQ(mask.size(), 17u);  // bit 130 is in byte 16
+  for (uint32_t n = 0; n < 200; ++n) {
+    const bool in = n == 0 || n == 9 || n == 63 || n == 64 || n == 130;
+    EXPECT_EQ(ServiceMaskHas(mask, n), in) << n;
+  }
+  words = {uint64_t{1} << 9, 0, 0};
+  mask.clear();
+  AppendServiceMask(&mask, words.data(), words.size());
+  EXPECT_EQ(mask, std::string("\x00\x02", 2));
+}
+
+TEST(PostingEncodingTest, ServiceKeyAndTagStreamsDecodeIntoTheirNames) {
+  const std::string stream = ServiceKeyStream("checkout", "user.id");
+  EXPECT_TRUE(stream.starts_with(ServiceKeysPrefix("checkout")));
+  const auto parts = DecodeServiceKeyStream(stream);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->first, "checkout");
+  EXPECT_EQ(parts->second, "user.id");
+  const std::string tag_stream = TagStream("k", std::string(300, 'v'));
+  const auto tag = DecodeTagStream(tag_stream);  // views into tag_stream
+  ASSERT_TRUE(tag.has_value());
+  EXPECT_EQ(tag->first, "k");
+  EXPECT_EQ(tag->second, std::string(300, 'v'));
+  EXPECT_FALSE(DecodeTagStream(stream).has_value());
+  EXPECT_FALSE(DecodeServiceKeyStream(ServiceKeysPrefix("checkout")).has_value());
+  EXPECT_FALSE(DecodeTagStream(TagStream("k", "v") + "x").has_value());
 }
 
 TEST(PostingEncodingTest, DurationBucketsCoverEveryDurationAndAreAtMostAQuarterWide) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -235,6 +236,53 @@ TEST_P(SearchTest, TagsAreScopedToTheServiceButMayComeFromDifferentSpans) {
   EXPECT_THAT(Find(q), ElementsAre(kB));
   q.service = "";
   EXPECT_THAT(Find(q), ElementsAre(kB, kA));
+}
+
+// A segment numbers its services; a tag's entries carry the services that have it (keys.h,
+// "Services in a segment"), past 64 of them too, before and after the segment is sealed.
+TEST_P(SearchTest, TagsAreScopedToTheServiceAmongSeventyServicesOfOneSegment) {
+  for (uint64_t i = 0; i < 70; ++i) {
+    Write(MakeTraceId(1, i), {{.service = "svc-" + std::to_string(i),
+                               .span_id = 1,
+                               .start_ns = kT0 + static_cast<int64_t>(i),
+                               .attributes = {{"user", std::string(i % 2 ? "ann" : "bob")}}}});
+  }
+  const TraceId both = MakeTraceId(2, 1);
+  Write(both, {{.service = "svc-68", .span_id = 1, .attributes = {{"user", std::string("cy")}}},
+               {.service = "svc-1", .span_id = 2, .parent_id = 1}});
+  for (bool sealed : {false, true}) {
+    if (sealed) ASSERT_TRUE(store_->Flush().ok());
+    TraceQuery q = Service("svc-68");
+    q.attributes = {{"user", "cy"}};
+    EXPECT_THAT(Find(q), ElementsAre(both)) << "sealed " << sealed;
+    q.service = "svc-1";
+    EXPECT_THAT(Find(q), ElementsAre()) << "sealed " << sealed;
+    q.attributes = {{"user", "ann"}};
+    EXPECT_THAT(Find(q), ElementsAre(MakeTraceId(1, 1))) << "sealed " << sealed;
+    q.service = "svc-67";
+    EXPECT_THAT(Find(q), ElementsAre(MakeTraceId(1, 67))) << "sealed " << sealed;
+    q.service = "svc-66";
+    EXPECT_THAT(Find(q), ElementsAre()) << "sealed " << sealed;
+    q.attributes = {{"user", "bob"}};
+    EXPECT_THAT(Find(q), ElementsAre(MakeTraceId(1, 66))) << "sealed " << sealed;
+    // Suggestions read the same service sets.
+    TagSuggestionQuery values;
+    values.service = "svc-68";
+    values.key = "user";
+    values.start_time_max_ns = std::numeric_limits<int64_t>::max();
+    values.limit = 10;
+    absl::StatusOr<std::vector<std::string>> names = store_->SuggestTags(values);
+    ASSERT_TRUE(names.ok()) << names.status();
+    EXPECT_THAT(*names, ElementsAre("bob", "cy")) << "sealed " << sealed;
+    values.service = "svc-1";
+    names = store_->SuggestTags(values);
+    ASSERT_TRUE(names.ok()) << names.status();
+    EXPECT_THAT(*names, ElementsAre("ann")) << "sealed " << sealed;
+    values.key = "";
+    names = store_->SuggestTags(values);
+    ASSERT_TRUE(names.ok()) << names.status();
+    EXPECT_THAT(*names, ElementsAre("otel.scope.name", "span.kind", "user")) << "sealed " << sealed;
+  }
 }
 
 TEST_P(SearchTest, DurationAppliesToSpansOfTheServiceAndOperation) {

@@ -65,7 +65,7 @@ struct StoreOptions {
   // ... or once it is this old by the store clock (until then searches read it from memory).
   // Default: 5 s
   int64_t index_segment_max_age_ns = 5'000'000'000;
-  // The most index keys one SuggestTags reads (each a seek, trace_store.h "Tag suggestion
+  // The most index keys one SuggestTags reads (each a seek or a step, trace_store.h "Tag suggestion
   // semantics"); then it answers what it found in the newest buckets read so far. Must be >= 1.
   // Default: 10000
   uint64_t tag_scan_max_keys = 10'000;

@@ -199,6 +199,10 @@ class SegmentEntry {
   std::string_view Str(Ref r) const { return std::string_view(strings_).substr(r.offset, r.size); }
   // The entry as StoredStreams: its streams encoded, in ascending byte order.
   StoredStreams Encode() const;
+  // The entry of `streams` (Encode's inverse); streams that are not well-formed index streams
+  // with values where they need them, and service tags of a service without a service stream,
+  // are left out.
+  static SegmentEntry Decode(const StoredStreams& streams);
 
  private:
   Ref Store(std::string_view s) {
@@ -216,18 +220,20 @@ class SegmentEntry {
 };
 
 // One stream's entries in an unsealed segment: ordinals in the order they were added (ascending),
-// and for streams with values (StreamHasValues) one value each.
+// and for streams with values (PostingHasValues: the service masks of 'A' streams) one value each.
 struct Posting {
   std::vector<uint32_t> ordinals;
   std::vector<std::string> values;
 };
 
-// What a search sees of one unsealed segment: its trace positions by ordinal and the postings of
-// the streams the search asked for.
+// What a search sees of one unsealed segment: its trace positions by ordinal, the postings of
+// the streams the search asked for, and the numbers of the services it asked for (their bits in
+// the service masks; a service the segment does not hold is not there).
 struct SegmentView {
   SegmentRef ref;
   std::vector<IndexPos> positions;
   std::map<std::string, Posting, std::less<>> postings;
+  std::map<std::string, uint32_t, std::less<>> services;
 };
 
 // The keys and values of a sealed segment, sorted by key.
@@ -274,12 +280,14 @@ class IndexSegments {
     return *id;
   }
 
-  // Adds the entry of a trace (every stream it has -> value, "" for streams without values) to
-  // the pinned segment `segment` and unpins it.
-  void Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
-           const StoredStreams& streams);
-  // The same for an entry given by its parts (the same as Add(entry.Encode()), faster).
+  // Adds the entry of a trace given by its parts to the pinned segment `segment` and unpins it.
   void Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id, const SegmentEntry& entry);
+  // The same for the entry's streams (every stream it has -> value, "" for streams without
+  // values): Add(SegmentEntry::Decode(streams)).
+  void Add(uint64_t segment, int64_t start_ns, const TraceId& trace_id,
+           const StoredStreams& streams) {
+    Add(segment, start_ns, trace_id, SegmentEntry::Decode(streams));
+  }
   // Releases a pin without adding (the write failed).
   void Unpin(uint64_t segment);
 
@@ -290,9 +298,11 @@ class IndexSegments {
   void Sealed(const SegmentRef& ref);
   void SealFailed(const SegmentRef& ref);
 
-  // The unsealed segments whose slot is in [min_slot, max_slot], with the postings of `streams`.
+  // The unsealed segments whose slot is in [min_slot, max_slot], with the postings of `streams`
+  // and the numbers of `services`.
   std::vector<SegmentView> Snapshot(int64_t min_slot, int64_t max_slot,
-                                    const std::vector<std::string>& streams) const;
+                                    const std::vector<std::string>& streams,
+                                    const std::vector<std::string>& services = {}) const;
 
   // Calls `fn(stream)` (a std::string_view valid during the call) for every stream starting with
   // `prefix` that an unsealed segment whose slot is in [min_slot, max_slot] holds, in no order
@@ -308,6 +318,13 @@ class IndexSegments {
       }
     }
   }
+
+  // Calls `fn(stream)` for every tag ('A') stream starting with `prefix` that an unsealed
+  // segment whose slot is in [min_slot, max_slot] holds on a span of `service` (an entry with the
+  // service's bit), in no order and possibly more than once. Holds the segments' lock.
+  void ForEachTagStreamOf(int64_t min_slot, int64_t max_slot, std::string_view service,
+                          std::string_view prefix,
+                          absl::FunctionRef<void(std::string_view)> fn) const;
 
   size_t unsealed() const;
 
@@ -389,21 +406,22 @@ class IndexSegments {
     std::vector<bool> has_values_by_id;
     std::vector<uint32_t> last_by_id;  // the stream's newest item
     // Add(SegmentEntry)'s ways to a stream ID, keyed by views into the stored names: services
-    // and tags by their bytes, operations by service number and name, service tags by
-    // service number << 32 | tag number, and the time stream.
+    // and tags by their bytes, operations by service number and name, and the time stream.
     absl::flat_hash_map<absl::string_view, Part> services;
     absl::flat_hash_map<TagBytes, Part> tags;
     absl::flat_hash_map<OperationBytes, uint32_t> operations;
-    absl::flat_hash_map<uint64_t, uint32_t> service_tags;
     uint32_t time_stream = kNone;
-    std::vector<Item> items;           // the items of an entry are consecutive
-    std::vector<uint32_t> first_item;  // by ordinal
+    std::vector<std::string_view> service_names;  // by number (into names)
+    std::vector<Item> items;                      // the items of an entry are consecutive
+    std::vector<uint32_t> first_item;             // by ordinal
     // v(value) of every item of a stream with values (keys.h), as EncodePosting writes it.
     std::string values;
     absl::flat_hash_map<TraceId, uint32_t> latest;  // trace -> its newest ordinal
   };
 
   static SealedSegment Seal(const Segment& s);
+  // The seal's 'k' keys (keys.h): one per service and tag key of the sealed entries, sorted.
+  class ServiceKeys;
   // The segment `segment` (null when there is none).
   Segment* Find(uint64_t segment) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds a trace's entry to the pinned segment `segment` and unpins it: `add_streams(s, ordinal)`
@@ -414,23 +432,26 @@ class IndexSegments {
   static uint32_t Intern(Segment& s, std::string_view name);
   // Adds the entry `ordinal` (with `value` for streams with values) to the stream `id`.
   static void Touch(Segment& s, uint32_t ordinal, uint32_t id, std::string_view value);
-  // Add(SegmentEntry)'s lookups: the service, tag, operation and service tag of an entry.
+  // Numbers the services of `entry` that are new to the segment in the byte order of their
+  // streams, so that an entry numbers them alike given by its parts or decoded from its streams.
+  void InternNewServices(Segment& s, const SegmentEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Add(SegmentEntry)'s lookups: the service, tag and operation of an entry.
   Part InternService(Segment& s, std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Part InternTag(Segment& s, std::string_view key, std::string_view value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint32_t InternOperation(Segment& s, const Part& service, std::string_view service_name,
                            std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  uint32_t InternServiceTag(Segment& s, const Part& service, const Part& tag,
-                            std::string_view service_name, std::string_view key,
-                            std::string_view value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
-  // Scratch of Add(SegmentEntry): a stream's bytes, and the entry's services and tags.
+  // Scratch of Add(SegmentEntry): a stream's bytes, the entry's services, its tags' services (as
+  // words of bits, the same number of words a tag) and a service mask.
   std::string scratch_ ABSL_GUARDED_BY(mu_);
   std::vector<Part> entry_services_ ABSL_GUARDED_BY(mu_);
-  std::vector<Part> entry_tags_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> entry_masks_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, std::string_view>> new_services_ ABSL_GUARDED_BY(mu_);
+  std::string mask_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tailtrace::storage

@@ -75,11 +75,24 @@
 //   'I' 't'                                      time: every trace
 //   'I' 's' | v(service)                         the trace has spans of service
 //   'I' 'o' | v(service) | v(operation)          ... a span of service named operation
-//   'I' 'a' | v(service) | v(key) | v(value)     ... a span of service with tag key=value
 //   'I' 'A' | v(key) | v(value)                  ... any span with tag key=value
-//   ('I' 'd' and 'I' 'e', the duration-class streams TraceTermsBuilder produces, are not stored.)
-// Tag suggestions (SuggestTags) read the keys and values of the 'a' and 'A' streams from their
-// posting keys alone (TagKeysPrefix, TagValuesPrefix; rocks_trace_store_tags.cc).
+//   ('I' 'a' | v(service) | v(key) | v(value), a span of service with tag key=value, is a stream
+//   of the index model (TraceTermsBuilder, SegmentEntry) that segments store inside the 'A'
+//   postings, below; 'I' 'd' and 'I' 'e', the duration-class streams, are not stored.)
+//
+// Services in a segment (format 5): a segment numbers its services (0, 1, ... in the order it
+// met them; those new in one entry in the byte order of their streams), and each entry of an 'A'
+// posting carries the services whose spans have the tag in that trace: a service mask (bit n, of
+// byte n / 8, is the service numbered n; trailing zero bytes are left out). A search for a tag on
+// the spans of a service keeps the entries with the service's bit. The seal also writes one key per
+// (service, tag key) the segment holds:
+//   'I' 'k' | v(service) | v(key) | slot(8 BE) | segment(8 BE)  ->  v32(the service's number)
+// from which searches learn a service's number (no key: the service has no such tag there) and
+// suggestions the tag keys of a service. Segments of format 4 have no service masks and no 'k'
+// keys but an 'a' posting per (service, tag): those are read as they are.
+// Tag suggestions (SuggestTags) read the keys and values of the 'A' streams from their posting
+// keys (TagKeysPrefix, TagValuesPrefix), those of a service's tags from the 'k' keys and the
+// service masks of the 'A' postings (and the 'a' keys of format 4; rocks_trace_store_tags.cc).
 //
 // Durations are not streams of their own: the postings of the time, service and operation streams
 // carry, per trace, the range [min, max] of the durations of the spans of that scope (every span;
@@ -93,6 +106,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "proto/otlp_ids.h"
@@ -101,9 +115,9 @@
 
 namespace tailtrace::storage {
 
-inline constexpr int kStoreFormatVersion = 4;
+inline constexpr int kStoreFormatVersion = 5;
 // Stores of this version on are opened (and then marked kStoreFormatVersion): version 3 only
-// lacks span blocks.
+// lacks span blocks, version 4 the service masks (its segments are read as they are).
 inline constexpr int kOldestReadableFormatVersion = 3;
 
 inline constexpr char kFormatVersionKey[] = "format_version";
@@ -128,6 +142,7 @@ inline constexpr char kServiceIndex = 's';
 inline constexpr char kOperationIndex = 'o';
 inline constexpr char kServiceTagIndex = 'a';
 inline constexpr char kTagIndex = 'A';
+inline constexpr char kServiceKeyIndex = 'k';
 inline constexpr char kDurationIndex = 'd';
 inline constexpr char kFineDurationIndex = 'e';
 
@@ -246,6 +261,25 @@ std::string TagKeysPrefix(std::string_view service);
 std::string TagValuesPrefix(std::string_view service, std::string_view key);
 std::string DurationStream(const DurationTerm& term);
 
+// 'I' 'k' | v(service) | v(key): the prefix of the segments' keys of a service's tag key.
+std::string ServiceKeyStream(std::string_view service, std::string_view key);
+// The prefix shared by the 'k' keys of `service`: v(key) follows it.
+std::string ServiceKeysPrefix(std::string_view service);
+// The parts of a 'k' key's stream (ServiceKeyStream); nullopt when `stream` is not one.
+std::optional<std::pair<std::string_view, std::string_view>> DecodeServiceKeyStream(
+    std::string_view stream);
+// The same for a tag stream (TagStream): its key and value.
+std::optional<std::pair<std::string_view, std::string_view>> DecodeTagStream(
+    std::string_view stream);
+
+// A service mask (see "Services in a segment"): appends the bytes of the set whose bit n is bit
+// n % 64 of words[n / 64], without trailing zero bytes.
+void AppendServiceMask(std::string* dst, const uint64_t* words, size_t count);
+// Whether service number `n` is in `mask`.
+inline bool ServiceMaskHas(std::string_view mask, uint32_t n) {
+  return n / 8 < mask.size() && ((static_cast<uint8_t>(mask[n / 8]) >> (n % 8)) & 1) != 0;
+}
+
 // A trace's position in the index (a trace table record): start (clamped at 0, 8 bytes
 // big-endian) then trace ID, so that the bytewise (unsigned) order is the order by (start,
 // trace ID).
@@ -276,9 +310,12 @@ std::string SegmentMarkerPrefix(uint64_t segment);
 // nullopt unless `key` is a well-formed marker key.
 std::optional<std::pair<uint64_t, TraceId>> DecodeSegmentMarkerKey(std::string_view key);
 
-// Whether the postings of `stream` carry a value per trace: the duration range of the time,
-// service and operation streams.
+// Whether `stream` carries a value per trace in the index model (TraceTermsBuilder, SegmentEntry,
+// StoredStreams): the duration range of the time, service and operation streams.
 bool StreamHasValues(std::string_view stream);
+// Whether the postings a segment stores for `stream` carry a value per trace: those of the
+// streams with values, and the service masks of the tag ('A') streams.
+bool PostingHasValues(std::string_view stream);
 
 // A duration index value is approximate: one byte per duration, naming the bucket that holds it.
 // Durations 0..15 ns have a bucket each; above, a bucket covers a quarter of a power of two
@@ -300,9 +337,14 @@ bool DecodeDurationRange(std::string_view value, DurationBucket* min, DurationBu
 // A posting list: strictly ascending ordinals, and (for streams with values) one value each.
 std::string EncodePosting(const std::vector<uint32_t>& ordinals,
                           const std::vector<std::string_view>* values);
-// false when `value` is malformed; `values` (views into `value`) only when not null.
+// false when `value` is malformed; `values` (views into `value`) only when not null. `rest`, when
+// not null, gets what follows the ordinals (and the values when read): an 'A' posting of format
+// 4 has nothing there.
 bool DecodePosting(std::string_view value, std::vector<uint32_t>* ordinals,
-                   std::vector<std::string_view>* values);
+                   std::vector<std::string_view>* values, std::string_view* rest = nullptr);
+// Reads `n` length-prefixed values (views) from the front of `*src` into `*out` and advances it;
+// false when they are not all there.
+bool GetLengthPrefixedList(std::string_view* src, size_t n, std::vector<std::string_view>* out);
 
 std::string EncodeDurations(const std::vector<int64_t>& ascending_durations_ns);
 // false when `value` is malformed.
