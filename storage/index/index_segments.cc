@@ -197,7 +197,8 @@ SealedSegment IndexSegments::Seal(const Segment& s) {
                                            streams.size() * (suffix.size() + 8));
   out.puts.Add(SegmentTableKey(s.ref.slot, s.ref.segment), table);
   // The kept items grouped by stream, each group in sealed ordinal order (a counting sort: the
-  // entries are walked in sealed order): (sealed ordinal << 32 | item).
+  // entries are walked in sealed order): (sealed ordinal << 32 | the item's value offset), so
+  // that writing the postings reads no item again (they are in entry order, the postings not).
   auto items_of = [&](uint32_t ordinal) {
     const uint32_t end =
         ordinal + 1 < n ? s.first_item[ordinal + 1] : static_cast<uint32_t>(s.items.size());
@@ -215,7 +216,7 @@ SealedSegment IndexSegments::Seal(const Segment& s) {
     for (uint32_t rank = 0; rank < order.size(); ++rank) {
       const auto [begin, end] = items_of(order[rank]);
       for (uint32_t i = begin; i < end; ++i) {
-        mapped[fill[s.items[i].stream]++] = (uint64_t{rank} << 32) | i;
+        mapped[fill[s.items[i].stream]++] = (uint64_t{rank} << 32) | s.items[i].value_offset;
       }
     }
   }
@@ -247,7 +248,7 @@ SealedSegment IndexSegments::Seal(const Segment& s) {
     if (s.has_values_by_id[id]) {
       for (const uint64_t m : posting) {
         // The stored v(value), copied as it is.
-        const size_t at = s.items[m & 0xffffffff].value_offset;
+        const size_t at = m & 0xffffffff;
         std::string_view rest = values.substr(at);
         std::string_view v;
         GetLengthPrefixed(&rest, &v);
