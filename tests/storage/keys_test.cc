@@ -445,10 +445,12 @@ TEST(PostingEncodingTest, WhatFollowsTheOrdinalsTellsATagPostingOfFormat5From4) 
   const std::vector<uint32_t> ordinals = {1, 4};
   std::vector<uint32_t> decoded;
   std::string_view rest;
-  ASSERT_TRUE(DecodePosting(EncodePosting(ordinals, nullptr), &decoded, nullptr, &rest));
+  const std::string format4 = EncodePosting(ordinals, nullptr);
+  ASSERT_TRUE(DecodePosting(format4, &decoded, nullptr, &rest));
   EXPECT_TRUE(rest.empty());
   const std::vector<std::string_view> masks = {"\x01", ""};
-  ASSERT_TRUE(DecodePosting(EncodePosting(ordinals, &masks), &decoded, nullptr, &rest));
+  const std::string format5 = EncodePosting(ordinals, &masks);  // `rest` views into it
+  ASSERT_TRUE(DecodePosting(format5, &decoded, nullptr, &rest));
   EXPECT_EQ(decoded, ordinals);
   std::vector<std::string_view> got;
   ASSERT_TRUE(GetLengthPrefixedList(&rest, decoded.size(), &got));
