@@ -8,12 +8,13 @@
 // streams' entries (keys.h, "Services in a segment").
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-
 #include "storage/index/index_segments.h"
 #include "storage/index/trace_terms_internal.h"
 
@@ -109,8 +110,9 @@ SegmentEntry SegmentEntry::Decode(const StoredStreams& streams) {
       const auto names = NamesOf(stream, 2);
       const std::optional<Range> range = RangeOf(value);
       auto service = names ? services.find(Absl((*names)[0])) : services.end();
-      if (range && service != services.end())
+      if (range && service != services.end()) {
         out.AddOperation(service->second, (*names)[1], *range);
+      }
     } else if (stream[1] == kServiceTagIndex) {
       const auto names = NamesOf(stream, 3);
       auto service = names ? services.find(Absl((*names)[0])) : services.end();
