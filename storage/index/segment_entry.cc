@@ -139,14 +139,23 @@ IndexSegments::Part IndexSegments::InternService(Segment& s, std::string_view na
   return part;
 }
 
-void IndexSegments::InternNewServices(Segment& s, const SegmentEntry& entry) {
+void IndexSegments::InternServices(Segment& s, const SegmentEntry& entry) {
+  entry_services_.clear();
   new_services_.clear();
-  for (const SegmentEntry::Service& service : entry.services()) {
-    const std::string_view name = entry.Str(service.name);
-    if (!s.services.contains(Absl(name))) new_services_.emplace_back(ServiceStream(name), name);
+  for (size_t i = 0; i < entry.services().size(); ++i) {
+    const std::string_view name = entry.Str(entry.services()[i].name);
+    auto it = s.services.find(Absl(name));
+    if (it != s.services.end()) {
+      entry_services_.push_back(it->second);
+    } else {
+      entry_services_.push_back(Part{kNone, kNone});
+      new_services_.emplace_back(ServiceStream(name), i);
+    }
   }
   std::sort(new_services_.begin(), new_services_.end());
-  for (const auto& [stream, name] : new_services_) InternService(s, name);
+  for (const auto& [stream, i] : new_services_) {
+    entry_services_[i] = InternService(s, entry.Str(entry.services()[i].name));
+  }
 }
 
 IndexSegments::Part IndexSegments::InternTag(Segment& s, std::string_view key,
@@ -184,12 +193,9 @@ void IndexSegments::Add(uint64_t segment, int64_t start_ns, const TraceId& trace
       if (s.time_stream == kNone) s.time_stream = Intern(s, TimeStream());
       Touch(s, ordinal, s.time_stream, RangeBytes(*entry.time()));
     }
-    InternNewServices(s, entry);
-    entry_services_.clear();
-    for (const SegmentEntry::Service& service : entry.services()) {
-      const Part part = InternService(s, entry.Str(service.name));
-      entry_services_.push_back(part);
-      Touch(s, ordinal, part.stream, RangeBytes(service.range));
+    InternServices(s, entry);
+    for (size_t i = 0; i < entry.services().size(); ++i) {
+      Touch(s, ordinal, entry_services_[i].stream, RangeBytes(entry.services()[i].range));
     }
     for (const SegmentEntry::Operation& op : entry.operations()) {
       const uint32_t stream =

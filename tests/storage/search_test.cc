@@ -251,7 +251,9 @@ TEST_P(SearchTest, TagsAreScopedToTheServiceAmongSeventyServicesOfOneSegment) {
   Write(both, {{.service = "svc-68", .span_id = 1, .attributes = {{"user", std::string("cy")}}},
                {.service = "svc-1", .span_id = 2, .parent_id = 1}});
   for (bool sealed : {false, true}) {
-    if (sealed) ASSERT_TRUE(store_->Flush().ok());
+    if (sealed) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
     TraceQuery q = Service("svc-68");
     q.attributes = {{"user", "cy"}};
     EXPECT_THAT(Find(q), ElementsAre(both)) << "sealed " << sealed;

@@ -432,9 +432,10 @@ class IndexSegments {
   static uint32_t Intern(Segment& s, std::string_view name);
   // Adds the entry `ordinal` (with `value` for streams with values) to the stream `id`.
   static void Touch(Segment& s, uint32_t ordinal, uint32_t id, std::string_view value);
-  // Numbers the services of `entry` that are new to the segment in the byte order of their
-  // streams, so that an entry numbers them alike given by its parts or decoded from its streams.
-  void InternNewServices(Segment& s, const SegmentEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The services of `entry` as the segment's parts, into entry_services_ (one lookup each). Those
+  // new to the segment are numbered in the byte order of their streams, so that an entry numbers
+  // them alike given by its parts or decoded from its streams.
+  void InternServices(Segment& s, const SegmentEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Add(SegmentEntry)'s lookups: the service, tag and operation of an entry.
   Part InternService(Segment& s, std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Part InternTag(Segment& s, std::string_view key, std::string_view value)
@@ -450,7 +451,8 @@ class IndexSegments {
   std::string scratch_ ABSL_GUARDED_BY(mu_);
   std::vector<Part> entry_services_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> entry_masks_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::pair<std::string, std::string_view>> new_services_ ABSL_GUARDED_BY(mu_);
+  // The entry's services new to the segment: their streams and their indexes in the entry.
+  std::vector<std::pair<std::string, size_t>> new_services_ ABSL_GUARDED_BY(mu_);
   std::string mask_ ABSL_GUARDED_BY(mu_);
 };
 
