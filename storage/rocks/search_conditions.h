@@ -231,11 +231,11 @@ class ServiceTagCondition final : public Condition {
     if (rest.empty()) {  // format 4
       return !format4_.MoveTo(current) || format4_.Ordinals(out, ambiguous);
     }
-    if (!GetLengthPrefixedList(&rest, ordinals_.size(), &masks_) || !rest.empty()) return false;
-    if (!numbers_.MoveTo(current)) return true;
+    if (!numbers_.MoveTo(current)) return true;  // the service has no such tag key here
     std::string_view value = numbers_.DiskValue();
     uint32_t number = 0;
     if (!GetVarint32(&value, &number) || !value.empty()) return false;
+    if (!GetLengthPrefixedList(&rest, ordinals_.size(), &masks_) || !rest.empty()) return false;
     return Keep(ordinals_, number, out);
   }
 
