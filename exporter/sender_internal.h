@@ -4,7 +4,6 @@
 
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "exporter/options.h"
@@ -19,9 +18,5 @@ namespace tailtrace::exporter::internal {
 
 // "UNAVAILABLE" for 14, ... ("CODE_<n>" for an unknown number).
 std::string GrpcCodeName(int code);
-
-// gzip (RFC 1952) of `data`, at zlib's fastest level: trace data compresses well even there,
-// and the exporter thread should not spend its time compressing.
-std::string GzipFast(std::string_view data);
 
 }  // namespace tailtrace::exporter::internal
