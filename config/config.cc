@@ -1,7 +1,8 @@
 // ParseConfig and LoadConfigFile: the config file's sections, their keys and their validation.
 // The YAML walking and the typed values are in yaml_reader.cc, the `${env:...}` expansion in
 // env_expand.cc, the sampling policies in policies.cc, the cluster section in cluster_config.cc,
-// and the duration/size syntax in units.cc.
+// storage.backend and storage.clickhouse in clickhouse_config.cc, and the duration/size syntax in
+// units.cc.
 
 #include "config/config.h"
 
@@ -20,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "clickhouse_config_internal.h"
 #include "cluster_config_internal.h"
 #include "env_expand_internal.h"
 #include "exporters_internal.h"
@@ -237,6 +239,7 @@ int ParseStorage(MapReader map, DaemonConfig* config) {
       config->storage_enabled = *v;
     }
   }
+  internal::ParseStorageBackend(map, out);
   map.NonEmptyString("path", &out->path);
   map.Duration("retention", kNanosPerMinute, &out->retention_ns);
   map.Int("retention_buckets", 1, kMaxRetentionBuckets, &out->retention_buckets);

@@ -78,20 +78,9 @@ void ParseTls(MapReader map, exporter::ExporterTlsOptions* out, int* line0) {
   if (std::optional<Field> f = map.Take("insecure")) {
     if (std::optional<bool> v = ReadBool(map.context(), *f)) out->insecure = *v;
   }
-  for (auto [key, target] :
-       {std::pair{"ca_file", &out->ca_file}, std::pair{"cert_file", &out->cert_file},
-        std::pair{"key_file", &out->key_file}}) {
-    if (std::optional<Field> f = map.Take(key)) {
-      *line0 = f->line();
-      if (std::optional<std::string> v = ReadNonEmptyString(map.context(), *f)) *target = *v;
-    }
-  }
-  map.Bool("insecure_skip_verify", &out->insecure_skip_verify);
+  ReadClientTls(map, {&out->ca_file, &out->cert_file, &out->key_file, &out->insecure_skip_verify},
+                line0);
   map.ReportUnknownKeys();
-  if (out->cert_file.empty() != out->key_file.empty()) {
-    map.context().AddError(*line0, map.ChildPath(out->cert_file.empty() ? "cert_file" : "key_file"),
-                           "cert_file and key_file must be set together");
-  }
 }
 
 void ParseRetry(MapReader map, exporter::RetryOptions* out) {
@@ -190,6 +179,22 @@ void ParseOtlp(MapReader map, const std::string& path, int line0,
 }
 
 }  // namespace
+
+void ReadClientTls(MapReader& map, const ClientTlsTargets& out, int* line0) {
+  for (auto [key, target] :
+       {std::pair{"ca_file", out.ca_file}, std::pair{"cert_file", out.cert_file},
+        std::pair{"key_file", out.key_file}}) {
+    if (std::optional<Field> f = map.Take(key)) {
+      *line0 = f->line();
+      if (std::optional<std::string> v = ReadNonEmptyString(map.context(), *f)) *target = *v;
+    }
+  }
+  map.Bool("insecure_skip_verify", out.insecure_skip_verify);
+  if (out.cert_file->empty() != out.key_file->empty()) {
+    map.context().AddError(*line0, map.ChildPath(out.cert_file->empty() ? "cert_file" : "key_file"),
+                           "cert_file and key_file must be set together");
+  }
+}
 
 void ParseExporters(MapReader map, DaemonConfig* config) {
   if (std::optional<Field> otlp = map.Take("otlp")) {

@@ -18,7 +18,10 @@ const EnvLookup kNoEnv = [](std::string_view) -> std::optional<std::string> {
 };
 
 TEST(MemoryLimiterConfigTest, DefaultsMatchTheDocumentedValues) {
-  const collector::MemoryLimiterOptions d = DaemonConfig{}.memory_limiter;
+  // A named DaemonConfig, not a temporary: GCC 12 warns (-Wmaybe-uninitialized) about the
+  // temporary's strings.
+  const DaemonConfig config;
+  const collector::MemoryLimiterOptions& d = config.memory_limiter;
   EXPECT_EQ(d.check_interval_ns, 100'000'000);
   EXPECT_EQ(d.limit_mib, 0u);
   EXPECT_EQ(d.spike_limit_mib, 0u);

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tailtrace::storage {
@@ -19,7 +20,85 @@ struct IndexOptions {
   std::vector<std::string> exclude_keys;
 };
 
+// Where kept traces are stored.
+enum class StorageBackend {
+  kRocksDb,     // the embedded RocksDB store under StoreOptions::path
+  kClickHouse,  // a ClickHouse server (StoreOptions::clickhouse)
+};
+
+// TLS towards ClickHouse (an https:// endpoint).
+struct ClickHouseTlsOptions {
+  // PEM CA bundle that verifies the server's certificate.
+  // Default: "" (the system's roots)
+  std::string ca_file;
+  // PEM client certificate chain and key (mutual TLS); set together.
+  // Default: "" (no client certificate)
+  std::string cert_file;
+  std::string key_file;
+  // TLS without checking the server's certificate or name (test setups only).
+  // Default: false
+  bool insecure_skip_verify = false;
+};
+
+// Whether `name` may name a ClickHouse database, table prefix or cluster as the backend splices it
+// into statements: [A-Za-z_][A-Za-z0-9_]* (a table prefix may also be empty, checked by callers).
+inline bool IsClickHouseIdentifier(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '_') return false;
+  }
+  return true;
+}
+
+// storage.clickhouse: the ClickHouse backend (storage/clickhouse/).
+struct ClickHouseOptions {
+  // The server's HTTP interface: http://host:port or https://host:port.
+  // Default: http://127.0.0.1:8123
+  std::string endpoint = "http://127.0.0.1:8123";
+  // The database holding tailtrace's tables; created with create_schema.
+  // Default: tailtrace
+  std::string database = "tailtrace";
+  // Credentials (ClickHouse's HTTP authentication).
+  // Default: "default" and ""
+  std::string username = "default";
+  std::string password;
+  // Prefix of every table's name, so several deployments can share one database.
+  // Default: "" (tables are named spans, span_index, ...)
+  std::string table_prefix;
+  // Data older than this is removed, by whole days (partitions dropped, never rows deleted).
+  // 0 = storage.retention.
+  // Default: 0
+  int64_t ttl_ns = 0;
+  // Writes gather into one INSERT until it holds this many spans ...
+  // Default: 100000
+  uint32_t batch_size = 100'000;
+  // ... or its first write has waited this long (a write returns once its INSERT succeeded).
+  // 0 = every write is its own INSERT.
+  // Default: 1s
+  int64_t flush_interval_ns = 1'000'000'000;
+  // A request to the server that takes longer fails (and a write is retried).
+  // Default: 30s
+  int64_t timeout_ns = 30'000'000'000;
+  // TLS (used with an https:// endpoint).
+  ClickHouseTlsOptions tls;
+  // Creates the database and tables at start when missing (CREATE ... IF NOT EXISTS). false: they
+  // must exist (e.g. made by a DBA from docs/clickhouse.md).
+  // Default: true
+  bool create_schema = true;
+  // A cluster name from the server's remote_servers: the tables are created ON CLUSTER, as
+  // replicated local tables behind Distributed tables. "" = one server.
+  // Default: ""
+  std::string cluster;
+};
+
 struct StoreOptions {
+  // Where kept traces are stored. The embedded RocksDB store is the default; ClickHouse is for
+  // storage that outgrows one machine (README, "Storage").
+  // Default: rocksdb
+  StorageBackend backend = StorageBackend::kRocksDb;
+  // The ClickHouse backend's options (with backend clickhouse).
+  ClickHouseOptions clickhouse;
   // Directory of the RocksDB store; created if missing.
   // Default: ./data
   std::string path = "./data";
