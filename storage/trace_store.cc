@@ -78,6 +78,27 @@ bool SamplingTagMatches(const TraceQuery& query, std::string_view policy, double
   return true;
 }
 
+absl::StatusOr<std::vector<const opentelemetry::proto::trace::v1::TracesData*>> SpansOfWrites(
+    std::span<const TraceWrite> traces,
+    std::deque<opentelemetry::proto::trace::v1::TracesData>* parsed) {
+  std::vector<const opentelemetry::proto::trace::v1::TracesData*> data(traces.size());
+  for (size_t i = 0; i < traces.size(); ++i) {
+    const TraceWrite& w = traces[i];
+    data[i] = w.spans;
+    if (data[i] != nullptr) continue;
+    auto& p = parsed->emplace_back();
+    if (w.spans_bytes.empty() ||
+        !p.ParseFromArray(w.spans_bytes.data(), static_cast<int>(w.spans_bytes.size()))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("TraceWrite[", i, "] for trace ", w.trace_id.Hex(),
+                       w.spans_bytes.empty() ? ": spans is null and spans_bytes empty"
+                                             : ": spans_bytes is not a TracesData"));
+    }
+    data[i] = &p;
+  }
+  return data;
+}
+
 absl::Status ValidateTraceQuery(const TraceQuery& query, const IndexOptions& index_options) {
   if (query.limit <= 0) {
     return absl::InvalidArgumentError(

@@ -214,6 +214,17 @@ DependencyCounts ComputeDependencyCalls(TraceChunks chunks) {
   return calls;
 }
 
+absl::StatusOr<DependencySlots> DependencySlotsOf(int64_t end_ns, int64_t lookback_ns) {
+  if (lookback_ns < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lookback must not be negative, got ", lookback_ns, " ns"));
+  }
+  const int64_t begin_ns = end_ns < std::numeric_limits<int64_t>::min() + lookback_ns
+                               ? std::numeric_limits<int64_t>::min()
+                               : end_ns - lookback_ns;
+  return DependencySlots{DependencySlot(begin_ns), DependencySlot(end_ns)};
+}
+
 std::vector<DependencyLink> LinksOf(const EdgeCounts& sums) {
   std::vector<DependencyLink> out;
   for (const auto& [edge, count] : sums) {

@@ -370,16 +370,12 @@ absl::StatusOr<std::vector<TraceSummary>> RocksTraceStore::FindTraces(const Trac
 
 absl::StatusOr<std::vector<DependencyLink>> RocksTraceStore::GetDependencies(int64_t end_ns,
                                                                              int64_t lookback_ns) {
-  if (lookback_ns < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("lookback must not be negative, got ", lookback_ns, " ns"));
-  }
+  absl::StatusOr<DependencySlots> slots = DependencySlotsOf(end_ns, lookback_ns);
+  if (!slots.ok()) return slots.status();
   if (absl::Status open = CheckOpen(); !open.ok()) return open;
-  const int64_t begin_ns = end_ns < std::numeric_limits<int64_t>::min() + lookback_ns
-                               ? std::numeric_limits<int64_t>::min()
-                               : end_ns - lookback_ns;
-  const int64_t first_slot = std::max<int64_t>(0, DependencySlot(begin_ns));
-  const int64_t last_slot = DependencySlot(end_ns);
+  // Slot keys are unsigned: calls are never counted before 1970.
+  const int64_t first_slot = std::max<int64_t>(0, slots->first);
+  const int64_t last_slot = slots->last;
   if (last_slot < first_slot) return std::vector<DependencyLink>{};
 
   const std::string lower = DependencySlotPrefix(first_slot);

@@ -75,21 +75,9 @@ absl::Status InMemoryTraceStore::Write(std::span<const TraceWrite> traces) {
   if (!write_failure_.ok()) return write_failure_;
   // Every write's spans, parsed from spans_bytes when not given as objects, before any is stored.
   std::deque<TracesData> parsed;
-  std::vector<const TracesData*> data(traces.size());
-  for (size_t i = 0; i < traces.size(); ++i) {
-    const TraceWrite& w = traces[i];
-    data[i] = w.spans;
-    if (data[i] != nullptr) continue;
-    TracesData& p = parsed.emplace_back();
-    if (w.spans_bytes.empty() ||
-        !p.ParseFromArray(w.spans_bytes.data(), static_cast<int>(w.spans_bytes.size()))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("TraceWrite[", i, "] for trace ", w.trace_id.Hex(),
-                       w.spans_bytes.empty() ? ": spans is null and spans_bytes empty"
-                                             : ": spans_bytes is not a TracesData"));
-    }
-    data[i] = &p;
-  }
+  absl::StatusOr<std::vector<const TracesData*>> spans = SpansOfWrites(traces, &parsed);
+  if (!spans.ok()) return spans.status();
+  const std::vector<const TracesData*>& data = *spans;
   for (size_t i = 0; i < traces.size(); ++i) {
     const TraceWrite& w = traces[i];
     const uint64_t spans = SpanCountOf(*data[i]);
@@ -201,15 +189,10 @@ absl::StatusOr<std::vector<std::string>> InMemoryTraceStore::SuggestTags(
 
 absl::StatusOr<std::vector<DependencyLink>> InMemoryTraceStore::GetDependencies(
     int64_t end_ns, int64_t lookback_ns) {
-  if (lookback_ns < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("lookback must not be negative, got ", lookback_ns, " ns"));
-  }
-  const int64_t begin_ns = end_ns < std::numeric_limits<int64_t>::min() + lookback_ns
-                               ? std::numeric_limits<int64_t>::min()
-                               : end_ns - lookback_ns;
-  const int64_t first_slot = DependencySlot(begin_ns);
-  const int64_t last_slot = DependencySlot(end_ns);
+  absl::StatusOr<DependencySlots> slots = DependencySlotsOf(end_ns, lookback_ns);
+  if (!slots.ok()) return slots.status();
+  const int64_t first_slot = slots->first;
+  const int64_t last_slot = slots->last;
   EdgeCounts sums;
   {
     std::lock_guard lock(mu_);

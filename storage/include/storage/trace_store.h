@@ -109,6 +109,7 @@
 // graph counts the same calls from every trace, kept or not, before sampling).
 
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -352,6 +353,13 @@ bool SamplingTagMatches(const TraceQuery& query, std::string_view policy, double
 // OK, or InvalidArgument naming the offending field (see "Tag suggestion semantics").
 [[nodiscard]] absl::Status ValidateTagSuggestionQuery(const TagSuggestionQuery& query,
                                                       const IndexOptions& index_options);
+
+// The spans of each write: `spans`, or, where it is null, `spans_bytes` parsed into a new entry
+// of `*parsed` (which must outlive the answer). InvalidArgument naming the write when neither
+// is given or the bytes are not a TracesData.
+[[nodiscard]] absl::StatusOr<std::vector<const opentelemetry::proto::trace::v1::TracesData*>>
+SpansOfWrites(std::span<const TraceWrite> traces,
+              std::deque<opentelemetry::proto::trace::v1::TracesData>* parsed);
 
 // OK, or InvalidArgument naming the offending entry (see WriteDependencyCalls).
 [[nodiscard]] absl::Status ValidateDependencyCalls(std::span<const DependencyCalls> calls);

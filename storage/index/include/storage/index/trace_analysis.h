@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/span_kind.h"
 #include "proto/wire_traces.h"
@@ -204,6 +205,15 @@ std::vector<DependencyLink> LinksOf(const EdgeCounts& sums);
 
 // The dependency slot of a time.
 int64_t DependencySlot(int64_t time_ns);
+
+// The dependency slots GetDependencies(end_ns, lookback_ns) sums: from the slot of
+// end_ns - lookback_ns (saturating) to the slot of end_ns. InvalidArgument when lookback_ns < 0.
+struct DependencySlots {
+  int64_t first = 0;
+  int64_t last = 0;
+};
+[[nodiscard]] absl::StatusOr<DependencySlots> DependencySlotsOf(int64_t end_ns,
+                                                                int64_t lookback_ns);
 
 // Durations are indexed in classes at two granularities. A coarse class covers a factor of 4:
 // class 0 holds 0 ns, class c >= 1 holds [4^(c-1), 4^c - 1] ns; kDurationClasses classes cover
