@@ -38,6 +38,7 @@
 #include "spanmetrics/span_metrics.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
+#include "storage/clickhouse/clickhouse_trace_store.h"
 #include "storage/null_trace_store.h"
 #include "storage/recovering_trace_store.h"
 #include "storage/rocks/rocks_trace_store.h"
@@ -142,17 +143,20 @@ constexpr int64_t kExporterDrainMs = 10'000;
 // How long a stopping cluster member waits for its forwards to peers to be answered.
 constexpr int64_t kClusterDrainNs = 5'000'000'000;
 
-// The trace stores of the process: the RocksDB store (unless storage.enabled is false, then a
-// NullTraceStore) and, with exporters.otlp, the exporter and the ExportingTraceStore around the
-// store that feeds it.
+// The trace stores of the process: the RocksDB store or the ClickHouse store (storage.backend;
+// with storage.enabled false a NullTraceStore) and, with exporters.otlp, the exporter and the
+// ExportingTraceStore around the store that feeds it.
 struct Stores {
   std::unique_ptr<storage::RecoveringTraceStore> rocks;
+  std::unique_ptr<storage::ClickHouseTraceStore> clickhouse;
   std::unique_ptr<storage::NullTraceStore> none;
   std::unique_ptr<exporter::OtlpTraceExporter> exporter;
   std::unique_ptr<exporter::ExportingTraceStore> exporting;
 
   storage::TraceStore* base() const {
-    return rocks != nullptr ? static_cast<storage::TraceStore*>(rocks.get()) : none.get();
+    if (rocks != nullptr) return rocks.get();
+    if (clickhouse != nullptr) return clickhouse.get();
+    return none.get();
   }
   storage::TraceStore* write_path() const {
     return exporting != nullptr ? static_cast<storage::TraceStore*>(exporting.get()) : base();
@@ -162,6 +166,7 @@ struct Stores {
     exporting.reset();
     exporter.reset();
     rocks.reset();
+    clickhouse.reset();
     none.reset();
   }
 };
@@ -206,10 +211,31 @@ absl::StatusOr<std::unique_ptr<storage::RecoveringTraceStore>> OpenRocksStore(
   return store;
 }
 
+// The ClickHouse store; its write failures are the server's, and clear when it answers again
+// (no reopening). Start-up fails when the server cannot be reached.
+absl::StatusOr<std::unique_ptr<storage::ClickHouseTraceStore>> OpenClickHouseStore(
+    const config::DaemonConfig& cfg, Clock* clock, MetricsRegistry* metrics) {
+  auto store = storage::ClickHouseTraceStore::Open(cfg.storage, clock);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(), "cannot open the ClickHouse store: " +
+                                                   std::string(store.status().message()));
+  }
+  storage::ClickHouseTraceStore* s = store->get();
+  metrics->SetCallbackGauge(
+      "tailtrace_store_writable",
+      "1 while the store can write, 0 while a write fault lasts (new data is refused).", {},
+      [s] { return s->WriteHealth().ok() ? 1.0 : 0.0; });
+  return store;
+}
+
 absl::StatusOr<Stores> OpenStores(const config::DaemonConfig& cfg, Clock* clock,
                                   MetricsRegistry* metrics) {
   Stores stores;
-  if (cfg.storage_enabled) {
+  if (cfg.storage_enabled && cfg.storage.backend == storage::StorageBackend::kClickHouse) {
+    auto clickhouse = OpenClickHouseStore(cfg, clock, metrics);
+    if (!clickhouse.ok()) return clickhouse.status();
+    stores.clickhouse = *std::move(clickhouse);
+  } else if (cfg.storage_enabled) {
     auto rocks = OpenRocksStore(cfg, clock, metrics);
     if (!rocks.ok()) return rocks.status();
     stores.rocks = *std::move(rocks);

@@ -177,9 +177,10 @@ TEST(InMemoryArchiveTest, AStoreThatCannotWriteRefusesToArchive) {
   EXPECT_EQ(*got, std::nullopt);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothStores, ArchiveTest,
+INSTANTIATE_TEST_SUITE_P(Stores, ArchiveTest,
                          ::testing::Values(testing::StoreKind::kInMemory,
-                                           testing::StoreKind::kRocks),
+                                           testing::StoreKind::kRocks,
+                                           testing::StoreKind::kClickHouse),
                          testing::StoreKindName);
 
 class RocksArchiveTest : public ArchiveTest {};

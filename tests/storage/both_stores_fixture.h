@@ -1,9 +1,10 @@
 #pragma once
 
-// A fixture for contract tests that must hold for both stores: the test runs once with an
-// InMemoryTraceStore and once with a RocksTraceStore on a fresh directory (removed afterwards).
-// A test adjusts options_ (the RocksDB store's; the in-memory store takes its index options) in
-// its constructor or before Reopen().
+// A fixture for contract tests that must hold for every store: the test runs with an
+// InMemoryTraceStore, with a RocksTraceStore on a fresh directory (removed afterwards) and, where
+// a suite instantiates it, with a ClickHouseTraceStore in a fresh database of the test's
+// ClickHouse server. A test adjusts options_ (the RocksDB store's; the in-memory store takes its
+// index options) in its constructor or before Reopen().
 
 #include <unistd.h>
 
@@ -16,10 +17,11 @@
 #include "gtest/gtest.h"
 #include "storage/rocks/rocks_trace_store.h"
 #include "storage/testing/in_memory_trace_store.h"
+#include "tests/storage/clickhouse_test_store.h"
 
 namespace tailtrace::storage::testing {
 
-enum class StoreKind { kInMemory, kRocks };
+enum class StoreKind { kInMemory, kRocks, kClickHouse };
 
 class BothStoresTest : public ::testing::TestWithParam<StoreKind> {
  protected:
@@ -37,6 +39,11 @@ class BothStoresTest : public ::testing::TestWithParam<StoreKind> {
             std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     options_.path = dir_.string();
+    if (GetParam() == StoreKind::kClickHouse) {
+      auto options = ClickHouseTestOptions(options_, TestDatabaseName());
+      ASSERT_TRUE(options.ok()) << options.status();
+      options_ = *std::move(options);
+    }
     Reopen();
   }
   void TearDown() override {
@@ -44,12 +51,18 @@ class BothStoresTest : public ::testing::TestWithParam<StoreKind> {
     std::filesystem::remove_all(dir_);
   }
 
-  // A new store: the in-memory one starts empty, the RocksDB one opens what is on disk.
+  // A new store: the in-memory one starts empty, the others open what they hold.
   void Reopen() {
     store_.reset();
     rocks_ = nullptr;
     if (GetParam() == StoreKind::kInMemory) {
       store_ = std::make_unique<InMemoryTraceStore>(options_.index);
+      return;
+    }
+    if (GetParam() == StoreKind::kClickHouse) {
+      auto opened = ClickHouseTraceStore::Open(options_, &clock_);
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      store_ = std::move(*opened);
       return;
     }
     auto opened = RocksTraceStore::Open(options_, &clock_);
@@ -66,7 +79,15 @@ class BothStoresTest : public ::testing::TestWithParam<StoreKind> {
 };
 
 inline std::string StoreKindName(const ::testing::TestParamInfo<StoreKind>& info) {
-  return info.param == StoreKind::kRocks ? "Rocks" : "InMemory";
+  switch (info.param) {
+    case StoreKind::kInMemory:
+      return "InMemory";
+    case StoreKind::kRocks:
+      return "Rocks";
+    case StoreKind::kClickHouse:
+      return "ClickHouse";
+  }
+  return "";
 }
 
 }  // namespace tailtrace::storage::testing

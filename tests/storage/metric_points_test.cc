@@ -151,9 +151,10 @@ TEST_P(MetricPointsTest, AddedDependencyCallsAreSummedPerSlot) {
       << "nothing of a refused batch is added";
 }
 
-INSTANTIATE_TEST_SUITE_P(BothStores, MetricPointsTest,
+INSTANTIATE_TEST_SUITE_P(Stores, MetricPointsTest,
                          ::testing::Values(testing::StoreKind::kInMemory,
-                                           testing::StoreKind::kRocks),
+                                           testing::StoreKind::kRocks,
+                                           testing::StoreKind::kClickHouse),
                          testing::StoreKindName);
 
 class RocksMetricPointsTest : public MetricPointsTest {};

@@ -1,5 +1,5 @@
 // The sampling decision of a trace written in parts (trace_store.h, "Sampling decision") against
-// both stores: GetTrace and the summaries FindTraces lists agree on it, within one Write call and
+// every store: GetTrace and the summaries FindTraces lists agree on it, within one Write call and
 // across calls, and RocksTraceStore keeps it in the summary record across reopening.
 
 #include <deque>
@@ -183,12 +183,14 @@ TEST_P(SamplingSearchTest, ExcludingTheKeysFromTheIndexDoesNotRefuseThem) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, SamplingSearchTest,
                          ::testing::Values(testing::StoreKind::kInMemory,
-                                           testing::StoreKind::kRocks),
+                                           testing::StoreKind::kRocks,
+                                           testing::StoreKind::kClickHouse),
                          testing::StoreKindName);
 
 INSTANTIATE_TEST_SUITE_P(Stores, SamplingDecisionTest,
                          ::testing::Values(testing::StoreKind::kInMemory,
-                                           testing::StoreKind::kRocks),
+                                           testing::StoreKind::kRocks,
+                                           testing::StoreKind::kClickHouse),
                          testing::StoreKindName);
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "storage/index/trace_analysis.h"
 #include "storage/rocks/rocks_trace_store.h"
 #include "storage/testing/in_memory_trace_store.h"
+#include "tests/storage/clickhouse_test_store.h"
 #include "tests/storage/format4_segments.h"
 #include "tests/storage/trace_builder.h"
 
@@ -249,7 +250,7 @@ class SearchPropertyTest : public ::testing::TestWithParam<std::tuple<uint32_t, 
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  void CompareQueries(Random& r, RocksTraceStore& rocks, int count) {
+  void CompareQueries(Random& r, TraceStore& rocks, int count) {
     for (int i = 0; i < count; ++i) {
       const TraceQuery q = RandomQuery(r);
       absl::StatusOr<std::vector<TraceSummary>> want = memory_.FindTraces(q);
@@ -306,7 +307,7 @@ class SearchPropertyTest : public ::testing::TestWithParam<std::tuple<uint32_t, 
     return {names.begin(), names.end()};
   }
 
-  void CompareTagSuggestions(Random& r, RocksTraceStore& rocks, int count) {
+  void CompareTagSuggestions(Random& r, TraceStore& rocks, int count) {
     auto includes = [](const std::vector<std::string>& all, const std::vector<std::string>& part) {
       return std::includes(all.begin(), all.end(), part.begin(), part.end());
     };
@@ -332,11 +333,51 @@ class SearchPropertyTest : public ::testing::TestWithParam<std::tuple<uint32_t, 
     }
   }
 
+  // Writes random traces to memory_ and `store`: every chunk is a pending write; batches take
+  // random pending chunks (a trace's chunks stay in order), so late chunks come after writes of
+  // other traces and sometimes in the same batch.
+  void WriteRandomTraces(Random& r, TraceStore& store) {
+    constexpr int kTraces = 250;
+    std::vector<GeneratedTrace> traces;
+    for (int i = 0; i < kTraces; ++i) {
+      traces.push_back(RandomTrace(r, static_cast<uint64_t>(i + 1)));
+      trace_ids_.push_back(traces.back().id);
+    }
+    std::vector<std::pair<size_t, size_t>> pending;  // (trace, next chunk)
+    for (size_t t = 0; t < traces.size(); ++t) pending.emplace_back(t, 0);
+    std::vector<TracesData> keep_alive;
+    keep_alive.reserve(1000);
+    while (!pending.empty()) {
+      std::vector<TraceWrite> batch;
+      std::vector<TracesData> datas;
+      datas.reserve(8);
+      const int n = r.Int(1, 6);
+      for (int i = 0; i < n && !pending.empty(); ++i) {
+        const size_t p = static_cast<size_t>(r.Int(0, static_cast<int>(pending.size()) - 1));
+        auto& [t, c] = pending[p];
+        datas.push_back(BuildChunk(traces[t].id, traces[t].chunks[c]));
+        // Decisions vary by part, so that the trace's decision (its first part with a policy)
+        // is what sampling.* conditions must find.
+        const int d = r.Int(0, 3);
+        batch.push_back(
+            TraceWrite{traces[t].id, nullptr, d == 0 ? "" : kPolicies[d - 1], kRates[d], {}});
+        if (++c == traces[t].chunks.size()) pending.erase(pending.begin() + static_cast<long>(p));
+      }
+      for (size_t i = 0; i < batch.size(); ++i) batch[i].spans = &datas[i];
+      ASSERT_TRUE(memory_.Write(batch).ok());
+      ASSERT_TRUE(store.Write(batch).ok());
+      RecordEntries(batch);
+      // Minutes pass between batches: writes spread over several one-hour buckets.
+      clock_.Advance(static_cast<int64_t>(r.Int(0, 4)) * 60 * kSec);
+    }
+  }
+
   std::filesystem::path dir_;
   StoreOptions options_;
   FakeClock clock_{kT0};
   InMemoryTraceStore memory_;
   std::vector<IndexedEntry> entries_;
+  std::vector<TraceId> trace_ids_;  // of every trace written
   int compared_ = 0;
   int non_empty_ = 0;
   int non_empty_sampling_ = 0;  // of non_empty_, queries with a sampling.* condition
@@ -349,38 +390,8 @@ TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   std::unique_ptr<RocksTraceStore> rocks = std::move(*opened);
 
-  constexpr int kTraces = 250;
-  std::vector<GeneratedTrace> traces;
-  for (int i = 0; i < kTraces; ++i) traces.push_back(RandomTrace(r, static_cast<uint64_t>(i + 1)));
-  // Every chunk is a pending write; batches take random pending chunks (a trace's chunks stay in
-  // order), so late chunks come after writes of other traces and sometimes in the same batch.
-  std::vector<std::pair<size_t, size_t>> pending;  // (trace, next chunk)
-  for (size_t t = 0; t < traces.size(); ++t) pending.emplace_back(t, 0);
-  std::vector<TracesData> keep_alive;
-  keep_alive.reserve(1000);
-  while (!pending.empty()) {
-    std::vector<TraceWrite> batch;
-    std::vector<TracesData> datas;
-    datas.reserve(8);
-    const int n = r.Int(1, 6);
-    for (int i = 0; i < n && !pending.empty(); ++i) {
-      const size_t p = static_cast<size_t>(r.Int(0, static_cast<int>(pending.size()) - 1));
-      auto& [t, c] = pending[p];
-      datas.push_back(BuildChunk(traces[t].id, traces[t].chunks[c]));
-      // Decisions vary by part, so that the trace's decision (its first part with a policy)
-      // is what sampling.* conditions must find.
-      const int d = r.Int(0, 3);
-      batch.push_back(
-          TraceWrite{traces[t].id, nullptr, d == 0 ? "" : kPolicies[d - 1], kRates[d], {}});
-      if (++c == traces[t].chunks.size()) pending.erase(pending.begin() + static_cast<long>(p));
-    }
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].spans = &datas[i];
-    ASSERT_TRUE(memory_.Write(batch).ok());
-    ASSERT_TRUE(rocks->Write(batch).ok());
-    RecordEntries(batch);
-    // Minutes pass between batches: writes spread over several one-hour buckets.
-    clock_.Advance(static_cast<int64_t>(r.Int(0, 4)) * 60 * kSec);
-  }
+  WriteRandomTraces(r, *rocks);
+  if (HasFatalFailure()) return;
   EXPECT_GT(rocks->BucketsForTest().size(), 2u);
 
   CompareQueries(r, *rocks, 400);
@@ -420,6 +431,54 @@ TEST_P(SearchPropertyTest, RocksIndexesAnswerExactlyLikeTheBruteForceScan) {
   ASSERT_TRUE(services.ok() && want_services.ok());
   EXPECT_EQ(*services, *want_services);
 }
+
+// The same traces and queries against ClickHouseTraceStore (its SQL against the brute-force
+// scan): searches, dependencies, tag suggestions (exact, so within the bounds the RocksDB store
+// is held to), every trace read back, services and operations.
+using ClickHouseSearchPropertyTest = SearchPropertyTest;
+
+TEST_P(ClickHouseSearchPropertyTest, ClickHouseAnswersExactlyLikeTheBruteForceScan) {
+  Random r(std::get<0>(GetParam()));
+  auto options = testing::ClickHouseTestOptions(options_, testing::TestDatabaseName());
+  ASSERT_TRUE(options.ok()) << options.status();
+  auto opened = ClickHouseTraceStore::Open(*options, &clock_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<ClickHouseTraceStore> store = std::move(*opened);
+  WriteRandomTraces(r, *store);
+  if (HasFatalFailure()) return;
+  CompareQueries(r, *store, 300);
+  if (HasFatalFailure()) return;
+  CompareTagSuggestions(r, *store, 150);
+  if (HasFatalFailure()) return;
+  EXPECT_GT(non_empty_, compared_ / 3) << non_empty_ << " of " << compared_;
+  EXPECT_GT(non_empty_suggestions_, 60) << non_empty_suggestions_ << " of 150";
+  EXPECT_GT(non_empty_sampling_, 10) << "queries with sampling.* conditions that found traces";
+  for (const TraceId& id : trace_ids_) {
+    auto want = memory_.GetTrace(id);
+    auto got = store->GetTrace(id);
+    ASSERT_TRUE(want.ok() && got.ok()) << got.status();
+    ASSERT_EQ(want->has_value(), got->has_value()) << id.Hex();
+    if (!want->has_value()) continue;
+    EXPECT_EQ((*want)->data.SerializeAsString(), (*got)->data.SerializeAsString()) << id.Hex();
+    EXPECT_EQ((*want)->sampling_policy, (*got)->sampling_policy) << id.Hex();
+    EXPECT_EQ((*want)->sample_rate, (*got)->sample_rate) << id.Hex();
+  }
+  auto services = store->GetServices();
+  auto want_services = memory_.GetServices();
+  ASSERT_TRUE(services.ok() && want_services.ok());
+  EXPECT_EQ(*services, *want_services);
+  for (const std::string& service : *want_services) {
+    EXPECT_EQ(*memory_.GetOperations(service, -1), *store->GetOperations(service, -1)) << service;
+    EXPECT_EQ(*memory_.GetOperations(service, 2), *store->GetOperations(service, 2)) << service;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, ClickHouseSearchPropertyTest,
+                         ::testing::Combine(::testing::Values(1u, 2u, 3u),
+                                            ::testing::Values(false)),
+                         [](const auto& info) {
+                           return "seed" + std::to_string(std::get<0>(info.param));
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SearchPropertyTest,
                          ::testing::Combine(::testing::Values(1u, 2u, 3u), ::testing::Bool()),

@@ -1,5 +1,6 @@
-// Search, summaries and dependencies, run against both stores: InMemoryTraceStore (the
-// brute-force reference) and RocksTraceStore (the indexes) must give exactly these answers.
+// Search, summaries and dependencies, run against every store: InMemoryTraceStore (the
+// brute-force reference), RocksTraceStore (the indexes) and ClickHouseTraceStore (SQL) must give
+// exactly these answers.
 
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "storage/rocks/rocks_trace_store.h"
 #include "storage/testing/in_memory_trace_store.h"
+#include "tests/storage/clickhouse_test_store.h"
 #include "tests/storage/trace_builder.h"
 
 namespace tailtrace::storage {
@@ -54,6 +56,14 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
     options.write_buffer_bytes = 1 << 20;
     options.retention_check_interval_ms = 0;
     options.index = index_;
+    if (GetParam() == "clickhouse") {
+      auto clickhouse = testing::ClickHouseTestOptions(options, testing::TestDatabaseName());
+      ASSERT_TRUE(clickhouse.ok()) << clickhouse.status();
+      auto store = ClickHouseTraceStore::Open(*clickhouse, &clock_);
+      ASSERT_TRUE(store.ok()) << store.status();
+      store_ = std::move(*store);
+      return;
+    }
     auto store = RocksTraceStore::Open(options, &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -575,7 +585,7 @@ TEST_P(SearchTest, DependenciesCountFailedCallsWhicheverChunkBringsTheFailure) {
                                  DependencyLink{"front", "cart", 2, 1}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, SearchTest, ::testing::Values("memory", "rocks"),
+INSTANTIATE_TEST_SUITE_P(Stores, SearchTest, ::testing::Values("memory", "rocks", "clickhouse"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -243,7 +243,8 @@ TEST_P(TagSuggestionsTest, RocksReadsTheNewestBucketFirstAndStopsAtItsBudget) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, TagSuggestionsTest,
                          ::testing::Values(testing::StoreKind::kInMemory,
-                                           testing::StoreKind::kRocks),
+                                           testing::StoreKind::kRocks,
+                                           testing::StoreKind::kClickHouse),
                          testing::StoreKindName);
 
 }  // namespace

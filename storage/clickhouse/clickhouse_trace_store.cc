@@ -1,0 +1,205 @@
+// ClickHouseTraceStore: opening, writing, retention and health. Reads: clickhouse_read.cc.
+
+#include "storage/clickhouse/clickhouse_trace_store.h"
+
+#include <deque>
+#include <random>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "clickhouse_client.h"
+#include "clickhouse_rows.h"
+#include "clickhouse_sql.h"
+#include "insert_batcher.h"
+#include "schema.h"
+#include "spdlog/spdlog.h"
+
+namespace tailtrace::storage {
+namespace {
+
+using clickhouse::ClickHouseClient;
+using opentelemetry::proto::trace::v1::TracesData;
+
+absl::Status ValidateNames(const ClickHouseOptions& o) {
+  if (!IsClickHouseIdentifier(o.database)) {
+    return absl::InvalidArgumentError(absl::StrCat("storage.clickhouse.database: \"", o.database,
+                                                   "\" is not a name ([A-Za-z_][A-Za-z0-9_]*)"));
+  }
+  if (!o.table_prefix.empty() && !IsClickHouseIdentifier(o.table_prefix)) {
+    return absl::InvalidArgumentError(absl::StrCat("storage.clickhouse.table_prefix: \"",
+                                                   o.table_prefix,
+                                                   "\" is not a name ([A-Za-z_][A-Za-z0-9_]*)"));
+  }
+  if (!o.cluster.empty()) {
+    return absl::InvalidArgumentError(
+        "storage.clickhouse.cluster: tables ON CLUSTER are not supported by this build yet; "
+        "leave it empty (several tailtraced nodes may share one server)");
+  }
+  return absl::OkStatus();
+}
+
+int64_t TtlNs(const StoreOptions& o) {
+  return o.clickhouse.ttl_ns > 0 ? o.clickhouse.ttl_ns : o.retention_ns;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ClickHouseTraceStore>> ClickHouseTraceStore::Open(
+    const StoreOptions& options, Clock* clock) {
+  if (absl::Status s = ValidateNames(options.clickhouse); !s.ok()) return s;
+  auto client = ClickHouseClient::Create(options.clickhouse);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<std::string> version = (*client)->Execute("SELECT version() FORMAT TabSeparated");
+  if (!version.ok()) {
+    return absl::Status(version.status().code(),
+                        absl::StrCat("cannot reach ClickHouse at ", options.clickhouse.endpoint,
+                                     ": ", version.status().message()));
+  }
+  if (options.clickhouse.create_schema) {
+    for (const std::string& statement : clickhouse::SchemaStatements(options.clickhouse)) {
+      absl::StatusOr<std::string> done = (*client)->Execute(statement);
+      if (!done.ok()) {
+        return absl::Status(done.status().code(),
+                            absl::StrCat("creating the schema: ", done.status().message()));
+      }
+    }
+  }
+  std::unique_ptr<ClickHouseTraceStore> store(
+      new ClickHouseTraceStore(options, clock, *std::move(client)));
+  store->server_version_ = std::string(absl::StripAsciiWhitespace(*version));
+  spdlog::info("storage: ClickHouse {} at {}, database {}", store->server_version_,
+               options.clickhouse.endpoint, options.clickhouse.database);
+  return store;
+}
+
+ClickHouseTraceStore::ClickHouseTraceStore(const StoreOptions& options, Clock* clock,
+                                           std::unique_ptr<ClickHouseClient> client)
+    : options_(options),
+      clock_(clock),
+      client_(std::move(client)),
+      tables_(
+          std::make_unique<clickhouse::TableNames>(clickhouse::TableNamesOf(options.clickhouse))),
+      write_id_salt_(std::random_device{}() & 0xfff) {
+  batcher_ = std::make_unique<clickhouse::InsertBatcher>(
+      clickhouse::InsertBatcher::Options{options.clickhouse.batch_size,
+                                         options.clickhouse.flush_interval_ns},
+      clock, [this](std::string_view rows) { return Insert(rows); });
+  if (options.retention_check_interval_ms > 0) {
+    retention_thread_ = std::thread([this] { RetentionLoop(); });
+  }
+}
+
+ClickHouseTraceStore::~ClickHouseTraceStore() {
+  {
+    std::lock_guard lock(retention_mu_);
+    stopping_ = true;
+  }
+  retention_cv_.notify_all();
+  if (retention_thread_.joinable()) retention_thread_.join();
+}
+
+uint64_t ClickHouseTraceStore::NextWriteId() {
+  // Ticks of 4096 ns, never repeated by this store; the salt tells stores apart.
+  const uint64_t now = static_cast<uint64_t>(std::max<int64_t>(clock_->UnixNanos(), 0)) >> 12;
+  uint64_t last = last_write_tick_.load(std::memory_order_relaxed);
+  uint64_t next = 0;
+  do {
+    next = std::max(now, last + 1);
+  } while (!last_write_tick_.compare_exchange_weak(last, next, std::memory_order_relaxed));
+  return (next << 12) | write_id_salt_;
+}
+
+absl::Status ClickHouseTraceStore::Write(std::span<const TraceWrite> traces) {
+  std::deque<TracesData> parsed;
+  absl::StatusOr<std::vector<const TracesData*>> data = SpansOfWrites(traces, &parsed);
+  if (!data.ok()) return data.status();
+  const uint16_t day = clickhouse::DayOf(clock_->UnixNanos());
+  std::string rows;
+  uint64_t spans = 0;
+  uint64_t written = 0;
+  for (size_t i = 0; i < traces.size(); ++i) {
+    const clickhouse::WriteRowsContext ctx{day, NextWriteId(), &options_.index};
+    const uint64_t n = clickhouse::AppendInputRows(traces[i], *(*data)[i], ctx, &rows);
+    spans += n;
+    written += n > 0 ? 1 : 0;
+  }
+  if (spans == 0) return absl::OkStatus();
+  absl::Status status = batcher_->Submit(rows, spans);
+  {
+    std::lock_guard lock(health_mu_);
+    write_health_ = status.ok()
+                        ? absl::OkStatus()
+                        : absl::UnavailableError(absl::StrCat(
+                              "the last INSERT into ClickHouse failed: ", status.message()));
+  }
+  if (!status.ok()) return status;
+  traces_written_.fetch_add(written, std::memory_order_relaxed);
+  spans_written_.fetch_add(spans, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::Status ClickHouseTraceStore::Insert(std::string_view rows) {
+  const std::string statement = absl::StrCat("INSERT INTO ", tables_->input, " FORMAT RowBinary");
+  absl::StatusOr<std::string> done = client_->Execute(statement, rows);
+  return done.ok() ? absl::OkStatus() : done.status();
+}
+
+absl::StatusOr<std::string> ClickHouseTraceStore::Query(const std::string& statement) {
+  return client_->Execute(statement);
+}
+
+absl::Status ClickHouseTraceStore::WriteHealth() const {
+  std::lock_guard lock(health_mu_);
+  return write_health_;
+}
+
+StoreStats ClickHouseTraceStore::Stats() const {
+  StoreStats stats;
+  stats.traces_written = traces_written_.load(std::memory_order_relaxed);
+  stats.spans_written = spans_written_.load(std::memory_order_relaxed);
+  stats.buckets_dropped = partitions_dropped_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+absl::Status ClickHouseTraceStore::EnforceRetention() {
+  const uint16_t keep_from = clickhouse::DayOf(clock_->UnixNanos() - TtlNs(options_));
+  std::vector<std::string> tables;
+  for (const std::string& t : clickhouse::PartitionedTables(*tables_)) {
+    tables.push_back(clickhouse::Quote(t.substr(t.find('.') + 1)));
+  }
+  absl::StatusOr<std::string> parts = Query(absl::StrCat(
+      "SELECT DISTINCT table, partition_id FROM system.parts WHERE active AND database = ",
+      clickhouse::Quote(options_.clickhouse.database), " AND table IN (",
+      absl::StrJoin(tables, ", "), ") AND toUInt16(toDate(partition)) < ", keep_from,
+      " FORMAT TabSeparated"));
+  if (!parts.ok()) return parts.status();
+  for (absl::string_view line : absl::StrSplit(*parts, '\n', absl::SkipEmpty())) {
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, '\t');
+    if (fields.size() != 2) continue;
+    absl::StatusOr<std::string> dropped =
+        Query(absl::StrCat("ALTER TABLE ", options_.clickhouse.database, ".", fields[0],
+                           " DROP PARTITION ID ", clickhouse::Quote(std::string(fields[1]))));
+    if (!dropped.ok()) return dropped.status();
+    partitions_dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return absl::OkStatus();
+}
+
+void ClickHouseTraceStore::RetentionLoop() {
+  std::unique_lock lock(retention_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    if (absl::Status s = EnforceRetention(); !s.ok()) {
+      spdlog::warn("storage: ClickHouse retention failed, will retry: {}",
+                   std::string(s.message()));
+    }
+    lock.lock();
+    retention_cv_.wait_for(lock, std::chrono::milliseconds(options_.retention_check_interval_ms),
+                           [this] { return stopping_; });
+  }
+}
+
+}  // namespace tailtrace::storage

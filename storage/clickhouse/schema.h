@@ -1,0 +1,57 @@
+#pragma once
+
+// Private to storage/clickhouse/: the tables the ClickHouse backend keeps (docs/clickhouse.md
+// describes them for operators) and the statements that create them.
+//
+// Writes go to one table, `input` (engine Null: it keeps nothing); materialized views fan each
+// inserted block out to the tables the queries read, so a write is one INSERT:
+//   spans      one row per span: its bytes, and the bytes of its resource and scope. Sorted by
+//              trace ID: a trace is one range of each partition it lies in.
+//   span_index one row per span: the fields and tags searches filter on. Sorted by service,
+//              operation and start time.
+//   traces     one row per trace and write: the write's earliest start, latest end and sampling
+//              decision. Sorted by trace ID. It is the trace-ID lookup (which days a trace lies
+//              in) and holds what searches need of whole traces (start, decision).
+//   operations the distinct (service, operation, kind) of each day.
+// Written directly:
+//   dependency_calls  calls counted by the service graph (WriteDependencyCalls), summed per
+//                     slot and edge.
+//   metric_points     the span metrics' history (WriteMetricPoints).
+//   archive           archived traces, never expired.
+// Every table but `archive` is partitioned by day (the write's day, or the slot's day for
+// metric_points): retention drops whole partitions, never rows. The schema runs unchanged on
+// ClickHouse 18.16 (Debian's) and on current releases.
+
+#include <string>
+#include <vector>
+
+#include "storage/options.h"
+
+namespace tailtrace::storage::clickhouse {
+
+// Fully qualified names ("db.prefix_name") of the backend's tables and views.
+struct TableNames {
+  std::string input;
+  std::string spans;
+  std::string span_index;
+  std::string traces;
+  std::string operations;
+  std::string dependency_calls;
+  std::string metric_points;
+  std::string archive;
+  // The materialized views from `input`.
+  std::string spans_view;
+  std::string span_index_view;
+  std::string traces_view;
+  std::string operations_view;
+};
+
+TableNames TableNamesOf(const ClickHouseOptions& options);
+
+// CREATE DATABASE, TABLE and MATERIALIZED VIEW ... IF NOT EXISTS, in the order to run them.
+std::vector<std::string> SchemaStatements(const ClickHouseOptions& options);
+
+// The tables whose partitions retention drops (every one partitioned by day).
+std::vector<std::string> PartitionedTables(const TableNames& tables);
+
+}  // namespace tailtrace::storage::clickhouse
