@@ -496,7 +496,13 @@ int Run(const config::DaemonConfig& cfg) {
   ready.store(true);
 
   if (cfg.storage_enabled) {
-    spdlog::info("tailtraced {} started; store at {}", TAILTRACE_VERSION, cfg.storage.path);
+    if (cfg.storage.backend == storage::StorageBackend::kClickHouse) {
+      spdlog::info("tailtraced {} started; store in ClickHouse at {}, database {}",
+                   TAILTRACE_VERSION, cfg.storage.clickhouse.endpoint,
+                   cfg.storage.clickhouse.database);
+    } else {
+      spdlog::info("tailtraced {} started; store at {}", TAILTRACE_VERSION, cfg.storage.path);
+    }
   } else {
     spdlog::info("tailtraced {} started without a store (storage.enabled: false)",
                  TAILTRACE_VERSION);

@@ -165,15 +165,27 @@ StoreStats ClickHouseTraceStore::Stats() const {
 }
 
 absl::Status ClickHouseTraceStore::EnforceRetention() {
-  const uint16_t keep_from = clickhouse::DayOf(clock_->UnixNanos() - TtlNs(options_));
-  std::vector<std::string> tables;
-  for (const std::string& t : clickhouse::PartitionedTables(*tables_)) {
-    tables.push_back(clickhouse::Quote(t.substr(t.find('.') + 1)));
+  const int64_t now = clock_->UnixNanos();
+  const int64_t metrics_ns =
+      options_.metrics_retention_ns > 0 ? options_.metrics_retention_ns : TtlNs(options_);
+  if (absl::Status s = DropDaysBefore(clickhouse::PartitionedTables(*tables_),
+                                      clickhouse::DayOf(now - TtlNs(options_)));
+      !s.ok()) {
+    return s;
+  }
+  return DropDaysBefore({tables_->metric_points}, clickhouse::DayOf(now - metrics_ns));
+}
+
+absl::Status ClickHouseTraceStore::DropDaysBefore(const std::vector<std::string>& tables,
+                                                  uint16_t keep_from) {
+  std::vector<std::string> names;
+  for (const std::string& t : tables) {
+    names.push_back(clickhouse::Quote(t.substr(t.find('.') + 1)));
   }
   absl::StatusOr<std::string> parts = Query(absl::StrCat(
       "SELECT DISTINCT table, partition_id FROM system.parts WHERE active AND database = ",
       clickhouse::Quote(options_.clickhouse.database), " AND table IN (",
-      absl::StrJoin(tables, ", "), ") AND toUInt16(toDate(partition)) < ", keep_from,
+      absl::StrJoin(names, ", "), ") AND toUInt16(toDate(partition)) < ", keep_from,
       " FORMAT TabSeparated"));
   if (!parts.ok()) return parts.status();
   for (absl::string_view line : absl::StrSplit(*parts, '\n', absl::SkipEmpty())) {

@@ -51,7 +51,7 @@ TableNames TableNamesOf(const ClickHouseOptions& options);
 // CREATE DATABASE, TABLE and MATERIALIZED VIEW ... IF NOT EXISTS, in the order to run them.
 std::vector<std::string> SchemaStatements(const ClickHouseOptions& options);
 
-// The tables whose partitions retention drops (every one partitioned by day).
+// The tables whose partitions retention drops after the trace ttl (metric_points has its own).
 std::vector<std::string> PartitionedTables(const TableNames& tables);
 
 }  // namespace tailtrace::storage::clickhouse

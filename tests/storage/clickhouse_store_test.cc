@@ -115,6 +115,27 @@ TEST_F(ClickHouseStoreTest, RetentionDropsWholeDaysOnceTheyEndedMoreThanTheTtlAg
   EXPECT_TRUE(store_->GetArchivedTrace(old_trace)->has_value());
 }
 
+TEST_F(ClickHouseStoreTest, MetricPointsGoByTheDayOfTheirSlotAfterTheMetricsRetention) {
+  options_.metrics_retention_ns = kDay;
+  Reopen();
+  MetricPoint point;
+  point.series = MetricSeries{"svc", "op", 2, 0};
+  point.time_ns = kT0;
+  point.calls = 3;
+  point.counts = {3};
+  ASSERT_TRUE(store_->WriteMetricPoints({&point, 1}).ok());
+  const TraceId id = MakeTraceId(0, 1);
+  ASSERT_TRUE(Write(id, {{.span_id = 1}}).ok());
+  const MetricPointQuery query{{"svc"}, 0, kT0 + 10 * kDay};
+  clock_.Advance(kDay);
+  ASSERT_TRUE(store_->EnforceRetentionForTest().ok());
+  EXPECT_EQ(store_->ReadMetricPoints(query)->size(), 1u);
+  clock_.Advance(kDay);
+  ASSERT_TRUE(store_->EnforceRetentionForTest().ok());
+  EXPECT_TRUE(store_->ReadMetricPoints(query)->empty());
+  EXPECT_TRUE(store_->GetTrace(id)->has_value());  // the traces' ttl is 3 days
+}
+
 TEST_F(ClickHouseStoreTest, ATraceWrittenInPartsOnSeveralDaysIsReadWhole) {
   const TraceId id = MakeTraceId(0, 1);
   ASSERT_TRUE(Write(id, {{.span_id = 1, .start_ns = kT0}}).ok());

@@ -13,7 +13,8 @@
 //
 // Retention: whole days. Once a day (by the store clock, in UTC) ended more than `ttl` (else
 // StoreOptions::retention_ns) ago, its partitions are dropped: a trace is removed between ttl and
-// ttl + 1 day after it was written. The archive is never removed.
+// ttl + 1 day after it was written; span metrics points by the day of their slot, after
+// StoreOptions::metrics_retention_ns (else the same ttl). The archive is never removed.
 
 #include <atomic>
 #include <condition_variable>
@@ -21,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "common/clock.h"
@@ -82,6 +84,8 @@ class ClickHouseTraceStore final : public TraceStore {
   // The next write ID: increasing with time, and with this store's random salt in its low bits.
   uint64_t NextWriteId();
   absl::Status EnforceRetention();
+  // Drops the partitions of `tables` (qualified names) of the days before `keep_from`.
+  absl::Status DropDaysBefore(const std::vector<std::string>& tables, uint16_t keep_from);
   void RetentionLoop();
   absl::StatusOr<std::string> Query(const std::string& statement);
   absl::StatusOr<std::optional<StoredTrace>> ReadTrace(const TraceId& id, uint64_t max_spans);
