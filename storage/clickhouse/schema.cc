@@ -101,7 +101,7 @@ std::vector<std::string> SchemaStatements(const ClickHouseOptions& options) {
 }
 
 std::vector<std::string> PartitionedTables(const TableNames& t) {
-  return {t.spans, t.span_index, t.traces, t.operations, t.dependency_calls, t.metric_points};
+  return {t.spans, t.span_index, t.traces, t.operations, t.dependency_calls};
 }
 
 }  // namespace tailtrace::storage::clickhouse

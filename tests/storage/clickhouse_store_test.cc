@@ -136,6 +136,23 @@ TEST_F(ClickHouseStoreTest, MetricPointsGoByTheDayOfTheirSlotAfterTheMetricsRete
   EXPECT_TRUE(store_->GetTrace(id)->has_value());  // the traces' ttl is 3 days
 }
 
+TEST_F(ClickHouseStoreTest, MetricPointsOutliveTracesWhenTheMetricsRetentionIsLonger) {
+  options_.metrics_retention_ns = 10 * kDay;
+  Reopen();
+  MetricPoint point;
+  point.series = MetricSeries{"svc", "op", 2, 0};
+  point.time_ns = kT0;
+  point.calls = 1;
+  point.counts = {1};
+  ASSERT_TRUE(store_->WriteMetricPoints({&point, 1}).ok());
+  const TraceId id = MakeTraceId(0, 1);
+  ASSERT_TRUE(Write(id, {{.span_id = 1}}).ok());
+  clock_.Advance(5 * kDay);
+  ASSERT_TRUE(store_->EnforceRetentionForTest().ok());
+  EXPECT_FALSE(store_->GetTrace(id)->has_value());
+  EXPECT_EQ(store_->ReadMetricPoints(MetricPointQuery{{"svc"}, 0, kT0})->size(), 1u);
+}
+
 TEST_F(ClickHouseStoreTest, ATraceWrittenInPartsOnSeveralDaysIsReadWhole) {
   const TraceId id = MakeTraceId(0, 1);
   ASSERT_TRUE(Write(id, {{.span_id = 1, .start_ns = kT0}}).ok());
