@@ -50,7 +50,7 @@ constexpr const char* kConfig = R"(<yandex>
     <console>0</console>
   </logger>
   <listen_host>127.0.0.1</listen_host>
-  <http_port>HTTP_PORT</http_port>
+  <http_port>HTTP_PORT</http_port>TLS_BLOCK
   <tcp_port>TCP_PORT</tcp_port>
   <path>DIR/data/</path>
   <tmp_path>DIR/tmp/</tmp_path>
@@ -179,26 +179,46 @@ void CloseInheritedDescriptors() {
 
 }  // namespace
 
+// The server binary, or FailedPrecondition saying how to install it.
+absl::StatusOr<std::string> ServerBinary() {
+  const char* env = std::getenv("TAILTRACE_CLICKHOUSE_SERVER");
+  const std::string binary = env != nullptr && *env != '\0' ? env : kDefaultBinary;
+  if (::access(binary.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "clickhouse-server is not installed at ", binary, " (", ErrnoText(),
+        "): run `make deps` to install it, or set TAILTRACE_CLICKHOUSE_SERVER to its path"));
+  }
+  return binary;
+}
+
 absl::StatusOr<ClickHouseServer*> ClickHouseServer::Shared() {
   static std::mutex mu;
   static std::unique_ptr<ClickHouseServer> server;
   static absl::Status error;
   std::lock_guard lock(mu);
   if (server == nullptr && error.ok()) {
-    const char* env = std::getenv("TAILTRACE_CLICKHOUSE_SERVER");
-    const std::string binary = env != nullptr && *env != '\0' ? env : kDefaultBinary;
-    if (::access(binary.c_str(), X_OK) != 0) {
-      error = absl::FailedPreconditionError(absl::StrCat(
-          "clickhouse-server is not installed at ", binary, " (", ErrnoText(),
-          "): run `make deps` to install it, or set TAILTRACE_CLICKHOUSE_SERVER to its path"));
+    absl::StatusOr<std::string> binary = ServerBinary();
+    if (!binary.ok()) {
+      error = binary.status();
     } else {
-      std::unique_ptr<ClickHouseServer> made(new ClickHouseServer(binary));
+      std::unique_ptr<ClickHouseServer> made(new ClickHouseServer(*binary));
       error = made->Create();
       if (error.ok()) server = std::move(made);
     }
   }
   if (!error.ok()) return error;
   return server.get();
+}
+
+absl::StatusOr<std::unique_ptr<ClickHouseServer>> ClickHouseServer::StartWithTls(
+    std::string cert_file, std::string key_file) {
+  absl::StatusOr<std::string> binary = ServerBinary();
+  if (!binary.ok()) return binary.status();
+  std::unique_ptr<ClickHouseServer> made(new ClickHouseServer(*binary));
+  made->cert_file_ = std::move(cert_file);
+  made->key_file_ = std::move(key_file);
+  if (absl::Status s = made->Create(); !s.ok()) return s;
+  return made;
 }
 
 ClickHouseServer::~ClickHouseServer() {
@@ -236,6 +256,15 @@ absl::Status ClickHouseServer::Create() {
     }
     http_port_ = *http;
     tcp_port_ = *tcp;
+    if (!cert_file_.empty()) {
+      absl::StatusOr<int> https = FreePort();
+      if (!https.ok()) return https.status();
+      if (*https == *http || *https == *tcp) {
+        status = absl::InternalError("the kernel gave the same free port twice");
+        continue;
+      }
+      https_port_ = *https;
+    }
     if (status = WriteConfig(); !status.ok()) return status;
     status = Start();
     if (status.ok()) return status;
@@ -244,9 +273,18 @@ absl::Status ClickHouseServer::Create() {
 }
 
 absl::Status ClickHouseServer::WriteConfig() const {
+  const std::string tls =
+      cert_file_.empty()
+          ? ""
+          : absl::StrCat("\n  <https_port>", https_port_,
+                         "</https_port>\n  <openSSL><server><certificateFile>", cert_file_,
+                         "</certificateFile><privateKeyFile>", key_file_,
+                         "</privateKeyFile><verificationMode>none</verificationMode>"
+                         "<loadDefaultCAFile>false</loadDefaultCAFile></server></openSSL>");
   const std::string config =
       absl::StrReplaceAll(kConfig, {{"DIR", dir_},
                                     {"HTTP_PORT", std::to_string(http_port_)},
+                                    {"TLS_BLOCK", tls},
                                     {"TCP_PORT", std::to_string(tcp_port_)}});
   const std::string users = absl::StrReplaceAll(kUsers, {{"USER", kUser}, {"PASSWORD", kPassword}});
   if (absl::Status s = WriteFile(dir_ + "/config.xml", config); !s.ok()) return s;

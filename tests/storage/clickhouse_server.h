@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -26,6 +27,11 @@ class ClickHouseServer {
   // main thread: the server is killed when the thread that started it exits.
   [[nodiscard]] static absl::StatusOr<ClickHouseServer*> Shared();
 
+  // A server of the caller's own (not the shared one) that also serves HTTPS on https_port(),
+  // with the PEM certificate and key given. Fails as Shared does. Main thread only.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClickHouseServer>> StartWithTls(
+      std::string cert_file, std::string key_file);
+
   // Kills the server (SIGKILL: its data goes anyway) and removes its directory.
   ~ClickHouseServer();
   ClickHouseServer(const ClickHouseServer&) = delete;
@@ -43,6 +49,8 @@ class ClickHouseServer {
   std::string endpoint() const;
   int http_port() const { return http_port_; }
   int tcp_port() const { return tcp_port_; }
+  // The HTTPS port (StartWithTls), else 0.
+  int https_port() const { return https_port_; }
   // The temporary directory holding the config, data and logs.
   const std::string& dir() const { return dir_; }
 
@@ -59,6 +67,9 @@ class ClickHouseServer {
   std::string dir_;
   int http_port_ = 0;
   int tcp_port_ = 0;
+  int https_port_ = 0;
+  std::string cert_file_;  // with key_file_: serve HTTPS too
+  std::string key_file_;
   pid_t pid_ = -1;
 };
 

@@ -3,6 +3,9 @@
 // a retried INSERT is read once, and a server that is down fails writes as Unavailable, pushes
 // back through WriteHealth and is used again once it is back.
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/integration/tls_test_util.h"
 #include "tests/storage/clickhouse_test_store.h"
 #include "tests/storage/trace_builder.h"
 
@@ -197,6 +201,33 @@ TEST_F(ClickHouseStoreTest, OpeningWithoutAServerNamesTheEndpoint) {
   auto opened = ClickHouseTraceStore::Open(options, &clock_);
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(opened.status().message()), HasSubstr("127.0.0.1:1"));
+}
+
+TEST_F(ClickHouseStoreTest, HttpsWithTheServersCaWorksAndAnUntrustedServerIsRefused) {
+  const std::string dir =
+      ::testing::TempDir() + "/tailtrace_clickhouse_tls_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto pki = tailtrace::testing::MakeTestPki(dir, "ch");
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  auto server = testing::ClickHouseServer::StartWithTls(pki->server_cert, pki->server_key);
+  ASSERT_TRUE(server.ok()) << server.status();
+  StoreOptions options = options_;
+  options.clickhouse.endpoint = absl::StrCat("https://localhost:", (*server)->https_port());
+  options.clickhouse.tls.ca_file = pki->ca_cert;
+  auto opened = ClickHouseTraceStore::Open(options, &clock_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  store_ = std::move(*opened);
+  const TraceId id = MakeTraceId(0, 1);
+  ASSERT_TRUE(Write(id, {{.span_id = 1}}).ok());
+  EXPECT_TRUE(store_->GetTrace(id)->has_value());
+  // The system's roots do not know the test CA: the handshake fails, naming the server.
+  options.clickhouse.tls.ca_file = "";
+  auto untrusted = ClickHouseTraceStore::Open(options, &clock_);
+  EXPECT_EQ(untrusted.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(untrusted.status().message()), HasSubstr("TLS"));
+  store_.reset();
+  server->reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ClickHouseStoreTest, TheSchemaIsCreatedOnceAndReopeningKeepsTheData) {
