@@ -100,7 +100,7 @@ $(TSAN_BUILD_DIR)/build.ninja:
 
 tsan-test: deps $(TSAN_BUILD_DIR)/build.ninja
 	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target collector_pipeline_test wal_test cluster_test \
-	  exporter_test spanmetrics_test
+	  exporter_test spanmetrics_test storage_clickhouse_unit_test
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  $(TSAN_BUILD_DIR)/tests/collector/collector_pipeline_test
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_BUILD_DIR)/tests/wal/wal_test
@@ -108,6 +108,8 @@ tsan-test: deps $(TSAN_BUILD_DIR)/build.ninja
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_BUILD_DIR)/tests/exporter/exporter_test
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  $(TSAN_BUILD_DIR)/tests/spanmetrics/spanmetrics_test
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  $(TSAN_BUILD_DIR)/tests/storage/storage_clickhouse_unit_test
 
 bench: build
 	bench/run.sh $(BUILD_DIR)
