@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "row_binary.h"
 #include "storage/index/trace_analysis.h"
 
@@ -106,6 +108,11 @@ uint64_t ForEachSpanRow(const TracesData& data, Fn&& fn) {
 
 uint16_t DayOf(int64_t unix_ns) {
   return static_cast<uint16_t>(std::clamp<int64_t>(unix_ns / kDayNs, 0, 65535));
+}
+
+std::string PartitionIdOf(uint16_t day) {
+  const absl::CivilDay civil = absl::CivilDay(1970, 1, 1) + day;
+  return absl::StrFormat("%04d%02d%02d", civil.year(), civil.month(), civil.day());
 }
 
 uint64_t AppendInputRows(const TraceWrite& write, const TracesData& data,

@@ -18,6 +18,10 @@ inline constexpr int64_t kDayNs = 86'400ll * 1'000'000'000;
 // The day (days since 1970-01-01, ClickHouse's Date) of a time; times before 1970 count as day 0.
 uint16_t DayOf(int64_t unix_ns);
 
+// The partition ID ClickHouse gives the partition of a day ("YYYYMMDD", in every version), so
+// that partitions compare by day as strings.
+std::string PartitionIdOf(uint16_t day);
+
 // What every row of one trace write shares.
 struct WriteRowsContext {
   uint16_t day = 0;       // the write's day (its partition)

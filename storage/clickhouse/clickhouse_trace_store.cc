@@ -185,8 +185,8 @@ absl::Status ClickHouseTraceStore::DropDaysBefore(const std::vector<std::string>
   absl::StatusOr<std::string> parts = Query(absl::StrCat(
       "SELECT DISTINCT table, partition_id FROM system.parts WHERE active AND database = ",
       clickhouse::Quote(options_.clickhouse.database), " AND table IN (",
-      absl::StrJoin(names, ", "), ") AND toUInt16(toDate(partition)) < ", keep_from,
-      " FORMAT TabSeparated"));
+      absl::StrJoin(names, ", "), ") AND partition_id < ",
+      clickhouse::Quote(clickhouse::PartitionIdOf(keep_from)), " FORMAT TabSeparated"));
   if (!parts.ok()) return parts.status();
   for (absl::string_view line : absl::StrSplit(*parts, '\n', absl::SkipEmpty())) {
     const std::vector<absl::string_view> fields = absl::StrSplit(line, '\t');

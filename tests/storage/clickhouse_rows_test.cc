@@ -88,6 +88,12 @@ TEST(TraceAssemblerTest, RebuildsEachWriteAsWrittenAndReadsARetriedCopyOnce) {
   EXPECT_EQ(assembler.data().SerializeAsString(), want.SerializeAsString());
 }
 
+TEST(PartitionIdTest, IsTheDaysDateAsClickHouseNamesDatePartitions) {
+  EXPECT_EQ(PartitionIdOf(0), "19700101");
+  EXPECT_EQ(PartitionIdOf(DayOf(1'700'000'000'000'000'000)), "20231114");
+  EXPECT_EQ(PartitionIdOf(20794), "20261207");
+}
+
 TEST(TraceAssemblerTest, BytesThatDoNotParseAreDataLoss) {
   TraceAssembler assembler;
   const absl::Status s = assembler.Add({1, 0, 0, 0, "", "", "\xff\xff\xff"});
