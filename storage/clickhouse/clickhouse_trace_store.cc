@@ -14,6 +14,7 @@
 #include "clickhouse_rows.h"
 #include "clickhouse_sql.h"
 #include "insert_batcher.h"
+#include "retried_writes.h"
 #include "schema.h"
 #include "spdlog/spdlog.h"
 
@@ -40,6 +41,9 @@ absl::Status ValidateNames(const ClickHouseOptions& o) {
   }
   return absl::OkStatus();
 }
+
+// Failed writes remembered for their next attempt (retried_writes.h): about 100 bytes each.
+constexpr size_t kMaxRetriedWrites = 1'000'000;
 
 int64_t TtlNs(const StoreOptions& o) {
   return o.clickhouse.ttl_ns > 0 ? o.clickhouse.ttl_ns : o.retention_ns;
@@ -82,6 +86,7 @@ ClickHouseTraceStore::ClickHouseTraceStore(const StoreOptions& options, Clock* c
       client_(std::move(client)),
       tables_(
           std::make_unique<clickhouse::TableNames>(clickhouse::TableNamesOf(options.clickhouse))),
+      retried_(std::make_unique<clickhouse::RetriedWrites>(kMaxRetriedWrites)),
       write_id_salt_(std::random_device{}() & 0xfff) {
   batcher_ = std::make_unique<clickhouse::InsertBatcher>(
       clickhouse::InsertBatcher::Options{options.clickhouse.batch_size,
@@ -116,29 +121,49 @@ absl::Status ClickHouseTraceStore::Write(std::span<const TraceWrite> traces) {
   std::deque<TracesData> parsed;
   absl::StatusOr<std::vector<const TracesData*>> data = SpansOfWrites(traces, &parsed);
   if (!data.ok()) return data.status();
+  // Writes that failed before are written again with their IDs (retried_writes.h).
+  const bool retrying = retried_->any();
+  std::vector<clickhouse::RetriedWrites::Key> keys;
+  std::vector<uint64_t> ids;
   const uint16_t day = clickhouse::DayOf(clock_->UnixNanos());
   std::string rows;
   uint64_t spans = 0;
   uint64_t written = 0;
   for (size_t i = 0; i < traces.size(); ++i) {
-    const clickhouse::WriteRowsContext ctx{day, NextWriteId(), &options_.index};
+    uint64_t id = 0;
+    if (retrying) {
+      keys.push_back(clickhouse::RetriedWrites::KeyOf(traces[i], *(*data)[i]));
+      id = retried_->IdOf(keys.back());
+    }
+    ids.push_back(id != 0 ? id : NextWriteId());
+    const clickhouse::WriteRowsContext ctx{day, ids.back(), &options_.index};
     const uint64_t n = clickhouse::AppendInputRows(traces[i], *(*data)[i], ctx, &rows);
     spans += n;
     written += n > 0 ? 1 : 0;
   }
   if (spans == 0) return absl::OkStatus();
   absl::Status status = batcher_->Submit(rows, spans);
-  {
-    std::lock_guard lock(health_mu_);
-    write_health_ = status.ok()
-                        ? absl::OkStatus()
-                        : absl::UnavailableError(absl::StrCat(
-                              "the last INSERT into ClickHouse failed: ", status.message()));
+  SetWriteHealth(status);
+  if (!status.ok()) {
+    if (!retrying) {
+      for (size_t i = 0; i < traces.size(); ++i) {
+        keys.push_back(clickhouse::RetriedWrites::KeyOf(traces[i], *(*data)[i]));
+      }
+    }
+    retried_->Failed(keys, ids);
+    return status;
   }
-  if (!status.ok()) return status;
+  if (retrying) retried_->Succeeded(keys);
   traces_written_.fetch_add(written, std::memory_order_relaxed);
   spans_written_.fetch_add(spans, std::memory_order_relaxed);
   return absl::OkStatus();
+}
+
+void ClickHouseTraceStore::SetWriteHealth(const absl::Status& insert) {
+  std::lock_guard lock(health_mu_);
+  write_health_ = insert.ok() ? absl::OkStatus()
+                              : absl::UnavailableError(absl::StrCat(
+                                    "the last INSERT into ClickHouse failed: ", insert.message()));
 }
 
 absl::Status ClickHouseTraceStore::Insert(std::string_view rows) {

@@ -19,32 +19,9 @@ import {
   pollV3Trace,
   startDaemon,
 } from './lib/daemon.mjs';
-import { buildCheckoutTrace, createShopServices, SHOP_OPERATIONS, Timeline } from './lib/scenario.mjs';
+import { SHOP_OPERATIONS, sendCheckoutTrace, Timeline } from './lib/scenario.mjs';
 import { jaegerSearch } from './lib/search.mjs';
 import { PROTOCOLS, ServiceClient } from './lib/sdk.mjs';
-
-// Sends the checkout trace over `protocol`, one export per service (leaf services first, so the
-// root arrives last and the whole trace is in the sampler before decision_wait_after_root).
-// Returns { traceId, otherTraceId, spanCount, expected, expectedOther, exportsPerService }.
-async function sendCheckoutTrace(daemon, protocol, options = {}) {
-  const services = createShopServices(protocol, daemon.endpoints, options);
-  try {
-    const ids = buildCheckoutTrace(services);
-    const exportsPerService = {};
-    for (const name of ['inventory', 'checkout', 'frontend']) {
-      exportsPerService[name] = await services[name].flush();
-    }
-    const all = Object.values(services).flatMap((s) => s.expectedSpans());
-    return {
-      ...ids,
-      expected: all.filter((s) => s.traceId === ids.traceId),
-      expectedOther: all.filter((s) => s.traceId === ids.otherTraceId),
-      exportsPerService,
-    };
-  } finally {
-    await Promise.all(Object.values(services).map((s) => s.shutdown()));
-  }
-}
 
 describe('tailtraced ingest with OpenTelemetry JS SDK exporters', () => {
   let daemon;

@@ -8,51 +8,21 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 import { getJson, pollJaegerTrace, pollUntil, startDaemon } from './lib/daemon.mjs';
-import { expectBadRequest, jaegerSearch, v3Search, v3Summaries, withQuery } from './lib/search.mjs';
+import {
+  buildSearchCheckout,
+  CHECKOUTS,
+  expectBadRequest,
+  jaegerSearch,
+  v3Search,
+  v3Summaries,
+  withQuery,
+} from './lib/search.mjs';
 import { Timeline } from './lib/scenario.mjs';
 import { ServiceClient } from './lib/sdk.mjs';
 
 const MS = 1_000_000;
-
-// The checkouts, oldest first (one second apart): who bought, how long inventory took, whether
-// the checkout service failed.
-const CHECKOUTS = [
-  { user: 'alice', inventoryMs: 50, failed: false },
-  { user: 'bob', inventoryMs: 3_500, failed: false },
-  { user: 'alice', inventoryMs: 120, failed: true },
-  { user: 'carol', inventoryMs: 4_200, failed: false },
-];
-
-// frontend GET /checkout (SERVER, user.id) -> checkout POST /api/checkout (SERVER, ERROR when
-// failed) -> inventory GET /inventory/reserve (SERVER, inventoryMs long). Returns the trace ID.
-function buildCheckout(services, t, index, { user, inventoryMs, failed }) {
-  const child = (parent) => trace.setSpan(ROOT_CONTEXT, parent);
-  const base = index * 1_000 * MS;
-  const inventoryNs = inventoryMs * MS;
-  const root = services.frontend.tracer.startSpan(
-    'GET /checkout',
-    { kind: SpanKind.SERVER, startTime: t.at(base), attributes: { 'user.id': user } },
-    ROOT_CONTEXT,
-  );
-  const checkout = services.checkout.tracer.startSpan(
-    'POST /api/checkout',
-    { kind: SpanKind.SERVER, startTime: t.at(base + 1 * MS) },
-    child(root),
-  );
-  const inventory = services.inventory.tracer.startSpan(
-    'GET /inventory/reserve',
-    { kind: SpanKind.SERVER, startTime: t.at(base + 2 * MS) },
-    child(checkout),
-  );
-  inventory.end(t.at(base + 2 * MS + inventoryNs));
-  if (failed) checkout.setStatus({ code: SpanStatusCode.ERROR, message: 'payment declined' });
-  checkout.end(t.at(base + 3 * MS + inventoryNs));
-  root.end(t.at(base + 4 * MS + inventoryNs));
-  return root.spanContext().traceId;
-}
 
 describe('trace search with OpenTelemetry JS SDK clients', () => {
   let daemon;
@@ -69,7 +39,7 @@ describe('trace search with OpenTelemetry JS SDK clients', () => {
     };
     try {
       const t = new Timeline();
-      ids = CHECKOUTS.map((c, i) => buildCheckout(services, t, i, c));
+      ids = CHECKOUTS.map((c, i) => buildSearchCheckout(services, t, i, c));
       // Leaf services first, so each trace is whole before its root arrives.
       for (const name of ['inventory', 'checkout', 'frontend']) await services[name].flush();
     } finally {

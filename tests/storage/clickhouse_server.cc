@@ -291,6 +291,14 @@ absl::Status ClickHouseServer::WriteConfig() const {
   return WriteFile(dir_ + "/users.xml", users);
 }
 
+void ClickHouseServer::Pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void ClickHouseServer::Resume() {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
 absl::Status ClickHouseServer::Start() {
   if (running()) return absl::OkStatus();
   if (absl::Status s = Spawn(); !s.ok()) return s;

@@ -44,6 +44,10 @@ class ClickHouseServer {
   // is running. Main thread only, as Shared.
   [[nodiscard]] absl::Status Start();
   bool running() const { return pid_ > 0; }
+  // Freezes the server (SIGSTOP: connections stay open, requests wait unanswered) and thaws it
+  // (SIGCONT). Nothing when it is not running.
+  void Pause();
+  void Resume();
 
   // "http://127.0.0.1:PORT".
   std::string endpoint() const;

@@ -195,6 +195,41 @@ TEST_F(ClickHouseStoreTest, ADownServerFailsWritesAsUnavailableAndIsUsedAgainOnc
   EXPECT_EQ(SpanCountOf((*trace)->data), 1u);
 }
 
+TEST_F(ClickHouseStoreTest, AWriteThatTimedOutButWasStoredIsReadOnceWhenWrittenAgain) {
+  options_.clickhouse.timeout_ns = 500'000'000;
+  Reopen();
+  auto server = testing::ClickHouseServer::Shared();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const TraceId id = MakeTraceId(0, 1);
+  (*server)->Pause();
+  absl::Status timed_out = Write(id, {{.span_id = 1}, {.span_id = 2, .parent_id = 1}});
+  (*server)->Resume();
+  ASSERT_EQ(timed_out.code(), absl::StatusCode::kUnavailable) << timed_out;
+  // The server runs the INSERT it had received once it is thawed.
+  auto client = clickhouse::ClickHouseClient::Create(options_.clickhouse);
+  ASSERT_TRUE(client.ok());
+  std::string count;
+  for (int i = 0; i < 200 && count != "2\n"; ++i) {
+    auto answer = (*client)->Execute("SELECT count() FROM " + options_.clickhouse.database +
+                                     ".spans FORMAT TabSeparated");
+    if (answer.ok()) count = *answer;
+  }
+  ASSERT_EQ(count, "2\n") << "the timed-out INSERT was not stored";
+  // The pipeline writes the same trace again.
+  ASSERT_TRUE(Write(id, {{.span_id = 1}, {.span_id = 2, .parent_id = 1}}).ok());
+  auto trace = store_->GetTrace(id);
+  ASSERT_TRUE(trace.ok() && trace->has_value()) << trace.status();
+  EXPECT_EQ(SpanCountOf((*trace)->data), 2u);
+  TraceQuery q;
+  q.service = "svc";
+  auto found = store_->FindTraces(q);
+  ASSERT_TRUE(found.ok() && found->size() == 1u) << found.status();
+  EXPECT_EQ((*found)[0].span_count, 2u);
+  // Written again after a success, the same spans are stored again, as in every store.
+  ASSERT_TRUE(Write(id, {{.span_id = 1}, {.span_id = 2, .parent_id = 1}}).ok());
+  EXPECT_EQ(SpanCountOf((*store_->GetTrace(id))->data), 4u);
+}
+
 TEST_F(ClickHouseStoreTest, OpeningWithoutAServerNamesTheEndpoint) {
   StoreOptions options = options_;
   options.clickhouse.endpoint = "http://127.0.0.1:1";

@@ -214,3 +214,26 @@ export const SHOP_OPERATIONS = Object.freeze({
   checkout: ['POST /api/checkout', 'validate cart', 'publish order.created', 'GET /inventory/reserve'],
   inventory: ['GET /inventory/reserve', 'reserve stock', 'process order.created', 'nightly restock'],
 });
+
+// Sends the checkout trace over `protocol`, one export per service (leaf services first, so the
+// root arrives last and the whole trace is in the sampler before decision_wait_after_root).
+// Returns { traceId, otherTraceId, spanCount, expected, expectedOther, exportsPerService }.
+export async function sendCheckoutTrace(daemon, protocol, options = {}) {
+  const services = createShopServices(protocol, daemon.endpoints, options);
+  try {
+    const ids = buildCheckoutTrace(services);
+    const exportsPerService = {};
+    for (const name of ['inventory', 'checkout', 'frontend']) {
+      exportsPerService[name] = await services[name].flush();
+    }
+    const all = Object.values(services).flatMap((s) => s.expectedSpans());
+    return {
+      ...ids,
+      expected: all.filter((s) => s.traceId === ids.traceId),
+      expectedOther: all.filter((s) => s.traceId === ids.otherTraceId),
+      exportsPerService,
+    };
+  } finally {
+    await Promise.all(Object.values(services).map((s) => s.shutdown()));
+  }
+}

@@ -1,7 +1,51 @@
-// Helpers for the search end-to-end tests: query-string building and the trace IDs of search
-// answers (Jaeger /api/traces, OTLP-JSON /api/v3/traces and /api/v3/trace-summaries).
+// Helpers for the search end-to-end tests: the checkout traces they search for, query-string
+// building and the trace IDs of search answers (Jaeger /api/traces, OTLP-JSON /api/v3/traces and
+// /api/v3/trace-summaries).
+
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 import { getJson, httpGet, truncate } from './daemon.mjs';
+
+const MS = 1_000_000;
+
+// The checkouts, oldest first (one second apart): who bought, how long inventory took, whether
+// the checkout service failed.
+export const CHECKOUTS = Object.freeze([
+  { user: 'alice', inventoryMs: 50, failed: false },
+  { user: 'bob', inventoryMs: 3_500, failed: false },
+  { user: 'alice', inventoryMs: 120, failed: true },
+  { user: 'carol', inventoryMs: 4_200, failed: false },
+]);
+
+// frontend GET /checkout (SERVER, user.id) -> checkout POST /api/checkout (SERVER, ERROR when
+// failed) -> inventory GET /inventory/reserve (SERVER, inventoryMs long), on the tracers of
+// `services` ({ frontend, checkout, inventory }: ServiceClients, named as the caller likes), the
+// index-th checkout starting `index` seconds after the Timeline `t`'s base. Returns the trace ID.
+export function buildSearchCheckout(services, t, index, { user, inventoryMs, failed }) {
+  const child = (parent) => trace.setSpan(ROOT_CONTEXT, parent);
+  const base = index * 1_000 * MS;
+  const inventoryNs = inventoryMs * MS;
+  const root = services.frontend.tracer.startSpan(
+    'GET /checkout',
+    { kind: SpanKind.SERVER, startTime: t.at(base), attributes: { 'user.id': user } },
+    ROOT_CONTEXT,
+  );
+  const checkout = services.checkout.tracer.startSpan(
+    'POST /api/checkout',
+    { kind: SpanKind.SERVER, startTime: t.at(base + 1 * MS) },
+    child(root),
+  );
+  const inventory = services.inventory.tracer.startSpan(
+    'GET /inventory/reserve',
+    { kind: SpanKind.SERVER, startTime: t.at(base + 2 * MS) },
+    child(checkout),
+  );
+  inventory.end(t.at(base + 2 * MS + inventoryNs));
+  if (failed) checkout.setStatus({ code: SpanStatusCode.ERROR, message: 'payment declined' });
+  checkout.end(t.at(base + 3 * MS + inventoryNs));
+  root.end(t.at(base + 4 * MS + inventoryNs));
+  return root.spanContext().traceId;
+}
 
 // "/path?k=v&k=v" from an object; array values repeat the parameter.
 export function withQuery(path, params) {

@@ -9,7 +9,9 @@
 // (ClickHouseOptions::batch_size, flush_interval) and Write returns once that INSERT succeeded.
 // A failed INSERT fails every Write it carried (Unavailable when it may succeed later: the
 // pipeline keeps the traces and writes them again) and makes WriteHealth report it until an
-// INSERT succeeds again, so that receivers push back on clients meanwhile.
+// INSERT succeeds again, so that receivers push back on clients meanwhile. A failed write made
+// again carries its first attempt's write IDs, so that rows an INSERT stored although it seemed
+// to fail (a timeout) are read once (clickhouse/retried_writes.h).
 //
 // Retention: whole days. Once a day (by the store clock, in UTC) ended more than `ttl` (else
 // StoreOptions::retention_ns) ago, its partitions are dropped: a trace is removed between ttl and
@@ -34,6 +36,7 @@ namespace tailtrace::storage {
 namespace clickhouse {
 class ClickHouseClient;
 class InsertBatcher;
+class RetriedWrites;
 struct TableNames;
 }  // namespace clickhouse
 
@@ -81,6 +84,8 @@ class ClickHouseTraceStore final : public TraceStore {
                        std::unique_ptr<clickhouse::ClickHouseClient> client);
 
   absl::Status Insert(std::string_view rows);
+  // Unwritable while the last INSERT failed (WriteHealth).
+  void SetWriteHealth(const absl::Status& insert);
   // The next write ID: increasing with time, and with this store's random salt in its low bits.
   uint64_t NextWriteId();
   absl::Status EnforceRetention();
@@ -95,6 +100,7 @@ class ClickHouseTraceStore final : public TraceStore {
   const std::unique_ptr<clickhouse::ClickHouseClient> client_;
   const std::unique_ptr<clickhouse::TableNames> tables_;
   std::unique_ptr<clickhouse::InsertBatcher> batcher_;
+  const std::unique_ptr<clickhouse::RetriedWrites> retried_;
   std::string server_version_;
   const uint64_t write_id_salt_;
 
