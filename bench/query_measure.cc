@@ -158,20 +158,23 @@ void MeasureDetail(const storage::StoredTrace& trace, Series* render, Series* de
   });
 }
 
-// A call's wall and thread CPU time, in ms.
+// A call's wall and thread CPU time, in ms, and the server's CPU time (when data has a server).
 struct Timing {
   double ms = 0;
   double cpu_ms = 0;
+  double server_cpu_ms = -1;  // -1: not measured
 };
 
 // Runs fn(), timing it into *t; returns what fn returns.
 template <typename F>
-auto Timed(Timing* t, F&& fn) {
+auto Timed(const QueryData& data, Timing* t, F&& fn) {
+  const double s0 = data.server_cpu_seconds ? data.server_cpu_seconds() : 0;
   const double c0 = ThreadCpuSeconds();
   const double t0 = WallSeconds();
   auto result = fn();
   t->ms = (WallSeconds() - t0) * 1e3;
   t->cpu_ms = (ThreadCpuSeconds() - c0) * 1e3;
+  t->server_cpu_ms = data.server_cpu_seconds ? (data.server_cpu_seconds() - s0) * 1e3 : -1;
   return result;
 }
 
@@ -179,6 +182,10 @@ void Record(const Timing& t, double results, Series* s) {
   s->ms.push_back(t.ms);
   s->cpu_ms.push_back(t.cpu_ms);
   s->results_sum += results;
+  if (t.server_cpu_ms >= 0) {
+    s->server_cpu_ms_sum += t.server_cpu_ms;
+    s->server_measured = true;
+  }
 }
 
 // Trace `k` through the store (and, with `detail`, its rendering and decoding) and then the API;
@@ -186,7 +193,7 @@ void Record(const Timing& t, double results, Series* s) {
 bool LookupOnce(const QueryData& data, uint64_t k, bool measured, bool detail, LookupSeries* s) {
   const TraceId id = TraceId::FromBytes(data.gen->TraceIdBytes(k));
   Timing t;
-  auto trace = Timed(&t, [&] { return data.store->GetTrace(id); });
+  auto trace = Timed(data, &t, [&] { return data.store->GetTrace(id); });
   if (!trace.ok() || !trace->has_value()) {
     s->get.skipped =
         absl::StrCat("trace ", id.Hex(), " (index ", k,
@@ -202,7 +209,7 @@ bool LookupOnce(const QueryData& data, uint64_t k, bool measured, bool detail, L
   if (measured) Record(t, 1, &s->get);
   if (detail && measured) MeasureDetail(**trace, &s->render, &s->decode_heap, &s->decode_arena);
   const http::Request req = MakeRequest("/api/traces/" + id.Hex(), {});
-  const http::Response res = Timed(&t, [&] { return data.service->Handle(req); });
+  const http::Response res = Timed(data, &t, [&] { return data.service->Handle(req); });
   if (res.status != 200) {
     s->api_get.skipped =
         absl::StrCat(req.target, " answered ", res.status, ": ", res.body.substr(0, 200));
@@ -245,7 +252,7 @@ SearchSpec SpecFor(const QueryData& data, int kind, int i, std::mt19937_64* rng,
 
 void FindOnce(const QueryData& data, const SearchSpec& spec, bool measured, Series* find) {
   Timing t;
-  absl::StatusOr<size_t> n = Timed(&t, [&] { return FindTraces(data.store, spec); });
+  absl::StatusOr<size_t> n = Timed(data, &t, [&] { return FindTraces(data.store, spec); });
   if (!n.ok()) {
     find->skipped = n.status().ToString();
   } else if (measured) {
@@ -276,7 +283,8 @@ void ApiSearchOnce(const QueryData& data, const SearchSpec& spec, bool measured,
     api->how = candidates[*chosen].target;
   }
   Timing t;
-  const http::Response res = Timed(&t, [&] { return data.service->Handle(candidates[*chosen]); });
+  const http::Response res =
+      Timed(data, &t, [&] { return data.service->Handle(candidates[*chosen]); });
   if (res.status != 200) {
     api->skipped = absl::StrCat(candidates[*chosen].target, " answered ", res.status, ": ",
                                 res.body.substr(0, 200));
@@ -303,6 +311,9 @@ void Series::AddTo(JsonLine* json) const {
       .Add(name + "_max_ms", sorted.empty() ? 0.0 : sorted.back())
       .Add(name + "_n", static_cast<uint64_t>(sorted.size()))
       .Add(name + "_avg_results", sorted.empty() ? 0.0 : results_sum / sorted.size());
+  if (server_measured && !sorted.empty()) {
+    json->Add(name + "_server_cpu_ms_avg", server_cpu_ms_sum / sorted.size());
+  }
   if (!how.empty()) json->Add(name + "_request", how);
 }
 
@@ -315,12 +326,16 @@ void Series::Print() const {
   std::sort(sorted.begin(), sorted.end());
   std::vector<double> cpu = cpu_ms;
   std::sort(cpu.begin(), cpu.end());
+  std::string server;
+  if (server_measured && !sorted.empty()) {
+    server = absl::StrCat("  server CPU avg ", server_cpu_ms_sum / sorted.size(), " ms");
+  }
   std::fprintf(stderr,
                "query %-32s p50 %8.3f ms  p99 %8.3f ms  (CPU p99 %8.3f ms)  max %8.3f ms  (%zu "
-               "runs, %.1f results avg)\n",
+               "runs, %.1f results avg)%s\n",
                name.c_str(), Percentile(sorted, 50), Percentile(sorted, 99), Percentile(cpu, 99),
                sorted.empty() ? 0.0 : sorted.back(), sorted.size(),
-               sorted.empty() ? 0.0 : results_sum / sorted.size());
+               sorted.empty() ? 0.0 : results_sum / sorted.size(), server.c_str());
 }
 
 LookupSeries MeasureLookups(const QueryData& data, int lookups, bool detail, std::mt19937_64* rng) {

@@ -1,9 +1,11 @@
 #pragma once
 
 // The measured side of tailtrace-bench-query: trace by ID and the three searches over a built
-// store, each timed on the wall clock and on the calling thread's CPU clock.
+// store (any TraceStore), each timed on the wall clock and on the calling thread's CPU clock, and,
+// for a store on a server (ClickHouse), with the server's CPU time.
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -11,7 +13,7 @@
 #include "bench/bench_util.h"
 #include "bench/workload.h"
 #include "query/query_service.h"
-#include "storage/rocks/rocks_trace_store.h"
+#include "storage/trace_store.h"
 
 namespace tailtrace::bench {
 
@@ -22,11 +24,15 @@ struct Series {
   std::vector<double> ms;
   // Thread CPU time of the same calls: separates work from waiting (I/O, preemption).
   std::vector<double> cpu_ms;
+  // With QueryData::server_cpu_seconds: the server's CPU time over the measured calls, in ms
+  // (their sum; /proc counts in clock ticks, so only the mean over many calls means anything).
+  double server_cpu_ms_sum = 0;
+  bool server_measured = false;
   double results_sum = 0;
   std::string skipped;  // non-empty: why there are no figures
   std::string how;      // the request used, for the report
 
-  // NAME_p50_ms, NAME_p99_ms, ... or NAME_skipped.
+  // NAME_p50_ms, NAME_p99_ms, ... (and NAME_server_cpu_ms_avg) or NAME_skipped.
   void AddTo(JsonLine* json) const;
   // One line on stderr.
   void Print() const;
@@ -34,12 +40,15 @@ struct Series {
 
 // What the measurements read: the store and the traces in it.
 struct QueryData {
-  storage::RocksTraceStore* store = nullptr;
+  storage::TraceStore* store = nullptr;
   query::QueryService* service = nullptr;  // answering over `store`
   const TraceGenerator* gen = nullptr;     // the traces' generator
   uint64_t written_traces = 0;             // traces 0 .. written_traces - 1 are stored
   int64_t start_ns = 0;                    // the first trace's start
   int64_t data_end_ns = 0;                 // the traces' start times end here
+  // When the store is a server's (ClickHouse): that server's CPU seconds so far, read around each
+  // measured call. Empty: the work is all in this process.
+  std::function<double()> server_cpu_seconds;
 };
 
 struct LookupSeries {

@@ -4,14 +4,15 @@
 // store the query benchmark measures, as a daemon would have written it after receiving the
 // workload's traces at a steady rate:
 //   - several writer threads (the daemon runs one sampler shard per hardware thread) each write
-//     batches of whole kept traces, at most 16384 spans per RocksTraceStore::Write as a shard
-//     does; batches are claimed in trace order, so traces are written roughly in start-time
-//     order, as a daemon decides them;
+//     batches of whole kept traces, at most 16384 spans per TraceStore::Write as a shard does;
+//     batches are claimed in trace order, so traces are written roughly in start-time order, as a
+//     daemon decides them;
 //   - the store runs on a DataClock that follows the data: a batch is written at the start of its
 //     newest trace + 2 s (the sampler decides a trace 2 s after its root arrives), so retention
 //     buckets and index segments (sealed at 4096 traces or 5 s of age, storage/keys.h "The search
 //     index") come out as in that daemon's store, however fast the benchmark writes. With the
 //     real clock, segment sizes would depend on the benchmark's own write speed instead.
+//     (A ClickHouse store runs on the real clock instead: query_bench.cc OpenStore says why.)
 
 #include <algorithm>
 #include <atomic>
@@ -26,11 +27,11 @@
 #include "bench/workload.h"
 #include "common/clock.h"
 #include "proto/otlp_ids.h"
-#include "storage/rocks/rocks_trace_store.h"
+#include "storage/trace_store.h"
 
 namespace tailtrace::bench {
 
-// The most spans a sampler shard writes in one RocksTraceStore::Write (collector/pipeline.cc).
+// The most spans a sampler shard writes in one TraceStore::Write (collector/pipeline.cc).
 inline constexpr int kShardWriteSpans = 16384;
 // A kept trace is written this long after it starts: the sampler decides a trace 2 s after its
 // root arrives (collector ShardOptions::decision_wait_after_root_received_ns).
@@ -74,7 +75,7 @@ struct QueryBuildOptions {
   // Writer threads.
   // Default: 1
   int writers = 1;
-  // Traces per RocksTraceStore::Write.
+  // Traces per TraceStore::Write.
   // Default: 1
   int batch_traces = 1;
   // Stop claiming batches after this many wall seconds; 0 = no limit.
@@ -86,15 +87,16 @@ struct QueryBuildResult {
   uint64_t written_traces = 0;      // traces 0 .. written_traces - 1 are stored
   double wall_seconds = 0;          // writing and the final Flush
   double cpu_seconds = 0;           // of the whole process, RocksDB background threads included
+                                    // (not a ClickHouse server's)
   double generate_cpu_seconds = 0;  // writer threads generating traces
-  double write_cpu_seconds = 0;     // writer threads in RocksTraceStore::Write
+  double write_cpu_seconds = 0;     // writer threads in TraceStore::Write
 };
 
 // Writes the traces of `gen` to `store` (not owned) from options.writers threads, moving `clock`
 // (not owned; may be the store's clock or unused by it) to each batch's write time, then flushes
 // the store. Errors: the first failed Write or the Flush's error.
 inline absl::StatusOr<QueryBuildResult> BuildQueryStore(const TraceGenerator& gen,
-                                                        storage::RocksTraceStore* store,
+                                                        storage::TraceStore* store,
                                                         DataClock* clock,
                                                         const QueryBuildOptions& options) {
   using opentelemetry::proto::trace::v1::TracesData;

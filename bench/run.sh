@@ -26,6 +26,24 @@
 #                    config (default 3, 1 with SMALL=1); the verdict is on keep-all's median ratio
 #   CLUSTER_SPANS    spans per cluster run and its single-node partner (default: INGEST_SPANS,
 #                    at most 1,000,000)
+#   CLICKHOUSE_RUNS=0  skip the ClickHouse section (storage.backend: clickhouse, each run against a
+#                    private clickhouse-server it starts: the keep-all and 10% policy ingest runs
+#                    with INGEST_SPANS, then tailtrace-bench-query --backend clickhouse); figures
+#                    only, no targets. Without the server binary the section reports itself
+#                    skipped and the rest runs
+#   CLICKHOUSE_SERVER  the clickhouse-server binary (default /usr/sbin/clickhouse-server, Debian's
+#                    18.16, which `make deps` installs)
+#   CLICKHOUSE_P10=0 skip the ClickHouse 10% policy ingest run (keep-all only)
+#   CLICKHOUSE_QUERY_SPANS  spans in the ClickHouse query store (default 1,000,000; 200,000 with
+#                    SMALL=1), smaller than RocksDB's: on 2 cores ClickHouse 18.16 takes ~55 s to
+#                    build 1M (~110 s for 2M, ~9 min for 10M), and its searches, slower the larger
+#                    the store, ~1 min for SEARCHES=100 at 1M: the whole query run ~2.5 min
+#   CLICKHOUSE_QUERY_BUILD_BUDGET  stop building it after this long (default 120s, 60s with
+#                    SMALL=1) and measure the smaller store (its size is in the table)
+#   ONLY=clickhouse  run the ClickHouse section alone (after the calibration run when CALIBRATE=1,
+#                    so that its ingest size is the one the RocksDB runs get); the table holds its
+#                    figures only and goes to bench/results/latest-clickhouse.md (latest-small.md
+#                    with SMALL=1) unless RESULTS says otherwise
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,15 +66,31 @@ for bin in "$DAEMON" "$LOADGEN" "$SAMPLER" "$FLOOR" "$QUERY" "$STORETOOL"; do
 done
 
 SMALL=${SMALL:-0}
+ONLY=${ONLY:-}
+case $ONLY in
+  "") RUN_ROCKSDB=1 ;;
+  clickhouse)
+    RUN_ROCKSDB=0
+    [[ $SMALL == 1 ]] || : "${RESULTS:=$ROOT/bench/results/latest-clickhouse.md}"
+    ;;
+  *)
+    echo "bench/run.sh: ONLY=$ONLY: the only section that runs alone is clickhouse" >&2
+    exit 2
+    ;;
+esac
+CLICKHOUSE_RUNS=${CLICKHOUSE_RUNS:-1}
+CLICKHOUSE_SERVER=${CLICKHOUSE_SERVER:-/usr/sbin/clickhouse-server}
 if [[ $SMALL == 1 ]]; then
   : "${INGEST_SPANS:=50000}" "${MEMORY_SPANS:=100000}" "${FLOOR_SPANS:=200000}"
   : "${SAMPLER_SPANS:=200000}" "${QUERY_SPANS:=300000}" "${LOOKUPS:=200}" "${SEARCHES:=30}"
   : "${QUERY_BUILD_BUDGET:=20s}" "${CALIBRATE:=0}" "${CLUSTER_PAIRS:=1}"
+  : "${CLICKHOUSE_QUERY_SPANS:=200000}" "${CLICKHOUSE_QUERY_BUILD_BUDGET:=60s}"
   : "${RESULTS:=$ROOT/bench/results/latest-small.md}"
 else
   : "${INGEST_SPANS:=2000000}" "${MEMORY_SPANS:=800000}" "${FLOOR_SPANS:=2000000}"
   : "${SAMPLER_SPANS:=1000000}" "${QUERY_SPANS:=10000000}" "${LOOKUPS:=1000}" "${SEARCHES:=100}"
   : "${QUERY_BUILD_BUDGET:=600s}" "${CALIBRATE:=1}" "${CLUSTER_PAIRS:=3}"
+  : "${CLICKHOUSE_QUERY_SPANS:=1000000}" "${CLICKHOUSE_QUERY_BUILD_BUDGET:=120s}"
   : "${RESULTS:=$ROOT/bench/results/latest.md}"
 fi
 LOADGEN_FLAGS=${LOADGEN_FLAGS:-}
@@ -82,12 +116,13 @@ T_QUERY_SPANS=10000000     # spans in the query store
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tailtrace-bench.XXXXXX")
 DPID=""
 CLUSTER_PIDS=()  # the cluster run's daemons while they run
+CH_PID=""        # the ClickHouse section's clickhouse-server while it runs
 cleanup() {
   local pid
-  for pid in $DPID "${CLUSTER_PIDS[@]}"; do
+  for pid in $DPID "${CLUSTER_PIDS[@]}" $CH_PID; do
     kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
   done
-  for pid in $DPID "${CLUSTER_PIDS[@]}"; do
+  for pid in $DPID "${CLUSTER_PIDS[@]}" $CH_PID; do
     wait "$pid" 2>/dev/null
   done
   if [[ ${KEEP_WORK:-0} == 1 ]]; then
@@ -113,11 +148,16 @@ mkdir -p "$(dirname "$RESULTS")"
 
 # ---- 1. ingest end-to-end ---------------------------------------------------------------------
 
-# run_ingest NAME CONFIG SPANS [quick]: sets R[NAME.*]; "quick" skips measuring the store on disk
-# (which compacts it) when only the CPU figures are wanted.
+# run_ingest NAME CONFIG SPANS [quick|clickhouse [all]]: sets R[NAME.*]; "quick" skips measuring
+# the store on disk (which compacts it) when only the CPU figures are wanted. "clickhouse": CONFIG
+# stores in the private server CH_PID, database CH_DATABASE (start_clickhouse): there is no RocksDB
+# store to measure; the server's CPU time is measured as the daemon's, until its merges stopped
+# too (R[NAME.ch_cpu_s], R[NAME.per_total_cpu]: spans per daemon + server CPU-second), and the
+# bytes on disk are those of the database's active parts (system.parts). "all" (keep-all
+# configs): the run is settled only once every accepted span is stored.
 declare -A R
 run_ingest() {
-  local name=$1 cfg=$2 spans=$3 quick=${4:-}
+  local name=$1 cfg=$2 spans=$3 mode=${4:-} expect=${5:-}
   log "ingest ($name): $spans spans over OTLP/gRPC"
   if ! start_daemon "$name" "$cfg"; then
     R[$name.skipped]="skipped: $DAEMON_ERROR"
@@ -125,16 +165,35 @@ run_ingest() {
     return
   fi
   local pid=$DPID
-  local c0 c1 t0 t1 lg
+  local c0 c1 t0 t1 lg ch0="" ch1=""
   c0=$(cpu_ticks "$pid")
+  [[ $mode == clickhouse ]] && ch0=$(proc_ticks "$CH_PID")
   t0=$(date +%s.%N)
   local cmd="tailtrace-loadgen --target $GRPC_ADDR $LOADGEN_COMMON --spans $spans"
   lg=$("$LOADGEN" --target "$GRPC_ADDR" $LOADGEN_COMMON --spans "$spans" 2>"$WORK/$name.loadgen.stderr" | tail -1)
-  if ! wait_settled 120; then
-    R[$name.note]="the pipeline did not settle within 120 s after the load (figures taken then)"
+  # A ClickHouse store takes its spans at the pace of its INSERTs (each shard's Write waits for
+  # one, which waited up to flush_interval): 2M spans take it about 2 minutes here, and the
+  # stored-span count stays put longer between writes than with RocksDB. So it must stay put for
+  # 3 s, not 1, and with "all" first reach the accepted spans: once, the 1 s rule took a
+  # ClickHouse run as settled with a sixth of its spans still to write.
+  local settle=120 SETTLE_STABLE=2
+  [[ $mode == clickhouse ]] && settle=600 SETTLE_STABLE=6
+  local accepted_now
+  accepted_now=$(jget "$lg" spans_accepted)
+  if [[ $expect == all && -n $accepted_now ]] && ! wait_stored "$accepted_now" "$settle"; then
+    R[$name.note]="fewer spans than accepted were stored $settle s after the load"
+  fi
+  if ! wait_settled "$settle"; then
+    R[$name.note]+="${R[$name.note]:+; }the pipeline did not settle within $settle s after the load (figures taken then)"
   fi
   t1=$(date +%s.%N)
   c1=$(cpu_ticks "$pid")
+  if [[ $mode == clickhouse ]]; then
+    ch_await_merges "$CH_DATABASE" 120 ||
+      R[$name.note]+="${R[$name.note]:+; }ClickHouse still merged 120 s after the pipeline settled (its CPU taken then)"
+    ch1=$(proc_ticks "$CH_PID")
+    R[$name.ch_wait_s]=$(calc "$(date +%s.%N) - $t1")
+  fi
   local hwm
   hwm=$(status_kb "$pid" VmHWM)
   local m=$SETTLED_METRICS
@@ -142,14 +201,28 @@ run_ingest() {
   R[$name.metric_disk]=$(metric "$m" tailtrace_store_disk_bytes)
   stop_daemon
   R[$name.exit]=$STOP_STATUS
-  R[$name.du]=$(du -sb "$WORK/$name-data" | cut -f1)
-  local st=""
-  [[ $quick == quick ]] ||
-    st=$("$STORETOOL" --path "$WORK/$name-data" --breakdown 2>"$WORK/$name.storetool.stderr" | tail -1)
-  R[$name.storetool]=$st
-  R[$name.sst_flushed]=$(jget "$st" sst_bytes_before)
-  R[$name.sst_compacted]=$(jget "$st" sst_bytes_after_compaction)
-  R[$name.compact_s]=$(jget "$st" compact_seconds)
+  if [[ $mode == clickhouse ]]; then
+    local bytes parts tables
+    read -r bytes parts tables <<<"$(ch_size "$CH_DATABASE")"
+    R[$name.ch_disk]=$bytes R[$name.ch_parts]=$parts R[$name.ch_by_table]=$tables
+    R[$name.ch_rows]=$(ch_query "SELECT count() FROM $CH_DATABASE.spans" 2>/dev/null)
+    # Spans the daemon only wrote when it stopped were not in the figures taken before.
+    local rows=${R[$name.ch_rows]} at_settle=${R[$name.stored_spans]}
+    if [[ $rows =~ ^[0-9]+$ && $at_settle =~ ^[0-9]+$ ]] && ((rows > at_settle)); then
+      R[$name.note]+="${R[$name.note]:+; }ClickHouse's \`spans\` holds $(fmt $((rows - at_settle))) more rows than the daemon had stored when the figures were taken (spans written as it stopped, whose work the figures miss, or rows written twice)"
+    fi
+    R[$name.ch_hwm_mb]=$(calc "$(status_kb "$CH_PID" VmHWM || echo 0) / 1024")
+    R[$name.ch_cpu_s]=$(calc "(${ch1:-0} - ${ch0:-0}) / $CLK_TCK")
+  else
+    R[$name.du]=$(du -sb "$WORK/$name-data" | cut -f1)
+    local st=""
+    [[ $mode == quick ]] ||
+      st=$("$STORETOOL" --path "$WORK/$name-data" --breakdown 2>"$WORK/$name.storetool.stderr" | tail -1)
+    R[$name.storetool]=$st
+    R[$name.sst_flushed]=$(jget "$st" sst_bytes_before)
+    R[$name.sst_compacted]=$(jget "$st" sst_bytes_after_compaction)
+    R[$name.compact_s]=$(jget "$st" compact_seconds)
+  fi
   R[$name.cpu_s]=$(calc "($c1 - $c0) / $CLK_TCK")
   R[$name.accepted]=$(jget "$lg" spans_accepted)
   R[$name.wall_rate]=$(jget "$lg" spans_per_second)
@@ -160,6 +233,7 @@ run_ingest() {
   R[$name.retries]=$(jget "$lg" retries)
   R[$name.failed]=$(jget "$lg" spans_failed)
   R[$name.wire]=$(jget "$lg" wire_bytes_per_span)
+  R[$name.workload]=$(jget "$lg" workload)
   R[$name.hwm_mb]=$(calc "${hwm:-0} / 1024")
   add_cmd "$(scrub "$cmd")  (config: $(scrub "$cfg"))"
   R[$name.cmd]=$CMD_INDEX
@@ -169,6 +243,16 @@ run_ingest() {
   fi
   R[$name.per_cpu]=$(calc "${R[$name.accepted]} / (${R[$name.cpu_s]} > 0 ? ${R[$name.cpu_s]} : 1e-9)")
   local stored=${R[$name.stored_spans]:-0}
+  if [[ $mode == clickhouse ]]; then
+    R[$name.per_total_cpu]=$(calc "${R[$name.accepted]} / (${R[$name.cpu_s]} + ${R[$name.ch_cpu_s]})")
+    # Per span on disk: the rows of `spans` (the spans stored, also those written as it stopped).
+    [[ ${R[$name.ch_rows]} =~ ^[0-9]+$ ]] && stored=${R[$name.ch_rows]}
+    [[ $stored -gt 0 ]] && R[$name.bps_ch]=$(calc "${R[$name.ch_disk]:-0} / $stored")
+    log "ingest ($name): ${R[$name.accepted]} spans accepted, daemon CPU ${R[$name.cpu_s]} s" \
+        "= $(fmt "${R[$name.per_cpu]}") spans/CPU-s; ClickHouse CPU ${R[$name.ch_cpu_s]} s;" \
+        "$(fmt "${R[$name.per_total_cpu]}") spans per daemon + ClickHouse CPU-s; ${R[$name.stored_spans]} stored"
+    return
+  fi
   if [[ $stored -gt 0 ]]; then
     R[$name.bps_flushed]=$(calc "${R[$name.sst_flushed]:-0} / $stored")
     R[$name.bps_compacted]=$(calc "${R[$name.sst_compacted]:-0} / $stored")
@@ -194,11 +278,13 @@ fi
 log "$INGEST_NOTE"
 P10_POLICY='  policies: [{name: p10, type: probabilistic, probabilistic: {sampling_percentage: 10}}]'
 P10_CFG=$(config_file p10 "$P10_POLICY")
-run_ingest keepall "$KEEPALL_CFG" "$INGEST_SPANS"
-run_ingest p10 "$P10_CFG" "$INGEST_SPANS"
+if ((RUN_ROCKSDB)); then
+  run_ingest keepall "$KEEPALL_CFG" "$INGEST_SPANS"
+  run_ingest p10 "$P10_CFG" "$INGEST_SPANS"
+fi
 # The write-ahead log's cost: the runs above have it on (the default, fsync off); these turn it
 # off and turn fsync on. WAL_RUNS=0 skips them.
-if [[ ${WAL_RUNS:-1} == 1 ]]; then
+if [[ ${WAL_RUNS:-1} == 1 ]] && ((RUN_ROCKSDB)); then
   run_ingest keepall-nowal "$(config_file keepall-nowal "" "wal: { enabled: false }")" "$INGEST_SPANS"
   run_ingest keepall-fsync "$(config_file keepall-fsync "" "wal: { fsync: true }")" "$INGEST_SPANS"
   run_ingest p10-nowal "$(config_file p10-nowal "$P10_POLICY" "wal: { enabled: false }")" "$INGEST_SPANS"
@@ -210,32 +296,6 @@ if [[ -z ${R[p10.skipped]:-} && -n ${R[p10.stored_spans]:-} && -n ${R[p10.accept
 fi
 
 # ---- 1c. a 3-node cluster ---------------------------------------------------------------------
-
-# tcp_ports: the local port of every TCP socket on this machine (any address, any state), one a
-# line.
-tcp_ports() {
-  local h
-  awk 'FNR > 1 { n = split($2, a, ":"); print a[n] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
-    while read -r h; do echo "$((16#$h))"; done
-}
-
-# free_port: a TCP port no socket on this machine uses now, below the ephemeral range
-# (ip_local_port_range), so that port-0 listeners and outgoing connections do not take it before
-# the daemons bind it. Not a reservation: start_cluster checks the binds and retries.
-free_port() {
-  local lo=32768 hi=60999 used p i
-  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
-  used=" $(tcp_ports | tr '\n' ' ')"
-  for ((i = 0; i < 200; i++)); do
-    if ((lo > 2048)); then
-      p=$((1024 + (RANDOM * 32768 + RANDOM) % (lo - 1024)))
-    else
-      p=$((hi + 1 + (RANDOM * 32768 + RANDOM) % (65535 - hi)))
-    fi
-    [[ $used == *" $p "* ]] || { echo "$p"; return 0; }
-  done
-  return 1
-}
 
 CLUSTER_HOSTS=(127.0.0.31 127.0.0.32 127.0.0.33)
 # A node that starts routes "as joining" for sampling.decision_wait (cluster/span_router.h): each
@@ -369,7 +429,7 @@ run_cluster() {
 # One node and the cluster, CLUSTER_PAIRS times back to back per sampling config: on shared cores
 # one pair's ratio varies by a third from run to run, so the verdict takes the median pair.
 : "${CLUSTER_SPANS:=$((INGEST_SPANS < 1000000 ? INGEST_SPANS : 1000000))}"
-if [[ ${CLUSTER_RUNS:-1} == 1 ]]; then
+if [[ ${CLUSTER_RUNS:-1} == 1 ]] && ((RUN_ROCKSDB)); then
   for ((k = 1; k <= CLUSTER_PAIRS; k++)); do
     run_ingest "single-keepall-$k" "$(config_file "single-keepall-$k" "")" "$CLUSTER_SPANS" quick
     run_cluster "cluster-keepall-$k" "" "$CLUSTER_SPANS"
@@ -385,40 +445,42 @@ fi
 MEM_SAMPLING='  decision_wait: 1h
   decision_wait_after_root_received: 1h
   max_buffer_bytes: 16GiB'
-MEM_CFG=$(config_file memory "$MEM_SAMPLING")
-log "memory: $MEMORY_SPANS spans held in the sampler buffers"
-if start_daemon memory "$MEM_CFG"; then
-  rss0=$(status_kb "$DPID" VmRSS)
-  cmd="tailtrace-loadgen --target $GRPC_ADDR $LOADGEN_COMMON --spans $MEMORY_SPANS"
-  lg=$("$LOADGEN" --target "$GRPC_ADDR" $LOADGEN_COMMON --spans "$MEMORY_SPANS" 2>"$WORK/memory.loadgen.stderr" | tail -1)
-  # Until the queues have drained into the buffers.
-  last=""
-  for ((i = 0; i < 120; i++)); do
-    m=$(fetch_metrics "$ADMIN_ADDR")
-    b=$(metric "$m" tailtrace_sampler_buffered_bytes)
-    [[ -n $b && $b == "$last" ]] && break
-    last=$b
-    sleep 0.5
-  done
-  rss1=$(status_kb "$DPID" VmRSS)
-  R[mem.buffered_bytes]=$(metric "$m" tailtrace_sampler_buffered_bytes)
-  R[mem.buffered_traces]=$(metric "$m" tailtrace_sampler_traces_buffered)
-  # Nothing of this run is measured after this point: skip the drain (it would write every
-  # buffered span to the store).
-  kill -KILL "$DPID" 2>/dev/null
-  wait "$DPID" 2>/dev/null
-  DPID=""
-  R[mem.accepted]=$(jget "$lg" spans_accepted)
-  R[mem.wire_bytes]=$(jget "$lg" bytes_accepted)
-  R[mem.rss_growth]=$(( (rss1 - rss0) * 1024 ))
-  if [[ -n ${R[mem.wire_bytes]} && ${R[mem.wire_bytes]} != 0 ]]; then
-    R[mem.ratio]=$(calc "${R[mem.rss_growth]} / ${R[mem.wire_bytes]}")
-    R[mem.accounted_ratio]=$(calc "${R[mem.buffered_bytes]:-0} / ${R[mem.wire_bytes]}")
+if ((RUN_ROCKSDB)); then
+  MEM_CFG=$(config_file memory "$MEM_SAMPLING")
+  log "memory: $MEMORY_SPANS spans held in the sampler buffers"
+  if start_daemon memory "$MEM_CFG"; then
+    rss0=$(status_kb "$DPID" VmRSS)
+    cmd="tailtrace-loadgen --target $GRPC_ADDR $LOADGEN_COMMON --spans $MEMORY_SPANS"
+    lg=$("$LOADGEN" --target "$GRPC_ADDR" $LOADGEN_COMMON --spans "$MEMORY_SPANS" 2>"$WORK/memory.loadgen.stderr" | tail -1)
+    # Until the queues have drained into the buffers.
+    last=""
+    for ((i = 0; i < 120; i++)); do
+      m=$(fetch_metrics "$ADMIN_ADDR")
+      b=$(metric "$m" tailtrace_sampler_buffered_bytes)
+      [[ -n $b && $b == "$last" ]] && break
+      last=$b
+      sleep 0.5
+    done
+    rss1=$(status_kb "$DPID" VmRSS)
+    R[mem.buffered_bytes]=$(metric "$m" tailtrace_sampler_buffered_bytes)
+    R[mem.buffered_traces]=$(metric "$m" tailtrace_sampler_traces_buffered)
+    # Nothing of this run is measured after this point: skip the drain (it would write every
+    # buffered span to the store).
+    kill -KILL "$DPID" 2>/dev/null
+    wait "$DPID" 2>/dev/null
+    DPID=""
+    R[mem.accepted]=$(jget "$lg" spans_accepted)
+    R[mem.wire_bytes]=$(jget "$lg" bytes_accepted)
+    R[mem.rss_growth]=$(( (rss1 - rss0) * 1024 ))
+    if [[ -n ${R[mem.wire_bytes]} && ${R[mem.wire_bytes]} != 0 ]]; then
+      R[mem.ratio]=$(calc "${R[mem.rss_growth]} / ${R[mem.wire_bytes]}")
+      R[mem.accounted_ratio]=$(calc "${R[mem.buffered_bytes]:-0} / ${R[mem.wire_bytes]}")
+    fi
+    add_cmd "$(scrub "$cmd")  (config: $(scrub "$MEM_CFG"))"
+    R[mem.cmd]=$CMD_INDEX
+  else
+    R[mem.skipped]="skipped: $DAEMON_ERROR"
   fi
-  add_cmd "$(scrub "$cmd")  (config: $(scrub "$MEM_CFG"))"
-  R[mem.cmd]=$CMD_INDEX
-else
-  R[mem.skipped]="skipped: $DAEMON_ERROR"
 fi
 
 # ---- 2. the floors ----------------------------------------------------------------------------
@@ -440,43 +502,97 @@ run_floor() {
     R[$name.skipped]="failed: $(tail -2 "$WORK/$name.stderr" | tr '\n' ' ')"
   fi
 }
-# The floor (issue 14): what any durable span store must at least do. Then issue 5's floor.
-run_floor floor "ScanExportRequest + LZ4 + an append in the write-ahead log's format" \
-  --path "$WORK/floor.log"
-run_floor floor-rocksdb "issue 5's floor: protobuf parse + raw blobs in RocksDB" \
-  --mode rocksdb --path "$WORK/floor-rocksdb"
+if ((RUN_ROCKSDB)); then
+  # The floor (issue 14): what any durable span store must at least do. Then issue 5's floor.
+  run_floor floor "ScanExportRequest + LZ4 + an append in the write-ahead log's format" \
+    --path "$WORK/floor.log"
+  run_floor floor-rocksdb "issue 5's floor: protobuf parse + raw blobs in RocksDB" \
+    --mode rocksdb --path "$WORK/floor-rocksdb"
+fi
 
 # ---- 3. the sampler alone ---------------------------------------------------------------------
 
-for s in keep-all p10; do
-  log "sampler alone ($s): $SAMPLER_SPANS spans"
-  cmd="tailtrace-bench-sampler --spans $SAMPLER_SPANS --sampler $s"
-  SM=$("$SAMPLER" --spans "$SAMPLER_SPANS" --sampler "$s" 2>"$WORK/sampler-$s.stderr" | tail -1)
-  R[sampler.$s.per_cpu]=$(jget "$SM" spans_per_cpu_second)
-  R[sampler.$s.skipped]=$(jget "$SM" skipped)
-  R[sampler.$s.kept]=$(jget "$SM" spans_kept)
-  R[sampler.$s.spans]=$(jget "$SM" spans)
-  R[sampler.$s.heap]=$(jget "$SM" memory_heap_per_wire_byte)
-  R[sampler.$s.accounted]=$(jget "$SM" memory_accounted_per_wire_byte)
-  add_cmd "$cmd"
-  R[sampler.$s.cmd]=$CMD_INDEX
-done
+if ((RUN_ROCKSDB)); then
+  for s in keep-all p10; do
+    log "sampler alone ($s): $SAMPLER_SPANS spans"
+    cmd="tailtrace-bench-sampler --spans $SAMPLER_SPANS --sampler $s"
+    SM=$("$SAMPLER" --spans "$SAMPLER_SPANS" --sampler "$s" 2>"$WORK/sampler-$s.stderr" | tail -1)
+    R[sampler.$s.per_cpu]=$(jget "$SM" spans_per_cpu_second)
+    R[sampler.$s.skipped]=$(jget "$SM" skipped)
+    R[sampler.$s.kept]=$(jget "$SM" spans_kept)
+    R[sampler.$s.spans]=$(jget "$SM" spans)
+    R[sampler.$s.heap]=$(jget "$SM" memory_heap_per_wire_byte)
+    R[sampler.$s.accounted]=$(jget "$SM" memory_accounted_per_wire_byte)
+    add_cmd "$cmd"
+    R[sampler.$s.cmd]=$CMD_INDEX
+  done
+fi
 
 # ---- 4. query ---------------------------------------------------------------------------------
 
-if [[ -n ${QUERY_STORE:-} ]]; then
-  QPATH=$QUERY_STORE
-  QREUSE="--reuse"
-else
-  QPATH=$WORK/query
-  QREUSE=""
+if ((RUN_ROCKSDB)); then
+  if [[ -n ${QUERY_STORE:-} ]]; then
+    QPATH=$QUERY_STORE
+    QREUSE="--reuse"
+  else
+    QPATH=$WORK/query
+    QREUSE=""
+  fi
+  log "query: a store of $QUERY_SPANS spans (50-span traces), $LOOKUPS lookups, $SEARCHES searches each"
+  cmd="tailtrace-bench-query --spans $QUERY_SPANS --build-budget $QUERY_BUILD_BUDGET --lookups $LOOKUPS --searches $SEARCHES --path $(scrub "$QPATH") $QREUSE"
+  QR=$("$QUERY" --spans "$QUERY_SPANS" --build-budget "$QUERY_BUILD_BUDGET" --lookups "$LOOKUPS" --searches "$SEARCHES" --path "$QPATH" $QREUSE 2>"$WORK/query.stderr" | tail -1)
+  add_cmd "$cmd"
+  R[query.cmd]=$CMD_INDEX
+  [[ -z $QR ]] && R[query.skipped]="failed: $(tail -3 "$WORK/query.stderr" | tr '\n' ' ')"
 fi
-log "query: a store of $QUERY_SPANS spans (50-span traces), $LOOKUPS lookups, $SEARCHES searches each"
-cmd="tailtrace-bench-query --spans $QUERY_SPANS --build-budget $QUERY_BUILD_BUDGET --lookups $LOOKUPS --searches $SEARCHES --path $(scrub "$QPATH") $QREUSE"
-QR=$("$QUERY" --spans "$QUERY_SPANS" --build-budget "$QUERY_BUILD_BUDGET" --lookups "$LOOKUPS" --searches "$SEARCHES" --path "$QPATH" $QREUSE 2>"$WORK/query.stderr" | tail -1)
-add_cmd "$cmd"
-R[query.cmd]=$CMD_INDEX
-[[ -z $QR ]] && R[query.skipped]="failed: $(tail -3 "$WORK/query.stderr" | tr '\n' ' ')"
+
+# ---- 5. the ClickHouse backend ----------------------------------------------------------------
+
+# storage.backend: clickhouse, each run against a private clickhouse-server started for it alone
+# (start_clickhouse, bench/run_lib.sh) and stopped after it: the keep-all and 10% policy ingest
+# runs of section 1 (the same workload, spans and config but the store), then the query benchmark
+# on a ClickHouse store. The issue sets no targets for them: the table gives figures only, next to
+# the RocksDB ones. CLICKHOUSE_RUNS=0 skips the section; a missing server binary skips its runs
+# with a note.
+CH_DATABASE=bench
+# ch_storage_yaml: the storage keys of a ClickHouse run's config (the defaults of flush_interval,
+# batch_size and the rest).
+ch_storage_yaml() { echo "backend: clickhouse, clickhouse: { endpoint: \"$CH_ENDPOINT\", database: $CH_DATABASE }"; }
+# ch_ingest NAME SAMPLING_YAML [all]: run_ingest NAME against a fresh server ("all": keep-all).
+ch_ingest() {
+  local name=$1
+  log "clickhouse ($name): starting a private clickhouse-server"
+  if ! start_clickhouse "$name"; then
+    R[$name.skipped]="skipped: $CH_ERROR"
+    log "clickhouse ($name) ${R[$name.skipped]}"
+    return
+  fi
+  R[ch.version]=$CH_VERSION
+  run_ingest "$name" "$(config_file "$name" "$2" "" "" "$(ch_storage_yaml)")" "$INGEST_SPANS" clickhouse "${3:-}"
+  stop_clickhouse
+}
+if [[ $CLICKHOUSE_RUNS == 1 && ! -x $CLICKHOUSE_SERVER ]]; then
+  R[ch.skipped]="skipped: $CLICKHOUSE_SERVER is not installed (\`make deps\` installs clickhouse-server; CLICKHOUSE_SERVER=PATH names another binary)"
+  log "clickhouse: ${R[ch.skipped]}"
+elif [[ $CLICKHOUSE_RUNS == 1 ]]; then
+  ch_ingest ch-keepall "" all
+  [[ ${CLICKHOUSE_P10:-1} == 1 ]] && ch_ingest ch-p10 "$P10_POLICY"
+  log "clickhouse (query): a store of $CLICKHOUSE_QUERY_SPANS spans (50-span traces), $LOOKUPS lookups, $SEARCHES searches each"
+  if start_clickhouse ch-query; then
+    R[ch.version]=$CH_VERSION
+    cmd="tailtrace-bench-query --backend clickhouse --clickhouse-endpoint $CH_ENDPOINT --clickhouse-database $CH_DATABASE --clickhouse-pid \$CLICKHOUSE_SERVER_PID --spans $CLICKHOUSE_QUERY_SPANS --build-budget $CLICKHOUSE_QUERY_BUILD_BUDGET --lookups $LOOKUPS --searches $SEARCHES"
+    CHQ=$("$QUERY" --backend clickhouse --clickhouse-endpoint "$CH_ENDPOINT" --clickhouse-database "$CH_DATABASE" \
+      --clickhouse-pid "$CH_PID" --spans "$CLICKHOUSE_QUERY_SPANS" --build-budget "$CLICKHOUSE_QUERY_BUILD_BUDGET" \
+      --lookups "$LOOKUPS" --searches "$SEARCHES" 2>"$WORK/ch-query.stderr" | tail -1)
+    add_cmd "$cmd"
+    R[ch-query.cmd]=$CMD_INDEX
+    [[ -z $CHQ ]] && R[ch-query.skipped]="failed: $(tail -3 "$WORK/ch-query.stderr" | tr '\n' ' ')"
+    stop_clickhouse
+  else
+    R[ch-query.skipped]="skipped: $CH_ERROR"
+    log "clickhouse (query) ${R[ch-query.skipped]}"
+  fi
+fi
 
 # ---- report -----------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 # bench/run_lib.sh: the helpers of bench/run.sh, which sources it (it does nothing alone):
 # reading JSON lines and /metrics, formatting numbers, targets and verdicts, starting and stopping
-# tailtraced, writing its configs, recording commands for the report. They use run.sh's globals
-# (WORK, DAEMON, DPID, CMDS, ...).
+# tailtraced, writing its configs, recording commands for the report, free ports, and a private
+# clickhouse-server for the ClickHouse section. They use run.sh's globals (WORK, DAEMON, DPID,
+# CMDS, CLICKHOUSE_SERVER, ...).
 
 # jget JSON KEY: the value of a top-level key of a flat JSON line (strings without quotes).
 jget() {
@@ -82,6 +83,8 @@ cpu_ticks() {
   echo $((total - admin))
 }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# proc_ticks PID: user+sys CPU ticks of a whole process, all threads (e.g. clickhouse-server).
+proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
 
 # reachable HOST:PORT: a wildcard listen address as a connectable one.
 reachable() {
@@ -147,10 +150,11 @@ await_exit() {
 }
 
 # wait_settled TIMEOUT [ADMIN_ADDR...]: until no trace is buffered, the stored span count
-# stayed put for two polls 0.5 s apart (everything accepted is decided and written) and the store
-# runs no flush or compaction and has none due (so the run's CPU includes the compactions its
-# writes caused), on every daemon given (default: $ADMIN_ADDR). Sets SETTLED_METRICS (the first
-# daemon's /metrics) and SETTLED_ALL (each daemon's, in order).
+# stayed put for two polls 0.5 s apart (SETTLE_STABLE polls when set: a ClickHouse store's write
+# can take longer than that) (everything accepted is decided and written) and the store runs no
+# flush or compaction and has none due (so the run's CPU includes the compactions its writes
+# caused), on every daemon given (default: $ADMIN_ADDR). Sets SETTLED_METRICS (the first daemon's
+# /metrics) and SETTLED_ALL (each daemon's, in order).
 wait_settled() {
   local deadline=$((SECONDS + $1)) last="" stable=0 m buffered stored jobs all_idle now addr
   shift
@@ -171,7 +175,7 @@ wait_settled() {
     done
     if ((all_idle)) && [[ $now == "$last" ]]; then
       stable=$((stable + 1))
-      if ((stable >= 2)); then
+      if ((stable >= ${SETTLE_STABLE:-2})); then
         SETTLED_METRICS=${SETTLED_ALL[0]}
         return 0
       fi
@@ -187,9 +191,22 @@ wait_settled() {
   return 1
 }
 
-# config_file NAME EXTRA_SAMPLING_YAML [TOP_LEVEL_YAML [GRPC_ENDPOINT]]: a daemon config on free
-# ports (the gRPC receiver on GRPC_ENDPOINT when given) with the store (and the write-ahead log,
-# on by default) in WORK.
+# wait_stored SPANS TIMEOUT: until the daemon at ADMIN_ADDR has stored at least SPANS spans
+# (tailtrace_stored_spans_total), polling every 0.5 s; status 1 after TIMEOUT seconds.
+wait_stored() {
+  local deadline=$((SECONDS + $2)) stored
+  while ((SECONDS < deadline)); do
+    stored=$(metric "$(fetch_metrics "$ADMIN_ADDR")" tailtrace_stored_spans_total)
+    [[ -n $stored ]] && ((stored >= $1)) && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+# config_file NAME EXTRA_SAMPLING_YAML [TOP_LEVEL_YAML [GRPC_ENDPOINT [STORAGE_YAML]]]: a daemon
+# config on free ports (the gRPC receiver on GRPC_ENDPOINT when given) with the store (and the
+# write-ahead log, on by default) in WORK; STORAGE_YAML adds keys to the storage section (flow
+# style, e.g. "backend: clickhouse, clickhouse: {...}").
 config_file() {
   local f=$WORK/$1.yaml
   cat >"$f" <<EOF
@@ -200,7 +217,7 @@ receivers:
       http: { endpoint: 127.0.0.1:0 }
 query: { endpoint: 127.0.0.1:0 }
 admin: { endpoint: 127.0.0.1:0 }
-storage: { path: $WORK/$1-data }
+storage: { path: $WORK/$1-data${5:+, $5} }
 log: { level: warn }
 EOF
   [[ -n ${2:-} ]] && printf 'sampling:\n%s\n' "$2" >>"$f"
@@ -215,3 +232,183 @@ add_cmd() {
 }
 # Replaces the temporary directory by a placeholder in reported commands.
 scrub() { sed "s#$WORK#\$WORK#g" <<<"$1"; }
+
+# tcp_ports: the local port of every TCP socket on this machine (any address, any state), one a
+# line.
+tcp_ports() {
+  local h
+  awk 'FNR > 1 { n = split($2, a, ":"); print a[n] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+    while read -r h; do echo "$((16#$h))"; done
+}
+
+# free_port: a TCP port no socket on this machine uses now, below the ephemeral range
+# (ip_local_port_range), so that port-0 listeners and outgoing connections do not take it before
+# the daemons (or clickhouse-server) bind it. Not a reservation: start_cluster and
+# start_clickhouse check the binds and retry.
+free_port() {
+  local lo=32768 hi=60999 used p i
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+  used=" $(tcp_ports | tr '\n' ' ')"
+  for ((i = 0; i < 200; i++)); do
+    if ((lo > 2048)); then
+      p=$((1024 + (RANDOM * 32768 + RANDOM) % (lo - 1024)))
+    else
+      p=$((hi + 1 + (RANDOM * 32768 + RANDOM) % (65535 - hi)))
+    fi
+    [[ $used == *" $p "* ]] || { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# ---- a private ClickHouse server (run.sh's ClickHouse section) -------------------------------
+
+# ch_config DIR HTTP_PORT TCP_PORT: config.xml and users.xml of a private server in DIR, as
+# tests/storage/clickhouse_server.cc writes them (listening on 127.0.0.1 only, data in DIR,
+# warnings and errors logged to DIR, UTC, keep_alive_timeout 1 s so that a stopping server does
+# not wait 10 s for kept-alive connections; the user `default` without a password), except
+# mark_cache_size: the packaged config's 5 GiB, not the tests' 5 MB. No query_log or other system
+# log tables: the server's CPU is that of tailtraced's statements and the merges they cause.
+ch_config() {
+  cat >"$1/config.xml" <<EOF
+<yandex>
+  <logger>
+    <level>warning</level><log>$1/server.log</log><errorlog>$1/err.log</errorlog>
+    <console>0</console>
+  </logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>$2</http_port>
+  <tcp_port>$3</tcp_port>
+  <path>$1/data/</path>
+  <tmp_path>$1/tmp/</tmp_path>
+  <user_files_path>$1/user_files/</user_files_path>
+  <format_schema_path>$1/format_schemas/</format_schema_path>
+  <mark_cache_size>5368709120</mark_cache_size>
+  <users_config>$1/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <keep_alive_timeout>1</keep_alive_timeout>
+</yandex>
+EOF
+  cat >"$1/users.xml" <<'EOF'
+<yandex>
+  <profiles><default></default></profiles>
+  <users>
+    <default>
+      <password></password>
+      <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
+      <profile>default</profile><quota>default</quota>
+    </default>
+  </users>
+  <quotas><default></default></quotas>
+</yandex>
+EOF
+}
+
+# ch_log_tail: the end of the private server's error log and output, on one line.
+ch_log_tail() {
+  { tail -c 300 "$CH_DIR/err.log"; tail -c 200 "$CH_DIR/stdout.log"; } 2>/dev/null |
+    tr '\n' ' ' | sed 's/  */ /g'
+}
+
+# start_clickhouse NAME: a private $CLICKHOUSE_SERVER with its config, data and logs in
+# WORK/NAME-clickhouse, its HTTP and native ports free on 127.0.0.1, ready once GET /ping answers
+# "Ok." (20 s at most), as tests/storage/clickhouse_server.cc starts one. Sets CH_PID, CH_ENDPOINT
+# (http://127.0.0.1:PORT), CH_DIR and CH_VERSION, or CH_ERROR and returns 1. A server that exits
+# because a port was taken meanwhile starts again on others (3 tries). Call it from run.sh's own
+# shell, not a subshell: the server gets SIGKILL when that shell dies (setpriv --pdeathsig), so
+# that not even a killed bench leaves it running.
+start_clickhouse() {
+  local name=$1 attempt http tcp i pdeath=()
+  CH_ERROR="" CH_PID="" CH_DIR=$WORK/$1-clickhouse CH_VERSION=""
+  if [[ ! -x $CLICKHOUSE_SERVER ]]; then
+    CH_ERROR="$CLICKHOUSE_SERVER is not installed (make deps installs clickhouse-server; CLICKHOUSE_SERVER=PATH names another)"
+    return 1
+  fi
+  if ! command -v curl >/dev/null; then
+    CH_ERROR="curl is missing (make deps installs it): the bench reaches ClickHouse's HTTP interface with it"
+    return 1
+  fi
+  command -v setpriv >/dev/null && pdeath=(setpriv --pdeathsig KILL)
+  for ((attempt = 1; attempt <= 3; attempt++)); do
+    if ! http=$(free_port) || ! tcp=$(free_port); then
+      CH_ERROR="no free TCP port found for clickhouse-server"
+      return 1
+    fi
+    [[ $http == "$tcp" ]] && continue
+    rm -rf "$CH_DIR"
+    mkdir -p "$CH_DIR"
+    ch_config "$CH_DIR" "$http" "$tcp"
+    (cd "$CH_DIR" && exec "${pdeath[@]}" "$CLICKHOUSE_SERVER" --config-file="$CH_DIR/config.xml") \
+      </dev/null >"$CH_DIR/stdout.log" 2>&1 &
+    CH_PID=$!
+    CH_ENDPOINT=http://127.0.0.1:$http
+    for ((i = 0; i < 400; i++)); do
+      if [[ $(curl -s --max-time 1 "$CH_ENDPOINT/ping" 2>/dev/null) == Ok. ]]; then
+        CH_VERSION=$(ch_query 'SELECT version()')
+        return 0
+      fi
+      kill -0 "$CH_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    if kill -0 "$CH_PID" 2>/dev/null; then
+      stop_clickhouse
+      CH_ERROR="$CLICKHOUSE_SERVER did not answer /ping within 20 s: $(ch_log_tail)"
+      return 1
+    fi
+    wait "$CH_PID" 2>/dev/null
+    CH_PID=""
+    CH_ERROR="$CLICKHOUSE_SERVER exited before answering /ping: $(ch_log_tail)"
+    grep -qi 'already in use' "$CH_DIR/err.log" "$CH_DIR/stdout.log" 2>/dev/null || return 1
+    log "clickhouse ($name): a port was taken meanwhile; trying others"
+  done
+  return 1
+}
+
+# stop_clickhouse: SIGTERM, 15 s for the server to stop, then SIGKILL. Its directory stays (the
+# bench's cleanup removes WORK).
+stop_clickhouse() {
+  [[ -z ${CH_PID:-} ]] && return 0
+  local i
+  kill -TERM "$CH_PID" 2>/dev/null
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$CH_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$CH_PID" 2>/dev/null && kill -KILL "$CH_PID" 2>/dev/null
+  wait "$CH_PID" 2>/dev/null
+  CH_PID=""
+}
+
+# ch_query SQL: the private server's answer (TabSeparated) to one statement, POSTed to
+# CH_ENDPOINT; ClickHouse's error text and status 22 when it refuses it.
+ch_query() {
+  curl -sS --max-time 600 --fail-with-body --data-binary "$1" "$CH_ENDPOINT/"
+}
+
+# ch_await_merges DATABASE TIMEOUT: until no merge of DATABASE's tables runs in two polls 0.5 s
+# apart (status 1 after TIMEOUT seconds), so that a run's ClickHouse CPU includes the merges its
+# INSERTs caused, as the RocksDB runs' CPU includes their compactions.
+ch_await_merges() {
+  local deadline=$((SECONDS + $2)) idle=0 n
+  while ((SECONDS < deadline)); do
+    n=$(ch_query "SELECT count() FROM system.merges WHERE database = '$1'" 2>/dev/null)
+    if [[ $n == 0 ]]; then
+      idle=$((idle + 1))
+      ((idle >= 2)) && return 0
+    else
+      idle=0
+    fi
+    sleep 0.5
+  done
+  return 1
+}
+
+# ch_size DATABASE: "BYTES PARTS BY_TABLE" of DATABASE's active parts (system.parts), BY_TABLE as
+# table=bytes,... in table order ("-" without any).
+ch_size() {
+  ch_query "SELECT table, sum(bytes_on_disk), count() FROM system.parts
+    WHERE database = '$1' AND active GROUP BY table ORDER BY table" |
+    awk -F'\t' '{ b += $2; p += $3; t = t (t == "" ? "" : ",") $1 "=" $2 }
+      END { printf "%.0f %.0f %s\n", b, p, (t == "" ? "-" : t) }'
+}

@@ -6,13 +6,16 @@ CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MEM_TOTAL=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -1) ]]; then GIT="$GIT (with uncommitted changes)"; fi
-WIRE=${R[keepall.wire]:-$(jget "${R[floor.json]}" wire_bytes_per_span)}
+WIRE=${R[keepall.wire]:-${R[ch-keepall.wire]:-$(jget "${R[floor.json]:-}" wire_bytes_per_span)}}
+WORKLOAD=$(jget "${R[floor.json]:-}" workload)
+: "${WORKLOAD:=${R[keepall.workload]:-${R[ch-keepall.workload]:-}}}"
 
 # row FIGURE VALUE TARGET VERDICT CMD_INDEX
 ROWS=""
 row() { ROWS+="| $1 | $2 | $3 | $4 | [$5] |"$'\n'; }
 
 for name in keepall p10; do
+  [[ -n ${R[$name.cmd]:-}${R[$name.skipped]:-} ]] || continue  # not run (ONLY=clickhouse)
   label="keep-all"
   [[ $name == p10 ]] && label="10% probabilistic policy"
   c=${R[$name.cmd]:-?}
@@ -146,6 +149,7 @@ codec_row gzip
 
 # floor_rows: the floor and the ingest runs' ratios to it, then issue 5's floor as a second line.
 floor_rows() {
+  [[ -n ${R[floor.cmd]:-} ]] || return  # not run (ONLY=clickhouse)
   local ratio c=${R[floor.cmd]} c5=${R[floor-rocksdb.cmd]}
   if [[ -n ${R[floor.skipped]:-} ]]; then
     row "Floor" "${R[floor.skipped]}" "" "" "$c"
@@ -172,13 +176,16 @@ floor_rows() {
 }
 floor_rows
 
-if [[ -n ${R[mem.skipped]:-} ]]; then
+if [[ -z ${R[mem.cmd]:-}${R[mem.skipped]:-} ]]; then
+  :  # not run (ONLY=clickhouse)
+elif [[ -n ${R[mem.skipped]:-} ]]; then
   row "Buffered spans in memory (daemon)" "${R[mem.skipped]}" "" "" "${R[mem.cmd]:-?}"
 else
   row "Buffered spans in memory (daemon): RSS growth / wire bytes, $(fmt "${R[mem.accepted]}") spans held" "**$(fmt "${R[mem.ratio]:-}" 2)×** ($(fmt "$(calc "${R[mem.rss_growth]} / 1048576")") MiB for $(fmt "$(calc "${R[mem.wire_bytes]:-0} / 1048576")") MiB)" "$(tgt '<=' "$T_MEMORY_RATIO" ×)" "$(verdict "${R[mem.ratio]:-}" '<=' "$T_MEMORY_RATIO")" "${R[mem.cmd]}"
   row "Buffered spans in memory (daemon): the sampler's own byte accounting / wire bytes" "$(fmt "${R[mem.accounted_ratio]:-}" 2)×" "" "" "${R[mem.cmd]}"
 fi
 for s in keep-all p10; do
+  [[ -n ${R[sampler.$s.cmd]:-} ]] || continue  # not run (ONLY=clickhouse)
   c=${R[sampler.$s.cmd]}
   if [[ -n ${R[sampler.$s.skipped]:-} ]]; then
     row "Sampler alone ($s)" "skipped: ${R[sampler.$s.skipped]}" "" "" "$c"
@@ -190,8 +197,10 @@ for s in keep-all p10; do
   fi
 done
 
-c=${R[query.cmd]}
-if [[ -n ${R[query.skipped]:-} ]]; then
+c=${R[query.cmd]:-}
+if [[ -z $c ]]; then
+  :  # not run (ONLY=clickhouse)
+elif [[ -n ${R[query.skipped]:-} ]]; then
   row "Query" "${R[query.skipped]}" "" "" "$c"
 else
   qspans=$(jget "$QR" spans)
@@ -234,6 +243,111 @@ else
   qrow api_search_time_only "Search time only (15 min window), limit 20: API" "$T_SEARCH_P99_MS"
 fi
 
+# The ClickHouse backend (run.sh section 5): its own table, each figure next to the same figure of
+# the RocksDB runs above. No targets or verdicts: the issue sets none for ClickHouse.
+CH_ROWS=""
+# chrow FIGURE CLICKHOUSE ROCKSDB CMD_INDEXES
+chrow() { CH_ROWS+="| $1 | $2 | $3 | ${4:+[$4]} |"$'\n'; }
+[[ -n ${R[ch.skipped]:-} ]] && chrow "ClickHouse backend (section 5)" "${R[ch.skipped]}" "" ""
+# ch_ingest_rows NAME ROCKS_NAME LABEL: the rows of one ClickHouse ingest run.
+ch_ingest_rows() {
+  local n=$1 r=$2 label=$3 c=${R[$1.cmd]:-?}
+  [[ -n ${R[$n.cmd]:-}${R[$n.skipped]:-} ]] || return
+  if [[ -n ${R[$n.skipped]:-} ]]; then
+    chrow "Ingest, $label" "${R[$n.skipped]}" "" "$c"
+    return
+  fi
+  local rocks_ran=0
+  [[ -n ${R[$r.per_cpu]:-} ]] && rocks_ran=1
+  rv() { ((rocks_ran)) && printf '%s' "$1" || printf 'not run'; }  # the RocksDB column
+  chrow "Ingest, $label: spans per daemon CPU-second" \
+    "**$(fmt "${R[$n.per_cpu]}")** ($(fmt "${R[$n.accepted]}") spans / $(fmt "${R[$n.cpu_s]}" 2) CPU-s)" \
+    "$(rv "$(fmt "${R[$r.per_cpu]:-}") ($(fmt "${R[$r.accepted]:-}") spans / $(fmt "${R[$r.cpu_s]:-}" 2) CPU-s)")" "$c"
+  chrow "Ingest, $label: the ClickHouse server's CPU-seconds (user+sys, all threads) over the same interval and until its merges stopped ($(fmt "${R[$n.ch_wait_s]:-}" 1) s after the pipeline settled)" \
+    "$(fmt "${R[$n.ch_cpu_s]}" 2) CPU-s = $(fmt "$(calc "1e6 * ${R[$n.ch_cpu_s]} / ${R[$n.accepted]}")" 2) µs per span" \
+    "— (the store is in the daemon: counted above)" "$c"
+  chrow "Ingest, $label: spans per (daemon + ClickHouse server) CPU-second" \
+    "**$(fmt "${R[$n.per_total_cpu]}")** ($(fmt "${R[$n.accepted]}") spans / $(fmt "$(calc "${R[$n.cpu_s]} + ${R[$n.ch_cpu_s]}")" 2) CPU-s)" \
+    "$(rv "$(fmt "${R[$r.per_cpu]:-}") (daemon alone)")" "$c"
+  chrow "Ingest, $label: wall throughput while sending" "$(fmt "${R[$n.wall_rate]}") spans/s" \
+    "$(rv "$(fmt "${R[$r.wall_rate]:-}") spans/s")" "$c"
+  chrow "Ingest, $label: request latency p50 / p99 (512 spans)" \
+    "$(fmt "${R[$n.p50]}" 2) / $(fmt "${R[$n.p99]}" 2) ms" \
+    "$(rv "$(fmt "${R[$r.p50]:-}" 2) / $(fmt "${R[$r.p99]:-}" 2) ms")" "$c"
+  chrow "Ingest, $label: refusals retried (UNAVAILABLE) / spans given up" \
+    "${R[$n.retries]:-0} retries ${R[$n.errors]:+(${R[$n.errors]})} / ${R[$n.failed]:-0}" \
+    "$(rv "${R[$r.retries]:-0} / ${R[$r.failed]:-0}")" "$c"
+  chrow "Ingest, $label: peak RSS (VmHWM): daemon; ClickHouse server" \
+    "$(fmt "${R[$n.hwm_mb]}") MiB; $(fmt "${R[$n.ch_hwm_mb]:-}") MiB" \
+    "$(rv "$(fmt "${R[$r.hwm_mb]:-}") MiB")" "$c"
+  chrow "Ingest, $label: spans stored (tailtrace_stored_spans_total; rows of ClickHouse's \`spans\`)" \
+    "$(fmt "${R[$n.stored_spans]}"); $(fmt "${R[$n.ch_rows]:-}")" \
+    "$(rv "$(fmt "${R[$r.stored_spans]:-}")")" "$c"
+  chrow "Ingest, $label: bytes on disk per stored span (ClickHouse: bytes_on_disk of the database's active parts in system.parts, once its merges stopped, over the rows of \`spans\`; RocksDB: SST files after the shutdown flush / after a full compaction)" \
+    "**$(fmt "${R[$n.bps_ch]:-}" 1)** (${R[$n.ch_parts]:-?} parts; bytes by table: ${R[$n.ch_by_table]:-?})" \
+    "$(rv "$(fmt "${R[$r.bps_flushed]:-}" 1) / $(fmt "${R[$r.bps_compacted]:-}" 1)")" "$c"
+  [[ -n ${R[$n.note]:-} ]] && chrow "Ingest, $label: note" "${R[$n.note]}" "" "$c"
+  [[ ${R[$n.exit]:-0} != 0 ]] && chrow "Ingest, $label: daemon exit status" "${R[$n.exit]}" "" "$c"
+}
+ch_ingest_rows ch-keepall keepall keep-all
+ch_ingest_rows ch-p10 p10 "10% probabilistic policy"
+
+CHQ=${CHQ:-}
+c=${R[ch-query.cmd]:-}
+cr=${R[query.cmd]:-}
+if [[ -n ${R[ch-query.skipped]:-} ]]; then
+  chrow "Query" "${R[ch-query.skipped]}" "" "${c:-?}"
+elif [[ -n $c ]]; then
+  QR=${QR:-}
+  chq_cmds="$c${cr:+, $cr}"
+  qspans=$(jget "$CHQ" spans)
+  qsize="**$(fmt "$qspans") spans** ($(fmt "$(jget "$CHQ" traces)") traces of 50 spans)"
+  [[ $qspans != "$(jget "$CHQ" planned_spans)" ]] &&
+    qsize+=", of $(fmt "$(jget "$CHQ" planned_spans)") planned: the build stopped at its CLICKHOUSE_QUERY_BUILD_BUDGET of $CLICKHOUSE_QUERY_BUILD_BUDGET"
+  rsize="not run"
+  [[ -n $QR ]] && rsize="$(fmt "$(jget "$QR" spans)") spans"
+  chrow "Query store size (ClickHouse's searches take longer the larger the store: mind the sizes)" "$qsize" "$rsize" "$chq_cmds"
+  bcpu=$(jget "$CHQ" build_cpu_seconds)
+  scpu=$(jget "$CHQ" build_server_cpu_seconds)
+  rbuild="not run"
+  [[ -n $QR && $(jget "$QR" reused) != true ]] && rbuild="$(fmt "$(jget "$QR" build_spans_per_cpu_second)") spans per benchmark CPU-s"
+  chrow "Query store build ($(jget "$CHQ" build_writers) writer threads, $(jget "$CHQ" build_batch_traces) traces per Write, the store on the real clock): spans per CPU-second of the benchmark process; of the benchmark and the server" \
+    "$(fmt "$(jget "$CHQ" build_spans_per_cpu_second)"); $(fmt "$(calc "$qspans / ($bcpu + ${scpu:-0} + 0.000001)")") ($(fmt "$bcpu" 1) + $(fmt "$scpu" 1) CPU-s; $(fmt "$(jget "$CHQ" build_wall_seconds)" 1) s wall = $(fmt "$(jget "$CHQ" build_spans_per_wall_second)") spans/s)" \
+    "$rbuild" "$chq_cmds"
+  rdisk="not run"
+  [[ -n $QR ]] && rdisk="$(fmt "$(jget "$QR" disk_bytes_per_span)" 1) (compacted)"
+  chrow "Query store: bytes on disk per span, after OPTIMIZE TABLE ... FINAL on each table ($(fmt "$(jget "$CHQ" compact_seconds)" 1) s, $(fmt "$(jget "$CHQ" compact_server_cpu_seconds)" 1) server CPU-s)" \
+    "$(fmt "$(jget "$CHQ" disk_bytes_per_span)" 1) ($(jget "$CHQ" clickhouse_parts) parts; bytes by table: $(jget "$CHQ" clickhouse_disk_bytes_by_table))" "$rdisk" "$chq_cmds"
+  chqrow() {  # KEY LABEL
+    local key=$1 label=$2 sk rq rtext="not run"
+    sk=$(jget "$CHQ" "${key}_skipped")
+    if [[ -n $QR ]]; then
+      rtext=$(jget "$QR" "${key}_skipped")
+      if [[ -n $rtext ]]; then
+        rtext="skipped: $rtext"
+      else
+        rtext="p50 $(fmt "$(jget "$QR" "${key}_p50_ms")" 3) ms, p99 $(fmt "$(jget "$QR" "${key}_p99_ms")" 3) ms"
+      fi
+    fi
+    if [[ -n $sk ]]; then
+      chrow "$label" "skipped: $sk" "$rtext" "$chq_cmds"
+      return
+    fi
+    rq=$(jget "$CHQ" "${key}_request")
+    chrow "$label${rq:+ \`$rq\`}" \
+      "p50 $(fmt "$(jget "$CHQ" "${key}_p50_ms")" 3) ms, p99 **$(fmt "$(jget "$CHQ" "${key}_p99_ms")" 3) ms** (this process's CPU p99 $(fmt "$(jget "$CHQ" "${key}_cpu_p99_ms")" 3) ms; server CPU $(fmt "$(jget "$CHQ" "${key}_server_cpu_ms_avg")" 1) ms a call on average; $(fmt "$(jget "$CHQ" "${key}_avg_results")" 1) results avg)" \
+      "$rtext" "$chq_cmds"
+  }
+  chqrow get_trace "Trace by ID, 50 spans: TraceStore::GetTrace"
+  chqrow api_get_trace "Trace by ID, 50 spans: Jaeger API (in process, JSON included)"
+  chqrow find_service_min_duration "Search service + minDuration 2s, limit 20: TraceStore::FindTraces"
+  chqrow api_search_service_min_duration "Search service + minDuration 2s, limit 20: Jaeger API"
+  chqrow find_service_attribute "Search service + attribute (user.id), limit 20: TraceStore::FindTraces"
+  chqrow api_search_service_attribute "Search service + attribute (user.id), limit 20: Jaeger API"
+  chqrow find_time_only "Search time only (15 min window), limit 20: TraceStore::FindTraces"
+  chqrow api_search_time_only "Search time only (15 min window), limit 20: API"
+fi
+
 # Where the bytes of the keep-all ingest store go, per key space (storage/index/include/storage/index/keys.h).
 BREAKDOWN=""
 st=${R[keepall.storetool]:-}
@@ -270,22 +384,42 @@ fi
 {
   echo "# tailtraced benchmark results"
   echo
-  echo "Produced by \`make bench\` (bench/run.sh$([[ $SMALL == 1 ]] && echo ', SMALL=1: reduced sizes')) on $(date -u '+%Y-%m-%d %H:%M UTC'), tree at $GIT."
+  echo "Produced by \`make bench\` (bench/run.sh$([[ $SMALL == 1 ]] && echo ', SMALL=1: reduced sizes')$([[ -n $ONLY ]] && echo ", ONLY=$ONLY: that section alone")) on $(date -u '+%Y-%m-%d %H:%M UTC'), tree at $GIT."
   echo
   echo "**Machine:** $(nproc) CPUs ($CPU_MODEL), $MEM_TOTAL RAM, $(uname -sr). Every process shares these"
   echo "cores: the load generator runs next to the daemon, so wall throughput is bounded by both; the"
   echo "per-CPU-second figures count the daemon's (or the benchmark process's) own CPU time only."
   echo
-  echo "**Workload** (the canonical one of issue 5): $(jget "${R[floor.json]}" workload) —"
+  echo "**Workload** (the canonical one of issue 5): $WORKLOAD —"
   echo "10 services, 20 spans per trace (50 in the query store), 10 attributes per span, $(fmt "$WIRE" 1) bytes per"
   echo "span on the wire, 512 spans per request (one service per request, as an SDK exporter sends"
   echo "them), 5% failed and 2% slow traces; OTLP/gRPC, 2 connections with 4 requests in flight each."
   echo
   echo "Ingest size: $INGEST_NOTE."
   echo
-  echo "| Figure | Value | Target | Verdict | Command |"
-  echo "|---|---|---|---|---|"
-  printf '%s' "$ROWS"
+  if [[ -n $ROWS ]]; then
+    echo "| Figure | Value | Target | Verdict | Command |"
+    echo "|---|---|---|---|---|"
+    printf '%s' "$ROWS"
+  fi
+  if [[ -n $CH_ROWS ]]; then
+    [[ -n $ROWS ]] && echo
+    echo "### ClickHouse backend (\`storage.backend: clickhouse\`)"
+    echo
+    echo "ClickHouse ${R[ch.version]:-?} (\`$CLICKHOUSE_SERVER\`): a private server on this machine, started for"
+    echo "each run alone and sharing its cores (its config under Configs). The daemon's config is the"
+    echo "RocksDB run's but for \`storage: {backend: clickhouse, ...}\` with the default \`flush_interval\` (1 s)"
+    echo "and \`batch_size\` (10,000 spans); the write-ahead log stays on. The ingest runs send the same spans"
+    echo "as the RocksDB runs. The server's CPU time (user+sys of all its threads, /proc/PID/stat) is read"
+    echo "as the daemon's, from the daemon being ready until the pipeline settled, and then until the"
+    echo "server's merges stopped: the honest cost of the backend is the daemon's and the server's. The"
+    echo "query figures' \"server CPU\" is the server's CPU time over the measured calls (whole clock"
+    echo "ticks, summed) divided by the calls. The issue sets no targets for ClickHouse: figures only."
+    echo
+    echo "| Figure | ClickHouse | RocksDB (the same figure above) | Command |"
+    echo "|---|---|---|---|"
+    printf '%s' "$CH_ROWS"
+  fi
   if [[ -n $BREAKDOWN ]]; then
     echo
     echo "### Bytes on disk by key space (keep-all ingest store, after the full compaction)"
@@ -311,13 +445,28 @@ fi
   done
   echo
   echo "## Configs"
-  for f in keepall p10 memory cluster-keepall-1-1; do
+  for f in keepall p10 memory cluster-keepall-1-1 ch-keepall ch-p10; do
     [[ -f $WORK/$f.yaml ]] || continue
+    case $f in  # only the configs of runs that ran (ONLY=clickhouse writes some it does not run)
+      memory) [[ -n ${R[mem.cmd]:-} ]] || continue ;;
+      cluster-*) [[ -n ${R[cluster-keepall-1.cmd]:-} ]] || continue ;;
+      *) [[ -n ${R[$f.cmd]:-} ]] || continue ;;
+    esac
     echo
     echo "\`\$WORK/$f.yaml\`:"
     echo '```yaml'
     scrub "$(cat "$WORK/$f.yaml")"
     echo '```'
+  done
+  for f in ch-keepall ch-p10 ch-query; do
+    [[ -f $WORK/$f-clickhouse/config.xml ]] || continue
+    echo
+    echo "The ClickHouse server's \`\$WORK/$f-clickhouse/config.xml\` (each run's differs in its directory and"
+    echo "ports only; \`users.xml\` holds the user \`default\` without a password, for 127.0.0.1 and ::1):"
+    echo '```xml'
+    scrub "$(cat "$WORK/$f-clickhouse/config.xml")"
+    echo '```'
+    break
   done
   echo
   if [[ -f $WORK/cluster-keepall-1-1.yaml ]]; then
@@ -333,11 +482,13 @@ fi
   echo "shutdown. Bytes per span: the SST files of the store divided by the spans stored, as the"
   echo "daemon left them after its shutdown flush, and after tailtrace-bench-storetool compacted"
   echo "every column family (bottommost ZSTD). See bench/README.md for what each figure means."
-  echo
-  echo "Floor: spans per CPU-second of tailtrace-bench-floor's whole process (getrusage): one thread"
-  echo "scans each request (ScanExportRequest), compresses its resource, scope and span bytes with LZ4"
-  echo "in 64 KiB blocks (the store's span chunks as flushed) and appends them as one write-ahead-log"
-  echo "frame, without fdatasync (the log's default). Issue 5's floor (--mode rocksdb) follows it."
+  if [[ -n ${R[floor.cmd]:-} ]]; then
+    echo
+    echo "Floor: spans per CPU-second of tailtrace-bench-floor's whole process (getrusage): one thread"
+    echo "scans each request (ScanExportRequest), compresses its resource, scope and span bytes with LZ4"
+    echo "in 64 KiB blocks (the store's span chunks as flushed) and appends them as one write-ahead-log"
+    echo "frame, without fdatasync (the log's default). Issue 5's floor (--mode rocksdb) follows it."
+  fi
   if [[ -f $WORK/cluster-keepall-1-1.yaml ]]; then
     echo
     echo "Cluster of 3: the same workload ($(fmt "$CLUSTER_SPANS") spans) sent to node 1 of three nodes on this"

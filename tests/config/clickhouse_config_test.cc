@@ -39,7 +39,7 @@ void ExpectDefaults(const ClickHouseOptions& c) {
   EXPECT_EQ(c.password, "");
   EXPECT_EQ(c.table_prefix, "");
   EXPECT_EQ(c.ttl_ns, 0);
-  EXPECT_EQ(c.batch_size, 100'000u);
+  EXPECT_EQ(c.batch_size, 10'000u);
   EXPECT_EQ(c.flush_interval_ns, 1 * kS);
   EXPECT_EQ(c.timeout_ns, 30 * kS);
   EXPECT_EQ(c.tls.ca_file, "");

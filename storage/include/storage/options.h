@@ -70,9 +70,11 @@ struct ClickHouseOptions {
   // 0 = storage.retention.
   // Default: 0
   int64_t ttl_ns = 0;
-  // Writes gather into one INSERT until it holds this many spans ...
-  // Default: 100000
-  uint32_t batch_size = 100'000;
+  // Writes gather into one INSERT until it holds this many spans ... (a write of as many goes at
+  // once: each sampler shard has one write in flight, of at most 16384 spans, so a larger value
+  // would make every write under load wait for flush_interval)
+  // Default: 10000
+  uint32_t batch_size = 10'000;
   // ... or its first write has waited this long (a write returns once its INSERT succeeded).
   // 0 = every write is its own INSERT.
   // Default: 1s
