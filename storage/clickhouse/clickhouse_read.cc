@@ -59,23 +59,6 @@ absl::StatusOr<std::optional<TraceRows>> ParseTraceRows(std::string_view body) {
   return out;
 }
 
-// Adds `spans` rows (trace_id first when `with_trace_id`) to per-trace assemblers.
-absl::Status AssembleRows(std::string_view body, bool with_trace_id,
-                          std::map<TraceId, TraceAssembler>* traces, const TraceId& only) {
-  RowBinaryReader in(body);
-  while (!in.done()) {
-    std::string_view id = only.view();
-    TraceAssembler::Row row;
-    if ((with_trace_id && !in.FixedString(16, &id)) || !in.Fixed(&row.write_id) ||
-        !in.Fixed(&row.ordinal) || !in.Fixed(&row.rs) || !in.Fixed(&row.ss) ||
-        !in.String(&row.resource) || !in.String(&row.scope) || !in.String(&row.span)) {
-      return Malformed("span row");
-    }
-    if (absl::Status s = (*traces)[TraceId::FromBytes(id)].Add(row); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::optional<StoredTrace>> ClickHouseTraceStore::GetTrace(const TraceId& id) {
@@ -98,15 +81,15 @@ absl::StatusOr<std::optional<StoredTrace>> ClickHouseTraceStore::ReadTrace(const
   if (!rows.ok()) return rows.status();
   if (!rows->has_value()) return std::nullopt;
   std::string statement =
-      absl::StrCat("SELECT write_id, ordinal, rs, ss, resource, scope, span FROM ", tables_->spans,
-                   " WHERE day IN ", clickhouse::DayList((*rows)->days),
+      absl::StrCat("SELECT trace_id, write_id, ordinal, rs, ss, resource, scope, span FROM ",
+                   tables_->spans, " WHERE day IN ", clickhouse::DayList((*rows)->days),
                    " AND trace_id = ", literal, " ORDER BY write_id, ordinal");
   // One more than asked for tells a truncated trace (copies of a retried INSERT aside).
   if (max_spans > 0) absl::StrAppend(&statement, " LIMIT ", max_spans + 1);
   absl::StatusOr<std::string> body = Query(statement + " FORMAT RowBinary");
   if (!body.ok()) return body.status();
   std::map<TraceId, TraceAssembler> assembled;
-  if (absl::Status s = AssembleRows(*body, false, &assembled, id); !s.ok()) return s;
+  if (absl::Status s = clickhouse::AssembleSpanRows(*body, &assembled); !s.ok()) return s;
   if (assembled.empty()) return std::nullopt;
   StoredTrace trace;
   trace.trace_id = id;

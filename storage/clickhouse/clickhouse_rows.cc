@@ -176,4 +176,19 @@ absl::Status TraceAssembler::Add(const Row& row) {
   return absl::OkStatus();
 }
 
+absl::Status AssembleSpanRows(std::string_view body, std::map<TraceId, TraceAssembler>* traces) {
+  RowBinaryReader in(body);
+  while (!in.done()) {
+    std::string_view id;
+    TraceAssembler::Row row;
+    if (!in.FixedString(16, &id) || !in.Fixed(&row.write_id) || !in.Fixed(&row.ordinal) ||
+        !in.Fixed(&row.rs) || !in.Fixed(&row.ss) || !in.String(&row.resource) ||
+        !in.String(&row.scope) || !in.String(&row.span)) {
+      return absl::InternalError("ClickHouse answered a malformed span row");
+    }
+    if (absl::Status s = (*traces)[TraceId::FromBytes(id)].Add(row); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace tailtrace::storage::clickhouse

@@ -3,6 +3,7 @@
 // Private to storage/clickhouse/: spans as rows of the backend's tables (schema.h), and back.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -69,5 +70,11 @@ class TraceAssembler {
   uint32_t ss_ = 0;
   uint64_t spans_ = 0;
 };
+
+// Adds the `spans` rows of `body` (RowBinary: trace_id, write_id, ordinal, rs, ss, resource,
+// scope, span, in (trace_id, write_id, ordinal) order) to an assembler per trace. Internal for a
+// malformed row, DataLoss for bytes that do not parse.
+[[nodiscard]] absl::Status AssembleSpanRows(std::string_view body,
+                                            std::map<TraceId, TraceAssembler>* traces);
 
 }  // namespace tailtrace::storage::clickhouse

@@ -51,21 +51,6 @@ absl::Status ParseFound(std::string_view body, std::vector<Found>* found,
   return absl::OkStatus();
 }
 
-absl::Status AssembleAll(std::string_view body, std::map<TraceId, TraceAssembler>* traces) {
-  RowBinaryReader in(body);
-  while (!in.done()) {
-    std::string_view id;
-    TraceAssembler::Row row;
-    if (!in.FixedString(16, &id) || !in.Fixed(&row.write_id) || !in.Fixed(&row.ordinal) ||
-        !in.Fixed(&row.rs) || !in.Fixed(&row.ss) || !in.String(&row.resource) ||
-        !in.String(&row.scope) || !in.String(&row.span)) {
-      return absl::InternalError("ClickHouse answered a malformed span row");
-    }
-    if (absl::Status s = (*traces)[TraceId::FromBytes(id)].Add(row); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<TraceSummary>> ClickHouseTraceStore::FindTraces(
@@ -86,7 +71,7 @@ absl::StatusOr<std::vector<TraceSummary>> ClickHouseTraceStore::FindTraces(
       absl::StrJoin(ids, ", "), ") ORDER BY trace_id, write_id, ordinal FORMAT RowBinary"));
   if (!spans.ok()) return spans.status();
   std::map<TraceId, TraceAssembler> traces;
-  if (absl::Status s = AssembleAll(*spans, &traces); !s.ok()) return s;
+  if (absl::Status s = clickhouse::AssembleSpanRows(*spans, &traces); !s.ok()) return s;
   std::vector<TraceSummary> out;
   for (const Found& f : found) {
     auto it = traces.find(f.id);
