@@ -15,14 +15,15 @@ CONFIG      ?= config/tailtrace.yaml
 JOBS        ?= $(shell nproc)
 
 # clickhouse-server: the ClickHouse backend's tests start a private server (tailtraced itself
-# needs none installed; it reaches a ClickHouse server over HTTP).
+# needs none installed; it reaches a ClickHouse server over HTTP). zookeeper: the tests of
+# storage.clickhouse.cluster start a private ZooKeeper for the replicated tables.
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev \
   librocksdb-dev libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev libjemalloc-dev \
   libspdlog-dev libboost-dev libboost-system-dev libyaml-cpp-dev rapidjson-dev \
   libgtest-dev libgmock-dev libcli11-dev libbenchmark-dev \
   libsimdjson-dev libre2-dev libssl-dev openssl clang libclang-rt-14-dev curl \
-  chromium clickhouse-server
+  chromium clickhouse-server zookeeper
 
 .PHONY: all deps build run test unit-test ui-test e2e-test e2e-deps sanitize-test tsan-test bench fuzz format clean
 

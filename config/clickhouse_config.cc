@@ -156,6 +156,21 @@ void ParseNames(MapReader& map, storage::ClickHouseOptions* out) {
   }
 }
 
+// insert_quorum counts the replicas of a shard: meaningless without cluster (ParseNames first).
+void ParseInsertQuorum(MapReader& map, storage::ClickHouseOptions* out) {
+  std::optional<Field> f = map.Take("insert_quorum");
+  if (!f) return;
+  std::optional<int64_t> v = ReadInt(map.context(), *f, 0, 100);
+  if (!v) return;
+  if (*v > 0 && out->cluster.empty()) {
+    ReportValueError(map.context(), *f,
+                     "needs storage.clickhouse.cluster: a quorum counts the replicas of a "
+                     "shard's replicated tables");
+    return;
+  }
+  out->insert_quorum = static_cast<uint32_t>(*v);
+}
+
 void ParseClickHouse(MapReader map, storage::ClickHouseOptions* out) {
   const bool endpoint_ok = ReadClickHouseEndpoint(map, &out->endpoint);
   ParseNames(map, out);
@@ -165,6 +180,7 @@ void ParseClickHouse(MapReader map, storage::ClickHouseOptions* out) {
   map.Duration("timeout", 1, &out->timeout_ns);
   const int tls_line0 = ParseTls(map, &out->tls);
   map.Bool("create_schema", &out->create_schema);
+  ParseInsertQuorum(map, out);
   map.ReportUnknownKeys();
   if (endpoint_ok) CheckTlsNeedsHttps(map, *out, tls_line0);
 }

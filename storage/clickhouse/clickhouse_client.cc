@@ -187,9 +187,11 @@ std::string_view TrimTrailingSpace(std::string_view text) {
 class HttpClickHouseClient final : public ClickHouseClient {
  public:
   HttpClickHouseClient(const ClickHouseOptions& options, const Endpoint& endpoint,
-                       std::shared_ptr<const http_client::ClientTls> tls, int max_idle_connections)
+                       std::shared_ptr<const http_client::ClientTls> tls, int max_idle_connections,
+                       Settings session_settings)
       : timeout_ns_(options.timeout_ns),
-        max_idle_(max_idle_connections < 0 ? 0 : static_cast<size_t>(max_idle_connections)) {
+        max_idle_(max_idle_connections < 0 ? 0 : static_cast<size_t>(max_idle_connections)),
+        session_settings_(std::move(session_settings)) {
     connection_options_.host = endpoint.host;
     connection_options_.port = endpoint.port;
     connection_options_.tls = std::move(tls);
@@ -200,10 +202,9 @@ class HttpClickHouseClient final : public ClickHouseClient {
     }
   }
 
-  absl::StatusOr<std::string> Execute(
-      std::string_view statement, std::string_view data,
-      const std::vector<std::pair<std::string, std::string>>& settings,
-      std::string_view database) override {
+  absl::StatusOr<std::string> Execute(std::string_view statement, std::string_view data,
+                                      const Settings& settings,
+                                      std::string_view database) override {
     const http_client::HttpRequest request = BuildRequest(statement, data, settings, database);
     const http_client::Deadline deadline =
         std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns_);
@@ -217,10 +218,8 @@ class HttpClickHouseClient final : public ClickHouseClient {
   }
 
  private:
-  http_client::HttpRequest BuildRequest(
-      std::string_view statement, std::string_view data,
-      const std::vector<std::pair<std::string, std::string>>& settings,
-      std::string_view database) const {
+  http_client::HttpRequest BuildRequest(std::string_view statement, std::string_view data,
+                                        const Settings& settings, std::string_view database) const {
     http_client::HttpRequest request;
     request.method = "POST";
     std::string target = "/";
@@ -236,6 +235,7 @@ class HttpClickHouseClient final : public ClickHouseClient {
       body = data;
     }
     if (!database.empty()) add("database", database);
+    for (const auto& [key, value] : session_settings_) add(key, value);
     for (const auto& [key, value] : settings) add(key, value);
     request.target = std::move(target);
     request.headers.emplace_back("User-Agent", absl::StrCat("tailtraced/", TAILTRACE_VERSION));
@@ -294,6 +294,7 @@ class HttpClickHouseClient final : public ClickHouseClient {
 
   const int64_t timeout_ns_;
   const size_t max_idle_;
+  const Settings session_settings_;
   http_client::HttpConnectionOptions connection_options_;
   std::string authorization_;  // the Authorization header's value; "" without a username
 
@@ -304,7 +305,7 @@ class HttpClickHouseClient final : public ClickHouseClient {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClickHouseClient>> ClickHouseClient::Create(
-    const ClickHouseOptions& options, int max_idle_connections) {
+    const ClickHouseOptions& options, int max_idle_connections, Settings session_settings) {
   absl::StatusOr<Endpoint> endpoint = ParseEndpoint(options.endpoint);
   if (!endpoint.ok()) return endpoint.status();
   std::shared_ptr<const http_client::ClientTls> tls;
@@ -320,7 +321,7 @@ absl::StatusOr<std::unique_ptr<ClickHouseClient>> ClickHouseClient::Create(
     tls = *std::move(made);
   }
   return std::make_unique<HttpClickHouseClient>(options, *endpoint, std::move(tls),
-                                                max_idle_connections);
+                                                max_idle_connections, std::move(session_settings));
 }
 
 int ClickHouseClient::ErrorCode(const absl::Status& status) {

@@ -21,11 +21,16 @@ namespace tailtrace::storage::clickhouse {
 // busy; at most `max_idle_connections` are kept between calls).
 class ClickHouseClient {
  public:
+  // ClickHouse settings sent as URL parameters: {name, value}.
+  using Settings = std::vector<std::pair<std::string, std::string>>;
+
   // InvalidArgument naming the key (storage.clickhouse.endpoint, .tls.*) for an endpoint that is
   // not http(s)://host:port[/] or TLS files that cannot be loaded. Connects lazily: a server that
-  // is down fails the first Execute, not Create.
+  // is down fails the first Execute, not Create. `session_settings` go with every request,
+  // before each call's own.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClickHouseClient>> Create(
-      const ClickHouseOptions& options, int max_idle_connections = 4);
+      const ClickHouseOptions& options, int max_idle_connections = 4,
+      Settings session_settings = {});
   virtual ~ClickHouseClient() = default;
 
   // Runs one statement and returns the response body (the statement's output in the format it
@@ -46,10 +51,10 @@ class ClickHouseClient {
   // with `data` must not end in SETTINGS (its data would be parsed as text): pass `settings`.
   // Each attempt has options.timeout_ns. Nothing is retried here, except a request on a
   // kept-alive connection that the server had closed meanwhile (once, at once, on a new one).
-  [[nodiscard]] virtual absl::StatusOr<std::string> Execute(
-      std::string_view statement, std::string_view data = {},
-      const std::vector<std::pair<std::string, std::string>>& settings = {},
-      std::string_view database = {}) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::string> Execute(std::string_view statement,
+                                                            std::string_view data = {},
+                                                            const Settings& settings = {},
+                                                            std::string_view database = {}) = 0;
 
   // The ClickHouse error code in a status Execute returned (the number after "Code: "), or 0.
   static int ErrorCode(const absl::Status& status);

@@ -34,10 +34,42 @@ absl::Status ValidateNames(const ClickHouseOptions& o) {
                                                    o.table_prefix,
                                                    "\" is not a name ([A-Za-z_][A-Za-z0-9_]*)"));
   }
-  if (!o.cluster.empty()) {
+  if (!o.cluster.empty() && !IsClickHouseIdentifier(o.cluster)) {
+    return absl::InvalidArgumentError(absl::StrCat("storage.clickhouse.cluster: \"", o.cluster,
+                                                   "\" is not a name ([A-Za-z_][A-Za-z0-9_]*)"));
+  }
+  if (o.insert_quorum > 0 && o.cluster.empty()) {
     return absl::InvalidArgumentError(
-        "storage.clickhouse.cluster: tables ON CLUSTER are not supported by this build yet; "
-        "leave it empty (several tailtraced nodes may share one server)");
+        "storage.clickhouse.insert_quorum: needs storage.clickhouse.cluster (a quorum counts "
+        "the replicas of a shard's replicated tables)");
+  }
+  return absl::OkStatus();
+}
+
+// Whether every table and view of the schema exists on the server (SchemaObjectNames).
+absl::StatusOr<bool> SchemaExists(ClickHouseClient& client, const ClickHouseOptions& o) {
+  std::vector<std::string> names;
+  for (const std::string& name : clickhouse::SchemaObjectNames(o)) {
+    names.push_back(clickhouse::Quote(name));
+  }
+  absl::StatusOr<std::string> count = client.Execute(absl::StrCat(
+      "SELECT count() FROM system.tables WHERE database = ", clickhouse::Quote(o.database),
+      " AND name IN (", absl::StrJoin(names, ", "), ") FORMAT TabSeparated"));
+  if (!count.ok()) return count.status();
+  return absl::StripAsciiWhitespace(*count) == std::to_string(names.size());
+}
+
+// Creates what is missing. A schema that exists is left alone, so that on a cluster a restart
+// does not wait for every server to answer DDL ON CLUSTER (one may be down).
+absl::Status CreateSchema(ClickHouseClient& client, const ClickHouseOptions& o) {
+  absl::StatusOr<bool> exists = SchemaExists(client, o);
+  if (!exists.ok() || *exists) return exists.status();
+  for (const std::string& statement : clickhouse::SchemaStatements(o)) {
+    absl::StatusOr<std::string> done = client.Execute(statement);
+    if (!done.ok()) {
+      return absl::Status(done.status().code(),
+                          absl::StrCat("creating the schema: ", done.status().message()));
+    }
   }
   return absl::OkStatus();
 }
@@ -54,7 +86,8 @@ int64_t TtlNs(const StoreOptions& o) {
 absl::StatusOr<std::unique_ptr<ClickHouseTraceStore>> ClickHouseTraceStore::Open(
     const StoreOptions& options, Clock* clock) {
   if (absl::Status s = ValidateNames(options.clickhouse); !s.ok()) return s;
-  auto client = ClickHouseClient::Create(options.clickhouse);
+  auto client = ClickHouseClient::Create(options.clickhouse, /*max_idle_connections=*/4,
+                                         clickhouse::SessionSettings(options.clickhouse));
   if (!client.ok()) return client.status();
   absl::StatusOr<std::string> version = (*client)->Execute("SELECT version() FORMAT TabSeparated");
   if (!version.ok()) {
@@ -63,13 +96,7 @@ absl::StatusOr<std::unique_ptr<ClickHouseTraceStore>> ClickHouseTraceStore::Open
                                      ": ", version.status().message()));
   }
   if (options.clickhouse.create_schema) {
-    for (const std::string& statement : clickhouse::SchemaStatements(options.clickhouse)) {
-      absl::StatusOr<std::string> done = (*client)->Execute(statement);
-      if (!done.ok()) {
-        return absl::Status(done.status().code(),
-                            absl::StrCat("creating the schema: ", done.status().message()));
-      }
-    }
+    if (absl::Status s = CreateSchema(**client, options.clickhouse); !s.ok()) return s;
   }
   std::unique_ptr<ClickHouseTraceStore> store(
       new ClickHouseTraceStore(options, clock, *std::move(client)));
@@ -193,12 +220,12 @@ absl::Status ClickHouseTraceStore::EnforceRetention() {
   const int64_t now = clock_->UnixNanos();
   const int64_t metrics_ns =
       options_.metrics_retention_ns > 0 ? options_.metrics_retention_ns : TtlNs(options_);
-  if (absl::Status s = DropDaysBefore(clickhouse::PartitionedTables(*tables_),
+  if (absl::Status s = DropDaysBefore(tables_->partitioned_by_trace_ttl,
                                       clickhouse::DayOf(now - TtlNs(options_)));
       !s.ok()) {
     return s;
   }
-  return DropDaysBefore({tables_->metric_points}, clickhouse::DayOf(now - metrics_ns));
+  return DropDaysBefore({tables_->stored_metric_points}, clickhouse::DayOf(now - metrics_ns));
 }
 
 absl::Status ClickHouseTraceStore::DropDaysBefore(const std::vector<std::string>& tables,
@@ -208,9 +235,9 @@ absl::Status ClickHouseTraceStore::DropDaysBefore(const std::vector<std::string>
     names.push_back(clickhouse::Quote(t.substr(t.find('.') + 1)));
   }
   absl::StatusOr<std::string> parts = Query(absl::StrCat(
-      "SELECT DISTINCT table, partition_id FROM system.parts WHERE active AND database = ",
-      clickhouse::Quote(options_.clickhouse.database), " AND table IN (",
-      absl::StrJoin(names, ", "), ") AND partition_id < ",
+      "SELECT DISTINCT table, partition_id FROM ", clickhouse::PartsTable(options_.clickhouse),
+      " WHERE active AND database = ", clickhouse::Quote(options_.clickhouse.database),
+      " AND table IN (", absl::StrJoin(names, ", "), ") AND partition_id < ",
       clickhouse::Quote(clickhouse::PartitionIdOf(keep_from)), " FORMAT TabSeparated"));
   if (!parts.ok()) return parts.status();
   for (absl::string_view line : absl::StrSplit(*parts, '\n', absl::SkipEmpty())) {
@@ -218,7 +245,8 @@ absl::Status ClickHouseTraceStore::DropDaysBefore(const std::vector<std::string>
     if (fields.size() != 2) continue;
     absl::StatusOr<std::string> dropped =
         Query(absl::StrCat("ALTER TABLE ", options_.clickhouse.database, ".", fields[0],
-                           " DROP PARTITION ID ", clickhouse::Quote(std::string(fields[1]))));
+                           clickhouse::OnCluster(options_.clickhouse), " DROP PARTITION ID ",
+                           clickhouse::Quote(std::string(fields[1]))));
     if (!dropped.ok()) return dropped.status();
     partitions_dropped_.fetch_add(1, std::memory_order_relaxed);
   }

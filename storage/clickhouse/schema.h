@@ -21,8 +21,14 @@
 // Every table but `archive` is partitioned by day (the write's day, or the slot's day for
 // metric_points): retention drops whole partitions, never rows. The schema runs unchanged on
 // ClickHouse 18.16 (Debian's) and on current releases.
+//
+// On a cluster (storage.clickhouse.cluster) every table above is created ON CLUSTER as
+// `<name>_local`, a Replicated*MergeTree (ZooKeeper path /clickhouse/tables/{shard}/db.table,
+// replica {replica}: the servers' macros), behind a Distributed table of the plain name that
+// shards rows by trace ID. Statements name the Distributed tables; the views feed the local ones.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/options.h"
@@ -39,11 +45,10 @@ struct TableNames {
   std::string dependency_calls;
   std::string metric_points;
   std::string archive;
-  // The materialized views from `input`.
-  std::string spans_view;
-  std::string span_index_view;
-  std::string traces_view;
-  std::string operations_view;
+  // The tables holding the rows (the `_local` ones on a cluster) whose partitions retention
+  // drops: after the trace ttl, and metric_points after the metrics' retention.
+  std::vector<std::string> partitioned_by_trace_ttl;
+  std::string stored_metric_points;
 };
 
 TableNames TableNamesOf(const ClickHouseOptions& options);
@@ -51,7 +56,17 @@ TableNames TableNamesOf(const ClickHouseOptions& options);
 // CREATE DATABASE, TABLE and MATERIALIZED VIEW ... IF NOT EXISTS, in the order to run them.
 std::vector<std::string> SchemaStatements(const ClickHouseOptions& options);
 
-// The tables whose partitions retention drops after the trace ttl (metric_points has its own).
-std::vector<std::string> PartitionedTables(const TableNames& tables);
+// The names (without the database) of every table and view SchemaStatements creates.
+std::vector<std::string> SchemaObjectNames(const ClickHouseOptions& options);
+
+// " ON CLUSTER name" on a cluster, else "": for DDL that must run on every server.
+std::string OnCluster(const ClickHouseOptions& options);
+
+// system.parts, or on a cluster the parts of one replica of each shard.
+std::string PartsTable(const ClickHouseOptions& options);
+
+// The settings every request carries (URL parameters): none on one server; on a cluster,
+// synchronous distributed inserts, shard-local joins and insert_quorum.
+std::vector<std::pair<std::string, std::string>> SessionSettings(const ClickHouseOptions& options);
 
 }  // namespace tailtrace::storage::clickhouse

@@ -87,6 +87,7 @@ storage:
       insecure_skip_verify: true
     create_schema: false
     cluster: traces_cluster
+    insert_quorum: 2
 )")
                                       .storage;
   EXPECT_EQ(s.backend, StorageBackend::kClickHouse);
@@ -108,6 +109,7 @@ storage:
   EXPECT_TRUE(c.tls.insecure_skip_verify);
   EXPECT_FALSE(c.create_schema);
   EXPECT_EQ(c.cluster, "traces_cluster");
+  EXPECT_EQ(c.insert_quorum, 2u);
 }
 
 TEST(ClickHouseConfigTest, ZeroAndEmptyValuesWhereTheyMeanSomething) {
@@ -115,6 +117,7 @@ TEST(ClickHouseConfigTest, ZeroAndEmptyValuesWhereTheyMeanSomething) {
                                                "    password: \"\"\n"
                                                "    table_prefix: \"\"\n"
                                                "    cluster: \"\"\n"
+                                               "    insert_quorum: 0\n"
                                                "    ttl: 0s\n"
                                                "    flush_interval: 0s\n"
                                                "    batch_size: 1\n"
@@ -124,6 +127,7 @@ TEST(ClickHouseConfigTest, ZeroAndEmptyValuesWhereTheyMeanSomething) {
   EXPECT_EQ(c.password, "");
   EXPECT_EQ(c.table_prefix, "");
   EXPECT_EQ(c.cluster, "");
+  EXPECT_EQ(c.insert_quorum, 0u);
   EXPECT_EQ(c.ttl_ns, 0);
   EXPECT_EQ(c.flush_interval_ns, 0);
   EXPECT_EQ(c.batch_size, 1u);
@@ -231,6 +235,12 @@ TEST(ClickHouseConfigTest, NamesSplicedIntoSqlMustBeIdentifiers) {
                           "\" is not a name ClickHouse accepts unquoted"))
         << key << ": " << value;
   }
+  // A quorum counts a shard's replicas: only replicated tables (cluster) have them.
+  EXPECT_EQ(Error(ClickHouse("    insert_quorum: 2\n")),
+            "test.yaml:4: storage.clickhouse.insert_quorum: needs storage.clickhouse.cluster: a "
+            "quorum counts the replicas of a shard's replicated tables");
+  EXPECT_THAT(Error(ClickHouse("    cluster: c1\n    insert_quorum: -1\n")),
+              HasSubstr("test.yaml:5: storage.clickhouse.insert_quorum:"));
   EXPECT_THAT(Error(ClickHouse("    cluster:\n")),
               HasSubstr("storage.clickhouse.cluster: missing value (expected a string)"));
   EXPECT_THAT(Error(ClickHouse("    username: \"\"\n")),
@@ -295,7 +305,8 @@ TEST(ClickHouseConfigTest, UnknownKeysAreRefused) {
   EXPECT_THAT(Error(ClickHouse("    compression: lz4\n")),
               HasSubstr("test.yaml:4: storage.clickhouse.compression: unknown key (known keys: "
                         "endpoint, database, username, password, table_prefix, cluster, ttl, "
-                        "batch_size, flush_interval, timeout, tls, create_schema)"));
+                        "batch_size, flush_interval, timeout, tls, create_schema, "
+                        "insert_quorum)"));
   EXPECT_THAT(Error("storage:\n  backnd: clickhouse\n"),
               HasSubstr("storage.backnd: unknown key (did you mean \"backend\"?)"));
   EXPECT_THAT(Error("storage:\n  clickhouse: http://ch:8123\n"),

@@ -92,6 +92,10 @@ struct ClickHouseOptions {
   // replicated local tables behind Distributed tables. "" = one server.
   // Default: ""
   std::string cluster;
+  // With `cluster`: a write is acknowledged only once this many replicas of each shard it went
+  // to hold it (ClickHouse's insert_quorum). 0 = once one replica holds it.
+  // Default: 0
+  uint32_t insert_quorum = 0;
 };
 
 struct StoreOptions {
