@@ -50,9 +50,7 @@ absl::Status ClickHouseTraceStore::ArchiveTrace(const StoredTrace& trace) {
   if (absl::Status valid = ValidateArchiveTrace(trace); !valid.ok()) return valid;
   std::string rows;
   if (clickhouse::AppendArchiveRows(trace, NextWriteId(), &rows) == 0) return absl::OkStatus();
-  absl::StatusOr<std::string> done =
-      client_->Execute(absl::StrCat("INSERT INTO ", tables_->archive, " FORMAT RowBinary"), rows);
-  return done.ok() ? absl::OkStatus() : done.status();
+  return InsertInto(tables_->archive, rows);
 }
 
 absl::StatusOr<std::optional<StoredTrace>> ClickHouseTraceStore::GetArchivedTrace(

@@ -101,9 +101,9 @@ absl::Status ClickHouseTraceStore::WriteDependencyCalls(std::span<const Dependen
     w.UInt64(c.calls);
     w.UInt64(c.failed);
   }
-  absl::StatusOr<std::string> done = client_->Execute(
-      absl::StrCat("INSERT INTO ", tables_->dependency_calls, " FORMAT RowBinary"), rows);
-  return done.ok() ? absl::OkStatus() : done.status();
+  // Two writes may count the same calls of the same slot and edge: replicated tables must not
+  // take the second block for a copy of the first.
+  return InsertInto(tables_->dependency_calls, rows, {{"insert_deduplicate", "0"}});
 }
 
 }  // namespace tailtrace::storage

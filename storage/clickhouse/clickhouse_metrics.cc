@@ -67,9 +67,7 @@ absl::Status ClickHouseTraceStore::WriteMetricPoints(std::span<const MetricPoint
   std::string rows;
   const uint64_t write_id = NextWriteId();
   for (const MetricPoint& point : points) AppendPointRow(point, write_id, &rows);
-  absl::StatusOr<std::string> done = client_->Execute(
-      absl::StrCat("INSERT INTO ", tables_->metric_points, " FORMAT RowBinary"), rows);
-  return done.ok() ? absl::OkStatus() : done.status();
+  return InsertInto(tables_->metric_points, rows);
 }
 
 absl::StatusOr<std::vector<MetricPoint>> ClickHouseTraceStore::ReadMetricPoints(

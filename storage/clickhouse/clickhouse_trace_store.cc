@@ -2,8 +2,11 @@
 
 #include "storage/clickhouse/clickhouse_trace_store.h"
 
+#include <algorithm>
+#include <chrono>
 #include <deque>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -72,6 +75,20 @@ absl::Status CreateSchema(ClickHouseClient& client, const ClickHouseOptions& o) 
     }
   }
   return absl::OkStatus();
+}
+
+// An INSERT with insert_quorum met another one under way (UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE:
+// "Another quorum insert has been already started", "Quorum for previous write has not been
+// satisfied yet"). It is sent again up to this many times in all, after a growing pause: about
+// 3 s in all, a few quorum INSERTs' time. A previous one that waits for a replica that is down
+// takes up to insert_quorum_timeout: the write then fails, and is written again later.
+constexpr int kQuorumBusyCode = 286;
+constexpr int kQuorumBusyAttempts = 12;
+
+std::chrono::milliseconds QuorumBusyBackoff(int attempt) {
+  static thread_local std::minstd_rand jitter(std::random_device{}());
+  const int64_t base_ms = int64_t{10} << std::min(attempt - 1, 5);  // 10 ms .. 320 ms
+  return std::chrono::milliseconds(base_ms / 2 + static_cast<int64_t>(jitter() % base_ms));
 }
 
 // Failed writes remembered for their next attempt (retried_writes.h): about 100 bytes each.
@@ -194,9 +211,24 @@ void ClickHouseTraceStore::SetWriteHealth(const absl::Status& insert) {
 }
 
 absl::Status ClickHouseTraceStore::Insert(std::string_view rows) {
-  const std::string statement = absl::StrCat("INSERT INTO ", tables_->input, " FORMAT RowBinary");
-  absl::StatusOr<std::string> done = client_->Execute(statement, rows);
-  return done.ok() ? absl::OkStatus() : done.status();
+  return InsertInto(tables_->input, rows);
+}
+
+absl::Status ClickHouseTraceStore::InsertInto(
+    const std::string& table, std::string_view rows,
+    const std::vector<std::pair<std::string, std::string>>& settings) {
+  const std::string statement = absl::StrCat("INSERT INTO ", table, " FORMAT RowBinary");
+  std::unique_lock<std::mutex> one_at_a_time(quorum_insert_mu_, std::defer_lock);
+  if (options_.clickhouse.insert_quorum > 0) one_at_a_time.lock();
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::string> done = client_->Execute(statement, rows, settings);
+    if (done.ok()) return absl::OkStatus();
+    if (attempt == kQuorumBusyAttempts ||
+        ClickHouseClient::ErrorCode(done.status()) != kQuorumBusyCode) {
+      return done.status();
+    }
+    std::this_thread::sleep_for(QuorumBusyBackoff(attempt));
+  }
 }
 
 absl::StatusOr<std::string> ClickHouseTraceStore::Query(const std::string& statement) {

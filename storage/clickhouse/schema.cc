@@ -193,9 +193,6 @@ std::vector<std::pair<std::string, std::string>> SessionSettings(const ClickHous
       // Subqueries and joins over Distributed tables run shard by shard on the local tables:
       // every table keyed by trace is sharded by trace ID, so each shard holds whole traces.
       {"distributed_product_mode", "local"},
-      // Write IDs make every inserted block unique, and reads drop a retried write's second
-      // copy; block deduplication would only drop equal dependency_calls counts of two writes.
-      {"insert_deduplicate", "0"},
   };
   if (options.insert_quorum > 0) {
     out.emplace_back("insert_quorum", std::to_string(options.insert_quorum));

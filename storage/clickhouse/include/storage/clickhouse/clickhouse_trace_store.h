@@ -83,7 +83,15 @@ class ClickHouseTraceStore final : public TraceStore {
   ClickHouseTraceStore(const StoreOptions& options, Clock* clock,
                        std::unique_ptr<clickhouse::ClickHouseClient> client);
 
+  // The batcher's INSERT into `input`.
   absl::Status Insert(std::string_view rows);
+  // One INSERT of RowBinary `rows` into `table` (qualified), with `settings` of its own. With
+  // insert_quorum, this store sends one at a time, and sends it again while ClickHouse answers
+  // that another quorum INSERT into the table is under way: releases before 20.10 take one at a
+  // time per shard (code 286). The same bytes make the same blocks, which replicated tables
+  // skip where the first attempt stored them.
+  absl::Status InsertInto(const std::string& table, std::string_view rows,
+                          const std::vector<std::pair<std::string, std::string>>& settings = {});
   // Unwritable while the last INSERT failed (WriteHealth).
   void SetWriteHealth(const absl::Status& insert);
   // The next write ID: increasing with time, and with this store's random salt in its low bits.
@@ -108,6 +116,7 @@ class ClickHouseTraceStore final : public TraceStore {
   std::atomic<uint64_t> traces_written_{0};
   std::atomic<uint64_t> spans_written_{0};
   std::atomic<uint64_t> partitions_dropped_{0};
+  std::mutex quorum_insert_mu_;  // held by InsertInto with insert_quorum
   mutable std::mutex health_mu_;
   absl::Status write_health_ ABSL_GUARDED_BY(health_mu_);
 
