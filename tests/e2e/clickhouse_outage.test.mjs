@@ -14,11 +14,9 @@
 //   (TAILTRACE_CLICKHOUSE_SERVER=/path/to/clickhouse-server overrides the server binary)
 
 import assert from 'node:assert/strict';
-import http2 from 'node:http2';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -29,6 +27,7 @@ import { checkJaegerTrace } from './lib/checks.mjs';
 import { startClickHouse, clickhouseStorageYaml, rowsPerTrace } from './lib/clickhouse.mjs';
 import { metricSum, readMetrics } from './lib/cluster.mjs';
 import { httpGet, pollJaegerTrace, pollUntil, startDaemon, truncate } from './lib/daemon.mjs';
+import { GRPC_UNAVAILABLE, TRANSPORTS, exportOnce } from './lib/otlp_requests.mjs';
 import { Timeline } from './lib/scenario.mjs';
 import { jaegerSearch } from './lib/search.mjs';
 import { ServiceClient, toExpectedSpan } from './lib/sdk.mjs';
@@ -47,12 +46,10 @@ describe('storage.backend: clickhouse', () => {
   // ---------------------------------------------------------------------------------------------
   describe('ClickHouse down and back', () => {
     const DATABASE = 'e2e_outage';
-    const TRANSPORTS = Object.freeze(['http/protobuf', 'http/json', 'grpc']);
-    const GRPC_UNAVAILABLE = 14;
-    const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
     let daemon;
     // Spans made with the SDK (kept in memory only) and sent as the SDK's exporters serialize
-    // them, one request per trace, so that every answer is seen as the daemon gave it.
+    // them, one request per trace (lib/otlp_requests.mjs), so that every answer is seen as the
+    // daemon gave it.
     const memory = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({
       resource: defaultResource().merge(
@@ -94,101 +91,10 @@ describe('storage.backend: clickhouse', () => {
       return memory.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
     }
 
-    // google.rpc.Status (protobuf) -> { code, message }.
-    function decodeRpcStatus(buf) {
-      const out = { code: 0, message: '' };
-      let i = 0;
-      const varint = () => {
-        let v = 0;
-        for (let shift = 0; ; shift += 7) {
-          const b = buf[i++];
-          v += (b & 0x7f) * 2 ** shift;
-          if (b < 0x80) return v;
-        }
-      };
-      while (i < buf.length) {
-        const key = varint();
-        if ((key & 7) === 0) {
-          const v = varint();
-          if (key >> 3 === 1) out.code = v;
-        } else if ((key & 7) === 2) {
-          const len = varint();
-          if (key >> 3 === 2) out.message = buf.subarray(i, i + len).toString('utf8');
-          i += len;
-        } else {
-          break;
-        }
-      }
-      return out;
-    }
-
-    async function postHttp(spans, json) {
-      const r = await fetch(`http://${daemon.endpoints.http}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': json ? 'application/json' : 'application/x-protobuf' },
-        body: (json ? JsonTraceSerializer : ProtobufTraceSerializer).serializeRequest(spans),
-        signal: AbortSignal.timeout(5_000),
-      });
-      const body = Buffer.from(await r.arrayBuffer());
-      let status = {};
-      if (r.status !== 200)
-        status = json ? JSON.parse(body.toString('utf8')) : decodeRpcStatus(body);
-      return {
-        acked: r.status === 200,
-        status: r.status,
-        rpcCode: status.code,
-        message: status.message ?? '',
-        retryAfter: r.headers.get('retry-after'),
-      };
-    }
-
-    function exportGrpc(spans) {
-      const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans));
-      const header = Buffer.alloc(5);
-      header.writeUInt32BE(payload.length, 1);
-      return new Promise((resolve, reject) => {
-        const client = http2.connect(`http://${daemon.endpoints.grpc}`);
-        const timer = setTimeout(() => {
-          client.destroy();
-          reject(new Error('no gRPC answer within 5 s'));
-        }, 5_000);
-        client.on('error', reject);
-        const stream = client.request({
-          ':method': 'POST',
-          ':path': EXPORT_PATH,
-          'content-type': 'application/grpc',
-          te: 'trailers',
-        });
-        let result = null;
-        const take = (h) => {
-          if (h['grpc-status'] !== undefined) {
-            result = {
-              status: Number(h['grpc-status']),
-              message: decodeURIComponent(h['grpc-message'] ?? ''),
-            };
-          }
-        };
-        stream.on('response', take);
-        stream.on('trailers', take);
-        stream.on('data', () => {});
-        stream.on('end', () => {
-          clearTimeout(timer);
-          client.close();
-          if (!result) return reject(new Error('no grpc-status'));
-          resolve({ acked: result.status === 0, status: result.status, message: result.message });
-        });
-        stream.on('error', reject);
-        stream.end(Buffer.concat([header, payload]));
-      });
-    }
-
     // Sends one new trace over `transport`; records and returns what the daemon answered.
     async function send(phase, transport) {
       const spans = makeTrace(phase);
-      const answer =
-        transport === 'grpc'
-          ? await exportGrpc(spans)
-          : await postHttp(spans, transport === 'http/json');
+      const answer = await exportOnce(daemon.endpoints, transport, spans);
       const record = {
         traceId: spans[0].spanContext().traceId,
         transport,

@@ -7,7 +7,8 @@
 // it (SIGSTOP / SIGCONT); query() / rows() run SQL over its HTTP interface; cleanup() kills it
 // and removes the dir. The server also dies with the test process: `setpriv --pdeathsig KILL` when util-linux has
 // it, and a process 'exit' hook; temp dirs of test processes that died anyway are removed by the
-// next startClickHouse().
+// next startClickHouse(). lib/clickhouse_cluster.mjs builds a cluster of these servers (and a
+// ZooKeeper) from the pieces exported here.
 //
 // TAILTRACE_CLICKHOUSE_SERVER overrides the binary (default /usr/sbin/clickhouse-server, which
 // `make deps` installs from Debian's clickhouse-server package).
@@ -39,7 +40,8 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 export const CLICKHOUSE_USER = 'tailtrace_e2e';
 export const CLICKHOUSE_PASSWORD = 'e2e-secret';
 
-function configXml(dir, httpPort, tcpPort) {
+// `extraXml` goes inside <yandex> (a cluster server's ZooKeeper, macros, remote_servers, ...).
+function configXml(dir, httpPort, tcpPort, extraXml = '') {
   return `<yandex>
   <logger>
     <level>warning</level><log>${dir}/server.log</log><errorlog>${dir}/err.log</errorlog>
@@ -59,7 +61,7 @@ function configXml(dir, httpPort, tcpPort) {
   <timezone>UTC</timezone>
   <!-- A stopping server waits for its kept-alive connections to time out (10 s by default). -->
   <keep_alive_timeout>1</keep_alive_timeout>
-</yandex>
+${extraXml}</yandex>
 `;
 }
 
@@ -97,7 +99,7 @@ export function clickhouseBinary() {
 }
 
 // A port free on 127.0.0.1 now (the kernel's pick), other than those in `taken`.
-async function freePort(taken = []) {
+export async function freePort(taken = []) {
   for (let i = 0; i < 20; i++) {
     const port = await new Promise((resolve, reject) => {
       const server = net.createServer();
@@ -142,8 +144,9 @@ function request(port, { method = 'GET', path: p = '/', body, headers = {}, time
   });
 }
 
-// Removes the temp dirs of test processes that died without cleaning up (SIGKILL, a crash).
-async function removeDirectoriesOfDeadProcesses(tmp) {
+// Removes the temp dirs (named prefix + pid + "-...") of test processes that died without cleaning
+// up (SIGKILL, a crash).
+export async function removeDirectoriesOfDeadProcesses(tmp, prefix = DIR_PREFIX) {
   let names;
   try {
     names = await readdir(tmp);
@@ -151,7 +154,7 @@ async function removeDirectoriesOfDeadProcesses(tmp) {
     return;
   }
   for (const name of names) {
-    const m = name.startsWith(DIR_PREFIX) && /^(\d+)-/.exec(name.slice(DIR_PREFIX.length));
+    const m = name.startsWith(prefix) && /^(\d+)-/.exec(name.slice(prefix.length));
     if (!m) continue;
     const pid = Number(m[1]);
     let alive = true;
@@ -164,13 +167,50 @@ async function removeDirectoriesOfDeadProcesses(tmp) {
   }
 }
 
-function fileTail(file, maxChars) {
+export function fileTail(file, maxChars) {
   try {
     const s = readFileSync(file, 'utf8');
     return s.length > maxChars ? `...${s.slice(-maxChars)}` : s;
   } catch {
     return '';
   }
+}
+
+// Spawns `cmd args` in `cwd`, its stdout and stderr appended to `logFile`, so that it dies with this
+// process: `setpriv --pdeathsig KILL` (even if this process is SIGKILLed) and a process 'exit'
+// hook. Returns { child, exited }: exited resolves to { code, signal } (or { error } if it could
+// not be spawned) once it ended.
+export function spawnTied(cmd, args, { cwd, logFile }) {
+  const out = openSync(logFile, 'a');
+  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', cmd, ...args]] : [cmd, args];
+  const child = spawn(file, argv, { cwd, stdio: ['ignore', out, out] });
+  closeSync(out);
+  let ended = false;
+  const killOnExit = () => {
+    if (!ended) child.kill('SIGKILL');
+  };
+  process.on('exit', killOnExit);
+  const exited = new Promise((resolve) => {
+    const end = (exit) => {
+      if (ended) return;
+      ended = true;
+      process.off('exit', killOnExit);
+      resolve(exit);
+    };
+    child.on('exit', (code, signal) => end({ code, signal }));
+    child.on('error', (error) => end({ code: null, signal: null, error }));
+  });
+  return { child, exited };
+}
+
+// Writes config.xml (on the server's ports, plus `extraXml`) and users.xml into the server's dir.
+export async function writeServerConfig(server, extraXml = '') {
+  await mkdir(server.dir, { recursive: true });
+  await writeFile(
+    path.join(server.dir, 'config.xml'),
+    configXml(server.dir, server.httpPort, server.tcpPort, extraXml),
+  );
+  await writeFile(path.join(server.dir, 'users.xml'), USERS_XML);
 }
 
 // Starts a private server and resolves once it answers /ping. Rejects naming the binary, its exit
@@ -186,8 +226,7 @@ export async function startClickHouse({ readyTimeoutMs = CLICKHOUSE_READY_TIMEOU
   for (let attempt = 0; attempt < START_TRIES; attempt++) {
     server.httpPort = await freePort();
     server.tcpPort = await freePort([server.httpPort]);
-    await writeFile(path.join(dir, 'config.xml'), configXml(dir, server.httpPort, server.tcpPort));
-    await writeFile(path.join(dir, 'users.xml'), USERS_XML);
+    await writeServerConfig(server);
     try {
       await server.start();
       return server;
@@ -210,9 +249,6 @@ export class ClickHouseServer {
     this.child = null;
     this.exit = null; // { code, signal } of the last process once it exited
     this.starts = 0;
-    this.onProcessExit = () => {
-      if (this.child && !this.exit) this.child.kill('SIGKILL');
-    };
   }
 
   // The HTTP interface, as storage.clickhouse.endpoint takes it.
@@ -244,30 +280,18 @@ export class ClickHouseServer {
   async start() {
     if (this.running) return;
     await mkdir(this.dir, { recursive: true });
-    const out = openSync(path.join(this.dir, 'stdout.log'), 'a');
-    const args = [`--config-file=${path.join(this.dir, 'config.xml')}`];
-    // setpriv: the server gets SIGKILL when this process dies, even by SIGKILL.
-    const [cmd, argv] = SETPRIV
-      ? [SETPRIV, ['--pdeathsig', 'KILL', this.bin, ...args]]
-      : [this.bin, args];
     this.starts += 1;
     this.exit = null;
-    const child = spawn(cmd, argv, { cwd: this.dir, stdio: ['ignore', out, out] });
-    closeSync(out);
+    const { child, exited } = spawnTied(
+      this.bin,
+      [`--config-file=${path.join(this.dir, 'config.xml')}`],
+      { cwd: this.dir, logFile: path.join(this.dir, 'stdout.log') },
+    );
     this.child = child;
-    this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        this.exit = { code, signal };
-        process.off('exit', this.onProcessExit);
-        resolve(this.exit);
-      });
-      child.on('error', (error) => {
-        this.exit = { code: null, signal: null, error };
-        process.off('exit', this.onProcessExit);
-        resolve(this.exit);
-      });
+    this.exited = exited.then((exit) => {
+      this.exit = exit;
+      return exit;
     });
-    process.on('exit', this.onProcessExit);
     await this.awaitPing();
   }
 
@@ -357,11 +381,12 @@ export class ClickHouseServer {
 }
 
 // The `storage:` lines of a daemon on `ch`, in `database`. A short flush_interval keeps writes
-// (and so the tests) quick; `timeout` bounds a request to the server.
+// (and so the tests) quick; `timeout` bounds a request to the server. `cluster` and
+// `insertQuorum`, when given, become storage.clickhouse.cluster and .insert_quorum.
 export function clickhouseStorageYaml(
   ch,
   database,
-  { auth = false, timeout = '5s', tablePrefix = '' } = {},
+  { auth = false, timeout = '5s', tablePrefix = '', cluster = '', insertQuorum } = {},
 ) {
   return [
     '  backend: clickhouse',
@@ -370,6 +395,8 @@ export function clickhouseStorageYaml(
     `    database: ${database}`,
     ...(auth ? [`    username: ${CLICKHOUSE_USER}`, `    password: "${CLICKHOUSE_PASSWORD}"`] : []),
     ...(tablePrefix ? [`    table_prefix: ${tablePrefix}`] : []),
+    ...(cluster ? [`    cluster: ${cluster}`] : []),
+    ...(insertQuorum !== undefined ? [`    insert_quorum: ${insertQuorum}`] : []),
     '    flush_interval: 100ms',
     `    timeout: ${timeout}`,
   ].join('\n');

@@ -123,7 +123,8 @@ export function startMember(hosts, i, port, options = {}) {
 
 // Starts one member per host at once (startMember), on a port probed free on every host. If a
 // node still finds the port taken (another process bound it meanwhile), every node is stopped and
-// the cluster is started again on another port. Resolves to
+// the cluster is started again on another port. `options` may also be a function of the member's
+// index returning its options (e.g. each member's own storage endpoint). Resolves to
 // { port, members, nodes: [{ host, member, daemon }] }.
 export async function startCluster(hosts, options = {}) {
   let lastError;
@@ -131,7 +132,9 @@ export async function startCluster(hosts, options = {}) {
     const port = await pickSharedPort(hosts);
     const members = hosts.map((h) => `${h}:${port}`);
     const started = await Promise.allSettled(
-      hosts.map((_, i) => startMember(hosts, i, port, options)),
+      hosts.map((_, i) =>
+        startMember(hosts, i, port, typeof options === 'function' ? options(i) : options),
+      ),
     );
     const failed = started.filter((s) => s.status === 'rejected');
     if (failed.length === 0) {

@@ -1,0 +1,117 @@
+// One OTLP export request at a time, without the SDK's exporters (which retry and only log what
+// the daemon answered): spans made with the SDK, serialized as its exporters serialize them, sent
+// over OTLP/HTTP (protobuf or JSON) or OTLP/gRPC (a raw HTTP/2 stream), and the daemon's answer
+// returned as it gave it. The backpressure tests use these to see every acknowledgement and every
+// refusal (HTTP 503 + Retry-After with a google.rpc.Status, gRPC UNAVAILABLE).
+
+import http2 from 'node:http2';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+
+export const TRANSPORTS = Object.freeze(['http/protobuf', 'http/json', 'grpc']);
+export const GRPC_UNAVAILABLE = 14;
+const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const ANSWER_TIMEOUT_MS = 5_000;
+
+// google.rpc.Status (protobuf) -> { code, message }.
+export function decodeRpcStatus(buf) {
+  const out = { code: 0, message: '' };
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = buf[i++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  while (i < buf.length) {
+    const key = varint();
+    if ((key & 7) === 0) {
+      const v = varint();
+      if (key >> 3 === 1) out.code = v;
+    } else if ((key & 7) === 2) {
+      const len = varint();
+      if (key >> 3 === 2) out.message = buf.subarray(i, i + len).toString('utf8');
+      i += len;
+    } else {
+      break;
+    }
+  }
+  return out;
+}
+
+// POST /v1/traces; resolves to { acked, status (HTTP), rpcCode, message, retryAfter }.
+async function postHttp(endpoints, spans, json) {
+  const r = await fetch(`http://${endpoints.http}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': json ? 'application/json' : 'application/x-protobuf' },
+    body: (json ? JsonTraceSerializer : ProtobufTraceSerializer).serializeRequest(spans),
+    signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+  });
+  const body = Buffer.from(await r.arrayBuffer());
+  let status = {};
+  if (r.status !== 200) status = json ? JSON.parse(body.toString('utf8')) : decodeRpcStatus(body);
+  return {
+    acked: r.status === 200,
+    status: r.status,
+    rpcCode: status.code,
+    message: status.message ?? '',
+    retryAfter: r.headers.get('retry-after'),
+  };
+}
+
+// One unary TraceService/Export call; resolves to { acked, status (grpc-status), message }.
+function exportGrpc(endpoints, spans) {
+  const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans));
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(payload.length, 1);
+  return new Promise((resolve, reject) => {
+    const client = http2.connect(`http://${endpoints.grpc}`);
+    const timer = setTimeout(() => {
+      client.destroy();
+      reject(new Error(`no gRPC answer within ${ANSWER_TIMEOUT_MS} ms`));
+    }, ANSWER_TIMEOUT_MS);
+    client.on('error', reject);
+    const stream = client.request({
+      ':method': 'POST',
+      ':path': EXPORT_PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    let result = null;
+    const take = (h) => {
+      if (h['grpc-status'] !== undefined) {
+        result = {
+          status: Number(h['grpc-status']),
+          message: decodeURIComponent(h['grpc-message'] ?? ''),
+        };
+      }
+    };
+    stream.on('response', take);
+    stream.on('trailers', take);
+    stream.on('data', () => {});
+    stream.on('end', () => {
+      clearTimeout(timer);
+      client.close();
+      if (!result) return reject(new Error('no grpc-status'));
+      resolve({ acked: result.status === 0, status: result.status, message: result.message });
+    });
+    stream.on('error', reject);
+    stream.end(Buffer.concat([header, payload]));
+  });
+}
+
+// Sends `spans` (ReadableSpans) in one request over `transport` (one of TRANSPORTS) to a daemon's
+// endpoints ({ grpc, http } as "host:port"); resolves to what the daemon answered.
+export function exportOnce(endpoints, transport, spans) {
+  switch (transport) {
+    case 'grpc':
+      return exportGrpc(endpoints, spans);
+    case 'http/protobuf':
+      return postHttp(endpoints, spans, false);
+    case 'http/json':
+      return postHttp(endpoints, spans, true);
+    default:
+      throw new Error(`unknown transport "${transport}" (want one of ${TRANSPORTS.join(', ')})`);
+  }
+}
