@@ -41,10 +41,10 @@ export const CLICKHOUSE_USER = 'tailtrace_e2e';
 export const CLICKHOUSE_PASSWORD = 'e2e-secret';
 
 // `extraXml` goes inside <yandex> (a cluster server's ZooKeeper, macros, remote_servers, ...).
-function configXml(dir, httpPort, tcpPort, extraXml = '') {
+function configXml(dir, httpPort, tcpPort, extraXml = '', logLevel = 'warning') {
   return `<yandex>
   <logger>
-    <level>warning</level><log>${dir}/server.log</log><errorlog>${dir}/err.log</errorlog>
+    <level>${logLevel}</level><log>${dir}/server.log</log><errorlog>${dir}/err.log</errorlog>
     <console>0</console>
   </logger>
   <listen_host>127.0.0.1</listen_host>
@@ -204,11 +204,11 @@ export function spawnTied(cmd, args, { cwd, logFile }) {
 }
 
 // Writes config.xml (on the server's ports, plus `extraXml`) and users.xml into the server's dir.
-export async function writeServerConfig(server, extraXml = '') {
+export async function writeServerConfig(server, extraXml = '', logLevel = 'warning') {
   await mkdir(server.dir, { recursive: true });
   await writeFile(
     path.join(server.dir, 'config.xml'),
-    configXml(server.dir, server.httpPort, server.tcpPort, extraXml),
+    configXml(server.dir, server.httpPort, server.tcpPort, extraXml, logLevel),
   );
   await writeFile(path.join(server.dir, 'users.xml'), USERS_XML);
 }

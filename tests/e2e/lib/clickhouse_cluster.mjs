@@ -3,8 +3,9 @@
 // `tailtrace_test` in every server's remote_servers. startClickHouseCluster() makes one temp dir
 // holding zookeeper/ and server0/ ... server3/, picks free loopback ports (ZooKeeper's client
 // port; per server HTTP, native TCP and interserver HTTP), starts ZooKeeper and resolves once it
-// answers "ruok" with "imok", then starts the four servers at once and resolves once each answers
-// /ping. Servers 0 and 1 are shard 01, servers 2 and 3 shard 02; each has its own {replica} macro,
+// serves sessions, then starts the four servers at once and resolves once each answers /ping and
+// its log says its DDL worker reached ZooKeeper (18.16 crashes on DDL ON CLUSTER before that).
+// Servers 0 and 1 are shard 01, servers 2 and 3 shard 02; each has its own {replica} macro,
 // so that the ReplicatedMergeTree tables of storage.clickhouse.cluster (ZooKeeper path
 // /clickhouse/tables/{shard}/..., replica {replica}) get one replica per server, and DDL ON
 // CLUSTER runs through ZooKeeper's /clickhouse/task_queue/ddl.
@@ -18,7 +19,7 @@
 // installs; TAILTRACE_JAVA overrides the java binary (default: `java` on PATH).
 
 import net from 'node:net';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -210,6 +211,48 @@ export class ZooKeeper {
   }
 }
 
+// What a server's debug log says once its distributed DDL worker has a ZooKeeper session. A
+// server answers /ping before that, and ClickHouse 18.16 crashes on an ON CLUSTER statement that
+// comes in between (a null ZooKeeper handle): a cluster server is started only once it says so.
+const DDL_WORKER_READY = '<Debug> DDLWorker: Processing tasks';
+const DDL_WORKER_POLL_MS = 50;
+
+// A server of the cluster: logs at debug level, and start() also waits for DDL_WORKER_READY in
+// what the log gained since.
+class ClusterServer extends ClickHouseServer {
+  async start() {
+    if (this.running) return;
+    const log = path.join(this.dir, 'server.log');
+    let from = 0;
+    try {
+      from = statSync(log).size;
+    } catch {
+      // No log yet: the first start.
+    }
+    await super.start();
+    const deadline = Date.now() + this.readyTimeoutMs;
+    for (;;) {
+      let text = '';
+      try {
+        text = readFileSync(log).subarray(from).toString();
+      } catch {
+        // Not written yet.
+      }
+      if (text.includes(DDL_WORKER_READY)) return;
+      if (!this.running) {
+        throw new Error(`clickhouse-server ${this.describeExit()}: ${this.logTail()}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `clickhouse-server on port ${this.httpPort} answered /ping but its DDL worker did not ` +
+            `reach ZooKeeper within ${this.readyTimeoutMs} ms: ${this.logTail()}`,
+        );
+      }
+      await delay(DDL_WORKER_POLL_MS);
+    }
+  }
+}
+
 // The XML a cluster server has besides a lone server's config (lib/clickhouse.mjs).
 function clusterXml(server, zookeeperPort, servers) {
   const shards = [];
@@ -284,7 +327,7 @@ export async function startClickHouseCluster({
   const zookeeper = new ZooKeeper(java, jar, path.join(dir, 'zookeeper'));
   const servers = [];
   for (let i = 0; i < SHARDS * REPLICAS_PER_SHARD; i++) {
-    const server = new ClickHouseServer(bin, path.join(dir, `server${i}`), readyTimeoutMs);
+    const server = new ClusterServer(bin, path.join(dir, `server${i}`), readyTimeoutMs);
     server.shard = Math.floor(i / REPLICAS_PER_SHARD) + 1;
     server.replica = `server${i}`;
     servers.push(server);
@@ -308,7 +351,9 @@ export async function startClickHouseCluster({
       s.tcpPort = await port();
       s.interserverPort = await port();
     }
-    for (const s of servers) await writeServerConfig(s, clusterXml(s, zookeeper.port, servers));
+    for (const s of servers) {
+      await writeServerConfig(s, clusterXml(s, zookeeper.port, servers), 'debug');
+    }
     try {
       // The servers connect to ZooKeeper as they start (DDL worker, replicated tables).
       await zookeeper.start();
