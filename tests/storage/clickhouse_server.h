@@ -5,14 +5,18 @@
 // temporary directory (data, logs and all), and stopped and removed at exit. Its users:
 // "default" (no password) and "tailtrace" (password "secret"). It closes kept-alive connections
 // after 1 s idle (keep_alive_timeout), so that Stop is quick; clients meet stale connections.
+// Several servers make a cluster in clickhouse_cluster.h.
 
-#include <sys/types.h>
-
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tests/storage/test_process.h"
 
 namespace tailtrace::storage::testing {
 
@@ -20,6 +24,24 @@ class ClickHouseServer {
  public:
   static constexpr const char* kUser = "tailtrace";
   static constexpr const char* kPassword = "secret";
+
+  // What a server of the caller's own (Prepare) serves besides HTTP and native TCP.
+  struct Options {
+    // With key_file: also serve HTTPS on https_port(), with this PEM certificate and key.
+    // Default: none.
+    std::string cert_file;
+    std::string key_file;
+    // Also serve the interserver HTTP port (interserver_http_port(), announced as 127.0.0.1),
+    // from which the replicas of a replicated table fetch parts. Default: false.
+    bool interserver_http = false;
+    // The level of dir()/server.log ("debug", "information"...; err.log has the errors alone).
+    // Default: warning.
+    std::string log_level = "warning";
+    // Start also waits until this returns true (asked every 50 ms once /ping answers): for
+    // what the server starts in the background after it answers, as LogSinceStart may tell.
+    // Default: none.
+    std::function<bool(const ClickHouseServer&)> ready;
+  };
 
   // The test process's server, started at the first call (later calls return the same one, or
   // the same error). Fails (FailedPrecondition, saying to run `make deps`) when the binary is
@@ -32,20 +54,30 @@ class ClickHouseServer {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClickHouseServer>> StartWithTls(
       std::string cert_file, std::string key_file);
 
+  // A server of the caller's own, not started yet: its directory, free ports and config.xml are
+  // made, so that the caller can learn its ports, AddConfig and then Start. FailedPrecondition
+  // (saying to run `make deps`) when the binary is missing.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClickHouseServer>> Prepare(Options options);
+
   // Kills the server (SIGKILL: its data goes anyway) and removes its directory.
   ~ClickHouseServer();
   ClickHouseServer(const ClickHouseServer&) = delete;
   ClickHouseServer& operator=(const ClickHouseServer&) = delete;
 
-  // Stops the server (SIGTERM, SIGKILL after 15 s) and waits for it to exit; its data stays.
-  // Nothing when it is not running.
+  // Adds config.d/<name>.xml, which the server merges into its config.xml at its next Start:
+  // `xml` is the whole file, "<yandex>...</yandex>".
+  [[nodiscard]] absl::Status AddConfig(const std::string& name, std::string_view xml) const;
+
+  // Stops the server (SIGTERM, SIGKILL after 15 s; a paused server is resumed first) and waits
+  // for it to exit; its data stays. Nothing when it is not running.
   void Stop();
-  // Starts the server again on the same ports and waits until it answers /ping. Nothing when it
-  // is running. Main thread only, as Shared.
+  // Starts the server (again: on the same ports, with the same data) and waits until it answers
+  // /ping and Options::ready holds, 20 s at most. Nothing when it is running. Main thread only, as
+  // Shared.
   [[nodiscard]] absl::Status Start();
-  bool running() const { return pid_ > 0; }
-  // Freezes the server (SIGSTOP: connections stay open, requests wait unanswered) and thaws it
-  // (SIGCONT). Nothing when it is not running.
+  bool running() const { return process_.running(); }
+  // Freezes the server (SIGSTOP: connections stay open, requests wait unanswered; every thread
+  // has stopped when Pause returns) and thaws it (SIGCONT). Nothing when it is not running.
   void Pause();
   void Resume();
 
@@ -53,28 +85,38 @@ class ClickHouseServer {
   std::string endpoint() const;
   int http_port() const { return http_port_; }
   int tcp_port() const { return tcp_port_; }
-  // The HTTPS port (StartWithTls), else 0.
+  // The HTTPS port (StartWithTls, Options::key_file), else 0.
   int https_port() const { return https_port_; }
+  // The interserver HTTP port (Options::interserver_http), else 0.
+  int interserver_http_port() const { return interserver_http_port_; }
   // The temporary directory holding the config, data and logs.
   const std::string& dir() const { return dir_; }
+  // What dir()/server.log got since the server last started.
+  std::string LogSinceStart() const;
 
  private:
-  explicit ClickHouseServer(std::string binary) : binary_(std::move(binary)) {}
+  friend class ClickHouseCluster;  // starts its servers at once: Spawn, then AwaitReady
 
-  absl::Status Create();
+  ClickHouseServer(std::string binary, Options options)
+      : binary_(std::move(binary)), options_(std::move(options)) {}
+
+  // Prepare and Start, again on new ports when another process took one.
+  static absl::StatusOr<std::unique_ptr<ClickHouseServer>> PrepareAndStart(Options options);
+  absl::Status AssignPortsAndWriteConfig();
   absl::Status WriteConfig() const;
   absl::Status Spawn();
-  absl::Status AwaitPing();
+  absl::Status AwaitReady();
   std::string LogTail() const;
 
   const std::string binary_;
+  const Options options_;
   std::string dir_;
   int http_port_ = 0;
   int tcp_port_ = 0;
   int https_port_ = 0;
-  std::string cert_file_;  // with key_file_: serve HTTPS too
-  std::string key_file_;
-  pid_t pid_ = -1;
+  int interserver_http_port_ = 0;
+  uintmax_t log_start_ = 0;  // the size of server.log when the server last started
+  ChildProcess process_;
 };
 
 }  // namespace tailtrace::storage::testing
