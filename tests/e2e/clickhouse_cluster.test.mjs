@@ -8,21 +8,19 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { checkJaegerTrace, checkV3Trace } from './lib/checks.mjs';
 import { startClickHouse, clickhouseStorageYaml, rowsPerTrace } from './lib/clickhouse.mjs';
 import {
-  clusterStatus,
-  describeMembers,
+  awaitClusterFormed,
   metricSum,
   ownerOf,
   readMetrics,
   startCluster,
 } from './lib/cluster.mjs';
-import { getJson, pollJaegerTrace, pollUntil, pollV3Trace } from './lib/daemon.mjs';
+import { getJson, pollJaegerTrace, pollV3Trace } from './lib/daemon.mjs';
 import { Timeline } from './lib/scenario.mjs';
 import { jaegerSearch } from './lib/search.mjs';
-import { ServiceClient } from './lib/sdk.mjs';
+import { ServiceClient, makeQueryTrace } from './lib/sdk.mjs';
 
 describe('storage.backend: clickhouse', () => {
   let ch;
@@ -56,19 +54,8 @@ describe('storage.backend: clickhouse', () => {
         storageYaml: clickhouseStorageYaml(ch, DATABASE, { tablePrefix: PREFIX }),
         clusterOptions: { peerTimeout: '2s', queryTimeout: '2s' },
       });
-      const readyAtMs = Date.now();
       // Every node sees both members live and the start-up handover (decision_wait) is over.
-      await pollUntil(
-        'both nodes to see two live members, decision_wait after the start',
-        async (seen) => {
-          const views = await Promise.all(cluster.nodes.map(({ daemon }) => clusterStatus(daemon)));
-          seen(views.map(describeMembers).join(' | '));
-          const live = views.every(
-            (v) => v.liveMembers === 2 && v.members.every((m) => m.state === 'up'),
-          );
-          return live && Date.now() >= readyAtMs + 1000 ? true : undefined;
-        },
-      );
+      await awaitClusterFormed(cluster, 2, 1000);
       clients = [
         new ServiceClient({
           serviceName: 'ring-web',
@@ -89,33 +76,11 @@ describe('storage.backend: clickhouse', () => {
       while (Math.min(...perOwner.values()) < TRACES_PER_OWNER) {
         const base = traces.length * 10 * ms;
         const [web, db] = clients.map((c) => c.tracer);
-        const under = (span) => trace.setSpan(ROOT_CONTEXT, span);
-        const root = web.startSpan(
-          'GET /ring',
-          { kind: SpanKind.SERVER, startTime: t.at(base), attributes: { 'ring.n': traces.length } },
-          ROOT_CONTEXT,
-        );
-        const query = web.startSpan(
-          'query',
-          { kind: SpanKind.CLIENT, startTime: t.at(base + 1 * ms) },
-          under(root),
-        );
-        const select = db.startSpan(
-          'SELECT',
-          { kind: SpanKind.SERVER, startTime: t.at(base + 2 * ms) },
-          under(query),
-        );
-        const scan = db.startSpan(
-          'scan',
-          { kind: SpanKind.INTERNAL, startTime: t.at(base + 3 * ms), attributes: { 'db.rows': 7 } },
-          under(select),
-        );
-        scan.addEvent('page', { 'page.n': 1 }, t.at(base + 4 * ms));
-        scan.end(t.at(base + 5 * ms));
-        select.end(t.at(base + 6 * ms));
-        query.end(t.at(base + 7 * ms));
-        root.end(t.at(base + 8 * ms));
-        const traceId = root.spanContext().traceId;
+        const traceId = makeQueryTrace(web, db, t, base, {
+          rootName: 'GET /ring',
+          rootAttributes: { 'ring.n': traces.length },
+          scanAttributes: { 'db.rows': 7 },
+        });
         const owner = ownerOf(traceId, cluster.members);
         perOwner.set(owner, perOwner.get(owner) + 1);
         traces.push({ traceId, owner });

@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -27,8 +27,12 @@ import { checkJaegerTrace } from './lib/checks.mjs';
 import { startClickHouse, clickhouseStorageYaml, rowsPerTrace } from './lib/clickhouse.mjs';
 import { metricSum, readMetrics } from './lib/cluster.mjs';
 import { httpGet, pollJaegerTrace, pollUntil, startDaemon, truncate } from './lib/daemon.mjs';
-import { GRPC_UNAVAILABLE, TRANSPORTS, exportOnce } from './lib/otlp_requests.mjs';
-import { Timeline } from './lib/scenario.mjs';
+import {
+  GRPC_UNAVAILABLE,
+  TRANSPORTS,
+  exportOnce,
+  makeOrderTrace,
+} from './lib/otlp_requests.mjs';
 import { jaegerSearch } from './lib/search.mjs';
 import { ServiceClient, toExpectedSpan } from './lib/sdk.mjs';
 
@@ -62,38 +66,10 @@ describe('storage.backend: clickhouse', () => {
     const sent = [];
     let sdkClient;
 
-    // A three-span trace (SERVER -> CLIENT -> INTERNAL with an event); returns its ReadableSpans.
-    function makeTrace(phase) {
-      const t = new Timeline();
-      const ms = 1_000_000;
-      const under = (span) => trace.setSpan(ROOT_CONTEXT, span);
-      const root = tracer.startSpan(
-        'POST /order',
-        { kind: SpanKind.SERVER, startTime: t.at(0), attributes: { 'e2e.phase': phase } },
-        ROOT_CONTEXT,
-      );
-      const call = tracer.startSpan(
-        'call payments',
-        { kind: SpanKind.CLIENT, startTime: t.at(1 * ms) },
-        under(root),
-      );
-      const work = tracer.startSpan(
-        'charge',
-        { kind: SpanKind.INTERNAL, startTime: t.at(2 * ms), attributes: { 'order.total': 12.5 } },
-        under(call),
-      );
-      work.addEvent('charged', { 'charge.id': 'c-1' }, t.at(3 * ms));
-      work.setStatus({ code: SpanStatusCode.OK });
-      work.end(t.at(4 * ms));
-      call.end(t.at(5 * ms));
-      root.end(t.at(6 * ms));
-      const traceId = root.spanContext().traceId;
-      return memory.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
-    }
 
     // Sends one new trace over `transport`; records and returns what the daemon answered.
     async function send(phase, transport) {
-      const spans = makeTrace(phase);
+      const spans = makeOrderTrace(tracer, memory, phase);
       const answer = await exportOnce(daemon.endpoints, transport, spans);
       const record = {
         traceId: spans[0].spanContext().traceId,

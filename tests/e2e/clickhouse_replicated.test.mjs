@@ -16,7 +16,6 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -27,8 +26,7 @@ import { checkJaegerTrace, checkV3Trace } from './lib/checks.mjs';
 import { clickhouseStorageYaml, hex, rowsPerTrace } from './lib/clickhouse.mjs';
 import { CLUSTER_NAME, startClickHouseCluster } from './lib/clickhouse_cluster.mjs';
 import {
-  clusterStatus,
-  describeMembers,
+  awaitClusterFormed,
   metricSum,
   ownerOf,
   readMetrics,
@@ -42,12 +40,16 @@ import {
   startDaemon,
   truncate,
 } from './lib/daemon.mjs';
-import { GRPC_UNAVAILABLE, TRANSPORTS, exportOnce } from './lib/otlp_requests.mjs';
+import {
+  GRPC_UNAVAILABLE,
+  TRANSPORTS,
+  exportOnce,
+  makeOrderTrace,
+} from './lib/otlp_requests.mjs';
 import { Timeline } from './lib/scenario.mjs';
-import { ServiceClient, toExpectedSpan } from './lib/sdk.mjs';
+import { ServiceClient, makeQueryTrace, toExpectedSpan } from './lib/sdk.mjs';
 
 const ms = 1_000_000;
-const under = (span) => trace.setSpan(ROOT_CONTEXT, span);
 
 describe('storage.clickhouse.cluster: two shards of two replicas', () => {
   let chc; // the ClickHouse cluster: chc.servers[0..3], shard 1 = servers 0 and 1
@@ -110,18 +112,7 @@ describe('storage.clickhouse.cluster: two shards of two replicas', () => {
         }),
         clusterOptions: { peerTimeout: '2s', queryTimeout: '2s' },
       }));
-      const readyAtMs = Date.now();
-      await pollUntil(
-        'both nodes to see two live members, decision_wait after the start',
-        async (seen) => {
-          const views = await Promise.all(cluster.nodes.map(({ daemon }) => clusterStatus(daemon)));
-          seen(views.map(describeMembers).join(' | '));
-          const live = views.every(
-            (v) => v.liveMembers === 2 && v.members.every((m) => m.state === 'up'),
-          );
-          return live && Date.now() >= readyAtMs + 1000 ? true : undefined;
-        },
-      );
+      await awaitClusterFormed(cluster, 2, 1000);
       clients = [
         new ServiceClient({
           serviceName: 'repl-web',
@@ -147,32 +138,12 @@ describe('storage.clickhouse.cluster: two shards of two replicas', () => {
         for (let k = 0; k < 8; k++) {
           const base = (traces.length + ids.length) * 10 * ms;
           const [web, db] = clients.map((c) => c.tracer);
-          const root = web.startSpan(
-            'GET /replica',
-            { kind: SpanKind.SERVER, startTime: t.at(base), attributes: { 'repl.n': ids.length } },
-            ROOT_CONTEXT,
+          ids.push(
+            makeQueryTrace(web, db, t, base, {
+              rootName: 'GET /replica',
+              rootAttributes: { 'repl.n': ids.length },
+            }),
           );
-          const query = web.startSpan(
-            'query',
-            { kind: SpanKind.CLIENT, startTime: t.at(base + 1 * ms) },
-            under(root),
-          );
-          const select = db.startSpan(
-            'SELECT',
-            { kind: SpanKind.SERVER, startTime: t.at(base + 2 * ms) },
-            under(query),
-          );
-          const scan = db.startSpan(
-            'scan',
-            { kind: SpanKind.INTERNAL, startTime: t.at(base + 3 * ms) },
-            under(select),
-          );
-          scan.addEvent('page', { 'page.n': 1 }, t.at(base + 4 * ms));
-          scan.end(t.at(base + 5 * ms));
-          select.end(t.at(base + 6 * ms));
-          query.end(t.at(base + 7 * ms));
-          root.end(t.at(base + 8 * ms));
-          ids.push(root.spanContext().traceId);
         }
         const shards = await shardsOf(ids);
         for (const traceId of ids) {
@@ -286,30 +257,10 @@ describe('storage.clickhouse.cluster: two shards of two replicas', () => {
     // refusing is the one whose writes failed.
     function makeTraceOwnedBy(i, phase) {
       for (;;) {
-        const t = new Timeline();
-        const root = tracer.startSpan(
-          'POST /order',
-          { kind: SpanKind.SERVER, startTime: t.at(0), attributes: { 'e2e.phase': phase } },
-          ROOT_CONTEXT,
-        );
-        const call = tracer.startSpan(
-          'call payments',
-          { kind: SpanKind.CLIENT, startTime: t.at(1 * ms) },
-          under(root),
-        );
-        const work = tracer.startSpan(
-          'charge',
-          { kind: SpanKind.INTERNAL, startTime: t.at(2 * ms) },
-          under(call),
-        );
-        work.addEvent('charged', { 'charge.id': 'c-1' }, t.at(3 * ms));
-        work.setStatus({ code: SpanStatusCode.OK });
-        work.end(t.at(4 * ms));
-        call.end(t.at(5 * ms));
-        root.end(t.at(6 * ms));
-        const traceId = root.spanContext().traceId;
-        if (ownerOf(traceId, cluster.members) !== cluster.members[i]) continue;
-        return memory.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+        const spans = makeOrderTrace(tracer, memory, phase);
+        if (ownerOf(spans[0].spanContext().traceId, cluster.members) === cluster.members[i]) {
+          return spans;
+        }
       }
     }
 

@@ -29,6 +29,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 
 import { checkJaegerSpan, checkJaegerTrace } from './lib/checks.mjs';
 import {
+  awaitClusterFormed,
   clusterStatus,
   describeMembers,
   metricSum,
@@ -291,21 +292,9 @@ describe('cluster of three nodes: routing, fan-out queries, a killed and restart
       extraYaml: WAL_YAML,
       clusterOptions: CLUSTER_OPTIONS,
     });
-    const readyAtMs = Date.now();
-    // Every node sees every member live, and the start-up handover is over: for decision_wait
-    // after it starts, a node routes as if it were joining (cluster/span_router.h), which would
-    // add handover forwards to the metrics the tests count.
-    await pollUntil(
-      'every node to see all three members live, decision_wait after the last start',
-      async (seen) => {
-        const views = await Promise.all(cluster.nodes.map(({ daemon }) => clusterStatus(daemon)));
-        seen(views.map(describeMembers).join(' | '));
-        const allLive = views.every(
-          (v) => v.liveMembers === 3 && v.members.every((m) => m.state === 'up'),
-        );
-        return allLive && Date.now() >= readyAtMs + DECISION_WAIT_MS ? true : undefined;
-      },
-    );
+    // Every node sees every member live, and the start-up handover is over (it would add
+    // handover forwards to the metrics the tests count).
+    await awaitClusterFormed(cluster, 3, DECISION_WAIT_MS);
     clients = SERVICES.map(
       ({ name, protocol }, i) =>
         new ServiceClient({ serviceName: name, protocol, endpoints: node(i).endpoints }),

@@ -4,7 +4,7 @@
 
 import net from 'node:net';
 
-import { getJson, httpGet, startDaemon } from './daemon.mjs';
+import { getJson, httpGet, pollUntil, startDaemon } from './daemon.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Ownership: rendezvous hashing of the trace ID over the member names. This is the contract
@@ -192,4 +192,22 @@ export function clusterStatus(daemon) {
 // "name=state, ..." of a /api/cluster body, for messages.
 export function describeMembers(status) {
   return status.members.map((m) => `${m.name}=${m.state}`).join(', ');
+}
+
+// Resolves once every node sees all `size` members live and `settleMs` have passed since the call
+// (the start-up handover: for decision_wait after it starts, a node routes as if it were joining,
+// cluster/span_router.h).
+export async function awaitClusterFormed(cluster, size, settleMs) {
+  const readyAtMs = Date.now();
+  await pollUntil(
+    `every node to see ${size} members live, ${settleMs} ms after the start`,
+    async (seen) => {
+      const views = await Promise.all(cluster.nodes.map(({ daemon }) => clusterStatus(daemon)));
+      seen(views.map(describeMembers).join(' | '));
+      const allLive = views.every(
+        (v) => v.liveMembers === size && v.members.every((m) => m.state === 'up'),
+      );
+      return allLive && Date.now() >= readyAtMs + settleMs ? true : undefined;
+    },
+  );
 }

@@ -5,7 +5,9 @@
 // refusal (HTTP 503 + Retry-After with a google.rpc.Status, gRPC UNAVAILABLE).
 
 import http2 from 'node:http2';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { Timeline } from './scenario.mjs';
 
 export const TRANSPORTS = Object.freeze(['http/protobuf', 'http/json', 'grpc']);
 export const GRPC_UNAVAILABLE = 14;
@@ -114,4 +116,34 @@ export function exportOnce(endpoints, transport, spans) {
     default:
       throw new Error(`unknown transport "${transport}" (want one of ${TRANSPORTS.join(', ')})`);
   }
+}
+
+// A new three-span trace (SERVER -> CLIENT -> INTERNAL with an event) made with `tracer`, whose
+// provider exports to the InMemorySpanExporter `memory`; returns its ReadableSpans.
+export function makeOrderTrace(tracer, memory, phase) {
+  const t = new Timeline();
+  const ms = 1_000_000;
+  const under = (span) => trace.setSpan(ROOT_CONTEXT, span);
+  const root = tracer.startSpan(
+    'POST /order',
+    { kind: SpanKind.SERVER, startTime: t.at(0), attributes: { 'e2e.phase': phase } },
+    ROOT_CONTEXT,
+  );
+  const call = tracer.startSpan(
+    'call payments',
+    { kind: SpanKind.CLIENT, startTime: t.at(1 * ms) },
+    under(root),
+  );
+  const work = tracer.startSpan(
+    'charge',
+    { kind: SpanKind.INTERNAL, startTime: t.at(2 * ms), attributes: { 'order.total': 12.5 } },
+    under(call),
+  );
+  work.addEvent('charged', { 'charge.id': 'c-1' }, t.at(3 * ms));
+  work.setStatus({ code: SpanStatusCode.OK });
+  work.end(t.at(4 * ms));
+  call.end(t.at(5 * ms));
+  root.end(t.at(6 * ms));
+  const traceId = root.spanContext().traceId;
+  return memory.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
 }

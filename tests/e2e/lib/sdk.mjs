@@ -2,6 +2,7 @@
 // service, each exporting over one OTLP transport to the daemon under test, with an
 // InMemorySpanExporter alongside that records what the SDK produced (the expected spans).
 
+import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -186,4 +187,31 @@ export function toExpectedSpan(span) {
     serviceName: span.resource.attributes['service.name'],
     scope: { name: span.instrumentationScope.name, version: span.instrumentationScope.version },
   };
+}
+
+// A four-span trace over two services, starting `base` ns into the Timeline `t`: web's `rootName`
+// (SERVER, with `rootAttributes`) -> query (CLIENT) -> db's SELECT (SERVER) -> scan (INTERNAL,
+// with `scanAttributes` and a "page" event). Returns its trace ID (hex).
+export function makeQueryTrace(web, db, t, base, { rootName, rootAttributes, scanAttributes }) {
+  const ms = 1_000_000;
+  const under = (span) => trace.setSpan(ROOT_CONTEXT, span);
+  const at = (n) => t.at(base + n * ms);
+  const root = web.startSpan(
+    rootName,
+    { kind: SpanKind.SERVER, startTime: at(0), attributes: rootAttributes },
+    ROOT_CONTEXT,
+  );
+  const query = web.startSpan('query', { kind: SpanKind.CLIENT, startTime: at(1) }, under(root));
+  const select = db.startSpan('SELECT', { kind: SpanKind.SERVER, startTime: at(2) }, under(query));
+  const scan = db.startSpan(
+    'scan',
+    { kind: SpanKind.INTERNAL, startTime: at(3), attributes: scanAttributes },
+    under(select),
+  );
+  scan.addEvent('page', { 'page.n': 1 }, at(4));
+  scan.end(at(5));
+  select.end(at(6));
+  query.end(at(7));
+  root.end(at(8));
+  return root.spanContext().traceId;
 }
