@@ -262,45 +262,54 @@ free_port() {
 
 # ---- a private ClickHouse server (run.sh's ClickHouse section) -------------------------------
 
-# ch_config DIR HTTP_PORT TCP_PORT: config.xml and users.xml of a private server in DIR, as
-# tests/storage/clickhouse_server.cc writes them (listening on 127.0.0.1 only, data in DIR,
-# warnings and errors logged to DIR, UTC, keep_alive_timeout 1 s so that a stopping server does
-# not wait 10 s for kept-alive connections; the user `default` without a password), except
-# mark_cache_size: the packaged config's 5 GiB, not the tests' 5 MB. No query_log or other system
-# log tables: the server's CPU is that of tailtraced's statements and the merges they cause.
+# Where ch_config finds the private server's config: tests/clickhouse/ (its README.md), which the
+# tests fill in too; found from this file, as run.sh finds ROOT.
+CH_TEMPLATES=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/clickhouse
+
+# ch_fill NAME OUT [KEY=VALUE...]: writes tests/clickhouse/NAME to OUT with each @KEY@ replaced by
+# VALUE; sets CH_ERROR naming the file and returns 1 when it is missing or a placeholder of it
+# has no value.
+ch_fill() {
+  # An empty script first: sed without -e would take the file for its script.
+  local file=$CH_TEMPLATES/$1 out=$2 kv value left sed_args=(-e '')
+  shift 2
+  if [[ ! -r $file ]]; then
+    CH_ERROR="the ClickHouse config template $file is missing (tests/clickhouse/README.md says what it holds)"
+    return 1
+  fi
+  for kv in "$@"; do
+    value=${kv#*=}
+    # What sed's replacement would take for its own: backslash, & and the delimiter.
+    value=${value//\\/\\\\}
+    value=${value//&/\\&}
+    value=${value//|/\\|}
+    sed_args+=(-e "s|@${kv%%=*}@|$value|g")
+  done
+  if ! sed "${sed_args[@]}" "$file" >"$out"; then
+    CH_ERROR="could not write $out from $file"
+    return 1
+  fi
+  if left=$(grep -oE -m1 '@[A-Z0-9_]+@' "$out" | head -1) && [[ -n $left ]]; then
+    CH_ERROR="the ClickHouse config template $file has $left, which is not filled"
+    return 1
+  fi
+}
+
+# ch_config DIR HTTP_PORT TCP_PORT: config.xml and users.xml of a private server in DIR, the
+# tests' (tests/clickhouse/: listening on 127.0.0.1 only, data in DIR, warnings and errors logged
+# to DIR, UTC, keep_alive_timeout 1 s so that a stopping server does not wait 10 s for kept-alive
+# connections; no query_log or other system log tables, so that the server's CPU is that of
+# tailtraced's statements and the merges they cause; the bench uses the user `default`), and
+# config.d/bench.xml, which the server merges into config.xml: mark_cache_size as the packaged
+# config has it, 5 GiB, not the tests' 5 MB. Sets CH_ERROR and returns 1 when a template is
+# missing.
 ch_config() {
-  cat >"$1/config.xml" <<EOF
+  ch_fill config.xml "$1/config.xml" DIR="$1" HTTP_PORT="$2" TCP_PORT="$3" LOG_LEVEL=warning &&
+    ch_fill users.xml "$1/users.xml" || return 1
+  mkdir -p "$1/config.d"
+  cat >"$1/config.d/bench.xml" <<'EOF'
 <yandex>
-  <logger>
-    <level>warning</level><log>$1/server.log</log><errorlog>$1/err.log</errorlog>
-    <console>0</console>
-  </logger>
-  <listen_host>127.0.0.1</listen_host>
-  <http_port>$2</http_port>
-  <tcp_port>$3</tcp_port>
-  <path>$1/data/</path>
-  <tmp_path>$1/tmp/</tmp_path>
-  <user_files_path>$1/user_files/</user_files_path>
-  <format_schema_path>$1/format_schemas/</format_schema_path>
   <mark_cache_size>5368709120</mark_cache_size>
-  <users_config>$1/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <keep_alive_timeout>1</keep_alive_timeout>
-</yandex>
-EOF
-  cat >"$1/users.xml" <<'EOF'
-<yandex>
-  <profiles><default></default></profiles>
-  <users>
-    <default>
-      <password></password>
-      <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
-      <profile>default</profile><quota>default</quota>
-    </default>
-  </users>
-  <quotas><default></default></quotas>
 </yandex>
 EOF
 }
@@ -338,7 +347,7 @@ start_clickhouse() {
     [[ $http == "$tcp" ]] && continue
     rm -rf "$CH_DIR"
     mkdir -p "$CH_DIR"
-    ch_config "$CH_DIR" "$http" "$tcp"
+    ch_config "$CH_DIR" "$http" "$tcp" || return 1
     (cd "$CH_DIR" && exec "${pdeath[@]}" "$CLICKHOUSE_SERVER" --config-file="$CH_DIR/config.xml") \
       </dev/null >"$CH_DIR/stdout.log" 2>&1 &
     CH_PID=$!

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -16,7 +17,10 @@ namespace {
 // between our probe and the server's bind (the servers' config names each other's ports, so
 // all four start afresh).
 constexpr int kStartTries = 3;
-constexpr const char* kDdlQueue = "/clickhouse/task_queue/ddl";
+// ClickHouse's default. The e2e cluster's 5 s lets a SIGKILLed replica come back quickly; these
+// tests only stop servers gracefully (which closes the session), and their ZooKeeper's 3 s tick
+// would raise anything under 6 s to 6 s.
+constexpr int kZooKeeperSessionTimeoutMs = 30'000;
 // What a server's debug log says once its distributed DDL worker has a ZooKeeper session.
 constexpr const char* kDdlWorkerReady = "<Debug> DDLWorker: Processing tasks";
 
@@ -77,7 +81,9 @@ absl::Status ClickHouseCluster::StartServers() {
     servers_.push_back(*std::move(server));
   }
   for (int i = 0; i < size(); ++i) {
-    if (absl::Status s = servers_[i]->AddConfig("cluster", ClusterConfig(i)); !s.ok()) return s;
+    absl::StatusOr<std::string> config = ClusterConfig(i);
+    if (!config.ok()) return config.status();
+    if (absl::Status s = servers_[i]->AddConfig("cluster", *config); !s.ok()) return s;
   }
   // All at once: a server spends most of its start waiting, and the machine has few cores.
   for (const auto& server : servers_) {
@@ -92,24 +98,20 @@ absl::Status ClickHouseCluster::StartServers() {
   return absl::OkStatus();
 }
 
-std::string ClickHouseCluster::ClusterConfig(int i) const {
-  std::string shards;
-  for (int shard = 0; shard < kShards; ++shard) {
-    absl::StrAppend(&shards,
-                    "      <shard>\n        <internal_replication>true</internal_replication>\n");
-    for (int replica = 0; replica < kReplicasPerShard; ++replica) {
-      const ClickHouseServer& member = *servers_[shard * kReplicasPerShard + replica];
-      absl::StrAppend(&shards, "        <replica><host>127.0.0.1</host><port>", member.tcp_port(),
-                      "</port></replica>\n");
-    }
-    absl::StrAppend(&shards, "      </shard>\n");
+absl::StatusOr<std::string> ClickHouseCluster::ClusterConfig(int i) const {
+  static_assert(kShards * kReplicasPerShard == 4, "tests/clickhouse/cluster.xml names 4 servers");
+  std::vector<std::pair<std::string, std::string>> values = {
+      {"INTERSERVER_PORT", std::to_string(servers_[i]->interserver_http_port())},
+      {"ZOOKEEPER_PORT", std::to_string(zookeeper_->port())},
+      {"ZOOKEEPER_SESSION_TIMEOUT_MS", std::to_string(kZooKeeperSessionTimeoutMs)},
+      {"SHARD", absl::StrFormat("%02d", shard_of(i))},
+      {"REPLICA", replica_of(i)},
+  };
+  for (int member = 0; member < size(); ++member) {
+    values.emplace_back(absl::StrCat("TCP_PORT_", member),
+                        std::to_string(servers_[member]->tcp_port()));
   }
-  return absl::StrCat(
-      "<yandex>\n", "  <zookeeper><node><host>127.0.0.1</host><port>", zookeeper_->port(),
-      "</port></node></zookeeper>\n", "  <distributed_ddl><path>", kDdlQueue,
-      "</path></distributed_ddl>\n", "  <macros><shard>", absl::StrFormat("%02d", shard_of(i)),
-      "</shard><replica>", replica_of(i), "</replica></macros>\n", "  <remote_servers>\n    <",
-      kName, ">\n", shards, "    </", kName, ">\n  </remote_servers>\n", "</yandex>\n");
+  return ClickHouseConfigTemplate("cluster.xml", values);
 }
 
 }  // namespace tailtrace::storage::testing

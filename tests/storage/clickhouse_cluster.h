@@ -8,8 +8,10 @@
 // ReplicatedMergeTree table copies it to the other. Each server has the macros {shard} ("01",
 // "02") and {replica} (replica_of(i), unique in the cluster), runs ON CLUSTER DDL (queue
 // /clickhouse/task_queue/ddl in ZooKeeper), and serves interserver HTTP on 127.0.0.1 for the
-// replicas' fetches. Users as for one server: "default" without a password and
-// ClickHouseServer::kUser with kPassword. Everything is killed and removed at exit.
+// replicas' fetches: tests/clickhouse/cluster.xml, which the e2e tests' cluster fills in too,
+// with its ZooKeeper session timeout of 30 s (ClickHouse's default). Users as for one server:
+// "default" without a password and ClickHouseServer::kUser with kPassword. Everything is killed and
+// removed at exit.
 //
 // For example (as clickhouse_cluster_test.cc does):
 //   CREATE TABLE db.t_local ON CLUSTER tailtrace_test (id UInt64) ENGINE =
@@ -71,7 +73,8 @@ class ClickHouseCluster {
 
   // Prepares the four servers on new ports, with config.d/cluster.xml, and starts them.
   absl::Status StartServers();
-  std::string ClusterConfig(int i) const;
+  // Server i's config.d/cluster.xml: tests/clickhouse/cluster.xml filled in.
+  absl::StatusOr<std::string> ClusterConfig(int i) const;
 
   // Declared first so that it is destroyed last, after the servers that use it.
   std::unique_ptr<ZooKeeperServer> zookeeper_;

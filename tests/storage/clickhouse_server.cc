@@ -10,8 +10,11 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 
@@ -28,45 +31,26 @@ constexpr auto kStopGrace = std::chrono::seconds(15);
 // between our probe and the server's bind.
 constexpr int kStartTries = 3;
 
-constexpr const char* kConfig = R"(<yandex>
-  <logger>
-    <level>LEVEL</level><log>DIR/server.log</log><errorlog>DIR/err.log</errorlog>
-    <console>0</console>
-  </logger>
-  <listen_host>127.0.0.1</listen_host>
-  <http_port>HTTP_PORT</http_port>TLS_BLOCK
-  <tcp_port>TCP_PORT</tcp_port>INTERSERVER_BLOCK
-  <path>DIR/data/</path>
-  <tmp_path>DIR/tmp/</tmp_path>
-  <user_files_path>DIR/user_files/</user_files_path>
-  <format_schema_path>DIR/format_schemas/</format_schema_path>
-  <mark_cache_size>5368709</mark_cache_size>
-  <users_config>users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <!-- A stopping server waits for its kept-alive connections to time out (10 s by default). -->
-  <keep_alive_timeout>1</keep_alive_timeout>
-</yandex>
-)";
+// Where ClickHouseConfigTemplate finds its files: tests/clickhouse/ of the source tree.
+#ifndef TAILTRACE_CLICKHOUSE_TEMPLATES
+#error "TAILTRACE_CLICKHOUSE_TEMPLATES (tests/storage/CMakeLists.txt) names tests/clickhouse/"
+#endif
+constexpr const char* kTemplates = TAILTRACE_CLICKHOUSE_TEMPLATES;
 
-constexpr const char* kUsers = R"(<yandex>
-  <profiles><default></default></profiles>
-  <users>
-    <default>
-      <password></password>
-      <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
-      <profile>default</profile><quota>default</quota>
-    </default>
-    <USER>
-      <password>PASSWORD</password>
-      <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
-      <profile>default</profile><quota>default</quota>
-    </USER>
-  </users>
-  <quotas><default></default></quotas>
-</yandex>
-)";
+// The first "@KEY@" of `text` (KEY of capitals, digits and underscores), or "".
+std::string FirstPlaceholder(std::string_view text) {
+  for (size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
+    size_t end = at + 1;
+    while (end < text.size() &&
+           (absl::ascii_isupper(text[end]) || absl::ascii_isdigit(text[end]) || text[end] == '_')) {
+      ++end;
+    }
+    if (end > at + 1 && end < text.size() && text[end] == '@') {
+      return std::string(text.substr(at, end + 1 - at));
+    }
+  }
+  return "";
+}
 
 // Whether GET /ping on 127.0.0.1:port answers 200 "Ok.".
 bool Ping(int port) {
@@ -99,6 +83,29 @@ absl::StatusOr<std::string> ServerBinary() {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ClickHouseConfigTemplate(
+    std::string_view name, const std::vector<std::pair<std::string, std::string>>& values) {
+  const std::string path = absl::StrCat(kTemplates, "/", std::string(name));
+  std::ifstream in(path);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the ClickHouse config template ", path, " cannot be read (", ErrnoText(),
+                     "): tests/clickhouse/README.md says what it holds"));
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  std::vector<std::pair<std::string, std::string>> replacements;
+  for (const auto& [key, value] : values) {
+    replacements.emplace_back(absl::StrCat("@", key, "@"), value);
+  }
+  std::string text = absl::StrReplaceAll(content.str(), replacements);
+  if (const std::string left = FirstPlaceholder(text); !left.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("the ClickHouse config template ", path,
+                                                      " has ", left, ", which is not filled"));
+  }
+  return text;
+}
 
 absl::StatusOr<ClickHouseServer*> ClickHouseServer::Shared() {
   static std::mutex mu;
@@ -177,30 +184,26 @@ absl::Status ClickHouseServer::AssignPortsAndWriteConfig() {
 }
 
 absl::Status ClickHouseServer::WriteConfig() const {
-  const std::string tls =
-      options_.key_file.empty()
-          ? ""
-          : absl::StrCat("\n  <https_port>", https_port_,
-                         "</https_port>\n  <openSSL><server><certificateFile>", options_.cert_file,
-                         "</certificateFile><privateKeyFile>", options_.key_file,
-                         "</privateKeyFile><verificationMode>none</verificationMode>"
-                         "<loadDefaultCAFile>false</loadDefaultCAFile></server></openSSL>");
-  const std::string interserver =
-      !options_.interserver_http
-          ? ""
-          : absl::StrCat("\n  <interserver_http_port>", interserver_http_port_,
-                         "</interserver_http_port>\n"
-                         "  <interserver_http_host>127.0.0.1</interserver_http_host>");
-  const std::string config =
-      absl::StrReplaceAll(kConfig, {{"DIR", dir_},
-                                    {"HTTP_PORT", std::to_string(http_port_)},
-                                    {"TLS_BLOCK", tls},
-                                    {"TCP_PORT", std::to_string(tcp_port_)},
-                                    {"INTERSERVER_BLOCK", interserver},
-                                    {"LEVEL", options_.log_level}});
-  const std::string users = absl::StrReplaceAll(kUsers, {{"USER", kUser}, {"PASSWORD", kPassword}});
-  if (absl::Status s = WriteFile(dir_ + "/config.xml", config); !s.ok()) return s;
-  return WriteFile(dir_ + "/users.xml", users);
+  absl::StatusOr<std::string> config =
+      ClickHouseConfigTemplate("config.xml", {{"DIR", dir_},
+                                              {"HTTP_PORT", std::to_string(http_port_)},
+                                              {"TCP_PORT", std::to_string(tcp_port_)},
+                                              {"LOG_LEVEL", options_.log_level}});
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::string> users = ClickHouseConfigTemplate("users.xml", {});
+  if (!users.ok()) return users.status();
+  if (absl::Status s = WriteFile(dir_ + "/config.xml", *config); !s.ok()) return s;
+  if (absl::Status s = WriteFile(dir_ + "/users.xml", *users); !s.ok()) return s;
+  if (options_.key_file.empty()) return absl::OkStatus();
+  // Not a template: only these tests serve HTTPS. Written with the ports, so that a retry on new
+  // ports moves the HTTPS one too.
+  return AddConfig(
+      "tls", absl::StrCat("<yandex>\n  <https_port>", https_port_,
+                          "</https_port>\n  <openSSL><server><certificateFile>", options_.cert_file,
+                          "</certificateFile><privateKeyFile>", options_.key_file,
+                          "</privateKeyFile><verificationMode>none</verificationMode>"
+                          "<loadDefaultCAFile>false</loadDefaultCAFile></server>"
+                          "</openSSL>\n</yandex>\n"));
 }
 
 absl::Status ClickHouseServer::AddConfig(const std::string& name, std::string_view xml) const {

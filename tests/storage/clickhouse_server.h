@@ -2,10 +2,11 @@
 
 // A real ClickHouse server for tests: /usr/sbin/clickhouse-server (or $TAILTRACE_CLICKHOUSE_SERVER)
 // started by the test process on free loopback ports, with a config of its own in a fresh
-// temporary directory (data, logs and all), and stopped and removed at exit. Its users:
-// "default" (no password) and "tailtrace" (password "secret"). It closes kept-alive connections
-// after 1 s idle (keep_alive_timeout), so that Stop is quick; clients meet stale connections.
-// Several servers make a cluster in clickhouse_cluster.h.
+// temporary directory (data, logs and all), and stopped and removed at exit. The config is
+// tests/clickhouse/'s config.xml and users.xml, which the e2e tests and the bench use too. Its
+// users: "default" (no password) and kUser (password kPassword). It closes kept-alive
+// connections after 1 s idle (keep_alive_timeout), so that Stop is quick; clients meet stale
+// connections. Several servers make a cluster in clickhouse_cluster.h.
 
 #include <cstdint>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -20,8 +22,15 @@
 
 namespace tailtrace::storage::testing {
 
+// The file `name` of tests/clickhouse/ (config.xml, users.xml, cluster.xml: its README.md says
+// what they hold) with each "@KEY@" of `values` replaced by its value. FailedPrecondition naming
+// the file when it is missing, or when a placeholder of it is not in `values`.
+[[nodiscard]] absl::StatusOr<std::string> ClickHouseConfigTemplate(
+    std::string_view name, const std::vector<std::pair<std::string, std::string>>& values);
+
 class ClickHouseServer {
  public:
+  // A user with a password, besides "default", as tests/clickhouse/users.xml has it.
   static constexpr const char* kUser = "tailtrace";
   static constexpr const char* kPassword = "secret";
 
@@ -31,8 +40,9 @@ class ClickHouseServer {
     // Default: none.
     std::string cert_file;
     std::string key_file;
-    // Also serve the interserver HTTP port (interserver_http_port(), announced as 127.0.0.1),
-    // from which the replicas of a replicated table fetch parts. Default: false.
+    // Also pick a free port for interserver HTTP (interserver_http_port()), from which the
+    // replicas of a replicated table fetch parts; the server serves it once a config.d file
+    // (AddConfig) names it, as tests/clickhouse/cluster.xml does. Default: false.
     bool interserver_http = false;
     // The level of dir()/server.log ("debug", "information"...; err.log has the errors alone).
     // Default: warning.
@@ -56,7 +66,7 @@ class ClickHouseServer {
 
   // A server of the caller's own, not started yet: its directory, free ports and config.xml are
   // made, so that the caller can learn its ports, AddConfig and then Start. FailedPrecondition
-  // (saying to run `make deps`) when the binary is missing.
+  // (saying to run `make deps`) when the binary is missing, or naming a missing template.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClickHouseServer>> Prepare(Options options);
 
   // Kills the server (SIGKILL: its data goes anyway) and removes its directory.

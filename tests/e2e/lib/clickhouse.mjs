@@ -1,13 +1,14 @@
 // A private ClickHouse server for an end-to-end test file: the same shape as the C++ tests'
-// harness (tests/storage/clickhouse_server.cc). startClickHouse() writes config.xml and users.xml
-// into a fresh temp dir, picks two free loopback ports (HTTP and native TCP), spawns
-// `clickhouse-server --config-file=DIR/config.xml` and resolves once GET /ping answers "Ok.\n"
-// (polled every 50 ms, bounded: no fixed sleep). stop() / kill() end the server, start() brings it
-// back on the same ports and data dir (restart() does both), pause() / resume() freeze and thaw
-// it (SIGSTOP / SIGCONT); query() / rows() run SQL over its HTTP interface; cleanup() kills it
-// and removes the dir. The server also dies with the test process: `setpriv --pdeathsig KILL` when util-linux has
-// it, and a process 'exit' hook; temp dirs of test processes that died anyway are removed by the
-// next startClickHouse(). lib/clickhouse_cluster.mjs builds a cluster of these servers (and a
+// harness (tests/storage/clickhouse_server.cc), with the same config (tests/clickhouse/).
+// startClickHouse() writes config.xml and users.xml into a fresh temp dir, picks two free
+// loopback ports (HTTP and native TCP), spawns `clickhouse-server --config-file=DIR/config.xml`
+// and resolves once GET /ping answers "Ok.\n" (polled every 50 ms, bounded: no fixed sleep).
+// stop() / kill() end the server, start() brings it back on the same ports and data dir
+// (restart() does both), pause() / resume() freeze and thaw it (SIGSTOP / SIGCONT); query() /
+// rows() run SQL over its HTTP interface; cleanup() kills it and removes the dir. The server also
+// dies with the test process: `setpriv --pdeathsig KILL` when util-linux has it, and a process
+// 'exit' hook; temp dirs of test processes that died anyway are removed by the next
+// startClickHouse(). lib/clickhouse_cluster.mjs builds a cluster of these servers (and a
 // ZooKeeper) from the pieces exported here.
 //
 // TAILTRACE_CLICKHOUSE_SERVER overrides the binary (default /usr/sbin/clickhouse-server, which
@@ -21,6 +22,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 export const DEFAULT_CLICKHOUSE_SERVER = '/usr/sbin/clickhouse-server';
 // Default: how long a starting server may take to answer /ping.
@@ -36,52 +38,33 @@ const DIR_PREFIX = 'tailtrace-e2e-clickhouse-';
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 // A user with a password, besides `default` (no password), for tests of storage.clickhouse
-// username/password.
-export const CLICKHOUSE_USER = 'tailtrace_e2e';
-export const CLICKHOUSE_PASSWORD = 'e2e-secret';
+// username/password: as tests/clickhouse/users.xml has it.
+export const CLICKHOUSE_USER = 'tailtrace';
+export const CLICKHOUSE_PASSWORD = 'secret';
 
-// `extraXml` goes inside <yandex> (a cluster server's ZooKeeper, macros, remote_servers, ...).
-function configXml(dir, httpPort, tcpPort, extraXml = '', logLevel = 'warning') {
-  return `<yandex>
-  <logger>
-    <level>${logLevel}</level><log>${dir}/server.log</log><errorlog>${dir}/err.log</errorlog>
-    <console>0</console>
-  </logger>
-  <listen_host>127.0.0.1</listen_host>
-  <http_port>${httpPort}</http_port>
-  <tcp_port>${tcpPort}</tcp_port>
-  <path>${dir}/data/</path>
-  <tmp_path>${dir}/tmp/</tmp_path>
-  <user_files_path>${dir}/user_files/</user_files_path>
-  <format_schema_path>${dir}/format_schemas/</format_schema_path>
-  <mark_cache_size>5368709</mark_cache_size>
-  <users_config>users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <!-- A stopping server waits for its kept-alive connections to time out (10 s by default). -->
-  <keep_alive_timeout>1</keep_alive_timeout>
-${extraXml}</yandex>
-`;
+// The servers' config files, which the C++ tests and the bench fill in too (its README.md).
+const TEMPLATES = fileURLToPath(new URL('../../clickhouse/', import.meta.url));
+
+// tests/clickhouse/<name> with each @KEY@ of `values` replaced by its value. Throws naming the
+// file when it is missing, or when a placeholder of it has no value.
+export function fillTemplate(name, values = {}) {
+  const file = path.join(TEMPLATES, name);
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `the ClickHouse config template ${file} cannot be read (${err.code ?? err.message}): ` +
+        'tests/clickhouse/README.md says what it holds',
+    );
+  }
+  for (const [key, value] of Object.entries(values)) text = text.replaceAll(`@${key}@`, value);
+  const left = /@[A-Z0-9_]+@/.exec(text);
+  if (left) {
+    throw new Error(`the ClickHouse config template ${file} has ${left[0]}, which is not filled`);
+  }
+  return text;
 }
-
-const USERS_XML = `<yandex>
-  <profiles><default></default></profiles>
-  <users>
-    <default>
-      <password></password>
-      <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
-      <profile>default</profile><quota>default</quota>
-    </default>
-    <${CLICKHOUSE_USER}>
-      <password>${CLICKHOUSE_PASSWORD}</password>
-      <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
-      <profile>default</profile><quota>default</quota>
-    </${CLICKHOUSE_USER}>
-  </users>
-  <quotas><default></default></quotas>
-</yandex>
-`;
 
 // The server binary ($TAILTRACE_CLICKHOUSE_SERVER or the default), or throws saying how to get it.
 export function clickhouseBinary() {
@@ -203,14 +186,22 @@ export function spawnTied(cmd, args, { cwd, logFile }) {
   return { child, exited };
 }
 
-// Writes config.xml (on the server's ports, plus `extraXml`) and users.xml into the server's dir.
-export async function writeServerConfig(server, extraXml = '', logLevel = 'warning') {
-  await mkdir(server.dir, { recursive: true });
-  await writeFile(
-    path.join(server.dir, 'config.xml'),
-    configXml(server.dir, server.httpPort, server.tcpPort, extraXml, logLevel),
-  );
-  await writeFile(path.join(server.dir, 'users.xml'), USERS_XML);
+// Writes config.xml (on the server's ports, logging at `logLevel`) and users.xml into the server's
+// dir, and config.d/NAME.xml for each NAME: xml of `overrides` (a cluster server's cluster.xml),
+// which the server merges into config.xml.
+export async function writeServerConfig(server, { logLevel = 'warning', overrides = {} } = {}) {
+  const config = fillTemplate('config.xml', {
+    DIR: server.dir,
+    HTTP_PORT: server.httpPort,
+    TCP_PORT: server.tcpPort,
+    LOG_LEVEL: logLevel,
+  });
+  await mkdir(path.join(server.dir, 'config.d'), { recursive: true });
+  await writeFile(path.join(server.dir, 'config.xml'), config);
+  await writeFile(path.join(server.dir, 'users.xml'), fillTemplate('users.xml'));
+  for (const [name, xml] of Object.entries(overrides)) {
+    await writeFile(path.join(server.dir, 'config.d', `${name}.xml`), xml);
+  }
 }
 
 // Starts a private server and resolves once it answers /ping. Rejects naming the binary, its exit

@@ -29,6 +29,7 @@ import {
   ClickHouseServer,
   clickhouseBinary,
   fileTail,
+  fillTemplate,
   freePort,
   removeDirectoriesOfDeadProcesses,
   spawnTied,
@@ -253,31 +254,17 @@ class ClusterServer extends ClickHouseServer {
   }
 }
 
-// The XML a cluster server has besides a lone server's config (lib/clickhouse.mjs).
+// Server `server`'s config.d/cluster.xml: tests/clickhouse/cluster.xml (2 shards of 2 replicas,
+// as SHARDS and REPLICAS_PER_SHARD say) filled in.
 function clusterXml(server, zookeeperPort, servers) {
-  const shards = [];
-  for (let s = 1; s <= SHARDS; s++) {
-    const replicas = servers
-      .filter((x) => x.shard === s)
-      .map((x) => `<replica><host>127.0.0.1</host><port>${x.tcpPort}</port></replica>`);
-    shards.push(
-      `      <shard><internal_replication>true</internal_replication>${replicas.join('')}</shard>`,
-    );
-  }
-  return `  <interserver_http_port>${server.interserverPort}</interserver_http_port>
-  <interserver_http_host>127.0.0.1</interserver_http_host>
-  <zookeeper>
-    <node><host>127.0.0.1</host><port>${zookeeperPort}</port></node>
-    <session_timeout_ms>${ZOOKEEPER_SESSION_TIMEOUT_MS}</session_timeout_ms>
-  </zookeeper>
-  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
-  <macros><shard>${String(server.shard).padStart(2, '0')}</shard><replica>${server.replica}</replica></macros>
-  <remote_servers>
-    <${CLUSTER_NAME}>
-${shards.join('\n')}
-    </${CLUSTER_NAME}>
-  </remote_servers>
-`;
+  return fillTemplate('cluster.xml', {
+    INTERSERVER_PORT: server.interserverPort,
+    ZOOKEEPER_PORT: zookeeperPort,
+    ZOOKEEPER_SESSION_TIMEOUT_MS: ZOOKEEPER_SESSION_TIMEOUT_MS,
+    SHARD: String(server.shard).padStart(2, '0'),
+    REPLICA: server.replica,
+    ...Object.fromEntries(servers.map((s, i) => [`TCP_PORT_${i}`, s.tcpPort])),
+  });
 }
 
 export class ClickHouseCluster {
@@ -352,7 +339,10 @@ export async function startClickHouseCluster({
       s.interserverPort = await port();
     }
     for (const s of servers) {
-      await writeServerConfig(s, clusterXml(s, zookeeper.port, servers), 'debug');
+      await writeServerConfig(s, {
+        logLevel: 'debug',
+        overrides: { cluster: clusterXml(s, zookeeper.port, servers) },
+      });
     }
     try {
       // The servers connect to ZooKeeper as they start (DDL worker, replicated tables).
