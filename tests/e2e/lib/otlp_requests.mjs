@@ -62,24 +62,33 @@ async function postHttp(endpoints, spans, json) {
   };
 }
 
-// One unary TraceService/Export call; resolves to { acked, status (grpc-status), message }.
-function exportGrpc(endpoints, spans) {
-  const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans));
+// One gRPC message frame: compressed flag, 4-byte big-endian length, payload.
+export function grpcFrame(payload, compressed = false) {
   const header = Buffer.alloc(5);
+  header.writeUInt8(compressed ? 1 : 0, 0);
   header.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([header, payload]);
+}
+
+// One unary TraceService/Export call of `body` (framed messages) to `target` ("host:port"), with
+// `grpc-encoding: encoding` when given; resolves to { status (grpc-status), message } from the
+// trailers (or trailers-only headers), rejects without an answer within ANSWER_TIMEOUT_MS.
+export function grpcExportRaw(target, body, encoding) {
   return new Promise((resolve, reject) => {
-    const client = http2.connect(`http://${endpoints.grpc}`);
+    const client = http2.connect(`http://${target}`);
     const timer = setTimeout(() => {
       client.destroy();
       reject(new Error(`no gRPC answer within ${ANSWER_TIMEOUT_MS} ms`));
     }, ANSWER_TIMEOUT_MS);
     client.on('error', reject);
-    const stream = client.request({
+    const headers = {
       ':method': 'POST',
       ':path': EXPORT_PATH,
       'content-type': 'application/grpc',
       te: 'trailers',
-    });
+    };
+    if (encoding) headers['grpc-encoding'] = encoding;
+    const stream = client.request(headers);
     let result = null;
     const take = (h) => {
       if (h['grpc-status'] !== undefined) {
@@ -95,12 +104,18 @@ function exportGrpc(endpoints, spans) {
     stream.on('end', () => {
       clearTimeout(timer);
       client.close();
-      if (!result) return reject(new Error('no grpc-status'));
-      resolve({ acked: result.status === 0, status: result.status, message: result.message });
+      result ? resolve(result) : reject(new Error('no grpc-status'));
     });
     stream.on('error', reject);
-    stream.end(Buffer.concat([header, payload]));
+    stream.end(body);
   });
+}
+
+// One unary TraceService/Export call; resolves to { acked, status (grpc-status), message }.
+async function exportGrpc(endpoints, spans) {
+  const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans));
+  const { status, message } = await grpcExportRaw(endpoints.grpc, grpcFrame(payload));
+  return { acked: status === 0, status, message };
 }
 
 // Sends `spans` (ReadableSpans) in one request over `transport` (one of TRANSPORTS) to a daemon's
