@@ -230,6 +230,13 @@ export async function startClickHouse({ readyTimeoutMs = CLICKHOUSE_READY_TIMEOU
   throw lastError;
 }
 
+// How a child process ended ({ code, signal, error } of spawnTied), or 'is running' for null.
+export function describeExit(exit) {
+  if (!exit) return 'is running';
+  if (exit.error) return `failed to start: ${exit.error.message}`;
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
 export class ClickHouseServer {
   constructor(bin, dir, readyTimeoutMs) {
     this.bin = bin;
@@ -260,11 +267,7 @@ export class ClickHouseServer {
   }
 
   describeExit() {
-    if (!this.exit) return 'is running';
-    if (this.exit.error) return `failed to start: ${this.exit.error.message}`;
-    return this.exit.signal
-      ? `was killed by ${this.exit.signal}`
-      : `exited with code ${this.exit.code}`;
+    return describeExit(this.exit);
   }
 
   // Starts the server (again: same ports, config and data) and resolves once it answers /ping.

@@ -28,6 +28,7 @@ import {
   CLICKHOUSE_READY_TIMEOUT_MS,
   ClickHouseServer,
   clickhouseBinary,
+  describeExit,
   fileTail,
   fillTemplate,
   freePort,
@@ -129,11 +130,7 @@ export class ZooKeeper {
   }
 
   describeExit() {
-    if (!this.exit) return 'is running';
-    if (this.exit.error) return `failed to start: ${this.exit.error.message}`;
-    return this.exit.signal
-      ? `was killed by ${this.exit.signal}`
-      : `exited with code ${this.exit.code}`;
+    return describeExit(this.exit);
   }
 
   // Starts ZooKeeper (again: same port and data) and resolves once it answers "ruok" with "imok"

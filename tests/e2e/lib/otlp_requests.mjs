@@ -4,6 +4,7 @@
 // returned as it gave it. The backpressure tests use these to see every acknowledgement and every
 // refusal (HTTP 503 + Retry-After with a google.rpc.Status, gRPC UNAVAILABLE).
 
+import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -131,6 +132,20 @@ export function exportOnce(endpoints, transport, spans) {
     default:
       throw new Error(`unknown transport "${transport}" (want one of ${TRANSPORTS.join(', ')})`);
   }
+}
+
+// Asserts that `answer` (exportOnce's, with its `transport`) is a refusal to retry later: gRPC
+// UNAVAILABLE, or HTTP 503 with Retry-After: 1 and an UNAVAILABLE google.rpc.Status, its message
+// matching `reason`.
+export function assertBackpressure(answer, reason, what) {
+  if (answer.transport === 'grpc') {
+    assert.equal(answer.status, GRPC_UNAVAILABLE, what);
+  } else {
+    assert.equal(answer.status, 503, what);
+    assert.equal(answer.rpcCode, GRPC_UNAVAILABLE, what);
+    assert.equal(answer.retryAfter, '1', what);
+  }
+  assert.match(answer.message, reason, what);
 }
 
 // A new three-span trace (SERVER -> CLIENT -> INTERNAL with an event) made with `tracer`, whose
