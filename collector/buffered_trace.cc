@@ -26,20 +26,6 @@ void AppendVarint(uint64_t value, std::string* out) {
   out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(end - buf));
 }
 
-// Reads a varint from the front of *in and removes it; false if *in does not start with one.
-bool TakeVarint(std::string_view* in, uint64_t* value) {
-  *value = 0;
-  for (size_t i = 0; i < in->size() && i < 10; ++i) {
-    const auto b = static_cast<uint8_t>((*in)[i]);
-    *value |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
-    if (b < 0x80) {
-      in->remove_prefix(i + 1);
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 // ---- BlockPool ----
@@ -194,27 +180,20 @@ void ReleaseInterned(const SpanRope& rope, InternPool* pool) {
   while (reader.Read(&header, sizeof(header))) {
     pool->Release(header.resource);
     pool->Release(header.scope);
-    if (!reader.Skip(header.span_bytes)) break;
+    if (!reader.Skip(header.span_bytes + header.spans * sizeof(SpanFacts))) break;
   }
 }
 
-bool ForEachBufferedSpan(const SpanRope& rope, std::string* scratch,
-                         absl::FunctionRef<void(std::string_view, std::string_view)> fn) {
+bool ForEachSpanFacts(const SpanRope& rope,
+                      absl::FunctionRef<void(std::string_view, const SpanFacts&)> fn) {
   SpanRope::Reader reader(rope);
   GroupHeader g;
   while (reader.Read(&g, sizeof(g))) {
-    scratch->clear();
-    if (!reader.AppendTo(scratch, g.span_bytes)) return false;
-    // Span entries as WriteSpanEntryHeader writes them: the spans field's tag, a varint length,
-    // the span.
-    std::string_view rest = *scratch;
-    while (!rest.empty()) {
-      if (static_cast<uint8_t>(rest[0]) != kField2) return false;
-      rest.remove_prefix(1);
-      uint64_t size = 0;
-      if (!TakeVarint(&rest, &size) || size > rest.size()) return false;
-      fn(g.resource->bytes, rest.substr(0, size));
-      rest.remove_prefix(size);
+    if (!reader.Skip(g.span_bytes)) return false;
+    for (uint64_t i = 0; i < g.spans; ++i) {
+      SpanFacts facts;
+      if (!reader.Read(&facts, sizeof(facts))) return false;
+      fn(g.resource->bytes, facts);
     }
   }
   return true;
@@ -236,7 +215,7 @@ bool AssembleSpans(const SpanRope& rope, std::string* bytes) {
     bytes->push_back(static_cast<char>(kField2));
     AppendVarint(scope_len, bytes);
     bytes->append(g.scope->bytes);
-    if (!reader.AppendTo(bytes, g.span_bytes)) {
+    if (!reader.AppendTo(bytes, g.span_bytes) || !reader.Skip(g.spans * sizeof(SpanFacts))) {
       bytes->clear();  // a truncated group would not parse
       return false;
     }

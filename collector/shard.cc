@@ -140,9 +140,9 @@ void ShardCore::AddGroup(const WireRequest& request, uint32_t group,
       interned_.Ref(scope);
     }
     BufferedTrace& trace = *route.trace;
-    const GroupHeader header{resource, scope, route.bytes};
+    const GroupHeader header{resource, scope, route.bytes, route.spans};
     trace.rope.Append(&header, sizeof(header), &blocks_);
-    trace.stream_bytes += sizeof(header) + route.bytes;
+    trace.stream_bytes += GroupStreamBytes(route.bytes, route.spans);
     trace.span_count += route.spans;
     trace.last_arrival_ns = now_ns;
     if (route.has_root && trace.root_arrival_ns < 0) {
@@ -165,6 +165,14 @@ void ShardCore::AddGroup(const WireRequest& request, uint32_t group,
     const size_t header_size = WriteSpanEntryHeader(span.size, header);
     route.trace->rope.Append(header, header_size, &blocks_);
     route.trace->rope.Append(request.bytes.data() + span.offset, span.size, &blocks_);
+  }
+
+  // Pass 3: each buffered span's facts after its group's spans, in the same order.
+  for (size_t k = 0; k < n; ++k) {
+    const Route& route = routes_[span_routes_[k]];
+    if (route.kind != Route::Kind::kBuffered) continue;
+    const SpanFacts facts = SpanFacts::Of(request.spans[spans[k]]);
+    route.trace->rope.Append(&facts, sizeof(facts), &blocks_);
   }
 
   // Accounting, by the blocks the traces now hold.
@@ -318,8 +326,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   }
 
   if (options_.observer != nullptr) {
-    options_.observer->Decided(DecidedSpans(trace.rope, &observe_buffer_));
-    if (observe_buffer_.capacity() > kMaxScratchBytes) std::string().swap(observe_buffer_);
+    options_.observer->Decided(DecidedSpans(trace.rope));
   }
   if (!decision.keep) {
     if (materialize_buffer_.capacity() > kMaxScratchBytes) std::string().swap(materialize_buffer_);

@@ -109,6 +109,14 @@ constexpr std::array<MsgTable, kMsgTypeCount> kTables = [] {
 
 std::string_view View(const char* p, uint32_t n) { return std::string_view(p, n); }
 
+// The span fields besides the IDs that WireSpan keeps: name (5), kind (6), start and end times
+// (7, 8), status (15).
+bool IsKeptSpanField(uint32_t number) { return (number >= 5 && number <= 8) || number == 15; }
+
+uint64_t SpanIdBits(std::string_view id) {
+  return id.size() == kSpanIdBytes ? wire_internal::Load64(id.data()) : 0;
+}
+
 // One pass over a request. Every scanning function returns the position after what it scanned,
 // or nullptr after recording the error in error_.
 class Scanner {
@@ -386,7 +394,9 @@ const char* Scanner::ScanSpan(const char* p, const char* end, int64_t index) {
   for (MsgType m : {kSpan, kEvent, kLink}) counts_[m] = {};
   long_value_ = false;
   std::string_view trace_id, span_id, parent_span_id;
+  WireSpanFields fields;  // what WireSpan keeps besides the IDs, as ReadWireSpanFields reads it
   while (p < end) {
+    const char* const field_start = p;
     uint32_t tag;
     const char* q = ReadTag(p, end, &tag);
     if (q == nullptr) return FailTag(kDepth, p, end);
@@ -404,6 +414,12 @@ const char* Scanner::ScanSpan(const char* p, const char* end, int64_t index) {
     }
     p = ScanField(kSpan, tag, q, end, kDepth);
     if (p == nullptr) return nullptr;
+    if (IsKeptSpanField(tag >> 3)) {
+      wire_internal::Field f;
+      // The field was just checked, so it reads; its status (if it is one) is well formed.
+      wire_internal::NextField(field_start, p, &f);
+      wire_internal::ApplySpanField(f, &fields);
+    }
   }
   // The same checks, in the same order, as validating parsed spans.
   if (trace_id.size() != kTraceIdBytes) {
@@ -431,6 +447,9 @@ const char* Scanner::ScanSpan(const char* p, const char* end, int64_t index) {
     span.offset = static_cast<uint32_t>(start - base_);
     span.size = static_cast<uint32_t>(end - start);
     span.has_parent = !parent_span_id.empty();
+    fields.span_id = span_id;
+    fields.parent_span_id = parent_span_id;
+    SetWireSpanFields(View(start, static_cast<uint32_t>(end - start)), fields, &span);
     if (OverLimits())
       out_->spans_over_limits.push_back(static_cast<uint32_t>(out_->spans.size() - 1));
   }
@@ -533,6 +552,18 @@ absl::Status Scanner::Run() {
 }
 
 }  // namespace
+
+void SetWireSpanFields(std::string_view message, const WireSpanFields& fields, WireSpan* span) {
+  span->kind = fields.kind;
+  span->status_code = fields.status_code;
+  span->span_id = SpanIdBits(fields.span_id);
+  span->parent_span_id = SpanIdBits(fields.parent_span_id);
+  span->start_ns = fields.start_ns;
+  span->end_ns = fields.end_ns;
+  span->name_offset =
+      fields.name.empty() ? 0 : static_cast<uint32_t>(fields.name.data() - message.data());
+  span->name_size = static_cast<uint32_t>(fields.name.size());
+}
 
 absl::Status ScanExportRequest(std::string bytes, WireRequest* out) {
   return ScanExportRequest(std::move(bytes), SpanLimits::None(), out);

@@ -113,6 +113,10 @@ SpanLimitsApplied ApplySpanLimits(const SpanLimits& limits, WireRequest* request
     // below 4 GiB (requests are < 2 GiB).
     wire.offset = static_cast<uint32_t>(request->bytes.size());
     wire.size = static_cast<uint32_t>(rewritten.size());
+    // Only attributes, events and links changed, but the name moved with the rest.
+    if (WireSpanFields fields; ReadWireSpanFields(rewritten, &fields)) {
+      SetWireSpanFields(rewritten, fields, &wire);
+    }
     request->bytes.append(rewritten);
     ++applied.spans;
   }

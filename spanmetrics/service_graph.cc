@@ -1,6 +1,5 @@
 #include "spanmetrics/service_graph.h"
 
-#include <cstring>
 #include <string_view>
 
 #include "proto/otlp_wire_fields.h"
@@ -20,13 +19,6 @@ struct Child {
   bool fails_call = false;  // CallFailure::as_child
 };
 
-// A span ID as a number: scanned spans have 8-byte IDs (and parents of 8 bytes or none).
-bool SpanIdNumber(std::string_view id, uint64_t* out) {
-  if (id.size() != 8) return false;
-  std::memcpy(out, id.data(), 8);
-  return true;
-}
-
 }  // namespace
 
 void ComputeServiceCalls(const collector::DecidedSpans& spans, std::vector<ServiceCall>* calls) {
@@ -39,20 +31,17 @@ void ComputeServiceCalls(const collector::DecidedSpans& spans, std::vector<Servi
   // The spans of one group share their resource: its service is read once per group.
   const char* resource_read = nullptr;
   std::string_view service;
-  spans.ForEach([&](std::string_view resource, std::string_view span) {
-    WireSpanFields f;
-    uint64_t id = 0;
-    if (!ReadWireSpanFields(span, &f) || !SpanIdNumber(f.span_id, &id)) return;
+  spans.ForEach([&](std::string_view resource, const collector::SpanFacts& span) {
     if (resource.data() != resource_read) {
       resource_read = resource.data();
       service = WireServiceName(resource);
     }
-    const storage::CallFailure failure = storage::CallFailureOf(f.kind, f.status_code);
-    auto [it, inserted] = parents.try_emplace(id, Parent{service, failure.as_parent});
+    const storage::CallFailure failure = storage::CallFailureOf(span.kind, span.status_code);
+    auto [it, inserted] = parents.try_emplace(span.span_id, Parent{service, failure.as_parent});
     if (!inserted) it->second.Merge(service, failure);
-    if (uint64_t parent = 0; SpanIdNumber(f.parent_span_id, &parent)) {
-      children.push_back(
-          Child{parent, service, storage::ClampSpanTime(f.start_ns), failure.as_child});
+    if (span.parent_span_id != 0) {
+      children.push_back(Child{span.parent_span_id, service, storage::ClampSpanTime(span.start_ns),
+                               failure.as_child});
     }
   });
   for (const Child& c : children) {

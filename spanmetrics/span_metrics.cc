@@ -24,8 +24,8 @@ constexpr char kCallsHelp[] =
     "sampling).";
 constexpr char kDurationHelp[] = "Span durations in milliseconds (every span, before sampling).";
 
-double DurationMs(const WireSpanFields& f) {
-  return f.end_ns > f.start_ns ? static_cast<double>(f.end_ns - f.start_ns) / 1e6 : 0.0;
+double DurationMs(const WireSpan& span) {
+  return span.end_ns > span.start_ns ? static_cast<double>(span.end_ns - span.start_ns) / 1e6 : 0.0;
 }
 
 }  // namespace
@@ -127,15 +127,14 @@ SpanMetrics::Tally SpanMetrics::Count(const WireRequest& request) {
   absl::flat_hash_map<Key, size_t> entries;
   const std::string_view bytes = request.bytes;
   for (const WireSpan& span : request.spans) {
-    WireSpanFields f;
-    if (!ReadWireSpanFields(bytes.substr(span.offset, span.size), &f)) continue;
     const std::string_view service = services[request.groups[span.group].resource];
+    const std::string_view name = span.Name(bytes);
     const auto [it, inserted] =
-        entries.try_emplace(Key{service, f.name, f.kind, f.status_code}, tally.entries.size());
+        entries.try_emplace(Key{service, name, span.kind, span.status_code}, tally.entries.size());
     if (inserted) {
-      tally.entries.push_back(Tally::Entry{Find(service, f.name, f.kind, f.status_code), {}});
+      tally.entries.push_back(Tally::Entry{Find(service, name, span.kind, span.status_code), {}});
     }
-    tally.entries[it->second].durations_ms.push_back(DurationMs(f));
+    tally.entries[it->second].durations_ms.push_back(DurationMs(span));
   }
   return tally;
 }

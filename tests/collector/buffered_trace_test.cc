@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "collector/intern_pool.h"
@@ -167,6 +169,14 @@ Span MakeSpan(uint64_t trace, uint64_t span, size_t name_bytes) {
   return s;
 }
 
+// The facts of `s`, from its protobuf fields (what the scan reads from its bytes).
+SpanFacts FactsOf(const Span& s) {
+  SpanFacts facts{0, 0, s.start_time_unix_nano(), s.kind(), s.status().code()};
+  std::memcpy(&facts.span_id, s.span_id().data(), 8);
+  if (!s.parent_span_id().empty()) std::memcpy(&facts.parent_span_id, s.parent_span_id().data(), 8);
+  return facts;
+}
+
 // Writes one group of `spans` under the resource and scope of `rs` into `rope`, as ShardCore
 // does.
 void WriteGroup(const ResourceSpans& rs, std::vector<Span>& spans, InternPool* interned,
@@ -179,7 +189,7 @@ void WriteGroup(const ResourceSpans& rs, std::vector<Span>& spans, InternPool* i
   const InternPool::Entry* scope = interned->Acquire(bare_scope.SerializeAsString());
   uint64_t bytes = 0;
   for (const Span& s : spans) bytes += SpanEntryBytes(s.ByteSizeLong());
-  const GroupHeader header{resource, scope, bytes};
+  const GroupHeader header{resource, scope, bytes, spans.size()};
   rope->Append(&header, sizeof(header), blocks);
   for (const Span& s : spans) {
     buffer->resize(kMaxSpanEntryHeaderBytes);
@@ -187,6 +197,10 @@ void WriteGroup(const ResourceSpans& rs, std::vector<Span>& spans, InternPool* i
     s.AppendToString(buffer);
     EXPECT_EQ(buffer->size(), SpanEntryBytes(s.ByteSizeLong()));
     rope->Append(buffer->data(), buffer->size(), blocks);
+  }
+  for (const Span& s : spans) {
+    const SpanFacts facts = FactsOf(s);
+    rope->Append(&facts, sizeof(facts), blocks);
   }
 }
 
@@ -222,6 +236,43 @@ TEST(MaterializeSpansTest, GroupsComeBackAsTheResourceSpansThatWereWritten) {
   ReleaseInterned(rope, &interned);
   EXPECT_EQ(interned.size(), 0u);
   EXPECT_EQ(interned.heap_bytes(), 0u);
+}
+
+TEST(ForEachSpanFactsTest, GivesEachSpansFactsInArrivalOrderWithItsResource) {
+  InternPool interned;
+  BlockPool blocks;
+  SpanRope rope;
+  std::string buffer;
+  const ResourceSpans frontend = MakeResourceSpans("frontend", "http");
+  const ResourceSpans cart = MakeResourceSpans("cart", "db");
+  std::vector<Span> first = {MakeSpan(1, 1, 10), MakeSpan(1, 2, 2000)};  // spans blocks
+  first[1].set_kind(Span::SPAN_KIND_CLIENT);
+  first[1].mutable_status()->set_code(opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
+  std::vector<Span> second = {MakeSpan(1, 3, 5)};
+  second[0].clear_parent_span_id();
+  second[0].set_kind(static_cast<Span::SpanKind>(77));  // an open enum: kept as it came
+  WriteGroup(frontend, first, &interned, &blocks, &rope, &buffer);
+  WriteGroup(cart, second, &interned, &blocks, &rope, &buffer);
+
+  std::vector<std::pair<std::string, SpanFacts>> got;
+  ASSERT_TRUE(ForEachSpanFacts(rope, [&](std::string_view resource, const SpanFacts& facts) {
+    got.emplace_back(std::string(resource), facts);
+  }));
+  ASSERT_EQ(got.size(), 3u);
+  const std::vector<std::pair<const ResourceSpans*, const Span*>> want = {
+      {&frontend, &first[0]}, {&frontend, &first[1]}, {&cart, &second[0]}};
+  for (size_t i = 0; i < want.size(); ++i) {
+    ResourceSpans bare = *want[i].first;
+    bare.clear_scope_spans();
+    EXPECT_EQ(got[i].first, bare.SerializeAsString()) << i;
+    const SpanFacts facts = FactsOf(*want[i].second);
+    EXPECT_EQ(std::memcmp(&got[i].second, &facts, sizeof(facts)), 0) << i;
+  }
+  EXPECT_EQ(got[2].second.parent_span_id, 0u);
+  EXPECT_EQ(got[2].second.kind, 77);
+  EXPECT_EQ(got[1].second.status_code, 2);
+  ReleaseInterned(rope, &interned);
+  EXPECT_EQ(interned.size(), 0u);
 }
 
 TEST(MaterializeSpansTest, AbsentResourceAndScopeStayAbsent) {

@@ -2,11 +2,12 @@
 // receivers run on every request. Invariant: whatever it accepts, protobuf parses, with the
 // same number of spans (valid + rejected). And SelectSpans (what a cluster member forwards to a
 // peer, which scans it again): a selection of the accepted spans scans back to exactly them.
-// And the span-metrics fields read from the wire (proto/otlp_wire_fields.h) equal what protobuf
-// parses from each accepted span and its resource.
+// And the span-metrics fields read from the wire (proto/otlp_wire_fields.h), and those the scan
+// keeps in each WireSpan, equal what protobuf parses from each accepted span and its resource.
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,12 @@ std::string_view ParsedServiceName(const ResourceSpans& rs) {
   return tailtrace::kUnknownServiceName;
 }
 
+uint64_t IdBits(std::string_view id) {
+  uint64_t bits = 0;
+  if (id.size() == 8) std::memcpy(&bits, id.data(), 8);
+  return bits;
+}
+
 void CheckWireFields(const tailtrace::WireRequest& scanned) {
   for (const tailtrace::WireSpan& ws : scanned.spans) {
     const std::string_view bytes = std::string_view(scanned.bytes).substr(ws.offset, ws.size);
@@ -44,6 +51,12 @@ void CheckWireFields(const tailtrace::WireRequest& scanned) {
     FUZZ_CHECK(fields.status_code == static_cast<int>(span.status().code()));
     FUZZ_CHECK(fields.start_ns == span.start_time_unix_nano());
     FUZZ_CHECK(fields.end_ns == span.end_time_unix_nano());
+    // What the scan kept of the same fields.
+    FUZZ_CHECK(ws.Name(scanned.bytes) == span.name());
+    FUZZ_CHECK(ws.kind == fields.kind && ws.status_code == fields.status_code);
+    FUZZ_CHECK(ws.start_ns == fields.start_ns && ws.end_ns == fields.end_ns);
+    FUZZ_CHECK(ws.span_id == IdBits(fields.span_id) && ws.span_id != 0);
+    FUZZ_CHECK(ws.parent_span_id == IdBits(fields.parent_span_id));
   }
   for (const std::string& resource : scanned.resources) {
     ResourceSpans rs;

@@ -1,6 +1,7 @@
 #include "proto/otlp_wire.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -368,6 +369,32 @@ TEST_F(OtlpWireTest, LastOccurrenceOfAnIdCounts) {
   EXPECT_EQ(wire.spans[0].trace_id, TraceId::FromBytes(TraceIdBytes(5)));
   EXPECT_FALSE(wire.spans[1].has_parent);
   EXPECT_EQ(wire.error_message, "resource_spans[0].scope_spans[0].spans[1]: trace_id is all zero");
+}
+
+TEST_F(OtlpWireTest, KeptFieldsFollowProtobufsRulesForRepeatedFields) {
+  Span first = SimpleSpan(1, 1, 2);
+  first.set_kind(Span::SPAN_KIND_CLIENT);
+  first.mutable_status()->set_code(opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
+  const std::string span = first.SerializeAsString();
+  // A later name, kind and end time replace the first; a later status merges into it (its code
+  // stays); an open-enum kind is kept as it came.
+  const std::string status_message_only = Len(15, Len(2, "later message"));
+  const std::string repeated =
+      span + Len(5, "renamed") + Tag(6, 0) + Varint(77) + Fixed64(8, 5) + status_message_only;
+  const std::string bytes = RequestOfSpanBytes({repeated});
+  ASSERT_TRUE(ScanAgreesWithProtobuf(bytes));
+  WireRequest wire;
+  ASSERT_TRUE(ScanExportRequest(bytes, &wire).ok());
+  ASSERT_EQ(wire.spans.size(), 1u);
+  const WireSpan& ws = wire.spans[0];
+  EXPECT_EQ(ws.Name(wire.bytes), "renamed");
+  EXPECT_EQ(ws.kind, 77);
+  EXPECT_EQ(ws.status_code, 2);
+  EXPECT_EQ(ws.end_ns, 5u);
+  EXPECT_EQ(ws.start_ns, first.start_time_unix_nano());
+  uint64_t parent = 0;
+  std::memcpy(&parent, SpanIdBytes(2).data(), 8);
+  EXPECT_EQ(ws.parent_span_id, parent);
 }
 
 // Random byte flips, insertions, deletions, duplications and truncations of valid requests:

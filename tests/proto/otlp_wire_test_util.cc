@@ -1,5 +1,6 @@
 #include "tests/proto/otlp_wire_test_util.h"
 
+#include <cstring>
 #include <map>
 #include <utility>
 #include <vector>
@@ -57,6 +58,27 @@ void AddAttr(google::protobuf::RepeatedPtrField<KeyValue>* attrs, const std::str
   KeyValue* kv = attrs->Add();
   kv->set_key(key);
   kv->mutable_value()->set_string_value(value);
+}
+
+// The fields the scan keeps in a WireSpan, against the parsed span's.
+::testing::AssertionResult FieldsAgree(const WireSpan& ws, std::string_view bytes,
+                                       const Span& span) {
+  auto id_bits = [](const std::string& id) {
+    uint64_t bits = 0;
+    if (id.size() == 8) std::memcpy(&bits, id.data(), 8);
+    return bits;
+  };
+  if (ws.kind != span.kind() || ws.status_code != span.status().code() ||
+      ws.span_id != id_bits(span.span_id()) ||
+      ws.parent_span_id != id_bits(span.parent_span_id()) ||
+      ws.start_ns != span.start_time_unix_nano() || ws.end_ns != span.end_time_unix_nano() ||
+      ws.Name(bytes) != span.name()) {
+    return ::testing::AssertionFailure()
+           << "scanned fields differ: kind " << ws.kind << " status " << ws.status_code << " start "
+           << ws.start_ns << " end " << ws.end_ns << " name '" << ws.Name(bytes) << "', want "
+           << span.ShortDebugString();
+  }
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace
@@ -227,6 +249,9 @@ std::string SpanProblem(const Span& span) {
     if (ws.trace_id.view() != e.span->trace_id() ||
         ws.has_parent != !e.span->parent_span_id().empty()) {
       return ::testing::AssertionFailure() << "span " << k << ": wrong trace_id or has_parent";
+    }
+    if (::testing::AssertionResult fields = FieldsAgree(ws, wire.bytes, *e.span); !fields) {
+      return fields << " (span " << k << ")";
     }
     if (ws.group != static_cast<uint32_t>(group) || group >= static_cast<int>(wire.groups.size()) ||
         wire.groups[group].resource != static_cast<uint32_t>(resource)) {

@@ -93,6 +93,10 @@ TEST(SpanLimitsTest, ApplyTruncatesAndCountsAsTheSdk) {
 
   const Span span = SpanAt(wire, 1);
   EXPECT_EQ(span.span_id(), wire_test::SpanIdBytes(2));
+  // The rewritten span's name moved: the WireSpan points at it there.
+  EXPECT_NE(wire.spans[1].offset, untouched.offset);
+  EXPECT_EQ(wire.spans[1].Name(wire.bytes), "op-2");
+  EXPECT_EQ(wire.spans[1].start_ns, span.start_time_unix_nano());
   ASSERT_EQ(span.attributes_size(), 4);
   EXPECT_EQ(span.dropped_attributes_count(), 1u + 3u);
   EXPECT_EQ(span.attributes(0).value().string_value(), "abcdefghijklmno");  // é not split

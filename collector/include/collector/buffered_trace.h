@@ -3,10 +3,12 @@
 // How a shard holds the spans of an undecided trace: as serialized bytes, not protobuf objects.
 // A trace's spans are one byte stream (a SpanRope of fixed-size blocks from the shard's
 // BlockPool) of groups, one per (request, resource, scope) the trace's spans came in: a header
-// naming the group's interned resource and scope (InternPool entries) and its size, then the
-// wire encoding of the group's spans as `ScopeSpans.spans` field entries. A decided trace's spans
-// are assembled into TracesData bytes (AssembleSpans), and parsed into protobuf objects only when
-// a policy reads them (MaterializeSpans), so a buffered span costs about its wire size.
+// naming the group's interned resource and scope (InternPool entries) and its sizes, the wire
+// encoding of the group's spans as `ScopeSpans.spans` field entries, then each span's SpanFacts
+// (what the scan read of it), in the same order. A decided trace's spans are assembled into
+// TracesData bytes (AssembleSpans), and parsed into protobuf objects only when a policy reads
+// them (MaterializeSpans), so a buffered span costs about its wire size plus its 32 bytes of
+// SpanFacts.
 //
 // Single-threaded: owned by one shard.
 
@@ -21,6 +23,7 @@
 #include "collector/trace_buffer.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "proto/otlp_ids.h"
+#include "proto/otlp_wire.h"
 
 namespace tailtrace::collector {
 
@@ -103,14 +106,35 @@ class SpanRope {
   size_t blocks_ = 0;
 };
 
-// The header of a group in a trace's rope; the group's `span_bytes` of span entries follow.
+// The header of a group in a trace's rope; the group's `span_bytes` of span entries follow, then
+// `spans` SpanFacts.
 struct GroupHeader {
   // The ResourceSpans wire bytes without scope_spans (resource and schema_url).
   const InternPool::Entry* resource;
   // The ScopeSpans wire bytes without spans (scope and schema_url).
   const InternPool::Entry* scope;
   uint64_t span_bytes;
+  uint64_t spans;
 };
+
+// What a TraceObserver needs of a buffered span, kept beside its bytes so that deciding a trace
+// reads no span message: the fields of its WireSpan (proto/otlp_wire.h) of the same names.
+struct SpanFacts {
+  uint64_t span_id;
+  uint64_t parent_span_id;  // 0: none
+  uint64_t start_ns;
+  int32_t kind;
+  int32_t status_code;
+
+  static SpanFacts Of(const WireSpan& span) {
+    return SpanFacts{span.span_id, span.parent_span_id, span.start_ns, span.kind, span.status_code};
+  }
+};
+
+// Rope bytes of a group of `spans` spans whose entries take `span_bytes`.
+inline uint64_t GroupStreamBytes(uint64_t span_bytes, uint64_t spans) {
+  return sizeof(GroupHeader) + span_bytes + spans * sizeof(SpanFacts);
+}
 
 // An undecided trace as the shard buffers it. `bytes` (TraceFacts) counts its rope's blocks
 // plus its bookkeeping in the shard (its node in the trace map, its deadline and arrival
@@ -138,12 +162,11 @@ size_t WriteSpanEntryHeader(uint64_t span_size, char* target);
 // Drops the references the groups of `rope` hold on interned entries.
 void ReleaseInterned(const SpanRope& rope, InternPool* pool);
 
-// Calls fn(resource, span) for every span of `rope`, in arrival order: `resource` is the span's
-// ResourceSpans bytes without scope_spans (its group's interned entry), `span` its Span message
-// bytes (in `*scratch`: valid during the call only). False if the rope is not as a shard writes it
-// (not expected); the spans before the fault were visited.
-bool ForEachBufferedSpan(const SpanRope& rope, std::string* scratch,
-                         absl::FunctionRef<void(std::string_view, std::string_view)> fn);
+// Calls fn(resource, facts) for every span of `rope`, in arrival order: `resource` is the span's
+// ResourceSpans bytes without scope_spans (its group's interned entry). False if the rope is not
+// as a shard writes it (not expected); the spans before the fault were visited.
+bool ForEachSpanFacts(const SpanRope& rope,
+                      absl::FunctionRef<void(std::string_view, const SpanFacts&)> fn);
 
 // Sets `*bytes` to the TracesData wire encoding of the groups of `rope`: one ResourceSpans with
 // one ScopeSpans per group, in arrival order. False (and `*bytes` empty) if the rope ends inside

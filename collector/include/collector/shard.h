@@ -224,7 +224,6 @@ class ShardCore {
   // The record of the request being added (Add's `lsn`).
   uint64_t add_lsn_ = 0;
   std::string materialize_buffer_;
-  std::string observe_buffer_;  // scratch of options_.observer's DecidedSpans
   // What the Sampler sees of the trace being decided (its spans are lent from the trace's arena).
   TraceBuffer decide_view_;
 };

@@ -5,7 +5,6 @@
 // service graph, spanmetrics/service_graph.h), hooks in here. Spans that arrive after their trace
 // was decided (late spans) are not shown.
 
-#include <string>
 #include <string_view>
 
 #include "absl/functional/function_ref.h"
@@ -14,19 +13,18 @@
 namespace tailtrace::collector {
 
 // The spans of a trace being decided, each as its resource's bytes (ResourceSpans without
-// scope_spans) and its Span message bytes. Valid during TraceObserver::Decided only.
+// scope_spans) and its SpanFacts. Valid during TraceObserver::Decided only.
 class DecidedSpans {
  public:
-  DecidedSpans(const SpanRope& rope, std::string* scratch) : rope_(&rope), scratch_(scratch) {}
-  // Calls fn(resource, span) for each span; the views are valid during the call only. False if the
-  // buffer was malformed (not expected; the spans before the fault were visited).
-  bool ForEach(absl::FunctionRef<void(std::string_view, std::string_view)> fn) const {
-    return ForEachBufferedSpan(*rope_, scratch_, fn);
+  explicit DecidedSpans(const SpanRope& rope) : rope_(&rope) {}
+  // Calls fn(resource, facts) for each span; `resource` is valid during the call only. False if
+  // the buffer was malformed (not expected; the spans before the fault were visited).
+  bool ForEach(absl::FunctionRef<void(std::string_view, const SpanFacts&)> fn) const {
+    return ForEachSpanFacts(*rope_, fn);
   }
 
  private:
   const SpanRope* rope_;
-  std::string* scratch_;
 };
 
 class TraceObserver {

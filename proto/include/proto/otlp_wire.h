@@ -2,8 +2,9 @@
 
 // An OTLP ExportTraceServiceRequest read straight from its protobuf wire bytes, without making
 // protobuf objects: one pass checks that the bytes are what protobuf would parse, validates each
-// span's IDs and records where every span, resource and scope is. The collector routes and
-// buffers spans as these byte ranges and parses them into objects only when a trace is decided.
+// span's IDs and records where every span, resource and scope is, and the few span fields that
+// span metrics and the service graph count. The collector routes and buffers spans as these byte
+// ranges and parses them into objects only when a trace is decided.
 //
 // TracesData has the same encoding as ExportTraceServiceRequest (field 1, repeated
 // ResourceSpans), so the ranges can be reassembled into either.
@@ -11,10 +12,12 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "proto/otlp_ids.h"
+#include "proto/otlp_wire_fields.h"
 
 namespace tailtrace {
 
@@ -29,7 +32,31 @@ struct WireSpan {
   uint32_t size = 0;
   // Whether parent_span_id is set (not empty): a span without a parent is a trace's root.
   bool has_parent = false;
+  // Span.kind and Span.status.code as numbers (open enums: any value may come).
+  int32_t kind = 0;
+  int32_t status_code = 0;
+  // The span and parent IDs' 8 bytes as they are (memcpy); parent 0 when it has none.
+  uint64_t span_id = 0;
+  uint64_t parent_span_id = 0;
+  // Span.start_time_unix_nano and end_time_unix_nano.
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+  // Span.name: bytes.substr(offset + name_offset, name_size).
+  uint32_t name_offset = 0;
+  uint32_t name_size = 0;
+
+  // The span's message bytes and its name, in `request_bytes` (its WireRequest's bytes).
+  std::string_view Bytes(std::string_view request_bytes) const {
+    return request_bytes.substr(offset, size);
+  }
+  std::string_view Name(std::string_view request_bytes) const {
+    return request_bytes.substr(offset + name_offset, name_size);
+  }
 };
+
+// Sets the fields of `span` that come from its message bytes (kind, status code, IDs, times, name)
+// from `fields`, read from `message` (the span's bytes, which `fields`' views point into).
+void SetWireSpanFields(std::string_view message, const WireSpanFields& fields, WireSpan* span);
 
 // One ScopeSpans of a scanned request that has at least one valid span.
 struct WireGroup {
