@@ -174,22 +174,21 @@ size_t WriteSpanEntryHeader(uint64_t span_size, char* target) {
   return static_cast<size_t>(reinterpret_cast<char*>(p) - target);
 }
 
-void ReleaseInterned(const SpanRope& rope, InternPool* pool) {
-  SpanRope::Reader reader(rope);
+void ReleaseInterned(const SpanBuffer& buffer, InternPool* pool) {
+  SpanRope::Reader reader(buffer.groups);
   GroupHeader header;
   while (reader.Read(&header, sizeof(header))) {
     pool->Release(header.resource);
     pool->Release(header.scope);
-    if (!reader.Skip(header.span_bytes + header.spans * sizeof(SpanFacts))) break;
+    if (!reader.Skip(header.spans * sizeof(SpanFacts))) break;
   }
 }
 
-bool ForEachSpanFacts(const SpanRope& rope,
+bool ForEachSpanFacts(const SpanBuffer& buffer,
                       absl::FunctionRef<void(std::string_view, const SpanFacts&)> fn) {
-  SpanRope::Reader reader(rope);
+  SpanRope::Reader reader(buffer.groups);
   GroupHeader g;
   while (reader.Read(&g, sizeof(g))) {
-    if (!reader.Skip(g.span_bytes)) return false;
     for (uint64_t i = 0; i < g.spans; ++i) {
       SpanFacts facts;
       if (!reader.Read(&facts, sizeof(facts))) return false;
@@ -199,13 +198,14 @@ bool ForEachSpanFacts(const SpanRope& rope,
   return true;
 }
 
-bool AssembleSpans(const SpanRope& rope, std::string* bytes) {
+bool AssembleSpans(const SpanBuffer& buffer, std::string* bytes) {
   bytes->clear();
   // The TracesData wire encoding of each group: resource_spans { <resource key>
   // scope_spans { <scope key> <span entries> } }.
-  SpanRope::Reader reader(rope);
+  SpanRope::Reader groups(buffer.groups);
+  SpanRope::Reader spans(buffer.spans);
   GroupHeader g;
-  while (reader.Read(&g, sizeof(g))) {
+  while (groups.Read(&g, sizeof(g))) {
     const uint64_t scope_len = g.scope->bytes.size() + g.span_bytes;
     const uint64_t resource_len =
         g.resource->bytes.size() + 1 + CodedOutputStream::VarintSize64(scope_len) + scope_len;
@@ -215,7 +215,7 @@ bool AssembleSpans(const SpanRope& rope, std::string* bytes) {
     bytes->push_back(static_cast<char>(kField2));
     AppendVarint(scope_len, bytes);
     bytes->append(g.scope->bytes);
-    if (!reader.AppendTo(bytes, g.span_bytes) || !reader.Skip(g.spans * sizeof(SpanFacts))) {
+    if (!spans.AppendTo(bytes, g.span_bytes) || !groups.Skip(g.spans * sizeof(SpanFacts))) {
       bytes->clear();  // a truncated group would not parse
       return false;
     }
@@ -223,9 +223,9 @@ bool AssembleSpans(const SpanRope& rope, std::string* bytes) {
   return true;
 }
 
-bool MaterializeSpans(const SpanRope& rope, std::string* bytes, TracesData* out) {
+bool MaterializeSpans(const SpanBuffer& buffer, std::string* bytes, TracesData* out) {
   out->Clear();
-  return AssembleSpans(rope, bytes) && out->ParseFromString(*bytes);
+  return AssembleSpans(buffer, bytes) && out->ParseFromString(*bytes);
 }
 
 }  // namespace tailtrace::collector

@@ -13,8 +13,8 @@ using opentelemetry::proto::trace::v1::TracesData;
 
 namespace {
 
-// What a buffered trace costs besides its rope's blocks: its node in traces_ (with its table slot),
-// its node in deadlines_ (a red-black tree node) and its entry in arrivals_.
+// What a buffered trace costs besides its buffer's blocks: its node in traces_ (with its table
+// slot), its node in deadlines_ (a red-black tree node) and its entry in arrivals_.
 constexpr uint64_t kTraceOverheadBytes =
     NodeBytes(sizeof(std::pair<const TraceId, BufferedTrace>), 0, 16) +
     NodeBytes(sizeof(std::pair<int64_t, TraceId>), 32, 0) + sizeof(std::pair<int64_t, TraceId>);
@@ -141,8 +141,8 @@ void ShardCore::AddGroup(const WireRequest& request, uint32_t group,
     }
     BufferedTrace& trace = *route.trace;
     const GroupHeader header{resource, scope, route.bytes, route.spans};
-    trace.rope.Append(&header, sizeof(header), &blocks_);
-    trace.stream_bytes += GroupStreamBytes(route.bytes, route.spans);
+    trace.buffer.groups.Append(&header, sizeof(header), &blocks_);
+    trace.stream_bytes += sizeof(header) + route.bytes;
     trace.span_count += route.spans;
     trace.last_arrival_ns = now_ns;
     if (route.has_root && trace.root_arrival_ns < 0) {
@@ -163,16 +163,16 @@ void ShardCore::AddGroup(const WireRequest& request, uint32_t group,
     const WireSpan& span = request.spans[spans[k]];
     char header[kMaxSpanEntryHeaderBytes];
     const size_t header_size = WriteSpanEntryHeader(span.size, header);
-    route.trace->rope.Append(header, header_size, &blocks_);
-    route.trace->rope.Append(request.bytes.data() + span.offset, span.size, &blocks_);
+    route.trace->buffer.spans.Append(header, header_size, &blocks_);
+    route.trace->buffer.spans.Append(request.bytes.data() + span.offset, span.size, &blocks_);
   }
 
-  // Pass 3: each buffered span's facts after its group's spans, in the same order.
+  // Pass 3: each buffered span's facts after its group's header, in the same order.
   for (size_t k = 0; k < n; ++k) {
     const Route& route = routes_[span_routes_[k]];
     if (route.kind != Route::Kind::kBuffered) continue;
     const SpanFacts facts = SpanFacts::Of(request.spans[spans[k]]);
-    route.trace->rope.Append(&facts, sizeof(facts), &blocks_);
+    route.trace->buffer.groups.Append(&facts, sizeof(facts), &blocks_);
   }
 
   // Accounting, by the blocks the traces now hold.
@@ -180,7 +180,7 @@ void ShardCore::AddGroup(const WireRequest& request, uint32_t group,
     if (route.kind != Route::Kind::kBuffered) continue;
     BufferedTrace& trace = *route.trace;
     const uint64_t before = trace.bytes;
-    trace.bytes = kTraceOverheadBytes + trace.rope.blocks() * BlockPool::kHeapBytes;
+    trace.bytes = kTraceOverheadBytes + trace.buffer.blocks() * BlockPool::kHeapBytes;
     trace_bytes_ += trace.bytes - before;
     if (trace.bytes > options_.maximum_trace_size_bytes &&
         before <= options_.maximum_trace_size_bytes) {
@@ -326,7 +326,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
   }
 
   if (options_.observer != nullptr) {
-    options_.observer->Decided(DecidedSpans(trace.rope));
+    options_.observer->Decided(DecidedSpans(trace.buffer));
   }
   if (!decision.keep) {
     if (materialize_buffer_.capacity() > kMaxScratchBytes) std::string().swap(materialize_buffer_);
@@ -338,7 +338,7 @@ void ShardCore::Decide(BufferedTrace&& trace, int64_t now_ns, std::vector<Decide
     return;  // frees the arena
   }
   // A kept trace's spans go on as bytes; objects only if the Sampler made them.
-  const bool assembled = parsed != nullptr || AssembleSpans(trace.rope, &materialize_buffer_);
+  const bool assembled = parsed != nullptr || AssembleSpans(trace.buffer, &materialize_buffer_);
   if (!assembled) parsed = ParseBuffered(trace, &arena);  // logs what did not assemble
   ReleaseBuffered(&trace);
   decisions_.RememberKept(trace.trace_id, decision.policy, decision.sample_rate);
@@ -367,7 +367,7 @@ TracesData* ShardCore::ParseBuffered(const BufferedTrace& trace,
   arena_options.max_block_size = kArenaMaxBlockBytes;
   *arena = std::make_unique<google::protobuf::Arena>(arena_options);
   TracesData* parsed = google::protobuf::Arena::CreateMessage<TracesData>(arena->get());
-  if (!MaterializeSpans(trace.rope, &materialize_buffer_, parsed)) {
+  if (!MaterializeSpans(trace.buffer, &materialize_buffer_, parsed)) {
     materialize_buffer_.clear();  // not the bytes of what was parsed
     spdlog::error(
         "sampler: buffered spans of trace {} did not parse back; deciding on the {} "
@@ -385,8 +385,8 @@ void ShardCore::AssumeKept(const TraceId& id, const std::string& policy, double 
 void ShardCore::Written(const DecidedTrace& trace) { holds_.Release(trace.lsn); }
 
 void ShardCore::ReleaseBuffered(BufferedTrace* trace) {
-  ReleaseInterned(trace->rope, &interned_);
-  trace->rope.Release(&blocks_);
+  ReleaseInterned(trace->buffer, &interned_);
+  trace->buffer.Release(&blocks_);
 }
 
 }  // namespace tailtrace::collector

@@ -177,10 +177,10 @@ SpanFacts FactsOf(const Span& s) {
   return facts;
 }
 
-// Writes one group of `spans` under the resource and scope of `rs` into `rope`, as ShardCore
+// Writes one group of `spans` under the resource and scope of `rs` into `buffer`, as ShardCore
 // does.
 void WriteGroup(const ResourceSpans& rs, std::vector<Span>& spans, InternPool* interned,
-                BlockPool* blocks, SpanRope* rope, std::string* buffer) {
+                BlockPool* blocks, SpanBuffer* buffer, std::string* scratch) {
   ResourceSpans bare_resource = rs;  // the interned keys: the groups without their children
   bare_resource.clear_scope_spans();
   const InternPool::Entry* resource = interned->Acquire(bare_resource.SerializeAsString());
@@ -190,24 +190,22 @@ void WriteGroup(const ResourceSpans& rs, std::vector<Span>& spans, InternPool* i
   uint64_t bytes = 0;
   for (const Span& s : spans) bytes += SpanEntryBytes(s.ByteSizeLong());
   const GroupHeader header{resource, scope, bytes, spans.size()};
-  rope->Append(&header, sizeof(header), blocks);
-  for (const Span& s : spans) {
-    buffer->resize(kMaxSpanEntryHeaderBytes);
-    buffer->resize(WriteSpanEntryHeader(s.ByteSizeLong(), buffer->data()));
-    s.AppendToString(buffer);
-    EXPECT_EQ(buffer->size(), SpanEntryBytes(s.ByteSizeLong()));
-    rope->Append(buffer->data(), buffer->size(), blocks);
-  }
+  buffer->groups.Append(&header, sizeof(header), blocks);
   for (const Span& s : spans) {
     const SpanFacts facts = FactsOf(s);
-    rope->Append(&facts, sizeof(facts), blocks);
+    buffer->groups.Append(&facts, sizeof(facts), blocks);
+    scratch->resize(kMaxSpanEntryHeaderBytes);
+    scratch->resize(WriteSpanEntryHeader(s.ByteSizeLong(), scratch->data()));
+    s.AppendToString(scratch);
+    EXPECT_EQ(scratch->size(), SpanEntryBytes(s.ByteSizeLong()));
+    buffer->spans.Append(scratch->data(), scratch->size(), blocks);
   }
 }
 
 TEST(MaterializeSpansTest, GroupsComeBackAsTheResourceSpansThatWereWritten) {
   InternPool interned;
   BlockPool blocks;
-  SpanRope rope;
+  SpanBuffer spans_buffer;
   std::string buffer;
   TracesData expected;
   const ResourceSpans frontend = MakeResourceSpans("frontend", "http");
@@ -218,7 +216,7 @@ TEST(MaterializeSpansTest, GroupsComeBackAsTheResourceSpansThatWereWritten) {
   int group = 0;
   for (auto* spans : {&first, &second, &third}) {
     const ResourceSpans& rs = group++ == 1 ? cart : frontend;
-    WriteGroup(rs, *spans, &interned, &blocks, &rope, &buffer);
+    WriteGroup(rs, *spans, &interned, &blocks, &spans_buffer, &buffer);
     ResourceSpans* want = expected.add_resource_spans();
     *want = rs;
     for (const Span& s : *spans) *want->mutable_scope_spans(0)->add_spans() = s;
@@ -226,14 +224,14 @@ TEST(MaterializeSpansTest, GroupsComeBackAsTheResourceSpansThatWereWritten) {
   EXPECT_EQ(interned.size(), 4u) << "two resources and two scopes";
 
   TracesData got;
-  ASSERT_TRUE(MaterializeSpans(rope, &buffer, &got));
+  ASSERT_TRUE(MaterializeSpans(spans_buffer, &buffer, &got));
   EXPECT_TRUE(MessageDifferencer::Equals(got, expected)) << got.DebugString();
 
   // Objects already held are reused, and the result is the same.
-  ASSERT_TRUE(MaterializeSpans(rope, &buffer, &got));
+  ASSERT_TRUE(MaterializeSpans(spans_buffer, &buffer, &got));
   EXPECT_TRUE(MessageDifferencer::Equals(got, expected));
 
-  ReleaseInterned(rope, &interned);
+  ReleaseInterned(spans_buffer, &interned);
   EXPECT_EQ(interned.size(), 0u);
   EXPECT_EQ(interned.heap_bytes(), 0u);
 }
@@ -241,7 +239,7 @@ TEST(MaterializeSpansTest, GroupsComeBackAsTheResourceSpansThatWereWritten) {
 TEST(ForEachSpanFactsTest, GivesEachSpansFactsInArrivalOrderWithItsResource) {
   InternPool interned;
   BlockPool blocks;
-  SpanRope rope;
+  SpanBuffer spans_buffer;
   std::string buffer;
   const ResourceSpans frontend = MakeResourceSpans("frontend", "http");
   const ResourceSpans cart = MakeResourceSpans("cart", "db");
@@ -251,13 +249,14 @@ TEST(ForEachSpanFactsTest, GivesEachSpansFactsInArrivalOrderWithItsResource) {
   std::vector<Span> second = {MakeSpan(1, 3, 5)};
   second[0].clear_parent_span_id();
   second[0].set_kind(static_cast<Span::SpanKind>(77));  // an open enum: kept as it came
-  WriteGroup(frontend, first, &interned, &blocks, &rope, &buffer);
-  WriteGroup(cart, second, &interned, &blocks, &rope, &buffer);
+  WriteGroup(frontend, first, &interned, &blocks, &spans_buffer, &buffer);
+  WriteGroup(cart, second, &interned, &blocks, &spans_buffer, &buffer);
 
   std::vector<std::pair<std::string, SpanFacts>> got;
-  ASSERT_TRUE(ForEachSpanFacts(rope, [&](std::string_view resource, const SpanFacts& facts) {
-    got.emplace_back(std::string(resource), facts);
-  }));
+  ASSERT_TRUE(
+      ForEachSpanFacts(spans_buffer, [&](std::string_view resource, const SpanFacts& facts) {
+        got.emplace_back(std::string(resource), facts);
+      }));
   ASSERT_EQ(got.size(), 3u);
   const std::vector<std::pair<const ResourceSpans*, const Span*>> want = {
       {&frontend, &first[0]}, {&frontend, &first[1]}, {&cart, &second[0]}};
@@ -271,21 +270,21 @@ TEST(ForEachSpanFactsTest, GivesEachSpansFactsInArrivalOrderWithItsResource) {
   EXPECT_EQ(got[2].second.parent_span_id, 0u);
   EXPECT_EQ(got[2].second.kind, 77);
   EXPECT_EQ(got[1].second.status_code, 2);
-  ReleaseInterned(rope, &interned);
+  ReleaseInterned(spans_buffer, &interned);
   EXPECT_EQ(interned.size(), 0u);
 }
 
 TEST(MaterializeSpansTest, AbsentResourceAndScopeStayAbsent) {
   InternPool interned;
   BlockPool blocks;
-  SpanRope rope;
+  SpanBuffer spans_buffer;
   std::string buffer;
   ResourceSpans bare;
   bare.add_scope_spans();
   std::vector<Span> spans = {MakeSpan(2, 1, 3)};
-  WriteGroup(bare, spans, &interned, &blocks, &rope, &buffer);
+  WriteGroup(bare, spans, &interned, &blocks, &spans_buffer, &buffer);
   TracesData got;
-  ASSERT_TRUE(MaterializeSpans(rope, &buffer, &got));
+  ASSERT_TRUE(MaterializeSpans(spans_buffer, &buffer, &got));
   ASSERT_EQ(got.resource_spans_size(), 1);
   EXPECT_FALSE(got.resource_spans(0).has_resource());
   ASSERT_EQ(got.resource_spans(0).scope_spans_size(), 1);
@@ -296,18 +295,18 @@ TEST(MaterializeSpansTest, AbsentResourceAndScopeStayAbsent) {
 TEST(MaterializeSpansTest, HugeTracesComeBackWholeWithTheirBytes) {
   InternPool interned;
   BlockPool blocks;
-  SpanRope rope;
+  SpanBuffer spans_buffer;
   std::string buffer;
   const ResourceSpans rs = MakeResourceSpans("big", "s");
   size_t total = 0;
   for (uint64_t g = 0; g < 40; ++g) {
     std::vector<Span> spans = {MakeSpan(3, g * 2, 60'000), MakeSpan(3, g * 2 + 1, 10)};
     total += spans[0].ByteSizeLong() + spans[1].ByteSizeLong();
-    WriteGroup(rs, spans, &interned, &blocks, &rope, &buffer);
+    WriteGroup(rs, spans, &interned, &blocks, &spans_buffer, &buffer);
   }
   ASSERT_GT(total, 2u << 20);
   TracesData got;
-  ASSERT_TRUE(MaterializeSpans(rope, &buffer, &got));
+  ASSERT_TRUE(MaterializeSpans(spans_buffer, &buffer, &got));
   ASSERT_EQ(got.resource_spans_size(), 40);
   for (int g = 0; g < 40; ++g) {
     ASSERT_EQ(got.resource_spans(g).scope_spans(0).spans_size(), 2);

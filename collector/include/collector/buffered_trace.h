@@ -1,14 +1,14 @@
 #pragma once
 
-// How a shard holds the spans of an undecided trace: as serialized bytes, not protobuf objects.
-// A trace's spans are one byte stream (a SpanRope of fixed-size blocks from the shard's
-// BlockPool) of groups, one per (request, resource, scope) the trace's spans came in: a header
-// naming the group's interned resource and scope (InternPool entries) and its sizes, the wire
-// encoding of the group's spans as `ScopeSpans.spans` field entries, then each span's SpanFacts
-// (what the scan read of it), in the same order. A decided trace's spans are assembled into
-// TracesData bytes (AssembleSpans), and parsed into protobuf objects only when a policy reads
-// them (MaterializeSpans), so a buffered span costs about its wire size plus its 32 bytes of
-// SpanFacts.
+// How a shard holds the spans of an undecided trace: as serialized bytes, not protobuf objects,
+// in a SpanBuffer of two byte streams (SpanRopes of fixed-size blocks from the shard's BlockPool).
+// The spans came in groups, one per (request, resource, scope): `groups` holds each group's
+// header, naming its interned resource and scope (InternPool entries) and its sizes, followed by
+// its spans' SpanFacts (what the scan read of each); `spans` holds the groups' spans as
+// `ScopeSpans.spans` field entries, in the same order. Deciding a trace reads only `groups`; a
+// kept trace's spans are assembled into TracesData bytes (AssembleSpans), and parsed into
+// protobuf objects only when a policy reads them (MaterializeSpans). A buffered span costs about
+// its wire size plus its 32 bytes of SpanFacts.
 //
 // Single-threaded: owned by one shard.
 
@@ -106,8 +106,8 @@ class SpanRope {
   size_t blocks_ = 0;
 };
 
-// The header of a group in a trace's rope; the group's `span_bytes` of span entries follow, then
-// `spans` SpanFacts.
+// The header of a group in SpanBuffer::groups; the group's `spans` SpanFacts follow it there, and
+// its `span_bytes` of span entries are next in SpanBuffer::spans.
 struct GroupHeader {
   // The ResourceSpans wire bytes without scope_spans (resource and schema_url).
   const InternPool::Entry* resource;
@@ -117,8 +117,9 @@ struct GroupHeader {
   uint64_t spans;
 };
 
-// What a TraceObserver needs of a buffered span, kept beside its bytes so that deciding a trace
-// reads no span message: the fields of its WireSpan (proto/otlp_wire.h) of the same names.
+// What a TraceObserver needs of a buffered span, kept apart from its bytes so that deciding a
+// trace reads neither a span message nor the blocks that hold them: the fields of its WireSpan
+// (proto/otlp_wire.h) of the same names.
 struct SpanFacts {
   uint64_t span_id;
   uint64_t parent_span_id;  // 0: none
@@ -131,22 +132,31 @@ struct SpanFacts {
   }
 };
 
-// Rope bytes of a group of `spans` spans whose entries take `span_bytes`.
-inline uint64_t GroupStreamBytes(uint64_t span_bytes, uint64_t spans) {
-  return sizeof(GroupHeader) + span_bytes + spans * sizeof(SpanFacts);
-}
+// A trace's buffered spans (see above). Move-only.
+struct SpanBuffer {
+  SpanRope groups;
+  SpanRope spans;
 
-// An undecided trace as the shard buffers it. `bytes` (TraceFacts) counts its rope's blocks
+  size_t blocks() const { return groups.blocks() + spans.blocks(); }
+  // Returns the blocks of both ropes to `pool`.
+  void Release(BlockPool* pool) {
+    groups.Release(pool);
+    spans.Release(pool);
+  }
+};
+
+// An undecided trace as the shard buffers it. `bytes` (TraceFacts) counts its buffer's blocks
 // plus its bookkeeping in the shard (its node in the trace map, its deadline and arrival
 // entries); the interned resources and scopes are not included: the shard counts each of them
 // once.
 struct BufferedTrace : TraceFacts {
-  // Bytes written to the rope (group headers and span entries).
+  // The bytes AssembleSpans makes of the trace, less the resources and scopes: group headers and
+  // span entries.
   uint64_t stream_bytes = 0;
   // The oldest write-ahead log record that the trace's spans came from (0: none); the shard holds
   // it until the trace is dropped or written (see ShardCore::oldest_held_lsn).
   uint64_t lsn = 0;
-  SpanRope rope;
+  SpanBuffer buffer;
 };
 
 // ---- Wire encoding ----
@@ -159,24 +169,25 @@ inline constexpr size_t kMaxSpanEntryHeaderBytes = 11;
 // `ScopeSpans.spans` entry at `target`; returns how many bytes it wrote.
 size_t WriteSpanEntryHeader(uint64_t span_size, char* target);
 
-// Drops the references the groups of `rope` hold on interned entries.
-void ReleaseInterned(const SpanRope& rope, InternPool* pool);
+// Drops the references the groups of `buffer` hold on interned entries.
+void ReleaseInterned(const SpanBuffer& buffer, InternPool* pool);
 
-// Calls fn(resource, facts) for every span of `rope`, in arrival order: `resource` is the span's
-// ResourceSpans bytes without scope_spans (its group's interned entry). False if the rope is not
-// as a shard writes it (not expected); the spans before the fault were visited.
-bool ForEachSpanFacts(const SpanRope& rope,
+// Calls fn(resource, facts) for every span of `buffer`, in arrival order: `resource` is the
+// span's ResourceSpans bytes without scope_spans (its group's interned entry). Reads only
+// `buffer.groups`. False if it is not as a shard writes it (not expected); the spans before the
+// fault were visited.
+bool ForEachSpanFacts(const SpanBuffer& buffer,
                       absl::FunctionRef<void(std::string_view, const SpanFacts&)> fn);
 
-// Sets `*bytes` to the TracesData wire encoding of the groups of `rope`: one ResourceSpans with
-// one ScopeSpans per group, in arrival order. False (and `*bytes` empty) if the rope ends inside
+// Sets `*bytes` to the TracesData wire encoding of the groups of `buffer`: one ResourceSpans with
+// one ScopeSpans per group, in arrival order. False (and `*bytes` empty) if the buffer ends inside
 // a group (not expected).
-[[nodiscard]] bool AssembleSpans(const SpanRope& rope, std::string* bytes);
+[[nodiscard]] bool AssembleSpans(const SpanBuffer& buffer, std::string* bytes);
 
 // AssembleSpans, then parses the bytes into `out` (cleared first; objects it already holds are
 // reused). False if the bytes do not parse (not expected: they were scanned by
 // ScanExportRequest); `out` then holds an unspecified part of them.
-[[nodiscard]] bool MaterializeSpans(const SpanRope& rope, std::string* bytes,
+[[nodiscard]] bool MaterializeSpans(const SpanBuffer& buffer, std::string* bytes,
                                     opentelemetry::proto::trace::v1::TracesData* out);
 
 }  // namespace tailtrace::collector

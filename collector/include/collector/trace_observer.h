@@ -16,15 +16,15 @@ namespace tailtrace::collector {
 // scope_spans) and its SpanFacts. Valid during TraceObserver::Decided only.
 class DecidedSpans {
  public:
-  explicit DecidedSpans(const SpanRope& rope) : rope_(&rope) {}
+  explicit DecidedSpans(const SpanBuffer& buffer) : buffer_(&buffer) {}
   // Calls fn(resource, facts) for each span; `resource` is valid during the call only. False if
   // the buffer was malformed (not expected; the spans before the fault were visited).
   bool ForEach(absl::FunctionRef<void(std::string_view, const SpanFacts&)> fn) const {
-    return ForEachSpanFacts(*rope_, fn);
+    return ForEachSpanFacts(*buffer_, fn);
   }
 
  private:
-  const SpanRope* rope_;
+  const SpanBuffer* buffer_;
 };
 
 class TraceObserver {
