@@ -116,12 +116,8 @@ void SpanRope::Release(BlockPool* pool) {
 template <typename F>
 bool SpanRope::Reader::Consume(size_t n, F&& f) {
   // Check first that n bytes remain, so that a short read consumes nothing.
-  size_t available = 0;
-  for (const BlockPool::Block* b = block_; b != nullptr && available < n; b = b->next) {
-    available += (b == rope_->tail_ ? rope_->tail_used_ : BlockPool::kDataBytes) -
-                 (b == block_ ? offset_ : 0);
-  }
-  if (available < n) return false;
+  if (rope_->size() - consumed_ < n) return false;
+  consumed_ += n;
   while (n > 0) {
     const size_t end = block_ == rope_->tail_ ? rope_->tail_used_ : BlockPool::kDataBytes;
     if (offset_ == end) {
@@ -153,13 +149,7 @@ bool SpanRope::Reader::Skip(size_t n) {
   return Consume(n, [](const char*, size_t) {});
 }
 
-bool SpanRope::Reader::AtEnd() const {
-  for (const BlockPool::Block* b = block_; b != nullptr; b = b->next) {
-    const size_t end = b == rope_->tail_ ? rope_->tail_used_ : BlockPool::kDataBytes;
-    if ((b == block_ ? offset_ : 0) < end) return false;
-  }
-  return true;
-}
+bool SpanRope::Reader::AtEnd() const { return consumed_ == rope_->size(); }
 
 // ---- Wire encoding ----
 

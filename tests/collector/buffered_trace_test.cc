@@ -85,11 +85,19 @@ TEST(SpanRopeTest, ReadsBackWhatWasAppendedAcrossBlocks) {
   rope.Append(a.data(), a.size(), &pool);
   rope.Append(b.data(), b.size(), &pool);
   EXPECT_EQ(rope.blocks(), 4u);  // 10 + 3*kDataBytes + 7 bytes
+  EXPECT_EQ(rope.size(), a.size() + b.size());
 
   SpanRope::Reader reader(rope);
   std::string first(a.size(), '\0');
   ASSERT_TRUE(reader.Read(first.data(), first.size()));
   EXPECT_EQ(first, a);
+  EXPECT_FALSE(reader.AtEnd());
+  // Skipping to a block's end and reading on from the next block.
+  SpanRope::Reader skipper(rope);
+  ASSERT_TRUE(skipper.Skip(BlockPool::kDataBytes));
+  char next = 0;
+  ASSERT_TRUE(skipper.Read(&next, 1));
+  EXPECT_EQ(next, b[BlockPool::kDataBytes - a.size()]);
   std::string rest;
   EXPECT_FALSE(reader.AppendTo(&rest, b.size() + 1)) << "more than is there";
   EXPECT_TRUE(rest.empty()) << "a short read consumes nothing";

@@ -77,6 +77,10 @@ class SpanRope {
 
   size_t blocks() const { return blocks_; }
   bool empty() const { return head_ == nullptr; }
+  // Bytes appended.
+  size_t size() const {
+    return blocks_ == 0 ? 0 : (blocks_ - 1) * BlockPool::kDataBytes + tail_used_;
+  }
 
   // Reads a rope from the start.
   class Reader {
@@ -94,6 +98,7 @@ class SpanRope {
     const SpanRope* rope_;
     const BlockPool::Block* block_;
     size_t offset_;
+    size_t consumed_ = 0;  // bytes read or skipped
   };
 
  private:
