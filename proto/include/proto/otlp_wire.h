@@ -45,10 +45,7 @@ struct WireSpan {
   uint32_t name_offset = 0;
   uint32_t name_size = 0;
 
-  // The span's message bytes and its name, in `request_bytes` (its WireRequest's bytes).
-  std::string_view Bytes(std::string_view request_bytes) const {
-    return request_bytes.substr(offset, size);
-  }
+  // The span's name, in `request_bytes` (its WireRequest's bytes).
   std::string_view Name(std::string_view request_bytes) const {
     return request_bytes.substr(offset + name_offset, name_size);
   }

@@ -2,9 +2,9 @@
 
 // The few fields of a scanned span (and its resource's service name) that span metrics, the
 // service graph and the store's index (proto/wire_traces.h) need, read straight from the wire
-// bytes, without parsing the span. The scan keeps them in each WireSpan (proto/otlp_wire.h) with
-// these rules. They agree with what protobuf would parse: for a field that
-// occurs more than once the last occurrence wins, and a message field's occurrences merge.
+// bytes, without parsing the span (the scan keeps them in each WireSpan, proto/otlp_wire.h). They
+// agree with what protobuf would parse: for a field that occurs more than once the last
+// occurrence wins, and a message field's occurrences merge.
 
 #include <cstdint>
 #include <string_view>
