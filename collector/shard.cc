@@ -156,23 +156,19 @@ void ShardCore::AddGroup(const WireRequest& request, uint32_t group,
     }
   }
 
-  // Pass 2: copy the buffered spans' bytes into their traces' ropes.
+  // Pass 2: copy the buffered spans' bytes into their traces' span ropes, and their facts after
+  // their group's header (written above) in the traces' group ropes.
   for (size_t k = 0; k < n; ++k) {
     const Route& route = routes_[span_routes_[k]];
     if (route.kind != Route::Kind::kBuffered) continue;
     const WireSpan& span = request.spans[spans[k]];
     char header[kMaxSpanEntryHeaderBytes];
     const size_t header_size = WriteSpanEntryHeader(span.size, header);
-    route.trace->buffer.spans.Append(header, header_size, &blocks_);
-    route.trace->buffer.spans.Append(request.bytes.data() + span.offset, span.size, &blocks_);
-  }
-
-  // Pass 3: each buffered span's facts after its group's header, in the same order.
-  for (size_t k = 0; k < n; ++k) {
-    const Route& route = routes_[span_routes_[k]];
-    if (route.kind != Route::Kind::kBuffered) continue;
-    const SpanFacts facts = SpanFacts::Of(request.spans[spans[k]]);
-    route.trace->buffer.groups.Append(&facts, sizeof(facts), &blocks_);
+    SpanBuffer& buffer = route.trace->buffer;
+    buffer.spans.Append(header, header_size, &blocks_);
+    buffer.spans.Append(request.bytes.data() + span.offset, span.size, &blocks_);
+    const SpanFacts facts = SpanFacts::Of(span);
+    buffer.groups.Append(&facts, sizeof(facts), &blocks_);
   }
 
   // Accounting, by the blocks the traces now hold.
