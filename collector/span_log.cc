@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <span>
 
 #include "absl/strings/str_cat.h"
+#include "collector/lz4_frame.h"
 #include "spdlog/spdlog.h"
 #include "wal/wal.h"
 
@@ -12,8 +14,9 @@ namespace tailtrace::collector {
 
 namespace {
 
-constexpr char kRecordFormat = 1;
 constexpr size_t kRecordHeaderBytes = 9;
+// LZ4 cannot expand its input more than 255 times: a frame declaring more content is corrupt.
+constexpr uint64_t kMaxLz4Expansion = 255;
 
 int64_t GetI64(const char* at) {
   uint64_t v = 0;
@@ -21,11 +24,34 @@ int64_t GetI64(const char* at) {
   return static_cast<int64_t>(v);
 }
 
+// The request bytes of a record's payload: what follows its header (format 1) or that LZ4 frame's
+// content, decoded into `*scratch` (format 2). DataLoss or InvalidArgument naming the problem.
+absl::StatusOr<std::string_view> RequestBytes(std::string_view payload, std::string* scratch) {
+  if (payload.size() < kRecordHeaderBytes) {
+    return absl::DataLossError(absl::StrCat("record of ", payload.size(), " bytes, shorter than ",
+                                            "its header (", kRecordHeaderBytes, " bytes)"));
+  }
+  const std::string_view body = payload.substr(kRecordHeaderBytes);
+  switch (static_cast<SpanLog::RecordFormat>(payload[0])) {
+    case SpanLog::RecordFormat::kRaw:
+      return body;
+    case SpanLog::RecordFormat::kLz4: {
+      absl::StatusOr<std::string> content =
+          Lz4FrameDecompress(body, kMaxLz4Expansion * body.size());
+      if (!content.ok()) return content.status();
+      *scratch = *std::move(content);
+      return std::string_view(*scratch);
+    }
+  }
+  return absl::DataLossError(
+      absl::StrCat("unknown record format ", static_cast<int>(static_cast<uint8_t>(payload[0]))));
+}
+
 }  // namespace
 
-std::string SpanLog::RecordHeader(int64_t arrival_unix_ns) {
+std::string SpanLog::RecordHeader(int64_t arrival_unix_ns, RecordFormat format) {
   std::string header(kRecordHeaderBytes, '\0');
-  header[0] = kRecordFormat;
+  header[0] = static_cast<char>(format);
   const auto v = static_cast<uint64_t>(arrival_unix_ns);
   for (int i = 0; i < 8; ++i) header[1 + i] = static_cast<char>(v >> (8 * i));
   return header;
@@ -78,9 +104,12 @@ absl::Status SpanLog::Open(const ReplayFn& replay) {
   options.fsync = options_.fsync;
   options.segment_bytes = options_.segment_bytes;
   uint64_t bad_format = 0;
+  std::string first_problem;
+  std::string scratch;
   const auto on_record = [&](uint64_t lsn, std::string_view payload) {
-    if (payload.size() < kRecordHeaderBytes || payload[0] != kRecordFormat) {
-      ++bad_format;
+    const absl::StatusOr<std::string_view> request = RequestBytes(payload, &scratch);
+    if (!request.ok()) {
+      if (bad_format++ == 0) first_problem = absl::StrCat(lsn, ": ", request.status().message());
       return;
     }
     {
@@ -88,7 +117,7 @@ absl::Status SpanLog::Open(const ReplayFn& replay) {
       pins_.Hold(lsn);
     }
     replayed_records_->Increment();
-    replay(lsn, GetI64(payload.data() + 1), payload.substr(kRecordHeaderBytes));
+    replay(lsn, GetI64(payload.data() + 1), *request);
   };
   wal::ReplayStats stats;
   absl::StatusOr<std::unique_ptr<wal::Wal>> opened = wal::Wal::Open(options, on_record, &stats);
@@ -100,6 +129,11 @@ absl::Status SpanLog::Open(const ReplayFn& replay) {
         "cut",
         stats.records - bad_format, stats.payload_bytes, options_.wal_dir,
         stats.corrupt_records + bad_format, stats.torn_tail_bytes);
+  }
+  if (bad_format > 0) {
+    spdlog::warn(
+        "wal: {} records in {} hold no readable request and were skipped (the first, LSN {})",
+        bad_format, options_.wal_dir, first_problem);
   }
   std::lock_guard lock(mu_);
   wal_ = *std::move(opened);
@@ -116,6 +150,13 @@ absl::StatusOr<uint64_t> SpanLog::Append(const WireRequest& request, int64_t arr
     // Replay could not give its spans back: refuse rather than acknowledge.
     return absl::InternalError("write-ahead log: the request was not scanned");
   }
+  const std::string_view scanned = std::string_view(request.bytes).substr(0, request.scanned_size);
+  std::string packed;
+  if (options_.compress) packed = Lz4FrameCompress(std::span(&scanned, 1));
+  // Without compression, or should lz4 fail (out of memory), the bytes go as they are.
+  const RecordFormat format = packed.empty() ? RecordFormat::kRaw : RecordFormat::kLz4;
+  const std::string header = RecordHeader(arrival_unix_ns, format);
+  const std::array<std::string_view, 2> pieces{header, packed.empty() ? scanned : packed};
   wal::Wal* wal = nullptr;
   uint64_t lsn = kNoLsn;
   {
@@ -125,9 +166,6 @@ absl::StatusOr<uint64_t> SpanLog::Append(const WireRequest& request, int64_t arr
     lsn = wal->next_lsn();
     pins_.Hold(lsn);
   }
-  const std::string header = RecordHeader(arrival_unix_ns);
-  const std::array<std::string_view, 2> pieces{
-      header, std::string_view(request.bytes).substr(0, request.scanned_size)};
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<uint64_t> appended = wal->Append(pieces);
   append_latency_->Observe(
@@ -139,7 +177,7 @@ absl::StatusOr<uint64_t> SpanLog::Append(const WireRequest& request, int64_t arr
         absl::StrCat("write-ahead log: ", std::string(appended.status().message())));
   }
   appended_records_->Increment();
-  appended_bytes_->Increment(header.size() + request.scanned_size);
+  appended_bytes_->Increment(header.size() + pieces[1].size());
   return lsn;
 }
 

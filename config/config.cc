@@ -313,6 +313,9 @@ void ParseWal(MapReader map, WalConfig* out) {
   map.NonEmptyString("path", &out->path);
   map.Bool("fsync", &out->fsync);
   map.Bytes("segment_size", kMinWalSegmentBytes, kMaxBytes, &out->segment_bytes);
+  std::string compression = out->compress ? "lz4" : "none";
+  map.Enum("compression", {"lz4", "none"}, &compression);
+  out->compress = compression == "lz4";
   map.ReportUnknownKeys();
 }
 
@@ -328,6 +331,7 @@ void ResolveWal(DaemonConfig* config) {
   }
   out.fsync = wal.enabled && wal.fsync;
   out.segment_bytes = wal.segment_bytes;
+  out.compress = wal.compress;
   config->storage.sync_writes = out.fsync;
 }
 

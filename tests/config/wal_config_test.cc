@@ -29,6 +29,7 @@ TEST(WalConfigTest, OnByDefaultUnderTheStorePathWithoutFsync) {
   EXPECT_FALSE(d.sampling.durability.fsync);
   EXPECT_FALSE(d.storage.sync_writes);
   EXPECT_EQ(d.sampling.durability.segment_bytes, 64u << 20);
+  EXPECT_TRUE(d.sampling.durability.compress) << "compression: lz4";
   // Without --config the daemon runs Defaults(): the same, log included.
   EXPECT_EQ(Defaults().sampling.durability.wal_dir, "./data/wal");
   EXPECT_EQ(Defaults().storage.path, d.storage.path);
@@ -37,12 +38,15 @@ TEST(WalConfigTest, OnByDefaultUnderTheStorePathWithoutFsync) {
 }
 
 TEST(WalConfigTest, ReadsEveryKeyAndFsyncAlsoSyncsTheStore) {
-  const DaemonConfig c =
-      Parse("wal:\n  enabled: true\n  path: /fast/wal\n  fsync: true\n  segment_size: 8MiB\n");
+  const DaemonConfig c = Parse(
+      "wal:\n  enabled: true\n  path: /fast/wal\n  fsync: true\n  segment_size: 8MiB\n"
+      "  compression: none\n");
   EXPECT_EQ(c.sampling.durability.wal_dir, "/fast/wal");
   EXPECT_TRUE(c.sampling.durability.fsync);
   EXPECT_TRUE(c.storage.sync_writes);
   EXPECT_EQ(c.sampling.durability.segment_bytes, 8u << 20);
+  EXPECT_FALSE(c.sampling.durability.compress);
+  EXPECT_TRUE(Parse("wal: {compression: lz4}\n").sampling.durability.compress);
 }
 
 TEST(WalConfigTest, DisabledMeansNoLogAndNoSync) {
@@ -63,6 +67,7 @@ TEST(WalConfigTest, BadValuesAreNamed) {
            {"wal: {path: \"\"}\n", "wal.path"},
            {"wal: {segment_size: 1KiB}\n", "wal.segment_size"},
            {"wal: {sync: true}\n", "wal.sync"},
+           {"wal: {compression: zstd}\n", "wal.compression"},
        }) {
     absl::StatusOr<DaemonConfig> c = ParseConfig(yaml, "test.yaml", kNoEnv);
     ASSERT_FALSE(c.ok()) << yaml;

@@ -107,6 +107,10 @@ struct DurabilityOptions {
   // A segment file is closed and a new one started at this size; whole segments are deleted.
   // Default: 64 MiB
   uint64_t segment_bytes = 64ull << 20;
+  // Each record's request bytes go into the log as one LZ4 frame (OTLP requests shrink to about a
+  // fifth); false: as they are. Either kind of record is read back whatever this says.
+  // Default: true
+  bool compress = true;
 };
 
 struct PipelineOptions {

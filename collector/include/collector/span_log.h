@@ -12,8 +12,9 @@
 // with the log's next LSN (never more than the LSN the record gets), so that a record is never
 // deleted between its write and its pin.
 //
-// A record: u8 format (1) | i64 arrival, Unix ns (little endian) | the request's wire bytes as
-// scanned (WireRequest::scanned_size).
+// A record: u8 format | i64 arrival, Unix ns (little endian) | the request's wire bytes as
+// scanned (WireRequest::scanned_size): as they are (format 1) or as one LZ4 frame (format 2,
+// collector/lz4_frame.h; DurabilityOptions::compress).
 
 #include <atomic>
 #include <cstdint>
@@ -71,8 +72,11 @@ class SpanLog {
   uint64_t segments() const;
   uint64_t bytes() const;
 
+  // How a record holds its request's bytes.
+  enum class RecordFormat : char { kRaw = 1, kLz4 = 2 };
   // Builds a record's payload header; exposed for tests.
-  static std::string RecordHeader(int64_t arrival_unix_ns);
+  static std::string RecordHeader(int64_t arrival_unix_ns,
+                                  RecordFormat format = RecordFormat::kRaw);
 
  private:
   SpanLog(const DurabilityOptions& options, uint32_t num_shards, MetricsRegistry* metrics);

@@ -51,6 +51,9 @@ struct WalConfig {
   bool fsync = false;
   // Default: 64 MiB
   uint64_t segment_bytes = 64ull << 20;
+  // "lz4" (true) or "none" (false): how records hold their requests.
+  // Default: lz4
+  bool compress = true;
 };
 
 struct DaemonConfig {
